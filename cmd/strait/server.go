@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"strait/internal/server"
+)
+
+func serverCommand() *cobra.Command {
+	var cfg server.Config
+	var etcd string
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the Strait server (AWS EC2 + ELBv2 Query APIs, state in etcd)",
+		Long: `Run the Strait server: the EC2 and ELBv2 Query APIs on one HTTP listener, for the AWS CLI,
+SDKs and Terraform (--endpoint-url http://LISTEN). GET /healthz answers 200 once ready,
+GET /metrics serves Prometheus metrics.
+
+State lives in an embedded etcd in --data-dir, or in an external etcd cluster given by
+--etcd-endpoints. With --dev any secret is accepted and a 12-digit access key ID is
+taken as the account ID (any other key ID is account 000000000000); without it, create
+accounts and keys with 'strait account create'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			if etcd != "" {
+				cfg.EtcdEndpoints = strings.Split(etcd, ",")
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			s, err := server.Start(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "strait: serving the EC2 and ELBv2 APIs on %s (region %s)\n", s.URL(), cfg.Region)
+			<-ctx.Done()
+			return s.Close()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:8787", "address of the API listener")
+	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory for the embedded etcd and the admin socket")
+	f.BoolVar(&cfg.Dev, "dev", false, "accept any secret; a 12-digit access key ID is that account")
+	f.StringVar(&cfg.Dataplane, "dataplane", "none", "data plane: none (API and state machine only)")
+	f.StringVar(&etcd, "etcd-endpoints", "", "comma-separated URLs of an external etcd cluster (default: embedded etcd in --data-dir)")
+	f.StringVar(&cfg.Region, "region", "us-east-1", "the AWS region this server answers for")
+	f.StringVar(&cfg.Resolver, "verification-resolver", "", "DNS server (host:port) used to verify private DNS names (default: the system resolver)")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
+	return cmd
+}

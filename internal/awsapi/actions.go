@@ -1,0 +1,13 @@
+package awsapi
+
+// ec2Actions is every EC2 action Strait serves, by name.
+func (a *API) ec2Actions() map[string]handler {
+	return merge(
+		a.vpcActions(),
+	)
+}
+
+// elbActions is every ELBv2 action Strait serves, by name.
+func (a *API) elbActions() map[string]handler {
+	return merge()
+}

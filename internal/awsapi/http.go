@@ -1,0 +1,194 @@
+package awsapi
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"strait/internal/model"
+)
+
+const maxBody = 4 << 20
+
+// ServeHTTP answers one Query API request: it verifies the signature, picks the
+// service from the credential scope and the action from the form, runs it and writes
+// the XML response or the AWS error envelope.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	reqID := newRequestID()
+	svc, action, err := a.serve(w, r, reqID)
+	status := http.StatusOK
+	code := ""
+	if err != nil {
+		m := a.services["ec2"].model
+		if svc != nil {
+			m = svc.model
+		}
+		ae := a.translate(m, err)
+		status, code = ae.Status, ae.Code
+		if status >= 500 {
+			a.log.Error("request failed", "action", action, "request_id", reqID, "err", err)
+		}
+		writeError(w, m, ae, reqID)
+	}
+	name := "unknown"
+	if svc != nil {
+		name = svc.name
+	}
+	a.metrics.observe(name, action, code, status, time.Since(start))
+}
+
+// serve runs the request and writes a successful response; it returns the error to
+// report otherwise.
+func (a *API) serve(w http.ResponseWriter, r *http.Request, reqID string) (*service, string, error) {
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		return nil, "", &apiError{Code: "InvalidAction", Message: "Only GET and POST requests are supported", Status: http.StatusBadRequest}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, "", &apiError{Code: "InvalidRequest", Message: "reading request body: " + err.Error(), Status: http.StatusBadRequest}
+	}
+	if len(body) > maxBody {
+		return nil, "", &apiError{Code: "RequestEntityTooLarge", Message: "The request body exceeds 4 MiB", Status: http.StatusRequestEntityTooLarge}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	form, err := requestForm(r, body)
+	if err != nil {
+		return nil, "", err
+	}
+	action := form.Get("Action")
+	svc, acct, cred, err := a.authenticate(r, body)
+	if err != nil {
+		return svc, action, err
+	}
+	if action == "" {
+		return svc, action, &apiError{Code: "MissingAction", Message: "The request must contain the parameter Action", Status: http.StatusBadRequest}
+	}
+	h, ok := svc.actions[action]
+	if !ok {
+		return svc, action, &apiError{Code: "InvalidAction", Message: fmt.Sprintf("The action %s is not valid for this web service.", action), Status: http.StatusBadRequest}
+	}
+	c := &caller{Account: acct, Region: cred.Region, RequestID: reqID}
+	out, err := h(r.Context(), c, decodeFunc(svc.model, action, form))
+	if err != nil {
+		return svc, action, err
+	}
+	doc, err := svc.model.encodeResponse(action, reqID, out)
+	if err != nil {
+		return svc, action, err
+	}
+	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+	w.Header().Set("x-amzn-RequestId", reqID)
+	w.Header().Set("Content-Length", strconv.Itoa(len(doc)))
+	_, _ = w.Write(doc)
+	return svc, action, nil
+}
+
+// requestForm merges the URL query and a form-encoded body.
+func requestForm(r *http.Request, body []byte) (url.Values, error) {
+	form, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, &apiError{Code: "MalformedQueryString", Message: "The query string is not valid: " + err.Error(), Status: http.StatusBadRequest}
+	}
+	if len(body) == 0 {
+		return form, nil
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/x-www-form-urlencoded" {
+			return nil, &apiError{Code: "InvalidParameterValue", Message: "Content-Type must be application/x-www-form-urlencoded", Status: http.StatusBadRequest}
+		}
+	}
+	bodyForm, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, &apiError{Code: "MalformedQueryString", Message: "The request body is not a valid form: " + err.Error(), Status: http.StatusBadRequest}
+	}
+	for k, v := range bodyForm {
+		form[k] = append(form[k], v...)
+	}
+	return form, nil
+}
+
+// authenticate verifies the signature and returns the service named by the
+// credential scope and the caller's account.
+func (a *API) authenticate(r *http.Request, body []byte) (*service, string, Credential, error) {
+	cred, err := ParseCredential(r)
+	if err != nil {
+		return nil, "", cred, sigError(err)
+	}
+	svc := a.services[cred.Service]
+	if svc == nil {
+		return nil, "", cred, &apiError{Code: "InvalidAction", Message: fmt.Sprintf("Strait serves the ec2 and elasticloadbalancing services; the request was signed for %q", cred.Service), Status: http.StatusBadRequest}
+	}
+	if cred.Region != a.ctl.Region() {
+		return svc, "", cred, &apiError{Code: "AuthFailure", Message: fmt.Sprintf("This Strait server serves region %s; the request was signed for region %s (set --region on the client or the server)", a.ctl.Region(), cred.Region), Status: http.StatusUnauthorized}
+	}
+	var account string
+	lookup := func(id string) (string, bool) {
+		k, ok, err := a.accounts.AccessKey(r.Context(), id)
+		if err != nil || !ok {
+			return "", false
+		}
+		account = k.Account
+		return k.Secret, true
+	}
+	if _, err := VerifySigV4(r, body, lookup, time.Now(), a.cfg.Dev); err != nil {
+		return svc, "", cred, sigError(err)
+	}
+	if a.cfg.Dev && account == "" {
+		account = "000000000000"
+		if model.AccountPattern.MatchString(cred.AccessKeyID) {
+			account = cred.AccessKeyID
+		}
+	}
+	return svc, account, cred, nil
+}
+
+func sigError(err error) error {
+	var se *SigError
+	if errors.As(err, &se) {
+		status := http.StatusForbidden
+		if se.Code == "AuthFailure" || se.Code == "InvalidClientTokenId" {
+			status = http.StatusUnauthorized
+		}
+		return &apiError{Code: se.Code, Message: se.Message, Status: status}
+	}
+	return err
+}
+
+// writeError writes the error envelope of the service's protocol.
+func writeError(w http.ResponseWriter, m *apiModel, e *apiError, reqID string) {
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	msg := func() { _ = xml.EscapeText(&b, []byte(e.Message)) }
+	if m.ec2() {
+		b.WriteString("<Response><Errors><Error><Code>" + e.Code + "</Code><Message>")
+		msg()
+		b.WriteString("</Message></Error></Errors><RequestID>" + reqID + "</RequestID></Response>")
+	} else {
+		kind := "Sender"
+		if e.Status >= 500 {
+			kind = "Receiver"
+		}
+		b.WriteString("<ErrorResponse xmlns=\"" + m.namespace() + "\"><Error><Type>" + kind + "</Type><Code>" + e.Code + "</Code><Message>")
+		msg()
+		b.WriteString("</Message></Error><RequestId>" + reqID + "</RequestId></ErrorResponse>")
+	}
+	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+	w.Header().Set("x-amzn-RequestId", reqID)
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(b.Bytes())
+}
+
+// newRequestID returns a UUID-shaped request ID.
+func newRequestID() string {
+	h := model.RandomHex(32)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

@@ -1,0 +1,162 @@
+package control
+
+import (
+	"context"
+
+	"strait/internal/model"
+	"strait/internal/store"
+)
+
+// CreateVpcInput is what CreateVpc needs.
+type CreateVpcInput struct {
+	CIDR            string
+	InstanceTenancy string
+	Tags            model.Tags
+}
+
+// CreateVpc creates a VPC with its main route table, default network ACL and default
+// security group.
+func (c *Control) CreateVpc(ctx context.Context, acct string, in CreateVpcInput) (model.Vpc, error) {
+	p, err := parseCIDR(in.CIDR, 16, 28)
+	if err != nil {
+		return model.Vpc{}, err
+	}
+	if in.InstanceTenancy == "" {
+		in.InstanceTenancy = "default"
+	}
+	v := model.Vpc{
+		ID: model.NewID(model.PrefixVpc), Owner: acct, CIDR: p.String(),
+		CidrAssociationID: model.NewID(model.PrefixCidrAssoc), State: "available",
+		InstanceTenancy: in.InstanceTenancy, EnableDNSSupport: true,
+		MainRouteTableID: model.NewID(model.PrefixRouteTable), MainRouteAssocID: model.NewID(model.PrefixRTAssoc),
+		DefaultNetworkACLID: model.NewID(model.PrefixACL), DefaultSecurityGroupID: model.NewID(model.PrefixSG),
+		DhcpOptionsID: "dopt-" + model.RandomHex(17), Tags: in.Tags, Created: c.now().UTC(),
+	}
+	sg := model.SecurityGroup{
+		ID: v.DefaultSecurityGroupID, Owner: acct, VpcID: v.ID, Name: "default",
+		Description: "default VPC security group", Created: v.Created,
+		Rules: []model.SGRule{
+			{ID: model.NewID(model.PrefixRule), Protocol: "-1", FromPort: -1, ToPort: -1, GroupID: v.DefaultSecurityGroupID, GroupOwner: acct},
+			{ID: model.NewID(model.PrefixRule), Egress: true, Protocol: "-1", FromPort: -1, ToPort: -1, CIDR: "0.0.0.0/0"},
+		},
+	}
+	err = c.update(ctx, func(tx *store.Tx) error {
+		if err := tx.Put(key(model.KindVpc, v.ID), v); err != nil {
+			return err
+		}
+		if err := tx.Put(sgNameKey(v.ID, sg.Name), sg.ID); err != nil {
+			return err
+		}
+		return tx.Put(key(model.KindSecurityGroup, sg.ID), sg)
+	})
+	return v, err
+}
+
+// Vpc returns one of the account's VPCs.
+func (c *Control) Vpc(ctx context.Context, acct, id string) (model.Vpc, error) {
+	if err := model.CheckID(model.KindVpc, model.PrefixVpc, id); err != nil {
+		return model.Vpc{}, err
+	}
+	v, err := get[model.Vpc](ctx, c.st, model.KindVpc, id)
+	if err == nil && v.Owner != acct {
+		return model.Vpc{}, model.NotFound(model.KindVpc, id)
+	}
+	return v, err
+}
+
+// Vpcs lists the account's VPCs.
+func (c *Control) Vpcs(ctx context.Context, acct string) ([]model.Vpc, error) {
+	all, err := list[model.Vpc](ctx, c.st, model.KindVpc)
+	return filterOwner(all, acct, func(v model.Vpc) string { return v.Owner }), err
+}
+
+// DeleteVpc deletes an empty VPC (only its default security group may remain).
+func (c *Control) DeleteVpc(ctx context.Context, acct, id string) error {
+	v, err := c.Vpc(ctx, acct, id)
+	if err != nil {
+		return err
+	}
+	if dep, err := c.vpcDependency(ctx, v); err != nil {
+		return err
+	} else if dep != "" {
+		return model.InUse(model.KindVpc, id, "The vpc '%s' has dependencies and cannot be deleted: %s", id, dep)
+	}
+	return c.update(ctx, func(tx *store.Tx) error {
+		if _, err := txGet[model.Vpc](tx, model.KindVpc, id); err != nil {
+			return err
+		}
+		tx.Delete(key(model.KindVpc, id))
+		tx.Delete(key(model.KindSecurityGroup, v.DefaultSecurityGroupID))
+		tx.Delete(sgNameKey(id, "default"))
+		return nil
+	})
+}
+
+// vpcDependency names the first resource that keeps a VPC from being deleted.
+func (c *Control) vpcDependency(ctx context.Context, v model.Vpc) (string, error) {
+	subnets, err := list[model.Subnet](ctx, c.st, model.KindSubnet)
+	if err != nil {
+		return "", err
+	}
+	for _, s := range subnets {
+		if s.VpcID == v.ID {
+			return "subnet " + s.ID, nil
+		}
+	}
+	sgs, err := list[model.SecurityGroup](ctx, c.st, model.KindSecurityGroup)
+	if err != nil {
+		return "", err
+	}
+	for _, g := range sgs {
+		if g.VpcID == v.ID && g.ID != v.DefaultSecurityGroupID {
+			return "security group " + g.ID, nil
+		}
+	}
+	tgs, err := list[model.TargetGroup](ctx, c.st, model.KindTargetGroup)
+	if err != nil {
+		return "", err
+	}
+	for _, t := range tgs {
+		if t.VpcID == v.ID {
+			return "target group " + t.Name, nil
+		}
+	}
+	return "", nil
+}
+
+// VpcAttributes are the attributes ModifyVpcAttribute changes; nil leaves one alone.
+type VpcAttributes struct {
+	EnableDNSSupport   *bool
+	EnableDNSHostnames *bool
+}
+
+// ModifyVpcAttribute changes a VPC's DNS attributes.
+func (c *Control) ModifyVpcAttribute(ctx context.Context, acct, id string, in VpcAttributes) error {
+	if in.EnableDNSSupport == nil && in.EnableDNSHostnames == nil {
+		return model.Coded(model.ErrMissing, "MissingParameter", "Either enableDnsSupport or enableDnsHostnames must be given")
+	}
+	if in.EnableDNSSupport != nil && in.EnableDNSHostnames != nil {
+		return model.Coded(model.ErrInvalid, "InvalidParameterCombination", "Only one attribute may be modified per request")
+	}
+	if _, err := c.Vpc(ctx, acct, id); err != nil {
+		return err
+	}
+	return c.update(ctx, func(tx *store.Tx) error {
+		v, err := txGet[model.Vpc](tx, model.KindVpc, id)
+		if err != nil {
+			return err
+		}
+		if in.EnableDNSSupport != nil {
+			v.EnableDNSSupport = *in.EnableDNSSupport
+		}
+		if in.EnableDNSHostnames != nil {
+			if *in.EnableDNSHostnames && !v.EnableDNSSupport {
+				return model.Coded(model.ErrInvalid, "InvalidParameterValue", "enableDnsHostnames requires enableDnsSupport on VPC %s", id)
+			}
+			v.EnableDNSHostnames = *in.EnableDNSHostnames
+		}
+		return tx.Put(key(model.KindVpc, id), v)
+	})
+}
+
+func sgNameKey(vpcID, name string) string { return "sgname/" + vpcID + "/" + name }

@@ -1,0 +1,114 @@
+package model
+
+import "time"
+
+// Load balancer states.
+const (
+	LBStateProvisioning = "provisioning"
+	LBStateActive       = "active"
+	LBStateFailed       = "failed"
+)
+
+// LoadBalancer is a network load balancer: one node (an ENI) in each of its subnets.
+type LoadBalancer struct {
+	ARN            string            `json:"arn"`
+	Name           string            `json:"name"`
+	Owner          string            `json:"owner"`
+	Type           string            `json:"type"`   // "network"
+	Scheme         string            `json:"scheme"` // "internal" or "internet-facing"
+	VpcID          string            `json:"vpcId"`
+	IPAddressType  string            `json:"ipAddressType"`
+	DNSName        string            `json:"dnsName"`
+	HostedZoneID   string            `json:"hostedZoneId"`
+	State          string            `json:"state"`
+	StateReason    string            `json:"stateReason,omitempty"`
+	Nodes          []LBNode          `json:"nodes"`
+	SecurityGroups []string          `json:"securityGroups,omitempty"`
+	Attributes     map[string]string `json:"attributes"`
+	Tags           Tags              `json:"tags,omitempty"`
+	Created        time.Time         `json:"created"`
+}
+
+// LBNode is a load balancer's presence in one subnet.
+type LBNode struct {
+	SubnetID  string `json:"subnetId"`
+	AZ        string `json:"az"`
+	ENIID     string `json:"eniId"`
+	PrivateIP string `json:"privateIp"`
+}
+
+// HealthCheck is a target group's health-check configuration.
+type HealthCheck struct {
+	Enabled            bool   `json:"enabled"`
+	Protocol           string `json:"protocol"`
+	Port               string `json:"port"` // "traffic-port" or a number
+	Path               string `json:"path,omitempty"`
+	Matcher            string `json:"matcher,omitempty"`
+	IntervalSeconds    int32  `json:"intervalSeconds"`
+	TimeoutSeconds     int32  `json:"timeoutSeconds"`
+	HealthyThreshold   int32  `json:"healthyThreshold"`
+	UnhealthyThreshold int32  `json:"unhealthyThreshold"`
+}
+
+// Target is one registered target of a target group: an IP or an instance ID, a port
+// and, for IP targets outside the VPC, an availability zone ("all").
+type Target struct {
+	ID         string    `json:"id"`
+	Port       int32     `json:"port"`
+	AZ         string    `json:"az,omitempty"`
+	Registered time.Time `json:"registered"`
+}
+
+// TargetGroup routes a listener's connections to its targets.
+type TargetGroup struct {
+	ARN           string            `json:"arn"`
+	Name          string            `json:"name"`
+	Owner         string            `json:"owner"`
+	Protocol      string            `json:"protocol"`
+	Port          int32             `json:"port"`
+	VpcID         string            `json:"vpcId"`
+	TargetType    string            `json:"targetType"` // "ip" or "instance"
+	IPAddressType string            `json:"ipAddressType"`
+	HealthCheck   HealthCheck       `json:"healthCheck"`
+	Attributes    map[string]string `json:"attributes"`
+	Targets       []Target          `json:"targets,omitempty"`
+	Tags          Tags              `json:"tags,omitempty"`
+	Created       time.Time         `json:"created"`
+}
+
+// Action is a listener's default action; Strait's NLB listeners forward.
+type Action struct {
+	Type           string `json:"type"`
+	TargetGroupARN string `json:"targetGroupArn"`
+}
+
+// Listener accepts connections on a port of a load balancer.
+type Listener struct {
+	ARN             string            `json:"arn"`
+	LoadBalancerARN string            `json:"loadBalancerArn"`
+	Owner           string            `json:"owner"`
+	Port            int32             `json:"port"`
+	Protocol        string            `json:"protocol"`
+	Actions         []Action          `json:"actions"`
+	Attributes      map[string]string `json:"attributes,omitempty"`
+	Tags            Tags              `json:"tags,omitempty"`
+	Created         time.Time         `json:"created"`
+}
+
+// Target health states and reasons, as ELBv2 reports them.
+const (
+	TargetInitial     = "initial"
+	TargetHealthy     = "healthy"
+	TargetUnhealthy   = "unhealthy"
+	TargetUnused      = "unused"
+	TargetDraining    = "draining"
+	TargetUnavailable = "unavailable"
+)
+
+// TargetHealth is the observed health of one target, written by the data plane.
+type TargetHealth struct {
+	State       string    `json:"state"`
+	Reason      string    `json:"reason,omitempty"`
+	Description string    `json:"description,omitempty"`
+	Since       time.Time `json:"since"`
+}

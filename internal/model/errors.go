@@ -1,0 +1,79 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors of the domain. API adapters translate them, together with the
+// resource kind of an *Error, into the AWS error code of their protocol.
+var (
+	ErrNotFound       = errors.New("not found")
+	ErrDuplicate      = errors.New("already exists")
+	ErrInvalid        = errors.New("invalid parameter value")
+	ErrMissing        = errors.New("missing parameter")
+	ErrInUse          = errors.New("resource in use")
+	ErrIncorrectState = errors.New("incorrect state")
+	ErrUnauthorized   = errors.New("unauthorized operation")
+	ErrLimit          = errors.New("limit exceeded")
+	ErrUnsupported    = errors.New("unsupported")
+	ErrConflict       = errors.New("conflict")
+)
+
+// Error is a domain error: a sentinel (Err), the kind of resource it concerns (Kind,
+// one of the Kind* constants, may be empty), the offending ID or value, and a message
+// for humans. Code, when set, names a precise AWS error code that has no sentinel of
+// its own (for example "ConflictingDomainExists"); adapters prefer it when they know it.
+type Error struct {
+	Err  error
+	Kind string
+	ID   string
+	Code string
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Unwrap lets errors.Is match the sentinel.
+func (e *Error) Unwrap() error { return e.Err }
+
+// NotFound reports that the resource kind with the given ID does not exist (or is not
+// visible to the caller).
+func NotFound(kind, id string) *Error {
+	return &Error{Err: ErrNotFound, Kind: kind, ID: id, Msg: fmt.Sprintf("The %s ID '%s' does not exist", KindNames[kind], id)}
+}
+
+// Invalid reports a bad parameter value.
+func Invalid(format string, args ...any) *Error {
+	return &Error{Err: ErrInvalid, Msg: fmt.Sprintf(format, args...)}
+}
+
+// InvalidKind reports a malformed ID or value of the given resource kind.
+func InvalidKind(kind, id, format string, args ...any) *Error {
+	return &Error{Err: ErrInvalid, Kind: kind, ID: id, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Missing reports a required parameter that was not given.
+func Missing(param string) *Error {
+	return &Error{Err: ErrMissing, ID: param, Msg: fmt.Sprintf("The request must contain the parameter %s", param)}
+}
+
+// Duplicate reports a name or value that must be unique and is not.
+func Duplicate(kind, id, format string, args ...any) *Error {
+	return &Error{Err: ErrDuplicate, Kind: kind, ID: id, Msg: fmt.Sprintf(format, args...)}
+}
+
+// InUse reports a resource that cannot be changed or deleted because others depend on it.
+func InUse(kind, id, format string, args ...any) *Error {
+	return &Error{Err: ErrInUse, Kind: kind, ID: id, Msg: fmt.Sprintf(format, args...)}
+}
+
+// BadState reports an operation that the resource's current state does not allow.
+func BadState(kind, id, format string, args ...any) *Error {
+	return &Error{Err: ErrIncorrectState, Kind: kind, ID: id, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Coded is an error with a precise AWS error code and a sentinel to fall back on.
+func Coded(sentinel error, code, format string, args ...any) *Error {
+	return &Error{Err: sentinel, Code: code, Msg: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,126 @@
+package model
+
+import "time"
+
+// Tags are a resource's key/value tags.
+type Tags map[string]string
+
+// Account is a tenant. Every resource belongs to exactly one account.
+type Account struct {
+	ID      string    `json:"id"`
+	Created time.Time `json:"created"`
+}
+
+// AccessKey is an account's SigV4 credential.
+type AccessKey struct {
+	ID      string    `json:"id"`
+	Secret  string    `json:"secret"`
+	Account string    `json:"account"`
+	Created time.Time `json:"created"`
+}
+
+// Vpc is a virtual private cloud: an isolated IPv4 network. Its main route table,
+// default network ACL and default security group are created with it.
+type Vpc struct {
+	ID                     string    `json:"id"`
+	Owner                  string    `json:"owner"`
+	CIDR                   string    `json:"cidr"`
+	CidrAssociationID      string    `json:"cidrAssociationId"`
+	State                  string    `json:"state"`
+	InstanceTenancy        string    `json:"instanceTenancy"`
+	EnableDNSSupport       bool      `json:"enableDnsSupport"`
+	EnableDNSHostnames     bool      `json:"enableDnsHostnames"`
+	MainRouteTableID       string    `json:"mainRouteTableId"`
+	MainRouteAssocID       string    `json:"mainRouteAssocId"`
+	DefaultNetworkACLID    string    `json:"defaultNetworkAclId"`
+	DefaultSecurityGroupID string    `json:"defaultSecurityGroupId"`
+	DhcpOptionsID          string    `json:"dhcpOptionsId"`
+	Tags                   Tags      `json:"tags,omitempty"`
+	Created                time.Time `json:"created"`
+}
+
+// Subnet is a range of a VPC's addresses in one availability zone. Used records the
+// private IPs allocated in it (IP → owner ID, an ENI or an instance).
+type Subnet struct {
+	ID                  string            `json:"id"`
+	Owner               string            `json:"owner"`
+	VpcID               string            `json:"vpcId"`
+	CIDR                string            `json:"cidr"`
+	AZ                  string            `json:"az"`
+	AZID                string            `json:"azId"`
+	State               string            `json:"state"`
+	MapPublicIPOnLaunch bool              `json:"mapPublicIpOnLaunch"`
+	ACLAssociationID    string            `json:"aclAssociationId"`
+	Used                map[string]string `json:"used,omitempty"`
+	Tags                Tags              `json:"tags,omitempty"`
+	Created             time.Time         `json:"created"`
+}
+
+// SecurityGroup is a stateful firewall attached to network interfaces.
+type SecurityGroup struct {
+	ID          string    `json:"id"`
+	Owner       string    `json:"owner"`
+	VpcID       string    `json:"vpcId"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Rules       []SGRule  `json:"rules,omitempty"`
+	Tags        Tags      `json:"tags,omitempty"`
+	Created     time.Time `json:"created"`
+}
+
+// SGRule is one security group rule. Protocol is "-1" (all), "tcp", "udp", "icmp" or
+// a protocol number; exactly one of CIDR, CIDRv6, PrefixListID and GroupID is set.
+type SGRule struct {
+	ID           string `json:"id"`
+	Egress       bool   `json:"egress"`
+	Protocol     string `json:"protocol"`
+	FromPort     int32  `json:"fromPort"`
+	ToPort       int32  `json:"toPort"`
+	CIDR         string `json:"cidr,omitempty"`
+	CIDRv6       string `json:"cidrv6,omitempty"`
+	PrefixListID string `json:"prefixListId,omitempty"`
+	GroupID      string `json:"groupId,omitempty"`
+	GroupOwner   string `json:"groupOwner,omitempty"`
+	Description  string `json:"description,omitempty"`
+	Tags         Tags   `json:"tags,omitempty"`
+}
+
+// ENI interface types.
+const (
+	ENITypeInterface   = "interface"
+	ENITypeEndpoint    = "vpc_endpoint"
+	ENITypeNLB         = "network_load_balancer"
+	ENIRequesterELB    = "amazon-elb"
+	ENIRequesterVPCE   = "727180483921" // AWS's requester account for endpoint ENIs
+	ENIStatusInUse     = "in-use"
+	ENIStatusAvailable = "available"
+)
+
+// NetworkInterface is an ENI: a private IP in a subnet. Endpoints and load balancer
+// nodes get requester-managed ENIs; instances get their own.
+type NetworkInterface struct {
+	ID               string    `json:"id"`
+	Owner            string    `json:"owner"`
+	VpcID            string    `json:"vpcId"`
+	SubnetID         string    `json:"subnetId"`
+	AZ               string    `json:"az"`
+	PrivateIP        string    `json:"privateIp"`
+	MAC              string    `json:"mac"`
+	Description      string    `json:"description"`
+	InterfaceType    string    `json:"interfaceType"`
+	RequesterID      string    `json:"requesterId,omitempty"`
+	RequesterManaged bool      `json:"requesterManaged"`
+	Status           string    `json:"status"`
+	Groups           []string  `json:"groups,omitempty"`
+	AttachedTo       string    `json:"attachedTo,omitempty"` // endpoint, LB ARN or instance ID
+	AttachmentID     string    `json:"attachmentId,omitempty"`
+	Tags             Tags      `json:"tags,omitempty"`
+	Created          time.Time `json:"created"`
+}
+
+// AvailabilityZone is one zone of the server's region.
+type AvailabilityZone struct {
+	Name   string
+	ZoneID string
+	Region string
+}

@@ -1,0 +1,78 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"strait/internal/control"
+)
+
+// adminServer answers local administrative requests (account creation) on a unix
+// socket in the data directory, readable only by the server's user.
+type adminServer struct {
+	path string
+	http *http.Server
+}
+
+// AccountCreated is the answer to an account creation.
+type AccountCreated struct {
+	AccountID       string `json:"account_id"`
+	AccessKeyID     string `json:"access_key_id"`
+	SecretAccessKey string `json:"secret_access_key"`
+}
+
+func startAdmin(path string, ctl *control.Control, log *slog.Logger) (*adminServer, error) {
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("another strait server is running on data directory (%s answers)", path)
+	}
+	_ = os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("admin socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /accounts", func(w http.ResponseWriter, r *http.Request) {
+		out, err := CreateAccount(r.Context(), ctl, r.URL.Query().Get("id"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	})
+	a := &adminServer{path: path, http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
+	go func() {
+		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("admin socket stopped", "err", err)
+		}
+	}()
+	return a, nil
+}
+
+func (a *adminServer) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = a.http.Shutdown(ctx)
+	_ = os.Remove(a.path)
+}
+
+// CreateAccount creates an account and its first access key.
+func CreateAccount(ctx context.Context, ctl *control.Control, id string) (AccountCreated, error) {
+	acct, key, err := ctl.CreateAccount(ctx, id)
+	if err != nil {
+		return AccountCreated{}, err
+	}
+	return AccountCreated{AccountID: acct.ID, AccessKeyID: key.ID, SecretAccessKey: key.Secret}, nil
+}

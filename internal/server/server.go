@@ -1,0 +1,156 @@
+// Package server assembles a Strait server: the store (embedded or external etcd),
+// the control layer, the AWS Query API, the reconciler that moves resources to their
+// realized states, the health and metrics endpoints and the local admin socket.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"strait/internal/awsapi"
+	"strait/internal/control"
+	"strait/internal/reconcile"
+	"strait/internal/store"
+)
+
+// Config is what `strait server` takes on its command line.
+type Config struct {
+	Listen        string
+	DataDir       string
+	Dev           bool
+	Dataplane     string
+	EtcdEndpoints []string
+	Region        string
+	Resolver      string
+	Logger        *slog.Logger
+}
+
+// Server is a running Strait server.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	st     *store.Store
+	ctl    *control.Control
+	http   *http.Server
+	ln     net.Listener
+	admin  *adminServer
+	cancel context.CancelFunc
+	done   chan struct{}
+	ready  chan struct{}
+}
+
+// Start opens the store, starts the reconciler and begins serving on cfg.Listen.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Dataplane == "" {
+		cfg.Dataplane = "none"
+	}
+	if cfg.Dataplane != "none" {
+		return nil, fmt.Errorf("data plane %q is not available in this build; use --dataplane=none (the API and state machine without traffic)", cfg.Dataplane)
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("a data directory is required (--data-dir)")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, Endpoints: cfg.EtcdEndpoints, Logger: cfg.Logger})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	ctl := control.New(st, control.Config{Region: cfg.Region, Resolver: cfg.Resolver, Logger: cfg.Logger})
+	api, err := awsapi.New(ctl, ctl, awsapi.Config{Dev: cfg.Dev, Logger: cfg.Logger})
+	if err != nil {
+		ln.Close()
+		st.Close()
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(api.Collectors()...)
+
+	s := &Server{cfg: cfg, log: cfg.Logger, st: st, ctl: ctl, ln: ln, done: make(chan struct{}), ready: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", api)
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
+
+	admin, err := startAdmin(filepath.Join(cfg.DataDir, "admin.sock"), ctl, cfg.Logger)
+	if err != nil {
+		ln.Close()
+		st.Close()
+		return nil, err
+	}
+	s.admin = admin
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	rec := reconcile.New(ctl, cfg.Logger)
+	go func() {
+		defer close(s.done)
+		rec.Run(runCtx)
+	}()
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "err", err)
+		}
+	}()
+	close(s.ready)
+	s.log.Info("strait server ready", "listen", ln.Addr().String(), "data_dir", cfg.DataDir, "region", ctl.Region(), "dev", cfg.Dev, "dataplane", cfg.Dataplane)
+	return s, nil
+}
+
+// Addr is the address the API listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL is the base URL of the API.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Control gives in-process callers (tests, the native API) the control layer.
+func (s *Server) Control() *control.Control { return s.ctl }
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-s.ready:
+	default:
+		http.Error(w, "starting", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.st.Rev(ctx); err != nil {
+		http.Error(w, "store unavailable: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// Close stops serving, stops the reconciler and closes the store.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	s.admin.close()
+	s.cancel()
+	<-s.done
+	return errors.Join(err, s.st.Close())
+}

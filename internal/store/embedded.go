@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
+	"go.uber.org/zap"
+)
+
+// Tunables of the embedded etcd server.
+const (
+	readyTimeout      = 60 * time.Second
+	quotaBackendBytes = 2 << 30 // 2 GiB
+	compactionPeriod  = "1h"
+	maxTxnOps         = 1024 // etcd default is 128; bounds the keys one Update may touch
+)
+
+// openEmbedded starts a single-node etcd in dataDir/etcd and connects an
+// in-process client to it.
+func (s *Store) openEmbedded(ctx context.Context, dataDir string) (err error) {
+	if dataDir == "" {
+		return errors.New("store: Config.DataDir is required when no Endpoints are given")
+	}
+	dir := filepath.Join(dataDir, "etcd")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("store: create data dir: %w", err)
+	}
+	if s.lock, err = lockDir(dir, dataDir); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			s.lock.release()
+		}
+	}()
+
+	start := time.Now()
+	e, err := embed.StartEtcd(embedConfig(dir, newEtcdLogger(s.log, &s.closing)))
+	if err != nil {
+		return fmt.Errorf("store: start embedded etcd in %s: %w", dir, err)
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case err = <-e.Err():
+	case <-e.Server.StopNotify():
+		err = errors.New("server stopped")
+	case <-time.After(readyTimeout):
+		err = fmt.Errorf("not ready after %v", readyTimeout)
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		s.closing.Store(true)
+		e.Close()
+		return fmt.Errorf("store: start embedded etcd in %s: %w", dir, err)
+	}
+	s.etcd = e
+	s.cli = v3client.New(e.Server)
+	s.log.Info("store: embedded etcd ready", "dir", dir, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// embedConfig returns the configuration of the embedded server, logging
+// through lg. Strait talks to the server in-process, so it serves no client
+// port at all; the peer listener that etcd requires is bound to loopback with
+// a kernel-chosen port, so concurrent instances never collide.
+func embedConfig(dir string, lg *zap.Logger) *embed.Config {
+	cfg := embed.NewConfig()
+	cfg.Name = "strait"
+	cfg.Dir = dir
+
+	peer := url.URL{Scheme: "http", Host: "127.0.0.1:0"}
+	cfg.ListenPeerUrls = []url.URL{peer}
+	cfg.AdvertisePeerUrls = []url.URL{peer}
+	cfg.ListenClientUrls = nil
+	cfg.AdvertiseClientUrls = nil
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	cfg.InitialClusterToken = "strait"
+
+	cfg.QuotaBackendBytes = quotaBackendBytes
+	cfg.AutoCompactionMode = embed.CompactorModePeriodic
+	cfg.AutoCompactionRetention = compactionPeriod
+	cfg.MaxTxnOps = maxTxnOps
+
+	cfg.Logger = "zap"
+	cfg.LogLevel = "error"
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(lg)
+	return cfg
+}

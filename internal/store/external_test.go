@@ -1,0 +1,69 @@
+package store
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+)
+
+// startEtcd runs a standalone etcd server serving clients on a loopback port
+// and returns its client endpoint.
+func startEtcd(t *testing.T) string {
+	t.Helper()
+	cfg := embedConfig(t.TempDir(), zap.NewNop())
+	cfg.ListenClientUrls = []url.URL{{Scheme: "http", Host: "127.0.0.1:0"}}
+	cfg.AdvertiseClientUrls = cfg.ListenClientUrls
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	select {
+	case <-e.Server.ReadyNotify():
+	case <-time.After(60 * time.Second):
+		t.Fatal("etcd not ready")
+	}
+	return "http://" + e.Clients[0].Addr().String()
+}
+
+func TestExternal(t *testing.T) {
+	ep := startEtcd(t)
+	ctx := context.Background()
+	s, err := Open(ctx, Config{Endpoints: []string{ep}, Prefix: "/test/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.Put("a", "x") }); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := s.Client().Get(ctx, "/test/a")
+	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != `"x"` {
+		t.Fatalf("raw get: %v %v", resp, err)
+	}
+	var got string
+	if err := s.Get(ctx, "a", &got); err != nil || got != "x" {
+		t.Fatalf("Get = %q, %v", got, err)
+	}
+}
+
+func TestExternalUnreachable(t *testing.T) {
+	start := time.Now()
+	s, err := Open(context.Background(), Config{Endpoints: []string{"http://127.0.0.1:1"}})
+	if err == nil {
+		s.Close()
+		t.Fatal("Open of unreachable endpoint succeeded")
+	}
+	if !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("unclear error: %v", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Fatalf("Open took %v", d)
+	}
+	t.Logf("failed after %v: %v", time.Since(start), err)
+}
