@@ -27,7 +27,8 @@ const (
 	testFormType = "application/x-www-form-urlencoded; charset=utf-8"
 )
 
-var testSignTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+// testSignTime is when the tests sign requests.
+func testSignTime() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
 
 func testLookup(akid string) (string, bool) {
 	if akid == testAKID {
@@ -89,7 +90,7 @@ func signedPost(t *testing.T, serverURL, akid, secret, body string, edit func(*h
 		edit(req)
 	}
 	creds := aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, payloadHash(body), "ec2", "us-east-1", testSignTime); err != nil {
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, payloadHash(body), "ec2", "us-east-1", testSignTime()); err != nil {
 		t.Fatal(err)
 	}
 	return req
@@ -107,7 +108,7 @@ func wantCode(t *testing.T, err error, code string) {
 }
 
 func TestVerifySigV4(t *testing.T) {
-	valid := verifyConfig{lookup: testLookup, now: testSignTime.Add(time.Minute)}
+	valid := verifyConfig{lookup: testLookup, now: testSignTime().Add(time.Minute)}
 	wantCred := Credential{AccessKeyID: testAKID, Date: "20260102", Region: "us-east-1", Service: "ec2"}
 	tests := []struct {
 		name  string
@@ -144,10 +145,10 @@ func TestVerifySigV4(t *testing.T) {
 		{"unknown key", valid, func(u string) *http.Request {
 			return signedPost(t, u, "AKIDUNKNOWN", testSecret, testBody, nil)
 		}, "InvalidClientTokenId", ""},
-		{"expired", verifyConfig{lookup: testLookup, now: testSignTime.Add(16 * time.Minute)}, func(u string) *http.Request {
+		{"expired", verifyConfig{lookup: testLookup, now: testSignTime().Add(16 * time.Minute)}, func(u string) *http.Request {
 			return signedPost(t, u, testAKID, testSecret, testBody, nil)
 		}, "RequestExpired", ""},
-		{"future", verifyConfig{lookup: testLookup, now: testSignTime.Add(-16 * time.Minute)}, func(u string) *http.Request {
+		{"future", verifyConfig{lookup: testLookup, now: testSignTime().Add(-16 * time.Minute)}, func(u string) *http.Request {
 			return signedPost(t, u, testAKID, testSecret, testBody, nil)
 		}, "RequestExpired", ""},
 		{"skip signature, wrong secret", verifyConfig{skip: true}, func(u string) *http.Request {
@@ -186,7 +187,15 @@ func TestVerifySigV4(t *testing.T) {
 			q := url.Values{"Action": {"DescribeVpcs"}, "Filter.1.Value.1": {"a/b", "a-b", "x y+z*~"}, "Version": {"2016-11-15"}}
 			req, _ := http.NewRequest(http.MethodGet, u+"/?"+q.Encode(), nil)
 			creds := aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret}
-			if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, payloadHash(""), "ec2", "us-east-1", testSignTime); err != nil {
+			if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, payloadHash(""), "ec2", "us-east-1", testSignTime()); err != nil {
+				t.Fatal(err)
+			}
+			return req
+		}, "", ""},
+		{"path needing encoding", valid, func(u string) *http.Request {
+			req, _ := http.NewRequest(http.MethodGet, u+"/a%20b/%E2%82%AC~x/", nil)
+			creds := aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret}
+			if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, payloadHash(""), "ec2", "us-east-1", testSignTime()); err != nil {
 				t.Fatal(err)
 			}
 			return req
@@ -195,7 +204,7 @@ func TestVerifySigV4(t *testing.T) {
 		{"presigned GET, empty payload hash", valid, presigned(t, payloadHash(""), 300), "", ""},
 		{"presigned GET, no X-Amz-Expires", valid, presigned(t, sigUnsignedPayload, 0), "", ""},
 		{"presigned GET, wrong payload hash", valid, presigned(t, payloadHash("x"), 300), "SignatureDoesNotMatch", ""},
-		{"presigned GET, expired", verifyConfig{lookup: testLookup, now: testSignTime.Add(301 * time.Second)}, presigned(t, sigUnsignedPayload, 300), "RequestExpired", ""},
+		{"presigned GET, expired", verifyConfig{lookup: testLookup, now: testSignTime().Add(301 * time.Second)}, presigned(t, sigUnsignedPayload, 300), "RequestExpired", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -231,7 +240,7 @@ func presigned(t *testing.T, payload string, expires int) func(string) *http.Req
 			t.Fatal(err)
 		}
 		creds := aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret}
-		signedURL, header, err := v4.NewSigner().PresignHTTP(context.Background(), creds, req, payload, "ec2", "us-east-1", testSignTime)
+		signedURL, header, err := v4.NewSigner().PresignHTTP(context.Background(), creds, req, payload, "ec2", "us-east-1", testSignTime())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,11 +259,11 @@ func presigned(t *testing.T, payload string, expires int) func(string) *http.Req
 // server sees it but without a Content-Length header.
 func TestVerifySigV4Direct(t *testing.T) {
 	creds := aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret}
-	now := testSignTime.Add(time.Minute)
+	now := testSignTime().Add(time.Minute)
 
 	r := httptest.NewRequest(http.MethodPost, "http://example.com:8080/", strings.NewReader(testBody))
 	r.Header.Set("Content-Type", testFormType)
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, payloadHash(testBody), "elasticloadbalancing", "eu-west-1", testSignTime); err != nil {
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, payloadHash(testBody), "elasticloadbalancing", "eu-west-1", testSignTime()); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(r.Header.Get("Authorization"), "content-length") || r.Header.Get("Content-Length") != "" {
@@ -361,11 +370,11 @@ func BenchmarkVerifySigV4(b *testing.B) {
 	r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/", strings.NewReader(testBody))
 	r.Header.Set("Content-Type", testFormType)
 	creds := aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, payloadHash(testBody), "ec2", "us-east-1", testSignTime); err != nil {
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, payloadHash(testBody), "ec2", "us-east-1", testSignTime()); err != nil {
 		b.Fatal(err)
 	}
 	body := []byte(testBody)
-	now := testSignTime.Add(time.Minute)
+	now := testSignTime().Add(time.Minute)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := VerifySigV4(r, body, testLookup, now, false); err != nil {

@@ -32,6 +32,7 @@ func startEtcd(t *testing.T) string {
 }
 
 func TestExternal(t *testing.T) {
+	t.Parallel()
 	ep := startEtcd(t)
 	ctx := context.Background()
 	s, err := Open(ctx, Config{Endpoints: []string{ep}, Prefix: "/test/"})
@@ -53,6 +54,7 @@ func TestExternal(t *testing.T) {
 }
 
 func TestExternalUnreachable(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	s, err := Open(context.Background(), Config{Endpoints: []string{"http://127.0.0.1:1"}})
 	if err == nil {

@@ -35,6 +35,7 @@ func openTest(t *testing.T, dir string) *Store {
 }
 
 func TestPutGetListDelete(t *testing.T) {
+	t.Parallel()
 	s := openTest(t, t.TempDir())
 	ctx := context.Background()
 
@@ -90,6 +91,7 @@ func TestPutGetListDelete(t *testing.T) {
 }
 
 func TestUpdateRollback(t *testing.T) {
+	t.Parallel()
 	s := openTest(t, t.TempDir())
 	ctx := context.Background()
 	rev0, err := s.Rev(ctx)
@@ -115,6 +117,7 @@ func TestUpdateRollback(t *testing.T) {
 }
 
 func TestUpdateConflictRetry(t *testing.T) {
+	t.Parallel()
 	s := openTest(t, t.TempDir())
 	ctx := context.Background()
 	const workers, perWorker = 2, 50
@@ -161,6 +164,7 @@ func TestUpdateConflictRetry(t *testing.T) {
 }
 
 func TestPersistence(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ctx := context.Background()
 	s, err := Open(ctx, Config{DataDir: dir})
@@ -187,6 +191,7 @@ func TestPersistence(t *testing.T) {
 }
 
 func TestLockedDataDir(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	openTest(t, dir)
 	start := time.Now()
@@ -205,6 +210,7 @@ func TestLockedDataDir(t *testing.T) {
 }
 
 func TestListPrefix(t *testing.T) {
+	t.Parallel()
 	s := openTest(t, t.TempDir())
 	ctx := context.Background()
 	// More keys than one List page, written out of order, plus neighbours
@@ -259,6 +265,7 @@ func key3(i int) string {
 }
 
 func TestWatchViaClient(t *testing.T) {
+	t.Parallel()
 	s := openTest(t, t.TempDir())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -1,0 +1,143 @@
+package awsapi
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"strait/internal/control"
+	"strait/internal/model"
+)
+
+// Subnet is the EC2 Subnet shape.
+type Subnet struct {
+	SubnetId                    string
+	SubnetArn                   string
+	OwnerId                     string
+	VpcId                       string
+	State                       string
+	CidrBlock                   string
+	AvailabilityZone            string
+	AvailabilityZoneId          string
+	AvailableIpAddressCount     int32
+	DefaultForAz                bool
+	MapPublicIpOnLaunch         bool
+	AssignIpv6AddressOnCreation bool
+	Ipv6Native                  bool
+	EnableDns64                 bool
+	Tags                        []Tag
+}
+
+func (a *API) toSubnet(s model.Subnet) Subnet {
+	return Subnet{
+		SubnetId: s.ID, SubnetArn: fmt.Sprintf("arn:aws:ec2:%s:%s:subnet/%s", a.ctl.Region(), s.Owner, s.ID),
+		OwnerId: s.Owner, VpcId: s.VpcID, State: s.State, CidrBlock: s.CIDR,
+		AvailabilityZone: s.AZ, AvailabilityZoneId: s.AZID, AvailableIpAddressCount: int32(control.AvailableIPs(s)),
+		MapPublicIpOnLaunch: s.MapPublicIPOnLaunch, Tags: ec2Tags(s.Tags),
+	}
+}
+
+func (a *API) subnetActions() map[string]handler {
+	return map[string]handler{
+		"CreateSubnet":    bind(a.createSubnet),
+		"DescribeSubnets": bind(a.describeSubnets),
+		"DeleteSubnet":    bind(a.deleteSubnet),
+	}
+}
+
+type createSubnetRequest struct {
+	VpcId              string
+	CidrBlock          string
+	AvailabilityZone   string
+	AvailabilityZoneId string
+	TagSpecifications  []TagSpecification
+	DryRun             bool
+}
+
+type createSubnetResponse struct{ Subnet Subnet }
+
+func (a *API) createSubnet(ctx context.Context, c *caller, req *createSubnetRequest) (*createSubnetResponse, error) {
+	if req.CidrBlock == "" {
+		return nil, model.Missing("CidrBlock")
+	}
+	if req.AvailabilityZone != "" && req.AvailabilityZoneId != "" {
+		return nil, model.Coded(model.ErrInvalid, "InvalidParameterCombination", "Specify either AvailabilityZone or AvailabilityZoneId, not both")
+	}
+	tags, err := tagsFor(req.TagSpecifications, "subnet")
+	if err != nil {
+		return nil, err
+	}
+	az := req.AvailabilityZone
+	if az == "" {
+		az = req.AvailabilityZoneId
+	}
+	s, err := a.ctl.CreateSubnet(ctx, c.Account, control.CreateSubnetInput{VpcID: req.VpcId, CIDR: req.CidrBlock, AZ: az, Tags: tags})
+	if err != nil {
+		return nil, err
+	}
+	return &createSubnetResponse{Subnet: a.toSubnet(s)}, nil
+}
+
+type describeSubnetsRequest struct {
+	SubnetIds  []string
+	Filters    []Filter
+	MaxResults int32
+	NextToken  string
+	DryRun     bool
+}
+
+type describeSubnetsResponse struct {
+	Subnets   []Subnet
+	NextToken string
+}
+
+var subnetFilters = filterFuncs[model.Subnet]{
+	"subnet-id":                  func(s model.Subnet) []string { return []string{s.ID} },
+	"vpc-id":                     func(s model.Subnet) []string { return []string{s.VpcID} },
+	"cidr-block":                 func(s model.Subnet) []string { return []string{s.CIDR} },
+	"cidr":                       func(s model.Subnet) []string { return []string{s.CIDR} },
+	"cidrBlock":                  func(s model.Subnet) []string { return []string{s.CIDR} },
+	"availability-zone":          func(s model.Subnet) []string { return []string{s.AZ} },
+	"availabilityZone":           func(s model.Subnet) []string { return []string{s.AZ} },
+	"availability-zone-id":       func(s model.Subnet) []string { return []string{s.AZID} },
+	"availabilityZoneId":         func(s model.Subnet) []string { return []string{s.AZID} },
+	"available-ip-address-count": func(s model.Subnet) []string { return []string{strconv.Itoa(control.AvailableIPs(s))} },
+	"default-for-az":             func(s model.Subnet) []string { return []string{"false"} },
+	"defaultForAz":               func(s model.Subnet) []string { return []string{"false"} },
+	"map-public-ip-on-launch":    func(s model.Subnet) []string { return []string{strconv.FormatBool(s.MapPublicIPOnLaunch)} },
+	"owner-id":                   func(s model.Subnet) []string { return []string{s.Owner} },
+	"state":                      func(s model.Subnet) []string { return []string{s.State} },
+}
+
+func (a *API) describeSubnets(ctx context.Context, c *caller, req *describeSubnetsRequest) (*describeSubnetsResponse, error) {
+	all, err := a.ctl.Subnets(ctx, c.Account)
+	if err != nil {
+		return nil, err
+	}
+	id := func(s model.Subnet) string { return s.ID }
+	items, err := byIDs(all, req.SubnetIds, id, model.KindSubnet)
+	if err != nil {
+		return nil, err
+	}
+	if items, err = applyFilters(items, req.Filters, subnetFilters, func(s model.Subnet) model.Tags { return s.Tags }); err != nil {
+		return nil, err
+	}
+	page, next, err := paginate(items, id, req.MaxResults, req.NextToken, 5, 1000)
+	if err != nil {
+		return nil, err
+	}
+	out := &describeSubnetsResponse{Subnets: []Subnet{}, NextToken: next}
+	for _, s := range page {
+		out.Subnets = append(out.Subnets, a.toSubnet(s))
+	}
+	return out, nil
+}
+
+type deleteSubnetRequest struct {
+	SubnetId string
+	DryRun   bool
+}
+
+func (a *API) deleteSubnet(ctx context.Context, c *caller, req *deleteSubnetRequest) (*emptyResponse, error) {
+	return &emptyResponse{}, a.ctl.DeleteSubnet(ctx, c.Account, req.SubnetId)
+}

@@ -1,0 +1,152 @@
+package control
+
+import (
+	"context"
+	"net/netip"
+
+	"strait/internal/model"
+	"strait/internal/store"
+)
+
+// CreateSubnetInput is what CreateSubnet needs; AZ is a zone name or zone ID (the
+// least used zone of the VPC when empty).
+type CreateSubnetInput struct {
+	VpcID string
+	CIDR  string
+	AZ    string
+	Tags  model.Tags
+}
+
+// CreateSubnet carves a subnet out of a VPC's range in one availability zone.
+func (c *Control) CreateSubnet(ctx context.Context, acct string, in CreateSubnetInput) (model.Subnet, error) {
+	v, err := c.Vpc(ctx, acct, in.VpcID)
+	if err != nil {
+		return model.Subnet{}, err
+	}
+	p, err := parseCIDR(in.CIDR, 16, 28)
+	if err != nil {
+		return model.Subnet{}, err
+	}
+	vp := netip.MustParsePrefix(v.CIDR)
+	if !vp.Contains(p.Addr()) || p.Bits() < vp.Bits() {
+		return model.Subnet{}, model.Coded(model.ErrInvalid, "InvalidSubnet.Range", "The CIDR '%s' is invalid for VPC %s (%s): a subnet must lie within the VPC's range.", in.CIDR, v.ID, v.CIDR)
+	}
+	siblings, err := c.subnetsOfVpc(ctx, v.ID)
+	if err != nil {
+		return model.Subnet{}, err
+	}
+	for _, s := range siblings {
+		if overlaps(p, netip.MustParsePrefix(s.CIDR)) {
+			return model.Subnet{}, model.Coded(model.ErrConflict, "InvalidSubnet.Conflict", "The CIDR '%s' conflicts with another subnet (%s, %s)", p, s.ID, s.CIDR)
+		}
+	}
+	z, err := c.pickZone(in.AZ, siblings)
+	if err != nil {
+		return model.Subnet{}, err
+	}
+	sn := model.Subnet{
+		ID: model.NewID(model.PrefixSubnet), Owner: acct, VpcID: v.ID, CIDR: p.String(),
+		AZ: z.Name, AZID: z.ZoneID, State: "available", ACLAssociationID: model.NewID(model.PrefixACLAssoc),
+		Tags: in.Tags, Created: c.now().UTC(),
+	}
+	err = c.update(ctx, func(tx *store.Tx) error {
+		if !tx.Exists(key(model.KindVpc, v.ID)) {
+			return model.NotFound(model.KindVpc, v.ID)
+		}
+		return tx.Put(key(model.KindSubnet, sn.ID), sn)
+	})
+	return sn, err
+}
+
+func (c *Control) pickZone(name string, siblings []model.Subnet) (model.AvailabilityZone, error) {
+	if name != "" {
+		z, ok := c.zone(name)
+		if !ok {
+			return z, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Value (%s) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: %s.", name, c.zoneList())
+		}
+		return z, nil
+	}
+	best, bestN := c.azs[0], -1
+	for _, z := range c.azs {
+		n := 0
+		for _, s := range siblings {
+			if s.AZ == z.Name {
+				n++
+			}
+		}
+		if bestN < 0 || n < bestN {
+			best, bestN = z, n
+		}
+	}
+	return best, nil
+}
+
+func (c *Control) zoneList() string {
+	out := ""
+	for i, z := range c.azs {
+		if i > 0 {
+			out += ", "
+		}
+		out += z.Name
+	}
+	return out
+}
+
+func (c *Control) subnetsOfVpc(ctx context.Context, vpcID string) ([]model.Subnet, error) {
+	all, err := list[model.Subnet](ctx, c.st, model.KindSubnet)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, s := range all {
+		if s.VpcID == vpcID {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// Subnet returns one of the account's subnets.
+func (c *Control) Subnet(ctx context.Context, acct, id string) (model.Subnet, error) {
+	if err := model.CheckID(model.KindSubnet, model.PrefixSubnet, id); err != nil {
+		return model.Subnet{}, err
+	}
+	s, err := get[model.Subnet](ctx, c.st, model.KindSubnet, id)
+	if err == nil && s.Owner != acct {
+		return model.Subnet{}, model.NotFound(model.KindSubnet, id)
+	}
+	return s, err
+}
+
+// Subnets lists the account's subnets.
+func (c *Control) Subnets(ctx context.Context, acct string) ([]model.Subnet, error) {
+	all, err := list[model.Subnet](ctx, c.st, model.KindSubnet)
+	return filterOwner(all, acct, func(s model.Subnet) string { return s.Owner }), err
+}
+
+// AvailableIPs is how many addresses of a subnet are still free.
+func AvailableIPs(s model.Subnet) int {
+	p, err := netip.ParsePrefix(s.CIDR)
+	if err != nil {
+		return 0
+	}
+	return usableCount(p) - len(s.Used)
+}
+
+// DeleteSubnet deletes a subnet that has no network interfaces left.
+func (c *Control) DeleteSubnet(ctx context.Context, acct, id string) error {
+	if _, err := c.Subnet(ctx, acct, id); err != nil {
+		return err
+	}
+	return c.update(ctx, func(tx *store.Tx) error {
+		s, err := txGet[model.Subnet](tx, model.KindSubnet, id)
+		if err != nil {
+			return err
+		}
+		if len(s.Used) > 0 {
+			return model.InUse(model.KindSubnet, id, "The subnet '%s' has dependencies and cannot be deleted: %d network interface(s) still use it", id, len(s.Used))
+		}
+		tx.Delete(key(model.KindSubnet, id))
+		return nil
+	})
+}

@@ -1,0 +1,123 @@
+// Package testenv starts in-process Strait servers for tests and gives them the real
+// AWS clients: aws-sdk-go-v2 (EC2, ELBv2) and the AWS CLI.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+	"strait/internal/server"
+)
+
+// Region is the region test servers answer for.
+const Region = "us-east-1"
+
+// Env is a running test server.
+type Env struct {
+	T       testing.TB
+	Server  *server.Server
+	DataDir string
+}
+
+// Start runs a server in dev mode on a loopback port with a fresh data directory,
+// and stops it when the test ends.
+func Start(t testing.TB) *Env {
+	t.Helper()
+	return StartIn(t, t.TempDir())
+}
+
+// StartIn runs a server on an existing data directory (to test restarts).
+func StartIn(t testing.TB, dir string) *Env {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir, Dev: true, Region: Region})
+	if err != nil {
+		t.Fatalf("starting server: %v", err)
+	}
+	e := &Env{T: t, Server: s, DataDir: dir}
+	t.Cleanup(func() { e.Stop() })
+	return e
+}
+
+// Stop stops the server (idempotent).
+func (e *Env) Stop() {
+	if e.Server != nil {
+		if err := e.Server.Close(); err != nil {
+			e.T.Errorf("stopping server: %v", err)
+		}
+		e.Server = nil
+	}
+}
+
+// Config is an aws-sdk-go-v2 configuration for account acct (dev mode: the access key
+// ID is the account ID).
+func (e *Env) Config(acct string) aws.Config {
+	return aws.Config{
+		Region:           Region,
+		Credentials:      credentials.NewStaticCredentialsProvider(acct, "secret", ""),
+		BaseEndpoint:     aws.String(e.Server.URL()),
+		RetryMaxAttempts: 1,
+	}
+}
+
+// EC2 is an EC2 client for account acct.
+func (e *Env) EC2(acct string) *ec2.Client { return ec2.NewFromConfig(e.Config(acct)) }
+
+// ELB is an ELBv2 client for account acct.
+func (e *Env) ELB(acct string) *elbv2.Client { return elbv2.NewFromConfig(e.Config(acct)) }
+
+// AWS runs the AWS CLI as account acct against the server and returns its stdout
+// decoded as JSON (nil for empty output). It fails the test on a non-zero exit.
+func (e *Env) AWS(acct string, args ...string) map[string]any {
+	e.T.Helper()
+	out, stderr, err := e.AWSRaw(acct, args...)
+	if err != nil {
+		e.T.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr)
+	}
+	if len(bytes.TrimSpace(out)) == 0 {
+		return nil
+	}
+	var v map[string]any
+	if err := json.Unmarshal(out, &v); err != nil {
+		e.T.Fatalf("aws %s: output is not JSON: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return v
+}
+
+// AWSRaw runs the AWS CLI and returns stdout, stderr and the exit error.
+func (e *Env) AWSRaw(acct string, args ...string) ([]byte, []byte, error) {
+	e.T.Helper()
+	path, err := exec.LookPath("aws")
+	if err != nil {
+		e.T.Skip("the AWS CLI (aws) is not installed")
+	}
+	full := append([]string{"--endpoint-url", e.Server.URL(), "--region", Region, "--output", "json"}, args...)
+	cmd := exec.Command(path, full...)
+	cmd.Env = append(os.Environ(),
+		"AWS_ACCESS_KEY_ID="+acct, "AWS_SECRET_ACCESS_KEY=secret",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	return stdout.Bytes(), stderr.Bytes(), err
+}
+
+// Ctx is a context for one test step.
+func Ctx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
