@@ -105,7 +105,7 @@ func (e *Env) AWSRaw(acct string, args ...string) ([]byte, []byte, error) {
 	}
 	full := append([]string{"--endpoint-url", e.Server.URL(), "--region", Region, "--output", "json"}, args...)
 	cmd := exec.Command(path, full...)
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(cleanEnv(),
 		"AWS_ACCESS_KEY_ID="+acct, "AWS_SECRET_ACCESS_KEY=secret",
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
@@ -120,4 +120,16 @@ func Ctx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// cleanEnv is the process environment without AWS_* variables, so that the CLI uses
+// only what a test gives it.
+func cleanEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

@@ -1,0 +1,70 @@
+package control
+
+import (
+	"context"
+
+	"strait/internal/model"
+	"strait/internal/store"
+)
+
+// eniSpec describes a network interface to create in a subnet.
+type eniSpec struct {
+	SubnetID         string
+	Owner            string
+	InterfaceType    string // model.ENIType*
+	Description      string
+	RequesterID      string
+	RequesterManaged bool
+	AttachedTo       string
+	Groups           []string
+	PrivateIP        string // empty: the lowest free address
+}
+
+// createENI allocates an address in the subnet and stores the interface, inside tx.
+func (c *Control) createENI(tx *store.Tx, spec eniSpec) (model.NetworkInterface, error) {
+	sn, err := txGet[model.Subnet](tx, model.KindSubnet, spec.SubnetID)
+	if err != nil {
+		return model.NetworkInterface{}, err
+	}
+	id := model.NewID(model.PrefixENI)
+	ip, err := allocateIP(&sn, id, spec.PrivateIP)
+	if err != nil {
+		return model.NetworkInterface{}, err
+	}
+	eni := model.NetworkInterface{
+		ID: id, Owner: spec.Owner, VpcID: sn.VpcID, SubnetID: sn.ID, AZ: sn.AZ, PrivateIP: ip,
+		MAC: macFor(id), Description: spec.Description, InterfaceType: spec.InterfaceType,
+		RequesterID: spec.RequesterID, RequesterManaged: spec.RequesterManaged, Status: model.ENIStatusInUse,
+		Groups: spec.Groups, AttachedTo: spec.AttachedTo, AttachmentID: model.NewID(model.PrefixAttachment),
+		Created: c.now().UTC(),
+	}
+	if err := tx.Put(key(model.KindSubnet, sn.ID), sn); err != nil {
+		return model.NetworkInterface{}, err
+	}
+	return eni, tx.Put(key(model.KindENI, id), eni)
+}
+
+// deleteENI frees an interface's address and removes it, inside tx. A missing
+// interface is not an error (deletions are retried).
+func deleteENI(tx *store.Tx, id string) error {
+	eni, err := txGet[model.NetworkInterface](tx, model.KindENI, id)
+	if err != nil {
+		return nil
+	}
+	sn, err := txGet[model.Subnet](tx, model.KindSubnet, eni.SubnetID)
+	if err == nil {
+		releaseIP(&sn, eni.PrivateIP)
+		if err := tx.Put(key(model.KindSubnet, sn.ID), sn); err != nil {
+			return err
+		}
+	}
+	tx.Delete(key(model.KindENI, id))
+	return nil
+}
+
+// NetworkInterfaces lists the interfaces visible to an account: its own, including
+// the requester-managed ones of its endpoints and load balancers.
+func (c *Control) NetworkInterfaces(ctx context.Context, acct string) ([]model.NetworkInterface, error) {
+	all, err := list[model.NetworkInterface](ctx, c.st, model.KindENI)
+	return filterOwner(all, acct, func(e model.NetworkInterface) string { return e.Owner }), err
+}
