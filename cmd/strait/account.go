@@ -38,11 +38,11 @@ account is created through its admin socket; otherwise the store is opened direc
 				return err
 			}
 			if output == "json" {
-				enc := json.NewEncoder(os.Stdout)
+				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(out)
 			}
-			fmt.Printf("account_id         %s\naccess_key_id      %s\nsecret_access_key  %s\n", out.AccountID, out.AccessKeyID, out.SecretAccessKey)
+			fmt.Fprintf(cmd.OutOrStdout(), "account_id         %s\naccess_key_id      %s\nsecret_access_key  %s\n", out.AccountID, out.AccessKeyID, out.SecretAccessKey)
 			return nil
 		},
 	}

@@ -5,10 +5,21 @@ func (a *API) ec2Actions() map[string]handler {
 	return merge(
 		a.vpcActions(),
 		a.subnetActions(),
+		a.privateLinkActions(),
+		a.sgActions(),
+		a.tagActions(),
+		a.networkActions(),
+		a.accountActions(),
 	)
 }
 
 // elbActions is every ELBv2 action Strait serves, by name.
 func (a *API) elbActions() map[string]handler {
-	return merge()
+	return merge(
+		a.loadBalancerActions(),
+		a.targetGroupActions(),
+		a.targetActions(),
+		a.listenerActions(),
+		a.elbTagActions(),
+	)
 }

@@ -41,6 +41,9 @@ type goldenStep struct {
 	Params  map[string]string
 	Capture map[string]string
 	Status  int // expected HTTP status; 0 means 200
+	// Before, when set, runs before the request (to wait for an asynchronous state
+	// change, or to set up something outside the API such as a DNS server).
+	Before func(t *testing.T, env *testenv.Env, captures map[string]string)
 }
 
 // goldenScenarios run in this order against one server; each later scenario may use
@@ -48,6 +51,9 @@ type goldenStep struct {
 // at least one successful step.
 var goldenScenarios = []func() []goldenStep{
 	goldenVPC,
+	goldenNetwork,
+	goldenELB,
+	goldenPrivateLink,
 }
 
 const (
@@ -67,6 +73,9 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("golden step name %s used twice", step.Name)
 			}
 			seen[step.Name] = true
+			if step.Before != nil {
+				step.Before(t, env, captures)
+			}
 			status, body := doStep(t, env, step, captures)
 			want := step.Status
 			if want == 0 {
@@ -250,7 +259,7 @@ func newNormalizer() *normalizer {
 }
 
 var (
-	idRe        = regexp.MustCompile(`\b(vpc-cidr-assoc|vpce-svc-perm|vpce-svc|vpce-nfn|vpce|vpc|subnet|sgr|sg|eni-attach|eni|rtbassoc|rtb|aclassoc|acl|dopt|i)-([0-9a-f]{17})\b`)
+	idRe        = regexp.MustCompile(`\b(vpc-cidr-assoc|vpce-svc-perm|vpce-svc|vpce-nfn|vpce-con|vpce|vpc|subnet|sgr|sg|eni-attach|eni|rtbassoc|rtb|aclassoc|acl|dopt|i)-([0-9a-f]{17})\b`)
 	arnIDRe     = regexp.MustCompile(`/([0-9a-f]{16})\b`)
 	requestIDRe = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	timeRe      = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z`)

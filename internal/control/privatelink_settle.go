@@ -1,6 +1,138 @@
 package control
 
-import "context"
+import (
+	"context"
+	"slices"
 
-// settlePrivateLink settles endpoint services and endpoints (see Settle).
-func (c *Control) settlePrivateLink(ctx context.Context) error { return nil }
+	"strait/internal/model"
+	"strait/internal/store"
+)
+
+// settlePrivateLink settles endpoint services and endpoints (see Settle): a
+// service goes Pending → Available once every load balancer it publishes is
+// active (and follows their zones); an endpoint goes pending → available once its
+// service is Available; a deleting endpoint disappears with its interfaces and
+// notifications. Each pass reads every service, endpoint and load balancer once,
+// writes only what changes and re-checks each record inside its transaction, so it
+// is idempotent and safe to run concurrently with the API.
+func (c *Control) settlePrivateLink(ctx context.Context) error {
+	lbs, err := list[model.LoadBalancer](ctx, c.st, model.KindLoadBalancer)
+	if err != nil {
+		return err
+	}
+	byARN := map[string]model.LoadBalancer{}
+	for _, lb := range lbs {
+		byARN[lb.ARN] = lb
+	}
+	svcs, err := list[model.EndpointService](ctx, c.st, model.KindService)
+	if err != nil {
+		return err
+	}
+	available := map[string]bool{}
+	for _, svc := range svcs {
+		state, azs := realizedService(svc, byARN)
+		if state != svc.State || !slices.Equal(azs, svc.AZs) {
+			if err := c.settleService(ctx, svc, state, azs); err != nil {
+				return err
+			}
+		}
+		available[svc.ID] = state == model.ServiceAvailable
+	}
+	eps, err := list[model.Endpoint](ctx, c.st, model.KindEndpoint)
+	if err != nil {
+		return err
+	}
+	var nfns []model.ConnectionNotification
+	listed := false
+	for _, ep := range eps {
+		switch {
+		case ep.State == model.EndpointPending && available[ep.ServiceID]:
+			if err := c.settleEndpointAvailable(ctx, ep.ID); err != nil {
+				return err
+			}
+		case ep.State == model.EndpointDeleting:
+			if !listed {
+				if nfns, err = list[model.ConnectionNotification](ctx, c.st, model.KindNotification); err != nil {
+					return err
+				}
+				listed = true
+			}
+			if err := c.settleEndpointDeleted(ctx, ep.ID, nfns); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// realizedService is the state and zones a service should have given its load
+// balancers: Available when they all exist and are active, else its current state
+// (Pending stays Pending). Zones follow the load balancers' nodes once all exist.
+func realizedService(svc model.EndpointService, byARN map[string]model.LoadBalancer) (string, []string) {
+	if svc.State != model.ServicePending && svc.State != model.ServiceAvailable {
+		return svc.State, svc.AZs
+	}
+	var lbs []model.LoadBalancer
+	active := true
+	for _, arn := range svc.NLBARNs {
+		lb, ok := byARN[arn]
+		if !ok {
+			return svc.State, svc.AZs
+		}
+		lbs = append(lbs, lb)
+		active = active && lb.State == model.LBStateActive
+	}
+	state := svc.State
+	if active && len(lbs) > 0 {
+		state = model.ServiceAvailable
+	}
+	return state, nodeZones(lbs)
+}
+
+func (c *Control) settleService(ctx context.Context, seen model.EndpointService, state string, azs []string) error {
+	return c.update(ctx, func(tx *store.Tx) error {
+		svc, err := txGet[model.EndpointService](tx, model.KindService, seen.ID)
+		if err != nil || svc.State != seen.State || !slices.Equal(svc.NLBARNs, seen.NLBARNs) {
+			return nil // gone or changed since the listing; the next pass sees it
+		}
+		svc.State, svc.AZs = state, azs
+		return tx.Put(key(model.KindService, svc.ID), svc)
+	})
+}
+
+func (c *Control) settleEndpointAvailable(ctx context.Context, id string) error {
+	return c.update(ctx, func(tx *store.Tx) error {
+		ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
+		if err != nil || ep.State != model.EndpointPending {
+			return nil
+		}
+		svc, err := txGet[model.EndpointService](tx, model.KindService, ep.ServiceID)
+		if err != nil || svc.State != model.ServiceAvailable {
+			return nil
+		}
+		ep.State = model.EndpointAvailable
+		return tx.Put(key(model.KindEndpoint, id), ep)
+	})
+}
+
+func (c *Control) settleEndpointDeleted(ctx context.Context, id string, nfns []model.ConnectionNotification) error {
+	return c.update(ctx, func(tx *store.Tx) error {
+		ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
+		if err != nil || ep.State != model.EndpointDeleting {
+			return nil
+		}
+		for _, eni := range ep.ENIs {
+			if err := deleteENI(tx, eni); err != nil {
+				return err
+			}
+		}
+		releasePrivateDNSName(tx, &ep)
+		for _, n := range nfns {
+			if n.EndpointID == id {
+				tx.Delete(key(model.KindNotification, n.ID))
+			}
+		}
+		tx.Delete(key(model.KindEndpoint, id))
+		return nil
+	})
+}

@@ -88,6 +88,7 @@ func (c *Control) DeleteVpc(ctx context.Context, acct, id string) error {
 		tx.Delete(key(model.KindVpc, id))
 		tx.Delete(key(model.KindSecurityGroup, v.DefaultSecurityGroupID))
 		tx.Delete(sgNameKey(id, "default"))
+		deleteDerivedTags(tx, v)
 		return nil
 	})
 }

@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Load balancer states.
 const (
@@ -27,6 +30,12 @@ type LoadBalancer struct {
 	Attributes     map[string]string `json:"attributes"`
 	Tags           Tags              `json:"tags,omitempty"`
 	Created        time.Time         `json:"created"`
+	// Listeners are the ARNs of the load balancer's listeners.
+	Listeners []string `json:"listeners,omitempty"`
+	// EnforceSGInboundOnPrivateLink is "on" when the load balancer's security groups
+	// also filter traffic that arrives through PrivateLink, "off" when they do not,
+	// and empty when the load balancer has no security groups.
+	EnforceSGInboundOnPrivateLink string `json:"enforceSgInboundOnPrivateLink,omitempty"`
 }
 
 // LBNode is a load balancer's presence in one subnet.
@@ -74,6 +83,9 @@ type TargetGroup struct {
 	Targets       []Target          `json:"targets,omitempty"`
 	Tags          Tags              `json:"tags,omitempty"`
 	Created       time.Time         `json:"created"`
+	// Listeners are the ARNs of the listeners that forward to this group; they all
+	// belong to one load balancer.
+	Listeners []string `json:"listeners,omitempty"`
 }
 
 // Action is a listener's default action; Strait's NLB listeners forward.
@@ -111,4 +123,25 @@ type TargetHealth struct {
 	Reason      string    `json:"reason,omitempty"`
 	Description string    `json:"description,omitempty"`
 	Since       time.Time `json:"since"`
+}
+
+// Target health reasons, as ELBv2 reports them.
+const (
+	ReasonRegistrationInProgress   = "Elb.RegistrationInProgress"
+	ReasonInitialHealthChecking    = "Elb.InitialHealthChecking"
+	ReasonFailedHealthChecks       = "Target.FailedHealthChecks"
+	ReasonTimeout                  = "Target.Timeout"
+	ReasonNotRegistered            = "Target.NotRegistered"
+	ReasonNotInUse                 = "Target.NotInUse"
+	ReasonDeregistrationInProgress = "Target.DeregistrationInProgress"
+)
+
+// KindTargetHealth is the store kind of observed target health records.
+const KindTargetHealth = "targethealth"
+
+// TargetHealthID is the store ID of the health record of one target of a target
+// group: "<16-hex ID of the group>/<target ID>:<port>" (the record's key is
+// KindTargetHealth + "/" + this ID). The data plane writes TargetHealth values there.
+func TargetHealthID(targetGroupARN, targetID string, port int32) string {
+	return fmt.Sprintf("%s/%s:%d", ARNResourceID(targetGroupARN), targetID, port)
 }

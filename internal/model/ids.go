@@ -60,6 +60,7 @@ const (
 	PrefixDhcp         = "dopt"
 	PrefixPermission   = "vpce-svc-perm"
 	PrefixAttachment   = "eni-attach"
+	PrefixConnection   = "vpce-con"
 )
 
 // RandomHex returns n lowercase hex digits from a cryptographic source.

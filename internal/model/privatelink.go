@@ -45,7 +45,21 @@ type EndpointService struct {
 	PayerResponsibility string       `json:"payerResponsibility"`
 	Tags                Tags         `json:"tags,omitempty"`
 	Created             time.Time    `json:"created"`
+	// SupportedIPAddressTypes are the address types consumers may use ("ipv4").
+	SupportedIPAddressTypes []string `json:"supportedIpAddressTypes,omitempty"`
+	// RejectRemovedPrincipals makes ModifyVpcEndpointServicePermissions reject the
+	// live connections of principals it removes (AWS leaves them connected).
+	RejectRemovedPrincipals bool `json:"rejectRemovedPrincipals,omitempty"`
 }
+
+// Principal types, as DescribeVpcEndpointServicePermissions writes them.
+const (
+	PrincipalAll     = "All"
+	PrincipalService = "Service"
+	PrincipalAccount = "Account"
+	PrincipalUser    = "User"
+	PrincipalRole    = "Role"
+)
 
 // DNSVerify is the TXT record a provider publishes to prove it owns PrivateDNSName:
 // a record named Name (an underscore label under the domain) with value Value.
@@ -89,6 +103,13 @@ type Endpoint struct {
 	Tags              Tags      `json:"tags,omitempty"`
 	Created           time.Time `json:"created"`
 	Accepted          time.Time `json:"accepted,omitempty"`
+	// ConnectionID is the vpce-con-… ID the service owner sees for this connection.
+	ConnectionID string `json:"connectionId,omitempty"`
+	// AZs are the availability zones of SubnetIDs, in zone order.
+	AZs []string `json:"azs,omitempty"`
+	// PrivateDNSName is the private DNS name this endpoint holds in its VPC (set
+	// while PrivateDNSEnabled; at most one endpoint per name per VPC).
+	PrivateDNSName string `json:"privateDnsName,omitempty"`
 }
 
 // ConnectionNotification records where to announce endpoint connection events.

@@ -49,6 +49,9 @@ func (s *Store) openEmbedded(ctx context.Context, dataDir string) (err error) {
 	select {
 	case <-e.Server.ReadyNotify():
 	case err = <-e.Err():
+		if err == nil {
+			err = errors.New("server exited")
+		}
 	case <-e.Server.StopNotify():
 		err = errors.New("server stopped")
 	case <-time.After(readyTimeout):

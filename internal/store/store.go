@@ -164,18 +164,23 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(key string, val
 // Update runs fn in a serializable software transaction (etcd STM with
 // SerializableSnapshot isolation) and commits its writes atomically. fn is
 // re-run when a conflicting write is detected, so it must not have side
-// effects outside tx. If fn returns an error nothing is written and that
-// error is returned unchanged.
+// effects outside tx. fn runs on a separate goroutine while Update waits, so
+// a panic in fn cannot be recovered by the caller. If fn returns an error
+// nothing is written and that error is returned unchanged.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
-	var fnErr error
+	var fnErr error // error of the last run of fn; the STM stops retrying on it
 	_, err := concurrency.NewSTM(s.cli, func(stm concurrency.STM) error {
+		fnErr = nil
 		fnErr = fn(&Tx{stm: stm, prefix: s.prefix})
 		return fnErr
 	}, concurrency.WithIsolation(concurrency.SerializableSnapshot), concurrency.WithAbortContext(ctx))
-	if err != nil && err != fnErr {
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case err != nil:
 		return fmt.Errorf("store: update: %w", err)
 	}
-	return err
+	return nil
 }
 
 // Rev returns the current etcd revision.

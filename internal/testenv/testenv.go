@@ -40,9 +40,26 @@ func Start(t testing.TB) *Env {
 // StartIn runs a server on an existing data directory (to test restarts).
 func StartIn(t testing.TB, dir string) *Env {
 	t.Helper()
+	return StartConfig(t, server.Config{DataDir: dir, Dev: true})
+}
+
+// StartConfig runs a server with cfg; an empty Listen means a loopback port, an empty
+// DataDir a fresh directory, an empty Region the test region.
+func StartConfig(t testing.TB, cfg server.Config) *Env {
+	t.Helper()
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	if cfg.Region == "" {
+		cfg.Region = Region
+	}
+	dir := cfg.DataDir
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	s, err := server.Start(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir, Dev: true, Region: Region})
+	s, err := server.Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("starting server: %v", err)
 	}
@@ -63,10 +80,13 @@ func (e *Env) Stop() {
 
 // Config is an aws-sdk-go-v2 configuration for account acct (dev mode: the access key
 // ID is the account ID).
-func (e *Env) Config(acct string) aws.Config {
+func (e *Env) Config(acct string) aws.Config { return e.ConfigKey(acct, "secret") }
+
+// ConfigKey is an aws-sdk-go-v2 configuration with an explicit access key and secret.
+func (e *Env) ConfigKey(keyID, secret string) aws.Config {
 	return aws.Config{
 		Region:           Region,
-		Credentials:      credentials.NewStaticCredentialsProvider(acct, "secret", ""),
+		Credentials:      credentials.NewStaticCredentialsProvider(keyID, secret, ""),
 		BaseEndpoint:     aws.String(e.Server.URL()),
 		RetryMaxAttempts: 1,
 	}
@@ -96,12 +116,33 @@ func (e *Env) AWS(acct string, args ...string) map[string]any {
 	return v
 }
 
+// AWSText runs the AWS CLI with --output text (usually with --query) and returns
+// its trimmed output. It fails the test on a non-zero exit.
+func (e *Env) AWSText(acct string, args ...string) string {
+	e.T.Helper()
+	out, stderr, err := e.AWSRaw(acct, append(args, "--output", "text")...)
+	if err != nil {
+		e.T.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// AWSError runs the AWS CLI expecting it to fail, and returns its stderr.
+func (e *Env) AWSError(acct string, args ...string) string {
+	e.T.Helper()
+	out, stderr, err := e.AWSRaw(acct, args...)
+	if err == nil {
+		e.T.Fatalf("aws %s succeeded, want an error:\n%s", strings.Join(args, " "), out)
+	}
+	return string(stderr)
+}
+
 // AWSRaw runs the AWS CLI and returns stdout, stderr and the exit error.
 func (e *Env) AWSRaw(acct string, args ...string) ([]byte, []byte, error) {
 	e.T.Helper()
 	path, err := exec.LookPath("aws")
 	if err != nil {
-		e.T.Skip("the AWS CLI (aws) is not installed")
+		SkipUnlessE2E(e.T, "the AWS CLI (aws) is not installed")
 	}
 	full := append([]string{"--endpoint-url", e.Server.URL(), "--region", Region, "--output", "json"}, args...)
 	cmd := exec.Command(path, full...)
@@ -132,4 +173,14 @@ func cleanEnv() []string {
 		}
 	}
 	return out
+}
+
+// SkipUnlessE2E skips the test with reason, except when STRAIT_E2E=1 (as in CI), where
+// a missing prerequisite is a failure.
+func SkipUnlessE2E(t testing.TB, reason string) {
+	t.Helper()
+	if os.Getenv("STRAIT_E2E") == "1" {
+		t.Fatalf("STRAIT_E2E=1 but %s", reason)
+	}
+	t.Skip(reason)
 }

@@ -1,0 +1,250 @@
+package awsapi
+
+import (
+	"context"
+	"time"
+
+	"strait/internal/control"
+	"strait/internal/model"
+)
+
+func (a *API) endpointActions() map[string]handler {
+	return map[string]handler{
+		"CreateVpcEndpoint":    bind(a.createEndpoint),
+		"ModifyVpcEndpoint":    bind(a.modifyEndpoint),
+		"DescribeVpcEndpoints": bind(a.describeEndpoints),
+		"DeleteVpcEndpoints":   bind(a.deleteEndpoints),
+	}
+}
+
+// VpcEndpoint is the EC2 VpcEndpoint shape.
+type VpcEndpoint struct {
+	VpcEndpointId       string
+	VpcEndpointType     string
+	VpcId               string
+	ServiceName         string
+	State               string
+	PolicyDocument      string
+	RouteTableIds       []string
+	SubnetIds           []string
+	Groups              []SecurityGroupIdentifier
+	IpAddressType       string
+	DnsOptions          *DnsOptions
+	PrivateDnsEnabled   bool
+	RequesterManaged    bool
+	NetworkInterfaceIds []string
+	DnsEntries          []DnsEntry
+	CreationTimestamp   time.Time
+	Tags                []Tag
+	OwnerId             string
+	ServiceRegion       string
+}
+
+// SecurityGroupIdentifier names a security group.
+type SecurityGroupIdentifier struct {
+	GroupId   string
+	GroupName string
+}
+
+// DnsOptions are an endpoint's DNS options.
+type DnsOptions struct{ DnsRecordIpType string }
+
+// DnsEntry is one DNS name of an endpoint.
+type DnsEntry struct {
+	DnsName      string
+	HostedZoneId string
+}
+
+func dnsEntries(entries []control.DNSEntry) []DnsEntry {
+	out := []DnsEntry{}
+	for _, e := range entries {
+		out = append(out, DnsEntry{DnsName: e.Name, HostedZoneId: e.HostedZoneID})
+	}
+	return out
+}
+
+func (a *API) toVpcEndpoint(d control.EndpointDetail) VpcEndpoint {
+	ep := d.Endpoint
+	out := VpcEndpoint{
+		VpcEndpointId: ep.ID, VpcEndpointType: ep.Type, VpcId: ep.VpcID, ServiceName: ep.ServiceName,
+		State: ep.State, PolicyDocument: ep.PolicyDocument, RouteTableIds: []string{},
+		SubnetIds: nonNil(ep.SubnetIDs), Groups: []SecurityGroupIdentifier{}, IpAddressType: ep.IPAddressType,
+		DnsOptions: &DnsOptions{DnsRecordIpType: "ipv4"}, PrivateDnsEnabled: ep.PrivateDNSEnabled,
+		NetworkInterfaceIds: nonNil(ep.ENIs), DnsEntries: dnsEntries(d.DNSEntries),
+		CreationTimestamp: ep.Created, Tags: ec2Tags(ep.Tags), OwnerId: ep.Owner, ServiceRegion: a.ctl.Region(),
+	}
+	for _, g := range ep.SecurityGroups {
+		out.Groups = append(out.Groups, SecurityGroupIdentifier{GroupId: g, GroupName: d.GroupNames[g]})
+	}
+	return out
+}
+
+// DnsOptionsSpecification is the DnsOptions parameter of CreateVpcEndpoint and
+// ModifyVpcEndpoint.
+type DnsOptionsSpecification struct {
+	DnsRecordIpType string
+}
+
+type createEndpointRequest struct {
+	VpcEndpointType   string
+	VpcId             string
+	ServiceName       string
+	PolicyDocument    string
+	RouteTableIds     []string
+	SubnetIds         []string
+	SecurityGroupIds  []string
+	IpAddressType     string
+	DnsOptions        *DnsOptionsSpecification
+	ClientToken       string
+	PrivateDnsEnabled *bool
+	TagSpecifications []TagSpecification
+	DryRun            bool
+}
+
+type createEndpointResponse struct {
+	VpcEndpoint VpcEndpoint
+	ClientToken string
+}
+
+func (a *API) createEndpoint(ctx context.Context, c *caller, req *createEndpointRequest) (*createEndpointResponse, error) {
+	if len(req.RouteTableIds) > 0 {
+		return nil, model.Coded(model.ErrInvalid, "InvalidParameter", "Route tables apply to gateway endpoints only; interface endpoints take SubnetIds")
+	}
+	tags, err := tagsFor(req.TagSpecifications, "vpc-endpoint")
+	if err != nil {
+		return nil, err
+	}
+	in := control.CreateEndpointInput{
+		Type: req.VpcEndpointType, VpcID: req.VpcId, ServiceName: req.ServiceName, SubnetIDs: req.SubnetIds,
+		SecurityGroupIDs: req.SecurityGroupIds, PrivateDNSEnabled: req.PrivateDnsEnabled,
+		PolicyDocument: req.PolicyDocument, IPAddressType: req.IpAddressType, Tags: tags, ClientToken: req.ClientToken,
+	}
+	if req.DnsOptions != nil {
+		in.DNSRecordIPType = req.DnsOptions.DnsRecordIpType
+	}
+	ep, err := a.ctl.CreateEndpoint(ctx, c.Account, in)
+	if err != nil {
+		return nil, err
+	}
+	d, err := a.endpointDetail(ctx, c.Account, ep.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &createEndpointResponse{VpcEndpoint: a.toVpcEndpoint(d), ClientToken: req.ClientToken}, nil
+}
+
+// endpointDetail describes one endpoint of the account.
+func (a *API) endpointDetail(ctx context.Context, acct, id string) (control.EndpointDetail, error) {
+	all, err := a.ctl.Endpoints(ctx, acct)
+	if err != nil {
+		return control.EndpointDetail{}, err
+	}
+	for _, d := range all {
+		if d.ID == id {
+			return d, nil
+		}
+	}
+	return control.EndpointDetail{}, model.NotFound(model.KindEndpoint, id)
+}
+
+type modifyEndpointRequest struct {
+	VpcEndpointId          string
+	ResetPolicy            bool
+	PolicyDocument         string
+	AddRouteTableIds       []string
+	RemoveRouteTableIds    []string
+	AddSubnetIds           []string
+	RemoveSubnetIds        []string
+	AddSecurityGroupIds    []string
+	RemoveSecurityGroupIds []string
+	IpAddressType          string
+	DnsOptions             *DnsOptionsSpecification
+	PrivateDnsEnabled      *bool
+	DryRun                 bool
+}
+
+func (a *API) modifyEndpoint(ctx context.Context, c *caller, req *modifyEndpointRequest) (*returnResponse, error) {
+	if len(req.AddRouteTableIds)+len(req.RemoveRouteTableIds) > 0 {
+		return nil, model.Coded(model.ErrInvalid, "InvalidParameter", "Route tables apply to gateway endpoints only")
+	}
+	in := control.ModifyEndpointInput{
+		AddSubnetIDs: req.AddSubnetIds, RemoveSubnetIDs: req.RemoveSubnetIds,
+		AddSecurityGroupIDs: req.AddSecurityGroupIds, RemoveSecurityGroupIDs: req.RemoveSecurityGroupIds,
+		PrivateDNSEnabled: req.PrivateDnsEnabled, PolicyDocument: req.PolicyDocument, ResetPolicy: req.ResetPolicy,
+		IPAddressType: req.IpAddressType,
+	}
+	if req.DnsOptions != nil {
+		in.DNSRecordIPType = req.DnsOptions.DnsRecordIpType
+	}
+	if err := a.ctl.ModifyEndpoint(ctx, c.Account, req.VpcEndpointId, in); err != nil {
+		return nil, err
+	}
+	return &returnResponse{Return: true}, nil
+}
+
+type describeEndpointsRequest struct {
+	VpcEndpointIds []string
+	Filters        []Filter
+	MaxResults     int32
+	NextToken      string
+	DryRun         bool
+}
+
+type describeEndpointsResponse struct {
+	VpcEndpoints []VpcEndpoint
+	NextToken    string
+}
+
+func (a *API) endpointFilters() filterFuncs[control.EndpointDetail] {
+	return filterFuncs[control.EndpointDetail]{
+		"vpc-id":             func(d control.EndpointDetail) []string { return []string{d.VpcID} },
+		"vpc-endpoint-id":    func(d control.EndpointDetail) []string { return []string{d.ID} },
+		"vpc-endpoint-state": func(d control.EndpointDetail) []string { return []string{d.State} },
+		"vpc-endpoint-type":  func(d control.EndpointDetail) []string { return []string{d.Type} },
+		"service-name":       func(d control.EndpointDetail) []string { return []string{d.ServiceName} },
+		"ip-address-type":    func(d control.EndpointDetail) []string { return []string{d.IPAddressType} },
+		"service-region":     func(d control.EndpointDetail) []string { return []string{a.ctl.Region()} },
+	}
+}
+
+func (a *API) describeEndpoints(ctx context.Context, c *caller, req *describeEndpointsRequest) (*describeEndpointsResponse, error) {
+	all, err := a.ctl.Endpoints(ctx, c.Account)
+	if err != nil {
+		return nil, err
+	}
+	id := func(d control.EndpointDetail) string { return d.ID }
+	for _, want := range req.VpcEndpointIds {
+		if err := model.CheckID(model.KindEndpoint, model.PrefixEndpoint, want); err != nil {
+			return nil, err
+		}
+	}
+	items, err := byIDs(all, req.VpcEndpointIds, id, model.KindEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	if items, err = applyFilters(items, req.Filters, a.endpointFilters(), func(d control.EndpointDetail) model.Tags { return d.Tags }); err != nil {
+		return nil, err
+	}
+	page, next, err := paginate(items, id, req.MaxResults, req.NextToken, 5, 1000)
+	if err != nil {
+		return nil, err
+	}
+	out := &describeEndpointsResponse{VpcEndpoints: []VpcEndpoint{}, NextToken: next}
+	for _, d := range page {
+		out.VpcEndpoints = append(out.VpcEndpoints, a.toVpcEndpoint(d))
+	}
+	return out, nil
+}
+
+type deleteEndpointsRequest struct {
+	VpcEndpointIds []string
+	DryRun         bool
+}
+
+func (a *API) deleteEndpoints(ctx context.Context, c *caller, req *deleteEndpointsRequest) (*unsuccessfulResponse, error) {
+	failed, err := a.ctl.DeleteEndpoints(ctx, c.Account, req.VpcEndpointIds)
+	if err != nil {
+		return nil, err
+	}
+	return &unsuccessfulResponse{Unsuccessful: unsuccessful(failed)}, nil
+}

@@ -1,0 +1,255 @@
+package awsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"strait/internal/control"
+	"strait/internal/model"
+)
+
+// RouteTable is the EC2 RouteTable shape.
+type RouteTable struct {
+	RouteTableId    string
+	VpcId           string
+	OwnerId         string
+	Routes          []Route
+	Associations    []RouteTableAssociation
+	PropagatingVgws []PropagatingVgw
+	Tags            []Tag
+}
+
+// Route is one route of a route table.
+type Route struct {
+	DestinationCidrBlock string
+	GatewayId            string
+	Origin               string
+	State                string
+}
+
+// RouteTableAssociation ties a route table to a subnet, or marks it main.
+type RouteTableAssociation struct {
+	Main                    bool
+	RouteTableAssociationId string
+	RouteTableId            string
+	SubnetId                string
+	AssociationState        *RouteTableAssociationState
+}
+
+// RouteTableAssociationState is the state of an association.
+type RouteTableAssociationState struct {
+	State string
+}
+
+// PropagatingVgw is a virtual private gateway propagating routes (Strait has none).
+type PropagatingVgw struct {
+	GatewayId string
+}
+
+func toRouteTable(rt control.RouteTable) RouteTable {
+	return RouteTable{
+		RouteTableId: rt.ID, VpcId: rt.VpcID, OwnerId: rt.Owner,
+		Routes: []Route{{DestinationCidrBlock: rt.VpcCIDR, GatewayId: "local", Origin: "CreateRouteTable", State: "active"}},
+		Associations: []RouteTableAssociation{{Main: true, RouteTableAssociationId: rt.MainAssoID, RouteTableId: rt.ID,
+			AssociationState: &RouteTableAssociationState{State: "associated"}}},
+		PropagatingVgws: []PropagatingVgw{}, Tags: ec2Tags(rt.Tags),
+	}
+}
+
+type describeRouteTablesRequest struct {
+	RouteTableIds []string
+	Filters       []Filter
+	MaxResults    int32
+	NextToken     string
+	DryRun        bool
+}
+
+type describeRouteTablesResponse struct {
+	RouteTables []RouteTable
+	NextToken   string
+}
+
+var routeTableFilters = filterFuncs[control.RouteTable]{
+	"route-table-id":                         func(rt control.RouteTable) []string { return []string{rt.ID} },
+	"vpc-id":                                 func(rt control.RouteTable) []string { return []string{rt.VpcID} },
+	"owner-id":                               func(rt control.RouteTable) []string { return []string{rt.Owner} },
+	"association.main":                       func(rt control.RouteTable) []string { return []string{"true"} },
+	"association.route-table-association-id": func(rt control.RouteTable) []string { return []string{rt.MainAssoID} },
+	"association.route-table-id":             func(rt control.RouteTable) []string { return []string{rt.ID} },
+	"association.association-state":          func(rt control.RouteTable) []string { return []string{"associated"} },
+	// Subnets use the main route table implicitly: there are no explicit associations.
+	"association.subnet-id":            func(rt control.RouteTable) []string { return nil },
+	"association.gateway-id":           func(rt control.RouteTable) []string { return nil },
+	"route.destination-cidr-block":     func(rt control.RouteTable) []string { return []string{rt.VpcCIDR} },
+	"route.gateway-id":                 func(rt control.RouteTable) []string { return []string{"local"} },
+	"route.origin":                     func(rt control.RouteTable) []string { return []string{"CreateRouteTable"} },
+	"route.state":                      func(rt control.RouteTable) []string { return []string{"active"} },
+	"route.destination-prefix-list-id": func(rt control.RouteTable) []string { return nil },
+}
+
+func (a *API) describeRouteTables(ctx context.Context, c *caller, req *describeRouteTablesRequest) (*describeRouteTablesResponse, error) {
+	all, err := a.ctl.RouteTables(ctx, c.Account)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range req.RouteTableIds {
+		if err := model.CheckID(model.KindRouteTable, model.PrefixRouteTable, id); err != nil {
+			return nil, err
+		}
+	}
+	id := func(rt control.RouteTable) string { return rt.ID }
+	items, err := byIDs(all, req.RouteTableIds, id, model.KindRouteTable)
+	if err != nil {
+		return nil, renameNotFound(err, "The routeTable ID '%s' does not exist")
+	}
+	if items, err = applyFilters(items, req.Filters, routeTableFilters, func(rt control.RouteTable) model.Tags { return rt.Tags }); err != nil {
+		return nil, err
+	}
+	page, next, err := paginate(items, id, req.MaxResults, req.NextToken, 5, 100)
+	if err != nil {
+		return nil, err
+	}
+	out := &describeRouteTablesResponse{RouteTables: []RouteTable{}, NextToken: next}
+	for _, rt := range page {
+		out.RouteTables = append(out.RouteTables, toRouteTable(rt))
+	}
+	return out, nil
+}
+
+// NetworkAcl is the EC2 NetworkAcl shape.
+type NetworkAcl struct {
+	NetworkAclId string
+	VpcId        string
+	IsDefault    bool
+	Entries      []NetworkAclEntry
+	Associations []NetworkAclAssociation
+	Tags         []Tag
+	OwnerId      string
+}
+
+// NetworkAclEntry is one numbered rule of a network ACL.
+type NetworkAclEntry struct {
+	RuleNumber int32
+	Protocol   string
+	RuleAction string
+	Egress     bool
+	CidrBlock  string
+}
+
+// NetworkAclAssociation ties a network ACL to a subnet.
+type NetworkAclAssociation struct {
+	NetworkAclAssociationId string
+	NetworkAclId            string
+	SubnetId                string
+}
+
+// defaultACLEntries are the rules of a default network ACL, in the order EC2 lists
+// them: allow everything (100), then the catch-all deny (32767), outbound first.
+var defaultACLEntries = []NetworkAclEntry{
+	{RuleNumber: 100, Protocol: "-1", RuleAction: "allow", Egress: true, CidrBlock: "0.0.0.0/0"},
+	{RuleNumber: 32767, Protocol: "-1", RuleAction: "deny", Egress: true, CidrBlock: "0.0.0.0/0"},
+	{RuleNumber: 100, Protocol: "-1", RuleAction: "allow", Egress: false, CidrBlock: "0.0.0.0/0"},
+	{RuleNumber: 32767, Protocol: "-1", RuleAction: "deny", Egress: false, CidrBlock: "0.0.0.0/0"},
+}
+
+func toNetworkAcl(acl control.NetworkACL) NetworkAcl {
+	out := NetworkAcl{
+		NetworkAclId: acl.ID, VpcId: acl.VpcID, IsDefault: true, OwnerId: acl.Owner, Tags: ec2Tags(acl.Tags),
+		Entries: append([]NetworkAclEntry{}, defaultACLEntries...), Associations: []NetworkAclAssociation{},
+	}
+	for _, as := range acl.Associations {
+		out.Associations = append(out.Associations, NetworkAclAssociation{NetworkAclAssociationId: as.ID, NetworkAclId: acl.ID, SubnetId: as.SubnetID})
+	}
+	return out
+}
+
+type describeNetworkAclsRequest struct {
+	NetworkAclIds []string
+	Filters       []Filter
+	MaxResults    int32
+	NextToken     string
+	DryRun        bool
+}
+
+type describeNetworkAclsResponse struct {
+	NetworkAcls []NetworkAcl
+	NextToken   string
+}
+
+// aclEntryValues collects a field of the default ACL's entries.
+func aclEntryValues(f func(NetworkAclEntry) string) func(control.NetworkACL) []string {
+	return func(control.NetworkACL) []string {
+		out := make([]string, 0, len(defaultACLEntries))
+		for _, e := range defaultACLEntries {
+			out = append(out, f(e))
+		}
+		return out
+	}
+}
+
+// aclAssociationValues collects a field of an ACL's subnet associations.
+func aclAssociationValues(f func(control.ACLAssociation) string) func(control.NetworkACL) []string {
+	return func(acl control.NetworkACL) []string {
+		out := make([]string, 0, len(acl.Associations))
+		for _, as := range acl.Associations {
+			out = append(out, f(as))
+		}
+		return out
+	}
+}
+
+var networkACLFilters = filterFuncs[control.NetworkACL]{
+	"network-acl-id":             func(acl control.NetworkACL) []string { return []string{acl.ID} },
+	"vpc-id":                     func(acl control.NetworkACL) []string { return []string{acl.VpcID} },
+	"owner-id":                   func(acl control.NetworkACL) []string { return []string{acl.Owner} },
+	"default":                    func(acl control.NetworkACL) []string { return []string{"true"} },
+	"association.subnet-id":      aclAssociationValues(func(as control.ACLAssociation) string { return as.SubnetID }),
+	"association.association-id": aclAssociationValues(func(as control.ACLAssociation) string { return as.ID }),
+	"association.network-acl-id": func(acl control.NetworkACL) []string { return []string{acl.ID} },
+	"entry.rule-number":          aclEntryValues(func(e NetworkAclEntry) string { return strconv.Itoa(int(e.RuleNumber)) }),
+	"entry.rule-action":          aclEntryValues(func(e NetworkAclEntry) string { return e.RuleAction }),
+	"entry.protocol":             aclEntryValues(func(e NetworkAclEntry) string { return e.Protocol }),
+	"entry.egress":               aclEntryValues(func(e NetworkAclEntry) string { return strconv.FormatBool(e.Egress) }),
+	"entry.cidr":                 aclEntryValues(func(e NetworkAclEntry) string { return e.CidrBlock }),
+}
+
+func (a *API) describeNetworkAcls(ctx context.Context, c *caller, req *describeNetworkAclsRequest) (*describeNetworkAclsResponse, error) {
+	all, err := a.ctl.NetworkACLs(ctx, c.Account)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range req.NetworkAclIds {
+		if !model.ValidID(model.PrefixACL, id) {
+			return nil, model.Coded(model.ErrInvalid, "InvalidNetworkAclID.Malformed", "Invalid id: \"%s\"", id)
+		}
+	}
+	id := func(acl control.NetworkACL) string { return acl.ID }
+	items, err := byIDs(all, req.NetworkAclIds, id, model.KindNetworkACL)
+	if err != nil {
+		return nil, renameNotFound(err, "The networkAcl ID '%s' does not exist")
+	}
+	if items, err = applyFilters(items, req.Filters, networkACLFilters, func(acl control.NetworkACL) model.Tags { return acl.Tags }); err != nil {
+		return nil, err
+	}
+	page, next, err := paginate(items, id, req.MaxResults, req.NextToken, 5, 1000)
+	if err != nil {
+		return nil, err
+	}
+	out := &describeNetworkAclsResponse{NetworkAcls: []NetworkAcl{}, NextToken: next}
+	for _, acl := range page {
+		out.NetworkAcls = append(out.NetworkAcls, toNetworkAcl(acl))
+	}
+	return out, nil
+}
+
+// renameNotFound words byIDs' NotFound error as EC2 does for a kind; format takes
+// the ID.
+func renameNotFound(err error, format string) error {
+	var de *model.Error
+	if errors.As(err, &de) && errors.Is(err, model.ErrNotFound) {
+		return &model.Error{Err: de.Err, Kind: de.Kind, ID: de.ID, Msg: fmt.Sprintf(format, de.ID)}
+	}
+	return err
+}

@@ -1,0 +1,205 @@
+package awsapi
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"strait/internal/control"
+	"strait/internal/model"
+)
+
+func (a *API) listenerActions() map[string]handler {
+	return map[string]handler{
+		"CreateListener":    bind(a.createListener),
+		"DescribeListeners": bind(a.describeListeners),
+		"ModifyListener":    bind(a.modifyListener),
+		"DeleteListener":    bind(a.deleteListener),
+	}
+}
+
+// elbListener is the ELBv2 Listener shape.
+type elbListener struct {
+	ListenerArn     string
+	LoadBalancerArn string
+	Port            int32
+	Protocol        string
+	DefaultActions  []elbAction
+}
+
+// elbAction is the ELBv2 Action shape (forward actions only).
+type elbAction struct {
+	Type           string
+	TargetGroupArn string
+	ForwardConfig  *elbForwardConfig
+}
+
+type elbForwardConfig struct {
+	TargetGroups                []elbTargetGroupTuple
+	TargetGroupStickinessConfig *elbStickinessConfig
+}
+
+type elbTargetGroupTuple struct {
+	TargetGroupArn string
+	Weight         *int32
+}
+
+type elbStickinessConfig struct {
+	Enabled         *bool
+	DurationSeconds *int32
+}
+
+type elbCertificate struct {
+	CertificateArn string
+}
+
+func toELBListener(l model.Listener) elbListener {
+	out := elbListener{ListenerArn: l.ARN, LoadBalancerArn: l.LoadBalancerARN, Port: l.Port, Protocol: l.Protocol, DefaultActions: []elbAction{}}
+	for _, a := range l.Actions {
+		weight, sticky := int32(1), false
+		out.DefaultActions = append(out.DefaultActions, elbAction{
+			Type: a.Type, TargetGroupArn: a.TargetGroupARN,
+			ForwardConfig: &elbForwardConfig{
+				TargetGroups:                []elbTargetGroupTuple{{TargetGroupArn: a.TargetGroupARN, Weight: &weight}},
+				TargetGroupStickinessConfig: &elbStickinessConfig{Enabled: &sticky},
+			},
+		})
+	}
+	return out
+}
+
+// listenerActionInputs converts a request's default actions.
+func listenerActionInputs(actions []elbAction) ([]control.ListenerAction, error) {
+	out := make([]control.ListenerAction, 0, len(actions))
+	for _, a := range actions {
+		in := control.ListenerAction{Type: a.Type, TargetGroupARN: a.TargetGroupArn}
+		if f := a.ForwardConfig; f != nil {
+			if s := f.TargetGroupStickinessConfig; s != nil && s.Enabled != nil && *s.Enabled {
+				return nil, model.Invalid("Target group stickiness in forward actions applies to application load balancers only")
+			}
+			for _, t := range f.TargetGroups {
+				in.ForwardTargetGroups = append(in.ForwardTargetGroups, t.TargetGroupArn)
+			}
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+func listenerTLS(certs []elbCertificate, sslPolicy string, alpn []string) control.ListenerTLS {
+	tls := control.ListenerTLS{SSLPolicy: sslPolicy, ALPNPolicy: alpn}
+	for _, c := range certs {
+		tls.Certificates = append(tls.Certificates, c.CertificateArn)
+	}
+	return tls
+}
+
+type createListenerRequest struct {
+	LoadBalancerArn string
+	Protocol        string
+	Port            int32
+	DefaultActions  []elbAction
+	Certificates    []elbCertificate
+	SslPolicy       string
+	AlpnPolicy      []string
+	Tags            []elbTag
+}
+
+type listenersResponse struct {
+	Listeners []elbListener
+}
+
+func (a *API) createListener(ctx context.Context, c *caller, req *createListenerRequest) (*listenersResponse, error) {
+	actions, err := listenerActionInputs(req.DefaultActions)
+	if err != nil {
+		return nil, err
+	}
+	l, err := a.ctl.CreateListener(ctx, c.Account, control.CreateListenerInput{
+		LoadBalancerARN: req.LoadBalancerArn, Protocol: req.Protocol, Port: req.Port, Actions: actions,
+		TLS: listenerTLS(req.Certificates, req.SslPolicy, req.AlpnPolicy), Tags: elbControlTags(req.Tags),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &listenersResponse{Listeners: []elbListener{toELBListener(l)}}, nil
+}
+
+type describeListenersRequest struct {
+	LoadBalancerArn string
+	ListenerArns    []string
+	Marker          string
+	PageSize        *int32
+}
+
+type describeListenersResponse struct {
+	Listeners  []elbListener
+	NextMarker string
+}
+
+func (a *API) describeListeners(ctx context.Context, c *caller, req *describeListenersRequest) (*describeListenersResponse, error) {
+	if req.LoadBalancerArn == "" && len(req.ListenerArns) == 0 {
+		return nil, model.Invalid("You must specify either listener ARNs or a load balancer ARN")
+	}
+	if err := elbOnlyOne(map[string]bool{"LoadBalancerArn": req.LoadBalancerArn != "", "ListenerArns": len(req.ListenerArns) > 0}); err != nil {
+		return nil, err
+	}
+	var ls []model.Listener
+	if req.LoadBalancerArn != "" {
+		var err error
+		if ls, err = a.ctl.Listeners(ctx, c.Account, req.LoadBalancerArn); err != nil {
+			return nil, err
+		}
+	}
+	for _, arn := range req.ListenerArns {
+		l, err := a.ctl.Listener(ctx, c.Account, arn)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(ls, func(x model.Listener) bool { return x.ARN == arn }) {
+			ls = append(ls, l)
+		}
+	}
+	sortKey := func(l model.Listener) string { return fmt.Sprintf("%s/%05d", l.LoadBalancerARN, l.Port) }
+	page, next, err := elbPage(ls, sortKey, req.PageSize, req.Marker)
+	if err != nil {
+		return nil, err
+	}
+	out := &describeListenersResponse{Listeners: []elbListener{}, NextMarker: next}
+	for _, l := range page {
+		out.Listeners = append(out.Listeners, toELBListener(l))
+	}
+	return out, nil
+}
+
+type modifyListenerRequest struct {
+	ListenerArn    string
+	Protocol       string
+	Port           int32
+	DefaultActions []elbAction
+	Certificates   []elbCertificate
+	SslPolicy      string
+	AlpnPolicy     []string
+}
+
+func (a *API) modifyListener(ctx context.Context, c *caller, req *modifyListenerRequest) (*listenersResponse, error) {
+	actions, err := listenerActionInputs(req.DefaultActions)
+	if err != nil {
+		return nil, err
+	}
+	l, err := a.ctl.ModifyListener(ctx, c.Account, req.ListenerArn, control.ModifyListenerInput{
+		Protocol: req.Protocol, Port: req.Port, Actions: actions,
+		TLS: listenerTLS(req.Certificates, req.SslPolicy, req.AlpnPolicy),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &listenersResponse{Listeners: []elbListener{toELBListener(l)}}, nil
+}
+
+type deleteListenerRequest struct {
+	ListenerArn string
+}
+
+func (a *API) deleteListener(ctx context.Context, c *caller, req *deleteListenerRequest) (*emptyResponse, error) {
+	return &emptyResponse{}, a.ctl.DeleteListener(ctx, c.Account, req.ListenerArn)
+}

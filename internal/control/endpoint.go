@@ -1,0 +1,425 @@
+package control
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"strait/internal/model"
+	"strait/internal/store"
+)
+
+// DefaultEndpointPolicy is the policy of an endpoint created without one: full
+// access, as AWS shows it.
+const DefaultEndpointPolicy = `{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`
+
+// EndpointHostedZoneID is the hosted zone of the regional and zonal endpoint names
+// (AWS's zone for vpce.amazonaws.com in us-east-1; one fixed value for every region).
+const EndpointHostedZoneID = "Z7HUB22UULQXV"
+
+// CreateEndpointInput is what CreateEndpoint needs.
+type CreateEndpointInput struct {
+	Type             string // "Interface"; "" means Gateway, as in AWS
+	VpcID            string
+	ServiceName      string
+	SubnetIDs        []string
+	SecurityGroupIDs []string
+	// PrivateDNSEnabled defaults to true when the service has a verified private DNS
+	// name, and to false otherwise, when nil.
+	PrivateDNSEnabled *bool
+	PolicyDocument    string
+	IPAddressType     string
+	DNSRecordIPType   string
+	Tags              model.Tags
+	ClientToken       string
+}
+
+// CreateEndpoint creates an interface endpoint to a service the caller may see: one
+// requester-managed ENI per subnet. It waits in pendingAcceptance when the service
+// requires acceptance (unless the caller owns the service), else starts pending and
+// becomes available once the service is (see Settle).
+func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndpointInput) (model.Endpoint, error) {
+	hash, err := tokenHash(in)
+	if err != nil {
+		return model.Endpoint{}, err
+	}
+	if id, err := c.tokenLookup(ctx, acct, model.KindEndpoint, in.ClientToken, hash); err != nil {
+		return model.Endpoint{}, err
+	} else if id != "" {
+		if ep, err := get[model.Endpoint](ctx, c.st, model.KindEndpoint, id); err == nil {
+			return ep, nil
+		}
+	}
+	if err := checkEndpointType(in.Type); err != nil {
+		return model.Endpoint{}, err
+	}
+	if in.ServiceName == "" {
+		return model.Endpoint{}, model.Missing("ServiceName")
+	}
+	if err := checkEndpointIPTypes(in.IPAddressType, in.DNSRecordIPType); err != nil {
+		return model.Endpoint{}, err
+	}
+	vpc, err := c.Vpc(ctx, acct, in.VpcID)
+	if err != nil {
+		return model.Endpoint{}, err
+	}
+	svc, err := c.ServiceByName(ctx, acct, in.ServiceName)
+	if err != nil {
+		return model.Endpoint{}, err
+	}
+	subnetIDs := dedupe(in.SubnetIDs)
+	if len(subnetIDs) == 0 {
+		return model.Endpoint{}, invalidParameter("An interface endpoint needs at least one subnet (SubnetIds)")
+	}
+	subnets, err := c.endpointSubnets(ctx, acct, vpc.ID, svc, subnetIDs, nil)
+	if err != nil {
+		return model.Endpoint{}, err
+	}
+	groups := dedupe(in.SecurityGroupIDs)
+	if len(groups) == 0 {
+		groups = []string{vpc.DefaultSecurityGroupID}
+	}
+	if err := c.CheckSecurityGroups(ctx, acct, vpc.ID, groups); err != nil {
+		return model.Endpoint{}, err
+	}
+	enabled, err := privateDNSWanted(svc, in.PrivateDNSEnabled)
+	if err != nil {
+		return model.Endpoint{}, err
+	}
+	if enabled {
+		if err := checkVpcDNS(vpc); err != nil {
+			return model.Endpoint{}, err
+		}
+	}
+	policy, err := checkPolicy(in.PolicyDocument)
+	if err != nil {
+		return model.Endpoint{}, err
+	}
+	state := model.EndpointPending
+	if svc.AcceptanceRequired && svc.Owner != acct {
+		state = model.EndpointPendingAcceptance
+	}
+	ep := model.Endpoint{
+		ID: model.NewID(model.PrefixEndpoint), Owner: acct, VpcID: vpc.ID, ServiceID: svc.ID,
+		ServiceName: svc.Name, ServiceOwner: svc.Owner, Type: "Interface", State: state,
+		SecurityGroups: groups, PrivateDNSEnabled: enabled,
+		DNSLabel:       randomString("abcdefghijklmnopqrstuvwxyz0123456789", 8),
+		PolicyDocument: policy, IPAddressType: "ipv4", Tags: in.Tags, Created: c.now().UTC(),
+		ConnectionID: model.NewID(model.PrefixConnection),
+	}
+	err = c.update(ctx, func(tx *store.Tx) error {
+		if old, err := txTokenLookup(tx, acct, model.KindEndpoint, in.ClientToken, hash); err != nil {
+			return err
+		} else if old != "" {
+			if prev, err := txGet[model.Endpoint](tx, model.KindEndpoint, old); err == nil {
+				ep = prev
+				return nil
+			}
+		}
+		cur, err := txGet[model.EndpointService](tx, model.KindService, svc.ID)
+		if err != nil || !ServiceAdmits(cur, acct) {
+			return invalidServiceName(in.ServiceName)
+		}
+		// Rewriting the service makes a concurrent DeleteVpcEndpointServiceConfigurations
+		// on another server conflict with this transaction.
+		if err := tx.Put(key(model.KindService, cur.ID), cur); err != nil {
+			return err
+		}
+		if enabled {
+			if err := holdPrivateDNSName(tx, &ep, ServiceVerifiedName(cur)); err != nil {
+				return err
+			}
+		}
+		ep.SubnetIDs, ep.ENIs, ep.AZs = nil, nil, nil
+		if err := c.addEndpointENIs(tx, &ep, subnets); err != nil {
+			return err
+		}
+		if err := txTokenStore(tx, acct, model.KindEndpoint, in.ClientToken, hash, ep.ID); err != nil {
+			return err
+		}
+		return tx.Put(key(model.KindEndpoint, ep.ID), ep)
+	})
+	return ep, err
+}
+
+func checkEndpointType(t string) error {
+	switch t {
+	case "Interface":
+		return nil
+	case "", "Gateway":
+		return invalidParameter("Gateway endpoints are not supported: Strait serves interface endpoints only; set VpcEndpointType to Interface (the AWS default is Gateway)")
+	}
+	return invalidParameter("%s endpoints are not supported: Strait serves interface endpoints only; set VpcEndpointType to Interface", t)
+}
+
+func checkEndpointIPTypes(ipType, dnsType string) error {
+	if ipType != "" && ipType != "ipv4" {
+		return invalidParameter("IP address type '%s' is not supported: Strait endpoints are ipv4 only", ipType)
+	}
+	if dnsType != "" && dnsType != "ipv4" && dnsType != "service-defined" {
+		return invalidParameter("DNS record IP type '%s' is not supported: Strait endpoints are ipv4 only", dnsType)
+	}
+	return nil
+}
+
+func checkPolicy(doc string) (string, error) {
+	if doc == "" {
+		return DefaultEndpointPolicy, nil
+	}
+	if !json.Valid([]byte(doc)) {
+		return "", invalidParameter("The policy document is not valid JSON")
+	}
+	return doc, nil
+}
+
+// privateDNSWanted decides whether an endpoint gets private DNS: an explicit true
+// needs a verified name on the service; an omitted value means true exactly when
+// the service has one.
+func privateDNSWanted(svc model.EndpointService, want *bool) (bool, error) {
+	verified := ServiceVerifiedName(svc) != ""
+	if want == nil {
+		return verified, nil
+	}
+	if *want && !verified {
+		return false, invalidParameter("Private DNS can only be enabled if the service has a verified private DNS name (service %s)", svc.ID)
+	}
+	return *want, nil
+}
+
+func checkVpcDNS(vpc model.Vpc) error {
+	if !vpc.EnableDNSSupport || !vpc.EnableDNSHostnames {
+		return invalidParameter("Enabling private DNS requires both enableDnsSupport and enableDnsHostnames VPC attributes set to true for %s", vpc.ID)
+	}
+	return nil
+}
+
+func privateDNSKey(vpcID, name string) string {
+	return model.KindPrivateDNSName + "/" + vpcID + "/" + name
+}
+
+// holdPrivateDNSName claims, inside tx, a private DNS name for an endpoint in its
+// VPC: one endpoint per name per VPC.
+func holdPrivateDNSName(tx *store.Tx, ep *model.Endpoint, name string) error {
+	if name == "" {
+		return nil
+	}
+	var holder string
+	if ok, err := tx.Get(privateDNSKey(ep.VpcID, name), &holder); err != nil {
+		return err
+	} else if ok && holder != ep.ID {
+		return model.Coded(model.ErrConflict, "ConflictingDomainExists",
+			"private-dns-enabled cannot be set because there is already a conflicting DNS domain for %s in the VPC %s (held by %s)", name, ep.VpcID, holder)
+	}
+	ep.PrivateDNSName = name
+	return tx.Put(privateDNSKey(ep.VpcID, name), ep.ID)
+}
+
+// releasePrivateDNSName gives up, inside tx, the name an endpoint holds.
+func releasePrivateDNSName(tx *store.Tx, ep *model.Endpoint) {
+	if ep.PrivateDNSName == "" {
+		return
+	}
+	var holder string
+	if ok, _ := tx.Get(privateDNSKey(ep.VpcID, ep.PrivateDNSName), &holder); ok && holder == ep.ID {
+		tx.Delete(privateDNSKey(ep.VpcID, ep.PrivateDNSName))
+	}
+	ep.PrivateDNSName = ""
+}
+
+// endpointSubnets checks subnets for an endpoint: the caller's, in the endpoint's
+// VPC, in zones the service supports, at most one per zone (counting the zones in
+// taken, subnet by zone, already used by the endpoint).
+func (c *Control) endpointSubnets(ctx context.Context, acct, vpcID string, svc model.EndpointService, ids []string, taken map[string]string) ([]model.Subnet, error) {
+	used := map[string]string{}
+	for az, id := range taken {
+		used[az] = id
+	}
+	var out []model.Subnet
+	for _, id := range ids {
+		sn, err := c.Subnet(ctx, acct, id)
+		if err != nil {
+			return nil, err
+		}
+		if sn.VpcID != vpcID {
+			return nil, invalidParameter("The subnet ID '%s' does not belong to the VPC %s", id, vpcID)
+		}
+		if _, dup := used[sn.AZ]; dup {
+			return nil, model.Coded(model.ErrInvalid, "DuplicateSubnetsInSameZone",
+				"Found another VPC endpoint subnet in the availability zone of %s. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service.", id)
+		}
+		if !slices.Contains(svc.AZs, sn.AZ) {
+			return nil, invalidParameter("The VPC endpoint service %s does not support the availability zone of the subnet: %s. Supported availability zones: %s.",
+				svc.Name, id, strings.Join(svc.AZs, ", "))
+		}
+		used[sn.AZ] = id
+		out = append(out, sn)
+	}
+	return out, nil
+}
+
+// addEndpointENIs creates, inside tx, the endpoint's interface in each subnet.
+func (c *Control) addEndpointENIs(tx *store.Tx, ep *model.Endpoint, subnets []model.Subnet) error {
+	for _, sn := range subnets {
+		eni, err := c.createENI(tx, eniSpec{
+			SubnetID: sn.ID, Owner: ep.Owner, InterfaceType: model.ENITypeEndpoint,
+			Description: "VPC Endpoint Interface " + ep.ID, RequesterID: model.ENIRequesterVPCE,
+			RequesterManaged: true, AttachedTo: ep.ID, Groups: ep.SecurityGroups,
+		})
+		if err != nil {
+			return err
+		}
+		ep.SubnetIDs = append(ep.SubnetIDs, sn.ID)
+		ep.ENIs = append(ep.ENIs, eni.ID)
+		ep.AZs = append(ep.AZs, sn.AZ)
+	}
+	slices.Sort(ep.AZs)
+	return nil
+}
+
+// DNSEntry is one DNS name of an endpoint and its hosted zone.
+type DNSEntry struct {
+	Name         string
+	HostedZoneID string
+}
+
+// EndpointDNSEntries are an endpoint's names: the regional name first, then one
+// zonal name per zone, then — with private DNS enabled and the service's name
+// verified — the service's private DNS name.
+func (c *Control) EndpointDNSEntries(ep model.Endpoint, verifiedName string) []DNSEntry {
+	suffix := fmt.Sprintf("%s.%s.vpce.%s", ep.ServiceID, c.cfg.Region, c.cfg.Domain)
+	out := []DNSEntry{{Name: fmt.Sprintf("%s-%s.%s", ep.ID, ep.DNSLabel, suffix), HostedZoneID: EndpointHostedZoneID}}
+	for _, az := range ep.AZs {
+		out = append(out, DNSEntry{Name: fmt.Sprintf("%s-%s-%s.%s", ep.ID, ep.DNSLabel, az, suffix), HostedZoneID: EndpointHostedZoneID})
+	}
+	if ep.PrivateDNSEnabled && verifiedName != "" && ep.PrivateDNSName == verifiedName {
+		out = append(out, DNSEntry{Name: verifiedName, HostedZoneID: privateZoneID(verifiedName)})
+	}
+	return out
+}
+
+// privateZoneID names the private hosted zone of a private DNS name, stably.
+func privateZoneID(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return "Z" + base32.StdEncoding.EncodeToString(sum[:])[:20]
+}
+
+// EndpointDetail is an endpoint with what describing it needs from other records.
+type EndpointDetail struct {
+	model.Endpoint
+	DNSEntries []DNSEntry
+	// GroupNames maps the endpoint's security group IDs to their names.
+	GroupNames map[string]string
+	// NLBARNs are the load balancers of the endpoint's service.
+	NLBARNs []string
+}
+
+// Endpoints lists the account's endpoints.
+func (c *Control) Endpoints(ctx context.Context, acct string) ([]EndpointDetail, error) {
+	return c.endpointDetails(ctx, func(ep model.Endpoint, _ *model.EndpointService) bool { return ep.Owner == acct })
+}
+
+// EndpointConnections lists the connections to the account's services: the
+// endpoints of any account that connect to them.
+func (c *Control) EndpointConnections(ctx context.Context, acct string) ([]EndpointDetail, error) {
+	return c.endpointDetails(ctx, func(_ model.Endpoint, svc *model.EndpointService) bool {
+		return svc != nil && svc.Owner == acct
+	})
+}
+
+func (c *Control) endpointDetails(ctx context.Context, keep func(model.Endpoint, *model.EndpointService) bool) ([]EndpointDetail, error) {
+	eps, err := list[model.Endpoint](ctx, c.st, model.KindEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	svcs, err := list[model.EndpointService](ctx, c.st, model.KindService)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*model.EndpointService{}
+	for i := range svcs {
+		byID[svcs[i].ID] = &svcs[i]
+	}
+	sgs, err := list[model.SecurityGroup](ctx, c.st, model.KindSecurityGroup)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, g := range sgs {
+		names[g.ID] = g.Name
+	}
+	var out []EndpointDetail
+	for _, ep := range eps {
+		svc := byID[ep.ServiceID]
+		if !keep(ep, svc) {
+			continue
+		}
+		d := EndpointDetail{Endpoint: ep, GroupNames: map[string]string{}}
+		verified := ""
+		if svc != nil {
+			verified = ServiceVerifiedName(*svc)
+			d.NLBARNs = svc.NLBARNs
+		}
+		d.DNSEntries = c.EndpointDNSEntries(ep, verified)
+		for _, g := range ep.SecurityGroups {
+			d.GroupNames[g] = names[g]
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// ownEndpoint reads one of the account's endpoints.
+func (c *Control) ownEndpoint(ctx context.Context, acct, id string) (model.Endpoint, error) {
+	if err := model.CheckID(model.KindEndpoint, model.PrefixEndpoint, id); err != nil {
+		return model.Endpoint{}, err
+	}
+	ep, err := get[model.Endpoint](ctx, c.st, model.KindEndpoint, id)
+	if err == nil && ep.Owner != acct {
+		return model.Endpoint{}, model.NotFound(model.KindEndpoint, id)
+	}
+	return ep, err
+}
+
+// DeleteEndpoints deletes endpoints of the account: each goes to deleting at once,
+// gives up its private DNS name, and disappears with its interfaces on the next
+// settle. An ID that is not one of the account's endpoints fails with
+// InvalidVpcEndpoint.NotFound; only the endpoint's owner can delete it.
+func (c *Control) DeleteEndpoints(ctx context.Context, acct string, ids []string) ([]ItemError, error) {
+	var failed []ItemError
+	for _, id := range dedupe(ids) {
+		err := c.deleteEndpoint(ctx, acct, id)
+		if err == nil {
+			continue
+		}
+		if !isDomainError(err) {
+			return nil, err
+		}
+		failed = append(failed, ItemError{ID: id, Err: err})
+	}
+	return failed, nil
+}
+
+func (c *Control) deleteEndpoint(ctx context.Context, acct, id string) error {
+	notFound := &model.Error{Err: model.ErrNotFound, Kind: model.KindEndpoint, ID: id, Code: "InvalidVpcEndpoint.NotFound",
+		Msg: fmt.Sprintf("The Vpc Endpoint Id '%s' does not exist", id)}
+	if !model.ValidID(model.PrefixEndpoint, id) {
+		return &model.Error{Err: model.ErrInvalid, Kind: model.KindEndpoint, ID: id, Code: "InvalidVpcEndpointId.Malformed",
+			Msg: fmt.Sprintf("Invalid Id: '%s'", id)}
+	}
+	return c.update(ctx, func(tx *store.Tx) error {
+		ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
+		if err != nil || ep.Owner != acct {
+			return notFound
+		}
+		if ep.State == model.EndpointDeleting || ep.State == model.EndpointDeleted {
+			return nil
+		}
+		ep.State = model.EndpointDeleting
+		releasePrivateDNSName(tx, &ep)
+		return tx.Put(key(model.KindEndpoint, id), ep)
+	})
+}

@@ -1,0 +1,72 @@
+package control
+
+import (
+	"context"
+	"fmt"
+
+	"strait/internal/model"
+	"strait/internal/store"
+)
+
+// AcceptEndpointConnections accepts endpoints waiting in pendingAcceptance on one
+// of the account's services: each goes to pending, then available (see Settle).
+func (c *Control) AcceptEndpointConnections(ctx context.Context, acct, svcID string, ids []string) ([]ItemError, error) {
+	return c.decideConnections(ctx, acct, svcID, ids, func(ep *model.Endpoint) error {
+		if ep.State != model.EndpointPendingAcceptance {
+			return model.BadState(model.KindEndpoint, ep.ID,
+				"The VPC endpoint %s is in state %s; only pendingAcceptance endpoints can be accepted", ep.ID, ep.State)
+		}
+		ep.State = model.EndpointPending
+		ep.StateMessage = ""
+		ep.Accepted = c.now().UTC()
+		return nil
+	})
+}
+
+// RejectEndpointConnections rejects endpoints (pendingAcceptance, pending or
+// available) connected to one of the account's services. Their interfaces stay
+// until the consumer deletes them; no traffic flows. Rejecting a rejected endpoint
+// is a no-op.
+func (c *Control) RejectEndpointConnections(ctx context.Context, acct, svcID string, ids []string) ([]ItemError, error) {
+	return c.decideConnections(ctx, acct, svcID, ids, func(ep *model.Endpoint) error {
+		switch ep.State {
+		case model.EndpointPendingAcceptance, model.EndpointPending, model.EndpointAvailable, model.EndpointRejected:
+			ep.State = model.EndpointRejected
+			ep.StateMessage = "rejected by the service owner"
+			return nil
+		}
+		return model.BadState(model.KindEndpoint, ep.ID,
+			"The VPC endpoint %s is in state %s and cannot be rejected", ep.ID, ep.State)
+	})
+}
+
+// decideConnections applies decide to each endpoint of ids that connects to the
+// service, one transaction per endpoint; the others fail with
+// InvalidVpcEndpointId.NotFound.
+func (c *Control) decideConnections(ctx context.Context, acct, svcID string, ids []string, decide func(*model.Endpoint) error) ([]ItemError, error) {
+	if _, err := c.EndpointService(ctx, acct, svcID); err != nil {
+		return nil, err
+	}
+	var failed []ItemError
+	for _, id := range dedupe(ids) {
+		err := c.update(ctx, func(tx *store.Tx) error {
+			ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
+			if err != nil || ep.ServiceID != svcID {
+				return &model.Error{Err: model.ErrNotFound, Kind: model.KindEndpoint, ID: id, Code: "InvalidVpcEndpointId.NotFound",
+					Msg: fmt.Sprintf("The Vpc Endpoint Id '%s' does not exist for service %s", id, svcID)}
+			}
+			if err := decide(&ep); err != nil {
+				return err
+			}
+			return tx.Put(key(model.KindEndpoint, id), ep)
+		})
+		if err == nil {
+			continue
+		}
+		if !isDomainError(err) {
+			return nil, err
+		}
+		failed = append(failed, ItemError{ID: id, Err: err})
+	}
+	return failed, nil
+}

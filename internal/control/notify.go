@@ -1,0 +1,165 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+
+	"strait/internal/model"
+	"strait/internal/store"
+)
+
+// Connection notification events.
+var connectionEvents = []string{"Accept", "Connect", "Delete", "Reject"}
+
+var snsTopicARN = regexp.MustCompile(`^arn:aws:sns:([a-z0-9-]+):([0-9]{12}):([A-Za-z0-9_-]{1,256})$`)
+
+// CreateNotificationInput is what CreateConnectionNotification needs: exactly one
+// of ServiceID (one of the account's services) and EndpointID (one of its
+// endpoints), an SNS topic ARN and the events to announce.
+type CreateNotificationInput struct {
+	ServiceID   string
+	EndpointID  string
+	ARN         string
+	Events      []string
+	ClientToken string
+}
+
+// CreateConnectionNotification records where to announce connection events of a
+// service or an endpoint. Strait records notifications; it does not deliver them yet.
+func (c *Control) CreateConnectionNotification(ctx context.Context, acct string, in CreateNotificationInput) (model.ConnectionNotification, error) {
+	hash, err := tokenHash(in)
+	if err != nil {
+		return model.ConnectionNotification{}, err
+	}
+	if id, err := c.tokenLookup(ctx, acct, model.KindNotification, in.ClientToken, hash); err != nil {
+		return model.ConnectionNotification{}, err
+	} else if id != "" {
+		if n, err := get[model.ConnectionNotification](ctx, c.st, model.KindNotification, id); err == nil {
+			return n, nil
+		}
+	}
+	switch {
+	case in.ServiceID == "" && in.EndpointID == "":
+		return model.ConnectionNotification{}, model.Missing("ServiceId or VpcEndpointId")
+	case in.ServiceID != "" && in.EndpointID != "":
+		return model.ConnectionNotification{}, model.Coded(model.ErrInvalid, "InvalidParameterCombination", "Specify either ServiceId or VpcEndpointId, not both")
+	case in.ServiceID != "":
+		if _, err := c.EndpointService(ctx, acct, in.ServiceID); err != nil {
+			return model.ConnectionNotification{}, err
+		}
+	default:
+		if _, err := c.ownEndpoint(ctx, acct, in.EndpointID); err != nil {
+			return model.ConnectionNotification{}, err
+		}
+	}
+	events, err := c.checkNotification(in.ARN, in.Events)
+	if err != nil {
+		return model.ConnectionNotification{}, err
+	}
+	n := model.ConnectionNotification{
+		ID: model.NewID(model.PrefixNotification), Owner: acct, ServiceID: in.ServiceID, EndpointID: in.EndpointID,
+		ARN: in.ARN, Events: events, State: "Enabled", Created: c.now().UTC(),
+	}
+	err = c.update(ctx, func(tx *store.Tx) error {
+		if old, err := txTokenLookup(tx, acct, model.KindNotification, in.ClientToken, hash); err != nil {
+			return err
+		} else if old != "" {
+			if prev, err := txGet[model.ConnectionNotification](tx, model.KindNotification, old); err == nil {
+				n = prev
+				return nil
+			}
+		}
+		if in.ServiceID != "" && !tx.Exists(key(model.KindService, in.ServiceID)) {
+			return model.NotFound(model.KindService, in.ServiceID)
+		}
+		if in.EndpointID != "" && !tx.Exists(key(model.KindEndpoint, in.EndpointID)) {
+			return model.NotFound(model.KindEndpoint, in.EndpointID)
+		}
+		if err := txTokenStore(tx, acct, model.KindNotification, in.ClientToken, hash, n.ID); err != nil {
+			return err
+		}
+		return tx.Put(key(model.KindNotification, n.ID), n)
+	})
+	return n, err
+}
+
+// checkNotification validates a topic ARN (in this region) and a list of events,
+// returning the distinct events.
+func (c *Control) checkNotification(arn string, events []string) ([]string, error) {
+	m := snsTopicARN.FindStringSubmatch(arn)
+	if m == nil {
+		return nil, invalidParameter("The connection notification ARN '%s' is not a valid SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)", arn)
+	}
+	if m[1] != c.cfg.Region {
+		return nil, invalidParameter("The SNS topic %s must be in the region %s", arn, c.cfg.Region)
+	}
+	events = dedupe(events)
+	if len(events) == 0 {
+		return nil, model.Missing("ConnectionEvents")
+	}
+	for _, e := range events {
+		if !slices.Contains(connectionEvents, e) {
+			return nil, invalidParameter("Connection event '%s' is not valid; valid events are Accept, Connect, Delete and Reject", e)
+		}
+	}
+	return events, nil
+}
+
+// ConnectionNotifications lists the account's connection notifications.
+func (c *Control) ConnectionNotifications(ctx context.Context, acct string) ([]model.ConnectionNotification, error) {
+	all, err := list[model.ConnectionNotification](ctx, c.st, model.KindNotification)
+	return filterOwner(all, acct, func(n model.ConnectionNotification) string { return n.Owner }), err
+}
+
+func notificationNotFound(id string) *model.Error {
+	return &model.Error{Err: model.ErrNotFound, Kind: model.KindNotification, ID: id, Code: "InvalidConnectionNotification",
+		Msg: fmt.Sprintf("The connection notification '%s' does not exist", id)}
+}
+
+// ModifyConnectionNotification replaces a notification's topic and/or events
+// (empty leaves one alone).
+func (c *Control) ModifyConnectionNotification(ctx context.Context, acct, id, arn string, events []string) error {
+	return c.update(ctx, func(tx *store.Tx) error {
+		n, err := txGet[model.ConnectionNotification](tx, model.KindNotification, id)
+		if err != nil || n.Owner != acct {
+			return notificationNotFound(id)
+		}
+		if arn == "" {
+			arn = n.ARN
+		}
+		if len(events) == 0 {
+			events = n.Events
+		}
+		if n.Events, err = c.checkNotification(arn, events); err != nil {
+			return err
+		}
+		n.ARN = arn
+		return tx.Put(key(model.KindNotification, id), n)
+	})
+}
+
+// DeleteConnectionNotifications deletes notifications of the account; unknown IDs
+// fail one by one.
+func (c *Control) DeleteConnectionNotifications(ctx context.Context, acct string, ids []string) ([]ItemError, error) {
+	var failed []ItemError
+	for _, id := range dedupe(ids) {
+		err := c.update(ctx, func(tx *store.Tx) error {
+			n, err := txGet[model.ConnectionNotification](tx, model.KindNotification, id)
+			if err != nil || n.Owner != acct {
+				return notificationNotFound(id)
+			}
+			tx.Delete(key(model.KindNotification, id))
+			return nil
+		})
+		if err == nil {
+			continue
+		}
+		if !isDomainError(err) {
+			return nil, err
+		}
+		failed = append(failed, ItemError{ID: id, Err: err})
+	}
+	return failed, nil
+}

@@ -1,0 +1,515 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"strait/internal/model"
+	"strait/internal/store"
+)
+
+// CreateServiceInput is what CreateEndpointService needs.
+type CreateServiceInput struct {
+	NLBARNs  []string
+	GWLBARNs []string
+	// AcceptanceRequired defaults to true, as in AWS, when nil.
+	AcceptanceRequired      *bool
+	PrivateDNSName          string
+	SupportedIPAddressTypes []string
+	SupportedRegions        []string
+	Tags                    model.Tags
+	ClientToken             string
+}
+
+// ItemError is the failure of one item of a batch operation (DeleteVpcEndpoints,
+// AcceptVpcEndpointConnections, …); the other items may have succeeded.
+type ItemError struct {
+	ID  string
+	Err error
+}
+
+// ServiceBaseDNSName is the base DNS name of an endpoint service:
+// <vpce-svc-id>.<region>.vpce.<domain>.
+func (c *Control) ServiceBaseDNSName(svc model.EndpointService) string {
+	return fmt.Sprintf("%s.%s.vpce.%s", svc.ID, c.cfg.Region, c.cfg.Domain)
+}
+
+// ServiceVerifiedName is the service's private DNS name when its verification
+// succeeded, else "".
+func ServiceVerifiedName(svc model.EndpointService) string {
+	if svc.PrivateDNSName != "" && svc.DNSVerification != nil && svc.DNSVerification.State == model.DNSVerified {
+		return svc.PrivateDNSName
+	}
+	return ""
+}
+
+// ZoneIDs maps zone names to zone IDs (use1-az1 …).
+func (c *Control) ZoneIDs(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if z, ok := c.zone(n); ok {
+			out = append(out, z.ZoneID)
+		}
+	}
+	return out
+}
+
+// CreateEndpointService publishes network load balancers of the caller as an
+// endpoint service. It starts Pending and becomes Available once all its load
+// balancers are active (see Settle).
+func (c *Control) CreateEndpointService(ctx context.Context, acct string, in CreateServiceInput) (model.EndpointService, error) {
+	hash, err := tokenHash(in)
+	if err != nil {
+		return model.EndpointService{}, err
+	}
+	if id, err := c.tokenLookup(ctx, acct, model.KindService, in.ClientToken, hash); err != nil {
+		return model.EndpointService{}, err
+	} else if id != "" {
+		if svc, err := get[model.EndpointService](ctx, c.st, model.KindService, id); err == nil {
+			return svc, nil
+		}
+	}
+	if len(in.GWLBARNs) > 0 {
+		return model.EndpointService{}, invalidParameter("Gateway Load Balancer endpoint services are not supported: Strait serves interface endpoint services backed by network load balancers")
+	}
+	arns := dedupe(in.NLBARNs)
+	if len(arns) == 0 {
+		return model.EndpointService{}, invalidParameter("At least one network load balancer ARN must be specified (NetworkLoadBalancerArns)")
+	}
+	lbs, err := c.serviceLoadBalancers(ctx, acct, arns)
+	if err != nil {
+		return model.EndpointService{}, err
+	}
+	ipTypes, err := checkIPAddressTypes(dedupe(in.SupportedIPAddressTypes))
+	if err != nil {
+		return model.EndpointService{}, err
+	}
+	for _, r := range in.SupportedRegions {
+		if r != c.cfg.Region {
+			return model.EndpointService{}, invalidParameter("Region %s is not supported: this server serves %s only", r, c.cfg.Region)
+		}
+	}
+	dnsName, err := checkPrivateDNSName(in.PrivateDNSName)
+	if err != nil {
+		return model.EndpointService{}, err
+	}
+	accept := true
+	if in.AcceptanceRequired != nil {
+		accept = *in.AcceptanceRequired
+	}
+	id := model.NewID(model.PrefixService)
+	svc := model.EndpointService{
+		ID: id, Name: fmt.Sprintf("com.amazonaws.vpce.%s.%s", c.cfg.Region, id), Owner: acct,
+		State: model.ServicePending, AcceptanceRequired: accept, NLBARNs: arns, AZs: nodeZones(lbs),
+		PayerResponsibility: "ServiceOwner", Tags: in.Tags, Created: c.now().UTC(),
+		SupportedIPAddressTypes: ipTypes,
+	}
+	if dnsName != "" {
+		svc.PrivateDNSName = dnsName
+		svc.DNSVerification = c.newDNSVerify()
+	}
+	err = c.update(ctx, func(tx *store.Tx) error {
+		if old, err := txTokenLookup(tx, acct, model.KindService, in.ClientToken, hash); err != nil {
+			return err
+		} else if old != "" {
+			if prev, err := txGet[model.EndpointService](tx, model.KindService, old); err == nil {
+				svc = prev
+				return nil
+			}
+		}
+		for _, arn := range arns {
+			lbID := model.ARNResourceID(arn)
+			if !tx.Exists(key(model.KindLoadBalancer, lbID)) {
+				return lbNotFound(arn)
+			}
+			var other string
+			if ok, err := tx.Get(lbServiceKey(lbID), &other); err != nil {
+				return err
+			} else if ok {
+				return invalidParameter("The load balancer %s is already associated with the VPC endpoint service %s", arn, other)
+			}
+			if err := tx.Put(lbServiceKey(lbID), svc.ID); err != nil {
+				return err
+			}
+		}
+		if err := txTokenStore(tx, acct, model.KindService, in.ClientToken, hash, svc.ID); err != nil {
+			return err
+		}
+		return tx.Put(key(model.KindService, svc.ID), svc)
+	})
+	return svc, err
+}
+
+// serviceLoadBalancers checks that every ARN names a network load balancer of
+// the caller and returns them.
+func (c *Control) serviceLoadBalancers(ctx context.Context, acct string, arns []string) ([]model.LoadBalancer, error) {
+	var out []model.LoadBalancer
+	for _, arn := range arns {
+		id := model.ARNResourceID(arn)
+		if id == "" {
+			return nil, invalidParameter("The load balancer ARN '%s' is malformed", arn)
+		}
+		lb, err := get[model.LoadBalancer](ctx, c.st, model.KindLoadBalancer, id)
+		if err != nil || lb.Owner != acct || lb.ARN != arn {
+			if err != nil && !isNotFound(err) {
+				return nil, err
+			}
+			return nil, lbNotFound(arn)
+		}
+		if lb.Type != "network" {
+			return nil, invalidParameter("The load balancer %s is of type %s; an endpoint service needs network load balancers", arn, lb.Type)
+		}
+		out = append(out, lb)
+	}
+	return out, nil
+}
+
+func lbNotFound(arn string) *model.Error {
+	return invalidParameter("The load balancer %s does not exist or is not owned by this account", arn)
+}
+
+// nodeZones is the sorted set of zones the load balancers have nodes in.
+func nodeZones(lbs []model.LoadBalancer) []string {
+	var zones []string
+	for _, lb := range lbs {
+		for _, n := range lb.Nodes {
+			if !slices.Contains(zones, n.AZ) {
+				zones = append(zones, n.AZ)
+			}
+		}
+	}
+	slices.Sort(zones)
+	return zones
+}
+
+// lbServiceKey indexes the service a load balancer is published by (one at most).
+func lbServiceKey(lbID string) string { return "lbservice/" + lbID }
+
+// LoadBalancerService returns the ID of the endpoint service that publishes the load
+// balancer with the given ARN, or "" when none does. DeleteLoadBalancer refuses to
+// delete a published load balancer, as in AWS.
+func (c *Control) LoadBalancerService(ctx context.Context, arn string) (string, error) {
+	var id string
+	if err := c.st.Get(ctx, lbServiceKey(model.ARNResourceID(arn)), &id); err != nil {
+		if isNotFound(err) {
+			return "", nil
+		}
+		return "", err
+	}
+	return id, nil
+}
+
+func checkIPAddressTypes(types []string) ([]string, error) {
+	if len(types) == 0 {
+		return []string{"ipv4"}, nil
+	}
+	for _, t := range types {
+		if t != "ipv4" {
+			return nil, invalidParameter("Supported IP address type '%s' is not supported: Strait endpoint services serve ipv4 only", t)
+		}
+	}
+	return types, nil
+}
+
+// checkPrivateDNSName validates and lower-cases a private DNS name; a leading "*."
+// label (a wildcard name) is allowed.
+func checkPrivateDNSName(name string) (string, error) {
+	if name == "" {
+		return "", nil
+	}
+	n := strings.ToLower(strings.TrimSuffix(name, "."))
+	labels := strings.Split(strings.TrimPrefix(n, "*."), ".")
+	ok := len(n) <= 255 && len(labels) >= 2
+	for _, l := range labels {
+		ok = ok && validLabel(l)
+	}
+	if !ok || labels[len(labels)-1][0] >= '0' && labels[len(labels)-1][0] <= '9' {
+		return "", invalidParameter("Private DNS name '%s' is not a valid domain name", name)
+	}
+	return n, nil
+}
+
+func validLabel(l string) bool {
+	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	for _, r := range l {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// newDNSVerify returns a fresh TXT challenge: a record named _<20 lowercase
+// alphanumerics> whose value is vpce:<20 alphanumerics>.
+func (c *Control) newDNSVerify() *model.DNSVerify {
+	return &model.DNSVerify{
+		State: model.DNSPendingVerification, Type: "TXT",
+		Name:  "_" + randomString("abcdefghijklmnopqrstuvwxyz0123456789", 20),
+		Value: "vpce:" + randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 20),
+		Since: c.now().UTC(),
+	}
+}
+
+// EndpointService returns one of the account's endpoint services.
+func (c *Control) EndpointService(ctx context.Context, acct, id string) (model.EndpointService, error) {
+	if err := model.CheckID(model.KindService, model.PrefixService, id); err != nil {
+		return model.EndpointService{}, err
+	}
+	svc, err := get[model.EndpointService](ctx, c.st, model.KindService, id)
+	if err == nil && svc.Owner != acct {
+		return model.EndpointService{}, model.NotFound(model.KindService, id)
+	}
+	return svc, err
+}
+
+// EndpointServices lists the account's own endpoint services.
+func (c *Control) EndpointServices(ctx context.Context, acct string) ([]model.EndpointService, error) {
+	all, err := list[model.EndpointService](ctx, c.st, model.KindService)
+	return filterOwner(all, acct, func(s model.EndpointService) string { return s.Owner }), err
+}
+
+// VisibleServices lists the endpoint services an account may connect to: its own
+// and those whose allowed principals admit it.
+func (c *Control) VisibleServices(ctx context.Context, acct string) ([]model.EndpointService, error) {
+	all, err := list[model.EndpointService](ctx, c.st, model.KindService)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, s := range all {
+		if ServiceAdmits(s, acct) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// ServiceByName returns the endpoint service with the given name if the account
+// may see it; otherwise the error is InvalidServiceName, whether the service does
+// not exist or does not admit the account (AWS does not tell them apart).
+func (c *Control) ServiceByName(ctx context.Context, acct, name string) (model.EndpointService, error) {
+	all, err := c.VisibleServices(ctx, acct)
+	if err != nil {
+		return model.EndpointService{}, err
+	}
+	for _, s := range all {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return model.EndpointService{}, invalidServiceName(name)
+}
+
+func invalidServiceName(name string) *model.Error {
+	return model.Coded(model.ErrNotFound, "InvalidServiceName", "The Vpc Endpoint Service '%s' does not exist", name)
+}
+
+// ModifyServiceInput changes an endpoint service; nil and empty fields are left alone.
+type ModifyServiceInput struct {
+	AcceptanceRequired      *bool
+	PrivateDNSName          string
+	RemovePrivateDNSName    bool
+	AddNLBARNs              []string
+	RemoveNLBARNs           []string
+	AddGWLBARNs             []string
+	RemoveGWLBARNs          []string
+	AddIPAddressTypes       []string
+	RemoveIPAddressTypes    []string
+	AddRegions              []string
+	RemoveRegions           []string
+	RejectRemovedPrincipals *bool
+}
+
+// ModifyEndpointService changes an endpoint service's acceptance, private DNS name,
+// load balancers and IP address types.
+func (c *Control) ModifyEndpointService(ctx context.Context, acct, id string, in ModifyServiceInput) error {
+	if _, err := c.EndpointService(ctx, acct, id); err != nil {
+		return err
+	}
+	if len(in.AddGWLBARNs)+len(in.RemoveGWLBARNs) > 0 {
+		return invalidParameter("Gateway Load Balancer endpoint services are not supported: Strait serves interface endpoint services backed by network load balancers")
+	}
+	if len(in.AddRegions)+len(in.RemoveRegions) > 0 {
+		return invalidParameter("Cross-region access is not supported: this server serves %s only", c.cfg.Region)
+	}
+	if in.PrivateDNSName != "" && in.RemovePrivateDNSName {
+		return model.Coded(model.ErrInvalid, "InvalidParameterCombination", "PrivateDnsName and RemovePrivateDnsName cannot be given together")
+	}
+	dnsName, err := checkPrivateDNSName(in.PrivateDNSName)
+	if err != nil {
+		return err
+	}
+	if _, err := checkIPAddressTypes(in.AddIPAddressTypes); err != nil {
+		return err
+	}
+	added, err := c.serviceLoadBalancers(ctx, acct, dedupe(in.AddNLBARNs))
+	if err != nil {
+		return err
+	}
+	return c.update(ctx, func(tx *store.Tx) error {
+		svc, err := txGet[model.EndpointService](tx, model.KindService, id)
+		if err != nil {
+			return err
+		}
+		if in.AcceptanceRequired != nil {
+			svc.AcceptanceRequired = *in.AcceptanceRequired
+		}
+		if in.RejectRemovedPrincipals != nil {
+			svc.RejectRemovedPrincipals = *in.RejectRemovedPrincipals
+		}
+		switch {
+		case in.RemovePrivateDNSName:
+			svc.PrivateDNSName, svc.DNSVerification = "", nil
+		case dnsName != "" && dnsName != svc.PrivateDNSName:
+			svc.PrivateDNSName, svc.DNSVerification = dnsName, c.newDNSVerify()
+		}
+		if err := modifyServiceLBs(tx, &svc, added, dedupe(in.RemoveNLBARNs)); err != nil {
+			return err
+		}
+		for _, t := range in.AddIPAddressTypes {
+			if !slices.Contains(svc.SupportedIPAddressTypes, t) {
+				svc.SupportedIPAddressTypes = append(svc.SupportedIPAddressTypes, t)
+			}
+		}
+		for _, t := range in.RemoveIPAddressTypes {
+			if !slices.Contains(svc.SupportedIPAddressTypes, t) {
+				return invalidParameter("Supported IP address type '%s' is not configured on %s", t, id)
+			}
+			svc.SupportedIPAddressTypes = slices.DeleteFunc(svc.SupportedIPAddressTypes, func(s string) bool { return s == t })
+		}
+		if len(svc.SupportedIPAddressTypes) == 0 {
+			return invalidParameter("An endpoint service must support at least one IP address type")
+		}
+		return tx.Put(key(model.KindService, id), svc)
+	})
+}
+
+// modifyServiceLBs adds and removes load balancers of a service inside tx, keeping
+// the one-service-per-load-balancer index. A service with a new load balancer
+// goes back to Pending until it is active.
+func modifyServiceLBs(tx *store.Tx, svc *model.EndpointService, added []model.LoadBalancer, removed []string) error {
+	for _, arn := range removed {
+		if !slices.Contains(svc.NLBARNs, arn) {
+			return invalidParameter("The load balancer %s is not associated with the VPC endpoint service %s", arn, svc.ID)
+		}
+		svc.NLBARNs = slices.DeleteFunc(svc.NLBARNs, func(s string) bool { return s == arn })
+		tx.Delete(lbServiceKey(model.ARNResourceID(arn)))
+	}
+	for _, lb := range added {
+		if slices.Contains(svc.NLBARNs, lb.ARN) {
+			continue
+		}
+		lbID := model.ARNResourceID(lb.ARN)
+		var other string
+		if ok, err := tx.Get(lbServiceKey(lbID), &other); err != nil {
+			return err
+		} else if ok {
+			return invalidParameter("The load balancer %s is already associated with the VPC endpoint service %s", lb.ARN, other)
+		}
+		if err := tx.Put(lbServiceKey(lbID), svc.ID); err != nil {
+			return err
+		}
+		svc.NLBARNs = append(svc.NLBARNs, lb.ARN)
+		if lb.State != model.LBStateActive && svc.State == model.ServiceAvailable {
+			svc.State = model.ServicePending
+		}
+	}
+	if len(svc.NLBARNs) == 0 {
+		return invalidParameter("An endpoint service needs at least one network load balancer; the last one cannot be removed")
+	}
+	var lbs []model.LoadBalancer
+	for _, arn := range svc.NLBARNs {
+		lb, err := txGet[model.LoadBalancer](tx, model.KindLoadBalancer, model.ARNResourceID(arn))
+		if err != nil {
+			continue
+		}
+		lbs = append(lbs, lb)
+	}
+	svc.AZs = nodeZones(lbs)
+	return nil
+}
+
+// DeleteEndpointServices deletes endpoint services of the account. A service that
+// still has connections in the states pendingAcceptance, pending or available is
+// not deleted; its item fails with ExistingVpcEndpointConnections.
+func (c *Control) DeleteEndpointServices(ctx context.Context, acct string, ids []string) ([]ItemError, error) {
+	var failed []ItemError
+	for _, id := range dedupe(ids) {
+		err := c.deleteEndpointService(ctx, acct, id)
+		if err == nil {
+			continue
+		}
+		if !isDomainError(err) {
+			return nil, err
+		}
+		failed = append(failed, ItemError{ID: id, Err: err})
+	}
+	return failed, nil
+}
+
+func (c *Control) deleteEndpointService(ctx context.Context, acct, id string) error {
+	if _, err := c.EndpointService(ctx, acct, id); err != nil {
+		return err
+	}
+	return c.update(ctx, func(tx *store.Tx) error {
+		svc, err := txGet[model.EndpointService](tx, model.KindService, id)
+		if err != nil {
+			return err
+		}
+		// c.update serializes this process's mutations, so no endpoint can be
+		// created between this listing and the commit; CreateVpcEndpoint also
+		// rewrites the service record, which makes a concurrent commit by another
+		// server conflict with this transaction.
+		eps, err := list[model.Endpoint](ctx, c.st, model.KindEndpoint)
+		if err != nil {
+			return err
+		}
+		for _, ep := range eps {
+			if ep.ServiceID != id {
+				continue
+			}
+			cur, err := txGet[model.Endpoint](tx, model.KindEndpoint, ep.ID)
+			if err != nil {
+				continue
+			}
+			switch cur.State {
+			case model.EndpointAvailable, model.EndpointPendingAcceptance, model.EndpointPending:
+				return model.Coded(model.ErrInUse, "ExistingVpcEndpointConnections", "Service has existing active VPC Endpoint connections")
+			}
+		}
+		for _, arn := range svc.NLBARNs {
+			tx.Delete(lbServiceKey(model.ARNResourceID(arn)))
+		}
+		nfns, err := list[model.ConnectionNotification](ctx, c.st, model.KindNotification)
+		if err != nil {
+			return err
+		}
+		for _, n := range nfns {
+			if n.ServiceID == id {
+				tx.Delete(key(model.KindNotification, n.ID))
+			}
+		}
+		tx.Delete(key(model.KindService, id))
+		return nil
+	})
+}
+
+// invalidParameter is EC2's InvalidParameter error.
+func invalidParameter(format string, args ...any) *model.Error {
+	return model.Coded(model.ErrInvalid, "InvalidParameter", format, args...)
+}
+
+// dedupe returns the distinct values of a list, in first-seen order.
+func dedupe(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}

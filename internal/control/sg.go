@@ -1,0 +1,231 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"strait/internal/model"
+	"strait/internal/store"
+)
+
+// CreateSecurityGroupInput is what CreateSecurityGroup needs.
+type CreateSecurityGroupInput struct {
+	Name        string
+	Description string
+	VpcID       string
+	Tags        model.Tags
+}
+
+// sgNameChars are the characters EC2 allows in VPC security group names and
+// descriptions.
+const sgNameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ._-:/()#,@[]+=&;{}!$*"
+
+// CreateSecurityGroup creates a security group in one of the account's VPCs. Like
+// EC2, the new group allows all outbound IPv4 traffic and no inbound traffic.
+func (c *Control) CreateSecurityGroup(ctx context.Context, acct string, in CreateSecurityGroupInput) (model.SecurityGroup, error) {
+	if err := checkSGText("GroupName", in.Name); err != nil {
+		return model.SecurityGroup{}, err
+	}
+	if err := checkSGText("GroupDescription", in.Description); err != nil {
+		return model.SecurityGroup{}, err
+	}
+	if strings.EqualFold(in.Name, "default") {
+		return model.SecurityGroup{}, model.Coded(model.ErrInvalid, "InvalidGroup.Reserved", "The security group 'default' is reserved")
+	}
+	if strings.HasPrefix(strings.ToLower(in.Name), "sg-") {
+		return model.SecurityGroup{}, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Group names may not be in the format sg-*.")
+	}
+	if in.VpcID == "" {
+		return model.SecurityGroup{}, model.Coded(model.ErrMissing, "VPCIdNotSpecified", "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.")
+	}
+	v, err := c.Vpc(ctx, acct, in.VpcID)
+	if err != nil {
+		return model.SecurityGroup{}, err
+	}
+	g := model.SecurityGroup{
+		ID: model.NewID(model.PrefixSG), Owner: acct, VpcID: v.ID, Name: in.Name,
+		Description: in.Description, Tags: in.Tags, Created: c.now().UTC(),
+	}
+	g.Rules = []model.SGRule{{ID: model.NewID(model.PrefixRule), Egress: true, Protocol: "-1", FromPort: -1, ToPort: -1, CIDR: "0.0.0.0/0"}}
+	err = c.update(ctx, func(tx *store.Tx) error {
+		if !tx.Exists(key(model.KindVpc, v.ID)) {
+			return model.NotFound(model.KindVpc, v.ID)
+		}
+		if tx.Exists(sgNameIndex(v.ID, g.Name)) {
+			return model.Duplicate(model.KindSecurityGroup, g.Name, "The security group '%s' already exists for VPC '%s'", g.Name, v.ID)
+		}
+		if err := tx.Put(sgNameIndex(v.ID, g.Name), g.ID); err != nil {
+			return err
+		}
+		return tx.Put(key(model.KindSecurityGroup, g.ID), g)
+	})
+	return g, err
+}
+
+// sgNameIndex is the key that makes a group name unique in its VPC; EC2 compares
+// names without regard to case.
+func sgNameIndex(vpcID, name string) string { return sgNameKey(vpcID, strings.ToLower(name)) }
+
+// checkSGText applies EC2's rules for security group names and descriptions.
+func checkSGText(param, s string) error {
+	if s == "" {
+		return model.Coded(model.ErrMissing, "MissingParameter", "The request must contain the parameter %s", param)
+	}
+	if len(s) > 255 {
+		return model.Coded(model.ErrInvalid, "InvalidParameterValue", "Value for parameter %s is invalid: it must be at most 255 characters long.", param)
+	}
+	for _, r := range s {
+		if !strings.ContainsRune(sgNameChars, r) {
+			return model.Coded(model.ErrInvalid, "InvalidParameterValue", "Value (%s) for parameter %s is invalid. Character sets beyond ASCII are not supported.", s, param)
+		}
+	}
+	return nil
+}
+
+// sgNotFound is EC2's error for a security group the caller cannot see.
+func sgNotFound(id string) *model.Error {
+	return &model.Error{Err: model.ErrNotFound, Kind: model.KindSecurityGroup, ID: id, Msg: fmt.Sprintf("The security group '%s' does not exist", id)}
+}
+
+// SecurityGroup returns one of the account's security groups.
+func (c *Control) SecurityGroup(ctx context.Context, acct, id string) (model.SecurityGroup, error) {
+	if err := model.CheckID(model.KindSecurityGroup, model.PrefixSG, id); err != nil {
+		return model.SecurityGroup{}, err
+	}
+	g, err := get[model.SecurityGroup](ctx, c.st, model.KindSecurityGroup, id)
+	if err != nil {
+		if errors.Is(err, model.ErrNotFound) {
+			return model.SecurityGroup{}, sgNotFound(id)
+		}
+		return model.SecurityGroup{}, err
+	}
+	if g.Owner != acct {
+		return model.SecurityGroup{}, sgNotFound(id)
+	}
+	return g, nil
+}
+
+// SecurityGroupByName returns the account's security group with the given name. In
+// EC2 a name alone identifies a group only in a default VPC; Strait has none, so a
+// name must be unique among the account's groups to identify one.
+func (c *Control) SecurityGroupByName(ctx context.Context, acct, name string) (model.SecurityGroup, error) {
+	all, err := c.SecurityGroups(ctx, acct)
+	if err != nil {
+		return model.SecurityGroup{}, err
+	}
+	var found []model.SecurityGroup
+	for _, g := range all {
+		if g.Name == name {
+			found = append(found, g)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return model.SecurityGroup{}, &model.Error{Err: model.ErrNotFound, Kind: model.KindSecurityGroup, ID: name,
+			Msg: fmt.Sprintf("The security group '%s' does not exist", name)}
+	case 1:
+		return found[0], nil
+	}
+	return model.SecurityGroup{}, model.Coded(model.ErrInvalid, "InvalidParameterValue",
+		"Several security groups are named '%s' (one per VPC); identify the group by its ID instead of its name.", name)
+}
+
+// SecurityGroups lists the account's security groups.
+func (c *Control) SecurityGroups(ctx context.Context, acct string) ([]model.SecurityGroup, error) {
+	all, err := list[model.SecurityGroup](ctx, c.st, model.KindSecurityGroup)
+	return filterOwner(all, acct, func(g model.SecurityGroup) string { return g.Owner }), err
+}
+
+// CheckSecurityGroups checks that every listed group exists, is the account's and
+// belongs to the VPC; load balancers and endpoints call it before using groups.
+func (c *Control) CheckSecurityGroups(ctx context.Context, acct, vpcID string, ids []string) error {
+	for _, id := range ids {
+		g, err := c.SecurityGroup(ctx, acct, id)
+		if err != nil {
+			return err
+		}
+		if g.VpcID != vpcID {
+			return &model.Error{Err: model.ErrInvalid, Kind: model.KindSecurityGroup, ID: id, Code: "InvalidParameter",
+				Msg: fmt.Sprintf("security group %s is not in VPC %s", id, vpcID)}
+		}
+	}
+	return nil
+}
+
+// DeleteSecurityGroup deletes a security group that nothing uses. A VPC's default
+// group goes only with its VPC.
+func (c *Control) DeleteSecurityGroup(ctx context.Context, acct, id string) error {
+	g, err := c.SecurityGroup(ctx, acct, id)
+	if err != nil {
+		return err
+	}
+	if g.Name == "default" {
+		return model.Coded(model.ErrInvalid, "CannotDelete", "the specified group: \"%s\" name: \"default\" cannot be deleted by a user", id)
+	}
+	return c.update(ctx, func(tx *store.Tx) error {
+		g, err := txGet[model.SecurityGroup](tx, model.KindSecurityGroup, id)
+		if err != nil {
+			return sgNotFound(id)
+		}
+		// Mutations of this process are serialized by c.update, so the listing
+		// below cannot miss a reference committed concurrently by this server.
+		if dep, err := c.sgDependency(ctx, g.ID); err != nil {
+			return err
+		} else if dep != "" {
+			return model.InUse(model.KindSecurityGroup, id, "resource %s has a dependent object (%s)", id, dep)
+		}
+		tx.Delete(key(model.KindSecurityGroup, id))
+		tx.Delete(sgNameIndex(g.VpcID, g.Name))
+		return nil
+	})
+}
+
+// sgDependency names the first resource that uses a security group: another
+// group's rule, a network interface, a load balancer or an endpoint.
+func (c *Control) sgDependency(ctx context.Context, id string) (string, error) {
+	sgs, err := list[model.SecurityGroup](ctx, c.st, model.KindSecurityGroup)
+	if err != nil {
+		return "", err
+	}
+	for _, g := range sgs {
+		if g.ID == id {
+			continue
+		}
+		for _, r := range g.Rules {
+			if r.GroupID == id {
+				return "a rule of security group " + g.ID, nil
+			}
+		}
+	}
+	enis, err := list[model.NetworkInterface](ctx, c.st, model.KindENI)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range enis {
+		if slices.Contains(e.Groups, id) {
+			return "network interface " + e.ID, nil
+		}
+	}
+	lbs, err := list[model.LoadBalancer](ctx, c.st, model.KindLoadBalancer)
+	if err != nil {
+		return "", err
+	}
+	for _, lb := range lbs {
+		if slices.Contains(lb.SecurityGroups, id) {
+			return "load balancer " + lb.Name, nil
+		}
+	}
+	eps, err := list[model.Endpoint](ctx, c.st, model.KindEndpoint)
+	if err != nil {
+		return "", err
+	}
+	for _, ep := range eps {
+		if slices.Contains(ep.SecurityGroups, id) {
+			return "VPC endpoint " + ep.ID, nil
+		}
+	}
+	return "", nil
+}
