@@ -245,12 +245,15 @@ func TestPrivateLinkGuide004(t *testing.T) {
 	if *d.Owner != provider || *d.AcceptanceRequired || *d.VpcEndpointPolicySupported || d.ServiceType[0].ServiceType != ec2types.ServiceTypeInterface {
 		t.Errorf("service detail: %+v", d)
 	}
-	ep := plEndpoint(t, env, consumer, c, svcName, nil, "us-east-1a", "us-east-1b")
-	if ep.State != "pending" || *ep.PrivateDnsEnabled || *ep.RequesterManaged || *ep.OwnerId != consumer || len(ep.NetworkInterfaceIds) != 2 {
-		t.Fatalf("new endpoint: %+v", ep)
+	created := env.AWS(consumer, "ec2", "create-vpc-endpoint", "--vpc-endpoint-type", "Interface", "--vpc-id", c.vpc,
+		"--service-name", svcName, "--subnet-ids", c.subnets["us-east-1a"], c.subnets["us-east-1b"])
+	vpce := created["VpcEndpoint"].(map[string]any)
+	id := vpce["VpcEndpointId"].(string)
+	if vpce["State"] != "pending" || vpce["PrivateDnsEnabled"] != false || vpce["RequesterManaged"] != false || vpce["OwnerId"] != consumer ||
+		len(vpce["NetworkInterfaceIds"].([]any)) != 2 || !model.ValidID(model.PrefixEndpoint, id) {
+		t.Fatalf("new endpoint: %v", vpce)
 	}
-	ep = plWaitEndpoint(t, env, consumer, *ep.VpcEndpointId, "available")
-	id := *ep.VpcEndpointId
+	ep := plWaitEndpoint(t, env, consumer, id, "available")
 	if len(ep.DnsEntries) != 3 {
 		t.Fatalf("DNS entries: %+v", ep.DnsEntries)
 	}
@@ -611,8 +614,24 @@ func TestPrivateLinkPrivateDNS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := out.ServiceConfigurations[0].PrivateDnsNameConfiguration; n.State != ec2types.DnsNameStatePendingVerification || *n.Value == *cfg.Value {
+	n := out.ServiceConfigurations[0].PrivateDnsNameConfiguration
+	if n.State != ec2types.DnsNameStatePendingVerification || *n.Value == *cfg.Value {
 		t.Errorf("after a new name: %+v", n)
+	}
+	// The endpoint loses the old name at once and gets the new one once verified.
+	lastName := func() string {
+		got := plWaitEndpoint(t, env, consumer, *ep.VpcEndpointId, "available")
+		return *got.DnsEntries[len(got.DnsEntries)-1].DnsName
+	}
+	if got := lastName(); got == "db.example.com" {
+		t.Errorf("the endpoint still lists the old name")
+	}
+	srv.set(*n.Name+".db2.example.com", *n.Value)
+	verify()
+	for deadline := time.Now().Add(5 * time.Second); lastName() != "db2.example.com"; time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the endpoint did not take the new name")
+		}
 	}
 }
 

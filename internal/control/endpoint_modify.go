@@ -91,6 +91,9 @@ func (c *Control) ModifyEndpoint(ctx context.Context, acct, id string, in Modify
 		if err != nil {
 			return err
 		}
+		if ep.State == model.EndpointDeleting {
+			return model.BadState(model.KindEndpoint, id, "The VPC endpoint %s is being deleted", id)
+		}
 		if err := removeEndpointSubnets(tx, &ep, remove); err != nil {
 			return err
 		}

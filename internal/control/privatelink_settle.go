@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"strait/internal/model"
@@ -12,7 +13,8 @@ import (
 // service goes Pending → Available once every load balancer it publishes is
 // active (and follows their zones); an endpoint goes pending → available once its
 // service is Available; a deleting endpoint disappears with its interfaces and
-// notifications. Each pass reads every service, endpoint and load balancer once,
+// notifications; an endpoint with private DNS follows its service's verified name
+// (holding it in its VPC when no other endpoint there does). Each pass reads every service, endpoint and load balancer once,
 // writes only what changes and re-checks each record inside its transaction, so it
 // is idempotent and safe to run concurrently with the API.
 func (c *Control) settlePrivateLink(ctx context.Context) error {
@@ -29,7 +31,9 @@ func (c *Control) settlePrivateLink(ctx context.Context) error {
 		return err
 	}
 	available := map[string]bool{}
+	verified := map[string]string{}
 	for _, svc := range svcs {
+		verified[svc.ID] = ServiceVerifiedName(svc)
 		state, azs := realizedService(svc, byARN)
 		if state != svc.State || !slices.Equal(azs, svc.AZs) {
 			if err := c.settleService(ctx, svc, state, azs); err != nil {
@@ -45,6 +49,11 @@ func (c *Control) settlePrivateLink(ctx context.Context) error {
 	var nfns []model.ConnectionNotification
 	listed := false
 	for _, ep := range eps {
+		if c.endpointDNSStale(ctx, ep, verified[ep.ServiceID]) {
+			if err := c.settleEndpointDNS(ctx, ep.ID); err != nil {
+				return err
+			}
+		}
 		switch {
 		case ep.State == model.EndpointPending && available[ep.ServiceID]:
 			if err := c.settleEndpointAvailable(ctx, ep.ID); err != nil {
@@ -134,5 +143,52 @@ func (c *Control) settleEndpointDeleted(ctx context.Context, id string, nfns []m
 		}
 		tx.Delete(key(model.KindEndpoint, id))
 		return nil
+	})
+}
+
+// endpointDNSStale reports whether an endpoint with private DNS does not hold its
+// service's verified name and could change that: a name held by another endpoint
+// of the VPC is not worth a transaction (nor the settle pass it would trigger).
+func (c *Control) endpointDNSStale(ctx context.Context, ep model.Endpoint, name string) bool {
+	if !ep.PrivateDNSEnabled || ep.State == model.EndpointDeleting || ep.PrivateDNSName == name {
+		return false
+	}
+	if ep.PrivateDNSName != "" || name == "" {
+		return true
+	}
+	var holder string
+	err := c.st.Get(ctx, privateDNSKey(ep.VpcID, name), &holder)
+	return err != nil || holder == ep.ID
+}
+
+// settleEndpointDNS makes an endpoint with private DNS hold its service's current
+// verified name: it gives up a name the service no longer has and claims the new
+// one unless another endpoint of its VPC holds it (then it holds none, and tries
+// again on later passes).
+func (c *Control) settleEndpointDNS(ctx context.Context, id string) error {
+	return c.update(ctx, func(tx *store.Tx) error {
+		ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
+		if err != nil || !ep.PrivateDNSEnabled || ep.State == model.EndpointDeleting {
+			return nil
+		}
+		name := ""
+		if svc, err := txGet[model.EndpointService](tx, model.KindService, ep.ServiceID); err == nil {
+			name = ServiceVerifiedName(svc)
+		}
+		if name == ep.PrivateDNSName {
+			return nil
+		}
+		old := ep.PrivateDNSName
+		releasePrivateDNSName(tx, &ep)
+		if err := holdPrivateDNSName(tx, &ep, name); err != nil {
+			if !errors.Is(err, model.ErrConflict) {
+				return err
+			}
+			if old == "" {
+				return nil // still taken by another endpoint: nothing changes
+			}
+			ep.PrivateDNSName = ""
+		}
+		return tx.Put(key(model.KindEndpoint, id), ep)
 	})
 }

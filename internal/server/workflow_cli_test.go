@@ -35,6 +35,7 @@ func waitText(t *testing.T, env *testenv.Env, acct, want string, args ...string)
 // without acceptance, opens it to another account; that account creates an interface
 // endpoint from a VPC with the same CIDR, enables private DNS and deletes it again.
 func TestGuide004WithAWSCLI(t *testing.T) {
+	t.Parallel()
 	env := testenv.Start(t)
 	p := func(args ...string) string { t.Helper(); return env.AWSText(providerAcct, args...) }
 	c := func(args ...string) string { t.Helper(); return env.AWSText(consumerAcct, args...) }
@@ -130,6 +131,7 @@ func TestGuide004WithAWSCLI(t *testing.T) {
 // pendingAcceptance until the provider accepts it by endpoint ID; a second endpoint is
 // rejected; the consumer enables private DNS once the service has a verified name.
 func TestGuide000WithAWSCLI(t *testing.T) {
+	t.Parallel()
 	env := testenv.Start(t)
 	p := func(args ...string) string { t.Helper(); return env.AWSText(providerAcct, args...) }
 	c := func(args ...string) string { t.Helper(); return env.AWSText(consumerAcct, args...) }

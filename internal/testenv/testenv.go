@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,7 +141,7 @@ func (e *Env) AWSError(acct string, args ...string) string {
 // AWSRaw runs the AWS CLI and returns stdout, stderr and the exit error.
 func (e *Env) AWSRaw(acct string, args ...string) ([]byte, []byte, error) {
 	e.T.Helper()
-	path, err := exec.LookPath("aws")
+	path, err := awsPath()
 	if err != nil {
 		SkipUnlessE2E(e.T, "the AWS CLI (aws) is not installed")
 	}
@@ -184,3 +185,18 @@ func SkipUnlessE2E(t testing.TB, reason string) {
 	}
 	t.Skip(reason)
 }
+
+// awsPath finds the AWS CLI, looking through a pyenv shim to the real script (the shim
+// costs about a second per call).
+var awsPath = sync.OnceValues(func() (string, error) {
+	path, err := exec.LookPath("aws")
+	if err != nil || !strings.Contains(path, "/shims/") {
+		return path, err
+	}
+	if out, err := exec.Command("pyenv", "which", "aws").Output(); err == nil {
+		if real := strings.TrimSpace(string(out)); real != "" {
+			return real, nil
+		}
+	}
+	return path, nil
+})
