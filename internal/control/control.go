@@ -44,6 +44,9 @@ type Control struct {
 	now    func() time.Time
 	mu     sync.Mutex // serializes this process's mutations; the store's STM guards the rest
 	events chan struct{}
+
+	resolverMu sync.Mutex
+	resolver   string // overrides cfg.Resolver when set (SetResolver)
 }
 
 // New returns a Control over st.

@@ -6,7 +6,6 @@ import (
 	"net"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -15,26 +14,23 @@ import (
 	"strait/internal/store"
 )
 
-// resolverOverrides holds the resolvers set with SetResolver, by control plane.
-var resolverOverrides sync.Map // *Control → string
-
 // SetResolver overrides Config.Resolver, the DNS server (host:port) that private
 // DNS verification queries, at run time (tests point it at a local server); ""
 // returns to Config.Resolver.
 func (c *Control) SetResolver(addr string) {
-	if addr == "" {
-		resolverOverrides.Delete(c)
-		return
-	}
-	resolverOverrides.Store(c, addr)
+	c.resolverMu.Lock()
+	defer c.resolverMu.Unlock()
+	c.resolver = addr
 }
 
 // verificationResolver is the DNS server verification queries: the override, else
 // Config.Resolver, else the first nameserver of /etc/resolv.conf.
 func (c *Control) verificationResolver() (string, error) {
-	r := c.cfg.Resolver
-	if v, ok := resolverOverrides.Load(c); ok {
-		r = v.(string)
+	c.resolverMu.Lock()
+	r := c.resolver
+	c.resolverMu.Unlock()
+	if r == "" {
+		r = c.cfg.Resolver
 	}
 	if r != "" {
 		if _, _, err := net.SplitHostPort(r); err != nil {

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 
 	"strait/internal/model"
 	"strait/internal/store"
@@ -19,7 +20,8 @@ func (c *Control) Settle(ctx context.Context) error {
 	}
 	for _, lb := range lbs {
 		if lb.State == model.LBStateProvisioning {
-			if err := c.setLBState(ctx, lb.ARN, model.LBStateActive); err != nil {
+			// A load balancer deleted since the list is simply gone.
+			if err := c.setLBState(ctx, lb.ARN, model.LBStateActive); err != nil && !errors.Is(err, model.ErrNotFound) {
 				return err
 			}
 		}
