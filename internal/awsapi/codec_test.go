@@ -224,3 +224,48 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeEmbeddedRuleRequest checks that the decoder fills the members of the
+// security-group rule requests promoted from their embedded ruleRequest and
+// legacyRule, in all four of them.
+func TestDecodeEmbeddedRuleRequest(t *testing.T) {
+	ec2, _ := mustModels(t)
+	d := &decoder{m: ec2}
+	form, _ := url.ParseQuery("GroupId=sg-1&CidrIp=10.0.0.0/8&IpProtocol=tcp&FromPort=80&ToPort=81&SourceSecurityGroupName=web&SourceSecurityGroupOwnerId=111122223333&DryRun=true&IpPermissions.1.IpProtocol=udp&IpPermissions.1.IpRanges.1.CidrIp=10.1.0.0/16")
+	check := func(action string, r ruleRequest) {
+		t.Helper()
+		l := r.legacyRule
+		if r.GroupId != "sg-1" || !r.DryRun || len(r.IpPermissions) != 1 || r.IpPermissions[0].IpRanges[0].CidrIp != "10.1.0.0/16" ||
+			l.CidrIp != "10.0.0.0/8" || l.IpProtocol != "tcp" || l.FromPort == nil || *l.FromPort != 80 || l.ToPort == nil || *l.ToPort != 81 ||
+			l.SourceSecurityGroupName != "web" || l.SourceSecurityGroupOwnerId != "111122223333" {
+			t.Errorf("%s decoded %+v", action, r)
+		}
+	}
+	var ai authorizeSecurityGroupIngressRequest
+	var ae authorizeSecurityGroupEgressRequest
+	var ri revokeSecurityGroupIngressRequest
+	var re revokeSecurityGroupEgressRequest
+	for action, req := range map[string]any{
+		"AuthorizeSecurityGroupIngress": &ai, "AuthorizeSecurityGroupEgress": &ae,
+		"RevokeSecurityGroupIngress": &ri, "RevokeSecurityGroupEgress": &re,
+	} {
+		if err := d.decodeRequest(form, action, req); err != nil {
+			t.Fatalf("%s: %v", action, err)
+		}
+	}
+	check("AuthorizeSecurityGroupIngress", ai.ruleRequest)
+	check("AuthorizeSecurityGroupEgress", ae.ruleRequest)
+	check("RevokeSecurityGroupIngress", ri.ruleRequest)
+	check("RevokeSecurityGroupEgress", re.ruleRequest)
+
+	form, _ = url.ParseQuery("GroupName=db&TagSpecification.1.ResourceType=security-group-rule")
+	var ai2 authorizeSecurityGroupIngressRequest
+	if err := d.decodeRequest(form, "AuthorizeSecurityGroupIngress", &ai2); err != nil || ai2.GroupName != "db" || len(ai2.TagSpecifications) != 1 {
+		t.Errorf("AuthorizeSecurityGroupIngress: %v %+v", err, ai2)
+	}
+	form, _ = url.ParseQuery("GroupName=db&SecurityGroupRuleId.1=sgr-1")
+	var ri2 revokeSecurityGroupIngressRequest
+	if err := d.decodeRequest(form, "RevokeSecurityGroupIngress", &ri2); err != nil || ri2.GroupName != "db" || len(ri2.SecurityGroupRuleIds) != 1 {
+		t.Errorf("RevokeSecurityGroupIngress: %v %+v", err, ri2)
+	}
+}

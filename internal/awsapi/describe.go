@@ -2,6 +2,8 @@ package awsapi
 
 import (
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"path"
 	"slices"
 	"strings"
@@ -133,4 +135,85 @@ func paginate[T any](items []T, idOf func(T) string, max int32, token string, lo
 	}
 	page := items[:max]
 	return page, base64.RawURLEncoding.EncodeToString([]byte(idOf(page[len(page)-1]))), nil
+}
+
+// renameNotFound words byIDs' NotFound error as EC2 does for a kind; format takes
+// the ID. An empty format leaves err alone.
+func renameNotFound(err error, format string) error {
+	var de *model.Error
+	if format != "" && errors.As(err, &de) && errors.Is(err, model.ErrNotFound) {
+		return &model.Error{Err: de.Err, Kind: de.Kind, ID: de.ID, Msg: fmt.Sprintf(format, de.ID)}
+	}
+	return err
+}
+
+// checkIDs checks that every ID is well formed for a kind (see model.CheckID).
+func checkIDs(kind, prefix string, ids []string) error {
+	for _, id := range ids {
+		if err := model.CheckID(kind, prefix, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EC2 describe calls accept MaxResults between ec2MinResults and, unless a query
+// says otherwise, ec2MaxResults.
+const (
+	ec2MinResults = 5
+	ec2MaxResults = 1000
+)
+
+// query is what an EC2 describe call asks for: the items with some IDs, those that
+// match the filters, and one page of them.
+type query[T any] struct {
+	// IDs, when any, select the items with those IDs; a missing one is the
+	// NotFound error of Kind, worded with NotFoundMsg (a format taking the ID)
+	// when that is set.
+	IDs         []string
+	Kind        string
+	NotFoundMsg string
+	// IDOf gives an item's ID, which also orders the pages.
+	IDOf func(T) string
+	// Filters are matched through Funcs, and tag filters through TagsOf; a nil
+	// TagsOf makes tag filters invalid.
+	Filters []Filter
+	Funcs   filterFuncs[T]
+	TagsOf  func(T) model.Tags
+	// MaxResults and NextToken select the page; MaxLimit is the largest
+	// MaxResults allowed, ec2MaxResults when 0.
+	MaxResults int32
+	NextToken  string
+	MaxLimit   int32
+}
+
+// describe runs an EC2 describe call over all the caller's items: byIDs, then
+// applyFilters, then paginate, then conv on each item of the page. The items are
+// never nil, so that an empty result is an empty list; next is the NextToken.
+func describe[T, R any](all []T, q query[T], conv func(T) R) (items []R, next string, err error) {
+	selected, err := byIDs(all, q.IDs, q.IDOf, q.Kind)
+	if err != nil {
+		return nil, "", renameNotFound(err, q.NotFoundMsg)
+	}
+	if selected, err = applyFilters(selected, q.Filters, q.Funcs, q.TagsOf); err != nil {
+		return nil, "", err
+	}
+	limit := q.MaxLimit
+	if limit == 0 {
+		limit = ec2MaxResults
+	}
+	page, next, err := paginate(selected, q.IDOf, q.MaxResults, q.NextToken, ec2MinResults, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	return convert(page, conv), next, nil
+}
+
+// convert applies conv to each item; the result is never nil.
+func convert[T, R any](items []T, conv func(T) R) []R {
+	out := make([]R, 0, len(items))
+	for _, it := range items {
+		out = append(out, conv(it))
+	}
+	return out
 }

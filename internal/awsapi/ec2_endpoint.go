@@ -212,28 +212,18 @@ func (a *API) describeEndpoints(ctx context.Context, c *caller, req *describeEnd
 	if err != nil {
 		return nil, err
 	}
-	id := func(d control.EndpointDetail) string { return d.ID }
-	for _, want := range req.VpcEndpointIds {
-		if err := model.CheckID(model.KindEndpoint, model.PrefixEndpoint, want); err != nil {
-			return nil, err
-		}
+	if err := checkIDs(model.KindEndpoint, model.PrefixEndpoint, req.VpcEndpointIds); err != nil {
+		return nil, err
 	}
-	items, err := byIDs(all, req.VpcEndpointIds, id, model.KindEndpoint)
+	eps, next, err := describe(all, query[control.EndpointDetail]{
+		IDs: req.VpcEndpointIds, Kind: model.KindEndpoint, IDOf: func(d control.EndpointDetail) string { return d.ID },
+		Filters: req.Filters, Funcs: a.endpointFilters(), TagsOf: func(d control.EndpointDetail) model.Tags { return d.Tags },
+		MaxResults: req.MaxResults, NextToken: req.NextToken,
+	}, a.toVpcEndpoint)
 	if err != nil {
 		return nil, err
 	}
-	if items, err = applyFilters(items, req.Filters, a.endpointFilters(), func(d control.EndpointDetail) model.Tags { return d.Tags }); err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(items, id, req.MaxResults, req.NextToken, 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	out := &describeEndpointsResponse{VpcEndpoints: []VpcEndpoint{}, NextToken: next}
-	for _, d := range page {
-		out.VpcEndpoints = append(out.VpcEndpoints, a.toVpcEndpoint(d))
-	}
-	return out, nil
+	return &describeEndpointsResponse{VpcEndpoints: eps, NextToken: next}, nil
 }
 
 type deleteEndpointsRequest struct {

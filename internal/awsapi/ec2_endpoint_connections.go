@@ -79,23 +79,21 @@ func (a *API) describeConnections(ctx context.Context, c *caller, req *describeC
 	if err != nil {
 		return nil, err
 	}
-	// The endpoint's tags belong to its owner; the service owner does not see them.
-	items, err := applyFilters(all, req.Filters, connectionFilters, func(control.EndpointDetail) model.Tags { return nil })
-	if err != nil {
-		return nil, err
-	}
-	id := func(d control.EndpointDetail) string { return d.ID }
-	page, next, err := paginate(items, id, req.MaxResults, req.NextToken, 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	out := &describeConnectionsResponse{VpcEndpointConnections: []VpcEndpointConnection{}, NextToken: next}
-	for _, d := range page {
-		out.VpcEndpointConnections = append(out.VpcEndpointConnections, VpcEndpointConnection{
+	conns, next, err := describe(all, query[control.EndpointDetail]{
+		IDOf:    func(d control.EndpointDetail) string { return d.ID },
+		Filters: req.Filters, Funcs: connectionFilters,
+		// The endpoint's tags belong to its owner; the service owner does not see them.
+		TagsOf:     func(control.EndpointDetail) model.Tags { return nil },
+		MaxResults: req.MaxResults, NextToken: req.NextToken,
+	}, func(d control.EndpointDetail) VpcEndpointConnection {
+		return VpcEndpointConnection{
 			ServiceId: d.ServiceID, VpcEndpointId: d.ID, VpcEndpointOwner: d.Owner, VpcEndpointState: d.State,
 			CreationTimestamp: d.Created, DnsEntries: dnsEntries(d.DNSEntries), NetworkLoadBalancerArns: nonNil(d.NLBARNs),
 			IpAddressType: d.IPAddressType, VpcEndpointConnectionId: d.ConnectionID, VpcEndpointRegion: a.ctl.Region(),
-		})
+		}
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return &describeConnectionsResponse{VpcEndpointConnections: conns, NextToken: next}, nil
 }

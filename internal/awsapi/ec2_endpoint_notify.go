@@ -88,27 +88,19 @@ func (a *API) describeNotifications(ctx context.Context, c *caller, req *describ
 	if err != nil {
 		return nil, err
 	}
-	id := func(n model.ConnectionNotification) string { return n.ID }
 	var ids []string
 	if req.ConnectionNotificationId != "" {
 		ids = []string{req.ConnectionNotificationId}
 	}
-	items, err := byIDs(all, ids, id, model.KindNotification)
+	set, next, err := describe(all, query[model.ConnectionNotification]{
+		IDs: ids, Kind: model.KindNotification, IDOf: func(n model.ConnectionNotification) string { return n.ID },
+		Filters: req.Filters, Funcs: notificationFilters,
+		MaxResults: req.MaxResults, NextToken: req.NextToken,
+	}, a.toNotification)
 	if err != nil {
 		return nil, err
 	}
-	if items, err = applyFilters(items, req.Filters, notificationFilters, nil); err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(items, id, req.MaxResults, req.NextToken, 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	out := &describeNotificationsResponse{ConnectionNotificationSet: []ConnectionNotification{}, NextToken: next}
-	for _, n := range page {
-		out.ConnectionNotificationSet = append(out.ConnectionNotificationSet, a.toNotification(n))
-	}
-	return out, nil
+	return &describeNotificationsResponse{ConnectionNotificationSet: set, NextToken: next}, nil
 }
 
 type modifyNotificationRequest struct {

@@ -257,10 +257,8 @@ func (a *API) describeNetworkInterfaces(ctx context.Context, c *caller, req *des
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range req.NetworkInterfaceIds {
-		if err := model.CheckID(model.KindENI, model.PrefixENI, id); err != nil {
-			return nil, err
-		}
+	if err := checkIDs(model.KindENI, model.PrefixENI, req.NetworkInterfaceIds); err != nil {
+		return nil, err
 	}
 	groups, err := a.ctl.SecurityGroups(ctx, c.Account)
 	if err != nil {
@@ -275,21 +273,13 @@ func (a *API) describeNetworkInterfaces(ctx context.Context, c *caller, req *des
 		zoneIDs[z.Name] = z.ZoneID
 	}
 	render := func(e model.NetworkInterface) NetworkInterface { return a.toNetworkInterface(e, names, zoneIDs) }
-	id := func(e model.NetworkInterface) string { return e.ID }
-	items, err := byIDs(all, req.NetworkInterfaceIds, id, model.KindENI)
+	enis, next, err := describe(all, query[model.NetworkInterface]{
+		IDs: req.NetworkInterfaceIds, Kind: model.KindENI, IDOf: func(e model.NetworkInterface) string { return e.ID },
+		Filters: req.Filters, Funcs: eniFilters(names, render), TagsOf: func(e model.NetworkInterface) model.Tags { return e.Tags },
+		MaxResults: req.MaxResults, NextToken: req.NextToken,
+	}, render)
 	if err != nil {
 		return nil, err
 	}
-	if items, err = applyFilters(items, req.Filters, eniFilters(names, render), func(e model.NetworkInterface) model.Tags { return e.Tags }); err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(items, id, req.MaxResults, req.NextToken, 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	out := &describeNetworkInterfacesResponse{NetworkInterfaces: []NetworkInterface{}, NextToken: next}
-	for _, e := range page {
-		out.NetworkInterfaces = append(out.NetworkInterfaces, render(e))
-	}
-	return out, nil
+	return &describeNetworkInterfacesResponse{NetworkInterfaces: enis, NextToken: next}, nil
 }

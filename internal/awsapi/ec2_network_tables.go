@@ -2,8 +2,6 @@ package awsapi
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strconv"
 
 	"strait/internal/control"
@@ -94,28 +92,19 @@ func (a *API) describeRouteTables(ctx context.Context, c *caller, req *describeR
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range req.RouteTableIds {
-		if err := model.CheckID(model.KindRouteTable, model.PrefixRouteTable, id); err != nil {
-			return nil, err
-		}
-	}
-	id := func(rt control.RouteTable) string { return rt.ID }
-	items, err := byIDs(all, req.RouteTableIds, id, model.KindRouteTable)
-	if err != nil {
-		return nil, renameNotFound(err, "The routeTable ID '%s' does not exist")
-	}
-	if items, err = applyFilters(items, req.Filters, routeTableFilters, func(rt control.RouteTable) model.Tags { return rt.Tags }); err != nil {
+	if err := checkIDs(model.KindRouteTable, model.PrefixRouteTable, req.RouteTableIds); err != nil {
 		return nil, err
 	}
-	page, next, err := paginate(items, id, req.MaxResults, req.NextToken, 5, 100)
+	tables, next, err := describe(all, query[control.RouteTable]{
+		IDs: req.RouteTableIds, Kind: model.KindRouteTable, NotFoundMsg: "The routeTable ID '%s' does not exist",
+		IDOf:    func(rt control.RouteTable) string { return rt.ID },
+		Filters: req.Filters, Funcs: routeTableFilters, TagsOf: func(rt control.RouteTable) model.Tags { return rt.Tags },
+		MaxResults: req.MaxResults, NextToken: req.NextToken, MaxLimit: 100,
+	}, toRouteTable)
 	if err != nil {
 		return nil, err
 	}
-	out := &describeRouteTablesResponse{RouteTables: []RouteTable{}, NextToken: next}
-	for _, rt := range page {
-		out.RouteTables = append(out.RouteTables, toRouteTable(rt))
-	}
-	return out, nil
+	return &describeRouteTablesResponse{RouteTables: tables, NextToken: next}, nil
 }
 
 // NetworkAcl is the EC2 NetworkAcl shape.
@@ -225,31 +214,14 @@ func (a *API) describeNetworkAcls(ctx context.Context, c *caller, req *describeN
 			return nil, model.Coded(model.ErrInvalid, "InvalidNetworkAclID.Malformed", "Invalid id: \"%s\"", id)
 		}
 	}
-	id := func(acl control.NetworkACL) string { return acl.ID }
-	items, err := byIDs(all, req.NetworkAclIds, id, model.KindNetworkACL)
-	if err != nil {
-		return nil, renameNotFound(err, "The networkAcl ID '%s' does not exist")
-	}
-	if items, err = applyFilters(items, req.Filters, networkACLFilters, func(acl control.NetworkACL) model.Tags { return acl.Tags }); err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(items, id, req.MaxResults, req.NextToken, 5, 1000)
+	acls, next, err := describe(all, query[control.NetworkACL]{
+		IDs: req.NetworkAclIds, Kind: model.KindNetworkACL, NotFoundMsg: "The networkAcl ID '%s' does not exist",
+		IDOf:    func(acl control.NetworkACL) string { return acl.ID },
+		Filters: req.Filters, Funcs: networkACLFilters, TagsOf: func(acl control.NetworkACL) model.Tags { return acl.Tags },
+		MaxResults: req.MaxResults, NextToken: req.NextToken,
+	}, toNetworkAcl)
 	if err != nil {
 		return nil, err
 	}
-	out := &describeNetworkAclsResponse{NetworkAcls: []NetworkAcl{}, NextToken: next}
-	for _, acl := range page {
-		out.NetworkAcls = append(out.NetworkAcls, toNetworkAcl(acl))
-	}
-	return out, nil
-}
-
-// renameNotFound words byIDs' NotFound error as EC2 does for a kind; format takes
-// the ID.
-func renameNotFound(err error, format string) error {
-	var de *model.Error
-	if errors.As(err, &de) && errors.Is(err, model.ErrNotFound) {
-		return &model.Error{Err: de.Err, Kind: de.Kind, ID: de.ID, Msg: fmt.Sprintf(format, de.ID)}
-	}
-	return err
+	return &describeNetworkAclsResponse{NetworkAcls: acls, NextToken: next}, nil
 }

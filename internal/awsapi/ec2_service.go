@@ -221,28 +221,18 @@ func (a *API) describeServiceConfigurations(ctx context.Context, c *caller, req 
 	if err != nil {
 		return nil, err
 	}
-	id := func(s model.EndpointService) string { return s.ID }
-	for _, want := range req.ServiceIds {
-		if err := model.CheckID(model.KindService, model.PrefixService, want); err != nil {
-			return nil, err
-		}
+	if err := checkIDs(model.KindService, model.PrefixService, req.ServiceIds); err != nil {
+		return nil, err
 	}
-	items, err := byIDs(all, req.ServiceIds, id, model.KindService)
+	configs, next, err := describe(all, query[model.EndpointService]{
+		IDs: req.ServiceIds, Kind: model.KindService, IDOf: func(s model.EndpointService) string { return s.ID },
+		Filters: req.Filters, Funcs: serviceConfigurationFilters, TagsOf: func(s model.EndpointService) model.Tags { return s.Tags },
+		MaxResults: req.MaxResults, NextToken: req.NextToken,
+	}, a.toServiceConfiguration)
 	if err != nil {
 		return nil, err
 	}
-	if items, err = applyFilters(items, req.Filters, serviceConfigurationFilters, func(s model.EndpointService) model.Tags { return s.Tags }); err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(items, id, req.MaxResults, req.NextToken, 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	out := &describeServiceConfigurationsResponse{ServiceConfigurations: []ServiceConfiguration{}, NextToken: next}
-	for _, s := range page {
-		out.ServiceConfigurations = append(out.ServiceConfigurations, a.toServiceConfiguration(s))
-	}
-	return out, nil
+	return &describeServiceConfigurationsResponse{ServiceConfigurations: configs, NextToken: next}, nil
 }
 
 type deleteServiceConfigurationsRequest struct {
@@ -330,7 +320,6 @@ func (a *API) describeEndpointServices(ctx context.Context, c *caller, req *desc
 	if err != nil {
 		return nil, err
 	}
-	name := func(s model.EndpointService) string { return s.Name }
 	items := all
 	if len(req.ServiceNames) > 0 {
 		items = nil
@@ -347,19 +336,16 @@ func (a *API) describeEndpointServices(ctx context.Context, c *caller, req *desc
 	if len(req.ServiceRegions) > 0 && !slices.Contains(req.ServiceRegions, a.ctl.Region()) {
 		items = nil
 	}
-	if items, err = applyFilters(items, req.Filters, a.endpointServiceFilters(), func(s model.EndpointService) model.Tags { return s.Tags }); err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(items, name, req.MaxResults, req.NextToken, 5, 1000)
+	details, next, err := describe(items, query[model.EndpointService]{
+		IDOf:    func(s model.EndpointService) string { return s.Name },
+		Filters: req.Filters, Funcs: a.endpointServiceFilters(), TagsOf: func(s model.EndpointService) model.Tags { return s.Tags },
+		MaxResults: req.MaxResults, NextToken: req.NextToken,
+	}, func(s model.EndpointService) ServiceDetail { return a.toServiceDetail(s, c.Account) })
 	if err != nil {
 		return nil, err
 	}
-	out := &describeEndpointServicesResponse{ServiceNames: []string{}, ServiceDetails: []ServiceDetail{}, NextToken: next}
-	for _, s := range page {
-		out.ServiceNames = append(out.ServiceNames, s.Name)
-		out.ServiceDetails = append(out.ServiceDetails, a.toServiceDetail(s, c.Account))
-	}
-	return out, nil
+	names := convert(details, func(d ServiceDetail) string { return d.ServiceName })
+	return &describeEndpointServicesResponse{ServiceNames: names, ServiceDetails: details, NextToken: next}, nil
 }
 
 func (a *API) toServiceDetail(s model.EndpointService, acct string) ServiceDetail {

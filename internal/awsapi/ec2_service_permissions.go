@@ -80,19 +80,17 @@ func (a *API) describeServicePermissions(ctx context.Context, c *caller, req *de
 	if err != nil {
 		return nil, err
 	}
-	items, err := applyFilters(svc.Principals, req.Filters, permissionFilters, func(p model.Permission) model.Tags { return p.Tags })
-	if err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(items, func(p model.Permission) string { return p.ID }, req.MaxResults, req.NextToken, 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	out := &describeServicePermissionsResponse{AllowedPrincipals: []AllowedPrincipal{}, NextToken: next}
-	for _, p := range page {
-		out.AllowedPrincipals = append(out.AllowedPrincipals, AllowedPrincipal{
+	principals, next, err := describe(svc.Principals, query[model.Permission]{
+		IDOf:    func(p model.Permission) string { return p.ID },
+		Filters: req.Filters, Funcs: permissionFilters, TagsOf: func(p model.Permission) model.Tags { return p.Tags },
+		MaxResults: req.MaxResults, NextToken: req.NextToken,
+	}, func(p model.Permission) AllowedPrincipal {
+		return AllowedPrincipal{
 			PrincipalType: p.Type, Principal: p.Principal, ServicePermissionId: p.ID, Tags: ec2Tags(p.Tags), ServiceId: svc.ID,
-		})
+		}
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return &describeServicePermissionsResponse{AllowedPrincipals: principals, NextToken: next}, nil
 }

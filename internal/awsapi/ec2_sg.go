@@ -136,10 +136,8 @@ func (a *API) describeSecurityGroups(ctx context.Context, c *caller, req *descri
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range req.GroupIds {
-		if err := model.CheckID(model.KindSecurityGroup, model.PrefixSG, id); err != nil {
-			return nil, err
-		}
+	if err := checkIDs(model.KindSecurityGroup, model.PrefixSG, req.GroupIds); err != nil {
+		return nil, err
 	}
 	id := func(g model.SecurityGroup) string { return g.ID }
 	items, err := byIDs(all, req.GroupIds, id, model.KindSecurityGroup)
@@ -166,18 +164,15 @@ func (a *API) describeSecurityGroups(ctx context.Context, c *caller, req *descri
 	for _, g := range all {
 		names[g.ID] = g.Name
 	}
-	if items, err = applyFilters(items, req.Filters, sgFilters(names), func(g model.SecurityGroup) model.Tags { return g.Tags }); err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(items, id, req.MaxResults, req.NextToken, 5, 1000)
+	// IDs and names are selected above: the names apply to the groups of the IDs.
+	groups, next, err := describe(items, query[model.SecurityGroup]{
+		IDOf: id, Filters: req.Filters, Funcs: sgFilters(names), TagsOf: func(g model.SecurityGroup) model.Tags { return g.Tags },
+		MaxResults: req.MaxResults, NextToken: req.NextToken,
+	}, a.toSecurityGroup)
 	if err != nil {
 		return nil, err
 	}
-	out := &describeSecurityGroupsResponse{SecurityGroups: []SecurityGroup{}, NextToken: next}
-	for _, g := range page {
-		out.SecurityGroups = append(out.SecurityGroups, a.toSecurityGroup(g))
-	}
-	return out, nil
+	return &describeSecurityGroupsResponse{SecurityGroups: groups, NextToken: next}, nil
 }
 
 type deleteSecurityGroupRequest struct {

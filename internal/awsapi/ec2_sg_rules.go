@@ -188,20 +188,35 @@ func ruleSpecs(perms []IpPermission) ([]control.RuleSpec, error) {
 // legacyRule is the single rule of the top-level form (CidrIp, IpProtocol, FromPort,
 // ToPort, SourceSecurityGroupName, SourceSecurityGroupOwnerId).
 type legacyRule struct {
-	CidrIp, IpProtocol, SourceSecurityGroupName, SourceSecurityGroupOwnerId string
-	FromPort, ToPort                                                        *int32
+	CidrIp                     string
+	IpProtocol                 string
+	FromPort                   *int32
+	ToPort                     *int32
+	SourceSecurityGroupName    string
+	SourceSecurityGroupOwnerId string
 }
 
 func (l legacyRule) given() bool {
 	return l.CidrIp != "" || l.IpProtocol != "" || l.SourceSecurityGroupName != "" || l.SourceSecurityGroupOwnerId != "" || l.FromPort != nil || l.ToPort != nil
 }
 
+// ruleRequest holds the members that the authorize and revoke requests share: the
+// group and its rules, as IpPermissions or in the top-level form. The requests
+// embed it; the decoder fills promoted fields like the others.
+type ruleRequest struct {
+	GroupId       string
+	IpPermissions []IpPermission
+	legacyRule
+	DryRun bool
+}
+
 // specs returns the rules of a request: IpPermissions or the top-level form, not both.
-func (l legacyRule) specs(perms []IpPermission) ([]control.RuleSpec, error) {
+func (r ruleRequest) specs() ([]control.RuleSpec, error) {
+	l := r.legacyRule
 	if !l.given() {
-		return ruleSpecs(perms)
+		return ruleSpecs(r.IpPermissions)
 	}
-	if len(perms) > 0 {
+	if len(r.IpPermissions) > 0 {
 		return nil, model.Coded(model.ErrInvalid, "InvalidParameterCombination", "The parameter IpPermissions cannot be used with the parameters CidrIp, IpProtocol, FromPort, ToPort or SourceSecurityGroupName")
 	}
 	s := control.RuleSpec{Protocol: l.IpProtocol, FromPort: l.FromPort, ToPort: l.ToPort, CIDR: l.CidrIp,
@@ -213,30 +228,14 @@ func (l legacyRule) specs(perms []IpPermission) ([]control.RuleSpec, error) {
 }
 
 type authorizeSecurityGroupIngressRequest struct {
-	GroupId                    string
-	GroupName                  string
-	IpPermissions              []IpPermission
-	CidrIp                     string
-	IpProtocol                 string
-	FromPort                   *int32
-	ToPort                     *int32
-	SourceSecurityGroupName    string
-	SourceSecurityGroupOwnerId string
-	TagSpecifications          []TagSpecification
-	DryRun                     bool
+	ruleRequest
+	GroupName         string
+	TagSpecifications []TagSpecification
 }
 
 type authorizeSecurityGroupEgressRequest struct {
-	GroupId                    string
-	IpPermissions              []IpPermission
-	CidrIp                     string
-	IpProtocol                 string
-	FromPort                   *int32
-	ToPort                     *int32
-	SourceSecurityGroupName    string
-	SourceSecurityGroupOwnerId string
-	TagSpecifications          []TagSpecification
-	DryRun                     bool
+	ruleRequest
+	TagSpecifications []TagSpecification
 }
 
 type authorizeResponse struct {
@@ -249,21 +248,19 @@ func (a *API) authorizeSecurityGroupIngress(ctx context.Context, c *caller, req 
 	if err != nil {
 		return nil, err
 	}
-	l := legacyRule{req.CidrIp, req.IpProtocol, req.SourceSecurityGroupName, req.SourceSecurityGroupOwnerId, req.FromPort, req.ToPort}
-	return a.authorize(ctx, c, id, false, l, req.IpPermissions, req.TagSpecifications)
+	return a.authorize(ctx, c, id, false, req.ruleRequest, req.TagSpecifications)
 }
 
 func (a *API) authorizeSecurityGroupEgress(ctx context.Context, c *caller, req *authorizeSecurityGroupEgressRequest) (*authorizeResponse, error) {
-	l := legacyRule{req.CidrIp, req.IpProtocol, req.SourceSecurityGroupName, req.SourceSecurityGroupOwnerId, req.FromPort, req.ToPort}
-	return a.authorize(ctx, c, req.GroupId, true, l, req.IpPermissions, req.TagSpecifications)
+	return a.authorize(ctx, c, req.GroupId, true, req.ruleRequest, req.TagSpecifications)
 }
 
-func (a *API) authorize(ctx context.Context, c *caller, groupID string, egress bool, l legacyRule, perms []IpPermission, specs []TagSpecification) (*authorizeResponse, error) {
+func (a *API) authorize(ctx context.Context, c *caller, groupID string, egress bool, r ruleRequest, specs []TagSpecification) (*authorizeResponse, error) {
 	tags, err := tagsFor(specs, "security-group-rule")
 	if err != nil {
 		return nil, err
 	}
-	rs, err := l.specs(perms)
+	rs, err := r.specs()
 	if err != nil {
 		return nil, err
 	}
@@ -271,38 +268,20 @@ func (a *API) authorize(ctx context.Context, c *caller, groupID string, egress b
 	if err != nil {
 		return nil, err
 	}
-	out := &authorizeResponse{Return: true, SecurityGroupRules: []SecurityGroupRule{}}
-	for _, r := range added {
-		out.SecurityGroupRules = append(out.SecurityGroupRules, a.toSecurityGroupRule(groupID, c.Account, r))
-	}
-	return out, nil
+	return &authorizeResponse{Return: true, SecurityGroupRules: convert(added, func(rule model.SGRule) SecurityGroupRule {
+		return a.toSecurityGroupRule(groupID, c.Account, rule)
+	})}, nil
 }
 
 type revokeSecurityGroupIngressRequest struct {
-	GroupId                    string
-	GroupName                  string
-	IpPermissions              []IpPermission
-	SecurityGroupRuleIds       []string
-	CidrIp                     string
-	IpProtocol                 string
-	FromPort                   *int32
-	ToPort                     *int32
-	SourceSecurityGroupName    string
-	SourceSecurityGroupOwnerId string
-	DryRun                     bool
+	ruleRequest
+	GroupName            string
+	SecurityGroupRuleIds []string
 }
 
 type revokeSecurityGroupEgressRequest struct {
-	GroupId                    string
-	IpPermissions              []IpPermission
-	SecurityGroupRuleIds       []string
-	CidrIp                     string
-	IpProtocol                 string
-	FromPort                   *int32
-	ToPort                     *int32
-	SourceSecurityGroupName    string
-	SourceSecurityGroupOwnerId string
-	DryRun                     bool
+	ruleRequest
+	SecurityGroupRuleIds []string
 }
 
 type revokeResponse struct {
@@ -315,32 +294,25 @@ func (a *API) revokeSecurityGroupIngress(ctx context.Context, c *caller, req *re
 	if err != nil {
 		return nil, err
 	}
-	l := legacyRule{req.CidrIp, req.IpProtocol, req.SourceSecurityGroupName, req.SourceSecurityGroupOwnerId, req.FromPort, req.ToPort}
-	return a.revoke(ctx, c, id, false, l, req.IpPermissions, req.SecurityGroupRuleIds)
+	return a.revoke(ctx, c, id, false, req.ruleRequest, req.SecurityGroupRuleIds)
 }
 
 func (a *API) revokeSecurityGroupEgress(ctx context.Context, c *caller, req *revokeSecurityGroupEgressRequest) (*revokeResponse, error) {
-	l := legacyRule{req.CidrIp, req.IpProtocol, req.SourceSecurityGroupName, req.SourceSecurityGroupOwnerId, req.FromPort, req.ToPort}
-	return a.revoke(ctx, c, req.GroupId, true, l, req.IpPermissions, req.SecurityGroupRuleIds)
+	return a.revoke(ctx, c, req.GroupId, true, req.ruleRequest, req.SecurityGroupRuleIds)
 }
 
-func (a *API) revoke(ctx context.Context, c *caller, groupID string, egress bool, l legacyRule, perms []IpPermission, ruleIDs []string) (*revokeResponse, error) {
-	var rs []control.RuleSpec
-	if l.given() || len(perms) > 0 {
-		var err error
-		if rs, err = l.specs(perms); err != nil {
-			return nil, err
-		}
+func (a *API) revoke(ctx context.Context, c *caller, groupID string, egress bool, r ruleRequest, ruleIDs []string) (*revokeResponse, error) {
+	rs, err := r.specs()
+	if err != nil {
+		return nil, err
 	}
 	removed, err := a.ctl.RevokeSecurityGroupRules(ctx, c.Account, groupID, egress, rs, ruleIDs)
 	if err != nil {
 		return nil, err
 	}
-	out := &revokeResponse{Return: true, RevokedSecurityGroupRules: []RevokedSecurityGroupRule{}}
-	for _, r := range removed {
-		out.RevokedSecurityGroupRules = append(out.RevokedSecurityGroupRules, toRevokedRule(groupID, r))
-	}
-	return out, nil
+	return &revokeResponse{Return: true, RevokedSecurityGroupRules: convert(removed, func(rule model.SGRule) RevokedSecurityGroupRule {
+		return toRevokedRule(groupID, rule)
+	})}, nil
 }
 
 type describeSecurityGroupRulesRequest struct {
@@ -378,21 +350,13 @@ func (a *API) describeSecurityGroupRules(ctx context.Context, c *caller, req *de
 			all = append(all, groupRule{g, r})
 		}
 	}
-	id := func(r groupRule) string { return r.rule.ID }
-	items, err := byIDs(all, req.SecurityGroupRuleIds, id, model.KindRule)
+	rules, next, err := describe(all, query[groupRule]{
+		IDs: req.SecurityGroupRuleIds, Kind: model.KindRule, IDOf: func(r groupRule) string { return r.rule.ID },
+		Filters: req.Filters, Funcs: sgRuleFilters, TagsOf: func(r groupRule) model.Tags { return r.rule.Tags },
+		MaxResults: req.MaxResults, NextToken: req.NextToken,
+	}, func(r groupRule) SecurityGroupRule { return a.toSecurityGroupRule(r.group.ID, r.group.Owner, r.rule) })
 	if err != nil {
 		return nil, err
 	}
-	if items, err = applyFilters(items, req.Filters, sgRuleFilters, func(r groupRule) model.Tags { return r.rule.Tags }); err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(items, id, req.MaxResults, req.NextToken, 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	out := &describeSecurityGroupRulesResponse{SecurityGroupRules: []SecurityGroupRule{}, NextToken: next}
-	for _, r := range page {
-		out.SecurityGroupRules = append(out.SecurityGroupRules, a.toSecurityGroupRule(r.group.ID, r.group.Owner, r.rule))
-	}
-	return out, nil
+	return &describeSecurityGroupRulesResponse{SecurityGroupRules: rules, NextToken: next}, nil
 }

@@ -114,23 +114,15 @@ func (a *API) describeSubnets(ctx context.Context, c *caller, req *describeSubne
 	if err != nil {
 		return nil, err
 	}
-	id := func(s model.Subnet) string { return s.ID }
-	items, err := byIDs(all, req.SubnetIds, id, model.KindSubnet)
+	subnets, next, err := describe(all, query[model.Subnet]{
+		IDs: req.SubnetIds, Kind: model.KindSubnet, IDOf: func(s model.Subnet) string { return s.ID },
+		Filters: req.Filters, Funcs: subnetFilters, TagsOf: func(s model.Subnet) model.Tags { return s.Tags },
+		MaxResults: req.MaxResults, NextToken: req.NextToken,
+	}, a.toSubnet)
 	if err != nil {
 		return nil, err
 	}
-	if items, err = applyFilters(items, req.Filters, subnetFilters, func(s model.Subnet) model.Tags { return s.Tags }); err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(items, id, req.MaxResults, req.NextToken, 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	out := &describeSubnetsResponse{Subnets: []Subnet{}, NextToken: next}
-	for _, s := range page {
-		out.Subnets = append(out.Subnets, a.toSubnet(s))
-	}
-	return out, nil
+	return &describeSubnetsResponse{Subnets: subnets, NextToken: next}, nil
 }
 
 type deleteSubnetRequest struct {

@@ -109,19 +109,16 @@ func (a *API) describeTags(ctx context.Context, c *caller, req *describeTagsRequ
 		}
 		byKey[t.ResourceID][t.Key] = t.Value
 	}
-	items, err := applyFilters(all, req.Filters, tagFilters, func(t control.ResourceTag) model.Tags { return byKey[t.ResourceID] })
+	tags, next, err := describe(all, query[control.ResourceTag]{
+		// Resource IDs never contain a NUL byte, so this orders by resource, then key.
+		IDOf:    func(t control.ResourceTag) string { return t.ResourceID + "\x00" + t.Key },
+		Filters: req.Filters, Funcs: tagFilters, TagsOf: func(t control.ResourceTag) model.Tags { return byKey[t.ResourceID] },
+		MaxResults: req.MaxResults, NextToken: req.NextToken,
+	}, func(t control.ResourceTag) TagDescription {
+		return TagDescription{Key: t.Key, ResourceId: t.ResourceID, ResourceType: tagResourceTypes[t.Kind], Value: t.Value}
+	})
 	if err != nil {
 		return nil, err
 	}
-	// Resource IDs never contain a NUL byte, so this orders by resource, then key.
-	id := func(t control.ResourceTag) string { return t.ResourceID + "\x00" + t.Key }
-	page, next, err := paginate(items, id, req.MaxResults, req.NextToken, 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	out := &describeTagsResponse{Tags: []TagDescription{}, NextToken: next}
-	for _, t := range page {
-		out.Tags = append(out.Tags, TagDescription{Key: t.Key, ResourceId: t.ResourceID, ResourceType: tagResourceTypes[t.Kind], Value: t.Value})
-	}
-	return out, nil
+	return &describeTagsResponse{Tags: tags, NextToken: next}, nil
 }

@@ -102,23 +102,15 @@ func (a *API) describeVpcs(ctx context.Context, c *caller, req *describeVpcsRequ
 	if err != nil {
 		return nil, err
 	}
-	id := func(v model.Vpc) string { return v.ID }
-	items, err := byIDs(all, req.VpcIds, id, model.KindVpc)
+	vpcs, next, err := describe(all, query[model.Vpc]{
+		IDs: req.VpcIds, Kind: model.KindVpc, IDOf: func(v model.Vpc) string { return v.ID },
+		Filters: req.Filters, Funcs: vpcFilters, TagsOf: func(v model.Vpc) model.Tags { return v.Tags },
+		MaxResults: req.MaxResults, NextToken: req.NextToken,
+	}, toVpc)
 	if err != nil {
 		return nil, err
 	}
-	if items, err = applyFilters(items, req.Filters, vpcFilters, func(v model.Vpc) model.Tags { return v.Tags }); err != nil {
-		return nil, err
-	}
-	page, next, err := paginate(items, id, req.MaxResults, req.NextToken, 5, 1000)
-	if err != nil {
-		return nil, err
-	}
-	out := &describeVpcsResponse{Vpcs: []Vpc{}, NextToken: next}
-	for _, v := range page {
-		out.Vpcs = append(out.Vpcs, toVpc(v))
-	}
-	return out, nil
+	return &describeVpcsResponse{Vpcs: vpcs, NextToken: next}, nil
 }
 
 type deleteVpcRequest struct {

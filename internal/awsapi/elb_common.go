@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strings"
 
-	"strait/internal/control"
 	"strait/internal/model"
 )
 
@@ -20,10 +19,19 @@ type elbAttribute struct {
 	Value string
 }
 
-func elbControlTags(tags []elbTag) []control.ELBTag {
-	out := make([]control.ELBTag, len(tags))
-	for i, t := range tags {
-		out[i] = control.ELBTag{Key: t.Key, Value: t.Value}
+// keyValue is the shape of ELBv2 tags and attributes, here and in control.
+type keyValue interface {
+	~struct {
+		Key   string
+		Value string
+	}
+}
+
+// keyValues converts tags or attributes between the API's types and control's.
+func keyValues[To, From keyValue](in []From) []To {
+	out := make([]To, len(in))
+	for i, kv := range in {
+		out[i] = To(kv)
 	}
 	return out
 }
@@ -37,28 +45,29 @@ func elbTags(t model.Tags) []elbTag {
 	return out
 }
 
-func elbControlAttributes(attrs []elbAttribute) []control.ELBAttribute {
-	out := make([]control.ELBAttribute, len(attrs))
-	for i, a := range attrs {
-		out[i] = control.ELBAttribute{Key: a.Key, Value: a.Value}
-	}
-	return out
-}
-
-func elbAttributes(attrs []control.ELBAttribute) []elbAttribute {
-	out := make([]elbAttribute, len(attrs))
-	for i, a := range attrs {
-		out[i] = elbAttribute{Key: a.Key, Value: a.Value}
-	}
-	return out
-}
-
 // elbMaxPageSize is ELBv2's largest page, also used when a request sets none.
 const elbMaxPageSize = 400
 
-// elbPage returns the page of items after marker, ordered by sortKey, and the
-// marker of the next page ("" on the last page).
-func elbPage[T any](items []T, sortKey func(T) string, pageSize *int32, marker string) ([]T, string, error) {
+// elbByARNs reads the resources named by arns with get, each once, in the order
+// of arns; the first that fails fails the call.
+func elbByARNs[T any](arns []string, get func(arn string) (T, error), arnOf func(T) string) ([]T, error) {
+	var out []T
+	for _, arn := range arns {
+		v, err := get(arn)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(out, func(x T) bool { return arnOf(x) == arn }) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// elbPage returns the page of items after marker, ordered by sortKey and
+// converted by conv (never nil), and the marker of the next page ("" on the last
+// page).
+func elbPage[T, R any](items []T, sortKey func(T) string, pageSize *int32, marker string, conv func(T) R) ([]R, string, error) {
 	size := int32(elbMaxPageSize)
 	if pageSize != nil {
 		switch {
@@ -74,7 +83,7 @@ func elbPage[T any](items []T, sortKey func(T) string, pageSize *int32, marker s
 	if err != nil {
 		return nil, "", model.Invalid("The marker '%s' is not valid", marker)
 	}
-	return page, next, nil
+	return convert(page, conv), next, nil
 }
 
 // elbOnlyOne checks that at most one of the named request members is set.

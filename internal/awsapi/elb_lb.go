@@ -103,7 +103,7 @@ func (a *API) createLoadBalancer(ctx context.Context, c *caller, req *createLoad
 	}
 	in := control.CreateLoadBalancerInput{
 		Name: req.Name, Type: req.Type, Scheme: req.Scheme, IPAddressType: req.IpAddressType,
-		Subnets: req.Subnets, SecurityGroups: req.SecurityGroups, Tags: elbControlTags(req.Tags),
+		Subnets: req.Subnets, SecurityGroups: req.SecurityGroups, Tags: keyValues[control.ELBTag](req.Tags),
 	}
 	for _, m := range req.SubnetMappings {
 		if m.AllocationId != "" || m.IPv6Address != "" {
@@ -138,15 +138,9 @@ func (a *API) describeLoadBalancers(ctx context.Context, c *caller, req *describ
 	var err error
 	switch {
 	case len(req.LoadBalancerArns) > 0:
-		for _, arn := range req.LoadBalancerArns {
-			lb, err := a.ctl.LoadBalancer(ctx, c.Account, arn)
-			if err != nil {
-				return nil, err
-			}
-			if !slices.ContainsFunc(lbs, func(x model.LoadBalancer) bool { return x.ARN == arn }) {
-				lbs = append(lbs, lb)
-			}
-		}
+		lbs, err = elbByARNs(req.LoadBalancerArns, func(arn string) (model.LoadBalancer, error) {
+			return a.ctl.LoadBalancer(ctx, c.Account, arn)
+		}, func(lb model.LoadBalancer) string { return lb.ARN })
 	case len(req.Names) > 0:
 		lbs, err = a.ctl.LoadBalancersByName(ctx, c.Account, req.Names)
 	default:
@@ -155,15 +149,11 @@ func (a *API) describeLoadBalancers(ctx context.Context, c *caller, req *describ
 	if err != nil {
 		return nil, err
 	}
-	page, next, err := elbPage(lbs, func(lb model.LoadBalancer) string { return lb.Name }, req.PageSize, req.Marker)
+	page, next, err := elbPage(lbs, func(lb model.LoadBalancer) string { return lb.Name }, req.PageSize, req.Marker, toELBLoadBalancer)
 	if err != nil {
 		return nil, err
 	}
-	out := &describeLoadBalancersResponse{LoadBalancers: []elbLoadBalancer{}, NextMarker: next}
-	for _, lb := range page {
-		out.LoadBalancers = append(out.LoadBalancers, toELBLoadBalancer(lb))
-	}
-	return out, nil
+	return &describeLoadBalancersResponse{LoadBalancers: page, NextMarker: next}, nil
 }
 
 type deleteLoadBalancerRequest struct {
@@ -187,7 +177,7 @@ func (a *API) describeLoadBalancerAttributes(ctx context.Context, c *caller, req
 	if err != nil {
 		return nil, err
 	}
-	return &elbAttributesResponse{Attributes: elbAttributes(attrs)}, nil
+	return &elbAttributesResponse{Attributes: keyValues[elbAttribute](attrs)}, nil
 }
 
 type modifyLoadBalancerAttributesRequest struct {
@@ -196,9 +186,9 @@ type modifyLoadBalancerAttributesRequest struct {
 }
 
 func (a *API) modifyLoadBalancerAttributes(ctx context.Context, c *caller, req *modifyLoadBalancerAttributesRequest) (*elbAttributesResponse, error) {
-	attrs, err := a.ctl.ModifyLoadBalancerAttributes(ctx, c.Account, req.LoadBalancerArn, elbControlAttributes(req.Attributes))
+	attrs, err := a.ctl.ModifyLoadBalancerAttributes(ctx, c.Account, req.LoadBalancerArn, keyValues[control.ELBAttribute](req.Attributes))
 	if err != nil {
 		return nil, err
 	}
-	return &elbAttributesResponse{Attributes: elbAttributes(attrs)}, nil
+	return &elbAttributesResponse{Attributes: keyValues[elbAttribute](attrs)}, nil
 }

@@ -3,7 +3,6 @@ package awsapi
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"strait/internal/control"
 	"strait/internal/model"
@@ -116,7 +115,7 @@ func (a *API) createListener(ctx context.Context, c *caller, req *createListener
 	}
 	l, err := a.ctl.CreateListener(ctx, c.Account, control.CreateListenerInput{
 		LoadBalancerARN: req.LoadBalancerArn, Protocol: req.Protocol, Port: req.Port, Actions: actions,
-		TLS: listenerTLS(req.Certificates, req.SslPolicy, req.AlpnPolicy), Tags: elbControlTags(req.Tags),
+		TLS: listenerTLS(req.Certificates, req.SslPolicy, req.AlpnPolicy), Tags: keyValues[control.ELBTag](req.Tags),
 	})
 	if err != nil {
 		return nil, err
@@ -143,32 +142,25 @@ func (a *API) describeListeners(ctx context.Context, c *caller, req *describeLis
 	if err := elbOnlyOne(map[string]bool{"LoadBalancerArn": req.LoadBalancerArn != "", "ListenerArns": len(req.ListenerArns) > 0}); err != nil {
 		return nil, err
 	}
+	// elbOnlyOne leaves one of the two: the load balancer or the listener ARNs.
 	var ls []model.Listener
+	var err error
 	if req.LoadBalancerArn != "" {
-		var err error
-		if ls, err = a.ctl.Listeners(ctx, c.Account, req.LoadBalancerArn); err != nil {
-			return nil, err
-		}
+		ls, err = a.ctl.Listeners(ctx, c.Account, req.LoadBalancerArn)
+	} else {
+		ls, err = elbByARNs(req.ListenerArns, func(arn string) (model.Listener, error) {
+			return a.ctl.Listener(ctx, c.Account, arn)
+		}, func(l model.Listener) string { return l.ARN })
 	}
-	for _, arn := range req.ListenerArns {
-		l, err := a.ctl.Listener(ctx, c.Account, arn)
-		if err != nil {
-			return nil, err
-		}
-		if !slices.ContainsFunc(ls, func(x model.Listener) bool { return x.ARN == arn }) {
-			ls = append(ls, l)
-		}
-	}
-	sortKey := func(l model.Listener) string { return fmt.Sprintf("%s/%05d", l.LoadBalancerARN, l.Port) }
-	page, next, err := elbPage(ls, sortKey, req.PageSize, req.Marker)
 	if err != nil {
 		return nil, err
 	}
-	out := &describeListenersResponse{Listeners: []elbListener{}, NextMarker: next}
-	for _, l := range page {
-		out.Listeners = append(out.Listeners, toELBListener(l))
+	sortKey := func(l model.Listener) string { return fmt.Sprintf("%s/%05d", l.LoadBalancerARN, l.Port) }
+	page, next, err := elbPage(ls, sortKey, req.PageSize, req.Marker, toELBListener)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return &describeListenersResponse{Listeners: page, NextMarker: next}, nil
 }
 
 type modifyListenerRequest struct {

@@ -2,6 +2,8 @@ package awsapi
 
 import (
 	"context"
+
+	"strait/internal/control"
 )
 
 func (a *API) elbTagActions() map[string]handler {
@@ -18,7 +20,7 @@ type addELBTagsRequest struct {
 }
 
 func (a *API) addELBTags(ctx context.Context, c *caller, req *addELBTagsRequest) (*emptyResponse, error) {
-	return &emptyResponse{}, a.ctl.AddTags(ctx, c.Account, req.ResourceArns, elbControlTags(req.Tags))
+	return &emptyResponse{}, a.ctl.AddTags(ctx, c.Account, req.ResourceArns, keyValues[control.ELBTag](req.Tags))
 }
 
 type removeELBTagsRequest struct {

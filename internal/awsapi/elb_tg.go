@@ -2,7 +2,6 @@ package awsapi
 
 import (
 	"context"
-	"slices"
 
 	"strait/internal/control"
 	"strait/internal/model"
@@ -120,7 +119,7 @@ func (a *API) createTargetGroup(ctx context.Context, c *caller, req *createTarge
 	}
 	tg, err := a.ctl.CreateTargetGroup(ctx, c.Account, control.CreateTargetGroupInput{
 		Name: req.Name, Protocol: req.Protocol, Port: req.Port, VpcID: req.VpcId, TargetType: req.TargetType,
-		IPAddressType: req.IpAddressType, HealthCheck: hc, Tags: elbControlTags(req.Tags),
+		IPAddressType: req.IpAddressType, HealthCheck: hc, Tags: keyValues[control.ELBTag](req.Tags),
 	})
 	if err != nil {
 		return nil, err
@@ -151,15 +150,9 @@ func (a *API) describeTargetGroups(ctx context.Context, c *caller, req *describe
 	case req.LoadBalancerArn != "":
 		tgs, err = a.ctl.TargetGroupsOfLoadBalancer(ctx, c.Account, req.LoadBalancerArn)
 	case len(req.TargetGroupArns) > 0:
-		for _, arn := range req.TargetGroupArns {
-			tg, err := a.ctl.TargetGroup(ctx, c.Account, arn)
-			if err != nil {
-				return nil, err
-			}
-			if !slices.ContainsFunc(tgs, func(x model.TargetGroup) bool { return x.ARN == arn }) {
-				tgs = append(tgs, tg)
-			}
-		}
+		tgs, err = elbByARNs(req.TargetGroupArns, func(arn string) (model.TargetGroup, error) {
+			return a.ctl.TargetGroup(ctx, c.Account, arn)
+		}, func(tg model.TargetGroup) string { return tg.ARN })
 	case len(req.Names) > 0:
 		tgs, err = a.ctl.TargetGroupsByName(ctx, c.Account, req.Names)
 	default:
@@ -168,15 +161,11 @@ func (a *API) describeTargetGroups(ctx context.Context, c *caller, req *describe
 	if err != nil {
 		return nil, err
 	}
-	page, next, err := elbPage(tgs, func(tg model.TargetGroup) string { return tg.Name }, req.PageSize, req.Marker)
+	page, next, err := elbPage(tgs, func(tg model.TargetGroup) string { return tg.Name }, req.PageSize, req.Marker, toELBTargetGroup)
 	if err != nil {
 		return nil, err
 	}
-	out := &describeTargetGroupsResponse{TargetGroups: []elbTargetGroup{}, NextMarker: next}
-	for _, tg := range page {
-		out.TargetGroups = append(out.TargetGroups, toELBTargetGroup(tg))
-	}
-	return out, nil
+	return &describeTargetGroupsResponse{TargetGroups: page, NextMarker: next}, nil
 }
 
 type modifyTargetGroupRequest struct {
@@ -214,13 +203,13 @@ func (a *API) describeTargetGroupAttributes(ctx context.Context, c *caller, req 
 	if err != nil {
 		return nil, err
 	}
-	return &elbAttributesResponse{Attributes: elbAttributes(attrs)}, nil
+	return &elbAttributesResponse{Attributes: keyValues[elbAttribute](attrs)}, nil
 }
 
 func (a *API) modifyTargetGroupAttributes(ctx context.Context, c *caller, req *targetGroupAttributesRequest) (*elbAttributesResponse, error) {
-	attrs, err := a.ctl.ModifyTargetGroupAttributes(ctx, c.Account, req.TargetGroupArn, elbControlAttributes(req.Attributes))
+	attrs, err := a.ctl.ModifyTargetGroupAttributes(ctx, c.Account, req.TargetGroupArn, keyValues[control.ELBAttribute](req.Attributes))
 	if err != nil {
 		return nil, err
 	}
-	return &elbAttributesResponse{Attributes: elbAttributes(attrs)}, nil
+	return &elbAttributesResponse{Attributes: keyValues[elbAttribute](attrs)}, nil
 }

@@ -1,7 +1,6 @@
 package awsapi_test
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-	"github.com/aws/smithy-go"
 	"github.com/miekg/dns"
 
 	"strait/internal/control"
@@ -163,22 +161,6 @@ func plWaitService(t *testing.T, env *testenv.Env, acct, id string) ec2types.Ser
 			t.Fatalf("service %s did not become Available: %+v", id, out.ServiceConfigurations[0])
 		}
 		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// plCode is the AWS error code of err, or "".
-func plCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-func plWantCode(t *testing.T, err error, code string) {
-	t.Helper()
-	if got := plCode(err); got != code {
-		t.Fatalf("error %v: code %q, want %q", err, got, code)
 	}
 }
 
@@ -331,7 +313,7 @@ func TestPrivateLinkGuide000(t *testing.T) {
 	// Guide 000, step 6: the consumer enables private DNS once available; the service
 	// has no verified name, so that is refused.
 	_, err = env.EC2(consumer).ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{VpcEndpointId: ep.VpcEndpointId, PrivateDnsEnabled: aws.Bool(true)})
-	plWantCode(t, err, "InvalidParameter")
+	netWantCode(t, err, "InvalidParameter")
 }
 
 // TestPrivateLinkPrincipals checks who may see a service and connect to it.
@@ -351,7 +333,7 @@ func TestPrivateLinkPrincipals(t *testing.T) {
 		_, err = env.EC2(acct).DescribeVpcEndpointServices(ctx, &ec2.DescribeVpcEndpointServicesInput{ServiceNames: []string{name}})
 		byName := err == nil
 		if !byName {
-			plWantCode(t, err, "InvalidServiceName")
+			netWantCode(t, err, "InvalidServiceName")
 		}
 		listed := slices.Contains(out.ServiceNames, name)
 		if listed != byName {
@@ -363,11 +345,11 @@ func TestPrivateLinkPrincipals(t *testing.T) {
 		t.Fatal("before any permission only the owner sees the service")
 	}
 	_, err := plTryEndpoint(t, env, consumer, c, name, nil, "us-east-1a")
-	plWantCode(t, err, "InvalidServiceName")
+	netWantCode(t, err, "InvalidServiceName")
 
 	_, err = env.EC2(provider).ModifyVpcEndpointServicePermissions(ctx, &ec2.ModifyVpcEndpointServicePermissionsInput{
 		ServiceId: svc.ServiceId, AddAllowedPrincipals: []string{"arn:aws:sts::" + consumer + ":assumed-role/x/y"}})
-	plWantCode(t, err, "InvalidPrincipal")
+	netWantCode(t, err, "InvalidPrincipal")
 
 	plAllow(t, env, provider, *svc.ServiceId, "arn:aws:iam::"+consumer+":role/Importer")
 	if !visible(consumer) || visible(stranger) {
@@ -450,7 +432,7 @@ func TestPrivateLinkDeleteService(t *testing.T) {
 		t.Fatalf("delete: %v %+v", err, del)
 	}
 	_, err = p.DescribeVpcEndpointServiceConfigurations(ctx, &ec2.DescribeVpcEndpointServiceConfigurationsInput{ServiceIds: []string{*svc.ServiceId}})
-	plWantCode(t, err, "InvalidVpcEndpointServiceId.NotFound")
+	netWantCode(t, err, "InvalidVpcEndpointServiceId.NotFound")
 	if _, err := env.ELB(provider).DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(svc.NetworkLoadBalancerArns[0])}); err != nil {
 		t.Fatalf("the load balancer is free again: %v", err)
 	}
@@ -549,7 +531,7 @@ func TestPrivateLinkPrivateDNS(t *testing.T) {
 
 	cn := plNetwork(t, env, consumer, "us-east-1a", "us-east-1b")
 	_, err := plTryEndpoint(t, env, consumer, cn, *svc.ServiceName, aws.Bool(true), "us-east-1a")
-	plWantCode(t, err, "InvalidParameter")
+	netWantCode(t, err, "InvalidParameter")
 	unverified := plEndpoint(t, env, consumer, cn, *svc.ServiceName, nil, "us-east-1a")
 	if *unverified.PrivateDnsEnabled {
 		t.Error("without a verified name an omitted PrivateDnsEnabled means false")
@@ -577,7 +559,7 @@ func TestPrivateLinkPrivateDNS(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = plTryEndpoint(t, env, consumer, plNet{vpc: *bare.Vpc.VpcId, subnets: map[string]string{"us-east-1a": *bs.Subnet.SubnetId}}, *svc.ServiceName, nil, "us-east-1a")
-	plWantCode(t, err, "InvalidParameter")
+	netWantCode(t, err, "InvalidParameter")
 
 	// Verified: the default is private DNS on, with the name as the last DNS entry.
 	ep := plEndpoint(t, env, consumer, cn, *svc.ServiceName, nil, "us-east-1b")
@@ -588,9 +570,9 @@ func TestPrivateLinkPrivateDNS(t *testing.T) {
 	}
 	// Only one private-DNS endpoint per name per VPC.
 	_, err = c.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{VpcEndpointId: unverified.VpcEndpointId, PrivateDnsEnabled: aws.Bool(true)})
-	plWantCode(t, err, "ConflictingDomainExists")
+	netWantCode(t, err, "ConflictingDomainExists")
 	_, err = plTryEndpoint(t, env, consumer, cn, *svc.ServiceName, aws.Bool(true), "us-east-1a")
-	plWantCode(t, err, "ConflictingDomainExists")
+	netWantCode(t, err, "ConflictingDomainExists")
 	// Turning it off on the first frees the name.
 	if _, err := c.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{VpcEndpointId: ep.VpcEndpointId, PrivateDnsEnabled: aws.Bool(false)}); err != nil {
 		t.Fatal(err)
@@ -650,15 +632,15 @@ func TestPrivateLinkSubnets(t *testing.T) {
 	}
 	_, err = c.CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{VpcEndpointType: ec2types.VpcEndpointTypeInterface, VpcId: aws.String(cn.vpc),
 		ServiceName: svc.ServiceName, SubnetIds: []string{cn.subnets["us-east-1a"], *extra.Subnet.SubnetId}})
-	plWantCode(t, err, "DuplicateSubnetsInSameZone")
+	netWantCode(t, err, "DuplicateSubnetsInSameZone")
 	_, err = plTryEndpoint(t, env, consumer, cn, *svc.ServiceName, nil, "us-east-1c")
-	plWantCode(t, err, "InvalidParameter")
+	netWantCode(t, err, "InvalidParameter")
 	other := plNetwork(t, env, consumer, "us-east-1a")
 	_, err = c.CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{VpcEndpointType: ec2types.VpcEndpointTypeInterface, VpcId: aws.String(cn.vpc),
 		ServiceName: svc.ServiceName, SubnetIds: []string{other.subnets["us-east-1a"]}})
-	plWantCode(t, err, "InvalidParameter")
+	netWantCode(t, err, "InvalidParameter")
 	_, err = c.CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{VpcId: aws.String(cn.vpc), ServiceName: svc.ServiceName, SubnetIds: []string{cn.subnets["us-east-1a"]}})
-	plWantCode(t, err, "InvalidParameter") // the default type is Gateway
+	netWantCode(t, err, "InvalidParameter") // the default type is Gateway
 
 	free := func(zone string) int32 {
 		out, err := c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{cn.subnets[zone]}})
@@ -697,9 +679,9 @@ func TestPrivateLinkSubnets(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{VpcEndpointId: ep.VpcEndpointId, AddSubnetIds: []string{cn.subnets["us-east-1c"]}})
-	plWantCode(t, err, "InvalidParameter")
+	netWantCode(t, err, "InvalidParameter")
 	_, err = c.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{VpcEndpointId: ep.VpcEndpointId, AddSubnetIds: []string{*extra.Subnet.SubnetId}})
-	plWantCode(t, err, "DuplicateSubnetsInSameZone")
+	netWantCode(t, err, "DuplicateSubnetsInSameZone")
 	if _, err := c.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{VpcEndpointId: ep.VpcEndpointId,
 		RemoveSubnetIds: []string{cn.subnets["us-east-1b"]}, AddSecurityGroupIds: []string{*g.GroupId}}); err != nil {
 		t.Fatal(err)
@@ -736,15 +718,15 @@ func TestPrivateLinkIsolation(t *testing.T) {
 	p, c := env.EC2(provider), env.EC2(consumer)
 
 	_, err := c.DescribeVpcEndpointServiceConfigurations(ctx, &ec2.DescribeVpcEndpointServiceConfigurationsInput{ServiceIds: []string{*svc.ServiceId}})
-	plWantCode(t, err, "InvalidVpcEndpointServiceId.NotFound")
+	netWantCode(t, err, "InvalidVpcEndpointServiceId.NotFound")
 	all, err := c.DescribeVpcEndpointServiceConfigurations(ctx, &ec2.DescribeVpcEndpointServiceConfigurationsInput{})
 	if err != nil || len(all.ServiceConfigurations) != 0 {
 		t.Fatalf("consumer configurations: %v %+v", err, all)
 	}
 	_, err = c.AcceptVpcEndpointConnections(ctx, &ec2.AcceptVpcEndpointConnectionsInput{ServiceId: svc.ServiceId, VpcEndpointIds: []string{*ep.VpcEndpointId}})
-	plWantCode(t, err, "InvalidVpcEndpointServiceId.NotFound")
+	netWantCode(t, err, "InvalidVpcEndpointServiceId.NotFound")
 	_, err = c.ModifyVpcEndpointServicePermissions(ctx, &ec2.ModifyVpcEndpointServicePermissionsInput{ServiceId: svc.ServiceId, AddAllowedPrincipals: []string{"*"}})
-	plWantCode(t, err, "InvalidVpcEndpointServiceId.NotFound")
+	netWantCode(t, err, "InvalidVpcEndpointServiceId.NotFound")
 	conns, err := c.DescribeVpcEndpointConnections(ctx, &ec2.DescribeVpcEndpointConnectionsInput{})
 	if err != nil || len(conns.VpcEndpointConnections) != 0 {
 		t.Fatalf("consumer connections: %v %+v", err, conns)
@@ -755,9 +737,9 @@ func TestPrivateLinkIsolation(t *testing.T) {
 		t.Fatalf("provider deletes the consumer's endpoint: %v %+v", err, del)
 	}
 	_, err = p.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{*ep.VpcEndpointId}})
-	plWantCode(t, err, "InvalidVpcEndpointId.NotFound")
+	netWantCode(t, err, "InvalidVpcEndpointId.NotFound")
 	_, err = p.ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{VpcEndpointId: ep.VpcEndpointId, ResetPolicy: aws.Bool(true)})
-	plWantCode(t, err, "InvalidVpcEndpointId.NotFound")
+	netWantCode(t, err, "InvalidVpcEndpointId.NotFound")
 	plWaitEndpoint(t, env, consumer, *ep.VpcEndpointId, "pendingAcceptance")
 }
 
@@ -779,7 +761,7 @@ func TestPrivateLinkIdempotency(t *testing.T) {
 	}
 	in.AcceptanceRequired = aws.Bool(false)
 	_, err = p.CreateVpcEndpointServiceConfiguration(ctx, in)
-	plWantCode(t, err, "IdempotentParameterMismatch")
+	netWantCode(t, err, "IdempotentParameterMismatch")
 
 	cn := plNetwork(t, env, provider, "us-east-1a")
 	ein := &ec2.CreateVpcEndpointInput{VpcEndpointType: ec2types.VpcEndpointTypeInterface, VpcId: aws.String(cn.vpc),
@@ -796,7 +778,7 @@ func TestPrivateLinkIdempotency(t *testing.T) {
 	plWaitEndpoint(t, env, provider, *e1.VpcEndpoint.VpcEndpointId, "available")
 	ein.SubnetIds = nil
 	_, err = p.CreateVpcEndpoint(ctx, ein)
-	plWantCode(t, err, "IdempotentParameterMismatch")
+	netWantCode(t, err, "IdempotentParameterMismatch")
 }
 
 // TestPrivateLinkNotifications covers connection notifications.
@@ -817,13 +799,13 @@ func TestPrivateLinkNotifications(t *testing.T) {
 	}
 	_, err = p.CreateVpcEndpointConnectionNotification(ctx, &ec2.CreateVpcEndpointConnectionNotificationInput{
 		ServiceId: svc.ServiceId, ConnectionNotificationArn: aws.String("arn:aws:sqs:us-east-1:" + provider + ":q"), ConnectionEvents: []string{"Accept"}})
-	plWantCode(t, err, "InvalidParameter")
+	netWantCode(t, err, "InvalidParameter")
 	_, err = p.CreateVpcEndpointConnectionNotification(ctx, &ec2.CreateVpcEndpointConnectionNotificationInput{
 		ServiceId: svc.ServiceId, ConnectionNotificationArn: aws.String(topic), ConnectionEvents: []string{"Explode"}})
-	plWantCode(t, err, "InvalidParameter")
+	netWantCode(t, err, "InvalidParameter")
 	_, err = env.EC2(consumer).CreateVpcEndpointConnectionNotification(ctx, &ec2.CreateVpcEndpointConnectionNotificationInput{
 		ServiceId: svc.ServiceId, ConnectionNotificationArn: aws.String(topic), ConnectionEvents: []string{"Accept"}})
-	plWantCode(t, err, "InvalidVpcEndpointServiceId.NotFound")
+	netWantCode(t, err, "InvalidVpcEndpointServiceId.NotFound")
 	if _, err := p.ModifyVpcEndpointConnectionNotification(ctx, &ec2.ModifyVpcEndpointConnectionNotificationInput{
 		ConnectionNotificationId: cn.ConnectionNotificationId, ConnectionEvents: []string{"Reject"}}); err != nil {
 		t.Fatal(err)

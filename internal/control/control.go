@@ -148,6 +148,20 @@ func get[T any](ctx context.Context, st *store.Store, kind, id string) (T, error
 	return v, nil
 }
 
+// getOwned reads one of the account's resources of kind: a malformed ID fails as
+// model.CheckID says, and another account's resource is NotFound.
+func getOwned[T any](ctx context.Context, st *store.Store, acct, kind, prefix, id string, ownerOf func(T) string) (T, error) {
+	var zero T
+	if err := model.CheckID(kind, prefix, id); err != nil {
+		return zero, err
+	}
+	v, err := get[T](ctx, st, kind, id)
+	if err == nil && ownerOf(v) != acct {
+		return zero, model.NotFound(kind, id)
+	}
+	return v, err
+}
+
 // txGet reads one resource of kind inside a transaction.
 func txGet[T any](tx *store.Tx, kind, id string) (T, error) {
 	var v T

@@ -74,6 +74,26 @@ func checkTagResources(arns []string) error {
 	return nil
 }
 
+// retagELB rewrites with change the tags of each of the caller's resources named
+// by arns, in one transaction: all of them or none.
+func (c *Control) retagELB(ctx context.Context, acct string, arns []string, change func(model.Tags) (model.Tags, error)) error {
+	return c.update(ctx, func(tx *store.Tx) error {
+		for _, arn := range arns {
+			t, save, err := c.txTagged(tx, acct, arn)
+			if err != nil {
+				return err
+			}
+			if *t, err = change(*t); err != nil {
+				return err
+			}
+			if err := save(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // txTagged reads the caller's resource named by arn for a tag change: it returns the
 // resource's tags and a function that stores the resource with the changed tags.
 func (c *Control) txTagged(tx *store.Tx, acct, arn string) (*model.Tags, func() error, error) {
@@ -107,26 +127,8 @@ func (c *Control) AddTags(ctx context.Context, acct string, arns []string, tags 
 	if len(add) == 0 {
 		return model.Missing("Tags")
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
-		for _, arn := range arns {
-			t, save, err := c.txTagged(tx, acct, arn)
-			if err != nil {
-				return err
-			}
-			if *t == nil {
-				*t = model.Tags{}
-			}
-			for k, v := range add {
-				(*t)[k] = v
-			}
-			if len(*t) > maxELBTags {
-				return tooManyTags()
-			}
-			if err := save(); err != nil {
-				return err
-			}
-		}
-		return nil
+	return c.retagELB(ctx, acct, arns, func(have model.Tags) (model.Tags, error) {
+		return addTags(have, add, maxELBTags, tooManyTags)
 	})
 }
 
@@ -139,23 +141,14 @@ func (c *Control) RemoveTags(ctx context.Context, acct string, arns, keys []stri
 	if len(keys) == 0 {
 		return model.Missing("TagKeys")
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
-		for _, arn := range arns {
-			t, save, err := c.txTagged(tx, acct, arn)
-			if err != nil {
-				return err
-			}
-			for _, k := range keys {
-				delete(*t, k)
-			}
-			if len(*t) == 0 {
-				*t = nil
-			}
-			if err := save(); err != nil {
-				return err
-			}
+	return c.retagELB(ctx, acct, arns, func(have model.Tags) (model.Tags, error) {
+		for _, k := range keys {
+			delete(have, k)
 		}
-		return nil
+		if len(have) == 0 {
+			return nil, nil
+		}
+		return have, nil
 	})
 }
 

@@ -43,16 +43,9 @@ type CreateEndpointInput struct {
 // requires acceptance (unless the caller owns the service), else starts pending and
 // becomes available once the service is (see Settle).
 func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndpointInput) (model.Endpoint, error) {
-	hash, err := tokenHash(in)
-	if err != nil {
-		return model.Endpoint{}, err
-	}
-	if id, err := c.tokenLookup(ctx, acct, model.KindEndpoint, in.ClientToken, hash); err != nil {
-		return model.Endpoint{}, err
-	} else if id != "" {
-		if ep, err := get[model.Endpoint](ctx, c.st, model.KindEndpoint, id); err == nil {
-			return ep, nil
-		}
+	tok, prev, found, err := idempotent[model.Endpoint](ctx, c, acct, model.KindEndpoint, in.ClientToken, in)
+	if err != nil || found {
+		return prev, err
 	}
 	if err := checkEndpointType(in.Type); err != nil {
 		return model.Endpoint{}, err
@@ -112,13 +105,8 @@ func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndp
 		ConnectionID: model.NewID(model.PrefixConnection),
 	}
 	err = c.update(ctx, func(tx *store.Tx) error {
-		if old, err := txTokenLookup(tx, acct, model.KindEndpoint, in.ClientToken, hash); err != nil {
+		if found, err := txPrevious(tx, tok, &ep); err != nil || found {
 			return err
-		} else if old != "" {
-			if prev, err := txGet[model.Endpoint](tx, model.KindEndpoint, old); err == nil {
-				ep = prev
-				return nil
-			}
 		}
 		cur, err := txGet[model.EndpointService](tx, model.KindService, svc.ID)
 		if err != nil || !ServiceAdmits(cur, acct) {
@@ -138,7 +126,7 @@ func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndp
 		if err := c.addEndpointENIs(tx, &ep, subnets); err != nil {
 			return err
 		}
-		if err := txTokenStore(tx, acct, model.KindEndpoint, in.ClientToken, hash, ep.ID); err != nil {
+		if err := tok.record(tx, ep.ID); err != nil {
 			return err
 		}
 		return tx.Put(key(model.KindEndpoint, ep.ID), ep)
@@ -374,14 +362,7 @@ func (c *Control) endpointDetails(ctx context.Context, keep func(model.Endpoint,
 
 // ownEndpoint reads one of the account's endpoints.
 func (c *Control) ownEndpoint(ctx context.Context, acct, id string) (model.Endpoint, error) {
-	if err := model.CheckID(model.KindEndpoint, model.PrefixEndpoint, id); err != nil {
-		return model.Endpoint{}, err
-	}
-	ep, err := get[model.Endpoint](ctx, c.st, model.KindEndpoint, id)
-	if err == nil && ep.Owner != acct {
-		return model.Endpoint{}, model.NotFound(model.KindEndpoint, id)
-	}
-	return ep, err
+	return getOwned(ctx, c.st, acct, model.KindEndpoint, model.PrefixEndpoint, id, func(ep model.Endpoint) string { return ep.Owner })
 }
 
 // DeleteEndpoints deletes endpoints of the account: each goes to deleting at once,
@@ -389,18 +370,7 @@ func (c *Control) ownEndpoint(ctx context.Context, acct, id string) (model.Endpo
 // settle. An ID that is not one of the account's endpoints fails with
 // InvalidVpcEndpoint.NotFound; only the endpoint's owner can delete it.
 func (c *Control) DeleteEndpoints(ctx context.Context, acct string, ids []string) ([]ItemError, error) {
-	var failed []ItemError
-	for _, id := range dedupe(ids) {
-		err := c.deleteEndpoint(ctx, acct, id)
-		if err == nil {
-			continue
-		}
-		if !isDomainError(err) {
-			return nil, err
-		}
-		failed = append(failed, ItemError{ID: id, Err: err})
-	}
-	return failed, nil
+	return eachID(ids, func(id string) error { return c.deleteEndpoint(ctx, acct, id) })
 }
 
 func (c *Control) deleteEndpoint(ctx context.Context, acct, id string) error {

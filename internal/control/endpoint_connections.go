@@ -47,9 +47,8 @@ func (c *Control) decideConnections(ctx context.Context, acct, svcID string, ids
 	if _, err := c.EndpointService(ctx, acct, svcID); err != nil {
 		return nil, err
 	}
-	var failed []ItemError
-	for _, id := range dedupe(ids) {
-		err := c.update(ctx, func(tx *store.Tx) error {
+	return eachID(ids, func(id string) error {
+		return c.update(ctx, func(tx *store.Tx) error {
 			ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
 			if err != nil || ep.ServiceID != svcID {
 				return &model.Error{Err: model.ErrNotFound, Kind: model.KindEndpoint, ID: id, Code: "InvalidVpcEndpointId.NotFound",
@@ -60,13 +59,5 @@ func (c *Control) decideConnections(ctx context.Context, acct, svcID string, ids
 			}
 			return tx.Put(key(model.KindEndpoint, id), ep)
 		})
-		if err == nil {
-			continue
-		}
-		if !isDomainError(err) {
-			return nil, err
-		}
-		failed = append(failed, ItemError{ID: id, Err: err})
-	}
-	return failed, nil
+	})
 }

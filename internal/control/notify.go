@@ -29,16 +29,9 @@ type CreateNotificationInput struct {
 // CreateConnectionNotification records where to announce connection events of a
 // service or an endpoint. Strait records notifications; it does not deliver them yet.
 func (c *Control) CreateConnectionNotification(ctx context.Context, acct string, in CreateNotificationInput) (model.ConnectionNotification, error) {
-	hash, err := tokenHash(in)
-	if err != nil {
-		return model.ConnectionNotification{}, err
-	}
-	if id, err := c.tokenLookup(ctx, acct, model.KindNotification, in.ClientToken, hash); err != nil {
-		return model.ConnectionNotification{}, err
-	} else if id != "" {
-		if n, err := get[model.ConnectionNotification](ctx, c.st, model.KindNotification, id); err == nil {
-			return n, nil
-		}
+	tok, prev, found, err := idempotent[model.ConnectionNotification](ctx, c, acct, model.KindNotification, in.ClientToken, in)
+	if err != nil || found {
+		return prev, err
 	}
 	switch {
 	case in.ServiceID == "" && in.EndpointID == "":
@@ -63,13 +56,8 @@ func (c *Control) CreateConnectionNotification(ctx context.Context, acct string,
 		ARN: in.ARN, Events: events, State: "Enabled", Created: c.now().UTC(),
 	}
 	err = c.update(ctx, func(tx *store.Tx) error {
-		if old, err := txTokenLookup(tx, acct, model.KindNotification, in.ClientToken, hash); err != nil {
+		if found, err := txPrevious(tx, tok, &n); err != nil || found {
 			return err
-		} else if old != "" {
-			if prev, err := txGet[model.ConnectionNotification](tx, model.KindNotification, old); err == nil {
-				n = prev
-				return nil
-			}
 		}
 		if in.ServiceID != "" && !tx.Exists(key(model.KindService, in.ServiceID)) {
 			return model.NotFound(model.KindService, in.ServiceID)
@@ -77,7 +65,7 @@ func (c *Control) CreateConnectionNotification(ctx context.Context, acct string,
 		if in.EndpointID != "" && !tx.Exists(key(model.KindEndpoint, in.EndpointID)) {
 			return model.NotFound(model.KindEndpoint, in.EndpointID)
 		}
-		if err := txTokenStore(tx, acct, model.KindNotification, in.ClientToken, hash, n.ID); err != nil {
+		if err := tok.record(tx, n.ID); err != nil {
 			return err
 		}
 		return tx.Put(key(model.KindNotification, n.ID), n)
@@ -143,9 +131,8 @@ func (c *Control) ModifyConnectionNotification(ctx context.Context, acct, id, ar
 // DeleteConnectionNotifications deletes notifications of the account; unknown IDs
 // fail one by one.
 func (c *Control) DeleteConnectionNotifications(ctx context.Context, acct string, ids []string) ([]ItemError, error) {
-	var failed []ItemError
-	for _, id := range dedupe(ids) {
-		err := c.update(ctx, func(tx *store.Tx) error {
+	return eachID(ids, func(id string) error {
+		return c.update(ctx, func(tx *store.Tx) error {
 			n, err := txGet[model.ConnectionNotification](tx, model.KindNotification, id)
 			if err != nil || n.Owner != acct {
 				return notificationNotFound(id)
@@ -153,13 +140,5 @@ func (c *Control) DeleteConnectionNotifications(ctx context.Context, acct string
 			tx.Delete(key(model.KindNotification, id))
 			return nil
 		})
-		if err == nil {
-			continue
-		}
-		if !isDomainError(err) {
-			return nil, err
-		}
-		failed = append(failed, ItemError{ID: id, Err: err})
-	}
-	return failed, nil
+	})
 }

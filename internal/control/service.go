@@ -30,6 +30,23 @@ type ItemError struct {
 	Err error
 }
 
+// eachID runs f on each distinct ID, in first-seen order. A domain error fails
+// that item only; any other error stops the batch and is returned.
+func eachID(ids []string, f func(id string) error) ([]ItemError, error) {
+	var failed []ItemError
+	for _, id := range dedupe(ids) {
+		err := f(id)
+		if err == nil {
+			continue
+		}
+		if !isDomainError(err) {
+			return nil, err
+		}
+		failed = append(failed, ItemError{ID: id, Err: err})
+	}
+	return failed, nil
+}
+
 // ServiceBaseDNSName is the base DNS name of an endpoint service:
 // <vpce-svc-id>.<region>.vpce.<domain>.
 func (c *Control) ServiceBaseDNSName(svc model.EndpointService) string {
@@ -60,16 +77,9 @@ func (c *Control) ZoneIDs(names []string) []string {
 // endpoint service. It starts Pending and becomes Available once all its load
 // balancers are active (see Settle).
 func (c *Control) CreateEndpointService(ctx context.Context, acct string, in CreateServiceInput) (model.EndpointService, error) {
-	hash, err := tokenHash(in)
-	if err != nil {
-		return model.EndpointService{}, err
-	}
-	if id, err := c.tokenLookup(ctx, acct, model.KindService, in.ClientToken, hash); err != nil {
-		return model.EndpointService{}, err
-	} else if id != "" {
-		if svc, err := get[model.EndpointService](ctx, c.st, model.KindService, id); err == nil {
-			return svc, nil
-		}
+	tok, prev, found, err := idempotent[model.EndpointService](ctx, c, acct, model.KindService, in.ClientToken, in)
+	if err != nil || found {
+		return prev, err
 	}
 	if len(in.GWLBARNs) > 0 {
 		return model.EndpointService{}, invalidParameter("Gateway Load Balancer endpoint services are not supported: Strait serves interface endpoint services backed by network load balancers")
@@ -111,13 +121,8 @@ func (c *Control) CreateEndpointService(ctx context.Context, acct string, in Cre
 		svc.DNSVerification = c.newDNSVerify()
 	}
 	err = c.update(ctx, func(tx *store.Tx) error {
-		if old, err := txTokenLookup(tx, acct, model.KindService, in.ClientToken, hash); err != nil {
+		if found, err := txPrevious(tx, tok, &svc); err != nil || found {
 			return err
-		} else if old != "" {
-			if prev, err := txGet[model.EndpointService](tx, model.KindService, old); err == nil {
-				svc = prev
-				return nil
-			}
 		}
 		for _, arn := range arns {
 			lbID := model.ARNResourceID(arn)
@@ -134,7 +139,7 @@ func (c *Control) CreateEndpointService(ctx context.Context, acct string, in Cre
 				return err
 			}
 		}
-		if err := txTokenStore(tx, acct, model.KindService, in.ClientToken, hash, svc.ID); err != nil {
+		if err := tok.record(tx, svc.ID); err != nil {
 			return err
 		}
 		return tx.Put(key(model.KindService, svc.ID), svc)
@@ -256,14 +261,7 @@ func (c *Control) newDNSVerify() *model.DNSVerify {
 
 // EndpointService returns one of the account's endpoint services.
 func (c *Control) EndpointService(ctx context.Context, acct, id string) (model.EndpointService, error) {
-	if err := model.CheckID(model.KindService, model.PrefixService, id); err != nil {
-		return model.EndpointService{}, err
-	}
-	svc, err := get[model.EndpointService](ctx, c.st, model.KindService, id)
-	if err == nil && svc.Owner != acct {
-		return model.EndpointService{}, model.NotFound(model.KindService, id)
-	}
-	return svc, err
+	return getOwned(ctx, c.st, acct, model.KindService, model.PrefixService, id, func(svc model.EndpointService) string { return svc.Owner })
 }
 
 // EndpointServices lists the account's own endpoint services.

@@ -54,50 +54,73 @@ func mismatch(token string) error {
 		"The client token '%s' was already used with different parameters", token)
 }
 
-// tokenLookup returns the ID created earlier with the same token and parameters,
-// "" when the token is new (or empty).
-func (c *Control) tokenLookup(ctx context.Context, acct, kind, token, hash string) (string, error) {
+// tokenUse is one create call's client token with the hash of its parameters,
+// recorded per account and kind.
+type tokenUse struct {
+	acct, kind, token, hash string
+}
+
+// idempotent begins a create call that takes a client token: it hashes the
+// parameters in (without ClientToken), checks the token and returns the resource
+// an earlier call with the same token and parameters created, when it still
+// exists (found). A new or empty token finds nothing.
+func idempotent[T any](ctx context.Context, c *Control, acct, kind, token string, in any) (u tokenUse, prev T, found bool, err error) {
+	hash, err := tokenHash(in)
+	if err != nil {
+		return u, prev, false, err
+	}
+	u = tokenUse{acct: acct, kind: kind, token: token, hash: hash}
 	if token == "" {
-		return "", nil
+		return u, prev, false, nil
 	}
 	if err := checkToken(token); err != nil {
-		return "", err
+		return u, prev, false, err
 	}
 	var t clientToken
 	if err := c.st.Get(ctx, tokenKey(acct, kind, token), &t); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return "", nil
+			return u, prev, false, nil
 		}
-		return "", err
+		return u, prev, false, err
 	}
 	if t.Hash != hash {
-		return "", mismatch(token)
+		return u, prev, false, mismatch(token)
 	}
-	return t.ID, nil
+	if v, err := get[T](ctx, c.st, kind, t.ID); err == nil {
+		return u, v, true, nil
+	}
+	return u, prev, false, nil
 }
 
-// txTokenLookup is tokenLookup inside a transaction.
-func txTokenLookup(tx *store.Tx, acct, kind, token, hash string) (string, error) {
-	if token == "" {
-		return "", nil
+// txPrevious is idempotent's lookup inside the creating transaction: when a
+// concurrent call with the same token and parameters created the resource
+// meanwhile, it stores that resource in *prev and reports found.
+func txPrevious[T any](tx *store.Tx, u tokenUse, prev *T) (found bool, err error) {
+	if u.token == "" {
+		return false, nil
 	}
 	var t clientToken
-	ok, err := tx.Get(tokenKey(acct, kind, token), &t)
+	ok, err := tx.Get(tokenKey(u.acct, u.kind, u.token), &t)
 	if err != nil || !ok {
-		return "", err
+		return false, err
 	}
-	if t.Hash != hash {
-		return "", mismatch(token)
+	if t.Hash != u.hash {
+		return false, mismatch(u.token)
 	}
-	return t.ID, nil
+	v, err := txGet[T](tx, u.kind, t.ID)
+	if err != nil {
+		return false, nil
+	}
+	*prev = v
+	return true, nil
 }
 
-// txTokenStore records a token inside a transaction.
-func txTokenStore(tx *store.Tx, acct, kind, token, hash, id string) error {
-	if token == "" {
+// record stores the token, inside the creating transaction, with the ID it produced.
+func (u tokenUse) record(tx *store.Tx, id string) error {
+	if u.token == "" {
 		return nil
 	}
-	return tx.Put(tokenKey(acct, kind, token), clientToken{ID: id, Hash: hash})
+	return tx.Put(tokenKey(u.acct, u.kind, u.token), clientToken{ID: id, Hash: u.hash})
 }
 
 // isNotFound reports a missing store key or a NotFound domain error.

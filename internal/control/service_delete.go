@@ -11,18 +11,7 @@ import (
 // still has connections in the states pendingAcceptance, pending or available is
 // not deleted; its item fails with ExistingVpcEndpointConnections.
 func (c *Control) DeleteEndpointServices(ctx context.Context, acct string, ids []string) ([]ItemError, error) {
-	var failed []ItemError
-	for _, id := range dedupe(ids) {
-		err := c.deleteEndpointService(ctx, acct, id)
-		if err == nil {
-			continue
-		}
-		if !isDomainError(err) {
-			return nil, err
-		}
-		failed = append(failed, ItemError{ID: id, Err: err})
-	}
-	return failed, nil
+	return eachID(ids, func(id string) error { return c.deleteEndpointService(ctx, acct, id) })
 }
 
 func (c *Control) deleteEndpointService(ctx context.Context, acct, id string) error {

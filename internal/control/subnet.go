@@ -108,14 +108,7 @@ func (c *Control) subnetsOfVpc(ctx context.Context, vpcID string) ([]model.Subne
 
 // Subnet returns one of the account's subnets.
 func (c *Control) Subnet(ctx context.Context, acct, id string) (model.Subnet, error) {
-	if err := model.CheckID(model.KindSubnet, model.PrefixSubnet, id); err != nil {
-		return model.Subnet{}, err
-	}
-	s, err := get[model.Subnet](ctx, c.st, model.KindSubnet, id)
-	if err == nil && s.Owner != acct {
-		return model.Subnet{}, model.NotFound(model.KindSubnet, id)
-	}
-	return s, err
+	return getOwned(ctx, c.st, acct, model.KindSubnet, model.PrefixSubnet, id, func(s model.Subnet) string { return s.Owner })
 }
 
 // Subnets lists the account's subnets.

@@ -54,14 +54,7 @@ func (c *Control) CreateVpc(ctx context.Context, acct string, in CreateVpcInput)
 
 // Vpc returns one of the account's VPCs.
 func (c *Control) Vpc(ctx context.Context, acct, id string) (model.Vpc, error) {
-	if err := model.CheckID(model.KindVpc, model.PrefixVpc, id); err != nil {
-		return model.Vpc{}, err
-	}
-	v, err := get[model.Vpc](ctx, c.st, model.KindVpc, id)
-	if err == nil && v.Owner != acct {
-		return model.Vpc{}, model.NotFound(model.KindVpc, id)
-	}
-	return v, err
+	return getOwned(ctx, c.st, acct, model.KindVpc, model.PrefixVpc, id, func(v model.Vpc) string { return v.Owner })
 }
 
 // Vpcs lists the account's VPCs.

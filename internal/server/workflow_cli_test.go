@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"strait/internal/server"
 	"strait/internal/testenv"
 )
 
@@ -129,10 +130,12 @@ func TestGuide004WithAWSCLI(t *testing.T) {
 
 // TestGuide000WithAWSCLI runs the acceptance flow: the endpoint waits in
 // pendingAcceptance until the provider accepts it by endpoint ID; a second endpoint is
-// rejected; the consumer enables private DNS once the service has a verified name.
+// rejected; the provider verifies a private DNS name against the configured resolver
+// and the consumer enables private DNS on its endpoint.
 func TestGuide000WithAWSCLI(t *testing.T) {
 	t.Parallel()
-	env := testenv.Start(t)
+	dns := testenv.StartDNS(t)
+	env := testenv.StartConfig(t, server.Config{Dev: true, Resolver: dns.Addr})
 	p := func(args ...string) string { t.Helper(); return env.AWSText(providerAcct, args...) }
 	c := func(args ...string) string { t.Helper(); return env.AWSText(consumerAcct, args...) }
 
@@ -166,6 +169,25 @@ func TestGuide000WithAWSCLI(t *testing.T) {
 	if msg := env.AWSError(consumerAcct, "ec2", "modify-vpc-endpoint", "--vpc-endpoint-id", vpce, "--private-dns-enabled"); !strings.Contains(msg, "InvalidParameter") {
 		t.Errorf("private DNS without a verified name: %s", msg)
 	}
+
+	// The provider names the service, publishes the TXT record and verifies it.
+	p("ec2", "modify-vpc-endpoint-service-configuration", "--service-id", svc, "--private-dns-name", "db.tidb.example.test")
+	rec := strings.Fields(p("ec2", "describe-vpc-endpoint-service-configurations", "--service-ids", svc,
+		"--query", "ServiceConfigurations[0].PrivateDnsNameConfiguration.[State,Type,Name,Value]"))
+	if len(rec) != 4 || rec[0] != "pendingVerification" || rec[1] != "TXT" || !strings.HasPrefix(rec[2], "_") || !strings.HasPrefix(rec[3], "vpce:") {
+		t.Fatalf("verification record: %q", rec)
+	}
+	p("ec2", "start-vpc-endpoint-service-private-dns-verification", "--service-id", svc)
+	waitText(t, env, providerAcct, "failed", "ec2", "describe-vpc-endpoint-service-configurations", "--service-ids", svc, "--query", "ServiceConfigurations[0].PrivateDnsNameConfiguration.State")
+	dns.SetTXT(rec[2]+".db.tidb.example.test", rec[3])
+	p("ec2", "start-vpc-endpoint-service-private-dns-verification", "--service-id", svc)
+	waitText(t, env, providerAcct, "verified", "ec2", "describe-vpc-endpoint-service-configurations", "--service-ids", svc, "--query", "ServiceConfigurations[0].PrivateDnsNameConfiguration.State")
+	if got := c("ec2", "describe-vpc-endpoint-services", "--service-names", name, "--query", "ServiceDetails[0].PrivateDnsName"); got != "db.tidb.example.test" {
+		t.Errorf("consumer sees private DNS name %q", got)
+	}
+	c("ec2", "modify-vpc-endpoint", "--vpc-endpoint-id", vpce, "--private-dns-enabled")
+	waitText(t, env, consumerAcct, "True", "ec2", "describe-vpc-endpoints", "--vpc-endpoint-ids", vpce, "--query", "VpcEndpoints[0].PrivateDnsEnabled")
+	waitText(t, env, consumerAcct, "db.tidb.example.test", "ec2", "describe-vpc-endpoints", "--vpc-endpoint-ids", vpce, "--query", "VpcEndpoints[0].DnsEntries[?DnsName=='db.tidb.example.test'].DnsName | [0]")
 
 	c("ec2", "delete-vpc-endpoints", "--vpc-endpoint-ids", vpce, vpce2)
 	waitText(t, env, consumerAcct, "", "ec2", "describe-vpc-endpoints", "--query", "VpcEndpoints[].VpcEndpointId")

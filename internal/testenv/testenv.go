@@ -147,7 +147,7 @@ func (e *Env) AWSRaw(acct string, args ...string) ([]byte, []byte, error) {
 	}
 	full := append([]string{"--endpoint-url", e.Server.URL(), "--region", Region, "--output", "json"}, args...)
 	cmd := exec.Command(path, full...)
-	cmd.Env = append(cleanEnv(),
+	cmd.Env = append(CleanEnv(),
 		"AWS_ACCESS_KEY_ID="+acct, "AWS_SECRET_ACCESS_KEY=secret",
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
@@ -164,9 +164,9 @@ func Ctx(t testing.TB) context.Context {
 	return ctx
 }
 
-// cleanEnv is the process environment without AWS_* variables, so that the CLI uses
+// CleanEnv is the process environment without AWS_* variables, so that the CLI uses
 // only what a test gives it.
-func cleanEnv() []string {
+func CleanEnv() []string {
 	var out []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "AWS_") {
@@ -185,6 +185,9 @@ func SkipUnlessE2E(t testing.TB, reason string) {
 	}
 	t.Skip(reason)
 }
+
+// AWSPath is the AWS CLI's executable (see awsPath).
+func AWSPath() (string, error) { return awsPath() }
 
 // awsPath finds the AWS CLI, looking through a pyenv shim to the real script (the shim
 // costs about a second per call).
