@@ -98,9 +98,9 @@ func plServeVerification(name string) func(*testing.T, *testenv.Env, map[string]
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := plStartDNS(t)
-		srv.set(s.DNSVerification.Name+"."+s.PrivateDNSName, s.DNSVerification.Value)
-		ctl.SetResolver(srv.addr)
+		srv := testenv.StartDNS(t)
+		srv.SetTXT(s.DNSVerification.Name+"."+s.PrivateDNSName, s.DNSVerification.Value)
+		ctl.SetResolver(srv.Addr)
 	}
 }
 

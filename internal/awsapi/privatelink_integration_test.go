@@ -2,11 +2,9 @@ package awsapi_test
 
 import (
 	"fmt"
-	"net"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +13,6 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-	"github.com/miekg/dns"
 
 	"strait/internal/control"
 	"strait/internal/model"
@@ -438,56 +435,14 @@ func TestPrivateLinkDeleteService(t *testing.T) {
 	}
 }
 
-// plDNS serves TXT records on a loopback UDP port; set changes them.
-type plDNS struct {
-	addr string
-	mu   sync.Mutex
-	txt  map[string][]string // FQDN → values
-}
-
-func plStartDNS(t *testing.T) *plDNS {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &plDNS{addr: pc.LocalAddr().String(), txt: map[string][]string{}}
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(r)
-		d.mu.Lock()
-		values, ok := d.txt[strings.ToLower(r.Question[0].Name)]
-		d.mu.Unlock()
-		if !ok {
-			m.Rcode = dns.RcodeNameError
-		}
-		for _, v := range values {
-			m.Answer = append(m.Answer, &dns.TXT{Hdr: dns.RR_Header{Name: r.Question[0].Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 60}, Txt: []string{v}})
-		}
-		_ = w.WriteMsg(m)
-	})}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go func() { _ = srv.ActivateAndServe() }()
-	<-started
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	return d
-}
-
-func (d *plDNS) set(name string, values ...string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.txt[dns.Fqdn(strings.ToLower(name))] = values
-}
-
 // TestPrivateLinkPrivateDNS verifies a private DNS name against a local DNS server
 // and checks what endpoints do with it.
 func TestPrivateLinkPrivateDNS(t *testing.T) {
 	env := testenv.Start(t)
 	ctx := testenv.Ctx(t)
-	srv := plStartDNS(t)
+	srv := testenv.StartDNS(t)
 	ctl := env.Server.Control()
-	ctl.SetResolver(srv.addr)
+	ctl.SetResolver(srv.Addr)
 
 	svc := plProvider(t, env, aws.Bool(false), "db.example.com")
 	cfg := svc.PrivateDnsNameConfiguration
@@ -523,7 +478,7 @@ func TestPrivateLinkPrivateDNS(t *testing.T) {
 	if d := detail(); !strings.Contains(d, record) || !strings.Contains(d, *cfg.Value) || !strings.Contains(d, "NXDOMAIN") {
 		t.Errorf("detail %q", d)
 	}
-	srv.set(record, "vpce:wrong")
+	srv.SetTXT(record, "vpce:wrong")
 	verify()
 	if d := detail(); !strings.Contains(d, `"vpce:wrong"`) {
 		t.Errorf("detail %q should show the value found", d)
@@ -537,7 +492,7 @@ func TestPrivateLinkPrivateDNS(t *testing.T) {
 		t.Error("without a verified name an omitted PrivateDnsEnabled means false")
 	}
 
-	srv.set(record, "other", *cfg.Value)
+	srv.SetTXT(record, "other", *cfg.Value)
 	if got := verify(); got.PrivateDnsNameConfiguration.State != ec2types.DnsNameStateVerified || *got.PrivateDnsName != "db.example.com" {
 		t.Fatalf("verification: %+v", got.PrivateDnsNameConfiguration)
 	}
@@ -608,7 +563,7 @@ func TestPrivateLinkPrivateDNS(t *testing.T) {
 	if got := lastName(); got == "db.example.com" {
 		t.Errorf("the endpoint still lists the old name")
 	}
-	srv.set(*n.Name+".db2.example.com", *n.Value)
+	srv.SetTXT(*n.Name+".db2.example.com", *n.Value)
 	verify()
 	for deadline := time.Now().Add(5 * time.Second); lastName() != "db2.example.com"; time.Sleep(2 * time.Millisecond) {
 		if time.Now().After(deadline) {

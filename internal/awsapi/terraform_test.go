@@ -24,7 +24,8 @@ func TestInfrastructureAsCodeReads(t *testing.T) {
 	env := testenv.Start(t)
 	ctx := testenv.Ctx(t)
 	e, lb := env.EC2(provider), env.ELB(provider)
-	wait := 10 * time.Second
+	// The SDK's waiters check every 15 s by default; Strait settles in milliseconds.
+	wait, fast := 30*time.Second, 20*time.Millisecond
 
 	// aws_vpc: create, wait, then read attributes, main route table, default ACL and
 	// default security group.
@@ -33,10 +34,10 @@ func TestInfrastructureAsCodeReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	vpc := *v.Vpc.VpcId
-	if err := ec2.NewVpcAvailableWaiter(e).Wait(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{vpc}}, wait); err != nil {
+	if err := ec2.NewVpcAvailableWaiter(e, func(o *ec2.VpcAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = fast, fast }).Wait(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{vpc}}, wait); err != nil {
 		t.Fatalf("VpcAvailable waiter: %v", err)
 	}
-	if err := ec2.NewVpcExistsWaiter(e).Wait(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{vpc}}, wait); err != nil {
+	if err := ec2.NewVpcExistsWaiter(e, func(o *ec2.VpcExistsWaiterOptions) { o.MinDelay, o.MaxDelay = fast, fast }).Wait(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{vpc}}, wait); err != nil {
 		t.Fatalf("VpcExists waiter: %v", err)
 	}
 	for _, attr := range []ec2types.VpcAttributeName{ec2types.VpcAttributeNameEnableDnsSupport, ec2types.VpcAttributeNameEnableDnsHostnames, ec2types.VpcAttributeNameEnableNetworkAddressUsageMetrics} {
@@ -81,14 +82,14 @@ func TestInfrastructureAsCodeReads(t *testing.T) {
 		}
 		subnets = append(subnets, *s.Subnet.SubnetId)
 	}
-	if err := ec2.NewSubnetAvailableWaiter(e).Wait(ctx, &ec2.DescribeSubnetsInput{SubnetIds: subnets}, wait); err != nil {
+	if err := ec2.NewSubnetAvailableWaiter(e, func(o *ec2.SubnetAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = fast, fast }).Wait(ctx, &ec2.DescribeSubnetsInput{SubnetIds: subnets}, wait); err != nil {
 		t.Fatalf("SubnetAvailable waiter: %v", err)
 	}
 	g, err := e.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("tf-nlb"), Description: aws.String("Managed by Terraform"), VpcId: &vpc})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ec2.NewSecurityGroupExistsWaiter(e).Wait(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{*g.GroupId}}, wait); err != nil {
+	if err := ec2.NewSecurityGroupExistsWaiter(e, func(o *ec2.SecurityGroupExistsWaiterOptions) { o.MinDelay, o.MaxDelay = fast, fast }).Wait(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{*g.GroupId}}, wait); err != nil {
 		t.Fatalf("SecurityGroupExists waiter: %v", err)
 	}
 	allTraffic := []ec2types.IpPermission{{IpProtocol: aws.String("-1"), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}
@@ -111,10 +112,10 @@ func TestInfrastructureAsCodeReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	arn := *l.LoadBalancers[0].LoadBalancerArn
-	if err := elbv2.NewLoadBalancerExistsWaiter(lb).Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, wait); err != nil {
+	if err := elbv2.NewLoadBalancerExistsWaiter(lb, func(o *elbv2.LoadBalancerExistsWaiterOptions) { o.MinDelay, o.MaxDelay = fast, fast }).Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, wait); err != nil {
 		t.Fatalf("LoadBalancerExists waiter: %v", err)
 	}
-	if err := elbv2.NewLoadBalancerAvailableWaiter(lb).Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, wait); err != nil {
+	if err := elbv2.NewLoadBalancerAvailableWaiter(lb, func(o *elbv2.LoadBalancerAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = fast, fast }).Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, wait); err != nil {
 		t.Fatalf("LoadBalancerAvailable waiter: %v", err)
 	}
 	if _, err := lb.ModifyLoadBalancerAttributes(ctx, &elbv2.ModifyLoadBalancerAttributesInput{LoadBalancerArn: &arn,
@@ -224,13 +225,13 @@ func TestInfrastructureAsCodeReads(t *testing.T) {
 	if _, err := lb.DeregisterTargets(ctx, &elbv2.DeregisterTargetsInput{TargetGroupArn: &tgArn, Targets: target}); err != nil {
 		t.Fatal(err)
 	}
-	if err := elbv2.NewTargetDeregisteredWaiter(lb).Wait(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: &tgArn, Targets: target}, wait); err != nil {
+	if err := elbv2.NewTargetDeregisteredWaiter(lb, func(o *elbv2.TargetDeregisteredWaiterOptions) { o.MinDelay, o.MaxDelay = fast, fast }).Wait(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: &tgArn, Targets: target}, wait); err != nil {
 		t.Fatalf("TargetDeregistered waiter: %v", err)
 	}
 	if _, err := lb.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: &arn}); err != nil {
 		t.Fatal(err)
 	}
-	if err := elbv2.NewLoadBalancersDeletedWaiter(lb).Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, wait); err != nil {
+	if err := elbv2.NewLoadBalancersDeletedWaiter(lb, func(o *elbv2.LoadBalancersDeletedWaiterOptions) { o.MinDelay, o.MaxDelay = fast, fast }).Wait(ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}}, wait); err != nil {
 		t.Fatalf("LoadBalancersDeleted waiter: %v", err)
 	}
 }
