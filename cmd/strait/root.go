@@ -14,7 +14,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serverCommand(), accountCommand())
+	root.AddCommand(serverCommand(), accountCommand(), loginCommand(), serviceCommand(), privateLinkCommand())
 	return root
 }
 

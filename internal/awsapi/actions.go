@@ -9,6 +9,7 @@ func (a *API) ec2Actions() map[string]handler {
 		a.sgActions(),
 		a.tagActions(),
 		a.networkActions(),
+		a.prefixListActions(),
 		a.accountActions(),
 	)
 }

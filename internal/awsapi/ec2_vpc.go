@@ -93,6 +93,7 @@ var vpcFilters = filterFuncs[model.Vpc]{
 	"cidr-block-association.state":          func(v model.Vpc) []string { return []string{"associated"} },
 	"dhcp-options-id":                       func(v model.Vpc) []string { return []string{v.DhcpOptionsID} },
 	"is-default":                            func(v model.Vpc) []string { return []string{"false"} },
+	"isDefault":                             func(v model.Vpc) []string { return []string{"false"} },
 	"owner-id":                              func(v model.Vpc) []string { return []string{v.Owner} },
 	"state":                                 func(v model.Vpc) []string { return []string{v.State} },
 }

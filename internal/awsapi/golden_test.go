@@ -54,6 +54,7 @@ var goldenScenarios = []func() []goldenStep{
 	goldenNetwork,
 	goldenELB,
 	goldenPrivateLink,
+	goldenReview,
 }
 
 const (

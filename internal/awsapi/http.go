@@ -68,6 +68,9 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, reqID string) (*serv
 	if err != nil {
 		return svc, action, err
 	}
+	for _, k := range sigQueryParams {
+		form.Del(k)
+	}
 	if action == "" {
 		return svc, action, &apiError{Code: "MissingAction", Message: "The request must contain the parameter Action", Status: http.StatusBadRequest}
 	}
@@ -90,6 +93,11 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, reqID string) (*serv
 	_, _ = w.Write(doc)
 	return svc, action, nil
 }
+
+// sigQueryParams are the query parameters of a presigned request: they carry the
+// signature, not the action's parameters.
+var sigQueryParams = []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+	"X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Security-Token"}
 
 // requestForm merges the URL query and a form-encoded body.
 func requestForm(r *http.Request, body []byte) (url.Values, error) {

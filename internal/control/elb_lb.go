@@ -66,6 +66,9 @@ func (c *Control) CreateLoadBalancer(ctx context.Context, acct string, in Create
 	arn := model.ELBARN(c.cfg.Region, acct, "loadbalancer/net/"+in.Name+"/"+hex)
 	var lb model.LoadBalancer
 	err = c.update(ctx, func(tx *store.Tx) error {
+		if err := txHaveGroups(tx, p.groups); err != nil {
+			return err
+		}
 		var existing string
 		if ok, err := tx.Get(lbNameKey(acct, in.Name), &existing); err != nil {
 			return err
@@ -301,8 +304,10 @@ func (c *Control) DeleteLoadBalancer(ctx context.Context, acct, arn string) erro
 		if err != nil {
 			return err
 		}
-		if lb.Attributes[attrDeletionProtection] == "true" {
-			return deletionProtected(arn)
+		// Checked again inside the transaction: an endpoint service created for
+		// the load balancer since the check above must keep it.
+		if err := txCheckLBDeletable(tx, lb); err != nil {
+			return err
 		}
 		for _, l := range lb.Listeners {
 			if err := c.txDeleteListener(tx, acct, l); err != nil {
@@ -330,14 +335,29 @@ func (c *Control) checkLBDeletable(ctx context.Context, lb model.LoadBalancer) e
 	if lb.Attributes[attrDeletionProtection] == "true" {
 		return deletionProtected(lb.ARN)
 	}
-	services, err := list[model.EndpointService](ctx, c.st, model.KindService)
+	svc, err := c.LoadBalancerService(ctx, lb.ARN)
 	if err != nil {
 		return err
 	}
-	for _, s := range services {
-		if s.State != model.ServiceDeleted && slices.Contains(s.NLBARNs, lb.ARN) {
-			return model.InUse(model.KindLoadBalancer, lb.ARN, "Load balancer '%s' cannot be deleted because it is currently associated with another service", lb.ARN)
-		}
+	if svc != "" {
+		return lbInUse(lb.ARN)
 	}
 	return nil
+}
+
+// txCheckLBDeletable is checkLBDeletable inside a transaction, through the index
+// of the service that publishes each load balancer (written in the same
+// transaction as the service).
+func txCheckLBDeletable(tx *store.Tx, lb model.LoadBalancer) error {
+	if lb.Attributes[attrDeletionProtection] == "true" {
+		return deletionProtected(lb.ARN)
+	}
+	if tx.Exists(lbServiceKey(model.ARNResourceID(lb.ARN))) {
+		return lbInUse(lb.ARN)
+	}
+	return nil
+}
+
+func lbInUse(arn string) error {
+	return model.InUse(model.KindLoadBalancer, arn, "Load balancer '%s' cannot be deleted because it is currently associated with another service", arn)
 }

@@ -49,7 +49,9 @@ type ModifyListenerInput struct {
 }
 
 // CreateListener adds a TCP listener to a load balancer, forwarding to one target
-// group in the load balancer's VPC.
+// group in the load balancer's VPC. As in AWS, asking again for a listener with the
+// same port, protocol and target group returns the existing one (tags aside); a
+// different listener on a port already used is DuplicateListener.
 func (c *Control) CreateListener(ctx context.Context, acct string, in CreateListenerInput) (model.Listener, error) {
 	lb, err := c.LoadBalancer(ctx, acct, in.LoadBalancerARN)
 	if err != nil {
@@ -84,6 +86,12 @@ func (c *Control) CreateListener(ctx context.Context, acct string, in CreateList
 	err = c.update(ctx, func(tx *store.Tx) error {
 		lb, err := txGetELB[model.LoadBalancer](c, tx, acct, in.LoadBalancerARN, model.KindLoadBalancer)
 		if err != nil {
+			return err
+		}
+		if same, err := txSameListener(tx, lb, in.Port, in.Protocol, tgARN); err != nil || same.ARN != "" {
+			if same.ARN != "" {
+				l = same
+			}
 			return err
 		}
 		if len(lb.Listeners) >= maxListeners {
@@ -186,6 +194,27 @@ func txUnlinkTargetGroup(tx *store.Tx, tgARN, listenerARN string) error {
 		tg.Listeners = nil
 	}
 	return tx.Put(key(model.KindTargetGroup, id), tg)
+}
+
+// txSameListener returns the listener of lb on port if it has the given protocol
+// and forwards to tgARN, and the zero Listener if the port is free or used by a
+// listener with other settings.
+func txSameListener(tx *store.Tx, lb model.LoadBalancer, port int32, protocol, tgARN string) (model.Listener, error) {
+	var arn string
+	if ok, err := tx.Get(listenerPortKey(lb.ARN, port), &arn); err != nil || !ok {
+		return model.Listener{}, err
+	}
+	l, err := txGet[model.Listener](tx, model.KindListener, model.ARNResourceID(arn))
+	if errors.Is(err, model.ErrNotFound) {
+		return model.Listener{}, nil
+	}
+	if err != nil {
+		return model.Listener{}, err
+	}
+	if l.Protocol != protocol || len(l.Actions) != 1 || l.Actions[0].TargetGroupARN != tgARN {
+		return model.Listener{}, nil
+	}
+	return l, nil
 }
 
 // txClaimPort reserves a port of a load balancer for a listener.

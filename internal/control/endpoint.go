@@ -117,6 +117,9 @@ func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndp
 		if err := tx.Put(key(model.KindService, cur.ID), cur); err != nil {
 			return err
 		}
+		if err := txHaveGroups(tx, groups); err != nil {
+			return err
+		}
 		if enabled {
 			if err := holdPrivateDNSName(tx, &ep, ServiceVerifiedName(cur)); err != nil {
 				return err
@@ -236,8 +239,7 @@ func (c *Control) endpointSubnets(ctx context.Context, acct, vpcID string, svc m
 			return nil, invalidParameter("The subnet ID '%s' does not belong to the VPC %s", id, vpcID)
 		}
 		if _, dup := used[sn.AZ]; dup {
-			return nil, model.Coded(model.ErrInvalid, "DuplicateSubnetsInSameZone",
-				"Found another VPC endpoint subnet in the availability zone of %s. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service.", id)
+			return nil, duplicateSubnetZone(id)
 		}
 		if !slices.Contains(svc.AZs, sn.AZ) {
 			return nil, invalidParameter("The VPC endpoint service %s does not support the availability zone of the subnet: %s. Supported availability zones: %s.",
@@ -247,6 +249,12 @@ func (c *Control) endpointSubnets(ctx context.Context, acct, vpcID string, svc m
 		out = append(out, sn)
 	}
 	return out, nil
+}
+
+// duplicateSubnetZone is the error for a second endpoint subnet in one zone.
+func duplicateSubnetZone(id string) *model.Error {
+	return model.Coded(model.ErrInvalid, "DuplicateSubnetsInSameZone",
+		"Found another VPC endpoint subnet in the availability zone of %s. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service.", id)
 }
 
 // addEndpointENIs creates, inside tx, the endpoint's interface in each subnet.

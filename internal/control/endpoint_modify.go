@@ -94,11 +94,26 @@ func (c *Control) ModifyEndpoint(ctx context.Context, acct, id string, in Modify
 		if ep.State == model.EndpointDeleting {
 			return model.BadState(model.KindEndpoint, id, "The VPC endpoint %s is being deleted", id)
 		}
+		// The subnets were checked against the endpoint read before this
+		// transaction; a concurrent ModifyVpcEndpoint may have changed them since.
+		for _, s := range remove {
+			if !slices.Contains(ep.SubnetIDs, s) {
+				return invalidParameter("The subnet ID '%s' is not a subnet of the VPC endpoint %s", s, id)
+			}
+		}
 		if err := removeEndpointSubnets(tx, &ep, remove); err != nil {
 			return err
 		}
+		for _, sn := range added {
+			if slices.Contains(ep.AZs, sn.AZ) {
+				return duplicateSubnetZone(sn.ID)
+			}
+		}
 		if err := c.addEndpointENIs(tx, &ep, added); err != nil {
 			return err
+		}
+		if len(ep.SubnetIDs) == 0 {
+			return invalidParameter("An interface endpoint needs at least one subnet; the last one cannot be removed")
 		}
 		groups := ep.SecurityGroups
 		for _, g := range addGroups {
@@ -114,6 +129,9 @@ func (c *Control) ModifyEndpoint(ctx context.Context, acct, id string, in Modify
 		}
 		if len(groups) == 0 {
 			return invalidParameter("An interface endpoint needs at least one security group; the last one cannot be removed")
+		}
+		if err := txHaveGroups(tx, addGroups); err != nil {
+			return err
 		}
 		if !slices.Equal(groups, ep.SecurityGroups) {
 			ep.SecurityGroups = groups

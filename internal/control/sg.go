@@ -155,6 +155,18 @@ func (c *Control) CheckSecurityGroups(ctx context.Context, acct, vpcID string, i
 	return nil
 }
 
+// txHaveGroups checks, inside tx, that the security groups still exist: a
+// DeleteSecurityGroup may have committed since CheckSecurityGroups read them, and
+// reading them here also makes a concurrent deletion on another server conflict.
+func txHaveGroups(tx *store.Tx, ids []string) error {
+	for _, id := range ids {
+		if !tx.Exists(key(model.KindSecurityGroup, id)) {
+			return sgNotFound(id)
+		}
+	}
+	return nil
+}
+
 // DeleteSecurityGroup deletes a security group that nothing uses. A VPC's default
 // group goes only with its VPC.
 func (c *Control) DeleteSecurityGroup(ctx context.Context, acct, id string) error {

@@ -31,31 +31,37 @@ func (c *Control) CreateSubnet(ctx context.Context, acct string, in CreateSubnet
 	if !vp.Contains(p.Addr()) || p.Bits() < vp.Bits() {
 		return model.Subnet{}, model.Coded(model.ErrInvalid, "InvalidSubnet.Range", "The CIDR '%s' is invalid for VPC %s (%s): a subnet must lie within the VPC's range.", in.CIDR, v.ID, v.CIDR)
 	}
-	siblings, err := c.subnetsOfVpc(ctx, v.ID)
-	if err != nil {
-		return model.Subnet{}, err
-	}
-	for _, s := range siblings {
-		if overlaps(p, netip.MustParsePrefix(s.CIDR)) {
-			return model.Subnet{}, model.Coded(model.ErrConflict, "InvalidSubnet.Conflict", "The CIDR '%s' conflicts with another subnet (%s, %s)", p, s.ID, s.CIDR)
-		}
-	}
-	z, err := c.pickZone(in.AZ, siblings)
-	if err != nil {
-		return model.Subnet{}, err
-	}
-	sn := model.Subnet{
-		ID: model.NewID(model.PrefixSubnet), Owner: acct, VpcID: v.ID, CIDR: p.String(),
-		AZ: z.Name, AZID: z.ZoneID, State: "available", ACLAssociationID: model.NewID(model.PrefixACLAssoc),
-		Tags: in.Tags, Created: c.now().UTC(),
-	}
+	var sn model.Subnet
 	err = c.update(ctx, func(tx *store.Tx) error {
 		if !tx.Exists(key(model.KindVpc, v.ID)) {
 			return model.NotFound(model.KindVpc, v.ID)
 		}
+		// The siblings are read under c.update's lock, so that two requests
+		// cannot both take the same range.
+		siblings, err := c.subnetsOfVpc(ctx, v.ID)
+		if err != nil {
+			return err
+		}
+		for _, s := range siblings {
+			if overlaps(p, netip.MustParsePrefix(s.CIDR)) {
+				return model.Coded(model.ErrConflict, "InvalidSubnet.Conflict", "The CIDR '%s' conflicts with another subnet (%s, %s)", p, s.ID, s.CIDR)
+			}
+		}
+		z, err := c.pickZone(in.AZ, siblings)
+		if err != nil {
+			return err
+		}
+		sn = model.Subnet{
+			ID: model.NewID(model.PrefixSubnet), Owner: acct, VpcID: v.ID, CIDR: p.String(),
+			AZ: z.Name, AZID: z.ZoneID, State: "available", ACLAssociationID: model.NewID(model.PrefixACLAssoc),
+			Tags: in.Tags, Created: c.now().UTC(),
+		}
 		return tx.Put(key(model.KindSubnet, sn.ID), sn)
 	})
-	return sn, err
+	if err != nil {
+		return model.Subnet{}, err
+	}
+	return sn, nil
 }
 
 func (c *Control) pickZone(name string, siblings []model.Subnet) (model.AvailabilityZone, error) {

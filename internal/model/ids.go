@@ -39,6 +39,7 @@ var KindNames = map[string]string{
 	KindService: "VPC endpoint service", KindEndpoint: "VPC endpoint", KindNotification: "connection notification",
 	KindRouteTable: "route table", KindNetworkACL: "network ACL", KindAZ: "availability zone",
 	KindPermission: "permission", KindTarget: "target", KindPrivateDNSName: "private DNS name",
+	KindPublished: "published service",
 }
 
 // ID prefixes, as AWS writes them.

@@ -32,6 +32,9 @@ func (r *Reconciler) Run(ctx context.Context) {
 		if err := r.ctl.Settle(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("reconcile", "err", err)
 		}
+		if err := r.Publish(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("publish", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return

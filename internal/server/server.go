@@ -1,6 +1,7 @@
 // Package server assembles a Strait server: the store (embedded or external etcd),
-// the control layer, the AWS Query API, the reconciler that moves resources to their
-// realized states, the health and metrics endpoints and the local admin socket.
+// the control layer, the AWS Query API and the native JSON API (/strait/v1/), the
+// reconciler that moves resources to their realized states, the health and metrics
+// endpoints and the local admin socket.
 package server
 
 import (
@@ -19,6 +20,7 @@ import (
 
 	"strait/internal/awsapi"
 	"strait/internal/control"
+	"strait/internal/nativeapi"
 	"strait/internal/reconcile"
 	"strait/internal/store"
 )
@@ -90,6 +92,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle(nativeapi.Prefix, nativeapi.New(ctl, ctl, nativeapi.Config{Dev: cfg.Dev, Logger: cfg.Logger}))
 	mux.Handle("/", api)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
 
@@ -148,9 +151,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := s.http.Shutdown(ctx)
+	// Shutdown waits for idle connections a client opened but never used; past the
+	// grace period they are simply closed.
+	if err := s.http.Shutdown(ctx); err != nil {
+		_ = s.http.Close()
+	}
 	s.admin.close()
 	s.cancel()
 	<-s.done
-	return errors.Join(err, s.st.Close())
+	return s.st.Close()
 }

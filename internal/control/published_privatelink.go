@@ -1,0 +1,303 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"strait/internal/model"
+	"strait/internal/store"
+)
+
+// CreatePrivateLink asks for a PrivateLink resource on a published service: the
+// reconciler creates its load balancer, the target groups and listeners of the
+// components with PrivateLink access and the endpoint service with the allowed
+// principals. The resource starts creating and becomes active when the endpoint
+// service is available.
+func (c *Control) CreatePrivateLink(ctx context.Context, acct, name string, principals []string, acceptanceRequired bool) (model.PublishedService, error) {
+	ps, err := checkPrincipals(principals)
+	if err != nil {
+		return model.PublishedService{}, err
+	}
+	if len(ps) == 0 {
+		return model.PublishedService{}, model.Coded(model.ErrMissing, "MissingParameter",
+			"Give at least one allowed principal (--principal arn:aws:iam::ACCOUNT:root, :user/NAME, :role/NAME or *)")
+	}
+	if _, err := c.PublishedService(ctx, acct, name); err != nil {
+		return model.PublishedService{}, err
+	}
+	var out model.PublishedService
+	err = c.updatePublished(ctx, acct, name, func(svc *model.PublishedService) error {
+		if svc.PrivateLink != nil {
+			return model.Coded(model.ErrDuplicate, "InvalidPrivateLink.Duplicate",
+				"The service '%s' already has a PrivateLink resource (state %s): change its principals with `strait privatelink update`, or delete it first",
+				name, svc.PrivateLink.State)
+		}
+		svc.PrivateLink = &model.PrivateLink{
+			State: model.PrivateLinkCreating, Principals: ps, AcceptanceRequired: acceptanceRequired, Created: c.now().UTC(),
+		}
+		out = *svc
+		return nil
+	})
+	return out, err
+}
+
+// UpdatePrivateLinkPrincipals REPLACES the allowed principals of a service's
+// PrivateLink resource with the given list (empty: nobody else may connect).
+func (c *Control) UpdatePrivateLinkPrincipals(ctx context.Context, acct, name string, principals []string) (model.PublishedService, error) {
+	ps, err := checkPrincipals(principals)
+	if err != nil {
+		return model.PublishedService{}, err
+	}
+	var out model.PublishedService
+	err = c.updatePublished(ctx, acct, name, func(svc *model.PublishedService) error {
+		pl, err := livePrivateLink(*svc)
+		if err != nil {
+			return err
+		}
+		pl.Principals = ps
+		out = *svc
+		return nil
+	})
+	return out, err
+}
+
+// DeletePrivateLink asks for a service's PrivateLink resource to be removed with
+// everything it created. It refuses while connections are pendingAcceptance,
+// pending or available, unless force: then those connections are rejected first.
+func (c *Control) DeletePrivateLink(ctx context.Context, acct, name string, force bool) (model.PublishedService, error) {
+	svc, err := c.PublishedService(ctx, acct, name)
+	if err != nil {
+		return svc, err
+	}
+	if svc.PrivateLink == nil {
+		return svc, noPrivateLink(name)
+	}
+	if svc.PrivateLink.Deleting && (svc.PrivateLink.Force || !force) {
+		return svc, nil
+	}
+	if id := svc.PrivateLink.ServiceID; id != "" {
+		live, err := c.liveConnections(ctx, acct, id)
+		if err != nil {
+			return svc, err
+		}
+		if len(live) > 0 && !force {
+			return svc, model.Coded(model.ErrInUse, "ExistingVpcEndpointConnections",
+				"The service '%s' has %d live connection(s) (%s): reject them with `strait privatelink reject %s VPCE_ID…`, or delete with --force to reject them and delete",
+				name, len(live), strings.Join(live, ", "), name)
+		}
+		if len(live) > 0 {
+			failed, err := c.RejectEndpointConnections(ctx, acct, id, live)
+			if err != nil {
+				return svc, err
+			}
+			if len(failed) > 0 {
+				return svc, failed[0].Err
+			}
+		}
+	}
+	err = c.updatePublished(ctx, acct, name, func(cur *model.PublishedService) error {
+		if cur.PrivateLink == nil {
+			return noPrivateLink(name)
+		}
+		cur.PrivateLink.Deleting = true
+		cur.PrivateLink.Force = force
+		cur.PrivateLink.State = model.PrivateLinkDeleting
+		cur.PrivateLink.StateMessage = ""
+		svc = *cur
+		return nil
+	})
+	return svc, err
+}
+
+// liveConnections lists the endpoints connected to an endpoint service in the
+// states pendingAcceptance, pending or available.
+func (c *Control) liveConnections(ctx context.Context, acct, serviceID string) ([]string, error) {
+	conns, err := c.EndpointConnections(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, d := range conns {
+		if d.ServiceID != serviceID {
+			continue
+		}
+		switch d.State {
+		case model.EndpointPendingAcceptance, model.EndpointPending, model.EndpointAvailable:
+			out = append(out, d.ID)
+		}
+	}
+	return out, nil
+}
+
+// PrivateLinkConnection is one consumer endpoint connected to a published
+// service's PrivateLink resource.
+type PrivateLinkConnection struct {
+	EndpointID string
+	Owner      string
+	State      string
+	Created    time.Time
+	// DNSName is the endpoint's regional DNS name (its consumers resolve it).
+	DNSName string
+}
+
+// PrivateLinkConnections lists the endpoints connected to a published service, in
+// creation order.
+func (c *Control) PrivateLinkConnections(ctx context.Context, acct, name string) ([]PrivateLinkConnection, error) {
+	svc, err := c.PublishedService(ctx, acct, name)
+	if err != nil {
+		return nil, err
+	}
+	if svc.PrivateLink == nil {
+		return nil, noPrivateLink(name)
+	}
+	out := []PrivateLinkConnection{}
+	if svc.PrivateLink.ServiceID == "" {
+		return out, nil
+	}
+	conns, err := c.EndpointConnections(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range conns {
+		if d.ServiceID != svc.PrivateLink.ServiceID {
+			continue
+		}
+		pc := PrivateLinkConnection{EndpointID: d.ID, Owner: d.Owner, State: d.State, Created: d.Created}
+		if len(d.DNSEntries) > 0 {
+			pc.DNSName = d.DNSEntries[0].Name
+		}
+		out = append(out, pc)
+	}
+	slices.SortFunc(out, func(a, b PrivateLinkConnection) int {
+		if n := a.Created.Compare(b.Created); n != 0 {
+			return n
+		}
+		return strings.Compare(a.EndpointID, b.EndpointID)
+	})
+	return out, nil
+}
+
+// AcceptPrivateLinkConnections accepts endpoints waiting in pendingAcceptance on a
+// published service's PrivateLink resource.
+func (c *Control) AcceptPrivateLinkConnections(ctx context.Context, acct, name string, ids []string) ([]ItemError, error) {
+	id, err := c.privateLinkServiceID(ctx, acct, name)
+	if err != nil {
+		return nil, err
+	}
+	return c.AcceptEndpointConnections(ctx, acct, id, ids)
+}
+
+// RejectPrivateLinkConnections rejects endpoints connected to a published
+// service's PrivateLink resource.
+func (c *Control) RejectPrivateLinkConnections(ctx context.Context, acct, name string, ids []string) ([]ItemError, error) {
+	id, err := c.privateLinkServiceID(ctx, acct, name)
+	if err != nil {
+		return nil, err
+	}
+	return c.RejectEndpointConnections(ctx, acct, id, ids)
+}
+
+func (c *Control) privateLinkServiceID(ctx context.Context, acct, name string) (string, error) {
+	svc, err := c.PublishedService(ctx, acct, name)
+	if err != nil {
+		return "", err
+	}
+	if svc.PrivateLink == nil {
+		return "", noPrivateLink(name)
+	}
+	if svc.PrivateLink.ServiceID == "" {
+		return "", model.BadState(model.KindPublished, name,
+			"The PrivateLink resource of '%s' is %s and has no endpoint service yet: wait until it is active (`strait privatelink get %s state`)",
+			name, svc.PrivateLink.State, name)
+	}
+	return svc.PrivateLink.ServiceID, nil
+}
+
+// RecordPrivateLink lets the reconciler record what it created and the state it
+// reached: fn changes the PrivateLink resource of the service, which must still be
+// the one created at created (a resource deleted and created again meanwhile is
+// left alone). Nothing is written when fn changes nothing. It reports whether
+// the resource is still there.
+func (c *Control) RecordPrivateLink(ctx context.Context, acct, name string, created time.Time, fn func(pl *model.PrivateLink)) (bool, error) {
+	cur, err := c.PublishedService(ctx, acct, name)
+	if err != nil || cur.PrivateLink == nil || !cur.PrivateLink.Created.Equal(created) {
+		return false, nil
+	}
+	before, _ := json.Marshal(cur.PrivateLink)
+	probe := *cur.PrivateLink
+	fn(&probe)
+	if after, _ := json.Marshal(probe); string(after) == string(before) {
+		return true, nil
+	}
+	found := false
+	err = c.updatePublished(ctx, acct, name, func(svc *model.PublishedService) error {
+		found = svc.PrivateLink != nil && svc.PrivateLink.Created.Equal(created)
+		if found {
+			fn(svc.PrivateLink)
+		}
+		return nil
+	})
+	return found, err
+}
+
+// ClearPrivateLink removes a service's PrivateLink resource once the reconciler has
+// deleted everything it created (the resource must be the one created at created).
+func (c *Control) ClearPrivateLink(ctx context.Context, acct, name string, created time.Time) error {
+	return c.updatePublished(ctx, acct, name, func(svc *model.PublishedService) error {
+		if svc.PrivateLink != nil && svc.PrivateLink.Created.Equal(created) {
+			svc.PrivateLink = nil
+		}
+		return nil
+	})
+}
+
+// updatePublished changes one published service in one transaction.
+func (c *Control) updatePublished(ctx context.Context, acct, name string, fn func(*model.PublishedService) error) error {
+	return c.update(ctx, func(tx *store.Tx) error {
+		id := publishedID(acct, name)
+		svc, err := txGet[model.PublishedService](tx, model.KindPublished, id)
+		if err != nil {
+			return publishedNotFound(name)
+		}
+		if err := fn(&svc); err != nil {
+			return err
+		}
+		return tx.Put(key(model.KindPublished, id), svc)
+	})
+}
+
+// livePrivateLink is a service's PrivateLink resource unless it is missing or
+// being deleted.
+func livePrivateLink(svc model.PublishedService) (*model.PrivateLink, error) {
+	if svc.PrivateLink == nil {
+		return nil, noPrivateLink(svc.Name)
+	}
+	if svc.PrivateLink.Deleting {
+		return nil, model.BadState(model.KindPublished, svc.Name,
+			"The PrivateLink resource of '%s' is being deleted: wait until it is gone, then create it again", svc.Name)
+	}
+	return svc.PrivateLink, nil
+}
+
+func noPrivateLink(name string) *model.Error {
+	return &model.Error{Err: model.ErrNotFound, Kind: model.KindPublished, ID: name, Code: "InvalidPrivateLink.NotFound",
+		Msg: fmt.Sprintf("The service '%s' has no PrivateLink resource: create one with `strait privatelink create --principal ARN %s`", name, name)}
+}
+
+// checkPrincipals validates allowed principals as the EC2 API does and removes
+// duplicates.
+func checkPrincipals(principals []string) ([]string, error) {
+	out := []string{}
+	for _, p := range dedupe(principals) {
+		if _, err := PrincipalType(p); err != nil {
+			return nil, model.Coded(model.ErrInvalid, "InvalidPrincipal",
+				"Invalid principal '%s': use arn:aws:iam::ACCOUNT_ID:root, arn:aws:iam::ACCOUNT_ID:user/NAME, arn:aws:iam::ACCOUNT_ID:role/NAME or *", p)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

@@ -1,0 +1,177 @@
+package nativeapi
+
+import (
+	"context"
+	"net/http"
+
+	"strait/internal/control"
+	"strait/internal/model"
+)
+
+func (a *API) listServices(ctx context.Context, acct string, _ *http.Request, _ []byte) (int, any, error) {
+	svcs, err := a.ctl.PublishedServices(ctx, acct)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := ServiceList{Services: []Service{}}
+	for _, s := range svcs {
+		out.Services = append(out.Services, serviceView(s))
+	}
+	return http.StatusOK, out, nil
+}
+
+func (a *API) createService(ctx context.Context, acct string, _ *http.Request, body []byte) (int, any, error) {
+	var req CreateServiceRequest
+	if err := decode(body, &req); err != nil {
+		return 0, nil, err
+	}
+	in := control.CreatePublishedServiceInput{Name: req.Name, VpcID: req.VpcID, SubnetIDs: req.SubnetIDs}
+	for _, c := range req.Components {
+		in.Components = append(in.Components, componentModel(c))
+	}
+	svc, err := a.ctl.CreatePublishedService(ctx, acct, in)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, serviceView(svc), nil
+}
+
+func (a *API) getService(ctx context.Context, acct string, r *http.Request, _ []byte) (int, any, error) {
+	svc, err := a.ctl.PublishedService(ctx, acct, r.PathValue("name"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, serviceView(svc), nil
+}
+
+func (a *API) updateService(ctx context.Context, acct string, r *http.Request, body []byte) (int, any, error) {
+	var req UpdateServiceRequest
+	if err := decode(body, &req); err != nil {
+		return 0, nil, err
+	}
+	in := control.UpdatePublishedServiceInput{RemoveComponents: req.RemoveComponents, Components: map[string]control.ComponentUpdate{}}
+	for _, c := range req.AddComponents {
+		in.AddComponents = append(in.AddComponents, componentModel(c))
+	}
+	for name, u := range req.Components {
+		in.Components[name] = control.ComponentUpdate{Port: u.Port, Targets: u.Targets, PrivateLinkAccess: u.PrivateLinkAccess}
+	}
+	svc, err := a.ctl.UpdatePublishedService(ctx, acct, r.PathValue("name"), in)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, serviceView(svc), nil
+}
+
+func (a *API) deleteService(ctx context.Context, acct string, r *http.Request, _ []byte) (int, any, error) {
+	if err := a.ctl.DeletePublishedService(ctx, acct, r.PathValue("name")); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, struct{}{}, nil
+}
+
+func (a *API) connectionInfo(ctx context.Context, acct string, r *http.Request, _ []byte) (int, any, error) {
+	info, err := a.ctl.PublishedConnectionInfo(ctx, acct, r.PathValue("name"), r.URL.Query().Get("route"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, infoView(info), nil
+}
+
+func (a *API) createPrivateLink(ctx context.Context, acct string, r *http.Request, body []byte) (int, any, error) {
+	var req CreatePrivateLinkRequest
+	if err := decode(body, &req); err != nil {
+		return 0, nil, err
+	}
+	svc, err := a.ctl.CreatePrivateLink(ctx, acct, r.PathValue("name"), req.Principals, req.AcceptanceRequired)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, serviceView(svc).PrivateLink, nil
+}
+
+func (a *API) getPrivateLink(ctx context.Context, acct string, r *http.Request, _ []byte) (int, any, error) {
+	name := r.PathValue("name")
+	svc, err := a.ctl.PublishedService(ctx, acct, name)
+	if err != nil {
+		return 0, nil, err
+	}
+	if svc.PrivateLink == nil {
+		return 0, nil, &model.Error{Err: model.ErrNotFound, Kind: model.KindPublished, ID: name, Code: "InvalidPrivateLink.NotFound",
+			Msg: "The service '" + name + "' has no PrivateLink resource: create one with `strait privatelink create --principal ARN " + name + "`"}
+	}
+	return http.StatusOK, serviceView(svc).PrivateLink, nil
+}
+
+func (a *API) updatePrivateLink(ctx context.Context, acct string, r *http.Request, body []byte) (int, any, error) {
+	var req UpdatePrivateLinkRequest
+	if err := decode(body, &req); err != nil {
+		return 0, nil, err
+	}
+	if req.Principals == nil {
+		return 0, nil, &apiError{Status: http.StatusBadRequest, Code: "MissingParameter",
+			Message: `"principals" is required: it replaces the whole list (give [] to allow nobody)`}
+	}
+	svc, err := a.ctl.UpdatePrivateLinkPrincipals(ctx, acct, r.PathValue("name"), *req.Principals)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, serviceView(svc).PrivateLink, nil
+}
+
+func (a *API) deletePrivateLink(ctx context.Context, acct string, r *http.Request, _ []byte) (int, any, error) {
+	force := false
+	switch v := r.URL.Query().Get("force"); v {
+	case "", "false":
+	case "true":
+		force = true
+	default:
+		return 0, nil, &apiError{Status: http.StatusBadRequest, Code: "InvalidParameterValue", Message: "force must be true or false, not " + v}
+	}
+	svc, err := a.ctl.DeletePrivateLink(ctx, acct, r.PathValue("name"), force)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusAccepted, serviceView(svc).PrivateLink, nil
+}
+
+func (a *API) listConnections(ctx context.Context, acct string, r *http.Request, _ []byte) (int, any, error) {
+	conns, err := a.ctl.PrivateLinkConnections(ctx, acct, r.PathValue("name"))
+	if err != nil {
+		return 0, nil, err
+	}
+	out := ConnectionList{Connections: []Connection{}}
+	for _, c := range conns {
+		out.Connections = append(out.Connections, connectionView(c))
+	}
+	return http.StatusOK, out, nil
+}
+
+func (a *API) acceptConnections(ctx context.Context, acct string, r *http.Request, body []byte) (int, any, error) {
+	return a.decide(ctx, acct, r, body, a.ctl.AcceptPrivateLinkConnections)
+}
+
+func (a *API) rejectConnections(ctx context.Context, acct string, r *http.Request, body []byte) (int, any, error) {
+	return a.decide(ctx, acct, r, body, a.ctl.RejectPrivateLinkConnections)
+}
+
+func (a *API) decide(ctx context.Context, acct string, r *http.Request, body []byte,
+	op func(context.Context, string, string, []string) ([]control.ItemError, error)) (int, any, error) {
+	var req ConnectionsRequest
+	if err := decode(body, &req); err != nil {
+		return 0, nil, err
+	}
+	if len(req.EndpointIDs) == 0 {
+		return 0, nil, &apiError{Status: http.StatusBadRequest, Code: "MissingParameter", Message: `"endpoint_ids" needs at least one VPC endpoint ID (vpce-…)`}
+	}
+	failed, err := op(ctx, acct, r.PathValue("name"), req.EndpointIDs)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := ConnectionsResult{Failed: []FailedItem{}}
+	for _, f := range failed {
+		ae := translate(f.Err)
+		out.Failed = append(out.Failed, FailedItem{EndpointID: f.ID, Code: ae.Code, Message: ae.Message})
+	}
+	return http.StatusOK, out, nil
+}
