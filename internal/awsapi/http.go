@@ -135,26 +135,9 @@ func (a *API) authenticate(r *http.Request, body []byte) (*service, string, Cred
 	if svc == nil {
 		return nil, "", cred, &apiError{Code: "InvalidAction", Message: fmt.Sprintf("Strait serves the ec2 and elasticloadbalancing services; the request was signed for %q", cred.Service), Status: http.StatusBadRequest}
 	}
-	if cred.Region != a.ctl.Region() {
-		return svc, "", cred, &apiError{Code: "AuthFailure", Message: fmt.Sprintf("This Strait server serves region %s; the request was signed for region %s (set --region on the client or the server)", a.ctl.Region(), cred.Region), Status: http.StatusUnauthorized}
-	}
-	var account string
-	lookup := func(id string) (string, bool) {
-		k, ok, err := a.accounts.AccessKey(r.Context(), id)
-		if err != nil || !ok {
-			return "", false
-		}
-		account = k.Account
-		return k.Secret, true
-	}
-	if _, err := VerifySigV4(r, body, lookup, time.Now(), a.cfg.Dev); err != nil {
+	account, err := VerifyAccount(r.Context(), r, body, cred, a.accounts, a.ctl.Region(), a.cfg.Dev)
+	if err != nil {
 		return svc, "", cred, sigError(err)
-	}
-	if a.cfg.Dev && account == "" {
-		account = "000000000000"
-		if model.AccountPattern.MatchString(cred.AccessKeyID) {
-			account = cred.AccessKeyID
-		}
 	}
 	return svc, account, cred, nil
 }

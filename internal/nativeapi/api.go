@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"strait/internal/awsapi"
 	"strait/internal/control"
@@ -125,8 +124,7 @@ func (a *API) serve(h handler) http.HandlerFunc {
 }
 
 // authenticate verifies the SigV4 signature (service "strait", the server's
-// region) and returns the caller's account. It mirrors awsapi's authenticate; the
-// two differ in the services they accept and the errors they write.
+// region) and returns the caller's account.
 func (a *API) authenticate(r *http.Request, body []byte) (string, error) {
 	cred, err := awsapi.ParseCredential(r)
 	if err != nil {
@@ -136,27 +134,9 @@ func (a *API) authenticate(r *http.Request, body []byte) (string, error) {
 		return "", &apiError{Status: http.StatusUnauthorized, Code: "InvalidSignature",
 			Message: fmt.Sprintf("The native API expects requests signed for service %q, not %q", SigningName, cred.Service)}
 	}
-	if cred.Region != a.ctl.Region() {
-		return "", &apiError{Status: http.StatusUnauthorized, Code: "AuthFailure",
-			Message: fmt.Sprintf("This Strait server serves region %s; the request was signed for region %s (set --region or AWS_REGION)", a.ctl.Region(), cred.Region)}
-	}
-	var account string
-	lookup := func(id string) (string, bool) {
-		k, ok, err := a.accounts.AccessKey(r.Context(), id)
-		if err != nil || !ok {
-			return "", false
-		}
-		account = k.Account
-		return k.Secret, true
-	}
-	if _, err := awsapi.VerifySigV4(r, body, lookup, time.Now(), a.cfg.Dev); err != nil {
+	account, err := awsapi.VerifyAccount(r.Context(), r, body, cred, a.accounts, a.ctl.Region(), a.cfg.Dev)
+	if err != nil {
 		return "", sigError(err)
-	}
-	if a.cfg.Dev && account == "" {
-		account = "000000000000"
-		if model.AccountPattern.MatchString(cred.AccessKeyID) {
-			account = cred.AccessKeyID
-		}
 	}
 	return account, nil
 }
