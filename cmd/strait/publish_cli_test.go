@@ -172,26 +172,6 @@ func (n *cliNormalizer) name(kind, raw string) string {
 	return v
 }
 
-// cliNetwork creates a 10.0.0.0/16 VPC with a subnet in each of the given zones.
-func cliNetwork(t *testing.T, env *testenv.Env, acct string, zones ...string) (string, []string) {
-	t.Helper()
-	ctx := testenv.Ctx(t)
-	c := env.EC2(acct)
-	v, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var subnets []string
-	for i, z := range zones {
-		s, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: v.Vpc.VpcId, CidrBlock: aws.String(fmt.Sprintf("10.0.%d.0/24", i+1)), AvailabilityZone: aws.String(z)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		subnets = append(subnets, *s.Subnet.SubnetId)
-	}
-	return *v.Vpc.VpcId, subnets
-}
-
 func cliWait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -224,8 +204,8 @@ func TestCLIGuide003(t *testing.T) {
 	env := testenv.Start(t)
 	c := newCLI(t, env, cliProvider)
 	ctx := testenv.Ctx(t)
-	vpc, _ := cliNetwork(t, env, cliProvider, "us-east-1a", "us-east-1b", "us-east-1c")
-	cvpc, csubnets := cliNetwork(t, env, cliConsumer, "us-east-1a", "us-east-1b", "us-east-1c")
+	vpc, _ := env.Network(cliProvider, "us-east-1a", "us-east-1b", "us-east-1c")
+	cvpc, csubnets := env.Network(cliConsumer, "us-east-1a", "us-east-1b", "us-east-1c")
 
 	c.golden("guide003-create.txt", c.run("service", "create", "my-kafka", "--vpc-id", vpc,
 		"--component", "kafka=9092:10.0.1.10,10.0.2.10:19092", "--component", "kafka_connect=8083:10.0.1.11",
@@ -312,8 +292,8 @@ func TestCLIGuide000(t *testing.T) {
 	env := testenv.Start(t)
 	c := newCLI(t, env, cliProvider)
 	ctx := testenv.Ctx(t)
-	vpc, subnets := cliNetwork(t, env, cliProvider, "us-east-1a", "us-east-1b")
-	cvpc, csubnets := cliNetwork(t, env, cliConsumer, "us-east-1a", "us-east-1b")
+	vpc, subnets := env.Network(cliProvider, "us-east-1a", "us-east-1b")
+	cvpc, csubnets := env.Network(cliConsumer, "us-east-1a", "us-east-1b")
 	c.golden("guide000-create.json", c.run("service", "create", "tidb", "--vpc-id", vpc, "--subnet-id", subnets[0], "--subnet-id", subnets[1],
 		"--component", "mysql=4000:10.0.1.20", "--privatelink-access", "mysql", "-o", "json"))
 	c.golden("guide000-privatelink-create.txt", c.run("privatelink", "create", "--principal", "arn:aws:iam::"+cliConsumer+":root",
@@ -355,7 +335,7 @@ func TestCLICredentials(t *testing.T) {
 	if msg := c.fail("service", "list"); !strings.Contains(msg, "strait login") {
 		t.Errorf("no settings: %s", msg)
 	}
-	vpc, _ := cliNetwork(t, env, cliProvider, "us-east-1a")
+	vpc, _ := env.Network(cliProvider, "us-east-1a")
 	out := c.run("login", "--endpoint", env.Server.URL(), "--access-key-id", cliProvider, "--secret-access-key", "s3cret")
 	path := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "strait", "config.json")
 	if !strings.Contains(out, path) {

@@ -33,30 +33,6 @@ func netWantCode(t *testing.T, err error, code string) {
 	}
 }
 
-// netVPC creates a VPC (and, with subnets, that many /24 subnets in successive
-// zones) for acct and returns the VPC ID and the subnet IDs.
-func netVPC(t *testing.T, env *testenv.Env, acct string, subnets int) (string, []string) {
-	t.Helper()
-	ctx := testenv.Ctx(t)
-	c := env.EC2(acct)
-	v, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for i := range subnets {
-		s, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{
-			VpcId: v.Vpc.VpcId, CidrBlock: aws.String(fmt.Sprintf("10.0.%d.0/24", i+1)),
-			AvailabilityZone: aws.String(fmt.Sprintf("%s%c", testenv.Region, 'a'+i%3)),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, *s.Subnet.SubnetId)
-	}
-	return *v.Vpc.VpcId, ids
-}
-
 func netCreateSG(t *testing.T, c *ec2.Client, vpc, name string) string {
 	t.Helper()
 	out, err := c.CreateSecurityGroup(testenv.Ctx(t), &ec2.CreateSecurityGroupInput{
@@ -84,7 +60,7 @@ func TestSecurityGroupLifecycle(t *testing.T) {
 	env := testenv.Start(t)
 	ctx := testenv.Ctx(t)
 	c := env.EC2("111111111111")
-	vpc, _ := netVPC(t, env, "111111111111", 0)
+	vpc, _ := env.Network("111111111111", testenv.Zones(0)...)
 
 	out, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
 		VpcId: aws.String(vpc), GroupName: aws.String("db"), Description: aws.String("database"),
@@ -119,7 +95,7 @@ func TestSecurityGroupLifecycle(t *testing.T) {
 	netWantCode(t, err, "InvalidParameterValue")
 
 	// Another VPC may reuse the name.
-	vpc2, _ := netVPC(t, env, "111111111111", 0)
+	vpc2, _ := env.Network("111111111111", testenv.Zones(0)...)
 	other := netCreateSG(t, c, vpc2, "db")
 
 	// A group referenced by another group's rule cannot be deleted.
@@ -172,7 +148,7 @@ func TestSecurityGroupRulesRoundTrip(t *testing.T) {
 	env := testenv.Start(t)
 	ctx := testenv.Ctx(t)
 	c := env.EC2("111111111111")
-	vpc, _ := netVPC(t, env, "111111111111", 0)
+	vpc, _ := env.Network("111111111111", testenv.Zones(0)...)
 	db, app := netCreateSG(t, c, vpc, "db"), netCreateSG(t, c, vpc, "app")
 
 	auth, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
@@ -280,8 +256,8 @@ func TestDefaultSecurityGroupByFilter(t *testing.T) {
 	env := testenv.Start(t)
 	ctx := testenv.Ctx(t)
 	c := env.EC2("111111111111")
-	vpc, _ := netVPC(t, env, "111111111111", 0)
-	netVPC(t, env, "111111111111", 0) // another VPC with its own default group
+	vpc, _ := env.Network("111111111111", testenv.Zones(0)...)
+	env.Network("111111111111", testenv.Zones(0)...) // another VPC with its own default group
 
 	out, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
 		{Name: aws.String("group-name"), Values: []string{"default"}},
@@ -309,8 +285,8 @@ func TestSecurityGroupCrossAccount(t *testing.T) {
 	env := testenv.Start(t)
 	ctx := testenv.Ctx(t)
 	p, cons := env.EC2("111111111111"), env.EC2("222222222222")
-	vpc, _ := netVPC(t, env, "111111111111", 0)
-	cvpc, _ := netVPC(t, env, "222222222222", 0)
+	vpc, _ := env.Network("111111111111", testenv.Zones(0)...)
+	cvpc, _ := env.Network("222222222222", testenv.Zones(0)...)
 	id := netCreateSG(t, p, vpc, "db")
 	cid := netCreateSG(t, cons, cvpc, "db")
 
@@ -361,7 +337,7 @@ func TestDescribeSecurityGroupsPagination(t *testing.T) {
 	env := testenv.Start(t)
 	ctx := testenv.Ctx(t)
 	c := env.EC2("111111111111")
-	vpc, _ := netVPC(t, env, "111111111111", 0)
+	vpc, _ := env.Network("111111111111", testenv.Zones(0)...)
 	want := map[string]bool{}
 	for i := range 11 {
 		want[netCreateSG(t, c, vpc, fmt.Sprintf("g%02d", i))] = true
@@ -406,7 +382,7 @@ func TestTagsAcrossResources(t *testing.T) {
 	env := testenv.Start(t)
 	ctx := testenv.Ctx(t)
 	c := env.EC2("111111111111")
-	vpc, subnets := netVPC(t, env, "111111111111", 1)
+	vpc, subnets := env.Network("111111111111", testenv.Zones(1)...)
 	sg := netCreateSG(t, c, vpc, "tagged")
 	ids := []string{vpc, subnets[0], sg}
 
@@ -499,8 +475,8 @@ func TestDescribeRouteTablesMain(t *testing.T) {
 	env := testenv.Start(t)
 	ctx := testenv.Ctx(t)
 	c := env.EC2("111111111111")
-	vpc, subnets := netVPC(t, env, "111111111111", 2)
-	netVPC(t, env, "111111111111", 0)
+	vpc, subnets := env.Network("111111111111", testenv.Zones(2)...)
+	env.Network("111111111111", testenv.Zones(0)...)
 
 	out, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []types.Filter{
 		{Name: aws.String("vpc-id"), Values: []string{vpc}},
@@ -537,7 +513,7 @@ func TestDescribeNetworkAclsDefault(t *testing.T) {
 	env := testenv.Start(t)
 	ctx := testenv.Ctx(t)
 	c := env.EC2("111111111111")
-	vpc, subnets := netVPC(t, env, "111111111111", 3)
+	vpc, subnets := env.Network("111111111111", testenv.Zones(3)...)
 
 	out, err := c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{Filters: []types.Filter{
 		{Name: aws.String("vpc-id"), Values: []string{vpc}},
@@ -608,7 +584,7 @@ func TestNetworkReadsSDK(t *testing.T) {
 
 func TestSecurityGroupCLI(t *testing.T) {
 	env := testenv.Start(t)
-	vpc, _ := netVPC(t, env, "111111111111", 0)
+	vpc, _ := env.Network("111111111111", testenv.Zones(0)...)
 	created := env.AWS("111111111111", "ec2", "create-security-group", "--group-name", "mysql", "--description", "MySQL clients", "--vpc-id", vpc)
 	id, _ := created["GroupId"].(string)
 	if id == "" {
@@ -643,7 +619,7 @@ func TestNetworkInterfacesOfLoadBalancer(t *testing.T) {
 	env := testenv.Start(t)
 	ctx := testenv.Ctx(t)
 	c, elb := env.EC2("111111111111"), env.ELB("111111111111")
-	vpc, subnets := netVPC(t, env, "111111111111", 2)
+	vpc, subnets := env.Network("111111111111", testenv.Zones(2)...)
 	sg := netCreateSG(t, c, vpc, "nlb")
 
 	lb, err := elb.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{
@@ -716,8 +692,8 @@ func TestTagsOnPrivateLinkRecords(t *testing.T) {
 	env := testenv.Start(t)
 	ctx := testenv.Ctx(t)
 	p, cons, elb := env.EC2("111111111111"), env.EC2("222222222222"), env.ELB("111111111111")
-	_, subnets := netVPC(t, env, "111111111111", 1)
-	cvpc, csubnets := netVPC(t, env, "222222222222", 1)
+	_, subnets := env.Network("111111111111", testenv.Zones(1)...)
+	cvpc, csubnets := env.Network("222222222222", testenv.Zones(1)...)
 
 	lb, err := elb.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{
 		Name: aws.String("svc"), Type: elbtypes.LoadBalancerTypeEnumNetwork, Scheme: elbtypes.LoadBalancerSchemeEnumInternal, Subnets: subnets,

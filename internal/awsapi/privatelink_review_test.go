@@ -157,7 +157,7 @@ func TestPrivateLinkSecurityGroupDeleteRace(t *testing.T) {
 func TestDescribeVpcsLegacyIsDefault(t *testing.T) {
 	env := testenv.Start(t)
 	ctx := testenv.Ctx(t)
-	vpc, _ := netVPC(t, env, provider, 0)
+	vpc, _ := env.Network(provider)
 	c := env.EC2(provider)
 	for value, want := range map[string]int{"true": 0, "false": 1} {
 		out, err := c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{VpcIds: []string{vpc}, Filters: []ec2types.Filter{{Name: aws.String("isDefault"), Values: []string{value}}}})

@@ -2,7 +2,6 @@ package reconcile_test
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -24,26 +23,6 @@ const (
 	consumer = "222222222222"
 	other    = "333333333333"
 )
-
-// network creates a 10.0.0.0/16 VPC with a subnet in each of three zones.
-func network(t *testing.T, env *testenv.Env, acct string) (string, []string) {
-	t.Helper()
-	ctx := testenv.Ctx(t)
-	c := env.EC2(acct)
-	v, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var subnets []string
-	for i, z := range []string{"us-east-1a", "us-east-1b", "us-east-1c"} {
-		s, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: v.Vpc.VpcId, CidrBlock: aws.String(fmt.Sprintf("10.0.%d.0/24", i+1)), AvailabilityZone: aws.String(z)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		subnets = append(subnets, *s.Subnet.SubnetId)
-	}
-	return *v.Vpc.VpcId, subnets
-}
 
 // waitState waits until the service's PrivateLink resource reaches state (or is
 // gone, for state "").
@@ -97,8 +76,8 @@ func TestPublishGuide003(t *testing.T) {
 	env := testenv.Start(t)
 	ctl := env.Server.Control()
 	ctx := testenv.Ctx(t)
-	vpc, subnets := network(t, env, provider)
-	cvpc, csubnets := network(t, env, consumer)
+	vpc, subnets := env.Network(provider, testenv.Zones(3)...)
+	cvpc, csubnets := env.Network(consumer, testenv.Zones(3)...)
 
 	svc, err := ctl.CreatePublishedService(ctx, provider, control.CreatePublishedServiceInput{
 		Name: "my-kafka", VpcID: vpc,
@@ -178,7 +157,7 @@ func TestPublishGuide003(t *testing.T) {
 	if _, err := ctl.UpdatePrivateLinkPrincipals(ctx, provider, "my-kafka", []string{"arn:aws:iam::" + consumer + ":root"}); err != nil {
 		t.Fatal(err)
 	}
-	ovpc, osubnets := network(t, env, other)
+	ovpc, osubnets := env.Network(other, testenv.Zones(3)...)
 	waitFor(t, func() bool {
 		_, err := env.EC2(other).CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{VpcEndpointType: ec2types.VpcEndpointTypeInterface, VpcId: aws.String(ovpc), ServiceName: aws.String(pl.ServiceName), SubnetIds: osubnets[:1]})
 		return apiCode(err) == "InvalidServiceName"
@@ -224,8 +203,8 @@ func TestPublishAcceptance(t *testing.T) {
 	env := testenv.Start(t)
 	ctl := env.Server.Control()
 	ctx := testenv.Ctx(t)
-	vpc, subnets := network(t, env, provider)
-	cvpc, csubnets := network(t, env, consumer)
+	vpc, subnets := env.Network(provider, testenv.Zones(3)...)
+	cvpc, csubnets := env.Network(consumer, testenv.Zones(3)...)
 	if _, err := ctl.CreatePublishedService(ctx, provider, control.CreatePublishedServiceInput{
 		Name: "tidb", VpcID: vpc, SubnetIDs: subnets[:2],
 		Components: []model.Component{{Name: "mysql", Port: 4000, Targets: []string{"10.0.1.20"}, PrivateLinkAccess: true}},
@@ -292,8 +271,8 @@ func TestPublishValidation(t *testing.T) {
 	env := testenv.Start(t)
 	ctl := env.Server.Control()
 	ctx := testenv.Ctx(t)
-	vpc, subnets := network(t, env, provider)
-	ovpc, _ := network(t, env, other)
+	vpc, subnets := env.Network(provider, testenv.Zones(3)...)
+	ovpc, _ := env.Network(other, testenv.Zones(3)...)
 	comp := []model.Component{{Name: "mysql", Port: 3306}}
 	for _, tc := range []struct {
 		name string

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -203,3 +204,33 @@ var awsPath = sync.OnceValues(func() (string, error) {
 	}
 	return path, nil
 })
+
+// Network creates, for acct, a 10.0.0.0/16 VPC with a /24 subnet (10.0.N.0/24) in each
+// of the given zones, and returns the VPC ID and the subnet IDs in zone order.
+func (e *Env) Network(acct string, zones ...string) (string, []string) {
+	e.T.Helper()
+	ctx := Ctx(e.T)
+	c := e.EC2(acct)
+	v, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.0.0.0/16")})
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	var subnets []string
+	for i, z := range zones {
+		s, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: v.Vpc.VpcId, CidrBlock: aws.String(fmt.Sprintf("10.0.%d.0/24", i+1)), AvailabilityZone: aws.String(z)})
+		if err != nil {
+			e.T.Fatal(err)
+		}
+		subnets = append(subnets, *s.Subnet.SubnetId)
+	}
+	return *v.Vpc.VpcId, subnets
+}
+
+// Zones names the first n zones of the test region, cycling through a, b and c.
+func Zones(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s%c", Region, 'a'+i%3)
+	}
+	return out
+}
