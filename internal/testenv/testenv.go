@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -87,10 +88,10 @@ func (e *Env) Config(acct string) aws.Config { return e.ConfigKey(acct, "secret"
 // ConfigKey is an aws-sdk-go-v2 configuration with an explicit access key and secret.
 func (e *Env) ConfigKey(keyID, secret string) aws.Config {
 	return aws.Config{
-		Region:           Region,
-		Credentials:      credentials.NewStaticCredentialsProvider(keyID, secret, ""),
-		BaseEndpoint:     aws.String(e.Server.URL()),
-		RetryMaxAttempts: 1,
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(keyID, secret, ""),
+		BaseEndpoint: aws.String(e.Server.URL()),
+		Retryer:      connectionRetryer,
 	}
 }
 
@@ -233,4 +234,14 @@ func Zones(n int) []string {
 		out[i] = fmt.Sprintf("%s%c", Region, 'a'+i%3)
 	}
 	return out
+}
+
+// connectionRetryer retries only requests whose connection failed (a loopback
+// connection the transport reused just as it was closed), never an answer from the
+// server: a test sees every error Strait returns.
+func connectionRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 3
+		o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+	})
 }
