@@ -69,7 +69,7 @@ func (a *API) toVpcEndpoint(d control.EndpointDetail) VpcEndpoint {
 		VpcEndpointId: ep.ID, VpcEndpointType: ep.Type, VpcId: ep.VpcID, ServiceName: ep.ServiceName,
 		State: ep.State, PolicyDocument: ep.PolicyDocument, RouteTableIds: []string{},
 		SubnetIds: nonNil(ep.SubnetIDs), Groups: []SecurityGroupIdentifier{}, IpAddressType: ep.IPAddressType,
-		DnsOptions: &DnsOptions{DnsRecordIpType: "ipv4"}, PrivateDnsEnabled: ep.PrivateDNSEnabled,
+		DnsOptions: &DnsOptions{DnsRecordIpType: control.EndpointDNSRecordIPType(ep)}, PrivateDnsEnabled: ep.PrivateDNSEnabled,
 		NetworkInterfaceIds: nonNil(ep.ENIs), DnsEntries: dnsEntries(d.DNSEntries),
 		CreationTimestamp: ep.Created, Tags: ec2Tags(ep.Tags), OwnerId: ep.Owner, ServiceRegion: a.ctl.Region(),
 	}

@@ -359,12 +359,15 @@ func (a *API) toServiceDetail(s model.EndpointService, acct string) ServiceDetai
 	if s.Owner == acct {
 		d.Tags = ec2Tags(s.Tags)
 	}
-	if v := s.DNSVerification; v != nil && s.PrivateDNSName != "" {
-		d.PrivateDnsNameVerificationState = v.State
-	}
-	if name := control.ServiceVerifiedName(s); name != "" {
-		d.PrivateDnsName = name
-		d.PrivateDnsNames = []PrivateDnsDetails{{PrivateDnsName: name}}
+	// Consumers see the name whatever its verification state, as in AWS; only
+	// endpoints wait for verification before they get it (see EndpointDNSEntries).
+	if s.PrivateDNSName != "" {
+		d.PrivateDnsName = s.PrivateDNSName
+		d.PrivateDnsNames = []PrivateDnsDetails{{PrivateDnsName: s.PrivateDNSName}}
+		d.PrivateDnsNameVerificationState = model.DNSPendingVerification
+		if v := s.DNSVerification; v != nil {
+			d.PrivateDnsNameVerificationState = v.State
+		}
 	}
 	return d
 }

@@ -19,6 +19,7 @@ var tagResourceTypes = map[string]string{
 	model.KindRouteTable:    "route-table",
 	model.KindNetworkACL:    "network-acl",
 	model.KindInstance:      "instance",
+	model.KindPermission:    "vpc-endpoint-service-permission",
 }
 
 func (a *API) tagActions() map[string]handler {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"strait/internal/control"
 	"strait/internal/model"
 )
 
@@ -17,6 +18,22 @@ type elbTag struct {
 type elbAttribute struct {
 	Key   string
 	Value string
+}
+
+// elbAttributeOut is an attribute in a response: its value is always written,
+// empty ones too (<Value></Value>), as AWS does for access_logs.s3.bucket.
+type elbAttributeOut struct {
+	Key   string
+	Value *string
+}
+
+// attributesOut renders control's attributes for a response.
+func attributesOut(in []control.ELBAttribute) []elbAttributeOut {
+	out := make([]elbAttributeOut, len(in))
+	for i, a := range in {
+		out[i] = elbAttributeOut{Key: a.Key, Value: &a.Value}
+	}
+	return out
 }
 
 // keyValue is the shape of ELBv2 tags and attributes, here and in control.

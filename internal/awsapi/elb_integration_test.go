@@ -260,7 +260,8 @@ func TestNLBAttributes(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{"load_balancing.cross_zone.enabled": "false", "deletion_protection.enabled": "false", "ipv6.deny_all_igw_traffic": "false",
-		"dns_record.client_routing_policy": "any_availability_zone", "access_logs.s3.enabled": "false"}
+		"dns_record.client_routing_policy": "any_availability_zone", "access_logs.s3.enabled": "false",
+		"access_logs.s3.bucket": "", "access_logs.s3.prefix": "", "zonal_shift.config.enabled": "false"}
 	if fmt.Sprint(attrs(got.Attributes)) != fmt.Sprint(want) {
 		t.Errorf("default attributes %v, want %v", attrs(got.Attributes), want)
 	}
@@ -271,7 +272,7 @@ func TestNLBAttributes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := attrs(mod.Attributes); len(m) != 5 || m["deletion_protection.enabled"] != "true" || m["load_balancing.cross_zone.enabled"] != "true" {
+	if m := attrs(mod.Attributes); len(m) != 8 || m["deletion_protection.enabled"] != "true" || m["load_balancing.cross_zone.enabled"] != "true" {
 		t.Errorf("modified attributes %v", m)
 	}
 	_, err = elb.DeleteLoadBalancer(ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(lb)})

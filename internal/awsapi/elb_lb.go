@@ -169,7 +169,7 @@ type describeLoadBalancerAttributesRequest struct {
 }
 
 type elbAttributesResponse struct {
-	Attributes []elbAttribute
+	Attributes []elbAttributeOut
 }
 
 func (a *API) describeLoadBalancerAttributes(ctx context.Context, c *caller, req *describeLoadBalancerAttributesRequest) (*elbAttributesResponse, error) {
@@ -177,7 +177,7 @@ func (a *API) describeLoadBalancerAttributes(ctx context.Context, c *caller, req
 	if err != nil {
 		return nil, err
 	}
-	return &elbAttributesResponse{Attributes: keyValues[elbAttribute](attrs)}, nil
+	return &elbAttributesResponse{Attributes: attributesOut(attrs)}, nil
 }
 
 type modifyLoadBalancerAttributesRequest struct {
@@ -190,5 +190,5 @@ func (a *API) modifyLoadBalancerAttributes(ctx context.Context, c *caller, req *
 	if err != nil {
 		return nil, err
 	}
-	return &elbAttributesResponse{Attributes: keyValues[elbAttribute](attrs)}, nil
+	return &elbAttributesResponse{Attributes: attributesOut(attrs)}, nil
 }

@@ -203,7 +203,7 @@ func (a *API) describeTargetGroupAttributes(ctx context.Context, c *caller, req 
 	if err != nil {
 		return nil, err
 	}
-	return &elbAttributesResponse{Attributes: keyValues[elbAttribute](attrs)}, nil
+	return &elbAttributesResponse{Attributes: attributesOut(attrs)}, nil
 }
 
 func (a *API) modifyTargetGroupAttributes(ctx context.Context, c *caller, req *targetGroupAttributesRequest) (*elbAttributesResponse, error) {
@@ -211,5 +211,5 @@ func (a *API) modifyTargetGroupAttributes(ctx context.Context, c *caller, req *t
 	if err != nil {
 		return nil, err
 	}
-	return &elbAttributesResponse{Attributes: keyValues[elbAttribute](attrs)}, nil
+	return &elbAttributesResponse{Attributes: attributesOut(attrs)}, nil
 }

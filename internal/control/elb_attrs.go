@@ -25,6 +25,9 @@ const (
 	attrDenyIGW            = "ipv6.deny_all_igw_traffic"
 	attrDNSRouting         = "dns_record.client_routing_policy"
 	attrAccessLogs         = "access_logs.s3.enabled"
+	attrAccessLogsBucket   = "access_logs.s3.bucket"
+	attrAccessLogsPrefix   = "access_logs.s3.prefix"
+	attrZonalShift         = "zonal_shift.config.enabled"
 )
 
 // Target group attribute keys of network load balancer target groups.
@@ -90,6 +93,21 @@ var lbAttrRules = map[string]attrRule{
 	attrDenyIGW:            boolAttr,
 	attrDNSRouting:         enumAttr("any_availability_zone", "availability_zone_affinity", "partial_availability_zone_affinity"),
 	attrAccessLogs:         boolAttr,
+	attrAccessLogsBucket:   anyAttr,
+	attrAccessLogsPrefix:   logPrefixAttr,
+	attrZonalShift:         boolAttr,
+}
+
+// anyAttr accepts any value.
+func anyAttr(string) string { return "" }
+
+// logPrefixAttr checks an access log prefix: AWS reserves "AWSLogs" for the path it
+// adds itself.
+func logPrefixAttr(v string) string {
+	if strings.Contains(v, "AWSLogs") {
+		return "must not contain 'AWSLogs'"
+	}
+	return ""
 }
 
 func defaultLBAttributes() map[string]string {
@@ -99,7 +117,18 @@ func defaultLBAttributes() map[string]string {
 		attrDenyIGW:            "false",
 		attrDNSRouting:         "any_availability_zone",
 		attrAccessLogs:         "false",
+		attrAccessLogsBucket:   "",
+		attrAccessLogsPrefix:   "",
+		attrZonalShift:         "false",
 	}
+}
+
+// lbAttributes are a load balancer's attributes, with the defaults of keys added
+// after it was created.
+func lbAttributes(lb model.LoadBalancer) map[string]string {
+	out := defaultLBAttributes()
+	maps.Copy(out, lb.Attributes)
+	return out
 }
 
 var tgAttrRules = map[string]attrRule{
@@ -171,7 +200,7 @@ func (c *Control) LoadBalancerAttributes(ctx context.Context, acct, arn string) 
 	if err != nil {
 		return nil, err
 	}
-	return attributeList(lb.Attributes), nil
+	return attributeList(lbAttributes(lb)), nil
 }
 
 // ModifyLoadBalancerAttributes changes attributes of a load balancer and returns all
@@ -186,11 +215,14 @@ func (c *Control) ModifyLoadBalancerAttributes(ctx context.Context, acct, arn st
 		if err != nil {
 			return err
 		}
-		if out, err = mergeAttributes("Load balancer", lb.Attributes, changes, lbAttrRules); err != nil {
+		if out, err = mergeAttributes("Load balancer", lbAttributes(lb), changes, lbAttrRules); err != nil {
 			return err
 		}
 		if out[attrAccessLogs] == "true" {
 			return model.Coded(model.ErrUnsupported, "InvalidConfigurationRequest", "Access logs need an S3 bucket, and Strait has no S3: '%s' can only be 'false'", attrAccessLogs)
+		}
+		if out[attrAccessLogsBucket] != "" {
+			return model.Coded(model.ErrUnsupported, "InvalidConfigurationRequest", "Access logs need an S3 bucket, and Strait has no S3: '%s' can only be empty", attrAccessLogsBucket)
 		}
 		lb.Attributes = out
 		return tx.Put(key(model.KindLoadBalancer, model.ARNResourceID(arn)), lb)

@@ -19,8 +19,8 @@ const maxTargets = 1000
 
 // TargetInput names a target in RegisterTargets, DeregisterTargets and
 // DescribeTargetHealth: an IP address or an instance ID, a port (0: the target
-// group's) and, for IP targets, an availability zone ("all" for addresses outside
-// the VPC).
+// group's) and, for IP targets, an availability zone ("all", required for and
+// only allowed for addresses outside the VPC).
 type TargetInput struct {
 	ID   string
 	Port int32
@@ -96,13 +96,16 @@ func (c *Control) resolveTarget(ctx context.Context, acct string, tg model.Targe
 		return t, err
 	}
 	if netip.MustParsePrefix(v.CIDR).Contains(ip) {
+		if in.AZ == "all" {
+			return t, model.InvalidKind(model.KindTarget, in.ID, "You cannot specify 'all' for targets inside the VPC: the IP address '%s' is in VPC '%s' (%s)", in.ID, v.ID, v.CIDR)
+		}
 		subnets, err := c.subnetsOfVpc(ctx, v.ID)
 		if err != nil {
 			return t, err
 		}
 		for _, s := range subnets {
 			if netip.MustParsePrefix(s.CIDR).Contains(ip) {
-				if in.AZ != "" && in.AZ != "all" && in.AZ != s.AZ {
+				if in.AZ != "" && in.AZ != s.AZ {
 					return t, model.InvalidKind(model.KindTarget, in.ID, "The IP address '%s' is in subnet '%s' of availability zone '%s', not in '%s'", in.ID, s.ID, s.AZ, in.AZ)
 				}
 				if in.AZ == "" {
@@ -113,8 +116,8 @@ func (c *Control) resolveTarget(ctx context.Context, acct string, tg model.Targe
 		}
 		// In the VPC's range but in none of its subnets (yet): the zone is the
 		// caller's to give, if any.
-		if z, ok := c.zone(in.AZ); in.AZ != "" && in.AZ != "all" && (!ok || z.Name != in.AZ) {
-			return t, model.InvalidKind(model.KindTarget, in.ID, "Availability zone '%s' of target '%s' is not valid: use a zone of %s or 'all'", in.AZ, in.ID, c.cfg.Region)
+		if z, ok := c.zone(in.AZ); in.AZ != "" && (!ok || z.Name != in.AZ) {
+			return t, model.InvalidKind(model.KindTarget, in.ID, "Availability zone '%s' of target '%s' is not valid: use a zone of %s", in.AZ, in.ID, c.cfg.Region)
 		}
 		return t, nil
 	}

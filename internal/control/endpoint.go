@@ -102,7 +102,10 @@ func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndp
 		SecurityGroups: groups, PrivateDNSEnabled: enabled,
 		DNSLabel:       randomString("abcdefghijklmnopqrstuvwxyz0123456789", 8),
 		PolicyDocument: policy, IPAddressType: "ipv4", Tags: in.Tags, Created: c.now().UTC(),
-		ConnectionID: model.NewID(model.PrefixConnection),
+		ConnectionID: model.NewID(model.PrefixConnection), DNSRecordIPType: in.DNSRecordIPType,
+	}
+	if ep.DNSRecordIPType == "" {
+		ep.DNSRecordIPType = DNSRecordIPv4
 	}
 	err = c.update(ctx, func(tx *store.Tx) error {
 		if found, err := txPrevious(tx, tok, &ep); err != nil || found {
@@ -147,12 +150,30 @@ func checkEndpointType(t string) error {
 	return invalidParameter("%s endpoints are not supported: Strait serves interface endpoints only; set VpcEndpointType to Interface", t)
 }
 
+// DNS record IP types an endpoint to an ipv4-only service may have.
+const (
+	DNSRecordIPv4           = "ipv4"
+	DNSRecordServiceDefined = "service-defined"
+)
+
+// EndpointDNSRecordIPType is an endpoint's DnsOptions.DnsRecordIpType (ipv4 for
+// records that predate the field).
+func EndpointDNSRecordIPType(ep model.Endpoint) string {
+	if ep.DNSRecordIPType == "" {
+		return DNSRecordIPv4
+	}
+	return ep.DNSRecordIPType
+}
+
+// checkEndpointIPTypes accepts the address and DNS record types of an endpoint to
+// an ipv4-only service: ipv4, and for DNS records also service-defined; ipv6 and
+// dualstack are InvalidParameter, as AWS answers for a service without IPv6.
 func checkEndpointIPTypes(ipType, dnsType string) error {
 	if ipType != "" && ipType != "ipv4" {
 		return invalidParameter("IP address type '%s' is not supported: Strait endpoints are ipv4 only", ipType)
 	}
-	if dnsType != "" && dnsType != "ipv4" && dnsType != "service-defined" {
-		return invalidParameter("DNS record IP type '%s' is not supported: Strait endpoints are ipv4 only", dnsType)
+	if dnsType != "" && dnsType != DNSRecordIPv4 && dnsType != DNSRecordServiceDefined {
+		return invalidParameter("DnsRecordIpType '%s' is not supported: the service supports ipv4 only; use ipv4 or service-defined", dnsType)
 	}
 	return nil
 }

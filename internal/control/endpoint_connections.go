@@ -42,12 +42,17 @@ func (c *Control) RejectEndpointConnections(ctx context.Context, acct, svcID str
 
 // decideConnections applies decide to each endpoint of ids that connects to the
 // service, one transaction per endpoint; the others fail with
-// InvalidVpcEndpointId.NotFound.
+// InvalidVpcEndpointId.NotFound, or InvalidVpcEndpointId.Malformed when the ID is
+// not vpce-<hex>.
 func (c *Control) decideConnections(ctx context.Context, acct, svcID string, ids []string, decide func(*model.Endpoint) error) ([]ItemError, error) {
 	if _, err := c.EndpointService(ctx, acct, svcID); err != nil {
 		return nil, err
 	}
 	return eachID(ids, func(id string) error {
+		if !model.ValidID(model.PrefixEndpoint, id) {
+			return &model.Error{Err: model.ErrInvalid, Kind: model.KindEndpoint, ID: id, Code: "InvalidVpcEndpointId.Malformed",
+				Msg: fmt.Sprintf("Invalid Id: '%s'", id)}
+		}
 		return c.update(ctx, func(tx *store.Tx) error {
 			ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
 			if err != nil || ep.ServiceID != svcID {

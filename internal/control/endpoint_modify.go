@@ -23,7 +23,7 @@ type ModifyEndpointInput struct {
 
 // ModifyEndpoint adds and removes an endpoint's subnets (creating and deleting
 // their interfaces) and security groups (on its interfaces too), turns private DNS
-// on or off, and replaces or resets its policy.
+// on or off, replaces or resets its policy, and sets its DNS record IP type.
 func (c *Control) ModifyEndpoint(ctx context.Context, acct, id string, in ModifyEndpointInput) error {
 	ep, err := c.ownEndpoint(ctx, acct, id)
 	if err != nil {
@@ -155,6 +155,9 @@ func (c *Control) ModifyEndpoint(ctx context.Context, acct, id string, in Modify
 		}
 		if policy != "" {
 			ep.PolicyDocument = policy
+		}
+		if in.DNSRecordIPType != "" {
+			ep.DNSRecordIPType = in.DNSRecordIPType
 		}
 		return tx.Put(key(model.KindEndpoint, id), ep)
 	})

@@ -99,6 +99,7 @@ type taggable struct {
 	id, kind string
 	group    string // the security group of a rule
 	vpc      string // the VPC of a derived resource
+	service  string // the endpoint service of a permission
 }
 
 // resolveTaggable finds a resource of the account by ID. Record-backed kinds are
@@ -124,6 +125,9 @@ func (c *Control) resolveTaggable(ctx context.Context, acct, id string) (taggabl
 			}
 		}
 		return taggable{}, model.NotFound(model.KindRule, id)
+	}
+	if prefix == model.PrefixPermission {
+		return c.resolvePermission(ctx, acct, id)
 	}
 	if kind, ok := derivedKinds[prefix]; ok {
 		vpcs, err := c.Vpcs(ctx, acct)
@@ -224,6 +228,8 @@ func (c *Control) retag(ctx context.Context, acct string, ids []string, change f
 			switch {
 			case t.kind == model.KindRule:
 				err = retagRule(tx, t, change)
+			case t.kind == model.KindPermission:
+				err = retagPermission(tx, acct, t, change)
 			case t.vpc != "":
 				err = retagDerived(tx, acct, t, change)
 			default:
@@ -337,6 +343,11 @@ func (c *Control) EC2Tags(ctx context.Context, acct string) ([]ResourceTag, erro
 			add(r.ID, model.KindRule, r.Tags)
 		}
 	}
+	perms, err := c.permissionTags(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, perms...)
 	vpcs, err := c.Vpcs(ctx, acct)
 	if err != nil {
 		return nil, err

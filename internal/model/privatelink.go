@@ -110,6 +110,9 @@ type Endpoint struct {
 	// PrivateDNSName is the private DNS name this endpoint holds in its VPC (set
 	// while PrivateDNSEnabled; at most one endpoint per name per VPC).
 	PrivateDNSName string `json:"privateDnsName,omitempty"`
+	// DNSRecordIPType is the endpoint's DnsOptions.DnsRecordIpType ("ipv4" or
+	// "service-defined"); empty in records written before it existed, meaning ipv4.
+	DNSRecordIPType string `json:"dnsRecordIpType,omitempty"`
 }
 
 // ConnectionNotification records where to announce endpoint connection events.
