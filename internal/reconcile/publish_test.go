@@ -131,10 +131,12 @@ func TestPublishGuide003(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return slices.Equal(listenerPorts(t, env, pl.LoadBalancerARN), []int32{8081, 9092}) })
-	svc = waitState(t, ctl, "my-kafka", model.PrivateLinkActive)
-	if len(svc.PrivateLink.Listeners) != 2 || len(svc.PrivateLink.TargetGroups) != 2 {
-		t.Errorf("recorded: %+v", svc.PrivateLink)
-	}
+	// The resource records the listeners and target groups at the end of the pass
+	// that created them.
+	waitFor(t, func() bool {
+		svc = waitState(t, ctl, "my-kafka", model.PrivateLinkActive)
+		return len(svc.PrivateLink.Listeners) == 2 && len(svc.PrivateLink.TargetGroups) == 2
+	})
 	th, err := env.ELB(provider).DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(svc.PrivateLink.TargetGroups["kafka"])})
 	if err != nil || len(th.TargetHealthDescriptions) != 2 {
 		t.Fatalf("kafka targets: %v %+v", err, th)
