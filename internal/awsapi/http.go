@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -23,6 +24,13 @@ const maxBody = 4 << 20
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := newRequestID()
+	defer func() {
+		// A bug must still answer in the AWS envelope (the SDKs retry InternalError).
+		if p := recover(); p != nil {
+			a.log.Error("panic serving request", "request_id", reqID, "panic", p, "stack", string(debug.Stack()))
+			writeError(w, a.services["ec2"].model, &apiError{Code: "InternalError", Message: "An internal error has occurred", Status: http.StatusInternalServerError}, reqID)
+		}
+	}()
 	svc, action, err := a.serve(w, r, reqID)
 	status := http.StatusOK
 	code := ""

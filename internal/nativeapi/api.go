@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 
 	"strait/internal/awsapi"
 	"strait/internal/control"
@@ -95,6 +96,13 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 // serve authenticates a request, runs h and writes its JSON result or error.
 func (a *API) serve(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			// A bug must still answer in JSON, not drop the connection.
+			if p := recover(); p != nil {
+				a.log.Error("panic serving native API request", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				writeError(w, &apiError{Status: http.StatusInternalServerError, Code: "InternalError", Message: "An internal error has occurred; the server log has the details"})
+			}
+		}()
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 		if err != nil {
 			writeError(w, &apiError{Status: http.StatusBadRequest, Code: "InvalidRequest", Message: "reading the request body: " + err.Error()})
