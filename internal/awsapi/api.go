@@ -76,14 +76,11 @@ func New(ctl *control.Control, accounts Accounts, cfg Config) (*API, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &API{ctl: ctl, accounts: accounts, cfg: cfg, log: cfg.Logger, metrics: newMetrics()}
-	ec2, err := loadModel("ec2.json.gz")
+	ms, err := models()
 	if err != nil {
 		return nil, err
 	}
-	elb, err := loadModel("elbv2.json.gz")
-	if err != nil {
-		return nil, err
-	}
+	ec2, elb := ms[0], ms[1]
 	a.services = map[string]*service{
 		"ec2":                  {name: "ec2", model: ec2, actions: a.ec2Actions()},
 		"elasticloadbalancing": {name: "elasticloadbalancing", model: elb, actions: a.elbActions()},

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 )
 
 //go:embed models/*.json.gz
@@ -62,6 +63,17 @@ type shape struct {
 	// queryNames maps a query parameter name to its member name (built on load).
 	queryNames map[string]string
 }
+
+// models returns the EC2 and ELBv2 models, parsed once per process (about 30 ms);
+// they are never changed after loading, so every API shares them.
+var models = sync.OnceValues(func() ([2]*apiModel, error) {
+	ec2, err := loadModel("ec2.json.gz")
+	if err != nil {
+		return [2]*apiModel{}, err
+	}
+	elb, err := loadModel("elbv2.json.gz")
+	return [2]*apiModel{ec2, elb}, err
+})
 
 // loadModel reads one embedded, gzipped model and indexes its query names.
 func loadModel(file string) (*apiModel, error) {

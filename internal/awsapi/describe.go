@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -73,14 +74,7 @@ func matchAny(have, want []string) bool {
 	return false
 }
 
-func sortedKeysOf(m model.Tags) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+func sortedKeysOf(m model.Tags) []string { return slices.Sorted(maps.Keys(m)) }
 
 // byIDs keeps the items whose ID is listed; every listed ID must exist, or the
 // result is the NotFound error of the first missing one.

@@ -1,8 +1,6 @@
 package awsapi
 
 import (
-	"slices"
-
 	"strait/internal/model"
 )
 
@@ -57,11 +55,7 @@ func ec2Tags(t model.Tags) []Tag {
 	if len(t) == 0 {
 		return nil
 	}
-	keys := make([]string, 0, len(t))
-	for k := range t {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := sortedKeysOf(t)
 	out := make([]Tag, len(keys))
 	for i, k := range keys {
 		out[i] = Tag{Key: k, Value: t[k]}

@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -310,15 +309,3 @@ func (n *normalizer) name(kind, raw string) string {
 	n.seen[k] = v
 	return v
 }
-
-// sortedActions is used by tests that print coverage.
-func sortedActions(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-var _ = sortedActions
