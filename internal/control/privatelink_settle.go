@@ -17,7 +17,7 @@ import (
 // (holding it in its VPC when no other endpoint there does). Each pass reads every service, endpoint and load balancer once,
 // writes only what changes and re-checks each record inside its transaction, so it
 // is idempotent and safe to run concurrently with the API.
-func (c *Control) settlePrivateLink(ctx context.Context) error {
+func (c *Control) settlePrivateLink(ctx context.Context, r Realized) error {
 	lbs, err := list[model.LoadBalancer](ctx, c.st, model.KindLoadBalancer)
 	if err != nil {
 		return err
@@ -55,11 +55,11 @@ func (c *Control) settlePrivateLink(ctx context.Context) error {
 			}
 		}
 		switch {
-		case ep.State == model.EndpointPending && available[ep.ServiceID]:
+		case ep.State == model.EndpointPending && available[ep.ServiceID] && r.Ready(ep.ID):
 			if err := c.settleEndpointAvailable(ctx, ep.ID); err != nil {
 				return err
 			}
-		case ep.State == model.EndpointDeleting:
+		case ep.State == model.EndpointDeleting && r.Removed(ep.ID):
 			if !listed {
 				if nfns, err = list[model.ConnectionNotification](ctx, c.st, model.KindNotification); err != nil {
 					return err

@@ -9,24 +9,25 @@ import (
 )
 
 // Settle moves every resource whose realization is complete to its final state:
-// load balancers provisioning → active, endpoint services Pending → Available,
-// endpoints pending → available, and endpoints deleting → gone (their ENIs freed).
-// Without a data plane, realization is the record itself, so this happens on the
-// first pass.
-func (c *Control) Settle(ctx context.Context) error {
+// load balancers provisioning → active (once their nodes are up), endpoint services
+// Pending → Available, endpoints pending → available (once their listeners are open)
+// and endpoints deleting → gone (once the host holds nothing of them; their ENIs are
+// freed). Without a data plane (NoDataplane), realization is the record itself, so
+// this happens on the first pass.
+func (c *Control) Settle(ctx context.Context, r Realized) error {
 	lbs, err := list[model.LoadBalancer](ctx, c.st, model.KindLoadBalancer)
 	if err != nil {
 		return err
 	}
 	for _, lb := range lbs {
-		if lb.State == model.LBStateProvisioning {
+		if lb.State == model.LBStateProvisioning && r.Ready(lb.ARN) {
 			// A load balancer deleted since the list is simply gone.
 			if err := c.setLBState(ctx, lb.ARN, model.LBStateActive); err != nil && !errors.Is(err, model.ErrNotFound) {
 				return err
 			}
 		}
 	}
-	return c.settlePrivateLink(ctx)
+	return c.settlePrivateLink(ctx, r)
 }
 
 func (c *Control) setLBState(ctx context.Context, arn, state string) error {

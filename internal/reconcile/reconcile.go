@@ -29,7 +29,7 @@ func (r *Reconciler) Run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		if err := r.ctl.Settle(ctx); err != nil && ctx.Err() == nil {
+		if err := r.ctl.Settle(ctx, control.NoDataplane{}); err != nil && ctx.Err() == nil {
 			r.log.Warn("reconcile", "err", err)
 		}
 		if err := r.Publish(ctx); err != nil && ctx.Err() == nil {

@@ -245,3 +245,12 @@ func connectionRetryer() aws.Retryer {
 		o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
 	})
 }
+
+// RequireRoot skips a test that needs root (network namespaces, nftables) when not
+// running as root, except under STRAIT_E2E=1, where it fails.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		SkipUnlessE2E(t, "the test needs root (network namespaces and nftables)")
+	}
+}

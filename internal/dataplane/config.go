@@ -1,0 +1,109 @@
+// Package dataplane carries an endpoint's traffic: it accepts connections on the
+// listeners the agent opens (endpoint ENIs in consumer VPCs, load balancer nodes in
+// provider VPCs), picks the load balancer node of the connection's zone and a
+// healthy target by flow hash, dials the target from the node's address, optionally
+// writes a PROXY v2 header, and copies bytes both ways with splice. It also runs
+// the target groups' health checks, drains deregistered targets and counts
+// per-endpoint and per-service traffic.
+//
+// The package knows nothing about namespaces or the store: the agent gives it a
+// Dialer that dials inside the provider VPC and a HealthReport that records
+// target health.
+package dataplane
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"time"
+
+	"strait/internal/model"
+)
+
+// Config is the whole routing configuration. Configure replaces the previous one;
+// listeners and established connections survive a reconfiguration.
+type Config struct {
+	LoadBalancers []LoadBalancer
+	TargetGroups  []TargetGroup
+}
+
+// LoadBalancer is a network load balancer: a node in each of its zones and the
+// listeners that forward to target groups.
+type LoadBalancer struct {
+	ARN   string
+	VpcID string
+	// ServiceID is the endpoint service that publishes the load balancer ("" when
+	// none); per-service metrics are labelled with it.
+	ServiceID string
+	Nodes     []Node
+	// CrossZone lets a node pick targets in every zone (load_balancing.cross_zone.enabled).
+	CrossZone bool
+	Listeners []Listener
+}
+
+// Node is a load balancer's ENI in one zone: the address it dials targets from.
+type Node struct {
+	AZ string
+	IP netip.Addr
+}
+
+// Listener forwards a port of the load balancer to a target group.
+type Listener struct {
+	Port        uint16
+	TargetGroup string // ARN
+	// IdleTimeout closes a connection with no bytes either way for this long
+	// (tcp.idle_timeout.seconds, default 350 s).
+	IdleTimeout time.Duration
+}
+
+// TargetGroup is a set of targets with one health check.
+type TargetGroup struct {
+	ARN             string
+	VpcID           string
+	Targets         []Target
+	HealthCheck     HealthCheck
+	ProxyProtocolV2 bool // proxy_protocol_v2.enabled
+}
+
+// Target is one registered target. AZ is its zone, or "all" for an address
+// outside the VPC (reachable from every zone).
+type Target struct {
+	ID   string // IP address or instance ID, as registered
+	Addr netip.AddrPort
+	AZ   string
+	// Draining targets get no new connections; their established ones stay open
+	// until the target disappears from the configuration, which closes them.
+	Draining bool
+}
+
+// HealthCheck is a target group's health check, as the NLB runs it.
+type HealthCheck struct {
+	Enabled  bool
+	Protocol string // TCP, HTTP or HTTPS
+	// Port is the port checked; 0 means the target's traffic port.
+	Port               uint16
+	Path               string // HTTP(S)
+	Matcher            string // HTTP(S) success codes, e.g. "200-399"
+	Interval           time.Duration
+	Timeout            time.Duration
+	HealthyThreshold   int
+	UnhealthyThreshold int
+}
+
+// Entry says where a connection arrived: at an endpoint's ENI in a consumer VPC
+// (EndpointID set) or directly at a load balancer node in the provider VPC.
+type Entry struct {
+	EndpointID   string
+	ServiceID    string // the endpoint's service, for metrics
+	AZ           string // the zone of the ENI or node that accepted the connection
+	LoadBalancer string // ARN
+	Port         uint16 // the listener port
+}
+
+// Dialer opens a TCP connection to a target from a load balancer node's address,
+// inside the network of VPC vpcID.
+type Dialer func(ctx context.Context, vpcID string, from netip.Addr, to netip.AddrPort) (*net.TCPConn, error)
+
+// HealthReport records a target's new health state; the data plane calls it when
+// a target's state changes (and once when a target is first seen).
+type HealthReport func(targetGroupARN string, t Target, h model.TargetHealth)
