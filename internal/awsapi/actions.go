@@ -11,6 +11,7 @@ func (a *API) ec2Actions() map[string]handler {
 		a.networkActions(),
 		a.prefixListActions(),
 		a.accountActions(),
+		a.instanceActions(),
 	)
 }
 

@@ -54,6 +54,7 @@ var goldenScenarios = []func() []goldenStep{
 	goldenELB,
 	goldenPrivateLink,
 	goldenReview,
+	goldenInstances,
 }
 
 const (
@@ -259,10 +260,10 @@ func newNormalizer() *normalizer {
 }
 
 var (
-	idRe        = regexp.MustCompile(`\b(vpc-cidr-assoc|vpce-svc-perm|vpce-svc|vpce-nfn|vpce-con|vpce|vpc|subnet|sgr|sg|eni-attach|eni|rtbassoc|rtb|aclassoc|acl|dopt|i)-([0-9a-f]{17})\b`)
+	idRe        = regexp.MustCompile(`\b(vpc-cidr-assoc|vpce-svc-perm|vpce-svc|vpce-nfn|vpce-con|vpce|vpc|subnet|sgr|sg|eni-attach|eni|rtbassoc|rtb|aclassoc|acl|dopt|i|r)-([0-9a-f]{17})\b`)
 	arnIDRe     = regexp.MustCompile(`/([0-9a-f]{16})\b`)
 	requestIDRe = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
-	timeRe      = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z`)
+	timeRe      = regexp.MustCompile(`\d{4}-\d\d-\d\d(T\d\d:\d\d:\d\d(\.\d+)?Z| \d\d:\d\d:\d\d GMT)`)
 	dnsLabelRe  = regexp.MustCompile(`(vpce-[0-9a-f]{17})-([a-z0-9]{8})\b`)
 	tokenRe     = regexp.MustCompile(`(vpce:|_)([a-zA-Z0-9]{20,})\b`)
 	macRe       = regexp.MustCompile(`\b02(:[0-9a-f]{2}){5}\b`)

@@ -32,6 +32,7 @@ type isoStack struct {
 	notification       string
 	endpoint           string
 	consumerSG         string
+	instance           string // the provider's instance
 }
 
 // isoSetup builds a provider stack (VPC, subnets, security group, NLB, target group
@@ -101,6 +102,13 @@ func isoSetup(t *testing.T, env *testenv.Env) isoStack {
 	ep := plEndpoint(t, env, consumer, s.consumer, s.serviceName, nil, "us-east-1a")
 	s.endpoint = *ep.VpcEndpointId
 	plWaitEndpoint(t, env, consumer, s.endpoint, "available")
+	run, err := pe.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-12345678"), SubnetId: aws.String(s.provider.subnets["us-east-1a"]),
+		MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.instance = *run.Instances[0].InstanceId
+	waitInstanceState(t, pe, s.instance, ec2types.InstanceStateNameRunning)
 	return s
 }
 
@@ -132,6 +140,7 @@ func isoSnapshot(t *testing.T, env *testenv.Env, s isoStack) string {
 		add(e.DescribeVpcEndpointConnections(ctx, &ec2.DescribeVpcEndpointConnectionsInput{}))
 		add(e.DescribeVpcEndpointConnectionNotifications(ctx, &ec2.DescribeVpcEndpointConnectionNotificationsInput{}))
 		add(e.DescribeVpcEndpointServices(ctx, &ec2.DescribeVpcEndpointServicesInput{}))
+		add(e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{}))
 		l := env.ELB(acct)
 		add(l.DescribeLoadBalancers(ctx, &elbv2.DescribeLoadBalancersInput{}))
 		add(l.DescribeTargetGroups(ctx, &elbv2.DescribeTargetGroupsInput{}))
@@ -238,6 +247,18 @@ func isoCases(s isoStack, e *ec2.Client, l *elbv2.Client) []isoCase {
 		}},
 		{"DeleteTags", "of the provider's VPC", "InvalidVpcID.NotFound", func(ctx context.Context) error {
 			return ignore(e.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{s.provider.vpc}, Tags: []ec2types.Tag{{Key: aws.String("team")}}}))
+		}},
+
+		// EC2: instances.
+		{"RunInstances", "in the provider's subnet", "InvalidSubnetID.NotFound", func(ctx context.Context) error {
+			return ignore(e.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-12345678"), SubnetId: aws.String(s.provider.subnets["us-east-1a"]),
+				MinCount: aws.Int32(1), MaxCount: aws.Int32(1)}))
+		}},
+		{"DescribeInstances", "the provider's instance", "InvalidInstanceID.NotFound", func(ctx context.Context) error {
+			return ignore(e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{s.instance}}))
+		}},
+		{"TerminateInstances", "the provider's instance", "InvalidInstanceID.NotFound", func(ctx context.Context) error {
+			return ignore(e.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{s.instance}}))
 		}},
 
 		// EC2: security groups.
@@ -546,6 +567,14 @@ func TestIsolation(t *testing.T) {
 		{"DescribeTags resource-id", func() (int, error) {
 			o, err := e.DescribeTags(ctx, &ec2.DescribeTagsInput{Filters: []ec2types.Filter{filter("resource-id", s.provider.vpc)}})
 			return lenOf(o, err, func() int { return len(o.Tags) })
+		}},
+		{"DescribeInstances", func() (int, error) {
+			o, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+			return lenOf(o, err, func() int { return len(o.Reservations) })
+		}},
+		{"DescribeInstances vpc-id", func() (int, error) {
+			o, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{filter("vpc-id", s.provider.vpc)}})
+			return lenOf(o, err, func() int { return len(o.Reservations) })
 		}},
 		{"DescribeVpcEndpoints", func() (int, error) {
 			o, err := e.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{})

@@ -131,7 +131,7 @@ func TestInfrastructureAsCodeReads(t *testing.T) {
 	}
 	tgArn := *tg.TargetGroups[0].TargetGroupArn
 	if _, err := lb.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: &tgArn, Attributes: []elbtypes.TargetGroupAttribute{
-		{Key: aws.String("proxy_protocol_v2.enabled"), Value: aws.String("true")}, {Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("30")}}}); err != nil {
+		{Key: aws.String("proxy_protocol_v2.enabled"), Value: aws.String("true")}, {Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("1")}}}); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := lb.CreateListener(ctx, &elbv2.CreateListenerInput{LoadBalancerArn: &arn, Protocol: elbtypes.ProtocolEnumTcp, Port: aws.Int32(3306),
@@ -224,6 +224,11 @@ func TestInfrastructureAsCodeReads(t *testing.T) {
 	}
 	if _, err := lb.DeregisterTargets(ctx, &elbv2.DeregisterTargetsInput{TargetGroupArn: &tgArn, Targets: target}); err != nil {
 		t.Fatal(err)
+	}
+	// The target drains for the group's deregistration delay (1 s here), then goes.
+	if h, err := lb.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: &tgArn, Targets: target}); err != nil ||
+		len(h.TargetHealthDescriptions) != 1 || h.TargetHealthDescriptions[0].TargetHealth.State != elbtypes.TargetHealthStateEnumDraining {
+		t.Errorf("health right after deregistering: %+v (%v)", h, err)
 	}
 	if err := elbv2.NewTargetDeregisteredWaiter(lb, func(o *elbv2.TargetDeregisteredWaiterOptions) { o.MinDelay, o.MaxDelay = fast, fast }).Wait(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: &tgArn, Targets: target}, wait); err != nil {
 		t.Fatalf("TargetDeregistered waiter: %v", err)

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"strait/internal/model"
 	"strait/internal/store"
@@ -32,6 +32,7 @@ type instanceRef struct {
 	Owner string `json:"owner"`
 	VpcID string `json:"vpcId"`
 	AZ    string `json:"az"`
+	State string `json:"state"`
 }
 
 // privateRanges are the ranges an IP target outside the VPC may come from.
@@ -41,7 +42,8 @@ var privateRanges = []netip.Prefix{
 }
 
 // RegisterTargets adds targets to a target group. Registering a target (ID and
-// port) that is already registered changes nothing.
+// port) that is already registered changes nothing, except that a draining target
+// stops draining.
 func (c *Control) RegisterTargets(ctx context.Context, acct, arn string, targets []TargetInput) error {
 	tg, err := c.TargetGroup(ctx, acct, arn)
 	if err != nil {
@@ -64,8 +66,12 @@ func (c *Control) RegisterTargets(ctx context.Context, acct, arn string, targets
 			return err
 		}
 		for _, t := range resolved {
-			if !slices.ContainsFunc(tg.Targets, func(x model.Target) bool { return x.ID == t.ID && x.Port == t.Port }) {
+			i := slices.IndexFunc(tg.Targets, func(x model.Target) bool { return x.ID == t.ID && x.Port == t.Port })
+			switch {
+			case i < 0:
 				tg.Targets = append(tg.Targets, t)
+			case tg.Targets[i].Draining():
+				tg.Targets[i].DrainingUntil = time.Time{} // registering again cancels the deregistration
 			}
 		}
 		if len(tg.Targets) > maxTargets {
@@ -142,6 +148,9 @@ func (c *Control) resolveInstanceTarget(ctx context.Context, acct string, tg mod
 	if err != nil {
 		return t, err
 	}
+	if inst.State != model.InstancePending && inst.State != model.InstanceRunning {
+		return t, model.InvalidKind(model.KindTarget, t.ID, "The following targets are not in a running state and cannot be registered: '%s'", t.ID)
+	}
 	if inst.VpcID != tg.VpcID {
 		return t, model.InvalidKind(model.KindTarget, t.ID, "The following targets are not in the target group VPC '%s': '%s'", tg.VpcID, t.ID)
 	}
@@ -150,43 +159,6 @@ func (c *Control) resolveInstanceTarget(ctx context.Context, acct string, tg mod
 	}
 	t.AZ = inst.AZ
 	return t, nil
-}
-
-// DeregisterTargets removes targets from a target group; each must be registered.
-func (c *Control) DeregisterTargets(ctx context.Context, acct, arn string, targets []TargetInput) error {
-	if _, err := c.TargetGroup(ctx, acct, arn); err != nil {
-		return err
-	}
-	if len(targets) == 0 {
-		return model.Missing("Targets")
-	}
-	return c.update(ctx, func(tx *store.Tx) error {
-		tg, err := txGetELB[model.TargetGroup](c, tx, acct, arn, model.KindTargetGroup)
-		if err != nil {
-			return err
-		}
-		var missing []string
-		for _, in := range targets {
-			port := in.Port
-			if port == 0 {
-				port = tg.Port
-			}
-			i := slices.IndexFunc(tg.Targets, func(x model.Target) bool { return x.ID == in.ID && x.Port == port })
-			if i < 0 {
-				missing = append(missing, fmt.Sprintf("'Id=%s,Port=%d'", in.ID, port))
-				continue
-			}
-			tg.Targets = slices.Delete(tg.Targets, i, i+1)
-			tx.Delete(key(model.KindTargetHealth, model.TargetHealthID(arn, in.ID, port)))
-		}
-		if len(missing) > 0 {
-			return model.InvalidKind(model.KindTarget, missing[0], "The following targets are not registered in target group '%s': %s", arn, strings.Join(missing, ", "))
-		}
-		if len(tg.Targets) == 0 {
-			tg.Targets = nil
-		}
-		return tx.Put(key(model.KindTargetGroup, model.ARNResourceID(arn)), tg)
-	})
 }
 
 // TargetHealthInfo is the health of one target, as DescribeTargetHealth reports it.
@@ -198,18 +170,21 @@ type TargetHealthInfo struct {
 
 // DescribeTargetHealth reports the health of a target group's targets (all, or the
 // ones asked for). Until the data plane has checked a target, it is "initial"; a
-// target of a group no listener uses is "unused".
+// target of a group no listener uses is "unused"; a deregistered target is
+// "draining" until its deregistration delay is over.
 func (c *Control) DescribeTargetHealth(ctx context.Context, acct, arn string, filter []TargetInput) ([]TargetHealthInfo, error) {
 	tg, err := c.TargetGroup(ctx, acct, arn)
 	if err != nil {
 		return nil, err
 	}
-	observed, err := c.observedHealth(ctx, arn)
-	if err != nil {
+	v := healthView{tg: tg}
+	if v.observed, err = c.observedHealth(ctx, arn); err != nil {
 		return nil, err
 	}
-	zones, err := c.enabledZones(ctx, acct, tg)
-	if err != nil {
+	if v.zones, err = c.enabledZones(ctx, acct, tg); err != nil {
+		return nil, err
+	}
+	if v.instances, err = c.targetInstanceStates(ctx, tg); err != nil {
 		return nil, err
 	}
 	info := func(t model.Target) TargetHealthInfo {
@@ -217,7 +192,7 @@ func (c *Control) DescribeTargetHealth(ctx context.Context, acct, arn string, fi
 		if out.HealthCheckPort == trafficPort {
 			out.HealthCheckPort = strconv.Itoa(int(t.Port))
 		}
-		out.Health = targetState(tg, t, zones, observed)
+		out.Health = v.state(t)
 		return out
 	}
 	var out []TargetHealthInfo
@@ -247,18 +222,111 @@ func (c *Control) DescribeTargetHealth(ctx context.Context, acct, arn string, fi
 	return out, nil
 }
 
-// targetState decides the health a target reports.
-func targetState(tg model.TargetGroup, t model.Target, zones []string, observed map[string]model.TargetHealth) model.TargetHealth {
-	if len(tg.Listeners) == 0 {
+// healthView is what deciding the health of a target group's targets needs: the
+// group, the zones of its load balancer, the health the data plane observed (by
+// TargetHealthID) and, for instance targets, each instance's state ("" when the
+// instance is gone).
+type healthView struct {
+	tg        model.TargetGroup
+	zones     []string
+	observed  map[string]model.TargetHealth
+	instances map[string]string
+}
+
+// state decides the health a target reports.
+func (v healthView) state(t model.Target) model.TargetHealth {
+	switch {
+	case t.Draining():
+		return model.TargetHealth{State: model.TargetDraining, Reason: model.ReasonDeregistrationInProgress, Description: "Target deregistration is in progress"}
+	case len(v.tg.Listeners) == 0:
 		return model.TargetHealth{State: model.TargetUnused, Reason: model.ReasonNotInUse, Description: "Target group is not configured to receive traffic from the load balancer"}
 	}
-	if t.AZ != "" && t.AZ != "all" && !slices.Contains(zones, t.AZ) {
+	if state, ok := v.instances[t.ID]; ok && state != model.InstancePending && state != model.InstanceRunning {
+		if state == "" || state == model.InstanceShuttingDown {
+			state = model.InstanceTerminated
+		}
+		return model.TargetHealth{State: model.TargetUnused, Reason: model.ReasonInvalidState, Description: "Target is in the " + state + " state"}
+	}
+	if t.AZ != "" && t.AZ != "all" && !slices.Contains(v.zones, t.AZ) {
 		return model.TargetHealth{State: model.TargetUnused, Reason: model.ReasonNotInUse, Description: "Target is in an Availability Zone that is not enabled for the load balancer"}
 	}
-	if h, ok := observed[model.TargetHealthID(tg.ARN, t.ID, t.Port)]; ok {
+	if !v.tg.HealthCheck.Enabled {
+		return model.TargetHealth{State: model.TargetUnavailable, Reason: model.ReasonHealthCheckDisabled, Description: "Health checks are disabled"}
+	}
+	if h, ok := v.observed[model.TargetHealthID(v.tg.ARN, t.ID, t.Port)]; ok {
 		return h
 	}
 	return model.TargetHealth{State: model.TargetInitial, Reason: model.ReasonRegistrationInProgress, Description: "Target registration is in progress"}
+}
+
+// targetInstanceStates reads the state of each instance target of a group of
+// type instance ("" for an instance that is gone); nil for other groups.
+func (c *Control) targetInstanceStates(ctx context.Context, tg model.TargetGroup) (map[string]string, error) {
+	if tg.TargetType != TargetTypeInstance {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, t := range tg.Targets {
+		if _, done := out[t.ID]; done {
+			continue
+		}
+		inst, err := get[instanceRef](ctx, c.st, model.KindInstance, t.ID)
+		if err != nil && !errors.Is(err, model.ErrNotFound) {
+			return nil, err
+		}
+		out[t.ID] = inst.State
+	}
+	return out, nil
+}
+
+// SetTargetHealth records the health the data plane observed for a target of a
+// target group. It is for the data plane (no account): it writes only while the
+// target (ID and port) is registered in the group, draining included, and only
+// when the state or reason changes, so that repeated reports cost no write. A
+// zero h.Since is set to now.
+func (c *Control) SetTargetHealth(ctx context.Context, targetGroupARN, targetID string, port int32, h model.TargetHealth) error {
+	id := model.ARNResourceID(targetGroupARN)
+	if id == "" {
+		return nil
+	}
+	hk := key(model.KindTargetHealth, model.TargetHealthID(targetGroupARN, targetID, port))
+	registered := func(tg model.TargetGroup) bool {
+		return tg.ARN == targetGroupARN && slices.ContainsFunc(tg.Targets, func(t model.Target) bool { return t.ID == targetID && t.Port == port })
+	}
+	same := func(cur model.TargetHealth) bool { return cur.State == h.State && cur.Reason == h.Reason }
+	// Check before taking the update lock: most reports change nothing.
+	tg, err := get[model.TargetGroup](ctx, c.st, model.KindTargetGroup, id)
+	if errors.Is(err, model.ErrNotFound) || (err == nil && !registered(tg)) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var cur model.TargetHealth
+	if err := c.st.Get(ctx, hk, &cur); err == nil && same(cur) {
+		return nil
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if h.Since.IsZero() {
+		h.Since = c.now().UTC()
+	}
+	return c.update(ctx, func(tx *store.Tx) error {
+		tg, err := txGet[model.TargetGroup](tx, model.KindTargetGroup, id)
+		if isNotFound(err) || (err == nil && !registered(tg)) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var cur model.TargetHealth
+		if ok, err := tx.Get(hk, &cur); err != nil {
+			return err
+		} else if ok && same(cur) {
+			return nil
+		}
+		return tx.Put(hk, h)
+	})
 }
 
 // observedHealth reads the health records the data plane wrote for a target group,

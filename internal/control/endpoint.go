@@ -135,6 +135,9 @@ func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndp
 		if err := tok.record(tx, ep.ID); err != nil {
 			return err
 		}
+		if err := c.recordConnectionEvent(ctx, tx, ep, model.EventConnect); err != nil {
+			return err
+		}
 		return tx.Put(key(model.KindEndpoint, ep.ID), ep)
 	})
 	return ep, err
@@ -419,6 +422,9 @@ func (c *Control) deleteEndpoint(ctx context.Context, acct, id string) error {
 		}
 		ep.State = model.EndpointDeleting
 		releasePrivateDNSName(tx, &ep)
+		if err := c.recordConnectionEvent(ctx, tx, ep, model.EventDelete); err != nil {
+			return err
+		}
 		return tx.Put(key(model.KindEndpoint, id), ep)
 	})
 }

@@ -11,7 +11,7 @@ import (
 // AcceptEndpointConnections accepts endpoints waiting in pendingAcceptance on one
 // of the account's services: each goes to pending, then available (see Settle).
 func (c *Control) AcceptEndpointConnections(ctx context.Context, acct, svcID string, ids []string) ([]ItemError, error) {
-	return c.decideConnections(ctx, acct, svcID, ids, func(ep *model.Endpoint) error {
+	return c.decideConnections(ctx, acct, svcID, ids, model.EventAccept, func(ep *model.Endpoint) error {
 		if ep.State != model.EndpointPendingAcceptance {
 			return model.BadState(model.KindEndpoint, ep.ID,
 				"The VPC endpoint %s is in state %s; only pendingAcceptance endpoints can be accepted", ep.ID, ep.State)
@@ -28,7 +28,7 @@ func (c *Control) AcceptEndpointConnections(ctx context.Context, acct, svcID str
 // until the consumer deletes them; no traffic flows. Rejecting a rejected endpoint
 // is a no-op.
 func (c *Control) RejectEndpointConnections(ctx context.Context, acct, svcID string, ids []string) ([]ItemError, error) {
-	return c.decideConnections(ctx, acct, svcID, ids, func(ep *model.Endpoint) error {
+	return c.decideConnections(ctx, acct, svcID, ids, model.EventReject, func(ep *model.Endpoint) error {
 		switch ep.State {
 		case model.EndpointPendingAcceptance, model.EndpointPending, model.EndpointAvailable, model.EndpointRejected:
 			ep.State = model.EndpointRejected
@@ -41,10 +41,11 @@ func (c *Control) RejectEndpointConnections(ctx context.Context, acct, svcID str
 }
 
 // decideConnections applies decide to each endpoint of ids that connects to the
-// service, one transaction per endpoint; the others fail with
-// InvalidVpcEndpointId.NotFound, or InvalidVpcEndpointId.Malformed when the ID is
-// not vpce-<hex>.
-func (c *Control) decideConnections(ctx context.Context, acct, svcID string, ids []string, decide func(*model.Endpoint) error) ([]ItemError, error) {
+// service, one transaction per endpoint, recording the connection event (for
+// connection notifications) when decide changes the endpoint's state; the others
+// fail with InvalidVpcEndpointId.NotFound, or InvalidVpcEndpointId.Malformed when
+// the ID is not vpce-<hex>.
+func (c *Control) decideConnections(ctx context.Context, acct, svcID string, ids []string, event string, decide func(*model.Endpoint) error) ([]ItemError, error) {
 	if _, err := c.EndpointService(ctx, acct, svcID); err != nil {
 		return nil, err
 	}
@@ -59,8 +60,14 @@ func (c *Control) decideConnections(ctx context.Context, acct, svcID string, ids
 				return &model.Error{Err: model.ErrNotFound, Kind: model.KindEndpoint, ID: id, Code: "InvalidVpcEndpointId.NotFound",
 					Msg: fmt.Sprintf("The Vpc Endpoint Id '%s' does not exist for service %s", id, svcID)}
 			}
+			before := ep.State
 			if err := decide(&ep); err != nil {
 				return err
+			}
+			if ep.State != before {
+				if err := c.recordConnectionEvent(ctx, tx, ep, event); err != nil {
+					return err
+				}
 			}
 			return tx.Put(key(model.KindEndpoint, id), ep)
 		})

@@ -27,7 +27,9 @@ type CreateNotificationInput struct {
 }
 
 // CreateConnectionNotification records where to announce connection events of a
-// service or an endpoint. Strait records notifications; it does not deliver them yet.
+// service or an endpoint. Each event is recorded with the endpoint's change and
+// delivered by DeliverNotifications as one JSON line per message in a file per SNS
+// topic (see docs/notifications.md).
 func (c *Control) CreateConnectionNotification(ctx context.Context, acct string, in CreateNotificationInput) (model.ConnectionNotification, error) {
 	tok, prev, found, err := idempotent[model.ConnectionNotification](ctx, c, acct, model.KindNotification, in.ClientToken, in)
 	if err != nil || found {

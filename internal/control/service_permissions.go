@@ -130,6 +130,9 @@ func (c *Control) rejectUnadmitted(ctx context.Context, tx *store.Tx, svc model.
 			if err := tx.Put(key(model.KindEndpoint, cur.ID), cur); err != nil {
 				return err
 			}
+			if err := c.recordConnectionEvent(ctx, tx, cur, model.EventReject); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

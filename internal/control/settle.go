@@ -12,8 +12,9 @@ import (
 // load balancers provisioning → active (once their nodes are up), endpoint services
 // Pending → Available, endpoints pending → available (once their listeners are open)
 // and endpoints deleting → gone (once the host holds nothing of them; their ENIs are
-// freed). Without a data plane (NoDataplane), realization is the record itself, so
-// this happens on the first pass.
+// freed), instances pending → running and shutting-down → terminated, and draining
+// targets out of their groups once the delay is over. Without a data plane
+// (NoDataplane), realization is the record itself, so this happens on the first pass.
 func (c *Control) Settle(ctx context.Context, r Realized) error {
 	lbs, err := list[model.LoadBalancer](ctx, c.st, model.KindLoadBalancer)
 	if err != nil {
@@ -26,6 +27,12 @@ func (c *Control) Settle(ctx context.Context, r Realized) error {
 				return err
 			}
 		}
+	}
+	if err := c.settleInstances(ctx, r); err != nil {
+		return err
+	}
+	if err := c.settleDraining(ctx); err != nil {
+		return err
 	}
 	return c.settlePrivateLink(ctx, r)
 }

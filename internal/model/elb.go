@@ -66,7 +66,14 @@ type Target struct {
 	Port       int32     `json:"port"`
 	AZ         string    `json:"az,omitempty"`
 	Registered time.Time `json:"registered"`
+	// DrainingUntil, when set, is the end of the target's deregistration delay:
+	// it gets no new connections, its established ones may finish until then, and
+	// it is removed from the group at that time.
+	DrainingUntil time.Time `json:"drainingUntil,omitzero"`
 }
+
+// Draining reports whether the target is being deregistered.
+func (t Target) Draining() bool { return !t.DrainingUntil.IsZero() }
 
 // TargetGroup routes a listener's connections to its targets.
 type TargetGroup struct {
@@ -134,6 +141,10 @@ const (
 	ReasonNotRegistered            = "Target.NotRegistered"
 	ReasonNotInUse                 = "Target.NotInUse"
 	ReasonDeregistrationInProgress = "Target.DeregistrationInProgress"
+	ReasonResponseCodeMismatch     = "Target.ResponseCodeMismatch"
+	ReasonInternalError            = "Elb.InternalError"
+	ReasonHealthCheckDisabled      = "Target.HealthCheckDisabled"
+	ReasonInvalidState             = "Target.InvalidState"
 )
 
 // KindTargetHealth is the store kind of observed target health records.

@@ -9,37 +9,96 @@ import (
 	"log/slog"
 	"time"
 
+	"strait/internal/agent"
 	"strait/internal/control"
 )
+
+// Dataplane realizes desired states on the host and tells what it realized.
+type Dataplane interface {
+	control.Realized
+	Apply(ctx context.Context, st agent.State) error
+}
+
+// Config is what a reconciler needs besides the control layer.
+type Config struct {
+	// Dataplane realizes the desired state; nil means none (--dataplane=none):
+	// records are realized as soon as they are written.
+	Dataplane Dataplane
+	// NotificationDir receives connection notifications ("" = not delivered).
+	NotificationDir string
+	Logger          *slog.Logger
+}
 
 // Reconciler settles resource states.
 type Reconciler struct {
 	ctl *control.Control
+	cfg Config
 	log *slog.Logger
+	// last holds the last error logged per step, so a persistent failure is
+	// logged once, not every second.
+	last map[string]string
 }
 
 // New returns a reconciler over ctl.
-func New(ctl *control.Control, log *slog.Logger) *Reconciler {
-	return &Reconciler{ctl: ctl, log: log}
+func New(ctl *control.Control, cfg Config) *Reconciler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Reconciler{ctl: ctl, cfg: cfg, log: cfg.Logger, last: map[string]string{}}
 }
 
-// Run settles states after every change until ctx is done. It also runs once a
-// second, so that changes made by other servers on the same store are picked up.
+// Run reconciles after every change until ctx is done. It also runs once a second,
+// so that changes made by other servers on the same store, expiring drains and
+// a failed step's retry are picked up.
 func (r *Reconciler) Run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		if err := r.ctl.Settle(ctx, control.NoDataplane{}); err != nil && ctx.Err() == nil {
-			r.log.Warn("reconcile", "err", err)
-		}
-		if err := r.Publish(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("publish", "err", err)
-		}
+		r.Pass(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.ctl.Changed():
 		case <-tick.C:
 		}
+	}
+}
+
+// Pass runs one reconciliation: realize the desired state on the host, settle
+// states on what is realized, publish PrivateLink resources, deliver notifications.
+func (r *Reconciler) Pass(ctx context.Context) {
+	var realized control.Realized = control.NoDataplane{}
+	if dp := r.cfg.Dataplane; dp != nil {
+		snap, err := r.ctl.Snapshot(ctx)
+		if err == nil {
+			err = dp.Apply(ctx, Desired(snap, r.ctl))
+		}
+		r.report(ctx, "dataplane", err)
+		realized = dp
+	}
+	r.report(ctx, "settle", r.ctl.Settle(ctx, realized))
+	r.report(ctx, "publish", r.Publish(ctx))
+	if r.cfg.NotificationDir != "" {
+		r.report(ctx, "notifications", r.ctl.DeliverNotifications(ctx, r.cfg.NotificationDir))
+	}
+}
+
+// report logs a step's error once per distinct message, and its recovery.
+func (r *Reconciler) report(ctx context.Context, step string, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if msg == r.last[step] {
+		return
+	}
+	r.last[step] = msg
+	if err != nil {
+		r.log.Warn("reconcile", "step", step, "err", err)
+	} else {
+		r.log.Info("reconcile recovered", "step", step)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"strait/internal/agent"
 	"strait/internal/awsapi"
 	"strait/internal/control"
 	"strait/internal/nativeapi"
@@ -46,6 +47,7 @@ type Server struct {
 	http   *http.Server
 	ln     net.Listener
 	admin  *adminServer
+	agent  *agent.Agent // nil with --dataplane=none
 	cancel context.CancelFunc
 	done   chan struct{}
 	ready  chan struct{}
@@ -59,8 +61,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Dataplane == "" {
 		cfg.Dataplane = "none"
 	}
-	if cfg.Dataplane != "none" {
-		return nil, fmt.Errorf("data plane %q is not available in this build; use --dataplane=none (the API and state machine without traffic)", cfg.Dataplane)
+	if cfg.Dataplane != "none" && cfg.Dataplane != "netns" {
+		return nil, fmt.Errorf("unknown data plane %q: use --dataplane=netns (namespaces on this host, needs root) or --dataplane=none (the API and state machine without traffic)", cfg.Dataplane)
 	}
 	if cfg.DataDir == "" {
 		return nil, errors.New("a data directory is required (--data-dir)")
@@ -106,7 +108,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	rec := reconcile.New(ctl, cfg.Logger)
+	recCfg := reconcile.Config{Logger: cfg.Logger, NotificationDir: filepath.Join(cfg.DataDir, "notifications")}
+	if cfg.Dataplane == "netns" {
+		ag, err := startDataplane(runCtx, cfg, ctl, reg)
+		if err != nil {
+			cancel()
+			s.admin.close()
+			ln.Close()
+			st.Close()
+			return nil, err
+		}
+		s.agent = ag
+		recCfg.Dataplane = ag
+	}
+	rec := reconcile.New(ctl, recCfg)
 	go func() {
 		defer close(s.done)
 		rec.Run(runCtx)
@@ -159,5 +174,8 @@ func (s *Server) Close() error {
 	s.admin.close()
 	s.cancel()
 	<-s.done
+	if s.agent != nil {
+		s.agent.Close()
+	}
 	return s.st.Close()
 }

@@ -1,0 +1,154 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"strait/internal/model"
+	"strait/internal/store"
+)
+
+// InstanceStateChange is what TerminateInstances did to one instance.
+type InstanceStateChange struct {
+	ID       string
+	Previous string
+	Current  string
+}
+
+// Reason of a user-initiated termination, as EC2 words it.
+const (
+	reasonUserShutdown        = "Client.UserInitiatedShutdown"
+	reasonUserShutdownMessage = "Client.UserInitiatedShutdown: User initiated shutdown"
+)
+
+// TerminateInstances shuts down instances of the account: pending and running
+// ones go shutting-down, then terminated once the data plane has removed them
+// (see Settle), which frees their interfaces. Terminating a shutting-down or
+// terminated instance changes nothing and is not an error. Every ID must name an
+// instance of the account, or nothing is terminated.
+func (c *Control) TerminateInstances(ctx context.Context, acct string, ids []string) ([]InstanceStateChange, error) {
+	if len(ids) == 0 {
+		return nil, model.Missing("InstanceId")
+	}
+	ids = dedupe(ids)
+	for _, id := range ids {
+		if err := model.CheckID(model.KindInstance, model.PrefixInstance, id); err != nil {
+			return nil, err
+		}
+	}
+	var missing []string
+	for _, id := range ids {
+		if _, err := c.Instance(ctx, acct, id); isNotFound(err) {
+			missing = append(missing, id)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if err := instancesNotFound(missing); err != nil {
+		return nil, err
+	}
+	var out []InstanceStateChange
+	err := c.update(ctx, func(tx *store.Tx) error {
+		out = nil
+		now := c.now().UTC()
+		for _, id := range ids {
+			inst, err := txGet[model.Instance](tx, model.KindInstance, id)
+			if err != nil && !isNotFound(err) {
+				return err
+			}
+			if err != nil || inst.Owner != acct {
+				return model.NotFound(model.KindInstance, id)
+			}
+			ch := InstanceStateChange{ID: id, Previous: inst.State, Current: inst.State}
+			if inst.Live() {
+				inst.State = model.InstanceShuttingDown
+				inst.StateReasonCode, inst.StateReasonMessage = reasonUserShutdown, reasonUserShutdownMessage
+				inst.StateTransitionReason = fmt.Sprintf("User initiated (%s GMT)", now.Format("2006-01-02 15:04:05"))
+				if err := tx.Put(key(model.KindInstance, id), inst); err != nil {
+					return err
+				}
+				ch.Current = inst.State
+			}
+			out = append(out, ch)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// instancesNotFound is EC2's error for instance IDs that do not exist (or are
+// another account's); nil when there are none.
+func instancesNotFound(ids []string) error {
+	switch len(ids) {
+	case 0:
+		return nil
+	case 1:
+		return model.NotFound(model.KindInstance, ids[0])
+	}
+	return &model.Error{Err: model.ErrNotFound, Kind: model.KindInstance, ID: ids[0],
+		Msg: fmt.Sprintf("The instance IDs '%s' do not exist", strings.Join(ids, ", "))}
+}
+
+// settleInstances moves instances along (see Settle): pending → running once the
+// data plane has wired them, shutting-down → terminated once it has removed them
+// (their interfaces and addresses are freed then), and deletes the records of
+// instances terminated more than TerminatedInstanceRetention ago. Each change
+// re-reads its instance in its own transaction and writes only when the state
+// is still the one seen, so a pass is idempotent.
+func (c *Control) settleInstances(ctx context.Context, r Realized) error {
+	insts, err := c.AllInstances(ctx)
+	if err != nil {
+		return err
+	}
+	now := c.now()
+	for _, inst := range insts {
+		var err error
+		switch {
+		case inst.State == model.InstancePending && r.Ready(inst.ID):
+			err = c.moveInstance(ctx, inst.ID, model.InstancePending, func(_ *store.Tx, i *model.Instance) (bool, error) {
+				i.State, i.StateReasonCode, i.StateReasonMessage = model.InstanceRunning, "", ""
+				return false, nil
+			})
+		case inst.State == model.InstanceShuttingDown && r.Removed(inst.ID):
+			err = c.moveInstance(ctx, inst.ID, model.InstanceShuttingDown, func(tx *store.Tx, i *model.Instance) (bool, error) {
+				i.State, i.TerminatedAt = model.InstanceTerminated, c.now().UTC()
+				return false, deleteENI(tx, i.ENIID)
+			})
+		case inst.State == model.InstanceTerminated && now.Sub(inst.TerminatedAt) >= model.TerminatedInstanceRetention:
+			err = c.moveInstance(ctx, inst.ID, model.InstanceTerminated, func(*store.Tx, *model.Instance) (bool, error) {
+				return true, nil
+			})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// moveInstance applies change to an instance that is still in state from, in one
+// transaction; change reports whether to delete the record instead of writing it.
+func (c *Control) moveInstance(ctx context.Context, id, from string, change func(*store.Tx, *model.Instance) (bool, error)) error {
+	return c.update(ctx, func(tx *store.Tx) error {
+		inst, err := txGet[model.Instance](tx, model.KindInstance, id)
+		if isNotFound(err) || (err == nil && inst.State != from) {
+			return nil // gone or changed since the listing; the next pass sees it
+		}
+		if err != nil {
+			return err
+		}
+		del, err := change(tx, &inst)
+		if err != nil {
+			return err
+		}
+		if del {
+			tx.Delete(key(model.KindInstance, id))
+			return nil
+		}
+		return tx.Put(key(model.KindInstance, id), inst)
+	})
+}

@@ -1,0 +1,304 @@
+package control
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"strait/internal/model"
+	"strait/internal/store"
+)
+
+// NotificationSubject is the Subject of every connection notification message.
+const NotificationSubject = "VPC Endpoint Connection Notification"
+
+// outboxClock makes outbox IDs strictly increasing within this process even when
+// the wall clock stalls or steps back: each ID's time is after the last one's.
+var outboxClock atomic.Int64
+
+// deliverMu serializes DeliverNotifications calls of this process (the leader
+// alone runs the reconciler, so one process delivers at a time).
+var deliverMu sync.Mutex
+
+// newOutboxID returns a time-ordered outbox ID: 19 digits of nanoseconds since
+// the epoch, then random hex so that two servers never collide.
+func newOutboxID() string {
+	now := time.Now().UnixNano()
+	for {
+		last := outboxClock.Load()
+		next := max(now, last+1)
+		if outboxClock.CompareAndSwap(last, next) {
+			return fmt.Sprintf("%019d-%s", next, model.RandomHex(8))
+		}
+	}
+}
+
+// newMessageID returns a random (version 4) UUID, the form of SNS message IDs.
+func newMessageID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("control: reading random bytes: %v", err))
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// recordConnectionEvent writes, inside tx, the outbox record of an endpoint
+// connection event (Connect, Accept, Reject or Delete) for every enabled
+// notification of the endpoint's service or of the endpoint itself that asked
+// for it. ep is the endpoint as the event leaves it. Nothing is written when no
+// notification wants the event. Each notification is re-read inside tx, so a
+// concurrent change to it makes the transaction retry.
+func (c *Control) recordConnectionEvent(ctx context.Context, tx *store.Tx, ep model.Endpoint, event string) error {
+	nfns, err := list[model.ConnectionNotification](ctx, c.st, model.KindNotification)
+	if err != nil {
+		return err
+	}
+	ev := model.NotificationEvent{
+		ID: newOutboxID(), Event: event, Time: c.now().UTC(),
+		EndpointID: ep.ID, EndpointOwner: ep.Owner, EndpointState: ep.State, EndpointConnectionID: ep.ConnectionID,
+		ServiceID: ep.ServiceID, ServiceOwner: ep.ServiceOwner,
+	}
+	for _, seen := range nfns {
+		if (seen.ServiceID == "" || seen.ServiceID != ep.ServiceID) && (seen.EndpointID == "" || seen.EndpointID != ep.ID) {
+			continue
+		}
+		n, err := txGet[model.ConnectionNotification](tx, model.KindNotification, seen.ID)
+		if err != nil {
+			continue // deleted since the listing
+		}
+		if n.State != "Enabled" || !slices.Contains(n.Events, event) {
+			continue
+		}
+		ev.Deliveries = append(ev.Deliveries, model.NotificationDelivery{NotificationID: n.ID, TopicARN: n.ARN, MessageID: newMessageID()})
+	}
+	if len(ev.Deliveries) == 0 {
+		return nil
+	}
+	return tx.Put(key(model.KindNotificationEvent, ev.ID), ev)
+}
+
+// DeliverNotifications delivers the recorded connection notification messages,
+// oldest first: each message is appended as one JSON line (the SNS notification
+// envelope, see docs/notifications.md) to <dir>/<account>/<topic>.jsonl, where
+// account and topic come from the notification's SNS topic ARN. Directories are
+// created 0700 and files 0600. A record leaves the outbox only after its lines
+// are written and synced; a message already at the end of its file (written
+// before a crash) is not written again, and a line cut short by a crash is
+// removed before appending. It stops at the first failure, keeping the order,
+// and the next call resumes there. The reconciler calls it after each pass.
+func (c *Control) DeliverNotifications(ctx context.Context, dir string) error {
+	deliverMu.Lock()
+	defer deliverMu.Unlock()
+	events, err := list[model.NotificationEvent](ctx, c.st, model.KindNotificationEvent)
+	if err != nil {
+		return err
+	}
+	for _, ev := range events {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := c.deliverEvent(dir, ev); err != nil {
+			return fmt.Errorf("delivering connection notification event %s: %w", ev.ID, err)
+		}
+		if err := c.st.Update(ctx, func(tx *store.Tx) error {
+			tx.Delete(key(model.KindNotificationEvent, ev.ID))
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliverEvent writes and syncs the lines of one outbox record.
+func (c *Control) deliverEvent(dir string, ev model.NotificationEvent) error {
+	files := map[string]*os.File{}
+	var order []string
+	defer func() {
+		for _, f := range files {
+			_ = f.Close()
+		}
+	}()
+	for _, d := range ev.Deliveries {
+		m := snsTopicARN.FindStringSubmatch(d.TopicARN)
+		if m == nil {
+			c.log.Warn("connection notification: not an SNS topic ARN; message dropped", "arn", d.TopicARN, "notification", d.NotificationID)
+			continue
+		}
+		line, err := c.notificationLine(ev, d)
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(dir, m[2], topicFileName(m[3]))
+		f, ok := files[path]
+		if !ok {
+			if f, err = openTopicFile(path); err != nil {
+				return err
+			}
+			files[path] = f
+			order = append(order, path)
+		}
+		written, err := endsWithMessage(f, d.MessageID)
+		if err != nil {
+			return err
+		}
+		if written {
+			continue
+		}
+		if _, err := f.Write(line); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+	}
+	for _, path := range order {
+		if err := files[path].Sync(); err != nil {
+			return fmt.Errorf("syncing %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// snsEnvelope is a message as Amazon SNS delivers it to HTTP/HTTPS subscribers
+// ("HTTP/HTTPS notification JSON format", Amazon SNS Developer Guide), without
+// the signature fields: Strait does not sign.
+type snsEnvelope struct {
+	Type      string
+	MessageID string `json:"MessageId"`
+	TopicARN  string `json:"TopicArn"`
+	Subject   string
+	Message   string
+	Timestamp string
+}
+
+// connectionMessage is the Message of a connection notification; its fields are
+// named after the members of the EC2 ConnectionNotification and
+// VpcEndpointConnection shapes.
+type connectionMessage struct {
+	EventType                 string `json:"eventType"`
+	ConnectionNotificationID  string `json:"connectionNotificationId"`
+	ConnectionNotificationArn string `json:"connectionNotificationArn"`
+	ServiceID                 string `json:"serviceId"`
+	ServiceRegion             string `json:"serviceRegion"`
+	VpcEndpointID             string `json:"vpcEndpointId"`
+	VpcEndpointOwner          string `json:"vpcEndpointOwner"`
+	VpcEndpointState          string `json:"vpcEndpointState"`
+	VpcEndpointConnectionID   string `json:"vpcEndpointConnectionId,omitempty"`
+}
+
+// notificationLine is the JSON line of one delivery, newline included.
+func (c *Control) notificationLine(ev model.NotificationEvent, d model.NotificationDelivery) ([]byte, error) {
+	msg, err := json.Marshal(connectionMessage{
+		EventType: ev.Event, ConnectionNotificationID: d.NotificationID, ConnectionNotificationArn: d.TopicARN,
+		ServiceID: ev.ServiceID, ServiceRegion: c.cfg.Region,
+		VpcEndpointID: ev.EndpointID, VpcEndpointOwner: ev.EndpointOwner, VpcEndpointState: ev.EndpointState,
+		VpcEndpointConnectionID: ev.EndpointConnectionID,
+	})
+	if err != nil {
+		return nil, err
+	}
+	line, err := json.Marshal(snsEnvelope{
+		Type: "Notification", MessageID: d.MessageID, TopicARN: d.TopicARN, Subject: NotificationSubject,
+		Message: string(msg), Timestamp: ev.Time.UTC().Format("2006-01-02T15:04:05.000Z"),
+	})
+	return append(line, '\n'), err
+}
+
+// topicFileName is the file of a topic: <topic>.jsonl, or for a name too long
+// for a file name, its first 200 characters, a hash of the whole and .jsonl.
+func topicFileName(topic string) string {
+	if len(topic) <= 240 {
+		return topic + ".jsonl"
+	}
+	sum := sha256.Sum256([]byte(topic))
+	return topic[:200] + "-" + hex.EncodeToString(sum[:8]) + ".jsonl"
+}
+
+// openTopicFile opens a topic's file for appending, creating it (0600) and its
+// directory (0700) as needed, and drops a last line a crash cut short.
+func openTopicFile(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		// Make the new directory entry durable too.
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	if err := dropPartialLine(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("repairing %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// tailSize is how much of a file's end is read to find a partial last line or a
+// message written before a crash: many times the largest line.
+const tailSize = 64 << 10
+
+func readTail(f *os.File) ([]byte, int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	off := max(st.Size()-tailSize, 0)
+	buf := make([]byte, st.Size()-off)
+	if _, err := f.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, err
+	}
+	return buf, off, nil
+}
+
+// dropPartialLine truncates the file after its last newline.
+func dropPartialLine(f *os.File) error {
+	tail, off, err := readTail(f)
+	if err != nil || len(tail) == 0 || tail[len(tail)-1] == '\n' {
+		return err
+	}
+	cut := bytes.LastIndexByte(tail, '\n') + 1 // 0 when the tail holds no newline
+	if cut == 0 && off > 0 {
+		// Not a line of ours (they are far shorter): end it rather than cut it.
+		_, err := f.Write([]byte{'\n'})
+		return err
+	}
+	return f.Truncate(off + int64(cut))
+}
+
+// endsWithMessage reports whether the message is among the last lines of f.
+func endsWithMessage(f *os.File, messageID string) (bool, error) {
+	tail, _, err := readTail(f)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Contains(tail, []byte(`"MessageId":"`+messageID+`"`)), nil
+}
+
+// syncDir flushes a directory's entries to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,435 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// DefaultDialTimeout bounds each dial to a target.
+const DefaultDialTimeout = 10 * time.Second
+
+// Options configure a Proxy.
+type Options struct {
+	// Dial opens connections to targets (traffic and health checks). Required.
+	Dial Dialer
+	// Report receives target health changes (may be nil). It is called with a
+	// per-target lock held, also from Configure: it must return quickly and must
+	// not call back into the Proxy.
+	Report HealthReport
+	// Logger gets debug and warning logs (nil: discard).
+	Logger *slog.Logger
+	// Registerer gets the traffic and health metrics (nil: none). Close
+	// unregisters them.
+	Registerer prometheus.Registerer
+	// Selector picks targets by flow hash (nil: Rendezvous).
+	Selector Selector
+	// DialTimeout bounds each dial to a target (0: DefaultDialTimeout).
+	DialTimeout time.Duration
+}
+
+// Proxy is the data plane of one host: it relays the connections of the
+// listeners given to Serve according to the last Configure, and runs the
+// health checks of the configured target groups.
+type Proxy struct {
+	opts        Options
+	log         *slog.Logger
+	sel         Selector
+	dialTimeout time.Duration
+	epoch       time.Time
+	ctx         context.Context // cancelled by Close: aborts dials and checks
+	cancel      context.CancelFunc
+	collector   prometheus.Collector
+
+	table atomic.Pointer[table] // current routing; read lock-free per connection
+	stats statsTable
+
+	cfgMu    sync.Mutex // serializes Configure and Close
+	states   map[stateKey]*targetState
+	checkers sync.WaitGroup
+
+	mu        sync.Mutex // guards the fields below
+	closed    bool
+	sessions  map[*session]struct{}
+	listeners map[net.Listener]struct{}
+	wg        sync.WaitGroup // connection goroutines
+}
+
+// stateKey identifies a target's persistent state: group ARN and target.
+type stateKey struct {
+	group string
+	targetKey
+}
+
+// New returns a Proxy with an empty configuration: every connection is rejected
+// until Configure.
+func New(opts Options) *Proxy {
+	p := &Proxy{
+		opts:        opts,
+		log:         opts.Logger,
+		sel:         opts.Selector,
+		dialTimeout: opts.DialTimeout,
+		epoch:       time.Now(),
+		states:      map[stateKey]*targetState{},
+		sessions:    map[*session]struct{}{},
+		listeners:   map[net.Listener]struct{}{},
+		stats: statsTable{
+			endpoints: map[string]*endpointCounters{},
+			services:  map[string]*counters{},
+		},
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	if p.sel == nil {
+		p.sel = Rendezvous{}
+	}
+	if p.dialTimeout <= 0 {
+		p.dialTimeout = DefaultDialTimeout
+	}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.table.Store(buildTable(Config{}, nil))
+	if opts.Registerer != nil {
+		p.collector = collector{p}
+		if err := opts.Registerer.Register(p.collector); err != nil {
+			p.log.Warn("dataplane metrics not registered", "error", err)
+			p.collector = nil
+		}
+	}
+	return p
+}
+
+// clock returns the monotonic time since the proxy started, in nanoseconds.
+func (p *Proxy) clock() int64 { return int64(time.Since(p.epoch)) }
+
+// Configure replaces the routing configuration atomically. Connections accepted
+// afterwards route by it; established connections stay unless their load
+// balancer, listener, target group or target is gone, which closes them (this
+// is how a deregistered target's connections end once its deregistration delay
+// has passed and the agent removes it). Health checkers start for new targets of
+// groups a load balancer uses and stop for targets that disappeared.
+func (p *Proxy) Configure(cfg Config) {
+	p.cfgMu.Lock()
+	defer p.cfgMu.Unlock()
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return
+	}
+	seen := map[stateKey]bool{}
+	t := buildTable(cfg, func(group string, k targetKey) *targetState {
+		sk := stateKey{group, k}
+		seen[sk] = true
+		st := p.states[sk]
+		if st == nil {
+			st = &targetState{}
+			p.states[sk] = st
+		}
+		return st
+	})
+	p.table.Store(t)
+	for sk, st := range p.states {
+		if !seen[sk] {
+			st.stop()
+			delete(p.states, sk)
+		}
+	}
+	p.syncHealth(cfg, t)
+	p.sweep(t)
+}
+
+// sweep closes the established connections the table no longer routes.
+func (p *Proxy) sweep(t *table) {
+	var gone []*session
+	p.mu.Lock()
+	for s := range p.sessions {
+		if !t.has(s.lis.lb.arn, s.lis.port, s.lis.group.arn, s.ref.key) {
+			gone = append(gone, s)
+		}
+	}
+	p.mu.Unlock()
+	for _, s := range gone {
+		s.close()
+	}
+}
+
+// Serve accepts connections on ln and relays each in its own goroutines as
+// entry e says: e.LoadBalancer's listener on e.Port picks the target. It
+// returns nil once ln is closed (also by Close), or an accept error that is not
+// temporary.
+func (p *Proxy) Serve(ln net.Listener, e Entry) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	p.listeners[ln] = struct{}{}
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.listeners, ln)
+		p.mu.Unlock()
+	}()
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			if temporary(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				p.log.Warn("accept failed; retrying", "listener", ln.Addr().String(), "error", err, "retry_in", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.wg.Add(1)
+		p.mu.Unlock()
+		go p.handle(c, e)
+	}
+}
+
+// temporary reports accept errors worth retrying: out of descriptors or memory.
+func temporary(err error) bool {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Close stops the health checks, closes the listeners given to Serve and every
+// relayed connection, and waits for its goroutines. The Proxy cannot be used
+// afterwards.
+func (p *Proxy) Close() {
+	p.cfgMu.Lock()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		p.cfgMu.Unlock()
+		return
+	}
+	p.closed = true
+	var lns []net.Listener
+	for ln := range p.listeners {
+		lns = append(lns, ln)
+	}
+	var ss []*session
+	for s := range p.sessions {
+		ss = append(ss, s)
+	}
+	p.mu.Unlock()
+	for _, st := range p.states {
+		st.stop()
+	}
+	p.cfgMu.Unlock()
+
+	p.cancel()
+	for _, ln := range lns {
+		ln.Close()
+	}
+	for _, s := range ss {
+		s.close()
+	}
+	p.checkers.Wait()
+	p.wg.Wait()
+	if p.collector != nil {
+		p.opts.Registerer.Unregister(p.collector)
+	}
+}
+
+// handle routes one accepted connection, dials its target and starts the relay.
+func (p *Proxy) handle(c net.Conn, e Entry) {
+	defer p.wg.Done()
+	t := p.table.Load()
+	lb := t.lbs[e.LoadBalancer]
+	ep, svc := p.counters(e, lb)
+	reject := func(msg string, args ...any) {
+		c.Close()
+		if ep != nil {
+			ep.rejected.Add(1)
+		}
+		if svc != nil {
+			svc.rejected.Add(1)
+		}
+		p.log.Warn("connection rejected: "+msg, append(args, "client", c.RemoteAddr().String(), "endpoint", e.EndpointID, "load_balancer", e.LoadBalancer, "port", e.Port)...)
+	}
+	if lb == nil {
+		reject("no such load balancer")
+		return
+	}
+	lis := lb.listeners[e.Port]
+	if lis == nil || lis.group == nil {
+		reject("no listener or target group on the port")
+		return
+	}
+	node, ok := lb.node(e.AZ)
+	if !ok {
+		reject("load balancer has no node")
+		return
+	}
+	client, local := addrPort(c.RemoteAddr()), addrPort(c.LocalAddr())
+	target, ref, err := p.dialTarget(lb, node, lis.byZone[node.AZ], flowHash(client, local))
+	if err != nil {
+		reject("no target reachable", "error", err)
+		return
+	}
+	s := &session{p: p, client: c, target: target, lis: lis, ref: ref, ep: ep, svc: svc, idle: int64(lis.idle)}
+	if !p.register(s) {
+		s.close()
+		reject("target left the configuration")
+		return
+	}
+	if lis.group.proxyV2 {
+		var buf [128]byte
+		hdr, err := AppendProxyHeaderV2(buf[:0], client, local, e.EndpointID)
+		if err == nil {
+			target.SetWriteDeadline(time.Now().Add(p.dialTimeout))
+			_, err = target.Write(hdr)
+		}
+		if err != nil {
+			p.log.Warn("PROXY v2 header not sent", "target", ref.label, "error", err)
+			s.close()
+			p.unregister(s)
+			return
+		}
+	}
+	s.start()
+}
+
+// counters returns the counters a connection of entry e counts into: its
+// endpoint's (if any) and its service's (the entry's, else the load balancer's).
+func (p *Proxy) counters(e Entry, lb *lbRoute) (*endpointCounters, *counters) {
+	serviceID := e.ServiceID
+	if serviceID == "" && lb != nil {
+		serviceID = lb.serviceID
+	}
+	var ep *endpointCounters
+	var svc *counters
+	if e.EndpointID != "" {
+		ep = p.stats.endpoint(e.EndpointID, serviceID)
+	}
+	if serviceID != "" {
+		svc = p.stats.service(serviceID)
+	}
+	return ep, svc
+}
+
+// register records an established session and counts it. It fails when the
+// proxy is closed or a concurrent Configure removed the route (checked after
+// recording, so either the sweep or this check sees it).
+func (p *Proxy) register(s *session) bool {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return false
+	}
+	p.sessions[s] = struct{}{}
+	p.mu.Unlock()
+	if !p.table.Load().has(s.lis.lb.arn, s.lis.port, s.lis.group.arn, s.ref.key) {
+		p.mu.Lock()
+		delete(p.sessions, s)
+		p.mu.Unlock()
+		return false
+	}
+	s.each(func(c *counters) {
+		c.newConns.Add(1)
+		c.active.Add(1)
+	})
+	return true
+}
+
+// unregister forgets an ended session.
+func (p *Proxy) unregister(s *session) {
+	p.mu.Lock()
+	delete(p.sessions, s)
+	p.mu.Unlock()
+	s.each(func(c *counters) { c.active.Add(-1) })
+}
+
+// each calls f with the session's endpoint and service counters, if any.
+func (s *session) each(f func(*counters)) {
+	if s.ep != nil {
+		f(&s.ep.counters)
+	}
+	if s.svc != nil {
+		f(s.svc)
+	}
+}
+
+// dialTarget dials the flow's target among the candidates from the node's
+// address: the healthy ones first (all of them when none is healthy: fail
+// open), then the others, each in the selector's order for this flow.
+func (p *Proxy) dialTarget(lb *lbRoute, node Node, cands []*targetRef, flow uint64) (*net.TCPConn, *targetRef, error) {
+	if len(cands) == 0 {
+		return nil, nil, errNoTargets
+	}
+	var refBuf [2][8]*targetRef
+	var keyBuf [2][8]uint64
+	refs := [2][]*targetRef{refBuf[0][:0], refBuf[1][:0]}
+	keys := [2][]uint64{keyBuf[0][:0], keyBuf[1][:0]}
+	for _, r := range cands {
+		i := 1
+		if r.state.code.Load().routable() {
+			i = 0
+		}
+		refs[i] = append(refs[i], r)
+		keys[i] = append(keys[i], r.hash)
+	}
+	var lastErr error
+	for i := range refs {
+		rs, ks := refs[i], keys[i]
+		for len(rs) > 0 {
+			j := p.sel.Pick(flow, ks)
+			r := rs[j]
+			ctx, cancel := context.WithTimeout(p.ctx, p.dialTimeout)
+			conn, err := p.opts.Dial(ctx, lb.vpcID, node.IP, r.Addr)
+			cancel()
+			if err == nil {
+				return conn, r, nil
+			}
+			p.log.Debug("dial to target failed", "target", r.label, "from", node.IP.String(), "error", err)
+			lastErr = err
+			if p.ctx.Err() != nil {
+				return nil, nil, lastErr
+			}
+			n := len(rs) - 1
+			rs[j], ks[j] = rs[n], ks[n]
+			rs, ks = rs[:n], ks[:n]
+		}
+	}
+	return nil, nil, lastErr
+}
+
+// errNoTargets rejects connections whose listener has no target for the zone.
+var errNoTargets = errors.New("no registered target for the zone")
+
+// addrPort converts a connection address.
+func addrPort(a net.Addr) netip.AddrPort {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}

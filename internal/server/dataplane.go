@@ -1,0 +1,29 @@
+package server
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"strait/internal/agent"
+	"strait/internal/control"
+	"strait/internal/dataplane"
+	"strait/internal/model"
+)
+
+// startDataplane sets up the netns data plane: the host's namespaces (adopting
+// those a previous run left), the proxy that carries traffic and reports target
+// health into the store, and the agent that applies the desired state.
+func startDataplane(ctx context.Context, cfg Config, ctl *control.Control, reg prometheus.Registerer) (*agent.Agent, error) {
+	host, err := agent.NewHost(agent.TagFor(cfg.DataDir), cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	report := func(tg string, t dataplane.Target, h model.TargetHealth) {
+		if err := ctl.SetTargetHealth(ctx, tg, t.ID, int32(t.Addr.Port()), h); err != nil && ctx.Err() == nil {
+			cfg.Logger.Warn("recording target health", "target_group", tg, "target", t.ID, "err", err)
+		}
+	}
+	proxy := dataplane.New(dataplane.Options{Dial: host.Dial, Report: report, Logger: cfg.Logger, Registerer: reg})
+	return agent.New(host, proxy, cfg.Logger)
+}
