@@ -21,7 +21,10 @@ func TestGuide004MariaDB(t *testing.T) {
 	c := cli{t, env, consumerAcct}
 
 	vpc, subnets := p.network("10.0.0.0/16", "a", "b", "c")
-	db, dbIP := p.instance(subnets[0])
+	// The database's own security group admits MySQL from inside the VPC (the NLB's nodes).
+	dbsg := p.run("ec2", "create-security-group", "--group-name", "mysql", "--description", "MySQL server", "--vpc-id", vpc, "--query", "GroupId")
+	p.run("ec2", "authorize-security-group-ingress", "--group-id", dbsg, "--protocol", "tcp", "--port", "3306", "--cidr", "10.0.0.0/16")
+	db, dbIP := p.instance(subnets[0], "--security-group-ids", dbsg)
 	maria := testenv.StartMariaDB(t, db)
 	maria.Query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(64));" +
 		"CREATE USER 'app'@'%' IDENTIFIED BY 'app-secret'; GRANT ALL ON shop.* TO 'app'@'%'")

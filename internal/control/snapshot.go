@@ -34,11 +34,20 @@ func (c *Control) Snapshot(ctx context.Context) (Snapshot, error) {
 	}
 	read(func() (e error) { s.Vpcs, e = list[model.Vpc](ctx, c.st, model.KindVpc); return })
 	read(func() (e error) { s.Subnets, e = list[model.Subnet](ctx, c.st, model.KindSubnet); return })
-	read(func() (e error) { s.SecurityGroups, e = list[model.SecurityGroup](ctx, c.st, model.KindSecurityGroup); return })
+	read(func() (e error) {
+		s.SecurityGroups, e = list[model.SecurityGroup](ctx, c.st, model.KindSecurityGroup)
+		return
+	})
 	read(func() (e error) { s.ENIs, e = list[model.NetworkInterface](ctx, c.st, model.KindENI); return })
 	read(func() (e error) { s.Instances, e = list[model.Instance](ctx, c.st, model.KindInstance); return })
-	read(func() (e error) { s.LoadBalancers, e = list[model.LoadBalancer](ctx, c.st, model.KindLoadBalancer); return })
-	read(func() (e error) { s.TargetGroups, e = list[model.TargetGroup](ctx, c.st, model.KindTargetGroup); return })
+	read(func() (e error) {
+		s.LoadBalancers, e = list[model.LoadBalancer](ctx, c.st, model.KindLoadBalancer)
+		return
+	})
+	read(func() (e error) {
+		s.TargetGroups, e = list[model.TargetGroup](ctx, c.st, model.KindTargetGroup)
+		return
+	})
 	read(func() (e error) { s.Listeners, e = list[model.Listener](ctx, c.st, model.KindListener); return })
 	read(func() (e error) { s.Services, e = list[model.EndpointService](ctx, c.st, model.KindService); return })
 	read(func() (e error) { s.Endpoints, e = list[model.Endpoint](ctx, c.st, model.KindEndpoint); return })
