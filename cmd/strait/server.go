@@ -28,7 +28,12 @@ GET /metrics serves Prometheus metrics.
 State lives in an embedded etcd in --data-dir, or in an external etcd cluster given by
 --etcd-endpoints. With --dev any secret is accepted and a 12-digit access key ID is
 taken as the account ID (any other key ID is account 000000000000); without it, create
-accounts and keys with 'strait account create'.`,
+accounts and keys with 'strait account create'.
+
+With --dataplane=netns (the default) every VPC is a network namespace on this host, every
+instance a namespace wired into its subnet, and endpoints and load balancers carry real
+traffic; this needs root. 'strait down' removes what it created. --dataplane=none runs
+the API and state machine alone.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			level := slog.LevelInfo
@@ -54,7 +59,7 @@ accounts and keys with 'strait account create'.`,
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:8787", "address of the API listener")
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory for the embedded etcd and the admin socket")
 	f.BoolVar(&cfg.Dev, "dev", false, "accept any secret; a 12-digit access key ID is that account")
-	f.StringVar(&cfg.Dataplane, "dataplane", "none", "data plane: none (API and state machine only)")
+	f.StringVar(&cfg.Dataplane, "dataplane", "netns", "data plane: netns (VPCs and instances as network namespaces on this host, real traffic; needs root) or none (API and state machine only)")
 	f.StringVar(&etcd, "etcd-endpoints", "", "comma-separated URLs of an external etcd cluster (default: embedded etcd in --data-dir)")
 	f.StringVar(&cfg.Region, "region", "us-east-1", "the AWS region this server answers for")
 	f.StringVar(&cfg.Resolver, "verification-resolver", "", "DNS server (host:port) used to verify private DNS names (default: the system resolver)")

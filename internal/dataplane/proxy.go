@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -152,7 +153,7 @@ func (p *Proxy) sweep(t *table) {
 	var gone []*session
 	p.mu.Lock()
 	for s := range p.sessions {
-		if !t.has(s.lis.lb.arn, s.lis.port, s.lis.group.arn, s.ref.key) {
+		if !s.routed(t) {
 			gone = append(gone, s)
 		}
 	}
@@ -290,32 +291,53 @@ func (p *Proxy) handle(c net.Conn, e Entry) {
 		return
 	}
 	client, local := addrPort(c.RemoteAddr()), addrPort(c.LocalAddr())
-	target, ref, err := p.dialTarget(lb, node, lis.byZone[node.AZ], flowHash(client, local))
-	if err != nil {
-		reject("no target reachable", "error", err)
-		return
+	flow := flowHash(client, local)
+	var header []byte
+	if lis.group.proxyV2 {
+		h, err := AppendProxyHeaderV2(make([]byte, 0, MaxProxyHeaderV2Len(len(e.EndpointID))), client, local, e.EndpointID)
+		if err != nil {
+			reject("PROXY v2 header", "error", err)
+			return
+		}
+		header = h
 	}
-	s := &session{p: p, client: c, target: target, lis: lis, ref: ref, ep: ep, svc: svc, idle: int64(lis.idle)}
+	var target *net.TCPConn
+	var ref *targetRef
+	var tried []*targetRef
+	for {
+		var err error
+		target, ref, err = p.dialTarget(lb, node, lis.byZone[node.AZ], flow, tried)
+		if err != nil {
+			reject("no target reachable", "error", err)
+			return
+		}
+		if err = p.sendHeader(target, header); err == nil {
+			break
+		}
+		p.log.Debug("PROXY v2 header not sent", "target", ref.label, "error", err)
+		target.Close()
+		tried = append(tried, ref)
+	}
+	s := &session{p: p, client: c, lis: lis, ep: ep, svc: svc, idle: int64(lis.idle),
+		retry: &retryInfo{node: node, flow: flow, header: header, tried: tried}}
+	s.target.Store(target)
+	s.ref.Store(ref)
 	if !p.register(s) {
 		s.close()
 		reject("target left the configuration")
 		return
 	}
-	if lis.group.proxyV2 {
-		var buf [128]byte
-		hdr, err := AppendProxyHeaderV2(buf[:0], client, local, e.EndpointID)
-		if err == nil {
-			target.SetWriteDeadline(time.Now().Add(p.dialTimeout))
-			_, err = target.Write(hdr)
-		}
-		if err != nil {
-			p.log.Warn("PROXY v2 header not sent", "target", ref.label, "error", err)
-			s.close()
-			p.unregister(s)
-			return
-		}
-	}
 	s.start()
+}
+
+// sendHeader writes a PROXY v2 header (if any) to a new target connection.
+func (p *Proxy) sendHeader(target *net.TCPConn, header []byte) error {
+	if header == nil {
+		return nil
+	}
+	target.SetWriteDeadline(time.Now().Add(p.dialTimeout))
+	_, err := target.Write(header)
+	return err
 }
 
 // counters returns the counters a connection of entry e counts into: its
@@ -347,7 +369,7 @@ func (p *Proxy) register(s *session) bool {
 	}
 	p.sessions[s] = struct{}{}
 	p.mu.Unlock()
-	if !p.table.Load().has(s.lis.lb.arn, s.lis.port, s.lis.group.arn, s.ref.key) {
+	if !s.routed(p.table.Load()) {
 		p.mu.Lock()
 		delete(p.sessions, s)
 		p.mu.Unlock()
@@ -368,20 +390,11 @@ func (p *Proxy) unregister(s *session) {
 	s.each(func(c *counters) { c.active.Add(-1) })
 }
 
-// each calls f with the session's endpoint and service counters, if any.
-func (s *session) each(f func(*counters)) {
-	if s.ep != nil {
-		f(&s.ep.counters)
-	}
-	if s.svc != nil {
-		f(s.svc)
-	}
-}
-
 // dialTarget dials the flow's target among the candidates from the node's
 // address: the healthy ones first (all of them when none is healthy: fail
-// open), then the others, each in the selector's order for this flow.
-func (p *Proxy) dialTarget(lb *lbRoute, node Node, cands []*targetRef, flow uint64) (*net.TCPConn, *targetRef, error) {
+// open), then the others, each in the selector's order for this flow. Targets
+// in exclude (already tried) are skipped.
+func (p *Proxy) dialTarget(lb *lbRoute, node Node, cands []*targetRef, flow uint64, exclude []*targetRef) (*net.TCPConn, *targetRef, error) {
 	if len(cands) == 0 {
 		return nil, nil, errNoTargets
 	}
@@ -390,6 +403,9 @@ func (p *Proxy) dialTarget(lb *lbRoute, node Node, cands []*targetRef, flow uint
 	refs := [2][]*targetRef{refBuf[0][:0], refBuf[1][:0]}
 	keys := [2][]uint64{keyBuf[0][:0], keyBuf[1][:0]}
 	for _, r := range cands {
+		if slices.Contains(exclude, r) {
+			continue
+		}
 		i := 1
 		if r.state.code.Load().routable() {
 			i = 0
@@ -418,6 +434,9 @@ func (p *Proxy) dialTarget(lb *lbRoute, node Node, cands []*targetRef, flow uint
 			rs[j], ks[j] = rs[n], ks[n]
 			rs, ks = rs[:n], ks[:n]
 		}
+	}
+	if lastErr == nil {
+		lastErr = errNoTargets
 	}
 	return nil, nil, lastErr
 }

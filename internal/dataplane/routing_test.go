@@ -338,3 +338,66 @@ func TestClose(t *testing.T) {
 	}
 	waitClosed(t, c)
 }
+
+// resetTarget accepts connections and resets them: with readFirst after
+// reading one byte, else at once.
+func resetTarget(t *testing.T, ip string, readFirst bool) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if readFirst {
+				c.Read(make([]byte, 1))
+			}
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}
+	}()
+	return addrPort(ln.Addr())
+}
+
+// A target that resets a connection before any byte moved is skipped like a
+// failed dial; once the client's bytes went to it, the reset reaches the client.
+func TestResetBeforeFirstByte(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	good := startTarget(t, "good", "127.0.0.46", modeGreet)
+	rst := resetTarget(t, "127.0.0.47", false)
+	g := TargetGroup{Targets: []Target{good.asTarget("us-east-1a"), {ID: "rst", Addr: rst, AZ: "us-east-1a"}}}
+	r.p.Configure(oneLB(map[string]string{"us-east-1a": "127.0.0.21"}, false, g))
+	addr := r.serve(t, "127.0.0.1", Entry{AZ: "us-east-1a", LoadBalancer: testLB, Port: 80})
+	for i := range 30 {
+		if name, err := oneRequest(addr); err != nil || name != "good" {
+			t.Fatalf("connection %d: %q, %v", i, name, err)
+		}
+	}
+
+	// The client speaks first: its byte reaches the resetting target, which is
+	// then final.
+	rstRead := resetTarget(t, "127.0.0.48", true)
+	r.p.Configure(oneLB(map[string]string{"us-east-1a": "127.0.0.21"}, false, TargetGroup{Targets: []Target{{ID: "rst", Addr: rstRead, AZ: "us-east-1a"}, good.asTarget("all")}}))
+	failed := 0
+	for range 30 {
+		c := dialFrom(t, "127.0.0.1", addr)
+		c.SetDeadline(time.Now().Add(waitLong))
+		c.Write([]byte("x"))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			failed++
+		} else if line != "good\n" {
+			t.Fatalf("read %q", line)
+		}
+		c.Close()
+	}
+	if failed == 0 {
+		t.Fatal("no connection reached the target that resets after the first byte")
+	}
+}

@@ -3,14 +3,18 @@ package server_test
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"strait/internal/server"
 	"strait/internal/testenv"
 )
 
-// TestReadmeWalkthrough runs the AWS CLI example of the README, as written, against a
-// server: the README must stay true.
+// TestReadmeWalkthrough runs the README's walkthrough, as written, against a server
+// with the netns data plane: the strait binary built from this tree, the real AWS
+// CLI, MariaDB in a provider instance and mysql in a consumer instance. The README
+// must stay true.
 func TestReadmeWalkthrough(t *testing.T) {
 	t.Parallel()
 	raw, err := os.ReadFile("../../README.md")
@@ -26,20 +30,26 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if err != nil {
 		testenv.SkipUnlessE2E(t, "the AWS CLI (aws) is not installed")
 	}
-	env := testenv.Start(t)
+	// Created first, removed last: after the server's cleanup has stopped MariaDB.
+	tmp := t.TempDir()
+	env := testenv.StartNetns(t, server.Config{})
 	bin := t.TempDir()
-	if err := os.Symlink(aws, bin+"/aws"); err != nil {
+	if err := os.Symlink(aws, filepath.Join(bin, "aws")); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
-	cmd.Env = append(testenv.CleanEnv(), "PATH="+bin+":"+os.Getenv("PATH"), "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	build := exec.Command("go", "build", "-o", filepath.Join(bin, "strait"), "../../cmd/strait")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building strait: %v\n%s", err, out)
+	}
 	script = strings.ReplaceAll(script, "http://127.0.0.1:8787", env.Server.URL())
-	cmd.Args[len(cmd.Args)-1] = script
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	cmd.Env = append(testenv.CleanEnv(), "PATH="+bin+":"+os.Getenv("PATH")+":/usr/sbin:/sbin",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "TMPDIR="+tmp)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("README walkthrough failed: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "available") {
-		t.Errorf("the walkthrough's last command shows no available endpoint:\n%s", out)
+	if !strings.Contains(string(out), "connected through vpce-") {
+		t.Errorf("the walkthrough's mysql query did not answer through the endpoint:\n%s", out)
 	}
 }
