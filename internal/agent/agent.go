@@ -135,11 +135,23 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 		}
 		fws[vpc][ip] = fw
 	}
+	enforced := map[string][]Rule{} // LB ARN → ingress rules PrivateLink traffic must pass
+	for _, lb := range st.LoadBalancers {
+		if lb.Firewall != nil && lb.EnforceOnPrivateLink {
+			enforced[lb.ARN] = append([]Rule{}, lb.Firewall.Ingress...)
+		}
+	}
 	for _, ep := range st.Endpoints {
 		known[ep.ID] = true
 		enis[ep.VpcID] = append(enis[ep.VpcID], ep.ENIs...)
+		fw := ep.Firewall
+		for _, arn := range ep.LoadBalancers {
+			if rules, ok := enforced[arn]; ok {
+				fw.AlsoIngress = append(append([]Rule{}, fw.AlsoIngress...), rules...)
+			}
+		}
 		for _, e := range ep.ENIs {
-			addFW(ep.VpcID, e.IP, ep.Firewall)
+			addFW(ep.VpcID, e.IP, fw)
 		}
 	}
 	for _, lb := range st.LoadBalancers {

@@ -45,10 +45,22 @@ func VPCRuleset(fw map[netip.Addr]Firewall) string {
 	b.WriteString("\t}\n")
 	for _, a := range addrs {
 		b.WriteString("\tchain " + addrChain(a) + " {\n")
+		also := fw[a].AlsoIngress != nil
 		for _, line := range ruleLines(fw[a].Ingress, "saddr") {
+			if also {
+				// Admitted here, the traffic must pass the second rule set too.
+				line = strings.TrimSuffix(line, "accept") + "goto " + addrChain(a) + "_also"
+			}
 			b.WriteString("\t\t" + line + "\n")
 		}
 		b.WriteString("\t\tdrop\n\t}\n")
+		if also {
+			b.WriteString("\tchain " + addrChain(a) + "_also {\n")
+			for _, line := range ruleLines(fw[a].AlsoIngress, "saddr") {
+				b.WriteString("\t\t" + line + "\n")
+			}
+			b.WriteString("\t\tdrop\n\t}\n")
+		}
 	}
 	b.WriteString("}\n")
 	return b.String()

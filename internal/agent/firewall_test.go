@@ -43,6 +43,12 @@ var (
 			}},
 			// A load balancer node whose group allows nothing.
 			netip.MustParseAddr("10.0.3.9"): {},
+			// An endpoint whose service's load balancer enforces its own groups on
+			// PrivateLink traffic: both rule sets must admit a connection.
+			netip.MustParseAddr("10.0.1.60"): {
+				Ingress:     []agent.Rule{{Protocol: "tcp", FromPort: 3306, ToPort: 3306, Prefixes: prefixes("10.0.0.0/16")}},
+				AlsoIngress: []agent.Rule{{Protocol: "tcp", FromPort: 3306, ToPort: 3306, Prefixes: prefixes("10.0.1.0/24")}},
+			},
 			// IPv6 addresses are not filtered.
 			netip.MustParseAddr("fd00::1"): {Ingress: []agent.Rule{{Protocol: "tcp", FromPort: 80, ToPort: 80, Prefixes: prefixes("::/0")}}},
 		},

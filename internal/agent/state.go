@@ -84,6 +84,11 @@ type LoadBalancer struct {
 type Firewall struct {
 	Ingress []Rule
 	Egress  []Rule
+	// AlsoIngress, when set, must admit inbound traffic too: the rules of a load
+	// balancer's security groups that PrivateLink traffic to its endpoints must
+	// also pass (EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic), evaluated
+	// on the client's address.
+	AlsoIngress []Rule
 }
 
 // Rule allows traffic of a protocol and port range from (ingress) or to (egress)

@@ -90,7 +90,7 @@ func TestIdleFootprint(t *testing.T) {
 		for _, c := range conns {
 			c.Close()
 		}
-		eventually(t, "connections to close", func() bool { return !sinkOpen(tt) && r.p.EndpointStats("vpce-f").ActiveConnections == 0 })
+		eventually(t, "connections to close", func() bool { return !hasConns(tt) && r.p.EndpointStats("vpce-f").ActiveConnections == 0 })
 		return h1 - min(h0, h1), s1 - min(s0, s1), g1 - g0, sl1 - sl0, kinds
 	}
 	dh, ds, dg, dslab, dk := open(tt.addr.String())

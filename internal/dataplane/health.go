@@ -208,7 +208,7 @@ func (p *Proxy) runChecks(ctx context.Context, st *targetState, gen uint64, cp c
 	tick := time.NewTicker(cp.hc.Interval)
 	defer tick.Stop()
 	var succ, fail int
-	for {
+	for ctx.Err() == nil {
 		res := p.check(ctx, cp)
 		if ctx.Err() != nil {
 			return

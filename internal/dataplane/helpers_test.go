@@ -62,6 +62,13 @@ func (n *testNet) dial(ctx context.Context, vpc string, from netip.Addr, to neti
 	return c.(*net.TCPConn), nil
 }
 
+// count returns the number of dials so far.
+func (n *testNet) count() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.dials)
+}
+
 func (n *testNet) setBlackhole(a netip.AddrPort, on bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -308,6 +315,13 @@ func (tt *testTarget) dropConns() {
 	for c := range tt.conns {
 		c.Close()
 	}
+}
+
+// hasConns reports whether a test target has a connection open.
+func hasConns(tt *testTarget) bool {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	return len(tt.conns) > 0
 }
 
 func (tt *testTarget) stop() {

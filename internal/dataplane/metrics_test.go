@@ -57,7 +57,7 @@ func TestMetricsAndStats(t *testing.T) {
 	if err := echoOnce(c1, strings.Repeat("x", 1000)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "bytes to be counted", func() bool { return r.p.EndpointStats("vpce-m").BytesOut == 1000 })
+	eventually(t, "bytes to be counted", func() bool { st := r.p.EndpointStats("vpce-m"); return st.BytesIn == 1000 && st.BytesOut == 1000 })
 	if st := r.p.EndpointStats("vpce-m"); st != (Stats{ActiveConnections: 1, NewConnections: 1, BytesIn: 1000, BytesOut: 1000}) {
 		t.Fatalf("live stats %+v", st)
 	}

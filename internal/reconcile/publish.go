@@ -237,13 +237,15 @@ func (r *Reconciler) ensureTargetGroup(ctx context.Context, svc model.PublishedS
 		return tg, err
 	}
 	var add, remove []control.TargetInput
+	// A draining target counts as absent: wanted again, it is registered again
+	// (which ends its draining); not wanted, it is left to finish draining.
 	for _, t := range want {
-		if !slices.ContainsFunc(tg.Targets, func(x model.Target) bool { return x.ID == t.ID && x.Port == t.Port }) {
+		if !slices.ContainsFunc(tg.Targets, func(x model.Target) bool { return x.ID == t.ID && x.Port == t.Port && !x.Draining() }) {
 			add = append(add, t)
 		}
 	}
 	for _, t := range tg.Targets {
-		if !slices.ContainsFunc(want, func(x control.TargetInput) bool { return x.ID == t.ID && x.Port == t.Port }) {
+		if !t.Draining() && !slices.ContainsFunc(want, func(x control.TargetInput) bool { return x.ID == t.ID && x.Port == t.Port }) {
 			remove = append(remove, control.TargetInput{ID: t.ID, Port: t.Port})
 		}
 	}
