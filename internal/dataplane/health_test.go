@@ -28,20 +28,8 @@ func TestHealthTransitions(t *testing.T) {
 	r := newRig(t)
 	tt := startTarget(t, "a", "127.0.0.51", modeEcho)
 	id := tt.asTarget("").ID
-	var checksAtHealthy []int
-	r.reports.hook = func(rec healthRecord) {
-		if rec.health.State == model.TargetHealthy {
-			r.net.mu.Lock()
-			checksAtHealthy = append(checksAtHealthy, len(r.net.dials))
-			r.net.mu.Unlock()
-		}
-	}
 	cfg := oneLB(map[string]string{"us-east-1b": "127.0.0.22", "us-east-1a": "127.0.0.21"}, false, TargetGroup{Targets: []Target{tt.asTarget("us-east-1a")}, HealthCheck: fastCheck(3, 2)})
 	r.p.Configure(cfg)
-	first := r.reports.of(id)
-	if len(first) == 0 || first[0].health.State != model.TargetInitial || first[0].health.Reason != model.ReasonRegistrationInProgress || first[0].group != testTG {
-		t.Fatalf("first report %+v, want initial/Elb.RegistrationInProgress from Configure", first)
-	}
 	r.reports.wait(t, id, "healthy")
 	tt.kill()
 	h := r.reports.wait(t, id, "unhealthy")
@@ -50,14 +38,16 @@ func TestHealthTransitions(t *testing.T) {
 	}
 	tt.revive(t)
 	r.reports.wait(t, id, "healthy")
+	recs := r.reports.of(id)
 	if got := r.reports.states(id); !slices.Equal(got, []string{"initial", "healthy", "unhealthy", "healthy"}) {
 		t.Fatalf("states %v", got)
 	}
-	r.reports.mu.Lock()
-	if checksAtHealthy[0] != 3 {
-		t.Errorf("healthy after %d checks, want 3 (HealthyThreshold)", checksAtHealthy[0])
+	if first := recs[0]; first.health.Reason != model.ReasonRegistrationInProgress || first.group != testTG {
+		t.Fatalf("first report %+v, want initial/Elb.RegistrationInProgress", first)
 	}
-	r.reports.mu.Unlock()
+	if n := r.net.dialsBefore(recs[1].health.Since); n != 3 {
+		t.Errorf("healthy after %d checks, want 3 (HealthyThreshold)", n)
+	}
 	r.net.mu.Lock()
 	for _, d := range r.net.dials {
 		if d.from != netip.MustParseAddr("127.0.0.21") || d.vpc != testVPC || d.to != tt.addr {

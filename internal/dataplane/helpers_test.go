@@ -43,11 +43,12 @@ type dialRecord struct {
 	vpc  string
 	from netip.Addr
 	to   netip.AddrPort
+	at   time.Time
 }
 
 func (n *testNet) dial(ctx context.Context, vpc string, from netip.Addr, to netip.AddrPort) (*net.TCPConn, error) {
 	n.mu.Lock()
-	n.dials = append(n.dials, dialRecord{vpc, from, to})
+	n.dials = append(n.dials, dialRecord{vpc, from, to, time.Now()})
 	hole := n.blackhole[to]
 	n.mu.Unlock()
 	if hole {
@@ -60,6 +61,19 @@ func (n *testNet) dial(ctx context.Context, vpc string, from netip.Addr, to neti
 		return nil, err
 	}
 	return c.(*net.TCPConn), nil
+}
+
+// dialsBefore returns the number of dials started before t.
+func (n *testNet) dialsBefore(t time.Time) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c := 0
+	for _, d := range n.dials {
+		if d.at.Before(t) {
+			c++
+		}
+	}
+	return c
 }
 
 // count returns the number of dials so far.
@@ -89,17 +103,12 @@ type healthRecord struct {
 type reportLog struct {
 	mu   sync.Mutex
 	recs []healthRecord
-	hook func(healthRecord) // called under mu
 }
 
 func (r *reportLog) report(group string, t Target, h model.TargetHealth) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rec := healthRecord{group, t, h}
-	r.recs = append(r.recs, rec)
-	if r.hook != nil {
-		r.hook(rec)
-	}
+	r.recs = append(r.recs, healthRecord{group, t, h})
 }
 
 // of returns the reports about target id.

@@ -22,9 +22,9 @@ const DefaultDialTimeout = 10 * time.Second
 type Options struct {
 	// Dial opens connections to targets (traffic and health checks). Required.
 	Dial Dialer
-	// Report receives target health changes (may be nil). It is called with a
-	// per-target lock held, also from Configure: it must return quickly and must
-	// not call back into the Proxy.
+	// Report receives target health changes (may be nil), in order, from one
+	// goroutine of the Proxy: it may block (later reports queue up) and may call
+	// the Proxy, except Close.
 	Report HealthReport
 	// Logger gets debug and warning logs (nil: discard).
 	Logger *slog.Logger
@@ -49,6 +49,7 @@ type Proxy struct {
 	ctx         context.Context // cancelled by Close: aborts dials and checks
 	cancel      context.CancelFunc
 	collector   prometheus.Collector
+	reports     *reporter
 
 	table atomic.Pointer[table] // current routing; read lock-free per connection
 	stats statsTable
@@ -97,6 +98,7 @@ func New(opts Options) *Proxy {
 		p.dialTimeout = DefaultDialTimeout
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.reports = newReporter(opts.Report)
 	p.table.Store(buildTable(Config{}, nil))
 	if opts.Registerer != nil {
 		p.collector = collector{p}
@@ -220,9 +222,9 @@ func temporary(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// Close stops the health checks, closes the listeners given to Serve and every
-// relayed connection, and waits for its goroutines. The Proxy cannot be used
-// afterwards.
+// Close stops the health checks, delivers the health changes already queued,
+// closes the listeners given to Serve and every relayed connection, and waits
+// for its goroutines. The Proxy cannot be used afterwards.
 func (p *Proxy) Close() {
 	p.cfgMu.Lock()
 	p.mu.Lock()
@@ -254,6 +256,7 @@ func (p *Proxy) Close() {
 		s.close()
 	}
 	p.checkers.Wait()
+	p.reports.close()
 	p.wg.Wait()
 	if p.collector != nil {
 		p.opts.Registerer.Unregister(p.collector)

@@ -245,7 +245,12 @@ func (d *pump) onWritable(fd uintptr) bool {
 
 // moved records n bytes delivered: activity and counters.
 func (d *pump) moved(n uint64) {
-	d.any = true
+	if !d.any {
+		d.any = true
+		if d.down {
+			d.s.dropRetry() // the client saw a byte of this target: it is final
+		}
+	}
 	d.s.last.Store(d.s.p.clock())
 	for _, c := range d.count {
 		if c != nil {

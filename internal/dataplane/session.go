@@ -86,6 +86,13 @@ func (s *session) commit() *net.TCPConn {
 	return s.target.Load()
 }
 
+// dropRetry frees the retry state once the target can no longer change.
+func (s *session) dropRetry() {
+	s.mu.Lock()
+	s.retry = nil
+	s.mu.Unlock()
+}
+
 // retarget replaces a target that reset the connection before the client sent
 // anything to it (nothing was relayed either way, so the client cannot tell)
 // with the flow's next candidate, as a failed dial would. It reports whether a
