@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Listen opens a TCP listener on addr inside the namespace of a VPC (or instance) of
@@ -13,7 +16,13 @@ import (
 func (h *Host) Listen(vpcID string, addr netip.AddrPort) (*net.TCPListener, error) {
 	var ln *net.TCPListener
 	err := h.Do(vpcID, func() (err error) {
-		ln, err = net.ListenTCP("tcp", net.TCPAddrFromAddrPort(addr))
+		// No keep-alive probes: the data plane has its own idle timeout, and each
+		// accepted socket saves the setsockopt calls.
+		lc := net.ListenConfig{KeepAlive: -1}
+		l, err := lc.Listen(context.Background(), "tcp", addr.String())
+		if err == nil {
+			ln = l.(*net.TCPListener)
+		}
 		return err
 	})
 	if err != nil {
@@ -46,9 +55,21 @@ func (h *Host) ListenUDP(vpcID string, addr netip.AddrPort) (*net.UDPConn, error
 // instance) and bound to from (any port; no binding when from is the zero Addr).
 // ctx bounds the connection attempt only.
 func (h *Host) Dial(ctx context.Context, vpcID string, from netip.Addr, to netip.AddrPort) (*net.TCPConn, error) {
-	d := net.Dialer{}
+	d := net.Dialer{KeepAlive: -1}
 	if from.IsValid() {
 		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(from, 0))
+		// Pick the source port at connect time, per destination, not at bind time:
+		// otherwise every connection from a node reserves one of its ~28k ports.
+		d.Control = func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			err := c.Control(func(fd uintptr) {
+				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+			})
+			if err != nil {
+				return err
+			}
+			return serr
+		}
 	}
 	var c net.Conn
 	err := h.Do(vpcID, func() (err error) {
