@@ -262,8 +262,7 @@ func TestRestartKeepsTraffic(t *testing.T) {
 	}
 
 	env.Stop()
-	env2 := testenv.StartConfig(t, server.Config{DataDir: dir, Dataplane: "netns", Dev: true})
-	_ = env2
+	testenv.StartConfig(t, server.Config{DataDir: dir, Dataplane: "netns", Dev: true})
 	testenv.Eventually(t, 30*time.Second, "traffic after the restart", func() error {
 		got, err := ask(t, client, l.addr(), "after")
 		if err == nil && got != "db after" {

@@ -184,7 +184,9 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 
 	want := map[listenKey]dataplane.Entry{}
 	owner := map[listenKey]string{} // listener → endpoint ID or LB ARN
+	lbByARN := map[string]LoadBalancer{}
 	for _, lb := range st.LoadBalancers {
+		lbByARN[lb.ARN] = lb
 		for i, n := range lb.Nodes {
 			for _, l := range lb.Listeners {
 				k := listenKey{lb.VpcID, netip.AddrPortFrom(n.IP, l.Port)}
@@ -192,10 +194,6 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 				owner[k] = lb.ARN
 			}
 		}
-	}
-	lbByARN := map[string]LoadBalancer{}
-	for _, lb := range st.LoadBalancers {
-		lbByARN[lb.ARN] = lb
 	}
 	for _, ep := range st.Endpoints {
 		if !ep.Open {

@@ -18,7 +18,7 @@ func Exec(instanceID string, argv []string, stdin io.Reader, stdout, stderr io.W
 	if len(argv) == 0 {
 		return 0, errors.New("no command to run")
 	}
-	name, err := instanceNamespace(instanceID)
+	name, err := InstanceNamespace(instanceID)
 	if err != nil {
 		return 0, err
 	}
@@ -38,8 +38,8 @@ func Exec(instanceID string, argv []string, stdin io.Reader, stdout, stderr io.W
 	return 0, nil
 }
 
-// instanceNamespace finds the namespace "strait-<tag>-<instanceID>" of any tag.
-func instanceNamespace(instanceID string) (string, error) {
+// InstanceNamespace finds the namespace "strait-<tag>-<instanceID>" of any tag.
+func InstanceNamespace(instanceID string) (string, error) {
 	notFound := fmt.Errorf("instance %s has no namespace on this host (is it running? is this the host of its server?)", instanceID)
 	if !strings.HasPrefix(instanceID, "i-") || strings.ContainsAny(instanceID, "/ ") {
 		return "", notFound
@@ -62,4 +62,14 @@ func instanceNamespace(instanceID string) (string, error) {
 		return found[0], nil
 	}
 	return "", fmt.Errorf("instance %s has namespaces of several servers: %s", instanceID, strings.Join(found, ", "))
+}
+
+// InInstance runs fn on an OS thread inside an instance's namespace (any tag) and
+// returns the thread to the host namespace; sockets fn creates stay in the instance.
+func InInstance(instanceID string, fn func() error) error {
+	name, err := InstanceNamespace(instanceID)
+	if err != nil {
+		return err
+	}
+	return inNamespace(name, fn)
 }

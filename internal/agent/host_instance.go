@@ -162,17 +162,7 @@ func isZeroMask(m net.IPMask) bool {
 // RemoveInstance ends every process in the instance's namespace (SIGTERM, then
 // SIGKILL after 2 s), deletes its interface, the namespace and
 // /etc/netns/<namespace>. Removing an instance that does not exist is not an error.
-func (h *Host) RemoveInstance(id string) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	name := h.Namespace(id)
-	delete(h.rulesets, name)
-	if err := removeNamespace(name); err != nil {
-		return fmt.Errorf("removing %s: %w", id, err)
-	}
-	h.log.Info("removed instance namespace", "instance", id, "netns", name)
-	return nil
-}
+func (h *Host) RemoveInstance(id string) error { return h.remove("instance", id) }
 
 // writeInstanceFiles writes /etc/netns/<name>/resolv.conf and hosts, which
 // `ip netns exec` mounts over /etc/resolv.conf and /etc/hosts. Files are rewritten

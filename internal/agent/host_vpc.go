@@ -78,7 +78,11 @@ func (h *Host) EnsureVPC(v VPC) error {
 // the namespace. Sockets still open in it (listeners of this process) keep an empty
 // namespace alive until they are closed. Removing a VPC that does not exist is not
 // an error.
-func (h *Host) RemoveVPC(id string) error {
+func (h *Host) RemoveVPC(id string) error { return h.remove("vpc", id) }
+
+// remove deletes the namespace of a VPC or instance (kind names it in the log),
+// its processes and /etc/netns entry, and forgets its applied ruleset.
+func (h *Host) remove(kind, id string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	name := h.Namespace(id)
@@ -86,7 +90,7 @@ func (h *Host) RemoveVPC(id string) error {
 	if err := removeNamespace(name); err != nil {
 		return fmt.Errorf("removing %s: %w", id, err)
 	}
-	h.log.Info("removed VPC namespace", "vpc", id, "netns", name)
+	h.log.Info("removed namespace", kind, id, "netns", name)
 	return nil
 }
 

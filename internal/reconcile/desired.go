@@ -60,12 +60,14 @@ type desired struct {
 func (d *desired) build() agent.State {
 	var st agent.State
 	vpcs := map[string]*agent.VPC{}
+	dnsSupport := map[string]bool{}
 	for _, v := range d.snap.Vpcs {
 		cidr, err := netip.ParsePrefix(v.CIDR)
 		if err != nil {
 			continue
 		}
 		st.VPCs = append(st.VPCs, agent.VPC{ID: v.ID, CIDR: cidr, DNS: map[string][]netip.Addr{}})
+		dnsSupport[v.ID] = v.EnableDNSSupport
 	}
 	for i := range st.VPCs {
 		vpcs[st.VPCs[i].ID] = &st.VPCs[i]
@@ -77,10 +79,6 @@ func (d *desired) build() agent.State {
 			continue
 		}
 		v.Subnets = append(v.Subnets, agent.Subnet{ID: sn.ID, CIDR: cidr, AZ: sn.AZ})
-	}
-	dnsSupport := map[string]bool{}
-	for _, v := range d.snap.Vpcs {
-		dnsSupport[v.ID] = v.EnableDNSSupport
 	}
 	addName := func(vpcID, name string, ips ...netip.Addr) {
 		if v, ok := vpcs[vpcID]; ok && dnsSupport[vpcID] && name != "" {

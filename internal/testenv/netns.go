@@ -3,17 +3,13 @@ package testenv
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vishvananda/netns"
 
 	"strait/internal/agent"
 	"strait/internal/server"
@@ -55,40 +51,11 @@ func Namespaces(t testing.TB, tag string) []string {
 // instanceNamespace finds the namespace of an instance (any server's).
 func instanceNamespace(t testing.TB, id string) string {
 	t.Helper()
-	names, _ := filepath.Glob("/var/run/netns/strait-*-" + id)
-	if len(names) != 1 {
-		t.Fatalf("instance %s: namespaces %v, want exactly one", id, names)
-	}
-	return filepath.Base(names[0])
-}
-
-// inNamespace runs fn on a thread switched into an instance's network namespace;
-// sockets fn creates stay in that namespace.
-func inNamespace(t testing.TB, id string, fn func() error) error {
-	t.Helper()
-	ns, err := netns.GetFromName(instanceNamespace(t, id))
+	name, err := agent.InstanceNamespace(id)
 	if err != nil {
-		return err
+		t.Fatal(err)
 	}
-	defer ns.Close()
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer orig.Close()
-	if err := netns.Set(ns); err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	ferr := fn()
-	if err := netns.Set(orig); err != nil {
-		// Leave the thread locked: the runtime discards it when the goroutine ends.
-		return fmt.Errorf("returning to the host namespace: %w", err)
-	}
-	runtime.UnlockOSThread()
-	return ferr
+	return name
 }
 
 // ListenIn opens a TCP listener inside an instance (addr like ":3306"); it is
@@ -96,7 +63,7 @@ func inNamespace(t testing.TB, id string, fn func() error) error {
 func ListenIn(t testing.TB, instanceID, addr string) net.Listener {
 	t.Helper()
 	var ln net.Listener
-	err := inNamespace(t, instanceID, func() (err error) {
+	err := agent.InInstance(instanceID, func() (err error) {
 		ln, err = net.Listen("tcp4", addr)
 		return err
 	})
@@ -111,7 +78,7 @@ func ListenIn(t testing.TB, instanceID, addr string) net.Listener {
 func DialFrom(t testing.TB, instanceID, addr string, timeout time.Duration) (net.Conn, error) {
 	t.Helper()
 	var c net.Conn
-	err := inNamespace(t, instanceID, func() (err error) {
+	err := agent.InInstance(instanceID, func() (err error) {
 		// The socket is created (and connects) while the thread is in the namespace.
 		c, err = net.DialTimeout("tcp4", addr, timeout)
 		return err
