@@ -116,3 +116,17 @@ func (wt waiter) wait(ctx context.Context, poll func() (status string, done bool
 		}
 	}
 }
+
+// byteSize formats a byte count for people: 512 B, 1.5 KiB, 20.0 MiB.
+func byteSize(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
+}

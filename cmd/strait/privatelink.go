@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,7 +46,7 @@ component with PrivateLink access, and an endpoint service that allows the given
 Consumers then create interface endpoints to it with the AWS CLI or SDKs.`,
 	}
 	addClientFlags(cmd, &f)
-	cmd.AddCommand(plCreateCommand(&f), plGetCommand(&f), plUpdateCommand(&f), plDeleteCommand(&f),
+	cmd.AddCommand(plCreateCommand(&f), plGetCommand(&f), plUpdateCommand(&f), plVerifyDNSCommand(&f), plDeleteCommand(&f),
 		plConnectionsCommand(&f), plDecideCommand(&f, "accept"), plDecideCommand(&f, "reject"))
 	return cmd
 }
@@ -54,13 +55,17 @@ func plCreateCommand(f *clientFlags) *cobra.Command {
 	var req nativeapi.CreatePrivateLinkRequest
 	var w waitFlags
 	cmd := &cobra.Command{
-		Use:   "create --principal ARN [--principal ARN]… [--acceptance-required] [--wait] SERVICE",
+		Use:   "create --principal ARN [--principal ARN]… [--acceptance-required] [--private-dns-name NAME] [--wait] SERVICE",
 		Short: "Create the PrivateLink resource of a service",
 		Long: `Create the PrivateLink resource of a published service. It starts in state creating and
 becomes active, with aws_service_id and aws_service_name set, once its endpoint service is
 available. A principal is arn:aws:iam::ACCOUNT_ID:root (a whole account), :user/NAME,
 :role/NAME, or * (everyone). With --acceptance-required, each new endpoint waits in
-pendingAcceptance until you run ` + "`strait privatelink accept`" + `.`,
+pendingAcceptance until you run ` + "`strait privatelink accept`" + `.
+
+With --private-dns-name (for example db.example.com), consumers who enable private DNS on
+their endpoints reach the service by that name, once you have proved you own it: publish
+the TXT record ` + "`strait privatelink get`" + ` shows, then run ` + "`strait privatelink verify-dns`" + `.`,
 		Example: `  strait privatelink create --principal arn:aws:iam::012345678901:user/mwf --wait my-kafka
   aws ec2 create-vpc-endpoint --vpc-endpoint-type Interface ... \
     --service-name "$(strait privatelink get my-kafka aws_service_name)"`,
@@ -84,6 +89,7 @@ pendingAcceptance until you run ` + "`strait privatelink accept`" + `.`,
 	}
 	cmd.Flags().StringArrayVar(&req.Principals, "principal", nil, "an allowed principal ARN (repeatable; at least one)")
 	cmd.Flags().BoolVar(&req.AcceptanceRequired, "acceptance-required", false, "new endpoints wait in pendingAcceptance until strait privatelink accept")
+	cmd.Flags().StringVar(&req.PrivateDNSName, "private-dns-name", "", "the DNS name consumers use for the service once verified")
 	_ = cmd.MarkFlagRequired("principal")
 	addWaitFlags(cmd, &w, "the resource is active")
 	return cmd
@@ -105,17 +111,25 @@ func waitPrivateLink(ctx context.Context, c *apiClient, name string, wt waiter) 
 }
 
 // plFields are the fields `privatelink get SERVICE FIELD` prints, in table order.
-var plFields = []string{"state", "state_message", "aws_service_id", "aws_service_name", "principals", "acceptance_required", "load_balancer_arn", "target_groups", "listeners", "created"}
+var plFields = []string{"state", "state_message", "aws_service_id", "aws_service_name", "principals", "acceptance_required",
+	"private_dns_name", "private_dns_verification", "load_balancer_arn", "target_groups", "listeners", "created"}
 
 func printPrivateLink(w io.Writer, output string, pl nativeapi.PrivateLink) error {
 	if output == "json" {
 		return printJSON(w, pl)
 	}
-	return printFields(w,
-		"state", pl.State, "state_message", pl.StateMessage, "aws_service_id", pl.AWSServiceID, "aws_service_name", pl.AWSServiceName,
+	kv := []string{"state", pl.State, "state_message", pl.StateMessage, "aws_service_id", pl.AWSServiceID, "aws_service_name", pl.AWSServiceName,
 		"principals", strings.Join(pl.Principals, ","), "acceptance_required", fmt.Sprint(pl.AcceptanceRequired),
-		"load_balancer_arn", pl.LoadBalancerARN, "listeners", strings.Join(sortedMapKeys(pl.Listeners), ","),
+		"private_dns_name", pl.PrivateDNSName}
+	if v := pl.PrivateDNSVerification; v != nil {
+		kv = append(kv, "private_dns_state", v.State, "private_dns_txt_record", v.Name+"."+strings.TrimPrefix(pl.PrivateDNSName, "*.")+" "+v.Type+" "+strconv.Quote(v.Value))
+		if v.Detail != "" {
+			kv = append(kv, "private_dns_detail", v.Detail)
+		}
+	}
+	kv = append(kv, "load_balancer_arn", pl.LoadBalancerARN, "listeners", strings.Join(sortedMapKeys(pl.Listeners), ","),
 		"created", pl.Created.UTC().Format(time.RFC3339))
+	return printFields(w, kv...)
 }
 
 func sortedMapKeys(m map[string]string) []string {
@@ -197,41 +211,95 @@ func printField(w io.Writer, output string, pl nativeapi.PrivateLink, field stri
 
 func plUpdateCommand(f *clientFlags) *cobra.Command {
 	var principals []string
+	var dnsName string
+	var removeDNS bool
 	cmd := &cobra.Command{
-		Use:   "update --principal ARN [--principal ARN]… SERVICE",
-		Short: "REPLACE the whole list of allowed principals",
-		Long: `Replace the allowed principals of a service's PrivateLink resource with exactly the
---principal values given. This REPLACES THE WHOLE LIST: a principal you do not repeat is
-removed, and its accounts can no longer see the service or create endpoints to it
-(existing connections stay up; reject them with ` + "`strait privatelink reject`" + `).
+		Use:   "update [--principal ARN]… [--private-dns-name NAME | --remove-private-dns-name] SERVICE",
+		Short: "Change the PrivateLink resource: --principal REPLACES the whole list of allowed principals",
+		Long: `Change a service's PrivateLink resource.
+
+--principal replaces the allowed principals with exactly the values given. This REPLACES
+THE WHOLE LIST: a principal you do not repeat is removed, and its accounts can no longer
+see the service or create endpoints to it (existing connections stay up; reject them with
+` + "`strait privatelink reject`" + `). Without --principal the list is left alone.
 
 To add a principal and keep the existing ones, repeat them:
 
   strait privatelink get SERVICE principals     # the current list, one per line
   strait privatelink update $(strait privatelink get SERVICE principals | sed 's/^/--principal /') \
-    --principal arn:aws:iam::210987654321:root SERVICE`,
+    --principal arn:aws:iam::210987654321:root SERVICE
+
+--private-dns-name sets the name consumers' endpoints answer for (verify it with
+` + "`strait privatelink verify-dns`" + `); --remove-private-dns-name removes it.`,
 		Example: `  strait privatelink update --principal arn:aws:iam::012345678901:root \
-    --principal arn:aws:iam::210987654321:role/app my-kafka`,
+    --principal arn:aws:iam::210987654321:role/app my-kafka
+  strait privatelink update --private-dns-name kafka.example.com my-kafka`,
 		Args: exactArgs(1, "SERVICE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var req nativeapi.UpdatePrivateLinkRequest
+			if cmd.Flags().Changed("principal") {
+				if principals == nil {
+					principals = []string{}
+				}
+				req.Principals = &principals
+			}
+			switch {
+			case removeDNS && dnsName != "":
+				return errors.New("give --private-dns-name or --remove-private-dns-name, not both")
+			case removeDNS:
+				req.PrivateDNSName = new(string)
+			case dnsName != "":
+				req.PrivateDNSName = &dnsName
+			}
+			if req.Principals == nil && req.PrivateDNSName == nil {
+				return errors.New("nothing to change: give --principal (it replaces the whole list), --private-dns-name or --remove-private-dns-name")
+			}
 			c, err := f.client()
 			if err != nil {
 				return err
 			}
-			if principals == nil {
-				principals = []string{}
-			}
 			var pl nativeapi.PrivateLink
-			if err := c.do(cmd.Context(), http.MethodPatch, servicePath(args[0], "privatelink"), nil,
-				nativeapi.UpdatePrivateLinkRequest{Principals: &principals}, &pl); err != nil {
+			if err := c.do(cmd.Context(), http.MethodPatch, servicePath(args[0], "privatelink"), nil, req, &pl); err != nil {
 				return err
 			}
 			return printPrivateLink(cmd.OutOrStdout(), f.output, pl)
 		},
 	}
 	cmd.Flags().StringArrayVar(&principals, "principal", nil, "an allowed principal ARN (repeatable); the list given replaces the current one")
-	_ = cmd.MarkFlagRequired("principal")
+	cmd.Flags().StringVar(&dnsName, "private-dns-name", "", "set the private DNS name")
+	cmd.Flags().BoolVar(&removeDNS, "remove-private-dns-name", false, "remove the private DNS name")
 	return cmd
+}
+
+func plVerifyDNSCommand(f *clientFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify-dns SERVICE",
+		Short: "Check the TXT record that proves you own the private DNS name",
+		Long: `Look up the TXT record that proves you own the PrivateLink resource's private DNS name
+(shown as private_dns_txt_record by ` + "`strait privatelink get`" + `). Once verified, consumers'
+endpoints with private DNS enabled answer for the name. On failure, private_dns_detail says
+which record was expected and what the resolver answered; fix the record and run it again.`,
+		Example: `  strait privatelink get my-db private_dns_verification
+  strait privatelink verify-dns my-db`,
+		Args: exactArgs(1, "SERVICE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			var pl nativeapi.PrivateLink
+			if err := c.do(cmd.Context(), http.MethodPost, servicePath(args[0], "privatelink", "verify-dns"), nil, nil, &pl); err != nil {
+				return err
+			}
+			if err := printPrivateLink(cmd.OutOrStdout(), f.output, pl); err != nil {
+				return err
+			}
+			if v := pl.PrivateDNSVerification; v != nil && v.State != "verified" {
+				return fmt.Errorf("%s is %s: %s", pl.PrivateDNSName, v.State, v.Detail)
+			}
+			return nil
+		},
+	}
 }
 
 func plDeleteCommand(f *clientFlags) *cobra.Command {
@@ -288,9 +356,11 @@ func plConnectionsCommand(f *clientFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "connections SERVICE",
 		Short: "List the endpoints connected to a service: ID, owner, state, age, traffic",
-		Long: `List the consumer endpoints connected to a service's PrivateLink resource. TRAFFIC shows
-bytes in/out once a data plane reports them; "—" means no counters (this server runs
-without a data plane).`,
+		Long: `List the consumer endpoints connected to a service's PrivateLink resource, oldest first.
+OPEN is the number of connections open now, CONNS the connections carried since the
+endpoint was created, IN the bytes from consumers and OUT the bytes to them. The data
+plane reports them every few seconds; "—" means no report (no traffic yet, or the
+server runs with --dataplane=none).`,
 		Args: exactArgs(1, "SERVICE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := f.client()
@@ -305,13 +375,14 @@ without a data plane).`,
 				return printJSON(cmd.OutOrStdout(), out)
 			}
 			t := newTable(cmd.OutOrStdout())
-			t.row("ENDPOINT_ID", "OWNER", "STATE", "AGE", "TRAFFIC", "DNS_NAME")
+			t.row("ENDPOINT_ID", "OWNER", "STATE", "AGE", "OPEN", "CONNS", "IN", "OUT", "DNS_NAME")
 			for _, c := range out.Connections {
-				traffic := "—"
-				if c.Traffic != nil {
-					traffic = fmt.Sprintf("%d/%d B", c.Traffic.BytesIn, c.Traffic.BytesOut)
+				open, conns, in, out := "—", "—", "—", "—"
+				if tr := c.Traffic; tr != nil {
+					open, conns = strconv.FormatInt(tr.ActiveConnections, 10), strconv.FormatUint(tr.Connections, 10)
+					in, out = byteSize(tr.BytesIn), byteSize(tr.BytesOut)
 				}
-				t.row(c.EndpointID, c.Owner, c.State, age(c.Created), traffic, c.DNSName)
+				t.row(c.EndpointID, c.Owner, c.State, age(c.Created), open, conns, in, out, c.DNSName)
 			}
 			return t.flush()
 		},

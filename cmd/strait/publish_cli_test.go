@@ -142,11 +142,22 @@ var (
 	cliLabelRe = regexp.MustCompile(`(vpce-[0-9a-f]{17})-([a-z0-9]{8})\b`)
 	cliTimeRe  = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
 	cliAgeRe   = regexp.MustCompile(`\b\d+s\b`)
+	// The private DNS verification record's random name and value, and the test
+	// resolver's port.
+	cliTXTRe  = regexp.MustCompile(`\b_[a-z0-9]{20}\.|"vpce:[A-Za-z0-9]{20}"`)
+	cliPortRe = regexp.MustCompile(`127\.0\.0\.1:\d+`)
 )
 
 func (n *cliNormalizer) apply(s string) string {
 	s = cliTimeRe.ReplaceAllString(s, "TIMESTAMP")
 	s = cliAgeRe.ReplaceAllString(s, "Ns")
+	s = cliTXTRe.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.HasPrefix(m, "_") {
+			return "_TXTNAME."
+		}
+		return `"vpce:TXTVALUE"`
+	})
+	s = cliPortRe.ReplaceAllString(s, "127.0.0.1:PORT")
 	s = cliLabelRe.ReplaceAllStringFunc(s, func(m string) string {
 		sub := cliLabelRe.FindStringSubmatch(m)
 		return sub[1] + "-" + n.name("LABEL", sub[2])
@@ -190,7 +201,7 @@ func TestCLIHelp(t *testing.T) {
 		{"login"}, {"service"}, {"service", "create"}, {"service", "list"}, {"service", "get"}, {"service", "update"},
 		{"service", "delete"}, {"service", "connection-info"}, {"privatelink"}, {"privatelink", "create"},
 		{"privatelink", "get"}, {"privatelink", "update"}, {"privatelink", "delete"}, {"privatelink", "connections"},
-		{"privatelink", "accept"}, {"privatelink", "reject"},
+		{"privatelink", "accept"}, {"privatelink", "reject"}, {"privatelink", "verify-dns"},
 	} {
 		out := c.run(append(args, "--help")...)
 		compareGolden(t, "help-"+strings.Join(args, "-")+".txt", out)
@@ -287,9 +298,11 @@ func TestCLIGuide003(t *testing.T) {
 
 // TestCLIGuide000 runs guide 000's flow: acceptance required, the endpoint waits in
 // pendingAcceptance until `strait privatelink accept`, then connection-info gives
-// the mysql command.
+// the mysql command; the provider proves it owns a private DNS name and consumers
+// who enable private DNS get it in connection-info.
 func TestCLIGuide000(t *testing.T) {
-	env := testenv.Start(t)
+	dns := testenv.StartDNS(t)
+	env := testenv.StartConfig(t, server.Config{Dev: true, Resolver: dns.Addr})
 	c := newCLI(t, env, cliProvider)
 	ctx := testenv.Ctx(t)
 	vpc, subnets := env.Network(cliProvider, "us-east-1a", "us-east-1b")
@@ -297,7 +310,7 @@ func TestCLIGuide000(t *testing.T) {
 	c.golden("guide000-create.json", c.run("service", "create", "tidb", "--vpc-id", vpc, "--subnet-id", subnets[0], "--subnet-id", subnets[1],
 		"--component", "mysql=4000:10.0.1.20", "--privatelink-access", "mysql", "-o", "json"))
 	c.golden("guide000-privatelink-create.txt", c.run("privatelink", "create", "--principal", "arn:aws:iam::"+cliConsumer+":root",
-		"--acceptance-required", "--wait", "tidb"))
+		"--acceptance-required", "--private-dns-name", "tidb.example.com", "--wait", "tidb"))
 	name := strings.TrimSpace(c.run("privatelink", "get", "tidb", "aws_service_name"))
 	ep, err := env.EC2(cliConsumer).CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{
 		VpcEndpointType: ec2types.VpcEndpointTypeInterface, VpcId: aws.String(cvpc), ServiceName: aws.String(name), SubnetIds: csubnets})
@@ -322,6 +335,36 @@ func TestCLIGuide000(t *testing.T) {
 	if !regexp.MustCompile(`mysql -h ` + id + `-[a-z0-9]{8}\.vpce-svc-[0-9a-f]{17}\.us-east-1\.vpce\.amazonaws\.com -P 4000`).MatchString(info) {
 		t.Errorf("no mysql command in:\n%s", info)
 	}
+
+	// The private DNS name: unverified until the TXT record is published.
+	var pl struct {
+		Verification struct{ State, Name, Value string } `json:"private_dns_verification"`
+	}
+	if err := json.Unmarshal([]byte(c.run("privatelink", "get", "tidb", "-o", "json")), &pl); err != nil || pl.Verification.State != "pendingVerification" {
+		t.Fatalf("verification before the record: %v %+v", err, pl)
+	}
+	out, _, err = c.exec("privatelink", "verify-dns", "tidb")
+	if err == nil || !strings.Contains(err.Error(), "tidb.example.com is failed") || !strings.Contains(out, "private_dns_detail") {
+		t.Errorf("verify-dns without the record: %v\n%s", err, out)
+	}
+	dns.SetTXT(pl.Verification.Name+".tidb.example.com", pl.Verification.Value)
+	c.golden("guide000-verify-dns.txt", c.run("privatelink", "verify-dns", "tidb"))
+	if _, err := env.EC2(cliConsumer).ModifyVpcAttribute(ctx, &ec2.ModifyVpcAttributeInput{VpcId: aws.String(cvpc), EnableDnsHostnames: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.EC2(cliConsumer).ModifyVpcEndpoint(ctx, &ec2.ModifyVpcEndpointInput{VpcEndpointId: aws.String(id), PrivateDnsEnabled: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	info = c.run("service", "connection-info", "tidb")
+	if !strings.Contains(info, "mysql -h tidb.example.com -P 4000") {
+		t.Errorf("connection-info without the private DNS name:\n%s", info)
+	}
+	c.golden("guide000-connection-info-private-dns.txt", info)
+	c.golden("guide000-remove-dns.txt", c.run("privatelink", "update", "--remove-private-dns-name", "tidb"))
+	if msg := c.fail("privatelink", "update", "tidb"); !strings.Contains(msg, "nothing to change") {
+		t.Errorf("update without flags: %s", msg)
+	}
+
 	if out := c.run("privatelink", "reject", "tidb", id); out != "rejected "+id+"\n" {
 		t.Errorf("reject: %q", out)
 	}

@@ -30,9 +30,11 @@ type Agent struct {
 	listeners map[listenKey]*listener            // open data-plane listeners
 	resolvers map[string]*resolver               // VPC → its DNS resolver
 
-	mu    sync.RWMutex // guards ready and known
-	ready map[string]bool
-	known map[string]bool // everything that has something on the host
+	mu        sync.RWMutex // guards ready, known, endpoints and services
+	ready     map[string]bool
+	known     map[string]bool // everything that has something on the host
+	endpoints map[string]bool // endpoints whose traffic the proxy counts
+	services  map[string]bool // endpoint services whose traffic the proxy counts
 }
 
 // listenKey identifies a data-plane listener: an address and port in a VPC.
@@ -287,6 +289,7 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 
 	a.mu.Lock()
 	a.ready, a.known = ready, known
+	a.forgetCounters(st)
 	a.mu.Unlock()
 	return errors.Join(errs...)
 }

@@ -141,6 +141,7 @@ func (c *Control) settleEndpointDeleted(ctx context.Context, id string, nfns []m
 				tx.Delete(key(model.KindNotification, n.ID))
 			}
 		}
+		tx.Delete(key(model.KindEndpointTraffic, id))
 		tx.Delete(key(model.KindEndpoint, id))
 		return nil
 	})

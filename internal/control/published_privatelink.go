@@ -17,14 +17,18 @@ import (
 // components with PrivateLink access and the endpoint service with the allowed
 // principals. The resource starts creating and becomes active when the endpoint
 // service is available.
-func (c *Control) CreatePrivateLink(ctx context.Context, acct, name string, principals []string, acceptanceRequired bool) (model.PublishedService, error) {
-	ps, err := checkPrincipals(principals)
+func (c *Control) CreatePrivateLink(ctx context.Context, acct, name string, in CreatePrivateLinkInput) (model.PublishedService, error) {
+	ps, err := checkPrincipals(in.Principals)
 	if err != nil {
 		return model.PublishedService{}, err
 	}
 	if len(ps) == 0 {
 		return model.PublishedService{}, model.Coded(model.ErrMissing, "MissingParameter",
 			"Give at least one allowed principal (--principal arn:aws:iam::ACCOUNT:root, :user/NAME, :role/NAME or *)")
+	}
+	dnsName, err := checkPrivateDNSName(in.PrivateDNSName)
+	if err != nil {
+		return model.PublishedService{}, err
 	}
 	if _, err := c.PublishedService(ctx, acct, name); err != nil {
 		return model.PublishedService{}, err
@@ -33,11 +37,12 @@ func (c *Control) CreatePrivateLink(ctx context.Context, acct, name string, prin
 	err = c.updatePublished(ctx, acct, name, func(svc *model.PublishedService) error {
 		if svc.PrivateLink != nil {
 			return model.Coded(model.ErrDuplicate, "InvalidPrivateLink.Duplicate",
-				"The service '%s' already has a PrivateLink resource (state %s): change its principals with `strait privatelink update`, or delete it first",
+				"The service '%s' already has a PrivateLink resource (state %s): change it with `strait privatelink update`, or delete it first",
 				name, svc.PrivateLink.State)
 		}
 		svc.PrivateLink = &model.PrivateLink{
-			State: model.PrivateLinkCreating, Principals: ps, AcceptanceRequired: acceptanceRequired, Created: c.now().UTC(),
+			State: model.PrivateLinkCreating, Principals: ps, AcceptanceRequired: in.AcceptanceRequired,
+			PrivateDNSName: dnsName, Created: c.now().UTC(),
 		}
 		out = *svc
 		return nil
@@ -45,24 +50,94 @@ func (c *Control) CreatePrivateLink(ctx context.Context, acct, name string, prin
 	return out, err
 }
 
-// UpdatePrivateLinkPrincipals REPLACES the allowed principals of a service's
-// PrivateLink resource with the given list (empty: nobody else may connect).
-func (c *Control) UpdatePrivateLinkPrincipals(ctx context.Context, acct, name string, principals []string) (model.PublishedService, error) {
-	ps, err := checkPrincipals(principals)
-	if err != nil {
-		return model.PublishedService{}, err
+// CreatePrivateLinkInput is what a PrivateLink resource is created with.
+type CreatePrivateLinkInput struct {
+	Principals         []string
+	AcceptanceRequired bool
+	// PrivateDNSName, when set, becomes the endpoint service's private DNS name;
+	// the provider proves it owns it with VerifyPrivateLinkDNS.
+	PrivateDNSName string
+}
+
+// UpdatePrivateLinkInput changes a PrivateLink resource; nil fields are left alone.
+type UpdatePrivateLinkInput struct {
+	// Principals REPLACES the allowed principals (empty: nobody else may connect).
+	Principals *[]string
+	// PrivateDNSName sets the private DNS name ("" removes it).
+	PrivateDNSName *string
+}
+
+// UpdatePrivateLink changes a service's PrivateLink resource: its allowed
+// principals (the whole list is replaced) and its private DNS name.
+func (c *Control) UpdatePrivateLink(ctx context.Context, acct, name string, in UpdatePrivateLinkInput) (model.PublishedService, error) {
+	if in.Principals == nil && in.PrivateDNSName == nil {
+		return model.PublishedService{}, model.Coded(model.ErrMissing, "MissingParameter",
+			"Nothing to change: give the principals (they replace the whole list) or a private DNS name")
+	}
+	var ps []string
+	if in.Principals != nil {
+		var err error
+		if ps, err = checkPrincipals(*in.Principals); err != nil {
+			return model.PublishedService{}, err
+		}
+	}
+	var dnsName string
+	if in.PrivateDNSName != nil {
+		var err error
+		if dnsName, err = checkPrivateDNSName(*in.PrivateDNSName); err != nil {
+			return model.PublishedService{}, err
+		}
 	}
 	var out model.PublishedService
-	err = c.updatePublished(ctx, acct, name, func(svc *model.PublishedService) error {
+	err := c.updatePublished(ctx, acct, name, func(svc *model.PublishedService) error {
 		pl, err := livePrivateLink(*svc)
 		if err != nil {
 			return err
 		}
-		pl.Principals = ps
+		if in.Principals != nil {
+			pl.Principals = ps
+		}
+		if in.PrivateDNSName != nil {
+			pl.PrivateDNSName = dnsName
+		}
 		out = *svc
 		return nil
 	})
 	return out, err
+}
+
+// VerifyPrivateLinkDNS checks the TXT record that proves the provider owns the
+// PrivateLink resource's private DNS name (see StartPrivateDNSVerification) and
+// returns the endpoint service with the verification's outcome.
+func (c *Control) VerifyPrivateLinkDNS(ctx context.Context, acct, name string) (model.EndpointService, error) {
+	svc, err := c.PublishedService(ctx, acct, name)
+	if err != nil {
+		return model.EndpointService{}, err
+	}
+	pl, err := livePrivateLink(svc)
+	if err != nil {
+		return model.EndpointService{}, err
+	}
+	if pl.PrivateDNSName == "" {
+		return model.EndpointService{}, model.Coded(model.ErrInvalid, "InvalidParameter",
+			"The PrivateLink resource of '%s' has no private DNS name: set one with `strait privatelink update --private-dns-name NAME %s`", name, name)
+	}
+	if pl.ServiceID == "" {
+		return model.EndpointService{}, model.BadState(model.KindPublished, name,
+			"The PrivateLink resource of '%s' is %s: verify its private DNS name once it is active", name, pl.State)
+	}
+	es, err := c.EndpointService(ctx, acct, pl.ServiceID)
+	if err != nil {
+		return es, err
+	}
+	if es.PrivateDNSName != pl.PrivateDNSName {
+		return es, model.BadState(model.KindPublished, name,
+			"The private DNS name %s is not on the endpoint service yet: try again in a second", pl.PrivateDNSName)
+	}
+	if err := c.StartPrivateDNSVerification(ctx, acct, pl.ServiceID); err != nil {
+		return es, err
+	}
+	return c.EndpointService(ctx, acct, pl.ServiceID)
 }
 
 // DeletePrivateLink asks for a service's PrivateLink resource to be removed with
@@ -142,6 +217,9 @@ type PrivateLinkConnection struct {
 	Created    time.Time
 	// DNSName is the endpoint's regional DNS name (its consumers resolve it).
 	DNSName string
+	// Traffic is what the data plane carried through the endpoint; nil when no
+	// data plane has reported (--dataplane=none, or no report yet).
+	Traffic *model.EndpointTraffic
 }
 
 // PrivateLinkConnections lists the endpoints connected to a published service, in
@@ -169,6 +247,13 @@ func (c *Control) PrivateLinkConnections(ctx context.Context, acct, name string)
 		pc := PrivateLinkConnection{EndpointID: d.ID, Owner: d.Owner, State: d.State, Created: d.Created}
 		if len(d.DNSEntries) > 0 {
 			pc.DNSName = d.DNSEntries[0].Name
+		}
+		t, ok, err := c.endpointTraffic(ctx, d.ID)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			pc.Traffic = &t
 		}
 		out = append(out, pc)
 	}

@@ -53,6 +53,9 @@ type PrivateLink struct {
 	Listeners          map[string]string `json:"listeners,omitempty"`
 	ServiceID          string            `json:"serviceId,omitempty"`
 	ServiceName        string            `json:"serviceName,omitempty"`
+	// PrivateDNSName is the name consumers' endpoints answer for once the provider
+	// has verified it (a TXT record); "" for none.
+	PrivateDNSName string `json:"privateDnsName,omitempty"`
 	Deleting           bool              `json:"deleting,omitempty"`
 	Force              bool              `json:"force,omitempty"`
 	Created            time.Time         `json:"created"`

@@ -76,6 +76,7 @@ func New(ctl *control.Control, accounts awsapi.Accounts, cfg Config) *API {
 		"GET /strait/v1/services/{name}/privatelink":                     a.getPrivateLink,
 		"PATCH /strait/v1/services/{name}/privatelink":                   a.updatePrivateLink,
 		"DELETE /strait/v1/services/{name}/privatelink":                  a.deletePrivateLink,
+		"POST /strait/v1/services/{name}/privatelink/verify-dns":         a.verifyPrivateLinkDNS,
 		"GET /strait/v1/services/{name}/privatelink/connections":         a.listConnections,
 		"POST /strait/v1/services/{name}/privatelink/connections/accept": a.acceptConnections,
 		"POST /strait/v1/services/{name}/privatelink/connections/reject": a.rejectConnections,

@@ -83,11 +83,12 @@ func (a *API) createPrivateLink(ctx context.Context, acct string, r *http.Reques
 	if err := decode(body, &req); err != nil {
 		return 0, nil, err
 	}
-	svc, err := a.ctl.CreatePrivateLink(ctx, acct, r.PathValue("name"), req.Principals, req.AcceptanceRequired)
+	svc, err := a.ctl.CreatePrivateLink(ctx, acct, r.PathValue("name"), control.CreatePrivateLinkInput{
+		Principals: req.Principals, AcceptanceRequired: req.AcceptanceRequired, PrivateDNSName: req.PrivateDNSName})
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, serviceView(svc).PrivateLink, nil
+	return http.StatusCreated, a.privateLinkView(ctx, acct, svc), nil
 }
 
 func (a *API) getPrivateLink(ctx context.Context, acct string, r *http.Request, _ []byte) (int, any, error) {
@@ -100,7 +101,7 @@ func (a *API) getPrivateLink(ctx context.Context, acct string, r *http.Request, 
 		return 0, nil, &model.Error{Err: model.ErrNotFound, Kind: model.KindPublished, ID: name, Code: "InvalidPrivateLink.NotFound",
 			Msg: "The service '" + name + "' has no PrivateLink resource: create one with `strait privatelink create --principal ARN " + name + "`"}
 	}
-	return http.StatusOK, serviceView(svc).PrivateLink, nil
+	return http.StatusOK, a.privateLinkView(ctx, acct, svc), nil
 }
 
 func (a *API) updatePrivateLink(ctx context.Context, acct string, r *http.Request, body []byte) (int, any, error) {
@@ -108,15 +109,43 @@ func (a *API) updatePrivateLink(ctx context.Context, acct string, r *http.Reques
 	if err := decode(body, &req); err != nil {
 		return 0, nil, err
 	}
-	if req.Principals == nil {
+	if req.Principals == nil && req.PrivateDNSName == nil {
 		return 0, nil, &apiError{Status: http.StatusBadRequest, Code: "MissingParameter",
-			Message: `"principals" is required: it replaces the whole list (give [] to allow nobody)`}
+			Message: `Nothing to change: give "principals" (it replaces the whole list; [] allows nobody) or "private_dns_name" ("" removes it)`}
 	}
-	svc, err := a.ctl.UpdatePrivateLinkPrincipals(ctx, acct, r.PathValue("name"), *req.Principals)
+	svc, err := a.ctl.UpdatePrivateLink(ctx, acct, r.PathValue("name"), control.UpdatePrivateLinkInput{Principals: req.Principals, PrivateDNSName: req.PrivateDNSName})
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, serviceView(svc).PrivateLink, nil
+	return http.StatusOK, a.privateLinkView(ctx, acct, svc), nil
+}
+
+func (a *API) verifyPrivateLinkDNS(ctx context.Context, acct string, r *http.Request, _ []byte) (int, any, error) {
+	name := r.PathValue("name")
+	if _, err := a.ctl.VerifyPrivateLinkDNS(ctx, acct, name); err != nil {
+		return 0, nil, err
+	}
+	svc, err := a.ctl.PublishedService(ctx, acct, name)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, a.privateLinkView(ctx, acct, svc), nil
+}
+
+// privateLinkView is the service's PrivateLink resource with the verification
+// state of its private DNS name, read from its endpoint service.
+func (a *API) privateLinkView(ctx context.Context, acct string, svc model.PublishedService) *PrivateLink {
+	pl := serviceView(svc).PrivateLink
+	if pl == nil || svc.PrivateLink.ServiceID == "" || pl.PrivateDNSName == "" {
+		return pl
+	}
+	es, err := a.ctl.EndpointService(ctx, acct, svc.PrivateLink.ServiceID)
+	if err != nil || es.PrivateDNSName != pl.PrivateDNSName || es.DNSVerification == nil {
+		return pl // not on the endpoint service yet: the next reconcile pass puts it there
+	}
+	v := es.DNSVerification
+	pl.PrivateDNSVerification = &DNSVerification{State: v.State, Type: v.Type, Name: v.Name, Value: v.Value, Detail: v.Detail}
+	return pl
 }
 
 func (a *API) deletePrivateLink(ctx context.Context, acct string, r *http.Request, _ []byte) (int, any, error) {
@@ -132,7 +161,7 @@ func (a *API) deletePrivateLink(ctx context.Context, acct string, r *http.Reques
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusAccepted, serviceView(svc).PrivateLink, nil
+	return http.StatusAccepted, a.privateLinkView(ctx, acct, svc), nil
 }
 
 func (a *API) listConnections(ctx context.Context, acct string, r *http.Request, _ []byte) (int, any, error) {

@@ -39,7 +39,23 @@ type PrivateLink struct {
 	LoadBalancerARN    string            `json:"load_balancer_arn"`
 	TargetGroups       map[string]string `json:"target_groups"`
 	Listeners          map[string]string `json:"listeners"`
-	Created            time.Time         `json:"created"`
+	// PrivateDNSName is the name consumers' endpoints answer for once verified.
+	PrivateDNSName string `json:"private_dns_name,omitempty"`
+	// PrivateDNSVerification is the TXT record that proves the provider owns
+	// PrivateDNSName, and whether it was found.
+	PrivateDNSVerification *DNSVerification `json:"private_dns_verification,omitempty"`
+	Created                time.Time        `json:"created"`
+}
+
+// DNSVerification is the TXT record a provider publishes in its DNS to prove it
+// owns a private DNS name: Name (under the domain) with Value. State is
+// pendingVerification, verified or failed (Detail then says what was found).
+type DNSVerification struct {
+	State  string `json:"state"`
+	Type   string `json:"type"`
+	Name   string `json:"name"`
+	Value  string `json:"value"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // Connection is one consumer endpoint connected to a service. Traffic is null
@@ -53,10 +69,16 @@ type Connection struct {
 	Traffic    *Traffic  `json:"traffic"`
 }
 
-// Traffic counts the bytes a connection carried.
+// Traffic is what the data plane carried through an endpoint since it was
+// created: connections and bytes (in = consumer → service), and the connections
+// open at Updated.
 type Traffic struct {
-	BytesIn  int64 `json:"bytes_in"`
-	BytesOut int64 `json:"bytes_out"`
+	Connections       uint64    `json:"connections"`
+	ActiveConnections int64     `json:"active_connections"`
+	BytesIn           uint64    `json:"bytes_in"`
+	BytesOut          uint64    `json:"bytes_out"`
+	Rejected          uint64    `json:"rejected"`
+	Updated           time.Time `json:"updated"`
 }
 
 // ConnectionInfo is how clients reach a service's components on one route.
@@ -105,12 +127,15 @@ type UpdateServiceRequest struct {
 type CreatePrivateLinkRequest struct {
 	Principals         []string `json:"principals"`
 	AcceptanceRequired bool     `json:"acceptance_required"`
+	PrivateDNSName     string   `json:"private_dns_name,omitempty"`
 }
 
-// UpdatePrivateLinkRequest is the body of PATCH /strait/v1/services/{name}/privatelink:
-// Principals REPLACES the whole list.
+// UpdatePrivateLinkRequest is the body of PATCH /strait/v1/services/{name}/privatelink;
+// absent fields are left alone. Principals REPLACES the whole list; an empty
+// PrivateDNSName removes the name.
 type UpdatePrivateLinkRequest struct {
-	Principals *[]string `json:"principals"`
+	Principals     *[]string `json:"principals,omitempty"`
+	PrivateDNSName *string   `json:"private_dns_name,omitempty"`
 }
 
 // ConnectionsRequest is the body of POST …/privatelink/connections/accept and /reject.
@@ -160,7 +185,7 @@ func serviceView(s model.PublishedService) Service {
 		out.PrivateLink = &PrivateLink{
 			State: pl.State, StateMessage: pl.StateMessage, Principals: pl.Principals, AcceptanceRequired: pl.AcceptanceRequired,
 			AWSServiceID: pl.ServiceID, AWSServiceName: pl.ServiceName, LoadBalancerARN: pl.LoadBalancerARN,
-			TargetGroups: pl.TargetGroups, Listeners: pl.Listeners, Created: pl.Created,
+			TargetGroups: pl.TargetGroups, Listeners: pl.Listeners, PrivateDNSName: pl.PrivateDNSName, Created: pl.Created,
 		}
 		if out.PrivateLink.Principals == nil {
 			out.PrivateLink.Principals = []string{}
@@ -188,7 +213,12 @@ func componentModel(c Component) model.Component {
 }
 
 func connectionView(c control.PrivateLinkConnection) Connection {
-	return Connection{EndpointID: c.EndpointID, Owner: c.Owner, State: c.State, Created: c.Created, DNSName: c.DNSName}
+	out := Connection{EndpointID: c.EndpointID, Owner: c.Owner, State: c.State, Created: c.Created, DNSName: c.DNSName}
+	if t := c.Traffic; t != nil {
+		out.Traffic = &Traffic{Connections: t.Connections, ActiveConnections: t.ActiveConnections,
+			BytesIn: t.BytesIn, BytesOut: t.BytesOut, Rejected: t.Rejected, Updated: t.Updated}
+	}
+	return out
 }
 
 func infoView(i control.ConnectionInfo) ConnectionInfo {

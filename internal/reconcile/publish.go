@@ -291,8 +291,8 @@ func (r *Reconciler) desiredTargets(ctx context.Context, svc model.PublishedServ
 }
 
 // ensureEndpointService finds or creates the endpoint service of the load balancer
-// and makes its acceptance and allowed principals the desired ones (principals not
-// asked for are removed).
+// and makes its acceptance, private DNS name and allowed principals the desired
+// ones (principals not asked for are removed).
 func (r *Reconciler) ensureEndpointService(ctx context.Context, svc model.PublishedService, lb model.LoadBalancer) (model.EndpointService, error) {
 	acct, pl := svc.Owner, svc.PrivateLink
 	id, err := r.ctl.LoadBalancerService(ctx, lb.ARN)
@@ -302,7 +302,8 @@ func (r *Reconciler) ensureEndpointService(ctx context.Context, svc model.Publis
 	if id == "" {
 		accept := pl.AcceptanceRequired
 		es, err := r.ctl.CreateEndpointService(ctx, acct, control.CreateServiceInput{
-			NLBARNs: []string{lb.ARN}, AcceptanceRequired: &accept, Tags: model.Tags{TagPublishedService: svc.Name},
+			NLBARNs: []string{lb.ARN}, AcceptanceRequired: &accept, PrivateDNSName: pl.PrivateDNSName,
+			Tags: model.Tags{TagPublishedService: svc.Name},
 		})
 		if err != nil {
 			return es, err
@@ -313,9 +314,10 @@ func (r *Reconciler) ensureEndpointService(ctx context.Context, svc model.Publis
 	if err != nil {
 		return es, err
 	}
-	if es.AcceptanceRequired != pl.AcceptanceRequired {
+	if es.AcceptanceRequired != pl.AcceptanceRequired || es.PrivateDNSName != pl.PrivateDNSName {
 		accept := pl.AcceptanceRequired
-		if err := r.ctl.ModifyEndpointService(ctx, acct, id, control.ModifyServiceInput{AcceptanceRequired: &accept}); err != nil {
+		mod := control.ModifyServiceInput{AcceptanceRequired: &accept, PrivateDNSName: pl.PrivateDNSName, RemovePrivateDNSName: pl.PrivateDNSName == ""}
+		if err := r.ctl.ModifyEndpointService(ctx, acct, id, mod); err != nil {
 			return es, err
 		}
 	}

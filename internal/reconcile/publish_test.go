@@ -96,7 +96,7 @@ func TestPublishGuide003(t *testing.T) {
 	if svc.Components[2].Targets[0] != "10.0.1.12" {
 		t.Errorf("target not normalized: %v", svc.Components[2].Targets)
 	}
-	if _, err := ctl.CreatePrivateLink(ctx, provider, "my-kafka", []string{"arn:aws:iam::" + consumer + ":user/mwf", "arn:aws:iam::" + other + ":root"}, false); err != nil {
+	if _, err := ctl.CreatePrivateLink(ctx, provider, "my-kafka", control.CreatePrivateLinkInput{Principals: []string{"arn:aws:iam::" + consumer + ":user/mwf", "arn:aws:iam::" + other + ":root"}}); err != nil {
 		t.Fatal(err)
 	}
 	svc = waitState(t, ctl, "my-kafka", model.PrivateLinkActive)
@@ -156,7 +156,7 @@ func TestPublishGuide003(t *testing.T) {
 	})
 
 	// Principals replaced: the other account can no longer see or connect.
-	if _, err := ctl.UpdatePrivateLinkPrincipals(ctx, provider, "my-kafka", []string{"arn:aws:iam::" + consumer + ":root"}); err != nil {
+	if _, err := ctl.UpdatePrivateLink(ctx, provider, "my-kafka", control.UpdatePrivateLinkInput{Principals: &[]string{"arn:aws:iam::" + consumer + ":root"}}); err != nil {
 		t.Fatal(err)
 	}
 	ovpc, osubnets := env.Network(other, testenv.Zones(3)...)
@@ -216,7 +216,7 @@ func TestPublishAcceptance(t *testing.T) {
 	if _, err := ctl.AcceptPrivateLinkConnections(ctx, provider, "tidb", []string{"vpce-0123456789abcdef0"}); !errors.Is(err, model.ErrNotFound) {
 		t.Errorf("accept without PrivateLink: %v", err)
 	}
-	if _, err := ctl.CreatePrivateLink(ctx, provider, "tidb", []string{"arn:aws:iam::" + consumer + ":root"}, true); err != nil {
+	if _, err := ctl.CreatePrivateLink(ctx, provider, "tidb", control.CreatePrivateLinkInput{Principals: []string{"arn:aws:iam::" + consumer + ":root"}, AcceptanceRequired: true}); err != nil {
 		t.Fatal(err)
 	}
 	pl := waitState(t, ctl, "tidb", model.PrivateLinkActive).PrivateLink
@@ -302,10 +302,10 @@ func TestPublishValidation(t *testing.T) {
 	if _, err := ctl.PublishedService(ctx, other, "db"); !errors.Is(err, model.ErrNotFound) {
 		t.Errorf("another account sees the service: %v", err)
 	}
-	if _, err := ctl.CreatePrivateLink(ctx, provider, "db", []string{"arn:aws:iam::12:root"}, false); !errors.Is(err, model.ErrInvalid) {
+	if _, err := ctl.CreatePrivateLink(ctx, provider, "db", control.CreatePrivateLinkInput{Principals: []string{"arn:aws:iam::12:root"}}); !errors.Is(err, model.ErrInvalid) {
 		t.Errorf("bad principal: %v", err)
 	}
-	if _, err := ctl.CreatePrivateLink(ctx, provider, "db", nil, false); !errors.Is(err, model.ErrMissing) {
+	if _, err := ctl.CreatePrivateLink(ctx, provider, "db", control.CreatePrivateLinkInput{}); !errors.Is(err, model.ErrMissing) {
 		t.Errorf("no principal: %v", err)
 	}
 	if _, err := ctl.UpdatePublishedService(ctx, provider, "db", control.UpdatePublishedServiceInput{RemoveComponents: []string{"kafka"}}); !errors.Is(err, model.ErrInvalid) {

@@ -36,7 +36,8 @@ type Reconciler struct {
 	log *slog.Logger
 	// last holds the last error logged per step, so a persistent failure is
 	// logged once, not every second.
-	last map[string]string
+	last    map[string]string
+	traffic trafficReporter
 }
 
 // New returns a reconciler over ctl.
@@ -75,6 +76,9 @@ func (r *Reconciler) Pass(ctx context.Context) {
 		}
 		r.report(ctx, "dataplane", err)
 		realized = dp
+		if tc, ok := dp.(TrafficCounter); ok {
+			r.report(ctx, "traffic", r.traffic.report(ctx, r.ctl, tc, time.Now()))
+		}
 	}
 	r.report(ctx, "settle", r.ctl.Settle(ctx, realized))
 	r.report(ctx, "publish", r.Publish(ctx))

@@ -1,0 +1,42 @@
+package agent
+
+import "strait/internal/dataplane"
+
+// Traffic returns the proxy's counters of every endpoint in the last applied
+// state (counted since this process started).
+func (a *Agent) Traffic() map[string]dataplane.Stats {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	out := make(map[string]dataplane.Stats, len(a.endpoints))
+	for id := range a.endpoints {
+		out[id] = a.proxy.EndpointStats(id)
+	}
+	return out
+}
+
+// forgetCounters drops the proxy's counters of the endpoints and services st no
+// longer has, and records those it has. The caller holds a.mu.
+func (a *Agent) forgetCounters(st State) {
+	endpoints := make(map[string]bool, len(st.Endpoints))
+	services := map[string]bool{}
+	for _, ep := range st.Endpoints {
+		endpoints[ep.ID] = true
+		services[ep.ServiceID] = true
+	}
+	for _, lb := range st.LoadBalancers {
+		if lb.ServiceID != "" {
+			services[lb.ServiceID] = true
+		}
+	}
+	for id := range a.endpoints {
+		if !endpoints[id] {
+			a.proxy.ForgetEndpoint(id)
+		}
+	}
+	for id := range a.services {
+		if !services[id] {
+			a.proxy.ForgetService(id)
+		}
+	}
+	a.endpoints, a.services = endpoints, services
+}
