@@ -41,6 +41,9 @@ type CreateLoadBalancerInput struct {
 	SubnetMappings []SubnetMapping
 	SecurityGroups []string
 	Tags           []ELBTag
+	// CrossZone turns cross-zone load balancing on from the start (the published-
+	// service layer wants it; the AWS API sets it with ModifyLoadBalancerAttributes).
+	CrossZone bool
 }
 
 // lbPlan is a checked CreateLoadBalancerInput.
@@ -120,6 +123,9 @@ func (c *Control) newLoadBalancer(acct, arn string, p lbPlan) model.LoadBalancer
 	}
 	if len(p.groups) > 0 {
 		lb.EnforceSGInboundOnPrivateLink = "on"
+	}
+	if p.in.CrossZone {
+		lb.Attributes[attrCrossZone] = "true"
 	}
 	return lb
 }

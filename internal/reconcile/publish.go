@@ -111,7 +111,9 @@ func (r *Reconciler) publish(ctx context.Context, svc model.PublishedService) er
 }
 
 // ensureLoadBalancer finds the service's internal network load balancer or creates
-// it in the service's subnets.
+// it in the service's subnets, with cross-zone load balancing on: a component
+// whose targets are in some zones only (one schema registry, say) still answers
+// through every zone's endpoint address.
 func (r *Reconciler) ensureLoadBalancer(ctx context.Context, svc model.PublishedService) (model.LoadBalancer, error) {
 	name := LoadBalancerName(svc.Name)
 	lbs, err := r.ctl.LoadBalancersByName(ctx, svc.Owner, []string{name})
@@ -125,7 +127,7 @@ func (r *Reconciler) ensureLoadBalancer(ctx context.Context, svc model.Published
 		return model.LoadBalancer{}, err
 	}
 	return r.ctl.CreateLoadBalancer(ctx, svc.Owner, control.CreateLoadBalancerInput{
-		Name: name, Type: control.LBTypeNetwork, Scheme: control.LBSchemeInternal, Subnets: svc.SubnetIDs,
+		Name: name, Type: control.LBTypeNetwork, Scheme: control.LBSchemeInternal, Subnets: svc.SubnetIDs, CrossZone: true,
 		Tags: []control.ELBTag{{Key: TagPublishedService, Value: svc.Name}},
 	})
 }
