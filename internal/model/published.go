@@ -55,8 +55,8 @@ type PrivateLink struct {
 	ServiceName        string            `json:"serviceName,omitempty"`
 	// PrivateDNSName is the name consumers' endpoints answer for once the provider
 	// has verified it (a TXT record); "" for none.
-	PrivateDNSName string `json:"privateDnsName,omitempty"`
-	Deleting           bool              `json:"deleting,omitempty"`
-	Force              bool              `json:"force,omitempty"`
-	Created            time.Time         `json:"created"`
+	PrivateDNSName string    `json:"privateDnsName,omitempty"`
+	Deleting       bool      `json:"deleting,omitempty"`
+	Force          bool      `json:"force,omitempty"`
+	Created        time.Time `json:"created"`
 }
