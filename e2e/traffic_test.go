@@ -175,6 +175,14 @@ func TestFailoverAndDraining(t *testing.T) {
 	if got, err := talk("during"); err != nil || got != drained+" during" {
 		t.Errorf("the draining target's connection during the delay: %q, %v", got, err)
 	}
+	// The data plane applies the deregistration on its next pass (milliseconds; on
+	// AWS, seconds): from then on, new connections avoid the draining target.
+	testenv.Eventually(t, 2*time.Second, "new connections to avoid "+drained, func() error {
+		if got, err := ask(t, client, l.addr(), "new"); err != nil || got != other+" new" {
+			return fmt.Errorf("got %q, %v", got, err)
+		}
+		return nil
+	})
 	for i := 0; i < 5; i++ {
 		if got, err := ask(t, client, l.addr(), "new"); err != nil || got != other+" new" {
 			t.Errorf("new connection while %s drains: %q, %v", drained, got, err)

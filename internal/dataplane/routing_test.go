@@ -147,7 +147,9 @@ func TestDialFailover(t *testing.T) {
 	dead := freeAddr(t, "127.0.0.40")
 	hole := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.41"), 9)
 	r.net.setBlackhole(hole, true)
-	r.p.dialTimeout = 100 * time.Millisecond
+	// Long enough that a loaded machine still connects to the live target in time,
+	// short enough that the black hole does not slow the test down much.
+	r.p.dialTimeout = 400 * time.Millisecond
 	g := TargetGroup{Targets: []Target{a.asTarget("us-east-1a"), {ID: "127.0.0.40", Addr: dead, AZ: "us-east-1a"}, {ID: "127.0.0.41", Addr: hole, AZ: "us-east-1a"}}}
 	r.p.Configure(oneLB(map[string]string{"us-east-1a": "127.0.0.21"}, false, g))
 	e := Entry{EndpointID: "vpce-1", AZ: "us-east-1a", LoadBalancer: testLB, Port: 80}
