@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// rrSize is the message size of the latency figure.
+const rrSize = 64
+
+// dataTest is one client measurement of figures 1–3, run on every path.
+type dataTest struct {
+	name    string
+	args    func(cfg config) []string
+	timeout func(cfg config) time.Duration
+	record  func(r *results, p string, rep int, out []byte) error
+}
+
+// dataTests are figures 1–3: bulk throughput with 1 and 4 streams, round-trip
+// latency, connections/s sequential and 32 concurrent.
+func (d *driver) dataTests() []dataTest {
+	r := d.res
+	vsDirect := []string{pDirect, pHAProxy}
+	bulk := func(streams int) dataTest {
+		m := r.define(metric{Figure: 1, Name: fmt.Sprintf("throughput, %d stream%s", streams, plural(streams)), Unit: "Gbit/s", Refs: vsDirect})
+		return dataTest{
+			name: m,
+			args: func(cfg config) []string {
+				return []string{"bulk", "--streams", strconv.Itoa(streams), "--duration", cfg.dur.String()}
+			},
+			timeout: func(cfg config) time.Duration { return cfg.dur + time.Minute },
+			record: func(r *results, p string, rep int, out []byte) error {
+				var b bulkResult
+				if err := decode(out, &b); err != nil {
+					return err
+				}
+				r.add(m, p, rep, b.Gbps, b)
+				return nil
+			},
+		}
+	}
+	p50 := r.define(metric{Figure: 2, Name: "round trip p50", Unit: "µs", Lower: true, Refs: vsDirect})
+	p99 := r.define(metric{Figure: 2, Name: "round trip p99", Unit: "µs", Lower: true, Refs: vsDirect})
+	rr := dataTest{
+		name: "round trip",
+		args: func(cfg config) []string {
+			return []string{"rr", "--count", strconv.Itoa(cfg.rrCount), "--size", strconv.Itoa(rrSize)}
+		},
+		timeout: func(cfg config) time.Duration { return 2 * time.Minute },
+		record: func(r *results, p string, rep int, out []byte) error {
+			var x rrResult
+			if err := decode(out, &x); err != nil {
+				return err
+			}
+			r.add(p50, p, rep, x.P50us, x)
+			r.add(p99, p, rep, x.P99us, x)
+			return nil
+		},
+	}
+	cps := func(conc int, label string) dataTest {
+		m := r.define(metric{Figure: 3, Name: "new connections/s, " + label, Unit: "conn/s", Refs: vsDirect})
+		return dataTest{
+			name: m,
+			args: func(cfg config) []string {
+				return []string{"cps", "--conc", strconv.Itoa(conc), "--duration", cfg.dur.String()}
+			},
+			timeout: func(cfg config) time.Duration { return cfg.dur + time.Minute },
+			record: func(r *results, p string, rep int, out []byte) error {
+				var x cpsResult
+				if err := decode(out, &x); err != nil {
+					return err
+				}
+				if x.Failed > 0 {
+					r.Notes = append(r.Notes, fmt.Sprintf("%s over %s, repetition %d: %d failed connections (%v)", m, p, rep, x.Failed, x.Errors))
+				}
+				r.add(m, p, rep, x.PerSec, x)
+				return nil
+			},
+		}
+	}
+	return []dataTest{bulk(1), bulk(4), rr, cps(1, "sequential"), cps(32, "32 concurrent")}
+}
+
+// dataFigures runs every test on every path, repetition by repetition, rotating
+// the order of the paths so that no path always runs first or last.
+func (d *driver) dataFigures() error {
+	tests := d.dataTests()
+	for rep := range d.cfg.reps {
+		for _, t := range tests {
+			for i := range d.paths {
+				p := d.paths[(i+rep)%len(d.paths)]
+				args := append(t.args(d.cfg), "--addr", p.Addr)
+				var raw rawJSON
+				if err := runJSON(d.ctx, t.name+" over "+p.Name, d.peerArgv(p.Client, args...), t.timeout(d.cfg), &raw); err != nil {
+					return err
+				}
+				if err := t.record(d.res, p.Name, rep, raw); err != nil {
+					return fmt.Errorf("%s over %s: %w", t.name, p.Name, err)
+				}
+			}
+		}
+		d.logf("  repetition %d/%d done", rep+1, d.cfg.reps)
+	}
+	return nil
+}
+
+// plural is "s" unless n is 1.
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"strait/internal/agent"
+)
+
+// straitServer is `strait server --dev` with the netns data plane, run as a child.
+type straitServer struct {
+	bin     string // the strait binary
+	dataDir string
+	listen  string // host:port of the API
+	url     string
+	tag     string // the namespace tag of its data directory
+	proc    *proc
+	log     *os.File
+}
+
+// startServer starts the server on a free loopback port and waits for /healthz.
+func startServer(ctx context.Context, bin, dataDir, logPath string) (*straitServer, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	s := &straitServer{bin: bin, dataDir: dataDir, listen: fmt.Sprintf("127.0.0.1:%d", port), tag: agent.TagFor(dataDir), log: logf}
+	s.url = "http://" + s.listen
+	return s, s.start(ctx)
+}
+
+// start runs the server process and waits until /healthz answers 200.
+func (s *straitServer) start(ctx context.Context) error {
+	var err error
+	s.proc, err = startProc("strait server", []string{s.bin, "server", "--dev", "--data-dir", s.dataDir, "--listen", s.listen}, s.log)
+	if err != nil {
+		return err
+	}
+	go func() {
+		for range s.proc.lines { // drain stdout; logs go to stderr
+		}
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(s.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		select {
+		case <-s.proc.done:
+			return fmt.Errorf("strait server exited (%v); see %s", s.proc.err, s.log.Name())
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("strait server not healthy after 60 s; see %s", s.log.Name())
+		}
+	}
+}
+
+// restart stops the server (SIGTERM) and starts it again on the same data
+// directory and port: it re-adopts its namespaces and reopens its listeners.
+func (s *straitServer) restart(ctx context.Context) error {
+	s.proc.stop(30 * time.Second)
+	return s.start(ctx)
+}
+
+// pid is the server process's ID (the binary runs directly, not through a shell).
+func (s *straitServer) pid() int { return s.proc.cmd.Process.Pid }
+
+// namespace is the name of the namespace of a VPC or instance of this server.
+func (s *straitServer) namespace(id string) string { return "strait-" + s.tag + "-" + id }
+
+// namespaces lists this server's namespaces that exist.
+func (s *straitServer) namespaces() []string {
+	names, _ := filepath.Glob("/var/run/netns/strait-" + s.tag + "-*")
+	for i, n := range names {
+		names[i] = filepath.Base(n)
+	}
+	return names
+}
+
+// shutdown stops the server (SIGTERM), runs `strait down` for its data directory and
+// reports namespaces left behind.
+func (s *straitServer) shutdown() error {
+	var errs []string
+	if s.proc != nil {
+		s.proc.stop(30 * time.Second)
+	}
+	out, err := exec.Command(s.bin, "down", "--data-dir", s.dataDir).CombinedOutput()
+	if err != nil {
+		errs = append(errs, fmt.Sprintf("strait down: %v: %s", err, out))
+	}
+	if left := s.namespaces(); len(left) > 0 {
+		errs = append(errs, fmt.Sprintf("namespaces left behind: %v", left))
+	}
+	s.log.Close()
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// freePort returns a TCP port free on 127.0.0.1 right now.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// procStatusKiB reads a "Key: N kB" line of /proc/PID/status.
+func procStatusKiB(pid int, key string) (float64, error) {
+	return kibField(fmt.Sprintf("/proc/%d/status", pid), key)
+}
+
+// meminfoKiB reads a "Key: N kB" line of /proc/meminfo.
+func meminfoKiB(key string) (float64, error) { return kibField("/proc/meminfo", key) }
+
+// kibField reads a "Key: N kB" line of a /proc file.
+func kibField(path, key string) (float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), key+":"); ok {
+			return strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+		}
+	}
+	return 0, fmt.Errorf("%s: no %s line", path, key)
+}
+
+// fdCount counts the open descriptors of a process.
+func fdCount(pid int) (int, error) {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	return len(ents), err
+}
