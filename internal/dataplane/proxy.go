@@ -62,7 +62,9 @@ type Proxy struct {
 	closed    bool
 	sessions  map[*session]struct{}
 	listeners map[net.Listener]struct{}
-	wg        sync.WaitGroup // connection goroutines
+	wg        sync.WaitGroup // connection goroutines and relayed directions not ended
+
+	relays *relays // reactors, session registry, idle scan
 }
 
 // stateKey identifies a target's persistent state: group ARN and target.
@@ -99,6 +101,7 @@ func New(opts Options) *Proxy {
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.reports = newReporter(opts.Report)
+	p.relays = newRelays(p)
 	p.table.Store(buildTable(Config{}, nil))
 	if opts.Registerer != nil {
 		p.collector = collector{p}
@@ -258,6 +261,7 @@ func (p *Proxy) Close() {
 	p.checkers.Wait()
 	p.reports.close()
 	p.wg.Wait()
+	p.relays.close()
 	if p.collector != nil {
 		p.opts.Registerer.Unregister(p.collector)
 	}
@@ -325,8 +329,9 @@ func (p *Proxy) handle(c net.Conn, e Entry) {
 		retry: &retryInfo{node: node, flow: flow, header: header, tried: tried}}
 	s.target.Store(target)
 	s.ref.Store(ref)
+	s.prepare()
 	if !p.register(s) {
-		s.close()
+		s.abort()
 		reject("target left the configuration")
 		return
 	}

@@ -4,243 +4,282 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// A relayed connection runs two goroutines, one per direction, and nothing else
-// (no timer goroutines: idle timeouts are read/write deadlines in the runtime
-// poller). What an idle connection holds (TestIdleFootprint measures it):
-//   - goroutines: 2, each parked in the runtime poller waiting for its source to
-//     become readable: 2 stacks of 2 KiB (grown stacks shrink back at GC) and
-//     2 goroutine descriptors of about 0.4 KiB each on the heap;
+// A relayed TCP connection is event-driven: a direction runs only while it
+// moves bytes, and parks when its source has nothing to read or its
+// destination cannot take more. Parked directions wait in a reactor
+// (reactor.go), an epoll instance of the proxy's with edge-triggered
+// registrations made once per descriptor, so parking costs no system call.
+// A reactor runs a woken direction on its own goroutine until the direction
+// parks again; it hands off to a new goroutine after inlineBudget bytes and
+// for whatever may wait for a lock held during a dial (committing to the
+// target, dialling another). The session owns the two socket descriptors (taken
+// out of their net.TCPConns, and so out of the Go runtime's poller, when the
+// relay starts), so each socket has one epoll registration for its reads. Idle
+// timeouts are a scan every second (relays.scan), not timers.
+//
+// What an idle connection holds (TestIdleFootprint and BenchmarkIdle measure it):
+//   - goroutines: none;
 //   - descriptors: 2, the client socket and the target socket;
-//   - pipes: none. A direction waits for readability before it takes a pipe from
-//     the pool and returns the pipe once it is drained and the source would
-//     block, so only connections moving data hold a pipe (2 descriptors);
-//   - heap besides the goroutines: the session with both pumps, two
-//     net.TCPConns with their addresses, two RawConns and a registry entry,
-//     under 1 KiB (the retry state is dropped once the first byte went out).
-// Kernel memory: the two sockets, no pipe pages.
-
-// errIdleTimeout ends a connection that moved no byte for its idle timeout.
-var errIdleTimeout = errors.New("dataplane: idle timeout")
+//   - pipes: none. A direction takes a pipe from the pool only once its source
+//     is readable and gives it back as soon as the pipe is drained and the
+//     source would block;
+//   - heap: the session with both pumps and its entries in the proxy's session
+//     set and the relay registry, about 0.6 KiB (the retry state is dropped
+//     once the first byte went out; the net.TCPConns are gone);
+//   - kernel: the two sockets and their two epoll registrations (a third and
+//     fourth only if a destination was ever full), no pipe pages.
+//
+// Connections whose client is not a *net.TCPConn (or when no reactor could be
+// created) use the fallback: one goroutine per direction copying through a
+// buffer (copy, below), with the same idle scan.
 
 // spliceMax is the most a single splice call moves from a socket into a pipe; the
 // pipe's capacity bounds it further.
 const spliceMax = 1 << 20
 
+// Direction states. Only the goroutine that moved a direction into pumpRunning
+// runs it; the others only compare-and-swap the state.
+const (
+	pumpNew     int32 = iota // prepared, not started
+	pumpRunning              // a goroutine runs the direction
+	pumpPending              // running, and an event came since its last attempt
+	pumpParked               // waiting for an event; no goroutine
+	pumpDone                 // ended
+)
+
+// errClosed ends a direction whose session was closed.
+var errClosed = errors.New("dataplane: session closed")
+
 // pump copies one direction of a session.
 type pump struct {
-	s        *session
-	down     bool // target → client
-	splicing bool // both sides are TCP: splice; else copy through a buffer
-	srcConn  net.Conn
-	dstConn  net.Conn // nil until the client → target direction commits
-	src, dst syscall.RawConn
-	count    [2]*atomic.Uint64
-	any      bool // moved a byte
+	s     *session
+	down  bool   // target → client
+	key   uint64 // reactor registration key: session id << 1 | down
+	state atomic.Int32
+	count [2]*atomic.Uint64
+	any   bool // moved a byte
 
-	// Splice loop state, used only by this direction's goroutine.
-	readFn, writeFn func(fd uintptr) bool
-	pipe            *pipe
-	buffered        int  // bytes in pipe
-	calls           int  // readFn calls in the current RawConn.Read
-	eof             bool // source reached EOF
-	err             error
-	peek            [1]byte
+	// Splicing (the event-driven relay).
+	src, dst       int  // descriptors; for client → target, dst is valid once hasDst
+	srcReg, dstReg bool // src is registered in the readability reactor, dst in the writability one
+	pipe           *pipe
+	buffered       int // bytes in pipe
+
+	// The fallback: connections, copied through a buffer.
+	srcConn, dstConn net.Conn
+
+	hasDst bool // the destination is known: always for target → client, after commit for client → target
 }
 
-// setSource makes the target conn the source of the target → client direction.
-func (d *pump) setSource(t *net.TCPConn) {
-	d.srcConn = t
-	if d.splicing {
-		d.src, _ = t.SyscallConn()
+// inlineBudget is how many bytes a direction moves on a reactor's goroutine
+// before it goes on on a goroutine of its own, so that a busy connection does
+// not hold up the reactor's other events.
+const inlineBudget = 1 << 20
+
+// run moves bytes until the direction must wait, which parks it and returns,
+// or until it ends. Inline, it runs on a reactor's goroutine (so waking a
+// direction costs no goroutine switch): it must not block, and hands off to a
+// new goroutine after inlineBudget bytes and before anything that takes s.mu,
+// which retarget holds while it dials (commit, retarget, ending without a
+// destination).
+func (d *pump) run(inline bool) {
+	s := d.s
+	budget := inlineBudget
+	for {
+		if s.closed.Load() {
+			d.end(errClosed)
+			return
+		}
+		if d.buffered > 0 {
+			if !d.hasDst {
+				if inline {
+					// Committing waits for a retarget's dial if one runs: not
+					// on a reactor's goroutine.
+					go d.run(false)
+					return
+				}
+				d.commit()
+			}
+			n, err := unix.Splice(d.pipe.r, nil, d.dst, nil, d.buffered, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			switch {
+			case n > 0:
+				d.buffered -= int(n)
+				d.moved(uint64(n))
+			case err == unix.EINTR:
+			case err == unix.EAGAIN:
+				if !d.dstReg {
+					// Registered the first time the destination is full; the
+					// registration reports at once if it is writable already.
+					if err := s.reactors.tx.add(d.dst, unix.EPOLLOUT, d.key); err != nil {
+						d.end(err)
+						return
+					}
+					d.dstReg = true
+				}
+				if d.park() {
+					return
+				}
+			case err == nil:
+				d.end(io.ErrUnexpectedEOF)
+				return
+			default:
+				d.end(err)
+				return
+			}
+			continue
+		}
+		if d.pipe == nil {
+			p, err := getPipe()
+			if err != nil {
+				d.end(err)
+				return
+			}
+			d.pipe = p
+		}
+		n, err := unix.Splice(d.src, nil, d.pipe.w, nil, min(d.pipe.size, spliceMax), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		switch {
+		case n > 0:
+			d.buffered = int(n)
+			s.last.Store(s.p.clock())
+			if budget -= int(n); inline && budget <= 0 {
+				go d.run(false)
+				return
+			}
+		case err == unix.EINTR:
+		case err == unix.EAGAIN:
+			// Drained and the source would block: give the pipe back and wait.
+			putPipe(d.pipe, 0)
+			d.pipe = nil
+			if d.park() {
+				return
+			}
+		default:
+			putPipe(d.pipe, 0)
+			d.pipe = nil
+			if err == nil {
+				err = io.EOF
+			}
+			if d.down && !d.any && errors.Is(err, syscall.ECONNRESET) {
+				if inline {
+					go d.retarget(err)
+					return
+				}
+				if s.retarget() {
+					continue
+				}
+			}
+			if inline && !d.hasDst {
+				go d.end(err) // it commits, which may wait
+				return
+			}
+			d.end(err)
+			return
+		}
+	}
+}
+
+// retarget goes on with another target after the target reset the connection
+// (err) before any byte moved, if there is one.
+func (d *pump) retarget(err error) {
+	if d.s.retarget() {
+		d.run(false)
+		return
+	}
+	d.end(err)
+}
+
+// park makes the direction wait for an event of its descriptors, which stay
+// registered (edge-triggered). It reports true if the direction is parked:
+// the calling goroutine must return at once without touching the pump, which
+// another goroutine may run already. It reports false if an event came since
+// the last attempt or the session was closed: the caller goes on.
+func (d *pump) park() bool {
+	if !d.state.CompareAndSwap(pumpRunning, pumpParked) {
+		d.state.Store(pumpRunning) // pending: try again
+		return false
+	}
+	// A close that ran before the direction was parked left it to this
+	// goroutine: take it back, unless the reactor or close already did.
+	if d.s.closed.Load() && d.state.CompareAndSwap(pumpParked, pumpRunning) {
+		return false
+	}
+	return true
+}
+
+// wake resumes a parked direction, on the calling goroutine if inline (a
+// reactor's) else on a new one, or marks a running one pending so that it
+// tries again before parking. It is called by the reactors and by close.
+func (d *pump) wake(inline bool) {
+	for {
+		switch d.state.Load() {
+		case pumpParked:
+			if d.state.CompareAndSwap(pumpParked, pumpRunning) {
+				if inline {
+					d.run(true)
+				} else {
+					go d.run(false)
+				}
+				return
+			}
+		case pumpRunning:
+			if d.state.CompareAndSwap(pumpRunning, pumpPending) {
+				return
+			}
+		default:
+			return
+		}
 	}
 }
 
 // commit gives the client → target direction its destination before the first
 // byte or FIN goes there.
 func (d *pump) commit() {
-	if d.dstConn != nil {
+	if d.hasDst {
 		return
 	}
-	t := d.s.commit()
-	d.dstConn = t
-	if d.splicing {
-		d.dst, _ = t.SyscallConn()
-	}
+	d.s.commit(d)
 }
 
-// run copies until the source ends, then half-closes the destination; on any
-// other end it closes both sides. If the target resets the connection before
-// anything moved, the target → client direction switches to another target.
-func (d *pump) run() {
-	defer d.s.p.wg.Done()
+// end finishes the direction after err: at EOF it half-closes the destination;
+// a reset is passed on; any other end closes the session. The last direction
+// to end releases the session.
+func (d *pump) end(err error) {
 	s := d.s
-	d.readFn, d.writeFn = d.onReadable, d.onWritable
-	var err error
-	for {
-		if d.splicing {
-			err = d.splice()
-			if d.pipe != nil {
-				putPipe(d.pipe, d.buffered)
-				d.pipe, d.buffered = nil, 0
-			}
-		} else {
-			err = d.copy()
-		}
-		if d.down && !d.any && errors.Is(err, syscall.ECONNRESET) && s.retarget() {
-			d.err, d.eof = nil, false
-			d.setSource(s.target.Load())
-			continue
-		}
-		break
+	if d.pipe != nil {
+		putPipe(d.pipe, d.buffered)
+		d.pipe, d.buffered = nil, 0
 	}
 	switch {
+	case s.closed.Load():
 	case err == io.EOF:
 		if !d.down {
 			d.commit()
 		}
-		if cw, ok := d.dstConn.(interface{ CloseWrite() error }); !ok || cw.CloseWrite() != nil {
+		if s.closeWrite(d) != nil {
 			s.close()
 		}
 	case errors.Is(err, syscall.ECONNRESET):
 		// Pass the reset on, as the NLB does.
-		var dst net.Conn = s.target.Load()
-		if d.down {
-			dst = d.dstConn
-		}
-		if tc, ok := dst.(*net.TCPConn); ok {
-			tc.SetLinger(0)
-		}
+		s.resetOnClose(d)
 		s.close()
 	default:
-		if err != errIdleTimeout && !errors.Is(err, net.ErrClosed) {
+		if !errors.Is(err, errClosed) {
 			s.p.log.Debug("relay ended", "target", s.ref.Load().label, "error", err)
 		}
 		s.close()
 	}
+	d.state.Store(pumpDone)
 	if s.running.Add(-1) == 0 {
-		s.close()
-		s.p.unregister(s)
+		s.release()
 	}
-}
-
-// splice moves bytes src → pipe → dst until EOF or an error.
-func (d *pump) splice() error {
-	for {
-		d.calls = 0
-		if err := d.src.Read(d.readFn); err != nil {
-			if err = d.s.extend(err, d.srcConn.SetReadDeadline); err != nil {
-				return err
-			}
-			continue
-		}
-		if d.err != nil {
-			return d.err
-		}
-		if d.eof {
-			return io.EOF
-		}
-		d.commit()
-		for d.buffered > 0 {
-			if err := d.dst.Write(d.writeFn); err != nil {
-				if err = d.s.extend(err, d.dstConn.SetWriteDeadline); err != nil {
-					return err
-				}
-				continue
-			}
-			if d.err != nil {
-				return d.err
-			}
-		}
-	}
-}
-
-// onReadable is the RawConn.Read callback: it returns false to wait for the
-// source to become readable and true once it moved bytes into the pipe, reached
-// EOF or failed. It takes a pipe only when the source is readable.
-func (d *pump) onReadable(fd uintptr) bool {
-	d.calls++
-	if d.pipe == nil {
-		// The first call of a Read comes before any readiness notification: check
-		// for data (or EOF) without taking a pipe. Later calls follow one.
-		// A socket error is reported once, so the peek's error is the result.
-		if d.calls == 1 {
-			n, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&d.peek[0])), 1,
-				unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
-			switch {
-			case e == unix.EAGAIN:
-				return false
-			case e == unix.EINTR:
-			case e != 0:
-				d.err = e
-				return true
-			case n == 0:
-				d.eof = true
-				return true
-			}
-		}
-		p, err := getPipe()
-		if err != nil {
-			d.err = err
-			return true
-		}
-		d.pipe = p
-	}
-	for {
-		n, err := unix.Splice(int(fd), nil, d.pipe.w, nil, min(d.pipe.size, spliceMax), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
-		switch {
-		case n > 0:
-			d.buffered = int(n)
-			d.s.last.Store(d.s.p.clock())
-			return true
-		case err == unix.EINTR:
-			continue
-		case err == unix.EAGAIN:
-			// Drained and the source would block: give the pipe back and wait.
-			putPipe(d.pipe, 0)
-			d.pipe = nil
-			return false
-		case err == nil:
-			d.eof = true
-		default:
-			d.err = err
-		}
-		putPipe(d.pipe, 0)
-		d.pipe = nil
-		return true
-	}
-}
-
-// onWritable is the RawConn.Write callback: it drains the pipe into the
-// destination, returning false to wait for writability.
-func (d *pump) onWritable(fd uintptr) bool {
-	for d.buffered > 0 {
-		n, err := unix.Splice(d.pipe.r, nil, int(fd), nil, d.buffered, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
-		switch {
-		case n > 0:
-			d.buffered -= int(n)
-			d.moved(uint64(n))
-		case err == unix.EINTR:
-		case err == unix.EAGAIN:
-			return false
-		case err == nil:
-			d.err = io.ErrUnexpectedEOF
-			return true
-		default:
-			d.err = err
-			return true
-		}
-	}
-	return true
+	s.p.wg.Done()
 }
 
 // moved records n bytes delivered: activity and counters.
@@ -259,11 +298,23 @@ func (d *pump) moved(n uint64) {
 	}
 }
 
-// copyBufs are the buffers of relays whose client is not a TCP connection.
+// copyBufs are the buffers of the fallback relay.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// copy is the fallback for non-TCP client connections: read into a buffer and
-// write it out, with the same idle-timeout and counting rules.
+// runCopy is the fallback relay of one direction: it copies through a buffer
+// until the source ends, switching to another target like run does.
+func (d *pump) runCopy() {
+	for {
+		err := d.copy()
+		if d.down && !d.any && errors.Is(err, syscall.ECONNRESET) && d.s.retarget() {
+			continue
+		}
+		d.end(err)
+		return
+	}
+}
+
+// copy reads into a buffer and writes it out until EOF or an error.
 func (d *pump) copy() error {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
@@ -280,35 +331,12 @@ func (d *pump) copy() error {
 					d.moved(uint64(m))
 				}
 				if werr != nil {
-					if werr = d.s.extend(werr, d.dstConn.SetWriteDeadline); werr != nil {
-						return werr
-					}
+					return werr
 				}
 			}
 		}
 		if err != nil {
-			if err == io.EOF {
-				return io.EOF
-			}
-			if err = d.s.extend(err, d.srcConn.SetReadDeadline); err != nil {
-				return err
-			}
+			return err
 		}
 	}
-}
-
-// extend handles an error of a read or write: an expired deadline on a
-// connection that moved bytes (either way) within its idle timeout is pushed to
-// last activity + idle timeout and nil is returned; an idle connection gets
-// errIdleTimeout; other errors are returned as they are.
-func (s *session) extend(err error, set func(time.Time) error) error {
-	if !errors.Is(err, os.ErrDeadlineExceeded) {
-		return err
-	}
-	last := s.last.Load()
-	if s.p.clock()-last >= s.idle {
-		return errIdleTimeout
-	}
-	set(s.p.epoch.Add(time.Duration(last + s.idle)))
-	return nil
 }

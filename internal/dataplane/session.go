@@ -1,28 +1,40 @@
 package dataplane
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // session is one relayed connection: client ↔ target.
 type session struct {
 	p      *Proxy
-	client net.Conn
-	lis    *listenerRoute // the route the connection took
+	client net.Conn // the fallback's client connection; nil when splicing
+	lis    *listenerRoute
 	ep     *endpointCounters
 	svc    *counters
 	idle   int64 // idle timeout, ns
 
-	target atomic.Pointer[net.TCPConn] // replaced only before the first byte (retarget)
-	ref    atomic.Pointer[targetRef]   // the target it reached
+	// The fallback's target connection (nil when splicing), replaced only before
+	// the first byte (retarget).
+	target atomic.Pointer[net.TCPConn]
+	ref    atomic.Pointer[targetRef] // the target it reached
+
+	// When splicing (set by prepare, then fixed), the session owns the client's
+	// and the target's socket descriptors; tfd is replaced only by retarget,
+	// under mu. They are closed by release, after both directions ended.
+	splicing bool
+	cfd, tfd int
+	id       uint64       // key in the relay registry
+	reactors *reactorPair // splicing: where the directions wait
 
 	last    atomic.Int64 // last byte moved either way, ns since p.epoch
-	running atomic.Int32 // directions still running
+	running atomic.Int32 // directions not ended yet
 	closed  atomic.Bool
-	once    sync.Once
 
 	mu        sync.Mutex // orders the first write to the target against retarget
 	committed bool       // a byte or FIN went to the target: the target is final
@@ -46,44 +58,113 @@ func (s *session) routed(t *table) bool {
 	return t.has(s.lis.lb.arn, s.lis.port, s.lis.group.arn, s.ref.Load().key)
 }
 
-// start relays the session: it sets the idle deadlines and starts one goroutine
-// per direction. The last direction to end closes the session.
-func (s *session) start() {
-	s.last.Store(s.p.clock())
-	target := s.target.Load()
-	deadline := time.Now().Add(time.Duration(s.idle))
-	s.client.SetDeadline(deadline)
-	target.SetDeadline(deadline)
-
-	// The client → target direction gets its destination when it commits.
-	s.up = pump{s: s, srcConn: s.client}
-	s.down = pump{s: s, down: true, dstConn: s.client}
+// prepare sets the relay up before the session is visible to other
+// goroutines: with a TCP client (and the reactors running) the session takes
+// both sockets' descriptors out of their connections, which it closes, and
+// relays event-driven; otherwise it keeps the connections for the fallback.
+func (s *session) prepare() {
+	s.up = pump{s: s}
+	s.down = pump{s: s, down: true, hasDst: true}
 	if s.ep != nil {
 		s.up.count[0], s.down.count[0] = &s.ep.bytesIn, &s.ep.bytesOut
 	}
 	if s.svc != nil {
 		s.up.count[1], s.down.count[1] = &s.svc.bytesIn, &s.svc.bytesOut
 	}
-	if c, ok := s.client.(*net.TCPConn); ok {
-		if raw, err := c.SyscallConn(); err == nil {
-			s.up.splicing, s.down.splicing = true, true
-			s.up.src, s.down.dst = raw, raw
+	if c, ok := s.client.(*net.TCPConn); ok && len(s.p.relays.pairs) > 0 {
+		cfd, tfd, err := takeFDs(c, s.target.Load())
+		if err == nil {
+			s.splicing, s.cfd, s.tfd = true, cfd, tfd
+			s.client = nil
+			s.target.Store(nil)
+			s.up.src, s.down.src, s.down.dst = cfd, tfd, cfd
+			return
 		}
+		s.p.log.Debug("relaying through the fallback", "error", err)
 	}
-	s.down.setSource(target)
+	t := s.target.Load()
+	t.SetDeadline(time.Time{}) // sendHeader's; idle connections end by the scan
+	s.up.srcConn = s.client
+	s.down.srcConn, s.down.dstConn = t, s.client
+}
+
+// takeFDs duplicates the descriptors of client and target and closes both
+// connections, so the duplicates are the sockets' only descriptors and are
+// not in the runtime poller. On error nothing changed.
+func takeFDs(client, target *net.TCPConn) (cfd, tfd int, err error) {
+	if cfd, err = dupFD(client); err != nil {
+		return -1, -1, err
+	}
+	if tfd, err = dupFD(target); err != nil {
+		unix.Close(cfd)
+		return -1, -1, err
+	}
+	client.Close()
+	target.Close()
+	return cfd, tfd, nil
+}
+
+// dupFD returns a close-on-exec duplicate of c's descriptor. It shares the
+// socket and its file status (non-blocking) with c.
+func dupFD(c *net.TCPConn) (int, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd, derr := -1, error(nil)
+	if err := raw.Control(func(s uintptr) { fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return -1, err
+	}
+	return fd, derr
+}
+
+// start relays the prepared session. Splicing, it registers both sources in
+// the readability reactor; the target → client direction parks (the target
+// usually has not spoken yet; the registration reports at once if it has) and
+// the client → target direction runs on the calling goroutine (the client
+// usually spoke already). The fallback starts one goroutine per direction.
+// The last direction to end releases the session.
+func (s *session) start() {
+	s.last.Store(s.p.clock())
+	s.p.relays.add(s)
 	s.running.Store(2)
 	s.p.wg.Add(2)
-	go s.up.run()
-	go s.down.run()
+	if !s.splicing {
+		go s.up.runCopy()
+		go s.down.runCopy()
+		return
+	}
+	// Both sources are registered while their directions count as running:
+	// an edge from then on marks them pending.
+	s.up.state.Store(pumpRunning)
+	s.down.state.Store(pumpRunning)
+	for _, d := range []*pump{&s.up, &s.down} {
+		if err := s.reactors.rx.add(d.src, unix.EPOLLIN|unix.EPOLLRDHUP, d.key); err != nil {
+			s.close()
+			s.up.end(err)
+			s.down.end(err)
+			return
+		}
+		d.srcReg = true
+	}
+	if !s.down.park() {
+		go s.down.run(false)
+	}
+	s.up.run(false)
 }
 
 // commit makes the current target final (the first byte or FIN is about to go
-// to it) and returns it.
-func (s *session) commit() *net.TCPConn {
+// to it) and gives it to d, the client → target direction, as destination.
+func (s *session) commit(d *pump) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.committed, s.retry = true, nil
-	return s.target.Load()
+	if s.splicing {
+		d.dst = s.tfd
+	} else {
+		d.dstConn = s.target.Load()
+	}
+	d.hasDst = true
 }
 
 // dropRetry frees the retry state once the target can no longer change.
@@ -95,8 +176,9 @@ func (s *session) dropRetry() {
 
 // retarget replaces a target that reset the connection before the client sent
 // anything to it (nothing was relayed either way, so the client cannot tell)
-// with the flow's next candidate, as a failed dial would. It reports whether a
-// new target is in place.
+// with the flow's next candidate, as a failed dial would. It runs on the
+// target → client direction's goroutine and reports whether a new target is in
+// place.
 func (s *session) retarget() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -115,7 +197,26 @@ func (s *session) retarget() bool {
 		conn.Close()
 		return false
 	}
-	conn.SetDeadline(time.Now().Add(time.Duration(s.idle)))
+	if s.splicing {
+		fd, err := dupFD(conn)
+		conn.Close()
+		if err != nil {
+			return false
+		}
+		d, rx := &s.down, s.reactors.rx
+		if err := rx.add(fd, unix.EPOLLIN|unix.EPOLLRDHUP, d.key); err != nil {
+			unix.Close(fd)
+			return false
+		}
+		if d.srcReg {
+			rx.remove(s.tfd)
+		}
+		unix.Close(s.tfd)
+		s.tfd, d.src, d.srcReg = fd, fd, true
+		s.ref.Store(ref)
+		return s.routed(s.p.table.Load())
+	}
+	conn.SetDeadline(time.Time{})
 	s.ref.Store(ref)
 	s.target.Swap(conn).Close()
 	if s.closed.Load() {
@@ -123,16 +224,99 @@ func (s *session) retarget() bool {
 		conn.Close()
 		return false
 	}
+	s.down.srcConn = conn
 	return s.routed(s.p.table.Load())
 }
 
-// close closes both sides; the directions see it and end.
+// closeWrite half-closes d's destination (EOF from its source).
+func (s *session) closeWrite(d *pump) error {
+	if s.splicing {
+		return unix.Shutdown(d.dst, unix.SHUT_WR)
+	}
+	if cw, ok := d.dstConn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
+// resetOnClose makes closing d's destination send a reset: d's source reset
+// the connection. The client → target direction may have no destination yet:
+// then it is the current target.
+func (s *session) resetOnClose(d *pump) {
+	if s.splicing {
+		fd := d.dst // final once known: retarget runs only before the commit
+		if !d.hasDst {
+			s.mu.Lock() // retarget may replace tfd
+			defer s.mu.Unlock()
+			fd = s.tfd
+		}
+		unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})
+		return
+	}
+	var c net.Conn = s.target.Load()
+	if d.down {
+		c = s.client
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+}
+
+// close ends the session; any goroutine may call it. Splicing, it only wakes
+// the parked directions, which see the session closed and end (running ones
+// see it at their next step), and the last one releases the descriptors; the
+// fallback's connections are closed at once, which ends its directions.
 func (s *session) close() {
-	s.once.Do(func() {
+	if s.closed.Swap(true) {
+		return
+	}
+	if s.splicing {
+		s.up.wake(false)
+		s.down.wake(false)
+		return
+	}
+	s.client.Close()
+	s.target.Load().Close()
+}
+
+// release runs once both directions ended: it takes the descriptors out of
+// the reactors before closing them (a descriptor number may be reused at
+// once) and forgets the session.
+func (s *session) release() {
+	s.p.relays.remove(s)
+	if s.splicing {
+		r := s.reactors
 		s.closed.Store(true)
-		s.client.Close()
-		s.target.Load().Close()
-	})
+		if s.up.srcReg {
+			r.rx.remove(s.cfd)
+		}
+		if s.down.srcReg {
+			r.rx.remove(s.tfd)
+		}
+		if s.up.dstReg {
+			r.tx.remove(s.tfd)
+		}
+		if s.down.dstReg {
+			r.tx.remove(s.cfd)
+		}
+		unix.Close(s.cfd)
+		unix.Close(s.tfd)
+	} else {
+		s.close()
+	}
+	s.p.unregister(s)
+}
+
+// abort closes a prepared session that was never started.
+func (s *session) abort() {
+	s.closed.Store(true)
+	if s.splicing {
+		unix.Close(s.cfd)
+		unix.Close(s.tfd)
+		return
+	}
+	s.client.Close()
+	s.target.Load().Close()
 }
 
 // each calls f with the session's endpoint and service counters, if any.
