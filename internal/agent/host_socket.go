@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // Listen opens a TCP listener on addr inside the namespace of a VPC (or instance) of
@@ -55,32 +52,9 @@ func (h *Host) ListenUDP(vpcID string, addr netip.AddrPort) (*net.UDPConn, error
 // instance) and bound to from (any port; no binding when from is the zero Addr).
 // ctx bounds the connection attempt only.
 func (h *Host) Dial(ctx context.Context, vpcID string, from netip.Addr, to netip.AddrPort) (*net.TCPConn, error) {
-	d := net.Dialer{KeepAlive: -1}
-	if from.IsValid() {
-		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(from, 0))
-		// Pick the source port at connect time, per destination, not at bind time:
-		// otherwise every connection from a node reserves one of its ~28k ports.
-		d.Control = func(_, _ string, c syscall.RawConn) error {
-			var serr error
-			err := c.Control(func(fd uintptr) {
-				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-			})
-			if err != nil {
-				return err
-			}
-			return serr
-		}
-	}
-	var c net.Conn
-	err := h.Do(vpcID, func() (err error) {
-		c, err = d.DialContext(ctx, "tcp", to.String())
-		return err
-	})
+	c, err := dialIn(ctx, h.Namespace(vpcID), from, to)
 	if err != nil {
-		if c != nil {
-			c.Close()
-		}
 		return nil, fmt.Errorf("dialing %s from %s in %s: %w", to, from, vpcID, err)
 	}
-	return c.(*net.TCPConn), nil
+	return c, nil
 }
