@@ -77,49 +77,78 @@ func sockaddr(ap netip.AddrPort, family int) unix.Sockaddr {
 }
 
 // dialIn connects to `to` from a socket of the named namespace bound to from
-// (when valid; its port is chosen at connect time) and returns the connection.
-// ctx bounds the connection attempt.
-func dialIn(ctx context.Context, name string, from netip.Addr, to netip.AddrPort) (*net.TCPConn, error) {
+// (when valid; its port is chosen at connect time) and returns the connected,
+// non-blocking, close-on-exec descriptor, which the caller owns. ctx bounds
+// the connection attempt.
+func dialIn(ctx context.Context, name string, from netip.Addr, to netip.AddrPort) (int, error) {
 	family := unix.AF_INET
 	if to.Addr().Is6() && !to.Addr().Is4In6() {
 		family = unix.AF_INET6
 	}
 	fd, err := socketIn(name, family)
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
+	if err := connectFD(ctx, fd, family, from, to); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// connectFD binds fd to from (if valid) and connects it to `to`.
+func connectFD(ctx context.Context, fd, family int, from netip.Addr, to netip.AddrPort) error {
 	if from.IsValid() {
 		// Pick the source port at connect time, per destination, not at bind time:
 		// otherwise every connection from a node reserves one of its ~28k ports.
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1); err != nil {
-			unix.Close(fd)
-			return nil, os.NewSyscallError("setsockopt", err)
+			return os.NewSyscallError("setsockopt", err)
 		}
 		if err := unix.Bind(fd, sockaddr(netip.AddrPortFrom(from, 0), family)); err != nil {
-			unix.Close(fd)
-			return nil, os.NewSyscallError("bind", err)
+			return os.NewSyscallError("bind", err)
 		}
 	}
-	if err := unix.Connect(fd, sockaddr(to, family)); err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
-		unix.Close(fd)
-		return nil, os.NewSyscallError("connect", err)
+	err := unix.Connect(fd, sockaddr(to, family))
+	if err == nil {
+		return nil
 	}
-	// The file takes the descriptor: it is non-blocking, so it joins the poller.
-	f := os.NewFile(uintptr(fd), "tcp")
-	defer f.Close()
-	if err := awaitConnect(ctx, f); err != nil {
-		return nil, err
+	if err != unix.EINPROGRESS && err != unix.EINTR {
+		return os.NewSyscallError("connect", err)
 	}
-	c, err := net.FileConn(f) // a duplicate; f's descriptor is closed on return
-	if err != nil {
-		return nil, err
+	// A target on this host has usually answered the handshake by now.
+	if done, err := connected(fd); done {
+		return err
 	}
-	return c.(*net.TCPConn), nil
+	return awaitConnect(ctx, fd)
 }
 
-// awaitConnect waits until the connection on f is established or failed, or
-// ctx ends.
-func awaitConnect(ctx context.Context, f *os.File) error {
+// connected reports whether the handshake on fd ended, and how.
+func connected(fd int) (bool, error) {
+	soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil {
+		return true, os.NewSyscallError("getsockopt", err)
+	}
+	switch e := unix.Errno(soerr); e {
+	case 0:
+		// No error yet and no peer: still in progress (or a spurious wake-up).
+		_, err := unix.Getpeername(fd)
+		return err == nil, nil
+	case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
+		return false, nil
+	default:
+		return true, os.NewSyscallError("connect", e)
+	}
+}
+
+// awaitConnect waits in Go's poller until the handshake on fd ended or ctx
+// ends. The poller holds a duplicate, so fd itself never joins it.
+func awaitConnect(ctx context.Context, fd int) error {
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("fcntl", err)
+	}
+	f := os.NewFile(uintptr(dup), "tcp") // non-blocking: it joins the poller
+	defer f.Close()
 	raw, err := f.SyscallConn()
 	if err != nil {
 		return err
@@ -130,24 +159,10 @@ func awaitConnect(ctx context.Context, f *os.File) error {
 	stop := context.AfterFunc(ctx, func() { f.SetWriteDeadline(time.Unix(1, 0)) })
 	defer stop()
 	var cerr error
-	err = raw.Write(func(fd uintptr) bool {
-		// Writable means the handshake ended; SO_ERROR says how. Until then (or on
-		// a spurious wake-up) the socket has no peer yet: wait again.
-		soerr, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
-		if err != nil {
-			cerr = os.NewSyscallError("getsockopt", err)
-			return true
-		}
-		switch e := unix.Errno(soerr); e {
-		case 0:
-			_, err := unix.Getpeername(int(fd))
-			return err == nil
-		case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
-			return false
-		default:
-			cerr = os.NewSyscallError("connect", e)
-			return true
-		}
+	err = raw.Write(func(uintptr) bool {
+		var done bool
+		done, cerr = connected(fd)
+		return done
 	})
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -159,4 +174,16 @@ func awaitConnect(ctx context.Context, f *os.File) error {
 		return err
 	}
 	return cerr
+}
+
+// fdConn turns a connected TCP socket descriptor into a *net.TCPConn, which
+// takes it over.
+func fdConn(fd int) (*net.TCPConn, error) {
+	f := os.NewFile(uintptr(fd), "tcp")
+	defer f.Close()
+	c, err := net.FileConn(f) // a duplicate; f's descriptor is closed on return
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.TCPConn), nil
 }

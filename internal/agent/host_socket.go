@@ -31,6 +31,35 @@ func (h *Host) Listen(vpcID string, addr netip.AddrPort) (*net.TCPListener, erro
 	return ln, nil
 }
 
+// ListenAll opens TCP listeners on addrs inside the namespace of a VPC, entering
+// it once: lns[i] is the listener of addrs[i], nil when errs[i] says why not. err
+// is set when the namespace could not be entered at all.
+func (h *Host) ListenAll(vpcID string, addrs []netip.AddrPort) (lns []*net.TCPListener, errs []error, err error) {
+	lns = make([]*net.TCPListener, len(addrs))
+	errs = make([]error, len(addrs))
+	err = h.Do(vpcID, func() error {
+		lc := net.ListenConfig{KeepAlive: -1} // as in Listen
+		for i, addr := range addrs {
+			l, err := lc.Listen(context.Background(), "tcp", addr.String())
+			if err != nil {
+				errs[i] = fmt.Errorf("listening on %s in %s: %w", addr, vpcID, err)
+				continue
+			}
+			lns[i] = l.(*net.TCPListener)
+		}
+		return nil
+	})
+	if err != nil {
+		for _, ln := range lns {
+			if ln != nil {
+				ln.Close()
+			}
+		}
+		return nil, nil, fmt.Errorf("listening in %s: %w", vpcID, err)
+	}
+	return lns, errs, nil
+}
+
 // ListenUDP opens a UDP socket on addr inside the namespace of a VPC (or instance),
 // for the VPC resolver.
 func (h *Host) ListenUDP(vpcID string, addr netip.AddrPort) (*net.UDPConn, error) {
@@ -48,13 +77,24 @@ func (h *Host) ListenUDP(vpcID string, addr netip.AddrPort) (*net.UDPConn, error
 	return c, nil
 }
 
-// Dial connects to `to` from a socket created inside the namespace of a VPC (or
-// instance) and bound to from (any port; no binding when from is the zero Addr).
-// ctx bounds the connection attempt only.
-func (h *Host) Dial(ctx context.Context, vpcID string, from netip.Addr, to netip.AddrPort) (*net.TCPConn, error) {
-	c, err := dialIn(ctx, h.Namespace(vpcID), from, to)
+// DialSocket connects to `to` from a socket created inside the namespace of a
+// VPC (or instance) and bound to from (any port; no binding when from is the
+// zero Addr), and returns the connected, non-blocking, close-on-exec socket
+// descriptor, which the caller owns (the data plane relays it without Go's
+// poller). ctx bounds the connection attempt only.
+func (h *Host) DialSocket(ctx context.Context, vpcID string, from netip.Addr, to netip.AddrPort) (int, error) {
+	fd, err := dialIn(ctx, h.Namespace(vpcID), from, to)
 	if err != nil {
-		return nil, fmt.Errorf("dialing %s from %s in %s: %w", to, from, vpcID, err)
+		return -1, fmt.Errorf("dialing %s from %s in %s: %w", to, from, vpcID, err)
 	}
-	return c, nil
+	return fd, nil
+}
+
+// Dial is DialSocket returning a *net.TCPConn.
+func (h *Host) Dial(ctx context.Context, vpcID string, from netip.Addr, to netip.AddrPort) (*net.TCPConn, error) {
+	fd, err := h.DialSocket(ctx, vpcID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return fdConn(fd)
 }

@@ -13,7 +13,6 @@ package dataplane
 
 import (
 	"context"
-	"net"
 	"net/netip"
 	"time"
 
@@ -101,8 +100,10 @@ type Entry struct {
 }
 
 // Dialer opens a TCP connection to a target from a load balancer node's address,
-// inside the network of VPC vpcID.
-type Dialer func(ctx context.Context, vpcID string, from netip.Addr, to netip.AddrPort) (*net.TCPConn, error)
+// inside the network of VPC vpcID, and returns its socket: connected,
+// non-blocking and close-on-exec, owned by the caller and not in Go's poller
+// (the relay waits for it in its own reactors).
+type Dialer func(ctx context.Context, vpcID string, from netip.Addr, to netip.AddrPort) (fd int, err error)
 
 // HealthReport records a target's new health state; the data plane calls it when
 // a target's state changes (and once when a target is first seen).

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"strait/internal/model"
 )
 
@@ -251,14 +252,19 @@ func (p *Proxy) observe(st *targetState, gen uint64, hc HealthCheck, res checkRe
 func (p *Proxy) check(ctx context.Context, cp checkParams) checkResult {
 	ctx, cancel := context.WithTimeout(ctx, cp.hc.Timeout)
 	defer cancel()
-	conn, err := p.opts.Dial(ctx, cp.vpc, cp.from, cp.to)
+	fd, err := p.opts.Dial(ctx, cp.vpc, cp.from, cp.to)
+	if err != nil {
+		return failed(err)
+	}
+	if cp.hc.Protocol != "HTTP" && cp.hc.Protocol != "HTTPS" {
+		unix.Close(fd)
+		return checkResult{ok: true}
+	}
+	conn, err := fdConn(fd)
 	if err != nil {
 		return failed(err)
 	}
 	defer conn.Close()
-	if cp.hc.Protocol != "HTTP" && cp.hc.Protocol != "HTTPS" {
-		return checkResult{ok: true}
-	}
 	return httpCheck(ctx, conn, cp)
 }
 

@@ -46,21 +46,23 @@ type dialRecord struct {
 	at   time.Time
 }
 
-func (n *testNet) dial(ctx context.Context, vpc string, from netip.Addr, to netip.AddrPort) (*net.TCPConn, error) {
+func (n *testNet) dial(ctx context.Context, vpc string, from netip.Addr, to netip.AddrPort) (int, error) {
 	n.mu.Lock()
 	n.dials = append(n.dials, dialRecord{vpc, from, to, time.Now()})
 	hole := n.blackhole[to]
 	n.mu.Unlock()
 	if hole {
 		<-ctx.Done()
-		return nil, ctx.Err()
+		return -1, ctx.Err()
 	}
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: from.AsSlice()}}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: from.AsSlice()}, KeepAlive: -1}
 	c, err := d.DialContext(ctx, "tcp", to.String())
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
-	return c.(*net.TCPConn), nil
+	// The Dialer contract: a descriptor of the caller's, not in Go's poller.
+	defer c.Close()
+	return dupFD(c.(*net.TCPConn))
 }
 
 // dialsBefore returns the number of dials started before t.

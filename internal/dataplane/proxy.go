@@ -3,6 +3,7 @@ package dataplane
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sys/unix"
 )
 
 // DefaultDialTimeout bounds each dial to a target.
@@ -308,7 +310,7 @@ func (p *Proxy) handle(c net.Conn, e Entry) {
 		}
 		header = h
 	}
-	var target *net.TCPConn
+	target := -1
 	var ref *targetRef
 	var tried []*targetRef
 	for {
@@ -318,18 +320,20 @@ func (p *Proxy) handle(c net.Conn, e Entry) {
 			reject("no target reachable", "error", err)
 			return
 		}
-		if err = p.sendHeader(target, header); err == nil {
+		if err = sendHeader(target, header); err == nil {
 			break
 		}
 		p.log.Debug("PROXY v2 header not sent", "target", ref.label, "error", err)
-		target.Close()
+		unix.Close(target)
 		tried = append(tried, ref)
 	}
 	s := &session{p: p, client: c, lis: lis, ep: ep, svc: svc, idle: int64(lis.idle),
 		retry: &retryInfo{node: node, flow: flow, header: header, tried: tried}}
-	s.target.Store(target)
 	s.ref.Store(ref)
-	s.prepare()
+	if err := s.prepare(target); err != nil {
+		reject("relay setup", "error", err)
+		return
+	}
 	if !p.register(s) {
 		s.abort()
 		reject("target left the configuration")
@@ -338,14 +342,24 @@ func (p *Proxy) handle(c net.Conn, e Entry) {
 	s.start()
 }
 
-// sendHeader writes a PROXY v2 header (if any) to a new target connection.
-func (p *Proxy) sendHeader(target *net.TCPConn, header []byte) error {
+// sendHeader writes a PROXY v2 header (if any) to a new target connection. The
+// socket's send buffer is empty, so the header goes in one write or not at all.
+func sendHeader(fd int, header []byte) error {
 	if header == nil {
 		return nil
 	}
-	target.SetWriteDeadline(time.Now().Add(p.dialTimeout))
-	_, err := target.Write(header)
-	return err
+	for {
+		n, err := unix.Write(fd, header)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return err
+		case n < len(header):
+			return io.ErrShortWrite
+		}
+		return nil
+	}
 }
 
 // counters returns the counters a connection of entry e counts into: its
@@ -402,9 +416,9 @@ func (p *Proxy) unregister(s *session) {
 // address: the healthy ones first (all of them when none is healthy: fail
 // open), then the others, each in the selector's order for this flow. Targets
 // in exclude (already tried) are skipped.
-func (p *Proxy) dialTarget(lb *lbRoute, node Node, cands []*targetRef, flow uint64, exclude []*targetRef) (*net.TCPConn, *targetRef, error) {
+func (p *Proxy) dialTarget(lb *lbRoute, node Node, cands []*targetRef, flow uint64, exclude []*targetRef) (int, *targetRef, error) {
 	if len(cands) == 0 {
-		return nil, nil, errNoTargets
+		return -1, nil, errNoTargets
 	}
 	var refBuf [2][8]*targetRef
 	var keyBuf [2][8]uint64
@@ -428,15 +442,15 @@ func (p *Proxy) dialTarget(lb *lbRoute, node Node, cands []*targetRef, flow uint
 			j := p.sel.Pick(flow, ks)
 			r := rs[j]
 			ctx, cancel := context.WithTimeout(p.ctx, p.dialTimeout)
-			conn, err := p.opts.Dial(ctx, lb.vpcID, node.IP, r.Addr)
+			fd, err := p.opts.Dial(ctx, lb.vpcID, node.IP, r.Addr)
 			cancel()
 			if err == nil {
-				return conn, r, nil
+				return fd, r, nil
 			}
 			p.log.Debug("dial to target failed", "target", r.label, "from", node.IP.String(), "error", err)
 			lastErr = err
 			if p.ctx.Err() != nil {
-				return nil, nil, lastErr
+				return -1, nil, lastErr
 			}
 			n := len(rs) - 1
 			rs[j], ks[j] = rs[n], ks[n]
@@ -446,7 +460,7 @@ func (p *Proxy) dialTarget(lb *lbRoute, node Node, cands []*targetRef, flow uint
 	if lastErr == nil {
 		lastErr = errNoTargets
 	}
-	return nil, nil, lastErr
+	return -1, nil, lastErr
 }
 
 // errNoTargets rejects connections whose listener has no target for the zone.

@@ -3,9 +3,9 @@ package dataplane
 import (
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -58,11 +58,12 @@ func (s *session) routed(t *table) bool {
 	return t.has(s.lis.lb.arn, s.lis.port, s.lis.group.arn, s.ref.Load().key)
 }
 
-// prepare sets the relay up before the session is visible to other
-// goroutines: with a TCP client (and the reactors running) the session takes
-// both sockets' descriptors out of their connections, which it closes, and
-// relays event-driven; otherwise it keeps the connections for the fallback.
-func (s *session) prepare() {
+// prepare sets the relay up, with tfd the target's socket, before the session
+// is visible to other goroutines: with a TCP client (and the reactors running)
+// the session takes the client's descriptor out of its connection, which it
+// closes, and relays the two descriptors event-driven; otherwise it makes
+// connections of both for the fallback.
+func (s *session) prepare(tfd int) error {
 	s.up = pump{s: s}
 	s.down = pump{s: s, down: true, hasDst: true}
 	if s.ep != nil {
@@ -72,36 +73,36 @@ func (s *session) prepare() {
 		s.up.count[1], s.down.count[1] = &s.svc.bytesIn, &s.svc.bytesOut
 	}
 	if c, ok := s.client.(*net.TCPConn); ok && len(s.p.relays.pairs) > 0 {
-		cfd, tfd, err := takeFDs(c, s.target.Load())
+		cfd, err := dupFD(c)
 		if err == nil {
+			c.Close() // the duplicate is now the socket's only descriptor, not in the poller
 			s.splicing, s.cfd, s.tfd = true, cfd, tfd
 			s.client = nil
-			s.target.Store(nil)
 			s.up.src, s.down.src, s.down.dst = cfd, tfd, cfd
-			return
+			return nil
 		}
 		s.p.log.Debug("relaying through the fallback", "error", err)
 	}
-	t := s.target.Load()
-	t.SetDeadline(time.Time{}) // sendHeader's; idle connections end by the scan
+	t, err := fdConn(tfd)
+	if err != nil {
+		return err
+	}
+	s.target.Store(t)
 	s.up.srcConn = s.client
 	s.down.srcConn, s.down.dstConn = t, s.client
+	return nil
 }
 
-// takeFDs duplicates the descriptors of client and target and closes both
-// connections, so the duplicates are the sockets' only descriptors and are
-// not in the runtime poller. On error nothing changed.
-func takeFDs(client, target *net.TCPConn) (cfd, tfd int, err error) {
-	if cfd, err = dupFD(client); err != nil {
-		return -1, -1, err
+// fdConn turns a connected TCP socket descriptor into a *net.TCPConn, which
+// takes it over (also on error).
+func fdConn(fd int) (*net.TCPConn, error) {
+	f := os.NewFile(uintptr(fd), "tcp")
+	defer f.Close()
+	c, err := net.FileConn(f) // a duplicate; f's descriptor is closed on return
+	if err != nil {
+		return nil, err
 	}
-	if tfd, err = dupFD(target); err != nil {
-		unix.Close(cfd)
-		return -1, -1, err
-	}
-	client.Close()
-	target.Close()
-	return cfd, tfd, nil
+	return c.(*net.TCPConn), nil
 }
 
 // dupFD returns a close-on-exec duplicate of c's descriptor. It shares the
@@ -189,20 +190,15 @@ func (s *session) retarget() bool {
 	old := s.ref.Load()
 	r.tried = append(r.tried, old)
 	s.p.log.Debug("target reset the connection before any byte; trying another", "target", old.label)
-	conn, ref, err := s.p.dialTarget(s.lis.lb, r.node, s.lis.byZone[r.node.AZ], r.flow, r.tried)
+	fd, ref, err := s.p.dialTarget(s.lis.lb, r.node, s.lis.byZone[r.node.AZ], r.flow, r.tried)
 	if err != nil {
 		return false
 	}
-	if err := s.p.sendHeader(conn, r.header); err != nil {
-		conn.Close()
+	if err := sendHeader(fd, r.header); err != nil {
+		unix.Close(fd)
 		return false
 	}
 	if s.splicing {
-		fd, err := dupFD(conn)
-		conn.Close()
-		if err != nil {
-			return false
-		}
 		d, rx := &s.down, s.reactors.rx
 		if err := rx.add(fd, unix.EPOLLIN|unix.EPOLLRDHUP, d.key); err != nil {
 			unix.Close(fd)
@@ -216,7 +212,10 @@ func (s *session) retarget() bool {
 		s.ref.Store(ref)
 		return s.routed(s.p.table.Load())
 	}
-	conn.SetDeadline(time.Time{})
+	conn, err := fdConn(fd)
+	if err != nil {
+		return false
+	}
 	s.ref.Store(ref)
 	s.target.Swap(conn).Close()
 	if s.closed.Load() {
