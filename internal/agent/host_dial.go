@@ -98,6 +98,10 @@ func dialIn(ctx context.Context, name string, from netip.Addr, to netip.AddrPort
 
 // connectFD binds fd to from (if valid) and connects it to `to`.
 func connectFD(ctx context.Context, fd, family int, from netip.Addr, to netip.AddrPort) error {
+	// No Nagle delay, as Go sets on every TCP connection.
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+		return os.NewSyscallError("setsockopt", err)
+	}
 	if from.IsValid() {
 		// Pick the source port at connect time, per destination, not at bind time:
 		// otherwise every connection from a node reserves one of its ~28k ports.

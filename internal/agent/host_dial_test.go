@@ -1,0 +1,167 @@
+package agent_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"strait/internal/agent"
+	"strait/internal/testenv"
+)
+
+// dialRig creates a host with one VPC, two ENI addresses (from, to) in its subnet
+// and an echo listener on to:7000 (each connection echoes one byte); root only.
+func dialRig(tb testing.TB) (h *agent.Host, v agent.VPC, from netip.Addr, to netip.AddrPort) {
+	testenv.RequireRoot(tb)
+	tag := make([]byte, 3)
+	rand.Read(tag)
+	var err error
+	h, err = agent.NewHost(hex.EncodeToString(tag), slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if _, err := agent.Down(h.Tag()); err != nil {
+			tb.Errorf("Down: %v", err)
+		}
+	})
+	v = vpc("10.0.0.0/16", "10.0.1.0/24")
+	if err := h.EnsureVPC(v); err != nil {
+		tb.Fatal(err)
+	}
+	from, to = netip.MustParseAddr("10.0.1.50"), netip.MustParseAddrPort("10.0.1.51:7000")
+	enis := []agent.ENI{{ID: randomID("eni"), SubnetID: v.Subnets[0].ID, IP: from}, {ID: randomID("eni"), SubnetID: v.Subnets[0].ID, IP: to.Addr()}}
+	if err := h.SetAddresses(v.ID, enis, v); err != nil {
+		tb.Fatal(err)
+	}
+	ln, err := h.Listen(v.ID, to)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.CopyN(c, c, 1)
+			}()
+		}
+	}()
+	return h, v, from, to
+}
+
+// BenchmarkDialInNamespace measures what the data plane pays per connection to
+// reach a target from a VPC namespace: Host.Dial (connect, 1-byte echo, close)
+// against the same exchange from a goroutine whose thread stays in the
+// namespace (the cost of the TCP exchange alone). Root only.
+func BenchmarkDialInNamespace(b *testing.B) {
+	h, v, from, to := dialRig(b)
+	exchange := func(c net.Conn) error {
+		defer c.Close()
+		one := []byte{1}
+		if _, err := c.Write(one); err != nil {
+			return err
+		}
+		_, err := io.ReadFull(c, one)
+		return err
+	}
+	b.Run("Host.Dial", func(b *testing.B) {
+		ctx := context.Background()
+		for b.Loop() {
+			c, err := h.Dial(ctx, v.ID, from, to)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := exchange(c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("thread-in-namespace", func(b *testing.B) {
+		err := h.Do(v.ID, func() error {
+			d := net.Dialer{LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(from, 0)), KeepAlive: -1}
+			for b.Loop() {
+				c, err := d.Dial("tcp", to.String())
+				if err != nil {
+					return err
+				}
+				if err := exchange(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// DialSocket returns a connected, non-blocking socket of the VPC namespace,
+// bound to the source address, with TCP_NODELAY; a refused connection fails at
+// once, an unanswered one when the context ends, as a timeout.
+func TestDialSocket(t *testing.T) {
+	h, v, from, to := dialRig(t)
+	ctx := context.Background()
+	fd, err := h.DialSocket(ctx, v.ID, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil || flags&unix.O_NONBLOCK == 0 {
+		t.Errorf("flags %#x, %v: want O_NONBLOCK", flags, err)
+	}
+	if v, err := unix.GetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY); err != nil || v == 0 {
+		t.Errorf("TCP_NODELAY %d, %v: want on", v, err)
+	}
+	local, _ := unix.Getsockname(fd)
+	if sa, ok := local.(*unix.SockaddrInet4); !ok || netip.AddrFrom4(sa.Addr) != from {
+		t.Errorf("bound to %+v, want %s", local, from)
+	}
+	f := os.NewFile(uintptr(fd), "tcp")
+	conn, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write([]byte{7}); err != nil {
+		t.Fatal(err)
+	}
+	one := make([]byte, 1)
+	if _, err := io.ReadFull(conn, one); err != nil || one[0] != 7 {
+		t.Fatalf("echo %v, %v", one, err)
+	}
+	conn.Close()
+
+	if _, err := h.DialSocket(ctx, v.ID, from, netip.AddrPortFrom(to.Addr(), 7001)); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("dial to a closed port: %v, want connection refused", err)
+	}
+	// An address of the subnet that nobody holds: ARP goes unanswered.
+	tctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	_, err = h.DialSocket(tctx, v.ID, from, netip.MustParseAddrPort("10.0.1.99:7000"))
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("dial to an absent address: %v, want a timeout", err)
+	}
+	if _, err := h.DialSocket(ctx, "vpc-00000000000000000", from, to); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("dial in a missing VPC: %v", err)
+	}
+}
