@@ -95,11 +95,35 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, reqID string) (*serv
 	if err != nil {
 		return svc, action, err
 	}
-	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	w.Header().Set("x-amzn-RequestId", reqID)
-	w.Header().Set("Content-Length", strconv.Itoa(len(doc)))
-	_, _ = w.Write(doc)
+	writeResponse(w, r, reqID, doc)
 	return svc, action, nil
+}
+
+// writeResponse writes a successful response body in one piece with its length,
+// gzip-coded when it is large and the client accepts gzip.
+//
+// Compression is what lets aws-sdk-go-v2 read large pages reliably from a server on
+// the same host. The SDK closes the request body as soon as Do returns; Go's
+// transport may not have finished its request write by then (after sending the body
+// it reads it once more to check for extra bytes), the closed body fails that check,
+// and the transport closes the connection under the response body. The call then
+// fails with "use of closed network connection" (and is retried after a back-off)
+// unless the rest of the response was already read from the socket, as it is when
+// the whole response fits the transport's 4 KiB read buffer: a page of 50 endpoints
+// is 71 KB of XML, 3.4 KB compressed. Larger pages stay exposed (100 endpoints:
+// 6 KB); the cure is in the client (an in-memory request body, which the transport
+// reads whole before sending anything).
+func writeResponse(w http.ResponseWriter, r *http.Request, reqID string, doc []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/xml;charset=UTF-8")
+	h.Set("x-amzn-RequestId", reqID)
+	h.Add("Vary", "Accept-Encoding")
+	if len(doc) >= minGzipSize && acceptsGzip(r.Header.Values("Accept-Encoding")) {
+		doc = gzipBody(doc)
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(doc)))
+	_, _ = w.Write(doc)
 }
 
 // sigQueryParams are the query parameters of a presigned request: they carry the
