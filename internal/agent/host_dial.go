@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"sync"
@@ -178,16 +177,4 @@ func awaitConnect(ctx context.Context, fd int) error {
 		return err
 	}
 	return cerr
-}
-
-// fdConn turns a connected TCP socket descriptor into a *net.TCPConn, which
-// takes it over.
-func fdConn(fd int) (*net.TCPConn, error) {
-	f := os.NewFile(uintptr(fd), "tcp")
-	defer f.Close()
-	c, err := net.FileConn(f) // a duplicate; f's descriptor is closed on return
-	if err != nil {
-		return nil, err
-	}
-	return c.(*net.TCPConn), nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+
+	"strait/internal/dataplane"
 )
 
 // Listen opens a TCP listener on addr inside the namespace of a VPC (or instance) of
@@ -96,5 +98,5 @@ func (h *Host) Dial(ctx context.Context, vpcID string, from netip.Addr, to netip
 	if err != nil {
 		return nil, err
 	}
-	return fdConn(fd)
+	return dataplane.SocketConn(fd)
 }

@@ -260,7 +260,7 @@ func (p *Proxy) check(ctx context.Context, cp checkParams) checkResult {
 		unix.Close(fd)
 		return checkResult{ok: true}
 	}
-	conn, err := fdConn(fd)
+	conn, err := SocketConn(fd)
 	if err != nil {
 		return failed(err)
 	}

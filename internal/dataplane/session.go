@@ -83,7 +83,7 @@ func (s *session) prepare(tfd int) error {
 		}
 		s.p.log.Debug("relaying through the fallback", "error", err)
 	}
-	t, err := fdConn(tfd)
+	t, err := SocketConn(tfd)
 	if err != nil {
 		return err
 	}
@@ -93,9 +93,9 @@ func (s *session) prepare(tfd int) error {
 	return nil
 }
 
-// fdConn turns a connected TCP socket descriptor into a *net.TCPConn, which
-// takes it over (also on error).
-func fdConn(fd int) (*net.TCPConn, error) {
+// SocketConn turns a connected TCP socket descriptor (as a Dialer returns it)
+// into a *net.TCPConn, which takes it over (also on error).
+func SocketConn(fd int) (*net.TCPConn, error) {
 	f := os.NewFile(uintptr(fd), "tcp")
 	defer f.Close()
 	c, err := net.FileConn(f) // a duplicate; f's descriptor is closed on return
@@ -212,7 +212,7 @@ func (s *session) retarget() bool {
 		s.ref.Store(ref)
 		return s.routed(s.p.table.Load())
 	}
-	conn, err := fdConn(fd)
+	conn, err := SocketConn(fd)
 	if err != nil {
 		return false
 	}
