@@ -24,11 +24,13 @@ type Agent struct {
 	applyMu   sync.Mutex // one Apply at a time
 	vpcs      map[string]VPC
 	instances map[string]Instance
-	addrs     map[string][]ENI                   // VPC → ENI addresses applied
-	vpcFW     map[string]map[netip.Addr]Firewall // VPC → firewall applied
-	instFW    map[string]Firewall                // instance → firewall applied
-	listeners map[listenKey]*listener            // open data-plane listeners
-	resolvers map[string]*resolver               // VPC → its DNS resolver
+	addrs     map[string]map[netip.Addr]ENI                       // VPC → ENI addresses applied
+	vpcFW     map[string]appliedFirewall[map[netip.Addr]Firewall] // VPC → firewall applied
+	instFW    map[string]appliedFirewall[Firewall]                // instance → firewall applied
+	listeners map[listenKey]*listener                             // open data-plane listeners
+	resolvers map[string]*resolver                                // VPC → its DNS resolver
+	proxyCfg  *dataplane.Config                                   // the routing last given to the proxy
+	ph        *phases                                             // the running Apply's step timings
 
 	mu        sync.RWMutex // guards ready, known, endpoints and services
 	ready     map[string]bool
@@ -49,9 +51,10 @@ type listener struct {
 }
 
 type resolver struct {
-	srv *dns.Server
-	udp *net.UDPConn
-	tcp *net.TCPListener
+	srv   *dns.Server
+	udp   *net.UDPConn
+	tcp   *net.TCPListener
+	names map[string][]netip.Addr // the records last given to srv
 }
 
 // New returns an agent that realizes states on host with proxy carrying the
@@ -60,8 +63,8 @@ type resolver struct {
 func New(host *Host, proxy *dataplane.Proxy, log *slog.Logger) (*Agent, error) {
 	a := &Agent{
 		host: host, proxy: proxy, log: log,
-		vpcs: map[string]VPC{}, instances: map[string]Instance{}, addrs: map[string][]ENI{},
-		vpcFW: map[string]map[netip.Addr]Firewall{}, instFW: map[string]Firewall{},
+		vpcs: map[string]VPC{}, instances: map[string]Instance{}, addrs: map[string]map[netip.Addr]ENI{},
+		vpcFW: map[string]appliedFirewall[map[netip.Addr]Firewall]{}, instFW: map[string]appliedFirewall[Firewall]{},
 		listeners: map[listenKey]*listener{}, resolvers: map[string]*resolver{},
 		ready: map[string]bool{}, known: map[string]bool{},
 	}
@@ -98,13 +101,18 @@ func (a *Agent) Removed(id string) bool {
 // Apply makes the host match st: it creates and wires what is missing, changes what
 // differs, removes what st no longer has, and records what is ready. It goes on
 // past a failing object (reported in the returned error) so one broken resource
-// does not hold the others back; the next Apply retries it.
+// does not hold the others back; the next Apply retries it. What did not change
+// since the last Apply costs a comparison, not a change on the host: addresses,
+// firewall elements and listeners are changed by difference.
 func (a *Agent) Apply(ctx context.Context, st State) error {
 	a.applyMu.Lock()
 	defer a.applyMu.Unlock()
+	a.ph = newPhases()
+	defer func() { a.log.Debug("agent apply", a.ph.attrs()...) }()
 	var errs []error
 	ready := map[string]bool{}
 	known := map[string]bool{}
+	step := a.ph.stepper()
 
 	vpcs := map[string]VPC{}
 	for _, v := range st.VPCs {
@@ -121,14 +129,82 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 		if !ready[in.VpcID] {
 			continue
 		}
-		if err := a.applyInstance(in, vpcs[in.VpcID]); err != nil {
+		if err := a.applyInstance(in, vpcs[in.VpcID], st.Groups); err != nil {
 			errs = append(errs, fmt.Errorf("instance %s: %w", in.ID, err))
 			continue
 		}
 		ready[in.ID] = true
 	}
+	step("vpcs_instances")
 
-	// Addresses and firewalls of the ENIs in each VPC.
+	enis, fws := vpcInterfaces(st)
+	for _, ep := range st.Endpoints {
+		known[ep.ID] = true
+	}
+	for _, lb := range st.LoadBalancers {
+		known[lb.ARN] = true
+	}
+	step("collect")
+	addrOK := map[string]bool{}
+	for id, v := range vpcs {
+		if !ready[id] {
+			continue
+		}
+		if err := a.applyAddresses(v, enis[id], fws[id], st.Groups); err != nil {
+			errs = append(errs, fmt.Errorf("vpc %s addresses: %w", id, err))
+			continue
+		}
+		addrOK[id] = true
+	}
+
+	// Routing first, then listeners: a listener never accepts into a stale route.
+	cfg := dataplane.Config{TargetGroups: st.TargetGroups}
+	for _, lb := range st.LoadBalancers {
+		cfg.LoadBalancers = append(cfg.LoadBalancers, lb.LoadBalancer)
+	}
+	if a.proxyCfg == nil || !reflect.DeepEqual(*a.proxyCfg, cfg) {
+		a.proxy.Configure(cfg)
+		a.proxyCfg = &cfg
+	}
+	step("proxy")
+
+	failed, lerrs := a.applyListeners(st, addrOK)
+	errs = append(errs, lerrs...)
+	for _, lb := range st.LoadBalancers {
+		if addrOK[lb.VpcID] && !failed[lb.ARN] {
+			ready[lb.ARN] = true
+		}
+	}
+	for _, ep := range st.Endpoints {
+		if addrOK[ep.VpcID] && !failed[ep.ID] && ep.Open {
+			ready[ep.ID] = true
+		}
+	}
+	step("listeners")
+
+	for id, v := range vpcs {
+		if ready[id] {
+			if err := a.applyResolver(v); err != nil {
+				errs = append(errs, fmt.Errorf("vpc %s resolver: %w", id, err))
+			}
+		}
+	}
+	step("resolvers")
+
+	errs = append(errs, a.removeUnknown(known)...)
+	step("removals")
+	a.mu.Lock()
+	a.ready, a.known = ready, known
+	a.forgetCounters(st)
+	a.mu.Unlock()
+	step("counters")
+	return errors.Join(errs...)
+}
+
+// vpcInterfaces collects, per VPC, the ENIs of endpoints and load balancers and
+// the firewall of each ENI address that has one. An endpoint's firewall takes the
+// ingress rules its load balancers enforce on PrivateLink traffic.
+func vpcInterfaces(st State) (map[string][]ENI, map[string]map[netip.Addr]Firewall) {
 	enis := map[string][]ENI{}
 	fws := map[string]map[netip.Addr]Firewall{}
 	addFW := func(vpc string, ip netip.Addr, fw Firewall) {
@@ -144,7 +220,6 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 		}
 	}
 	for _, ep := range st.Endpoints {
-		known[ep.ID] = true
 		enis[ep.VpcID] = append(enis[ep.VpcID], ep.ENIs...)
 		fw := ep.Firewall
 		for _, arn := range ep.LoadBalancers {
@@ -157,7 +232,6 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 		}
 	}
 	for _, lb := range st.LoadBalancers {
-		known[lb.ARN] = true
 		enis[lb.VpcID] = append(enis[lb.VpcID], lb.ENIs...)
 		if lb.Firewall != nil {
 			for _, e := range lb.ENIs {
@@ -165,103 +239,13 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 			}
 		}
 	}
-	addrOK := map[string]bool{}
-	for id, v := range vpcs {
-		if !ready[id] {
-			continue
-		}
-		if err := a.applyAddresses(v, enis[id], fws[id]); err != nil {
-			errs = append(errs, fmt.Errorf("vpc %s addresses: %w", id, err))
-			continue
-		}
-		addrOK[id] = true
-	}
+	return enis, fws
+}
 
-	// Routing first, then listeners: a listener never accepts into a stale route.
-	cfg := dataplane.Config{TargetGroups: st.TargetGroups}
-	for _, lb := range st.LoadBalancers {
-		cfg.LoadBalancers = append(cfg.LoadBalancers, lb.LoadBalancer)
-	}
-	a.proxy.Configure(cfg)
-
-	want := map[listenKey]dataplane.Entry{}
-	owner := map[listenKey]string{} // listener → endpoint ID or LB ARN
-	lbByARN := map[string]LoadBalancer{}
-	for _, lb := range st.LoadBalancers {
-		lbByARN[lb.ARN] = lb
-		for i, n := range lb.Nodes {
-			for _, l := range lb.Listeners {
-				k := listenKey{lb.VpcID, netip.AddrPortFrom(n.IP, l.Port)}
-				want[k] = dataplane.Entry{ServiceID: lb.ServiceID, AZ: lb.ENIs[i].AZ, LoadBalancer: lb.ARN, Port: l.Port}
-				owner[k] = lb.ARN
-			}
-		}
-	}
-	for _, ep := range st.Endpoints {
-		if !ep.Open {
-			continue
-		}
-		for _, e := range ep.ENIs {
-			for _, arn := range ep.LoadBalancers {
-				for _, l := range lbByARN[arn].Listeners {
-					k := listenKey{ep.VpcID, netip.AddrPortFrom(e.IP, l.Port)}
-					if _, taken := want[k]; taken {
-						continue // two load balancers of one service on one port: the first wins
-					}
-					want[k] = dataplane.Entry{EndpointID: ep.ID, ServiceID: ep.ServiceID, AZ: e.AZ, LoadBalancer: arn, Port: l.Port}
-					owner[k] = ep.ID
-				}
-			}
-		}
-	}
-	failed := map[string]bool{}
-	for k, l := range a.listeners {
-		if e, ok := want[k]; !ok || e != l.entry {
-			l.ln.Close()
-			delete(a.listeners, k)
-		}
-	}
-	for k, e := range want {
-		if _, ok := a.listeners[k]; ok {
-			continue
-		}
-		if !addrOK[k.vpc] {
-			failed[owner[k]] = true
-			continue
-		}
-		ln, err := a.host.Listen(k.vpc, k.addr)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("listening on %s in %s: %w", k.addr, k.vpc, err))
-			failed[owner[k]] = true
-			continue
-		}
-		a.listeners[k] = &listener{ln: ln, entry: e}
-		go func() {
-			if err := a.proxy.Serve(ln, e); err != nil {
-				a.log.Warn("data-plane listener stopped", "addr", k.addr, "vpc", k.vpc, "err", err)
-			}
-		}()
-	}
-	for _, lb := range st.LoadBalancers {
-		if addrOK[lb.VpcID] && !failed[lb.ARN] {
-			ready[lb.ARN] = true
-		}
-	}
-	for _, ep := range st.Endpoints {
-		if addrOK[ep.VpcID] && !failed[ep.ID] && ep.Open {
-			ready[ep.ID] = true
-		}
-	}
-
-	for id, v := range vpcs {
-		if ready[id] {
-			if err := a.applyResolver(v); err != nil {
-				errs = append(errs, fmt.Errorf("vpc %s resolver: %w", id, err))
-			}
-		}
-	}
-
-	// Removals: instances before their VPCs.
+// removeUnknown removes the namespaces of instances and VPCs that are not known
+// any more, instances before their VPCs. What fails to go stays known.
+func (a *Agent) removeUnknown(known map[string]bool) []error {
+	var errs []error
 	for id := range a.instances {
 		if !known[id] {
 			if err := a.host.RemoveInstance(id); err != nil {
@@ -286,89 +270,7 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 			delete(a.vpcFW, id)
 		}
 	}
-
-	a.mu.Lock()
-	a.ready, a.known = ready, known
-	a.forgetCounters(st)
-	a.mu.Unlock()
-	return errors.Join(errs...)
-}
-
-// applyVPC creates or rewires a VPC namespace when its specification changed.
-func (a *Agent) applyVPC(v VPC) error {
-	spec := v
-	spec.DNS = nil // names change often; the resolver takes them without rewiring
-	if old, ok := a.vpcs[v.ID]; ok && reflect.DeepEqual(old, spec) {
-		return nil
-	}
-	if err := a.host.EnsureVPC(v); err != nil {
-		return err
-	}
-	a.vpcs[v.ID] = spec
-	return nil
-}
-
-func (a *Agent) applyInstance(in Instance, v VPC) error {
-	if old, ok := a.instances[in.ID]; !ok || old.IP != in.IP || old.SubnetID != in.SubnetID || old.VpcID != in.VpcID {
-		if err := a.host.EnsureInstance(in, v); err != nil {
-			return err
-		}
-		a.instances[in.ID] = in
-		delete(a.instFW, in.ID)
-	}
-	if fw, ok := a.instFW[in.ID]; ok && reflect.DeepEqual(fw, in.Firewall) {
-		return nil
-	}
-	if err := a.host.ApplyInstanceFirewall(in.ID, in.Firewall); err != nil {
-		return err
-	}
-	a.instFW[in.ID] = in.Firewall
-	a.instances[in.ID] = in
-	return nil
-}
-
-func (a *Agent) applyAddresses(v VPC, enis []ENI, fw map[netip.Addr]Firewall) error {
-	if old, ok := a.addrs[v.ID]; !ok || !reflect.DeepEqual(old, enis) {
-		if err := a.host.SetAddresses(v.ID, enis, v); err != nil {
-			return err
-		}
-		a.addrs[v.ID] = enis
-	}
-	if old, ok := a.vpcFW[v.ID]; ok && reflect.DeepEqual(old, fw) {
-		return nil
-	}
-	if err := a.host.ApplyVPCFirewall(v.ID, fw); err != nil {
-		return err
-	}
-	a.vpcFW[v.ID] = fw
-	return nil
-}
-
-// applyResolver starts the VPC's resolver at base + 2 if needed and gives it the
-// VPC's names.
-func (a *Agent) applyResolver(v VPC) error {
-	r, ok := a.resolvers[v.ID]
-	if !ok {
-		addr := netip.AddrPortFrom(v.CIDR.Masked().Addr().Next().Next(), 53)
-		udp, err := a.host.ListenUDP(v.ID, addr)
-		if err != nil {
-			return err
-		}
-		tcp, err := a.host.Listen(v.ID, addr)
-		if err != nil {
-			udp.Close()
-			return err
-		}
-		r = &resolver{srv: dns.New(a.log), udp: udp, tcp: tcp}
-		a.resolvers[v.ID] = r
-		go func() {
-			if err := r.srv.Serve(udp, tcp); err != nil {
-				a.log.Warn("resolver stopped", "vpc", v.ID, "err", err)
-			}
-		}()
-	}
-	r.srv.SetRecords(v.DNS)
-	return nil
+	return errs
 }
 
 func (a *Agent) closeResolver(vpc string) {

@@ -34,9 +34,9 @@ type Host struct {
 	log *slog.Logger
 
 	mu sync.Mutex
-	// rulesets caches the nft text last applied per namespace, so that an
-	// unchanged firewall costs nothing.
-	rulesets map[string]string
+	// tables holds the firewall last applied per namespace, so that an
+	// unchanged firewall costs nothing and a changed one only its difference.
+	tables map[string]nftTable
 }
 
 // TagFor is the tag of the server whose data directory is dataDir: 6 hex characters
@@ -64,7 +64,7 @@ func NewHost(tag string, log *slog.Logger) (*Host, error) {
 	if err := checkPrivileges(); err != nil {
 		return nil, err
 	}
-	return &Host{tag: tag, log: log, rulesets: map[string]string{}}, nil
+	return &Host{tag: tag, log: log, tables: map[string]nftTable{}}, nil
 }
 
 // checkPrivileges reports, wrapping ErrNeedRoot, what keeps this process from

@@ -52,7 +52,7 @@ func (h *Host) EnsureInstance(i Instance, v VPC) error {
 		return err
 	}
 	if created {
-		delete(h.rulesets, name)
+		delete(h.tables, name)
 		h.log.Info("created instance namespace", "instance", i.ID, "netns", name)
 	}
 	instNS, err := openNamespace(name)

@@ -37,7 +37,7 @@ func (h *Host) EnsureVPC(v VPC) error {
 		return err
 	}
 	if created {
-		delete(h.rulesets, name)
+		delete(h.tables, name)
 		h.log.Info("created VPC namespace", "vpc", v.ID, "netns", name)
 	}
 	if err := setSysctls(name, vpcSysctls); err != nil {
@@ -81,90 +81,17 @@ func (h *Host) EnsureVPC(v VPC) error {
 func (h *Host) RemoveVPC(id string) error { return h.remove("vpc", id) }
 
 // remove deletes the namespace of a VPC or instance (kind names it in the log),
-// its processes and /etc/netns entry, and forgets its applied ruleset.
+// its processes and /etc/netns entry, and forgets its applied firewall.
 func (h *Host) remove(kind, id string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	name := h.Namespace(id)
-	delete(h.rulesets, name)
+	delete(h.tables, name)
 	if err := removeNamespace(name); err != nil {
 		return fmt.Errorf("removing %s: %w", id, err)
 	}
 	h.log.Info("removed namespace", kind, id, "netns", name)
 	return nil
-}
-
-// SetAddresses makes exactly the given ENI addresses exist as /32 addresses on their
-// subnets' bridges in the VPC's namespace: missing ones are added, other /32
-// addresses on the bridges removed. Gateway and resolver addresses are never
-// touched. Every ENI's subnet must be in v and its bridge exist (EnsureVPC first).
-func (h *Host) SetAddresses(vpcID string, enis []ENI, v VPC) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	want := map[string]map[netip.Addr]bool{} // bridge → addresses
-	for _, s := range v.Subnets {
-		want[bridgeName(s.ID)] = map[netip.Addr]bool{}
-	}
-	resolver := Resolver(v.CIDR)
-	for _, e := range enis {
-		s, err := findSubnet(v, e.SubnetID)
-		if err != nil {
-			return fmt.Errorf("ENI %s: %w", e.ID, err)
-		}
-		if !e.IP.Is4() || !s.CIDR.Contains(e.IP) {
-			return fmt.Errorf("ENI %s: address %s is not an IPv4 address of %s (%s)", e.ID, e.IP, s.ID, s.CIDR)
-		}
-		if e.IP == Gateway(s.CIDR) || e.IP == resolver {
-			return fmt.Errorf("ENI %s: address %s is reserved for the VPC router", e.ID, e.IP)
-		}
-		want[bridgeName(s.ID)][e.IP] = true
-	}
-	return withHandle(h.Namespace(vpcID), func(nh *netlink.Handle) error {
-		links, err := nh.LinkList()
-		if err != nil {
-			return err
-		}
-		for _, l := range links {
-			if l.Type() != "bridge" {
-				continue
-			}
-			br := l.Attrs().Name
-			addrs, err := nh.AddrList(l, netlink.FAMILY_V4)
-			if err != nil {
-				return err
-			}
-			have := map[netip.Addr]bool{}
-			for _, a := range addrs {
-				ip, _ := netip.AddrFromSlice(a.IP)
-				ip = ip.Unmap()
-				if ones, _ := a.Mask.Size(); ones != 32 {
-					continue // the gateway
-				}
-				if want[br][ip] {
-					have[ip] = true
-					continue
-				}
-				if err := nh.AddrDel(l, &netlink.Addr{IPNet: a.IPNet}); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
-					return fmt.Errorf("removing %s from %s: %w", ip, br, err)
-				}
-			}
-			for ip := range want[br] {
-				if have[ip] {
-					continue
-				}
-				if err := nh.AddrAdd(l, &netlink.Addr{IPNet: ipNet(ip, 32)}); err != nil && !errors.Is(err, unix.EEXIST) {
-					return fmt.Errorf("adding %s to %s: %w", ip, br, err)
-				}
-			}
-			delete(want, br)
-		}
-		for br, addrs := range want {
-			if len(addrs) > 0 {
-				return fmt.Errorf("%s: no bridge %s for the ENIs of its subnet (EnsureVPC first)", vpcID, br)
-			}
-		}
-		return nil
-	})
 }
 
 // withHandle runs fn with a netlink handle inside the named namespace.

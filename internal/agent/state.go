@@ -17,6 +17,9 @@ type State struct {
 	// node for direct traffic from the provider VPC.
 	LoadBalancers []LoadBalancer
 	TargetGroups  []dataplane.TargetGroup
+	// Groups holds the member addresses of the security groups that rules refer
+	// to (Rule.Group).
+	Groups map[string][]netip.Addr
 }
 
 // VPC is a network namespace acting as the VPC router, with each subnet's gateway
@@ -80,7 +83,7 @@ type LoadBalancer struct {
 }
 
 // Firewall is the union of the rules of a set of security groups. Rules that
-// reference groups are resolved to the groups' member addresses.
+// reference groups name them (Rule.Group); State.Groups lists their members.
 type Firewall struct {
 	Ingress []Rule
 	Egress  []Rule
@@ -92,10 +95,14 @@ type Firewall struct {
 }
 
 // Rule allows traffic of a protocol and port range from (ingress) or to (egress)
-// a set of prefixes.
+// a set of prefixes, or the members of a security group.
 type Rule struct {
 	Protocol string // "tcp", "udp", "icmp", "all", or a protocol number
 	FromPort int32  // tcp/udp: port range; icmp: type (-1 all)
 	ToPort   int32  // tcp/udp: port range; icmp: code (-1 all)
 	Prefixes []netip.Prefix
+	// Group, when set, is the security group whose members the rule admits
+	// (State.Groups); Prefixes are then not used. Members come and go without
+	// changing the rule.
+	Group string
 }

@@ -48,6 +48,9 @@ type Control struct {
 
 	resolverMu sync.Mutex
 	resolver   string // overrides cfg.Resolver when set (SetResolver)
+
+	cacheMu sync.Mutex
+	cache   *readCache // nil until StartCache
 }
 
 // New returns a Control over st.

@@ -108,7 +108,7 @@ func dropTargetHealth(tx *store.Tx, old model.TargetGroup, kept []model.Target) 
 // and those of groups that no listener uses any more (nothing can be draining
 // there), with their health records (see Settle).
 func (c *Control) settleDraining(ctx context.Context) error {
-	tgs, err := list[model.TargetGroup](ctx, c.st, model.KindTargetGroup)
+	tgs, err := scan[model.TargetGroup](c.withCache(ctx), c, model.KindTargetGroup)
 	if err != nil {
 		return err
 	}

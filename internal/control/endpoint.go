@@ -351,11 +351,12 @@ func (c *Control) EndpointConnections(ctx context.Context, acct string) ([]Endpo
 }
 
 func (c *Control) endpointDetails(ctx context.Context, keep func(model.Endpoint, *model.EndpointService) bool) ([]EndpointDetail, error) {
-	eps, err := list[model.Endpoint](ctx, c.st, model.KindEndpoint)
+	ctx = c.withCache(ctx)
+	eps, err := scan[model.Endpoint](ctx, c, model.KindEndpoint)
 	if err != nil {
 		return nil, err
 	}
-	svcs, err := list[model.EndpointService](ctx, c.st, model.KindService)
+	svcs, err := scan[model.EndpointService](ctx, c, model.KindService)
 	if err != nil {
 		return nil, err
 	}
@@ -363,7 +364,7 @@ func (c *Control) endpointDetails(ctx context.Context, keep func(model.Endpoint,
 	for i := range svcs {
 		byID[svcs[i].ID] = &svcs[i]
 	}
-	sgs, err := list[model.SecurityGroup](ctx, c.st, model.KindSecurityGroup)
+	sgs, err := scan[model.SecurityGroup](ctx, c, model.KindSecurityGroup)
 	if err != nil {
 		return nil, err
 	}

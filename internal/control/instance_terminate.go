@@ -100,7 +100,7 @@ func instancesNotFound(ids []string) error {
 // re-reads its instance in its own transaction and writes only when the state
 // is still the one seen, so a pass is idempotent.
 func (c *Control) settleInstances(ctx context.Context, r Realized) error {
-	insts, err := c.AllInstances(ctx)
+	insts, err := scan[model.Instance](c.withCache(ctx), c, model.KindInstance)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,8 @@ import (
 // writes only what changes and re-checks each record inside its transaction, so it
 // is idempotent and safe to run concurrently with the API.
 func (c *Control) settlePrivateLink(ctx context.Context, r Realized) error {
-	lbs, err := list[model.LoadBalancer](ctx, c.st, model.KindLoadBalancer)
+	rctx := c.withCache(ctx)
+	lbs, err := scan[model.LoadBalancer](rctx, c, model.KindLoadBalancer)
 	if err != nil {
 		return err
 	}
@@ -26,7 +27,7 @@ func (c *Control) settlePrivateLink(ctx context.Context, r Realized) error {
 	for _, lb := range lbs {
 		byARN[lb.ARN] = lb
 	}
-	svcs, err := list[model.EndpointService](ctx, c.st, model.KindService)
+	svcs, err := scan[model.EndpointService](rctx, c, model.KindService)
 	if err != nil {
 		return err
 	}
@@ -42,12 +43,11 @@ func (c *Control) settlePrivateLink(ctx context.Context, r Realized) error {
 		}
 		available[svc.ID] = state == model.ServiceAvailable
 	}
-	eps, err := list[model.Endpoint](ctx, c.st, model.KindEndpoint)
+	eps, err := scan[model.Endpoint](rctx, c, model.KindEndpoint)
 	if err != nil {
 		return err
 	}
-	var nfns []model.ConnectionNotification
-	listed := false
+	var ready, removed []string
 	for _, ep := range eps {
 		if c.endpointDNSStale(ctx, ep, verified[ep.ServiceID]) {
 			if err := c.settleEndpointDNS(ctx, ep.ID); err != nil {
@@ -56,23 +56,35 @@ func (c *Control) settlePrivateLink(ctx context.Context, r Realized) error {
 		}
 		switch {
 		case ep.State == model.EndpointPending && available[ep.ServiceID] && r.Ready(ep.ID):
-			if err := c.settleEndpointAvailable(ctx, ep.ID); err != nil {
-				return err
-			}
+			ready = append(ready, ep.ID)
 		case ep.State == model.EndpointDeleting && r.Removed(ep.ID):
-			if !listed {
-				if nfns, err = list[model.ConnectionNotification](ctx, c.st, model.KindNotification); err != nil {
-					return err
-				}
-				listed = true
-			}
-			if err := c.settleEndpointDeleted(ctx, ep.ID, nfns); err != nil {
-				return err
-			}
+			removed = append(removed, ep.ID)
+		}
+	}
+	for ids := range slices.Chunk(ready, settleBatch) {
+		if err := c.settleEndpointsAvailable(ctx, ids); err != nil {
+			return err
+		}
+	}
+	if len(removed) == 0 {
+		return nil
+	}
+	nfns, err := list[model.ConnectionNotification](ctx, c.st, model.KindNotification)
+	if err != nil {
+		return err
+	}
+	for ids := range slices.Chunk(removed, settleBatch) {
+		if err := c.settleEndpointsDeleted(ctx, ids, nfns); err != nil {
+			return err
 		}
 	}
 	return nil
 }
+
+// settleBatch is how many endpoints one settling transaction moves at most: many
+// endpoints realized in one pass (a burst of creations) cost a few transactions,
+// not one each, and no transaction nears the store's limit on operations.
+const settleBatch = 64
 
 // realizedService is the state and zones a service should have given its load
 // balancers: Available when they all exist and are active, else its current state
@@ -109,42 +121,61 @@ func (c *Control) settleService(ctx context.Context, seen model.EndpointService,
 	})
 }
 
-func (c *Control) settleEndpointAvailable(ctx context.Context, id string) error {
+// settleEndpointsAvailable makes pending endpoints available, in one
+// transaction; each is re-checked in it (still pending, its service available).
+func (c *Control) settleEndpointsAvailable(ctx context.Context, ids []string) error {
 	return c.update(ctx, func(tx *store.Tx) error {
-		ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
-		if err != nil || ep.State != model.EndpointPending {
-			return nil
-		}
-		svc, err := txGet[model.EndpointService](tx, model.KindService, ep.ServiceID)
-		if err != nil || svc.State != model.ServiceAvailable {
-			return nil
-		}
-		ep.State = model.EndpointAvailable
-		return tx.Put(key(model.KindEndpoint, id), ep)
-	})
-}
-
-func (c *Control) settleEndpointDeleted(ctx context.Context, id string, nfns []model.ConnectionNotification) error {
-	return c.update(ctx, func(tx *store.Tx) error {
-		ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
-		if err != nil || ep.State != model.EndpointDeleting {
-			return nil
-		}
-		for _, eni := range ep.ENIs {
-			if err := deleteENI(tx, eni); err != nil {
+		for _, id := range ids {
+			ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
+			if err != nil || ep.State != model.EndpointPending {
+				continue
+			}
+			svc, err := txGet[model.EndpointService](tx, model.KindService, ep.ServiceID)
+			if err != nil || svc.State != model.ServiceAvailable {
+				continue
+			}
+			ep.State = model.EndpointAvailable
+			if err := tx.Put(key(model.KindEndpoint, id), ep); err != nil {
 				return err
 			}
 		}
-		releasePrivateDNSName(tx, &ep)
-		for _, n := range nfns {
-			if n.EndpointID == id {
-				tx.Delete(key(model.KindNotification, n.ID))
-			}
-		}
-		tx.Delete(key(model.KindEndpointTraffic, id))
-		tx.Delete(key(model.KindEndpoint, id))
 		return nil
 	})
+}
+
+// settleEndpointsDeleted removes deleting endpoints, with their interfaces,
+// in one transaction; each is re-checked in it (still deleting).
+func (c *Control) settleEndpointsDeleted(ctx context.Context, ids []string, nfns []model.ConnectionNotification) error {
+	return c.update(ctx, func(tx *store.Tx) error {
+		for _, id := range ids {
+			if err := settleEndpointDeleted(tx, id, nfns); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// settleEndpointDeleted removes one deleting endpoint inside tx (see settleEndpointsDeleted).
+func settleEndpointDeleted(tx *store.Tx, id string, nfns []model.ConnectionNotification) error {
+	ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
+	if err != nil || ep.State != model.EndpointDeleting {
+		return nil
+	}
+	for _, eni := range ep.ENIs {
+		if err := deleteENI(tx, eni); err != nil {
+			return err
+		}
+	}
+	releasePrivateDNSName(tx, &ep)
+	for _, n := range nfns {
+		if n.EndpointID == id {
+			tx.Delete(key(model.KindNotification, n.ID))
+		}
+	}
+	tx.Delete(key(model.KindEndpointTraffic, id))
+	tx.Delete(key(model.KindEndpoint, id))
+	return nil
 }
 
 // endpointDNSStale reports whether an endpoint with private DNS does not hold its

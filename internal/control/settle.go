@@ -15,8 +15,10 @@ import (
 // freed), instances pending → running and shutting-down → terminated, and draining
 // targets out of their groups once the delay is over. Without a data plane
 // (NoDataplane), realization is the record itself, so this happens on the first pass.
+//
+// With the read cache (StartCache), each step reads from it, synced first.
 func (c *Control) Settle(ctx context.Context, r Realized) error {
-	lbs, err := list[model.LoadBalancer](ctx, c.st, model.KindLoadBalancer)
+	lbs, err := scan[model.LoadBalancer](c.withCache(ctx), c, model.KindLoadBalancer)
 	if err != nil {
 		return err
 	}

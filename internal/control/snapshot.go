@@ -23,8 +23,11 @@ type Snapshot struct {
 
 // Snapshot reads every record the data plane needs. The kinds are read one after
 // the other, not at one revision: a change between two reads shows up in the next
-// snapshot, which the change itself triggers.
+// snapshot, which the change itself triggers. With the read cache (StartCache)
+// it decodes only what changed since the last snapshot; its records are then
+// shared with the cache and must not be changed.
 func (c *Control) Snapshot(ctx context.Context) (Snapshot, error) {
+	ctx = c.withCache(ctx)
 	var s Snapshot
 	var err error
 	read := func(fn func() error) {
@@ -32,24 +35,24 @@ func (c *Control) Snapshot(ctx context.Context) (Snapshot, error) {
 			err = fn()
 		}
 	}
-	read(func() (e error) { s.Vpcs, e = list[model.Vpc](ctx, c.st, model.KindVpc); return })
-	read(func() (e error) { s.Subnets, e = list[model.Subnet](ctx, c.st, model.KindSubnet); return })
+	read(func() (e error) { s.Vpcs, e = scan[model.Vpc](ctx, c, model.KindVpc); return })
+	read(func() (e error) { s.Subnets, e = scan[model.Subnet](ctx, c, model.KindSubnet); return })
 	read(func() (e error) {
-		s.SecurityGroups, e = list[model.SecurityGroup](ctx, c.st, model.KindSecurityGroup)
+		s.SecurityGroups, e = scan[model.SecurityGroup](ctx, c, model.KindSecurityGroup)
 		return
 	})
-	read(func() (e error) { s.ENIs, e = list[model.NetworkInterface](ctx, c.st, model.KindENI); return })
-	read(func() (e error) { s.Instances, e = list[model.Instance](ctx, c.st, model.KindInstance); return })
+	read(func() (e error) { s.ENIs, e = scan[model.NetworkInterface](ctx, c, model.KindENI); return })
+	read(func() (e error) { s.Instances, e = scan[model.Instance](ctx, c, model.KindInstance); return })
 	read(func() (e error) {
-		s.LoadBalancers, e = list[model.LoadBalancer](ctx, c.st, model.KindLoadBalancer)
+		s.LoadBalancers, e = scan[model.LoadBalancer](ctx, c, model.KindLoadBalancer)
 		return
 	})
 	read(func() (e error) {
-		s.TargetGroups, e = list[model.TargetGroup](ctx, c.st, model.KindTargetGroup)
+		s.TargetGroups, e = scan[model.TargetGroup](ctx, c, model.KindTargetGroup)
 		return
 	})
-	read(func() (e error) { s.Listeners, e = list[model.Listener](ctx, c.st, model.KindListener); return })
-	read(func() (e error) { s.Services, e = list[model.EndpointService](ctx, c.st, model.KindService); return })
-	read(func() (e error) { s.Endpoints, e = list[model.Endpoint](ctx, c.st, model.KindEndpoint); return })
+	read(func() (e error) { s.Listeners, e = scan[model.Listener](ctx, c, model.KindListener); return })
+	read(func() (e error) { s.Services, e = scan[model.EndpointService](ctx, c, model.KindService); return })
+	read(func() (e error) { s.Endpoints, e = scan[model.Endpoint](ctx, c, model.KindEndpoint); return })
 	return s, err
 }

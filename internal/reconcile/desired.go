@@ -26,6 +26,9 @@ func Desired(s control.Snapshot, ctl *control.Control) agent.State {
 		members: map[string][]netip.Addr{},
 		sgs:     map[string]model.SecurityGroup{},
 		insts:   map[string]model.Instance{},
+
+		referenced: map[string]bool{},
+		firewalls:  map[string]agent.Firewall{},
 	}
 	for _, e := range s.ENIs {
 		d.enis[e.ID] = e
@@ -44,7 +47,16 @@ func Desired(s control.Snapshot, ctl *control.Control) agent.State {
 	for _, i := range s.Instances {
 		d.insts[i.ID] = i
 	}
-	return d.build()
+	st := d.build()
+	for g := range d.referenced {
+		if st.Groups == nil {
+			st.Groups = map[string][]netip.Addr{}
+		}
+		members := slices.Clone(d.members[g])
+		slices.SortFunc(members, netip.Addr.Compare)
+		st.Groups[g] = slices.Compact(members)
+	}
+	return st
 }
 
 type desired struct {
@@ -55,6 +67,11 @@ type desired struct {
 	members map[string][]netip.Addr // security group → addresses of the ENIs in it
 	sgs     map[string]model.SecurityGroup
 	insts   map[string]model.Instance
+	// referenced holds the groups that firewall rules refer to.
+	referenced map[string]bool
+	// firewalls holds the firewall of each list of groups built so far: the
+	// endpoints of a VPC usually share their groups, and so their firewall.
+	firewalls map[string]agent.Firewall
 }
 
 func (d *desired) build() agent.State {
@@ -241,8 +258,20 @@ func (d *desired) targetGroup(tg model.TargetGroup) dataplane.TargetGroup {
 }
 
 // firewall merges the rules of security groups: ingress only, or both directions.
-// A rule that references a group allows the addresses of that group's members.
+// A rule that references a group allows the addresses of that group's members
+// (State.Groups).
 func (d *desired) firewall(groups []string, egress bool) agent.Firewall {
+	memo := strconv.FormatBool(egress) + "/" + strings.Join(groups, ",")
+	if fw, ok := d.firewalls[memo]; ok {
+		return fw
+	}
+	fw := d.buildFirewall(groups, egress)
+	d.firewalls[memo] = fw
+	return fw
+}
+
+// buildFirewall is firewall without the memo.
+func (d *desired) buildFirewall(groups []string, egress bool) agent.Firewall {
 	var fw agent.Firewall
 	for _, id := range groups {
 		for _, r := range d.sgs[id].Rules {
@@ -256,14 +285,12 @@ func (d *desired) firewall(groups []string, egress bool) agent.Firewall {
 					rule.Prefixes = []netip.Prefix{p.Masked()}
 				}
 			case r.GroupID != "":
-				for _, ip := range d.members[r.GroupID] {
-					rule.Prefixes = append(rule.Prefixes, netip.PrefixFrom(ip, 32))
-				}
+				rule.Group = r.GroupID
+				d.referenced[r.GroupID] = true
 			}
-			if len(rule.Prefixes) == 0 {
+			if len(rule.Prefixes) == 0 && rule.Group == "" {
 				continue // IPv6 and prefix-list rules match no IPv4 source here
 			}
-			slices.SortFunc(rule.Prefixes, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
 			if r.Egress {
 				fw.Egress = append(fw.Egress, rule)
 			} else {

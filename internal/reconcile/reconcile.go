@@ -52,6 +52,9 @@ func New(ctl *control.Control, cfg Config) *Reconciler {
 // so that changes made by other servers on the same store, expiring drains and
 // a failed step's retry are picked up.
 func (r *Reconciler) Run(ctx context.Context) {
+	// The passes scan every kind they realize; the cache makes that cost what
+	// changed since the last pass.
+	defer r.ctl.StartCache(ctx)()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -68,23 +71,41 @@ func (r *Reconciler) Run(ctx context.Context) {
 // Pass runs one reconciliation: realize the desired state on the host, settle
 // states on what is realized, publish PrivateLink resources, deliver notifications.
 func (r *Reconciler) Pass(ctx context.Context) {
+	start := time.Now()
+	mark := start
+	var attrs []any
+	lap := func(name string) {
+		now := time.Now()
+		attrs = append(attrs, slog.Float64(name+"_ms", float64(now.Sub(mark).Microseconds())/1000))
+		mark = now
+	}
 	var realized control.Realized = control.NoDataplane{}
 	if dp := r.cfg.Dataplane; dp != nil {
 		snap, err := r.ctl.Snapshot(ctx)
+		lap("snapshot")
 		if err == nil {
-			err = dp.Apply(ctx, Desired(snap, r.ctl))
+			st := Desired(snap, r.ctl)
+			lap("desired")
+			err = dp.Apply(ctx, st)
+			lap("apply")
 		}
 		r.report(ctx, "dataplane", err)
 		realized = dp
 		if tc, ok := dp.(TrafficCounter); ok {
 			r.report(ctx, "traffic", r.traffic.report(ctx, r.ctl, tc, time.Now()))
+			lap("traffic")
 		}
 	}
 	r.report(ctx, "settle", r.ctl.Settle(ctx, realized))
+	lap("settle")
 	r.report(ctx, "publish", r.Publish(ctx))
+	lap("publish")
 	if r.cfg.NotificationDir != "" {
 		r.report(ctx, "notifications", r.ctl.DeliverNotifications(ctx, r.cfg.NotificationDir))
+		lap("notifications")
 	}
+	attrs = append(attrs, slog.Time("start", start), slog.Float64("total_ms", float64(time.Since(start).Microseconds())/1000))
+	r.log.Debug("reconcile pass", attrs...)
 }
 
 // report logs a step's error once per distinct message, and its recovery.

@@ -1,0 +1,98 @@
+package agent
+
+import (
+	"net"
+	"net/netip"
+
+	"strait/internal/dataplane"
+)
+
+// applyListeners makes the open data-plane listeners those st wants: one on every
+// node of every load balancer for each of its listener ports, and one on every
+// ENI of every open endpoint for each listener port of its service's load
+// balancers. Listeners whose entry is unchanged stay open; new ones are opened
+// with one entry into each VPC's namespace. failed holds the endpoints and load
+// balancers (IDs, ARNs) some listener of which could not be opened.
+func (a *Agent) applyListeners(st State, addrOK map[string]bool) (failed map[string]bool, errs []error) {
+	want := map[listenKey]dataplane.Entry{}
+	owner := map[listenKey]string{} // listener → endpoint ID or LB ARN
+	lbByARN := map[string]LoadBalancer{}
+	for _, lb := range st.LoadBalancers {
+		lbByARN[lb.ARN] = lb
+		for i, n := range lb.Nodes {
+			for _, l := range lb.Listeners {
+				k := listenKey{lb.VpcID, netip.AddrPortFrom(n.IP, l.Port)}
+				want[k] = dataplane.Entry{ServiceID: lb.ServiceID, AZ: lb.ENIs[i].AZ, LoadBalancer: lb.ARN, Port: l.Port}
+				owner[k] = lb.ARN
+			}
+		}
+	}
+	for _, ep := range st.Endpoints {
+		if !ep.Open {
+			continue
+		}
+		for _, e := range ep.ENIs {
+			for _, arn := range ep.LoadBalancers {
+				for _, l := range lbByARN[arn].Listeners {
+					k := listenKey{ep.VpcID, netip.AddrPortFrom(e.IP, l.Port)}
+					if _, taken := want[k]; taken {
+						continue // two load balancers of one service on one port: the first wins
+					}
+					want[k] = dataplane.Entry{EndpointID: ep.ID, ServiceID: ep.ServiceID, AZ: e.AZ, LoadBalancer: arn, Port: l.Port}
+					owner[k] = ep.ID
+				}
+			}
+		}
+	}
+	failed = map[string]bool{}
+	for k, l := range a.listeners {
+		if e, ok := want[k]; !ok || e != l.entry {
+			l.ln.Close()
+			delete(a.listeners, k)
+		}
+	}
+	missing := map[string][]listenKey{} // VPC → listeners to open
+	for k := range want {
+		if _, ok := a.listeners[k]; ok {
+			continue
+		}
+		if !addrOK[k.vpc] {
+			failed[owner[k]] = true
+			continue
+		}
+		missing[k.vpc] = append(missing[k.vpc], k)
+	}
+	for vpc, keys := range missing {
+		addrs := make([]netip.AddrPort, len(keys))
+		for i, k := range keys {
+			addrs[i] = k.addr
+		}
+		lns, lerrs, err := a.host.ListenAll(vpc, addrs)
+		if err != nil {
+			errs = append(errs, err)
+			for _, k := range keys {
+				failed[owner[k]] = true
+			}
+			continue
+		}
+		for i, k := range keys {
+			if lerrs[i] != nil {
+				errs = append(errs, lerrs[i])
+				failed[owner[k]] = true
+				continue
+			}
+			a.serve(k, lns[i], want[k])
+		}
+	}
+	return failed, errs
+}
+
+// serve records an open listener and hands it to the proxy.
+func (a *Agent) serve(k listenKey, ln *net.TCPListener, e dataplane.Entry) {
+	a.listeners[k] = &listener{ln: ln, entry: e}
+	go func() {
+		if err := a.proxy.Serve(ln, e); err != nil {
+			a.log.Warn("data-plane listener stopped", "addr", k.addr, "vpc", k.vpc, "err", err)
+		}
+	}()
+}

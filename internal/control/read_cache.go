@@ -1,0 +1,122 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+
+	"strait/internal/store"
+)
+
+// readCache serves the reads that scan whole kinds — the reconciler's Snapshot
+// and Settle, endpoint descriptions — from a mirror of the store, decoding only
+// the records written since the last scan, so that their cost follows the
+// changes, not the number of records. Records it returns share their slices and
+// maps with it: callers read them and do not change them.
+type readCache struct {
+	m     *store.Mirror
+	mu    sync.Mutex
+	kinds map[string]*kindCache
+}
+
+// kindCache is the decoded records of one kind.
+type kindCache struct {
+	rev   int64 // the mirror's KindRevision when items was built
+	items any   // []T in key order
+	memo  map[string]decoded
+}
+
+// decoded is a record decoded at the revision that wrote it.
+type decoded struct {
+	rev int64
+	v   any
+}
+
+// StartCache serves Snapshot, Settle and the endpoint listings from an
+// in-memory mirror of the store until stop is called (or ctx is done; stop must
+// still be called). Each read still waits until the mirror holds every write
+// committed before it (a linearizable read of the store's revision), so readers
+// see what they would read from the store; when the mirror cannot say so in time
+// they read the store.
+func (c *Control) StartCache(ctx context.Context) (stop func()) {
+	rc := &readCache{m: c.st.Mirror(ctx), kinds: map[string]*kindCache{}}
+	c.cacheMu.Lock()
+	c.cache = rc
+	c.cacheMu.Unlock()
+	return func() {
+		c.cacheMu.Lock()
+		if c.cache == rc {
+			c.cache = nil
+		}
+		c.cacheMu.Unlock()
+		rc.m.Close()
+	}
+}
+
+// cacheKey carries a synced readCache in a context (see withCache).
+type cacheKey struct{}
+
+// withCache returns ctx carrying the read cache once it holds every write
+// committed so far, for the scans made with it; ctx itself when there is no
+// cache or it cannot catch up (the scans then read the store).
+func (c *Control) withCache(ctx context.Context) context.Context {
+	c.cacheMu.Lock()
+	rc := c.cache
+	c.cacheMu.Unlock()
+	if rc == nil {
+		return ctx
+	}
+	if err := rc.m.Sync(ctx); err != nil {
+		c.log.Debug("read cache not in sync; reading the store", "err", err)
+		return ctx
+	}
+	return context.WithValue(ctx, cacheKey{}, rc)
+}
+
+// scan reads every record of kind, in ID order: from the read cache ctx carries
+// (withCache), else from the store.
+func scan[T any](ctx context.Context, c *Control, kind string) ([]T, error) {
+	rc, _ := ctx.Value(cacheKey{}).(*readCache)
+	if rc == nil {
+		return list[T](ctx, c.st, kind)
+	}
+	return cached[T](rc, kind)
+}
+
+// cached returns the records of kind from the cache, decoding those written
+// since the last call.
+func cached[T any](rc *readCache, kind string) ([]T, error) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rev := rc.m.KindRevision(kind)
+	kc := rc.kinds[kind]
+	if kc != nil && kc.rev == rev {
+		return slices.Clone(kc.items.([]T)), nil
+	}
+	var old map[string]decoded
+	if kc != nil {
+		old = kc.memo
+	}
+	var out []T
+	memo := make(map[string]decoded, len(old))
+	err := rc.m.List(kind, func(key string, e store.Entry) error {
+		if d, ok := old[key]; ok && d.rev == e.ModRevision {
+			out = append(out, d.v.(T))
+			memo[key] = d
+			return nil
+		}
+		var v T
+		if err := json.Unmarshal(e.Value, &v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		memo[key] = decoded{rev: e.ModRevision, v: v}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rc.kinds[kind] = &kindCache{rev: rev, items: out, memo: memo}
+	return slices.Clone(out), nil
+}

@@ -1,0 +1,82 @@
+package control
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"strait/internal/model"
+	"strait/internal/store"
+)
+
+// Scans through the read cache give what scans of the store give, right after
+// each write, and decode only what changed.
+func TestReadCache(t *testing.T) {
+	c, _ := newTestControl(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stop := c.StartCache(ctx)
+	defer stop()
+	put := func(v model.Vpc) {
+		t.Helper()
+		if err := c.update(ctx, func(tx *store.Tx) error { return tx.Put(key(model.KindVpc, v.ID), v) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for c.withCache(ctx).Value(cacheKey{}) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the cache never got in sync")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	check := func(what string) []model.Vpc {
+		t.Helper()
+		rctx := c.withCache(ctx)
+		if rctx.Value(cacheKey{}) == nil {
+			t.Fatalf("%s: cache not in sync", what)
+		}
+		got, err := scan[model.Vpc](rctx, c, model.KindVpc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := list[model.Vpc](ctx, c.st, model.KindVpc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: cache has %+v, store %+v", what, got, want)
+		}
+		return got
+	}
+	check("empty")
+	put(model.Vpc{ID: "vpc-1", CIDR: "10.0.0.0/16"})
+	put(model.Vpc{ID: "vpc-2", CIDR: "10.1.0.0/16"})
+	check("two")
+	// Mark the decoded vpc-1: a scan after another record changed must reuse it.
+	c.cache.mu.Lock()
+	k := key(model.KindVpc, "vpc-1")
+	d := c.cache.kinds[model.KindVpc].memo[k]
+	marked := d.v.(model.Vpc)
+	marked.Tags = model.Tags{"decoded": "once"}
+	c.cache.kinds[model.KindVpc].memo[k] = decoded{rev: d.rev, v: marked}
+	c.cache.mu.Unlock()
+	put(model.Vpc{ID: "vpc-2", CIDR: "10.2.0.0/16"})
+	got, err := scan[model.Vpc](c.withCache(ctx), c, model.KindVpc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[1].CIDR != "10.2.0.0/16" || len(got[0].Tags) != 1 {
+		t.Fatalf("after changing vpc-2: %+v (want vpc-1 as decoded before, marked)", got)
+	}
+	// vpc-1 changes: decoded again.
+	put(model.Vpc{ID: "vpc-1", CIDR: "10.3.0.0/16"})
+	check("vpc-1 changed")
+	if err := c.update(ctx, func(tx *store.Tx) error { tx.Delete(key(model.KindVpc, "vpc-1")); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := check("deleted"); len(got) != 1 {
+		t.Fatalf("after delete: %+v", got)
+	}
+}
