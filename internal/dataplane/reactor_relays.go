@@ -74,19 +74,23 @@ func (r *relays) remove(s *session) {
 	r.mu.Unlock()
 }
 
-// wake resumes the direction a reactor event is for, on the reactor's goroutine.
-func (r *relays) wake(key uint64) {
+// wake resumes the direction a reactor event is for, on the reactor's
+// goroutine. It returns the direction if it yielded: the reactor resumes it.
+func (r *relays) wake(key uint64) yielder {
 	r.mu.Lock()
 	s := r.byID[key>>1]
 	r.mu.Unlock()
 	if s == nil {
-		return
+		return nil
 	}
-	if key&1 == 0 {
-		s.up.wake(true)
-	} else {
-		s.down.wake(true)
+	d := &s.up
+	if key&1 == 1 {
+		d = &s.down
 	}
+	if d.wake(true) {
+		return d
+	}
+	return nil
 }
 
 // scanLoop runs scan every idleScanInterval until close.

@@ -17,12 +17,18 @@ import (
 // (reactor.go), an epoll instance of the proxy's with edge-triggered
 // registrations made once per descriptor, so parking costs no system call.
 // A reactor runs a woken direction on its own goroutine until the direction
-// parks again; it hands off to a new goroutine after inlineBudget bytes and
-// for whatever may wait for a lock held during a dial (committing to the
-// target, dialling another). The session owns the two socket descriptors (taken
-// out of their net.TCPConns, and so out of the Go runtime's poller, when the
-// relay starts), so each socket has one epoll registration for its reads. Idle
-// timeouts are a scan every second (relays.scan), not timers.
+// parks again or has moved inlineBudget bytes; then the direction yields and
+// the reactor runs it again after the events that came meanwhile, so a busy
+// connection costs no goroutine switch and holds up no other. Whatever may
+// wait for a lock held during a dial (committing to the target, dialling
+// another) goes to a new goroutine. The splice calls and the reactors'
+// epoll_wait calls never block, so they are raw system calls (splice,
+// pollNow): the Go scheduler is not involved, which would otherwise hand the
+// processor to another thread during a long splice and keep its monitor
+// thread polling every 20 µs after each idle period. The session owns the two
+// socket descriptors, which are not in the Go runtime's poller, so each socket
+// has one epoll registration for its reads. Idle timeouts are a scan every
+// second (relays.scan), not timers.
 //
 // What an idle connection holds (TestIdleFootprint and BenchmarkIdle measure it):
 //   - goroutines: none;
@@ -79,17 +85,18 @@ type pump struct {
 }
 
 // inlineBudget is how many bytes a direction moves on a reactor's goroutine
-// before it goes on on a goroutine of its own, so that a busy connection does
-// not hold up the reactor's other events.
+// in one turn: then it yields, so that a busy connection does not hold up the
+// reactor's other events.
 const inlineBudget = 1 << 20
 
 // run moves bytes until the direction must wait, which parks it and returns,
 // or until it ends. Inline, it runs on a reactor's goroutine (so waking a
-// direction costs no goroutine switch): it must not block, and hands off to a
-// new goroutine after inlineBudget bytes and before anything that takes s.mu,
-// which retarget holds while it dials (commit, retarget, ending without a
-// destination).
-func (d *pump) run(inline bool) {
+// direction costs no goroutine switch): it must not block, so it hands off to
+// a new goroutine before anything that takes s.mu, which retarget holds while
+// it dials (commit, retarget, ending without a destination), and after
+// inlineBudget bytes it returns yield true: the direction stays running and
+// the reactor runs it again (resume) after its other events.
+func (d *pump) run(inline bool) (yield bool) {
 	s := d.s
 	budget := inlineBudget
 	for {
@@ -107,7 +114,7 @@ func (d *pump) run(inline bool) {
 				}
 				d.commit()
 			}
-			n, err := unix.Splice(d.pipe.r, nil, d.dst, nil, d.buffered, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			n, err := splice(d.pipe.r, d.dst, d.buffered)
 			switch {
 			case n > 0:
 				d.buffered -= int(n)
@@ -143,14 +150,13 @@ func (d *pump) run(inline bool) {
 			}
 			d.pipe = p
 		}
-		n, err := unix.Splice(d.src, nil, d.pipe.w, nil, min(d.pipe.size, spliceMax), unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		n, err := splice(d.src, d.pipe.w, min(d.pipe.size, spliceMax))
 		switch {
 		case n > 0:
 			d.buffered = int(n)
 			s.last.Store(s.p.clock())
 			if budget -= int(n); inline && budget <= 0 {
-				go d.run(false)
-				return
+				return true
 			}
 		case err == unix.EINTR:
 		case err == unix.EAGAIN:
@@ -216,26 +222,33 @@ func (d *pump) park() bool {
 // wake resumes a parked direction, on the calling goroutine if inline (a
 // reactor's) else on a new one, or marks a running one pending so that it
 // tries again before parking. It is called by the reactors and by close.
-func (d *pump) wake(inline bool) {
+// Inline, it reports whether the direction yielded: the reactor must resume
+// it later.
+func (d *pump) wake(inline bool) (yield bool) {
 	for {
 		switch d.state.Load() {
 		case pumpParked:
 			if d.state.CompareAndSwap(pumpParked, pumpRunning) {
 				if inline {
-					d.run(true)
-				} else {
-					go d.run(false)
+					return d.run(true)
 				}
-				return
+				go d.run(false)
+				return false
 			}
 		case pumpRunning:
 			if d.state.CompareAndSwap(pumpRunning, pumpPending) {
-				return
+				return false
 			}
 		default:
-			return
+			return false
 		}
 	}
+}
+
+// resume gives a direction that yielded its next turn on the reactor's
+// goroutine; it reports whether it yielded again.
+func (d *pump) resume() bool {
+	return d.run(true)
 }
 
 // commit gives the client → target direction its destination before the first
