@@ -52,15 +52,30 @@ func applyFilters[T any](items []T, filters []Filter, funcs filterFuncs[T], tags
 		default:
 			return nil, model.Coded(model.ErrInvalid, "InvalidParameterValue", "The filter '%s' is invalid", f.Name)
 		}
+		match := matcher(f.Values)
 		kept := items[:0:0]
 		for _, it := range items {
-			if matchAny(get(it), f.Values) {
+			if match(get(it)) {
 				kept = append(kept, it)
 			}
 		}
 		items = kept
 	}
 	return items, nil
+}
+
+// matcher returns matchAny for want; when no value of want has a wildcard (the
+// usual case: IDs), a set lookup, so that a filter with many values costs one
+// lookup per item value.
+func matcher(want []string) func(have []string) bool {
+	if len(want) < 8 || slices.ContainsFunc(want, func(w string) bool { return strings.ContainsAny(w, `*?[\`) }) {
+		return func(have []string) bool { return matchAny(have, want) }
+	}
+	set := make(map[string]bool, len(want))
+	for _, w := range want {
+		set[w] = true
+	}
+	return func(have []string) bool { return slices.ContainsFunc(have, func(h string) bool { return set[h] }) }
 }
 
 func matchAny(have, want []string) bool {

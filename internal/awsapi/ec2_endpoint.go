@@ -126,25 +126,11 @@ func (a *API) createEndpoint(ctx context.Context, c *caller, req *createEndpoint
 	if err != nil {
 		return nil, err
 	}
-	d, err := a.endpointDetail(ctx, c.Account, ep.ID)
+	d, err := a.ctl.EndpointDetail(ctx, ep)
 	if err != nil {
 		return nil, err
 	}
 	return &createEndpointResponse{VpcEndpoint: a.toVpcEndpoint(d), ClientToken: req.ClientToken}, nil
-}
-
-// endpointDetail describes one endpoint of the account.
-func (a *API) endpointDetail(ctx context.Context, acct, id string) (control.EndpointDetail, error) {
-	all, err := a.ctl.Endpoints(ctx, acct)
-	if err != nil {
-		return control.EndpointDetail{}, err
-	}
-	for _, d := range all {
-		if d.ID == id {
-			return d, nil
-		}
-	}
-	return control.EndpointDetail{}, model.NotFound(model.KindEndpoint, id)
 }
 
 type modifyEndpointRequest struct {
@@ -195,33 +181,40 @@ type describeEndpointsResponse struct {
 	NextToken    string
 }
 
-func (a *API) endpointFilters() filterFuncs[control.EndpointDetail] {
-	return filterFuncs[control.EndpointDetail]{
-		"vpc-id":             func(d control.EndpointDetail) []string { return []string{d.VpcID} },
-		"vpc-endpoint-id":    func(d control.EndpointDetail) []string { return []string{d.ID} },
-		"vpc-endpoint-state": func(d control.EndpointDetail) []string { return []string{d.State} },
-		"vpc-endpoint-type":  func(d control.EndpointDetail) []string { return []string{d.Type} },
-		"service-name":       func(d control.EndpointDetail) []string { return []string{d.ServiceName} },
-		"ip-address-type":    func(d control.EndpointDetail) []string { return []string{d.IPAddressType} },
-		"service-region":     func(d control.EndpointDetail) []string { return []string{a.ctl.Region()} },
+func (a *API) endpointFilters() filterFuncs[*model.Endpoint] {
+	return filterFuncs[*model.Endpoint]{
+		"vpc-id":             func(ep *model.Endpoint) []string { return []string{ep.VpcID} },
+		"vpc-endpoint-id":    func(ep *model.Endpoint) []string { return []string{ep.ID} },
+		"vpc-endpoint-state": func(ep *model.Endpoint) []string { return []string{ep.State} },
+		"vpc-endpoint-type":  func(ep *model.Endpoint) []string { return []string{ep.Type} },
+		"service-name":       func(ep *model.Endpoint) []string { return []string{ep.ServiceName} },
+		"ip-address-type":    func(ep *model.Endpoint) []string { return []string{ep.IPAddressType} },
+		"service-region":     func(*model.Endpoint) []string { return []string{a.ctl.Region()} },
 	}
 }
 
+// describeEndpoints selects the endpoints by IDs, filters and page on their
+// records, then has only the selected ones described.
 func (a *API) describeEndpoints(ctx context.Context, c *caller, req *describeEndpointsRequest) (*describeEndpointsResponse, error) {
-	all, err := a.ctl.Endpoints(ctx, c.Account)
-	if err != nil {
-		return nil, err
-	}
 	if err := checkIDs(model.KindEndpoint, model.PrefixEndpoint, req.VpcEndpointIds); err != nil {
 		return nil, err
 	}
-	eps, next, err := describe(all, query[control.EndpointDetail]{
-		IDs: req.VpcEndpointIds, Kind: model.KindEndpoint, IDOf: func(d control.EndpointDetail) string { return d.ID },
-		Filters: req.Filters, Funcs: a.endpointFilters(), TagsOf: func(d control.EndpointDetail) model.Tags { return d.Tags },
-		MaxResults: req.MaxResults, NextToken: req.NextToken,
-	}, a.toVpcEndpoint)
+	var next string
+	ds, err := a.ctl.DescribeEndpoints(ctx, c.Account, req.VpcEndpointIds, func(all []*model.Endpoint) ([]*model.Endpoint, error) {
+		page, n, err := describe(all, query[*model.Endpoint]{
+			IDs: req.VpcEndpointIds, Kind: model.KindEndpoint, IDOf: func(ep *model.Endpoint) string { return ep.ID },
+			Filters: req.Filters, Funcs: a.endpointFilters(), TagsOf: func(ep *model.Endpoint) model.Tags { return ep.Tags },
+			MaxResults: req.MaxResults, NextToken: req.NextToken,
+		}, func(ep *model.Endpoint) *model.Endpoint { return ep })
+		next = n
+		return page, err
+	})
 	if err != nil {
 		return nil, err
+	}
+	eps := make([]VpcEndpoint, 0, len(ds))
+	for _, d := range ds {
+		eps = append(eps, a.toVpcEndpoint(d))
 	}
 	return &describeEndpointsResponse{VpcEndpoints: eps, NextToken: next}, nil
 }

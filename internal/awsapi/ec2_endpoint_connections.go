@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"strait/internal/control"
 	"strait/internal/model"
 )
 
@@ -66,34 +65,39 @@ type describeConnectionsResponse struct {
 	NextToken              string
 }
 
-var connectionFilters = filterFuncs[control.EndpointDetail]{
-	"service-id":         func(d control.EndpointDetail) []string { return []string{d.ServiceID} },
-	"vpc-endpoint-owner": func(d control.EndpointDetail) []string { return []string{d.Owner} },
-	"vpc-endpoint-state": func(d control.EndpointDetail) []string { return []string{d.State} },
-	"vpc-endpoint-id":    func(d control.EndpointDetail) []string { return []string{d.ID} },
-	"ip-address-type":    func(d control.EndpointDetail) []string { return []string{d.IPAddressType} },
+var connectionFilters = filterFuncs[*model.Endpoint]{
+	"service-id":         func(ep *model.Endpoint) []string { return []string{ep.ServiceID} },
+	"vpc-endpoint-owner": func(ep *model.Endpoint) []string { return []string{ep.Owner} },
+	"vpc-endpoint-state": func(ep *model.Endpoint) []string { return []string{ep.State} },
+	"vpc-endpoint-id":    func(ep *model.Endpoint) []string { return []string{ep.ID} },
+	"ip-address-type":    func(ep *model.Endpoint) []string { return []string{ep.IPAddressType} },
 }
 
+// describeConnections selects the connections by filters and page on the
+// endpoint records, then has only the selected ones described.
 func (a *API) describeConnections(ctx context.Context, c *caller, req *describeConnectionsRequest) (*describeConnectionsResponse, error) {
-	all, err := a.ctl.EndpointConnections(ctx, c.Account)
-	if err != nil {
-		return nil, err
-	}
-	conns, next, err := describe(all, query[control.EndpointDetail]{
-		IDOf:    func(d control.EndpointDetail) string { return d.ID },
-		Filters: req.Filters, Funcs: connectionFilters,
-		// The endpoint's tags belong to its owner; the service owner does not see them.
-		TagsOf:     func(control.EndpointDetail) model.Tags { return nil },
-		MaxResults: req.MaxResults, NextToken: req.NextToken,
-	}, func(d control.EndpointDetail) VpcEndpointConnection {
-		return VpcEndpointConnection{
-			ServiceId: d.ServiceID, VpcEndpointId: d.ID, VpcEndpointOwner: d.Owner, VpcEndpointState: d.State,
-			CreationTimestamp: d.Created, DnsEntries: dnsEntries(d.DNSEntries), NetworkLoadBalancerArns: nonNil(d.NLBARNs),
-			IpAddressType: d.IPAddressType, VpcEndpointConnectionId: d.ConnectionID, VpcEndpointRegion: a.ctl.Region(),
-		}
+	var next string
+	ds, err := a.ctl.DescribeConnections(ctx, c.Account, func(all []*model.Endpoint) ([]*model.Endpoint, error) {
+		page, n, err := describe(all, query[*model.Endpoint]{
+			IDOf:    func(ep *model.Endpoint) string { return ep.ID },
+			Filters: req.Filters, Funcs: connectionFilters,
+			// The endpoint's tags belong to its owner; the service owner does not see them.
+			TagsOf:     func(*model.Endpoint) model.Tags { return nil },
+			MaxResults: req.MaxResults, NextToken: req.NextToken,
+		}, func(ep *model.Endpoint) *model.Endpoint { return ep })
+		next = n
+		return page, err
 	})
 	if err != nil {
 		return nil, err
+	}
+	conns := make([]VpcEndpointConnection, 0, len(ds))
+	for _, d := range ds {
+		conns = append(conns, VpcEndpointConnection{
+			ServiceId: d.ServiceID, VpcEndpointId: d.ID, VpcEndpointOwner: d.Owner, VpcEndpointState: d.State,
+			CreationTimestamp: d.Created, DnsEntries: dnsEntries(d.DNSEntries), NetworkLoadBalancerArns: nonNil(d.NLBARNs),
+			IpAddressType: d.IPAddressType, VpcEndpointConnectionId: d.ConnectionID, VpcEndpointRegion: a.ctl.Region(),
+		})
 	}
 	return &describeConnectionsResponse{VpcEndpointConnections: conns, NextToken: next}, nil
 }

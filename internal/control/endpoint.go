@@ -2,8 +2,6 @@ package control
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base32"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -298,99 +296,6 @@ func (c *Control) addEndpointENIs(tx *store.Tx, ep *model.Endpoint, subnets []mo
 	}
 	slices.Sort(ep.AZs)
 	return nil
-}
-
-// DNSEntry is one DNS name of an endpoint and its hosted zone.
-type DNSEntry struct {
-	Name         string
-	HostedZoneID string
-}
-
-// EndpointDNSEntries are an endpoint's names: the regional name first, then one
-// zonal name per zone, then — with private DNS enabled and the service's name
-// verified — the service's private DNS name.
-func (c *Control) EndpointDNSEntries(ep model.Endpoint, verifiedName string) []DNSEntry {
-	suffix := fmt.Sprintf("%s.%s.vpce.%s", ep.ServiceID, c.cfg.Region, c.cfg.Domain)
-	out := []DNSEntry{{Name: fmt.Sprintf("%s-%s.%s", ep.ID, ep.DNSLabel, suffix), HostedZoneID: EndpointHostedZoneID}}
-	for _, az := range ep.AZs {
-		out = append(out, DNSEntry{Name: fmt.Sprintf("%s-%s-%s.%s", ep.ID, ep.DNSLabel, az, suffix), HostedZoneID: EndpointHostedZoneID})
-	}
-	if ep.PrivateDNSEnabled && verifiedName != "" && ep.PrivateDNSName == verifiedName {
-		out = append(out, DNSEntry{Name: verifiedName, HostedZoneID: privateZoneID(verifiedName)})
-	}
-	return out
-}
-
-// privateZoneID names the private hosted zone of a private DNS name, stably.
-func privateZoneID(name string) string {
-	sum := sha256.Sum256([]byte(name))
-	return "Z" + base32.StdEncoding.EncodeToString(sum[:])[:20]
-}
-
-// EndpointDetail is an endpoint with what describing it needs from other records.
-type EndpointDetail struct {
-	model.Endpoint
-	DNSEntries []DNSEntry
-	// GroupNames maps the endpoint's security group IDs to their names.
-	GroupNames map[string]string
-	// NLBARNs are the load balancers of the endpoint's service.
-	NLBARNs []string
-}
-
-// Endpoints lists the account's endpoints.
-func (c *Control) Endpoints(ctx context.Context, acct string) ([]EndpointDetail, error) {
-	return c.endpointDetails(ctx, func(ep model.Endpoint, _ *model.EndpointService) bool { return ep.Owner == acct })
-}
-
-// EndpointConnections lists the connections to the account's services: the
-// endpoints of any account that connect to them.
-func (c *Control) EndpointConnections(ctx context.Context, acct string) ([]EndpointDetail, error) {
-	return c.endpointDetails(ctx, func(_ model.Endpoint, svc *model.EndpointService) bool {
-		return svc != nil && svc.Owner == acct
-	})
-}
-
-func (c *Control) endpointDetails(ctx context.Context, keep func(model.Endpoint, *model.EndpointService) bool) ([]EndpointDetail, error) {
-	ctx = c.withCache(ctx)
-	eps, err := scan[model.Endpoint](ctx, c, model.KindEndpoint)
-	if err != nil {
-		return nil, err
-	}
-	svcs, err := scan[model.EndpointService](ctx, c, model.KindService)
-	if err != nil {
-		return nil, err
-	}
-	byID := map[string]*model.EndpointService{}
-	for i := range svcs {
-		byID[svcs[i].ID] = &svcs[i]
-	}
-	sgs, err := scan[model.SecurityGroup](ctx, c, model.KindSecurityGroup)
-	if err != nil {
-		return nil, err
-	}
-	names := map[string]string{}
-	for _, g := range sgs {
-		names[g.ID] = g.Name
-	}
-	var out []EndpointDetail
-	for _, ep := range eps {
-		svc := byID[ep.ServiceID]
-		if !keep(ep, svc) {
-			continue
-		}
-		d := EndpointDetail{Endpoint: ep, GroupNames: map[string]string{}}
-		verified := ""
-		if svc != nil {
-			verified = ServiceVerifiedName(*svc)
-			d.NLBARNs = svc.NLBARNs
-		}
-		d.DNSEntries = c.EndpointDNSEntries(ep, verified)
-		for _, g := range ep.SecurityGroups {
-			d.GroupNames[g] = names[g]
-		}
-		out = append(out, d)
-	}
-	return out, nil
 }
 
 // ownEndpoint reads one of the account's endpoints.

@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sync"
 
@@ -87,12 +88,73 @@ func scan[T any](ctx context.Context, c *Control, kind string) ([]T, error) {
 // cached returns the records of kind from the cache, decoding those written
 // since the last call.
 func cached[T any](rc *readCache, kind string) ([]T, error) {
+	kc, err := refresh[T](rc, kind)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(kc.items.([]T)), nil
+}
+
+// scanWhere reads the records of kind that keep accepts, in ID order, like
+// scan, without copying any: with the read cache the pointers are into its
+// records, which callers read and do not change.
+func scanWhere[T any](ctx context.Context, c *Control, kind string, keep func(*T) bool) ([]*T, error) {
+	var all []T
+	if rc, _ := ctx.Value(cacheKey{}).(*readCache); rc != nil {
+		kc, err := refresh[T](rc, kind)
+		if err != nil {
+			return nil, err
+		}
+		all = kc.items.([]T)
+	} else {
+		var err error
+		if all, err = list[T](ctx, c.st, kind); err != nil {
+			return nil, err
+		}
+	}
+	var out []*T
+	for i := range all {
+		if keep(&all[i]) {
+			out = append(out, &all[i])
+		}
+	}
+	return out, nil
+}
+
+// lookup reads one record of kind by ID: from the read cache ctx carries, else
+// from the store. A missing record is not an error: ok is false.
+func lookup[T any](ctx context.Context, c *Control, kind, id string) (v T, ok bool, err error) {
+	if rc, _ := ctx.Value(cacheKey{}).(*readCache); rc != nil {
+		kc, err := refresh[T](rc, kind)
+		if err != nil {
+			return v, false, err
+		}
+		d, ok := kc.memo[key(kind, id)]
+		if !ok {
+			return v, false, nil
+		}
+		return d.v.(T), true, nil
+	}
+	switch err := c.st.Get(ctx, key(kind, id), &v); {
+	case errors.Is(err, store.ErrNotFound):
+		return v, false, nil
+	case err != nil:
+		return v, false, err
+	}
+	return v, true, nil
+}
+
+// refresh brings the cache of kind up to the mirror, decoding the records
+// written since the last call, and returns it. Its items and memo are never
+// changed afterwards (a later refresh replaces them), so callers read them
+// without the lock.
+func refresh[T any](rc *readCache, kind string) (*kindCache, error) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	rev := rc.m.KindRevision(kind)
 	kc := rc.kinds[kind]
 	if kc != nil && kc.rev == rev {
-		return slices.Clone(kc.items.([]T)), nil
+		return kc, nil
 	}
 	var old map[string]decoded
 	if kc != nil {
@@ -117,6 +179,7 @@ func cached[T any](rc *readCache, kind string) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc.kinds[kind] = &kindCache{rev: rev, items: out, memo: memo}
-	return slices.Clone(out), nil
+	kc = &kindCache{rev: rev, items: out, memo: memo}
+	rc.kinds[kind] = kc
+	return kc, nil
 }

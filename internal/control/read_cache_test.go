@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -79,4 +80,48 @@ func TestReadCache(t *testing.T) {
 	if got := check("deleted"); len(got) != 1 {
 		t.Fatalf("after delete: %+v", got)
 	}
+}
+
+// scanWhere and lookup give the same records through the read cache as from
+// the store, and a missing record is not found, not an error.
+func TestReadCacheSelect(t *testing.T) {
+	c, _ := newTestControl(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for i, owner := range []string{"111111111111", "222222222222", "111111111111"} {
+		v := model.Vpc{ID: fmt.Sprintf("vpc-%d", i), Owner: owner, CIDR: "10.0.0.0/16"}
+		if err := c.update(ctx, func(tx *store.Tx) error { return tx.Put(key(model.KindVpc, v.ID), v) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(what string, rctx context.Context) {
+		t.Helper()
+		got, err := scanWhere(rctx, c, model.KindVpc, func(v *model.Vpc) bool { return v.Owner == "111111111111" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].ID != "vpc-0" || got[1].ID != "vpc-2" {
+			t.Fatalf("%s: scanWhere gave %d VPCs, want vpc-0 and vpc-2", what, len(got))
+		}
+		v, ok, err := lookup[model.Vpc](rctx, c, model.KindVpc, "vpc-1")
+		if err != nil || !ok || v.Owner != "222222222222" {
+			t.Fatalf("%s: lookup vpc-1 = %+v, %v, %v", what, v, ok, err)
+		}
+		if _, ok, err := lookup[model.Vpc](rctx, c, model.KindVpc, "vpc-9"); ok || err != nil {
+			t.Fatalf("%s: lookup of a missing VPC: ok %v, err %v", what, ok, err)
+		}
+	}
+	check("store", ctx)
+	stop := c.StartCache(ctx)
+	defer stop()
+	deadline := time.Now().Add(30 * time.Second)
+	rctx := c.withCache(ctx)
+	for rctx.Value(cacheKey{}) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the cache never got in sync")
+		}
+		time.Sleep(10 * time.Millisecond)
+		rctx = c.withCache(ctx)
+	}
+	check("cache", rctx)
 }

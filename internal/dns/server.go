@@ -40,8 +40,16 @@ func New(log *slog.Logger) *Server {
 // qualified name (trailing dot) to its IPv4 addresses. Queries in flight see
 // either the old or the new set, never a mix. Names are lower-cased and
 // qualified if they are not already; other addresses than IPv4 are dropped.
+// The server keeps records to compare the next call with (its cost follows the
+// names that changed): the caller must not change the map or its slices
+// afterwards.
 func (s *Server) SetRecords(records map[string][]netip.Addr) {
-	s.table.Store(newTable(records, s.generation.Add(1), s.log))
+	serial := s.generation.Add(1)
+	if t, ok := s.table.Load().update(records, serial, s.log); ok {
+		s.table.Store(t)
+		return
+	}
+	s.table.Store(newTable(records, serial, s.log))
 }
 
 // Serve answers queries over UDP on pc and over TCP on ln (either may be nil,

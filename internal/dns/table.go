@@ -11,12 +11,21 @@ import (
 )
 
 // table is one immutable generation of the resolver's records. SetRecords builds
-// a new one and swaps it in; queries read whichever generation is current.
+// the next one — from this one when few names changed (see update) — and swaps
+// it in; queries read whichever generation is current.
 type table struct {
 	a      map[string][]netip.Addr // owner name → IPv4 addresses
 	ptr    map[string]string       // reverse name (in-addr.arpa) → target name
-	zones  map[string]bool         // zone apexes the resolver is authoritative for
+	zones  map[string]int          // zone apex the resolver is authoritative for → names and reverse names in it
 	serial uint32                  // SOA serial: the generation number
+
+	// What update needs to derive the next generation: the records the table
+	// was built from (SetRecords' argument, which its caller no longer changes),
+	// for each address the names that have it, and whether a record's name was
+	// not in canonical form.
+	src    map[string][]netip.Addr
+	owners map[netip.Addr][]string
+	mixed  bool
 }
 
 // newTable builds a table from records: names are made lower-case and fully
@@ -24,48 +33,58 @@ type table struct {
 // each address gets a PTR record to the first name that has it, names taken
 // shortest first, then in alphabetical order.
 func newTable(records map[string][]netip.Addr, serial uint32, log *slog.Logger) *table {
-	t := &table{a: map[string][]netip.Addr{}, ptr: map[string]string{}, zones: map[string]bool{}, serial: serial}
+	t := &table{a: map[string][]netip.Addr{}, ptr: map[string]string{}, zones: map[string]int{}, serial: serial,
+		src: records, owners: map[netip.Addr][]string{}}
 	for name, addrs := range records {
 		n := canonical(name)
+		t.mixed = t.mixed || n != name
 		if n == "." || !validName(n) {
 			log.Warn("dns: dropping record with an invalid name", "name", name)
 			continue
 		}
-		list := t.a[n]
-		for _, ip := range addrs {
-			ip = ip.Unmap()
-			if !ip.Is4() {
-				log.Warn("dns: dropping a non-IPv4 address", "name", n, "addr", ip)
-				continue
-			}
-			if !slices.Contains(list, ip) {
-				list = append(list, ip)
-			}
-		}
-		t.a[n] = list
+		t.a[n] = appendIPv4(t.a[n], n, addrs, log)
 	}
 	names := make([]string, 0, len(t.a))
 	for n := range t.a {
 		names = append(names, n)
 	}
-	slices.SortFunc(names, func(x, y string) int {
-		return cmp.Or(cmp.Compare(len(x), len(y)), cmp.Compare(x, y))
-	})
+	slices.SortFunc(names, ptrOrder)
 	for _, n := range names {
-		t.zones[zoneOf(n)] = true
+		t.zones[zoneOf(n)]++
 		for _, ip := range t.a[n] {
+			t.owners[ip] = append(t.owners[ip], n)
 			rev, err := mdns.ReverseAddr(ip.String())
 			if err != nil {
 				continue
 			}
 			if _, taken := t.ptr[rev]; !taken {
 				t.ptr[rev] = n
-				t.zones[zoneOf(rev)] = true
+				t.zones[zoneOf(rev)]++
 			}
 		}
 	}
 	return t
 }
+
+// appendIPv4 appends to list the IPv4 addresses of addrs (IPv4-mapped ones
+// unmapped) that it lacks, logging the others as dropped from name.
+func appendIPv4(list []netip.Addr, name string, addrs []netip.Addr, log *slog.Logger) []netip.Addr {
+	for _, ip := range addrs {
+		ip = ip.Unmap()
+		if !ip.Is4() {
+			log.Warn("dns: dropping a non-IPv4 address", "name", name, "addr", ip)
+			continue
+		}
+		if !slices.Contains(list, ip) {
+			list = append(list, ip)
+		}
+	}
+	return list
+}
+
+// ptrOrder orders the names that share an address: the first one gets its PTR
+// record (shortest first, then alphabetical).
+func ptrOrder(x, y string) int { return cmp.Or(cmp.Compare(len(x), len(y)), cmp.Compare(x, y)) }
 
 // canonical is name in lower case with a trailing dot.
 func canonical(name string) string { return mdns.CanonicalName(name) }
@@ -121,12 +140,12 @@ func (t *table) lookup(name string, qtype uint16) answer {
 		if isPTR && (qtype == mdns.TypePTR || qtype == mdns.TypeANY) {
 			res.ptr = target
 		}
-		if qtype == mdns.TypeSOA && t.zones[name] {
+		if qtype == mdns.TypeSOA && t.zones[name] > 0 {
 			res.soa = name
 		} else if len(res.a) == 0 && res.ptr == "" {
 			res.neg = t.enclosingZone(name)
 		}
-	case t.zones[name]:
+	case t.zones[name] > 0:
 		if qtype == mdns.TypeSOA || qtype == mdns.TypeANY {
 			res.soa = name
 		} else {
@@ -143,7 +162,7 @@ func (t *table) lookup(name string, qtype uint16) answer {
 // enclosingZone is the closest zone apex at or above name, or "".
 func (t *table) enclosingZone(name string) string {
 	for off, end := 0, false; !end; off, end = mdns.NextLabel(name, off) {
-		if t.zones[name[off:]] {
+		if t.zones[name[off:]] > 0 {
 			return name[off:]
 		}
 	}
