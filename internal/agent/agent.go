@@ -46,7 +46,7 @@ type listenKey struct {
 }
 
 type listener struct {
-	ln    *net.TCPListener
+	ln    *dataplane.ListenSocket
 	entry dataplane.Entry
 }
 

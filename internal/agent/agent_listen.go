@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"net"
 	"net/netip"
 
 	"strait/internal/dataplane"
@@ -88,7 +87,7 @@ func (a *Agent) applyListeners(st State, addrOK map[string]bool) (failed map[str
 }
 
 // serve records an open listener and hands it to the proxy.
-func (a *Agent) serve(k listenKey, ln *net.TCPListener, e dataplane.Entry) {
+func (a *Agent) serve(k listenKey, ln *dataplane.ListenSocket, e dataplane.Entry) {
 	a.listeners[k] = &listener{ln: ln, entry: e}
 	go func() {
 		if err := a.proxy.Serve(ln, e); err != nil {

@@ -33,28 +33,30 @@ func (h *Host) Listen(vpcID string, addr netip.AddrPort) (*net.TCPListener, erro
 	return ln, nil
 }
 
-// ListenAll opens TCP listeners on addrs inside the namespace of a VPC, entering
-// it once: lns[i] is the listener of addrs[i], nil when errs[i] says why not. err
-// is set when the namespace could not be entered at all.
-func (h *Host) ListenAll(vpcID string, addrs []netip.AddrPort) (lns []*net.TCPListener, errs []error, err error) {
-	lns = make([]*net.TCPListener, len(addrs))
+// ListenAll opens data-plane listening sockets on addrs inside the namespace of a
+// VPC, entering it once: lns[i] is the socket of addrs[i], nil when errs[i] says
+// why not. err is set when the namespace could not be entered at all. The
+// sockets keep the namespace; the proxy accepts from them without Go's poller
+// (dataplane.Listen), with the backlog Go's listeners have, and no keep-alive
+// probes (the data plane has its own idle timeout).
+func (h *Host) ListenAll(vpcID string, addrs []netip.AddrPort) (lns []*dataplane.ListenSocket, errs []error, err error) {
+	lns = make([]*dataplane.ListenSocket, len(addrs))
 	errs = make([]error, len(addrs))
 	err = h.Do(vpcID, func() error {
-		lc := net.ListenConfig{KeepAlive: -1} // as in Listen
 		for i, addr := range addrs {
-			l, err := lc.Listen(context.Background(), "tcp", addr.String())
+			l, err := dataplane.Listen(addr)
 			if err != nil {
 				errs[i] = fmt.Errorf("listening on %s in %s: %w", addr, vpcID, err)
 				continue
 			}
-			lns[i] = l.(*net.TCPListener)
+			lns[i] = l
 		}
 		return nil
 	})
 	if err != nil {
-		for _, ln := range lns {
-			if ln != nil {
-				ln.Close()
+		for _, l := range lns {
+			if l != nil {
+				l.Close()
 			}
 		}
 		return nil, nil, fmt.Errorf("listening in %s: %w", vpcID, err)

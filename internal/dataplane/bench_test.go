@@ -139,7 +139,7 @@ func BenchmarkRelay(b *testing.B) {
 			p := New(Options{Dial: n.dial})
 			b.Cleanup(p.Close)
 			p.Configure(oneLB(map[string]string{"us-east-1a": "127.0.0.21"}, false, TargetGroup{ProxyProtocolV2: pp, Targets: []Target{{ID: "t", Addr: addr, AZ: "us-east-1a"}}}))
-			ln, err := net.Listen("tcp", "127.0.0.82:0")
+			ln, err := Listen(netip.MustParseAddrPort("127.0.0.82:0"))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -152,7 +152,7 @@ func BenchmarkRelay(b *testing.B) {
 				}
 				countHeader <- n
 			}()
-			run(b, addrPort(ln.Addr()), countHeader)
+			run(b, ln.Addr(), countHeader)
 		})
 	}
 }
@@ -182,7 +182,7 @@ func BenchmarkConnect(b *testing.B) {
 	b.Cleanup(p.Close)
 	target := addrPort(ln.Addr())
 	p.Configure(oneLB(map[string]string{"us-east-1a": "127.0.0.21"}, false, TargetGroup{Targets: []Target{{ID: "t", Addr: target, AZ: "us-east-1a"}}}))
-	pln, err := net.Listen("tcp", "127.0.0.84:0")
+	pln, err := Listen(netip.MustParseAddrPort("127.0.0.84:0"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func BenchmarkConnect(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		addr netip.AddrPort
-	}{{"direct", target}, {"proxy", addrPort(pln.Addr())}} {
+	}{{"direct", target}, {"proxy", pln.Addr()}} {
 		b.Run(c.name, func(b *testing.B) {
 			one := []byte{1}
 			for b.Loop() {
@@ -246,13 +246,13 @@ func benchProxy(b *testing.B, listenIP string, target netip.AddrPort) netip.Addr
 	p := New(Options{Dial: n.dial})
 	b.Cleanup(p.Close)
 	p.Configure(oneLB(map[string]string{"us-east-1a": "127.0.0.21"}, false, TargetGroup{Targets: []Target{{ID: "t", Addr: target, AZ: "us-east-1a"}}}))
-	ln, err := net.Listen("tcp", listenIP+":0")
+	ln, err := Listen(netip.MustParseAddrPort(listenIP + ":0"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	go p.Serve(ln, Entry{EndpointID: "vpce-bench", AZ: "us-east-1a", LoadBalancer: testLB, Port: 80})
 	b.Cleanup(func() { ln.Close() })
-	return addrPort(ln.Addr())
+	return ln.Addr()
 }
 
 // BenchmarkRelayRoundTrip measures request/response latency with 64-byte

@@ -171,14 +171,14 @@ func newRig(t *testing.T) *rig {
 // serve opens a listener on ip (port chosen by the kernel) and serves entry e on it.
 func (r *rig) serve(t *testing.T, ip string, e Entry) netip.AddrPort {
 	t.Helper()
-	ln, err := net.Listen("tcp", ip+":0")
+	ln, err := Listen(netip.MustParseAddrPort(ip + ":0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r.serveOn(t, ln, e)
 }
 
-func (r *rig) serveOn(t *testing.T, ln net.Listener, e Entry) netip.AddrPort {
+func (r *rig) serveOn(t *testing.T, ln *ListenSocket, e Entry) netip.AddrPort {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- r.p.Serve(ln, e) }()
@@ -193,7 +193,7 @@ func (r *rig) serveOn(t *testing.T, ln net.Listener, e Entry) netip.AddrPort {
 			t.Errorf("Serve did not return after its listener closed")
 		}
 	})
-	return addrPort(ln.Addr())
+	return ln.Addr()
 }
 
 // target modes.

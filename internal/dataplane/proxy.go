@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -63,7 +62,7 @@ type Proxy struct {
 	mu        sync.Mutex // guards the fields below
 	closed    bool
 	sessions  map[*session]struct{}
-	listeners map[net.Listener]struct{}
+	listeners map[*ListenSocket]struct{}
 	wg        sync.WaitGroup // connection goroutines and relayed directions not ended
 
 	relays *relays // reactors, session registry, idle scan
@@ -86,7 +85,7 @@ func New(opts Options) *Proxy {
 		epoch:       time.Now(),
 		states:      map[stateKey]*targetState{},
 		sessions:    map[*session]struct{}{},
-		listeners:   map[net.Listener]struct{}{},
+		listeners:   map[*ListenSocket]struct{}{},
 		stats: statsTable{
 			endpoints: map[string]*endpointCounters{},
 			services:  map[string]*counters{},
@@ -170,61 +169,60 @@ func (p *Proxy) sweep(t *table) {
 	}
 }
 
-// Serve accepts connections on ln and relays each in its own goroutines as
-// entry e says: e.LoadBalancer's listener on e.Port picks the target. It
-// returns nil once ln is closed (also by Close), or an accept error that is not
-// temporary.
-func (p *Proxy) Serve(ln net.Listener, e Entry) error {
+// Serve accepts connections on l and relays each as entry e says:
+// e.LoadBalancer's listener on e.Port picks the target. It returns nil once l
+// is closed (also by Close), or an accept error that is not temporary.
+func (p *Proxy) Serve(l *ListenSocket, e Entry) error {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		ln.Close()
+		l.Close()
 		return nil
 	}
-	p.listeners[ln] = struct{}{}
+	p.listeners[l] = struct{}{}
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
-		delete(p.listeners, ln)
+		delete(p.listeners, l)
 		p.mu.Unlock()
 	}()
 	var backoff time.Duration
 	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
+		err := l.accept(func(fd int, client, local netip.AddrPort) {
+			backoff = 0
+			p.mu.Lock()
+			if p.closed {
+				p.mu.Unlock()
+				unix.Close(fd)
+				return
 			}
-			if temporary(err) {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				p.log.Warn("accept failed; retrying", "listener", ln.Addr().String(), "error", err, "retry_in", backoff)
-				time.Sleep(backoff)
-				continue
-			}
+			p.wg.Add(1)
+			p.mu.Unlock()
+			go p.handle(fd, client, local, e)
+		})
+		switch {
+		case errors.Is(err, errSocketClosed):
+			return nil
+		case temporary(err):
+			// Out of descriptors or memory: the queued connections wait (and the
+			// listening socket stays readable), so wait before trying again.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			p.log.Warn("accept failed; retrying", "listener", l.Addr().String(), "error", err, "retry_in", backoff)
+			time.Sleep(backoff)
+		default:
 			return err
 		}
-		backoff = 0
-		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.wg.Add(1)
-		p.mu.Unlock()
-		go p.handle(c, e)
 	}
 }
 
 // temporary reports accept errors worth retrying: out of descriptors or memory.
 func temporary(err error) bool {
-	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED} {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM} {
 		if errors.Is(err, e) {
 			return true
 		}
 	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	return false
 }
 
 // Close stops the health checks, delivers the health changes already queued,
@@ -239,7 +237,7 @@ func (p *Proxy) Close() {
 		return
 	}
 	p.closed = true
-	var lns []net.Listener
+	var lns []*ListenSocket
 	for ln := range p.listeners {
 		lns = append(lns, ln)
 	}
@@ -269,21 +267,25 @@ func (p *Proxy) Close() {
 	}
 }
 
-// handle routes one accepted connection, dials its target and starts the relay.
-func (p *Proxy) handle(c net.Conn, e Entry) {
+// handle routes one accepted connection, the client socket cfd (which it owns)
+// from client to local, dials its target and starts the relay.
+func (p *Proxy) handle(cfd int, client, local netip.AddrPort, e Entry) {
 	defer p.wg.Done()
 	t := p.table.Load()
 	lb := t.lbs[e.LoadBalancer]
 	ep, svc := p.counters(e, lb)
+	owned := true // cfd is still handle's to close
 	reject := func(msg string, args ...any) {
-		c.Close()
+		if owned {
+			unix.Close(cfd)
+		}
 		if ep != nil {
 			ep.rejected.Add(1)
 		}
 		if svc != nil {
 			svc.rejected.Add(1)
 		}
-		p.log.Warn("connection rejected: "+msg, append(args, "client", c.RemoteAddr().String(), "endpoint", e.EndpointID, "load_balancer", e.LoadBalancer, "port", e.Port)...)
+		p.log.Warn("connection rejected: "+msg, append(args, "client", client.String(), "endpoint", e.EndpointID, "load_balancer", e.LoadBalancer, "port", e.Port)...)
 	}
 	if lb == nil {
 		reject("no such load balancer")
@@ -299,7 +301,6 @@ func (p *Proxy) handle(c net.Conn, e Entry) {
 		reject("load balancer has no node")
 		return
 	}
-	client, local := addrPort(c.RemoteAddr()), addrPort(c.LocalAddr())
 	flow := flowHash(client, local)
 	var header []byte
 	if lis.group.proxyV2 {
@@ -327,10 +328,11 @@ func (p *Proxy) handle(c net.Conn, e Entry) {
 		unix.Close(target)
 		tried = append(tried, ref)
 	}
-	s := &session{p: p, client: c, lis: lis, ep: ep, svc: svc, idle: int64(lis.idle),
+	s := &session{p: p, lis: lis, ep: ep, svc: svc, idle: int64(lis.idle),
 		retry: &retryInfo{node: node, flow: flow, header: header, tried: tried}}
 	s.ref.Store(ref)
-	if err := s.prepare(target); err != nil {
+	owned = false // prepare takes both sockets over, also on error
+	if err := s.prepare(cfd, target); err != nil {
 		reject("relay setup", "error", err)
 		return
 	}
@@ -465,12 +467,3 @@ func (p *Proxy) dialTarget(lb *lbRoute, node Node, cands []*targetRef, flow uint
 
 // errNoTargets rejects connections whose listener has no target for the zone.
 var errNoTargets = errors.New("no registered target for the zone")
-
-// addrPort converts a connection address.
-func addrPort(a net.Addr) netip.AddrPort {
-	if t, ok := a.(*net.TCPAddr); ok {
-		return t.AddrPort()
-	}
-	ap, _ := netip.ParseAddrPort(a.String())
-	return ap
-}

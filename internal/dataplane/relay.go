@@ -26,8 +26,9 @@ import (
 // pollNow): the Go scheduler is not involved, which would otherwise hand the
 // processor to another thread during a long splice and keep its monitor
 // thread polling every 20 µs after each idle period. The session owns the two
-// socket descriptors, which are not in the Go runtime's poller, so each socket
-// has one epoll registration for its reads. Idle timeouts are a scan every
+// socket descriptors — the client's straight from accept4 (accept.go), the
+// target's from the Dialer — neither of which is ever in the Go runtime's
+// poller, so each socket has one epoll registration for its reads. Idle timeouts are a scan every
 // second (relays.scan), not timers.
 //
 // What an idle connection holds (TestIdleFootprint and BenchmarkIdle measure it):
@@ -38,13 +39,13 @@ import (
 //     source would block;
 //   - heap: the session with both pumps and its entries in the proxy's session
 //     set and the relay registry, about 0.6 KiB (the retry state is dropped
-//     once the first byte went out; the net.TCPConns are gone);
+//     once the first byte went out);
 //   - kernel: the two sockets and their two epoll registrations (a third and
 //     fourth only if a destination was ever full), no pipe pages.
 //
-// Connections whose client is not a *net.TCPConn (or when no reactor could be
-// created) use the fallback: one goroutine per direction copying through a
-// buffer (copy, below), with the same idle scan.
+// When no reactor could be created (no epoll), connections use the fallback:
+// both sockets become net.TCPConns and one goroutine per direction copies
+// through a buffer (copy, below), with the same idle scan.
 
 // spliceMax is the most a single splice call moves from a socket into a pipe; the
 // pipe's capacity bounds it further.

@@ -319,13 +319,13 @@ func TestReconfigureRemovesListener(t *testing.T) {
 func TestClose(t *testing.T) {
 	t.Parallel()
 	r, _, e := echoRig(t, modeEcho)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := Listen(netip.MustParseAddrPort("127.0.0.1:0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- r.p.Serve(ln, e) }()
-	c := dialFrom(t, "127.0.0.1", addrPort(ln.Addr()))
+	c := dialFrom(t, "127.0.0.1", ln.Addr())
 	if err := echoOnce(c, "x"); err != nil {
 		t.Fatal(err)
 	}

@@ -58,12 +58,12 @@ func (s *session) routed(t *table) bool {
 	return t.has(s.lis.lb.arn, s.lis.port, s.lis.group.arn, s.ref.Load().key)
 }
 
-// prepare sets the relay up, with tfd the target's socket, before the session
-// is visible to other goroutines: with a TCP client (and the reactors running)
-// the session takes the client's descriptor out of its connection, which it
-// closes, and relays the two descriptors event-driven; otherwise it makes
-// connections of both for the fallback.
-func (s *session) prepare(tfd int) error {
+// prepare sets the relay up, with cfd the client's socket and tfd the
+// target's, before the session is visible to other goroutines; the session
+// owns both sockets from then on, also when prepare fails. With the reactors
+// running, the session relays the two descriptors event-driven; otherwise it
+// makes connections of both for the fallback.
+func (s *session) prepare(cfd, tfd int) error {
 	s.up = pump{s: s}
 	s.down = pump{s: s, down: true, hasDst: true}
 	if s.ep != nil {
@@ -72,21 +72,22 @@ func (s *session) prepare(tfd int) error {
 	if s.svc != nil {
 		s.up.count[1], s.down.count[1] = &s.svc.bytesIn, &s.svc.bytesOut
 	}
-	if c, ok := s.client.(*net.TCPConn); ok && len(s.p.relays.pairs) > 0 {
-		cfd, err := dupFD(c)
-		if err == nil {
-			c.Close() // the duplicate is now the socket's only descriptor, not in the poller
-			s.splicing, s.cfd, s.tfd = true, cfd, tfd
-			s.client = nil
-			s.up.src, s.down.src, s.down.dst = cfd, tfd, cfd
-			return nil
-		}
-		s.p.log.Debug("relaying through the fallback", "error", err)
+	if len(s.p.relays.pairs) > 0 {
+		s.splicing, s.cfd, s.tfd = true, cfd, tfd
+		s.up.src, s.down.src, s.down.dst = cfd, tfd, cfd
+		return nil
+	}
+	c, err := SocketConn(cfd)
+	if err != nil {
+		unix.Close(tfd)
+		return err
 	}
 	t, err := SocketConn(tfd)
 	if err != nil {
+		c.Close()
 		return err
 	}
+	s.client = c
 	s.target.Store(t)
 	s.up.srcConn = s.client
 	s.down.srcConn, s.down.dstConn = t, s.client
@@ -103,20 +104,6 @@ func SocketConn(fd int) (*net.TCPConn, error) {
 		return nil, err
 	}
 	return c.(*net.TCPConn), nil
-}
-
-// dupFD returns a close-on-exec duplicate of c's descriptor. It shares the
-// socket and its file status (non-blocking) with c.
-func dupFD(c *net.TCPConn) (int, error) {
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	fd, derr := -1, error(nil)
-	if err := raw.Control(func(s uintptr) { fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return -1, err
-	}
-	return fd, derr
 }
 
 // start relays the prepared session. Splicing, it registers both sources in
