@@ -27,7 +27,10 @@ func (c *Control) createENI(tx *store.Tx, spec eniSpec) (model.NetworkInterface,
 		return model.NetworkInterface{}, err
 	}
 	id := model.NewID(model.PrefixENI)
-	ip, err := allocateIP(&sn, id, spec.PrivateIP)
+	if err := moveLegacyIPs(tx, &sn); err != nil {
+		return model.NetworkInterface{}, err
+	}
+	ip, err := allocateIP(tx, &sn, id, spec.PrivateIP)
 	if err != nil {
 		return model.NetworkInterface{}, err
 	}
@@ -53,7 +56,10 @@ func deleteENI(tx *store.Tx, id string) error {
 	}
 	sn, err := txGet[model.Subnet](tx, model.KindSubnet, eni.SubnetID)
 	if err == nil {
-		releaseIP(&sn, eni.PrivateIP)
+		if err := moveLegacyIPs(tx, &sn); err != nil {
+			return err
+		}
+		releaseIP(tx, &sn, eni.PrivateIP)
 		if err := tx.Put(key(model.KindSubnet, sn.ID), sn); err != nil {
 			return err
 		}

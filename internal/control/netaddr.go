@@ -2,9 +2,14 @@ package control
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
 
 	"strait/internal/model"
+	"strait/internal/store"
 )
 
 // parseCIDR reads an IPv4 CIDR, canonicalizes it (10.0.0.7/16 → 10.0.0.0/16) and
@@ -41,15 +46,46 @@ func reserved(p netip.Prefix, ip netip.Addr) bool {
 	return off < 4 || off == subnetSize(p)-1
 }
 
-// allocateIP returns the lowest free, unreserved address of a subnet, or a specific
-// requested one after checking it.
-func allocateIP(sn *model.Subnet, owner, want string) (string, error) {
+// ipPrefix is the store key prefix of a subnet's allocated addresses.
+func ipPrefix(subnetID string) string { return model.KindIPAddress + "/" + subnetID + "/" }
+
+// ipKey is the store key of an allocated address: the subnet's prefix and the
+// address as eight hex digits, so that a subnet's addresses sort in numeric
+// order.
+func ipKey(subnetID string, n uint32) string {
+	return fmt.Sprintf("%s%08x", ipPrefix(subnetID), n)
+}
+
+// ipOfKey reads the address back from an ipKey.
+func ipOfKey(subnetID, k string) (uint32, bool) {
+	hexd, ok := strings.CutPrefix(k, ipPrefix(subnetID))
+	if !ok || len(hexd) != 8 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(hexd, 16, 32)
+	return uint32(n), err == nil
+}
+
+// usedIPs is how many addresses of a subnet are allocated.
+func usedIPs(sn model.Subnet) int { return sn.UsedCount + len(sn.Used) }
+
+// ipInUse reports whether an address of the subnet is allocated, inside tx.
+func ipInUse(tx *store.Tx, sn *model.Subnet, n uint32) bool {
+	if _, ok := sn.Used[addr(n).String()]; ok {
+		return true
+	}
+	return tx.Exists(ipKey(sn.ID, n))
+}
+
+// allocateIP allocates, inside tx, the lowest free unreserved address of a
+// subnet, or a specific requested one after checking it, recording owner as its
+// holder. sn is the subnet as read in tx; allocateIP updates its count and hint,
+// and the caller writes it back in the same transaction, which is what makes two
+// concurrent allocations in one subnet conflict.
+func allocateIP(tx *store.Tx, sn *model.Subnet, owner, want string) (string, error) {
 	p, err := netip.ParsePrefix(sn.CIDR)
 	if err != nil {
 		return "", err
-	}
-	if sn.Used == nil {
-		sn.Used = map[string]string{}
 	}
 	if want != "" {
 		ip, err := netip.ParseAddr(want)
@@ -59,25 +95,125 @@ func allocateIP(sn *model.Subnet, owner, want string) (string, error) {
 		if reserved(p, ip) {
 			return "", model.Coded(model.ErrInvalid, "InvalidParameterValue", "Address %s is reserved in subnet %s (%s): the first four and the last address of a subnet are reserved", want, sn.ID, sn.CIDR)
 		}
-		if _, used := sn.Used[want]; used {
+		if ipInUse(tx, sn, u32(ip)) {
 			return "", model.Coded(model.ErrInUse, "InvalidIPAddress.InUse", "Address %s is in use in subnet %s", want, sn.ID)
 		}
-		sn.Used[want] = owner
-		return want, nil
+		return want, holdIP(tx, sn, u32(ip), owner)
 	}
-	base, size := u32(p.Addr()), subnetSize(p)
-	for off := uint32(4); off < size-1; off++ {
-		ip := addr(base + off).String()
-		if _, used := sn.Used[ip]; !used {
-			sn.Used[ip] = owner
-			return ip, nil
-		}
+	n, ok, err := lowestFreeIP(tx, sn, p)
+	if err != nil {
+		return "", err
 	}
-	return "", model.Coded(model.ErrLimit, "InsufficientFreeAddressesInSubnet", "Subnet %s (%s) has no free addresses left", sn.ID, sn.CIDR)
+	if !ok {
+		return "", model.Coded(model.ErrLimit, "InsufficientFreeAddressesInSubnet", "Subnet %s (%s) has no free addresses left", sn.ID, sn.CIDR)
+	}
+	sn.FreeFrom = addr(n + 1).String()
+	return addr(n).String(), holdIP(tx, sn, n, owner)
 }
 
-// releaseIP frees an address of a subnet.
-func releaseIP(sn *model.Subnet, ip string) { delete(sn.Used, ip) }
+// lowestFreeIP finds the lowest free unreserved address of a subnet: it scans the
+// subnet's address records from the hint up to the first gap.
+func lowestFreeIP(tx *store.Tx, sn *model.Subnet, p netip.Prefix) (uint32, bool, error) {
+	base := u32(p.Addr())
+	first, last := base+4, base+subnetSize(p)-2
+	cand := first
+	if h, err := netip.ParseAddr(sn.FreeFrom); err == nil && p.Contains(h) && u32(h) > cand {
+		cand = u32(h)
+	}
+	skipLegacy := func() {
+		for cand <= last {
+			if _, ok := sn.Used[addr(cand).String()]; !ok {
+				return
+			}
+			cand++
+		}
+	}
+	skipLegacy()
+	if cand > last {
+		return 0, false, nil
+	}
+	err := tx.Scan(ipPrefix(sn.ID), ipKey(sn.ID, cand), func(k string, _ []byte) (bool, error) {
+		n, ok := ipOfKey(sn.ID, k)
+		if !ok || n < cand {
+			return true, nil
+		}
+		if n > cand {
+			return false, nil // cand has no record: it is free
+		}
+		cand++
+		skipLegacy()
+		return cand <= last, nil
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	return cand, cand <= last, nil
+}
+
+// holdIP records an address of the subnet as allocated to owner.
+func holdIP(tx *store.Tx, sn *model.Subnet, n uint32, owner string) error {
+	sn.UsedCount++
+	return tx.Put(ipKey(sn.ID, n), model.IPAddress{IP: addr(n).String(), Owner: owner})
+}
+
+// releaseIP frees an address of a subnet inside tx (an address that is not
+// allocated is left alone); the caller writes sn back.
+func releaseIP(tx *store.Tx, sn *model.Subnet, ip string) {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is4() {
+		return
+	}
+	n := u32(a)
+	switch _, legacy := sn.Used[ip]; {
+	case legacy:
+		delete(sn.Used, ip)
+	case tx.Exists(ipKey(sn.ID, n)):
+		tx.Delete(ipKey(sn.ID, n))
+		sn.UsedCount--
+	default:
+		return
+	}
+	if h, err := netip.ParseAddr(sn.FreeFrom); err == nil && n < u32(h) {
+		sn.FreeFrom = ip
+	}
+}
+
+// legacyMovesPerTx bounds how many addresses of an earlier version's Used map
+// one transaction moves into address records (each is a write of the
+// transaction; etcd bounds their number).
+const legacyMovesPerTx = 64
+
+// moveLegacyIPs moves up to legacyMovesPerTx addresses of the subnet's Used map
+// (written by an earlier version) into address records, lowest first, inside
+// tx; the caller writes sn back.
+func moveLegacyIPs(tx *store.Tx, sn *model.Subnet) error {
+	if len(sn.Used) == 0 {
+		return nil
+	}
+	ips := make([]netip.Addr, 0, len(sn.Used))
+	for s := range sn.Used {
+		if a, err := netip.ParseAddr(s); err == nil && a.Is4() {
+			ips = append(ips, a)
+		} else {
+			delete(sn.Used, s) // not an address: nothing can hold it
+		}
+	}
+	slices.SortFunc(ips, func(a, b netip.Addr) int { return a.Compare(b) })
+	for _, a := range ips[:min(len(ips), legacyMovesPerTx)] {
+		owner := sn.Used[a.String()]
+		delete(sn.Used, a.String())
+		if tx.Exists(ipKey(sn.ID, u32(a))) {
+			continue // already recorded (cannot happen unless written twice): count it once
+		}
+		if err := holdIP(tx, sn, u32(a), owner); err != nil {
+			return err
+		}
+	}
+	if len(sn.Used) == 0 {
+		sn.Used = nil
+	}
+	return nil
+}
 
 // overlaps reports whether two prefixes share any address.
 func overlaps(a, b netip.Prefix) bool { return a.Overlaps(b) }

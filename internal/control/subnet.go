@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 
 	"strait/internal/model"
@@ -129,7 +130,7 @@ func AvailableIPs(s model.Subnet) int {
 	if err != nil {
 		return 0
 	}
-	return usableCount(p) - len(s.Used)
+	return usableCount(p) - usedIPs(s)
 }
 
 // DeleteSubnet deletes a subnet that has no network interfaces left.
@@ -142,10 +143,49 @@ func (c *Control) DeleteSubnet(ctx context.Context, acct, id string) error {
 		if err != nil {
 			return err
 		}
-		if len(s.Used) > 0 {
-			return model.InUse(model.KindSubnet, id, "The subnet '%s' has dependencies and cannot be deleted: %d network interface(s) still use it", id, len(s.Used))
+		if n := usedIPs(s); n > 0 {
+			return model.InUse(model.KindSubnet, id, "The subnet '%s' has dependencies and cannot be deleted: %d network interface(s) still use it", id, n)
 		}
 		tx.Delete(key(model.KindSubnet, id))
 		return nil
 	})
+}
+
+// MoveLegacyAddresses moves the allocated addresses that earlier versions kept in
+// subnet records (Subnet.Used) into address records, legacyMovesPerTx addresses
+// per transaction, so that no subnet record stays large; a server may run it at
+// startup. Subnets are also converted as their addresses change, and every
+// reader counts both forms, so running it is not needed for correctness.
+func (c *Control) MoveLegacyAddresses(ctx context.Context) error {
+	subnets, err := list[model.Subnet](ctx, c.st, model.KindSubnet)
+	if err != nil {
+		return err
+	}
+	for _, s := range subnets {
+		for left := len(s.Used); left > 0; {
+			err := c.update(ctx, func(tx *store.Tx) error {
+				sn, err := txGet[model.Subnet](tx, model.KindSubnet, s.ID)
+				if err != nil {
+					left = 0
+					if errors.Is(err, model.ErrNotFound) {
+						return nil // deleted meanwhile
+					}
+					return err
+				}
+				if len(sn.Used) == 0 {
+					left = 0 // converted meanwhile
+					return nil
+				}
+				if err := moveLegacyIPs(tx, &sn); err != nil {
+					return err
+				}
+				left = len(sn.Used)
+				return tx.Put(key(model.KindSubnet, sn.ID), sn)
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

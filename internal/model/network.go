@@ -39,21 +39,41 @@ type Vpc struct {
 	Created                time.Time `json:"created"`
 }
 
-// Subnet is a range of a VPC's addresses in one availability zone. Used records the
-// private IPs allocated in it (IP → owner ID, an ENI or an instance).
+// Subnet is a range of a VPC's addresses in one availability zone. Each private IP
+// allocated in it is a record of its own (KindIPAddress); the subnet keeps only
+// their number and an allocation hint, so that its record stays small however
+// many interfaces the subnet holds.
 type Subnet struct {
-	ID                  string            `json:"id"`
-	Owner               string            `json:"owner"`
-	VpcID               string            `json:"vpcId"`
-	CIDR                string            `json:"cidr"`
-	AZ                  string            `json:"az"`
-	AZID                string            `json:"azId"`
-	State               string            `json:"state"`
-	MapPublicIPOnLaunch bool              `json:"mapPublicIpOnLaunch"`
-	ACLAssociationID    string            `json:"aclAssociationId"`
-	Used                map[string]string `json:"used,omitempty"`
-	Tags                Tags              `json:"tags,omitempty"`
-	Created             time.Time         `json:"created"`
+	ID                  string    `json:"id"`
+	Owner               string    `json:"owner"`
+	VpcID               string    `json:"vpcId"`
+	CIDR                string    `json:"cidr"`
+	AZ                  string    `json:"az"`
+	AZID                string    `json:"azId"`
+	State               string    `json:"state"`
+	MapPublicIPOnLaunch bool      `json:"mapPublicIpOnLaunch"`
+	ACLAssociationID    string    `json:"aclAssociationId"`
+	Tags                Tags      `json:"tags,omitempty"`
+	Created             time.Time `json:"created"`
+	// UsedCount is how many addresses have an IPAddress record in the subnet.
+	UsedCount int `json:"usedCount,omitempty"`
+	// FreeFrom is an allocation hint: no address of the subnet below it is free
+	// ("" : no hint, start at the first usable address).
+	FreeFrom string `json:"freeFrom,omitempty"`
+	// Used is how earlier versions recorded the allocated addresses (IP → owner
+	// ID); its entries also count as allocated and are moved into IPAddress
+	// records a few at a time as the subnet's addresses change.
+	Used map[string]string `json:"used,omitempty"`
+}
+
+// KindIPAddress is the store kind of an allocated private IP address; its key is
+// the subnet ID and the address (see control).
+const KindIPAddress = "ip"
+
+// IPAddress is a private IP allocated in a subnet and who holds it (an ENI ID).
+type IPAddress struct {
+	IP    string `json:"ip"`
+	Owner string `json:"owner"`
 }
 
 // SecurityGroup is a stateful firewall attached to network interfaces.

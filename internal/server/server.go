@@ -80,6 +80,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	ctl := control.New(st, control.Config{Region: cfg.Region, Resolver: cfg.Resolver, Logger: cfg.Logger})
+	// A store written by an earlier version keeps subnets' addresses in the subnet
+	// records; move them to address records now (changes to a subnet move them
+	// too, so a failure here loses nothing).
+	if err := ctl.MoveLegacyAddresses(ctx); err != nil {
+		cfg.Logger.Warn("moving subnet addresses to address records failed; they move as subnets change", "err", err)
+	}
 	api, err := awsapi.New(ctl, ctl, awsapi.Config{Dev: cfg.Dev, Logger: cfg.Logger})
 	if err != nil {
 		ln.Close()

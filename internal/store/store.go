@@ -7,8 +7,8 @@
 //
 // Callers always use relative keys such as "vpc/vpc-0123"; the store adds and
 // strips Config.Prefix. Multi-key read-modify-write operations go through
-// Update, which runs a serializable software transaction that is retried on
-// conflict.
+// Update, which runs a serializable software transaction (Tx) that is retried
+// on conflict.
 package store
 
 import (
@@ -21,7 +21,6 @@ import (
 	"sync/atomic"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.etcd.io/etcd/server/v3/embed"
 )
 
@@ -161,26 +160,33 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(key string, val
 	}
 }
 
-// Update runs fn in a serializable software transaction (etcd STM with
-// SerializableSnapshot isolation) and commits its writes atomically. fn is
-// re-run when a conflicting write is detected, so it must not have side
-// effects outside tx. fn runs on a separate goroutine while Update waits, so
-// a panic in fn cannot be recovered by the caller. If fn returns an error
-// nothing is written and that error is returned unchanged.
+// Update runs fn in a serializable software transaction (see Tx: reads at one
+// snapshot, conflicts detected at commit) and commits its writes atomically. fn
+// is re-run when a conflicting write is detected, so it must not have side
+// effects outside tx. If fn returns an error nothing is written and that error
+// is returned unchanged; if one of tx's reads failed, the update fails with
+// that read's error instead.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
-	var fnErr error // error of the last run of fn; the STM stops retrying on it
-	_, err := concurrency.NewSTM(s.cli, func(stm concurrency.STM) error {
-		fnErr = nil
-		fnErr = fn(&Tx{stm: stm, prefix: s.prefix})
-		return fnErr
-	}, concurrency.WithIsolation(concurrency.SerializableSnapshot), concurrency.WithAbortContext(ctx))
-	switch {
-	case fnErr != nil:
-		return fnErr
-	case err != nil:
-		return fmt.Errorf("store: update: %w", err)
+	for {
+		tx := newTx(ctx, s.cli, s.prefix)
+		fnErr := fn(tx)
+		switch {
+		case tx.err != nil:
+			return tx.err
+		case fnErr != nil:
+			return fnErr
+		}
+		done, err := tx.commit()
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("store: update: %w", err)
+		}
 	}
-	return nil
 }
 
 // Rev returns the current etcd revision.
