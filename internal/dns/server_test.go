@@ -359,10 +359,13 @@ func TestSetRecordsWhileServing(t *testing.T) {
 		{"svc.example.com.": {netip.MustParseAddr("10.1.0.1")}, "a.example.com.": {netip.MustParseAddr("10.1.0.9")}},
 		{"svc.example.com.": {netip.MustParseAddr("10.2.0.1"), netip.MustParseAddr("10.2.0.2")}},
 	}
+	// The first generation is in place before any query: newTestServer's
+	// records have no svc.example.com.
+	s.SetRecords(gens[0])
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		for i := 0; ; i++ {
+		for i := 1; ; i++ {
 			select {
 			case <-stop:
 				return
