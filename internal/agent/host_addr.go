@@ -62,17 +62,10 @@ func (h *Host) SetAddresses(vpcID string, enis []ENI, v VPC) error {
 	for _, s := range v.Subnets {
 		want[bridgeName(s.ID)] = map[netip.Addr]bool{}
 	}
-	resolver := Resolver(v.CIDR)
 	for _, e := range enis {
-		s, err := findSubnet(v, e.SubnetID)
+		s, err := eniSubnet(v, e)
 		if err != nil {
-			return fmt.Errorf("ENI %s: %w", e.ID, err)
-		}
-		if !e.IP.Is4() || !s.CIDR.Contains(e.IP) {
-			return fmt.Errorf("ENI %s: address %s is not an IPv4 address of %s (%s)", e.ID, e.IP, s.ID, s.CIDR)
-		}
-		if e.IP == Gateway(s.CIDR) || e.IP == resolver {
-			return fmt.Errorf("ENI %s: address %s is reserved for the VPC router", e.ID, e.IP)
+			return err
 		}
 		want[bridgeName(s.ID)][e.IP] = true
 	}
@@ -131,17 +124,9 @@ func (h *Host) SetAddresses(vpcID string, enis []ENI, v VPC) error {
 func (h *Host) ChangeAddresses(vpcID string, add, remove []ENI, v VPC) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	resolver := Resolver(v.CIDR)
 	for _, e := range add {
-		s, err := findSubnet(v, e.SubnetID)
-		if err != nil {
-			return fmt.Errorf("ENI %s: %w", e.ID, err)
-		}
-		if !e.IP.Is4() || !s.CIDR.Contains(e.IP) {
-			return fmt.Errorf("ENI %s: address %s is not an IPv4 address of %s (%s)", e.ID, e.IP, s.ID, s.CIDR)
-		}
-		if e.IP == Gateway(s.CIDR) || e.IP == resolver {
-			return fmt.Errorf("ENI %s: address %s is reserved for the VPC router", e.ID, e.IP)
+		if _, err := eniSubnet(v, e); err != nil {
+			return err
 		}
 	}
 	return withHandle(h.Namespace(vpcID), func(nh *netlink.Handle) error {
@@ -181,4 +166,21 @@ func (h *Host) ChangeAddresses(vpcID string, add, remove []ENI, v VPC) error {
 		}
 		return nil
 	})
+}
+
+// eniSubnet returns the subnet of v an ENI's address goes on, after checking
+// that the address is an IPv4 address of that subnet and not the VPC router's
+// (gateway or resolver).
+func eniSubnet(v VPC, e ENI) (Subnet, error) {
+	s, err := findSubnet(v, e.SubnetID)
+	if err != nil {
+		return Subnet{}, fmt.Errorf("ENI %s: %w", e.ID, err)
+	}
+	if !e.IP.Is4() || !s.CIDR.Contains(e.IP) {
+		return Subnet{}, fmt.Errorf("ENI %s: address %s is not an IPv4 address of %s (%s)", e.ID, e.IP, s.ID, s.CIDR)
+	}
+	if e.IP == Gateway(s.CIDR) || e.IP == Resolver(v.CIDR) {
+		return Subnet{}, fmt.Errorf("ENI %s: address %s is reserved for the VPC router", e.ID, e.IP)
+	}
+	return s, nil
 }
