@@ -10,12 +10,13 @@ import (
 )
 
 // Listen opens a TCP listener on addr inside the namespace of a VPC (or instance) of
-// this host. The socket keeps its namespace: accepted connections come from the
+// this host, for the VPC resolver over TCP (the data plane's listeners come from
+// ListenAll). The socket keeps its namespace: accepted connections come from the
 // VPC. The address must exist there (SetAddresses first).
 func (h *Host) Listen(vpcID string, addr netip.AddrPort) (*net.TCPListener, error) {
 	var ln *net.TCPListener
 	err := h.Do(vpcID, func() (err error) {
-		// No keep-alive probes: the data plane has its own idle timeout, and each
+		// No keep-alive probes: DNS over TCP connections are short, and each
 		// accepted socket saves the setsockopt calls.
 		lc := net.ListenConfig{KeepAlive: -1}
 		l, err := lc.Listen(context.Background(), "tcp", addr.String())

@@ -252,17 +252,24 @@ func writeOldSubnet(t *testing.T, c *Control, sn model.Subnet, used map[string]s
 	}
 }
 
-func TestAllocateIPAfterOldFormatSubnet(t *testing.T) {
-	c, _ := newTestControl(t)
-	ctx := context.Background()
-	sn := subnetIn(t, c, "10.0.1.0/24")
-	// 10.0.1.4 … 10.0.1.153 allocated by the previous version, except 10.0.1.50.
+// oldAllocations are the addresses a previous version allocated in 10.0.1.0/24
+// in the tests: 10.0.1.4 … 10.0.1.153 except 10.0.1.50 (149 addresses, one hole).
+func oldAllocations() map[string]string {
 	used := map[string]string{}
 	for i := 4; i <= 153; i++ {
 		if i != 50 {
 			used[fmt.Sprintf("10.0.1.%d", i)] = fmt.Sprintf("eni-old%d", i)
 		}
 	}
+	return used
+}
+
+func TestAllocateIPAfterOldFormatSubnet(t *testing.T) {
+	c, _ := newTestControl(t)
+	ctx := context.Background()
+	sn := subnetIn(t, c, "10.0.1.0/24")
+	// 10.0.1.4 … 10.0.1.153 allocated by the previous version, except 10.0.1.50.
+	used := oldAllocations()
 	writeOldSubnet(t, c, sn, used)
 	if n := available(t, c, sn.ID); n != 251-149 {
 		t.Fatalf("old-format subnet: %d available, want %d", n, 251-149)
@@ -390,12 +397,7 @@ func TestMoveLegacyAddresses(t *testing.T) {
 	c, _ := newTestControl(t)
 	ctx := context.Background()
 	sn := subnetIn(t, c, "10.0.1.0/24")
-	used := map[string]string{}
-	for i := 4; i <= 153; i++ {
-		if i != 50 {
-			used[fmt.Sprintf("10.0.1.%d", i)] = fmt.Sprintf("eni-old%d", i)
-		}
-	}
+	used := oldAllocations()
 	writeOldSubnet(t, c, sn, used)
 	if err := c.MoveLegacyAddresses(ctx); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -134,34 +135,19 @@ func (m *Mirror) follow(ctx context.Context) error {
 // load reads every key of the store, in pages, at one revision.
 func (m *Mirror) load(ctx context.Context) (map[string]map[string]Entry, int64, error) {
 	kv := map[string]map[string]Entry{}
-	full := m.s.prefix
-	end := clientv3.GetPrefixRangeEnd(full)
-	from, rev := full, int64(0)
-	for {
-		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(listPageSize)}
-		if rev != 0 {
-			opts = append(opts, clientv3.WithRev(rev))
+	rev, err := m.s.listAt(ctx, "", func(e *mvccpb.KeyValue) error {
+		key := string(e.Key[len(m.s.prefix):])
+		k := kind(key)
+		if kv[k] == nil {
+			kv[k] = map[string]Entry{}
 		}
-		resp, err := m.s.cli.Get(ctx, from, opts...)
-		if err != nil {
-			return nil, 0, fmt.Errorf("store: mirror load: %w", err)
-		}
-		if rev == 0 {
-			rev = resp.Header.Revision
-		}
-		for _, e := range resp.Kvs {
-			key := string(e.Key[len(full):])
-			k := kind(key)
-			if kv[k] == nil {
-				kv[k] = map[string]Entry{}
-			}
-			kv[k][key] = Entry{Value: e.Value, ModRevision: e.ModRevision}
-		}
-		if !resp.More || len(resp.Kvs) == 0 {
-			return kv, rev, nil
-		}
-		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+		kv[k][key] = Entry{Value: e.Value, ModRevision: e.ModRevision}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: mirror load: %w", err)
 	}
+	return kv, rev, nil
 }
 
 // advance records that every write up to rev is in the copy. The caller holds mu.

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 )
@@ -133,6 +134,17 @@ func (s *Store) Get(ctx context.Context, key string, v any) error {
 // fn sees a consistent snapshot. If fn returns an error, List stops and
 // returns it unchanged.
 func (s *Store) List(ctx context.Context, prefix string, fn func(key string, val []byte) error) error {
+	_, err := s.listAt(ctx, prefix, func(kv *mvccpb.KeyValue) error {
+		return fn(string(kv.Key[len(s.prefix):]), kv.Value)
+	})
+	return err
+}
+
+// listAt reads every key starting with prefix in pages, all at the revision of
+// the first page, which it returns, and calls fn for each key-value in key
+// order (keys with the store prefix). If fn returns an error, listAt stops and
+// returns it unchanged.
+func (s *Store) listAt(ctx context.Context, prefix string, fn func(kv *mvccpb.KeyValue) error) (int64, error) {
 	full := s.prefix + prefix
 	end := clientv3.GetPrefixRangeEnd(full)
 	from, rev := full, int64(0)
@@ -143,18 +155,18 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(key string, val
 		}
 		resp, err := s.cli.Get(ctx, from, opts...)
 		if err != nil {
-			return fmt.Errorf("store: list %q: %w", prefix, err)
+			return 0, fmt.Errorf("store: list %q: %w", prefix, err)
 		}
 		if rev == 0 {
 			rev = resp.Header.Revision
 		}
 		for _, kv := range resp.Kvs {
-			if err := fn(string(kv.Key[len(s.prefix):]), kv.Value); err != nil {
-				return err
+			if err := fn(kv); err != nil {
+				return 0, err
 			}
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
-			return nil
+			return rev, nil
 		}
 		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
