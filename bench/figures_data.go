@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -15,6 +16,9 @@ type dataTest struct {
 	args    func(cfg config) []string
 	timeout func(cfg config) time.Duration
 	record  func(r *results, p string, rep int, out []byte) error
+	// recordCPU, if set, also gets the CPU time the path's proxy process used
+	// during the test (paths without a proxy are not passed).
+	recordCPU func(r *results, p string, rep int, out []byte, cpu time.Duration) error
 }
 
 // dataTests are figures 1–3: bulk throughput with 1 and 4 streams, round-trip
@@ -60,6 +64,7 @@ func (d *driver) dataTests() []dataTest {
 	}
 	cps := func(conc int, label string) dataTest {
 		m := r.define(metric{Figure: 3, Name: "new connections/s, " + label, Unit: "conn/s", Refs: vsDirect})
+		cpu := r.define(metric{Figure: 3, Name: "proxy CPU per connection, " + label, Unit: "µs", Lower: true, Refs: []string{pHAProxy}})
 		return dataTest{
 			name: m,
 			args: func(cfg config) []string {
@@ -77,6 +82,16 @@ func (d *driver) dataTests() []dataTest {
 				r.add(m, p, rep, x.PerSec, x)
 				return nil
 			},
+			recordCPU: func(r *results, p string, rep int, out []byte, used time.Duration) error {
+				var x cpsResult
+				if err := decode(out, &x); err != nil {
+					return err
+				}
+				if n := x.OK + x.Failed; n > 0 {
+					r.add(cpu, p, rep, float64(used.Microseconds())/float64(n), map[string]any{"cpu_ms": used.Milliseconds(), "connections": n})
+				}
+				return nil
+			},
 		}
 	}
 	return []dataTest{bulk(1), bulk(4), rr, cps(1, "sequential"), cps(32, "32 concurrent")}
@@ -91,11 +106,23 @@ func (d *driver) dataFigures() error {
 			for i := range d.paths {
 				p := d.paths[(i+rep)%len(d.paths)]
 				args := append(t.args(d.cfg), "--addr", p.Addr)
+				pid := d.proxyPID(p.Name)
+				before, cpuErr := processCPU(pid)
 				var raw rawJSON
 				if err := runJSON(d.ctx, t.name+" over "+p.Name, d.peerArgv(p.Client, args...), t.timeout(d.cfg), &raw); err != nil {
 					return err
 				}
 				if err := t.record(d.res, p.Name, rep, raw); err != nil {
+					return fmt.Errorf("%s over %s: %w", t.name, p.Name, err)
+				}
+				if t.recordCPU == nil || pid == 0 {
+					continue
+				}
+				after, err := processCPU(pid)
+				if err = errors.Join(cpuErr, err); err != nil {
+					return fmt.Errorf("%s over %s: proxy CPU time: %w", t.name, p.Name, err)
+				}
+				if err := t.recordCPU(d.res, p.Name, rep, raw, after-before); err != nil {
 					return fmt.Errorf("%s over %s: %w", t.name, p.Name, err)
 				}
 			}
@@ -111,4 +138,18 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// proxyPID is the process that relays a path's connections: the Strait server
+// or HAProxy; 0 for the paths without a proxy.
+func (d *driver) proxyPID(pathName string) int {
+	switch pathName {
+	case pStrait, pPPv2:
+		return d.srv.pid()
+	case pHAProxy:
+		if d.hap != nil {
+			return d.hap.pid()
+		}
+	}
+	return 0
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"os"
 	"testing"
 	"time"
 )
@@ -60,5 +61,28 @@ func TestNum(t *testing.T) {
 		if got := num(v); got != want {
 			t.Errorf("num(%v) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+func TestProcessCPU(t *testing.T) {
+	before, err := processCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Spin until the kernel has charged this process at least two more ticks.
+	var after time.Duration
+	for deadline := time.Now().Add(10 * time.Second); after < before+2*time.Second/userHZ; {
+		if after, err = processCPU(os.Getpid()); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("CPU time %v after spinning 10 s, %v before", after, before)
+		}
+	}
+	if zero, err := processCPU(0); zero != 0 || err != nil {
+		t.Errorf("processCPU(0) = %v, %v; want 0, nil", zero, err)
+	}
+	if _, err := processCPU(-1); err == nil {
+		t.Error("processCPU(-1): no error")
 	}
 }

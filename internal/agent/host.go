@@ -37,6 +37,8 @@ type Host struct {
 	// tables holds the firewall last applied per namespace, so that an
 	// unchanged firewall costs nothing and a changed one only its difference.
 	tables map[string]nftTable
+
+	spares spares // unconnected sockets per namespace, for DialSocket
 }
 
 // TagFor is the tag of the server whose data directory is dataDir: 6 hex characters

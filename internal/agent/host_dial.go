@@ -2,12 +2,15 @@ package agent
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -15,9 +18,10 @@ import (
 
 // The data plane dials a target for every proxied connection, so Dial is on the
 // hot path. Only the socket has to be created inside the namespace (a socket
-// keeps its namespace for life): a locked thread enters the namespace, calls
-// socket(2) and returns at once, and binding, connecting and waiting for the
-// handshake happen on an ordinary goroutine in Go's poller. (Dialling with the
+// keeps its namespace for life): it comes from the namespace's spare sockets
+// (host_spares.go), which a locked thread creates in batches; binding and
+// connecting happen on the calling goroutine with raw system calls, and only a
+// handshake still in flight is waited for in Go's poller. (Dialling with the
 // thread inside the namespace kept that thread locked while the handshake was
 // in flight: every wake-up had to hand the goroutine back to that one thread.)
 
@@ -33,58 +37,16 @@ var hostNamespace = sync.OnceValues(func() (ns netns.NsHandle, err error) {
 	return ns, err
 })
 
-// socketIn creates a non-blocking, close-on-exec TCP socket of family inside
-// the named namespace.
-func socketIn(name string, family int) (int, error) {
-	host, err := hostNamespace()
-	if err != nil {
-		return -1, fmt.Errorf("opening the host namespace: %w", err)
-	}
-	ns, err := openNamespace(name)
-	if err != nil {
-		return -1, err
-	}
-	defer ns.Close()
-	fd := -1
-	err = onFreshThread(func() error {
-		if err := netns.Set(ns); err != nil {
-			return fmt.Errorf("entering namespace %s: %w", name, err)
-		}
-		var serr error
-		fd, serr = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
-		if err := netns.Set(host); err != nil {
-			if serr == nil {
-				unix.Close(fd)
-				fd = -1
-			}
-			return errThreadTainted{err}
-		}
-		return serr
-	})
-	if err != nil {
-		return -1, err
-	}
-	return fd, nil
-}
-
-// sockaddr converts an address for bind(2) and connect(2).
-func sockaddr(ap netip.AddrPort, family int) unix.Sockaddr {
-	if family == unix.AF_INET6 {
-		return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
-	}
-	return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}
-}
-
 // dialIn connects to `to` from a socket of the named namespace bound to from
 // (when valid; its port is chosen at connect time) and returns the connected,
 // non-blocking, close-on-exec descriptor, which the caller owns. ctx bounds
 // the connection attempt.
-func dialIn(ctx context.Context, name string, from netip.Addr, to netip.AddrPort) (int, error) {
+func (h *Host) dialIn(ctx context.Context, name string, from netip.Addr, to netip.AddrPort) (int, error) {
 	family := unix.AF_INET
 	if to.Addr().Is6() && !to.Addr().Is4In6() {
 		family = unix.AF_INET6
 	}
-	fd, err := socketIn(name, family)
+	fd, err := h.spares.take(name, family)
 	if err != nil {
 		return -1, err
 	}
@@ -95,23 +57,27 @@ func dialIn(ctx context.Context, name string, from netip.Addr, to netip.AddrPort
 	return fd, nil
 }
 
-// connectFD binds fd to from (if valid) and connects it to `to`.
+// connectFD binds fd to from (if valid) and connects it to `to`. Its system
+// calls are raw (the dataplane's reasoning: they never wait on a non-blocking
+// socket, and ordinary ones would wake the runtime's monitor thread after
+// every idle period); only waiting for a handshake still in flight goes
+// through Go's poller.
 func connectFD(ctx context.Context, fd, family int, from netip.Addr, to netip.AddrPort) error {
 	// No Nagle delay, as Go sets on every TCP connection.
-	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+	if err := rawSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
 		return os.NewSyscallError("setsockopt", err)
 	}
 	if from.IsValid() {
 		// Pick the source port at connect time, per destination, not at bind time:
 		// otherwise every connection from a node reserves one of its ~28k ports.
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1); err != nil {
+		if err := rawSetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1); err != nil {
 			return os.NewSyscallError("setsockopt", err)
 		}
-		if err := unix.Bind(fd, sockaddr(netip.AddrPortFrom(from, 0), family)); err != nil {
+		if err := rawSockaddrCall(unix.SYS_BIND, fd, netip.AddrPortFrom(from, 0), family); err != nil {
 			return os.NewSyscallError("bind", err)
 		}
 	}
-	err := unix.Connect(fd, sockaddr(to, family))
+	err := rawSockaddrCall(unix.SYS_CONNECT, fd, to, family)
 	if err == nil {
 		return nil
 	}
@@ -127,20 +93,58 @@ func connectFD(ctx context.Context, fd, family int, from netip.Addr, to netip.Ad
 
 // connected reports whether the handshake on fd ended, and how.
 func connected(fd int) (bool, error) {
-	soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
-	if err != nil {
-		return true, os.NewSyscallError("getsockopt", err)
+	var soerr int32
+	l := uint32(4)
+	_, _, errno := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_ERROR, uintptr(unsafe.Pointer(&soerr)), uintptr(unsafe.Pointer(&l)), 0)
+	if errno != 0 {
+		return true, os.NewSyscallError("getsockopt", errno)
 	}
 	switch e := unix.Errno(soerr); e {
 	case 0:
 		// No error yet and no peer: still in progress (or a spurious wake-up).
-		_, err := unix.Getpeername(fd)
-		return err == nil, nil
+		var rsa unix.RawSockaddrAny
+		l := uint32(unsafe.Sizeof(rsa))
+		_, _, errno := unix.RawSyscall(unix.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&l)))
+		return errno == 0, nil
 	case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
 		return false, nil
 	default:
 		return true, os.NewSyscallError("connect", e)
 	}
+}
+
+// rawSetsockoptInt is setsockopt(2) with an int value, as a raw system call.
+func rawSetsockoptInt(fd, level, opt, v int) error {
+	x := int32(v)
+	_, _, errno := unix.RawSyscall6(unix.SYS_SETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt), uintptr(unsafe.Pointer(&x)), 4, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// rawSockaddrCall is bind(2) or connect(2) (trap) of fd with address ap, as a
+// raw system call.
+func rawSockaddrCall(trap uintptr, fd int, ap netip.AddrPort, family int) error {
+	var ptr unsafe.Pointer
+	var size uintptr
+	port := ap.Port()
+	if family == unix.AF_INET6 {
+		sa := unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: ap.Addr().As16()}
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], port)
+		ptr, size = unsafe.Pointer(&sa), unsafe.Sizeof(sa)
+		defer runtime.KeepAlive(&sa)
+	} else {
+		sa := unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: ap.Addr().Unmap().As4()}
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], port)
+		ptr, size = unsafe.Pointer(&sa), unsafe.Sizeof(sa)
+		defer runtime.KeepAlive(&sa)
+	}
+	_, _, errno := unix.RawSyscall(trap, uintptr(fd), uintptr(ptr), size)
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 // awaitConnect waits in Go's poller until the handshake on fd ended or ctx

@@ -38,10 +38,17 @@ func dialRig(tb testing.TB) (h *agent.Host, v agent.VPC, from netip.Addr, to net
 		}
 	})
 	v = vpc("10.0.0.0/16", "10.0.1.0/24")
+	from, to = netip.MustParseAddr("10.0.1.50"), netip.MustParseAddrPort("10.0.1.51:7000")
+	echoVPC(tb, h, v, from, to)
+	return h, v, from, to
+}
+
+// echoVPC creates VPC v on h with the ENI addresses from and to, and an echo
+// listener on to (each connection echoes one byte).
+func echoVPC(tb testing.TB, h *agent.Host, v agent.VPC, from netip.Addr, to netip.AddrPort) {
 	if err := h.EnsureVPC(v); err != nil {
 		tb.Fatal(err)
 	}
-	from, to = netip.MustParseAddr("10.0.1.50"), netip.MustParseAddrPort("10.0.1.51:7000")
 	enis := []agent.ENI{{ID: randomID("eni"), SubnetID: v.Subnets[0].ID, IP: from}, {ID: randomID("eni"), SubnetID: v.Subnets[0].ID, IP: to.Addr()}}
 	if err := h.SetAddresses(v.ID, enis, v); err != nil {
 		tb.Fatal(err)
@@ -63,7 +70,6 @@ func dialRig(tb testing.TB) (h *agent.Host, v agent.VPC, from netip.Addr, to net
 			}()
 		}
 	}()
-	return h, v, from, to
 }
 
 // BenchmarkDialInNamespace measures what the data plane pays per connection to
@@ -163,5 +169,37 @@ func TestDialSocket(t *testing.T) {
 	}
 	if _, err := h.DialSocket(ctx, "vpc-00000000000000000", from, to); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("dial in a missing VPC: %v", err)
+	}
+}
+
+// A VPC removed and created again under its ID is a new namespace: dials use
+// sockets of the new one, not spare sockets made in the old one (which has no
+// addresses left to bind to).
+func TestDialSocketAfterVPCRecreated(t *testing.T) {
+	h, v, from, to := dialRig(t)
+	echo := func() error {
+		c, err := h.Dial(context.Background(), v.ID, from, to)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write([]byte{7}); err != nil {
+			return err
+		}
+		_, err = io.ReadFull(c, make([]byte, 1))
+		return err
+	}
+	if err := echo(); err != nil { // leaves spare sockets of the first namespace
+		t.Fatal(err)
+	}
+	if err := h.RemoveVPC(v.ID); err != nil {
+		t.Fatal(err)
+	}
+	echoVPC(t, h, v, from, to)
+	for i := range 40 { // more than one batch of spares
+		if err := echo(); err != nil {
+			t.Fatalf("dial %d after the VPC was created again: %v", i, err)
+		}
 	}
 }

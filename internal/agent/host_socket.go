@@ -88,7 +88,7 @@ func (h *Host) ListenUDP(vpcID string, addr netip.AddrPort) (*net.UDPConn, error
 // descriptor, which the caller owns (the data plane relays it without Go's
 // poller). ctx bounds the connection attempt only.
 func (h *Host) DialSocket(ctx context.Context, vpcID string, from netip.Addr, to netip.AddrPort) (int, error) {
-	fd, err := dialIn(ctx, h.Namespace(vpcID), from, to)
+	fd, err := h.dialIn(ctx, h.Namespace(vpcID), from, to)
 	if err != nil {
 		return -1, fmt.Errorf("dialing %s from %s in %s: %w", to, from, vpcID, err)
 	}

@@ -87,6 +87,7 @@ func (h *Host) remove(kind, id string) error {
 	defer h.mu.Unlock()
 	name := h.Namespace(id)
 	delete(h.tables, name)
+	h.spares.drop(name)
 	if err := removeNamespace(name); err != nil {
 		return fmt.Errorf("removing %s: %w", id, err)
 	}

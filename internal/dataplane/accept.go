@@ -145,7 +145,7 @@ func (l *ListenSocket) accept(handle func(fd int, client, local netip.AddrPort))
 		for {
 			// syscall's, not x/sys/unix's: that one asks every IPv4 socket for its
 			// protocol (SO_PROTOCOL, for L2TP) to convert the address.
-			fd, sa, err := syscall.Accept4(int(s), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+			fd, client, err := rawAccept4(int(s))
 			switch err {
 			case nil:
 			case syscall.EAGAIN:
@@ -162,7 +162,7 @@ func (l *ListenSocket) accept(handle func(fd int, client, local netip.AddrPort))
 					local = sockaddrAddrPort(lsa)
 				}
 			}
-			handle(fd, sockaddrAddrPort(sa), local)
+			handle(fd, client, local)
 		}
 	})
 	switch {

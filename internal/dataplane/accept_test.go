@@ -109,6 +109,31 @@ func TestListenSocketWildcard(t *testing.T) {
 	}
 }
 
+// An IPv6 listener reports the client's IPv6 address and port.
+func TestListenSocketIPv6(t *testing.T) {
+	t.Parallel()
+	l, err := Listen(netip.MustParseAddrPort("[::1]:0"))
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	defer l.Close()
+	got, _ := acceptAll(l)
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	select {
+	case a := <-got:
+		unix.Close(a.fd)
+		if a.client != addrPort(c.LocalAddr()) || a.local != l.Addr() {
+			t.Errorf("accepted %s → %s, want %s → %s", a.client, a.local, c.LocalAddr(), l.Addr())
+		}
+	case <-time.After(waitLong):
+		t.Fatal("no connection accepted")
+	}
+}
+
 // Close stops listening at once: no descriptor of the socket is left, so a new
 // connection is refused, and Serve returns nil (also when it starts later).
 func TestListenSocketCloseRefuses(t *testing.T) {

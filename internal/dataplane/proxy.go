@@ -351,7 +351,7 @@ func sendHeader(fd int, header []byte) error {
 		return nil
 	}
 	for {
-		n, err := unix.Write(fd, header)
+		n, err := rawWrite(fd, header)
 		switch {
 		case err == unix.EINTR:
 			continue

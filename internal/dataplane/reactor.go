@@ -114,14 +114,14 @@ func pollNow(epfd int, events []unix.EpollEvent) (int, error) {
 func (r *reactor) add(fd int, events uint32, key uint64) error {
 	ev := unix.EpollEvent{Events: events | unix.EPOLLET}
 	setEventKey(&ev, key)
-	return unix.EpollCtl(r.fd, unix.EPOLL_CTL_ADD, fd, &ev)
+	return rawEpollCtl(r.fd, unix.EPOLL_CTL_ADD, fd, &ev)
 }
 
 // remove forgets fd. It must run before fd is closed: once the number is
 // reused, a late removal would hit another connection's registration (and a
 // file kept open elsewhere would keep its registration alive).
 func (r *reactor) remove(fd int) {
-	unix.EpollCtl(r.fd, unix.EPOLL_CTL_DEL, fd, nil)
+	rawEpollCtl(r.fd, unix.EPOLL_CTL_DEL, fd, nil)
 }
 
 // close stops the goroutine and closes the epoll descriptor. Every registered

@@ -217,7 +217,7 @@ func (s *session) retarget() bool {
 // closeWrite half-closes d's destination (EOF from its source).
 func (s *session) closeWrite(d *pump) error {
 	if s.splicing {
-		return unix.Shutdown(d.dst, unix.SHUT_WR)
+		return rawShutdown(d.dst, unix.SHUT_WR)
 	}
 	if cw, ok := d.dstConn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
@@ -236,7 +236,7 @@ func (s *session) resetOnClose(d *pump) {
 			defer s.mu.Unlock()
 			fd = s.tfd
 		}
-		unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})
+		rawResetOnClose(fd)
 		return
 	}
 	var c net.Conn = s.target.Load()
@@ -285,8 +285,8 @@ func (s *session) release() {
 		if s.down.dstReg {
 			r.tx.remove(s.cfd)
 		}
-		unix.Close(s.cfd)
-		unix.Close(s.tfd)
+		rawClose(s.cfd)
+		rawClose(s.tfd)
 	} else {
 		s.close()
 	}
@@ -297,8 +297,8 @@ func (s *session) release() {
 func (s *session) abort() {
 	s.closed.Store(true)
 	if s.splicing {
-		unix.Close(s.cfd)
-		unix.Close(s.tfd)
+		rawClose(s.cfd)
+		rawClose(s.tfd)
 		return
 	}
 	s.client.Close()
