@@ -117,15 +117,10 @@ func (r *reactor) add(fd int, events uint32, key uint64) error {
 	return rawEpollCtl(r.fd, unix.EPOLL_CTL_ADD, fd, &ev)
 }
 
-// remove forgets fd. It must run before fd is closed: once the number is
-// reused, a late removal would hit another connection's registration (and a
-// file kept open elsewhere would keep its registration alive).
-func (r *reactor) remove(fd int) {
-	rawEpollCtl(r.fd, unix.EPOLL_CTL_DEL, fd, nil)
-}
-
-// close stops the goroutine and closes the epoll descriptor. Every registered
-// descriptor must have been removed.
+// close stops the goroutine and closes the epoll descriptor, which ends the
+// registrations left. (There is no remove: closing the only descriptor of a
+// registered file ends its registration, which is how relayed sockets leave,
+// see session.release.)
 func (r *reactor) close() {
 	r.file.Close()
 	<-r.done

@@ -21,22 +21,24 @@ import (
 // the reactor runs it again after the events that came meanwhile, so a busy
 // connection costs no goroutine switch and holds up no other. Whatever may
 // wait for a lock held during a dial (committing to the target, dialling
-// another) goes to a new goroutine. The splice calls and the reactors'
-// epoll_wait calls never block, so they are raw system calls (splice,
-// pollNow): the Go scheduler is not involved, which would otherwise hand the
-// processor to another thread during a long splice and keep its monitor
-// thread polling every 20 µs after each idle period. The session owns the two
-// socket descriptors — the client's straight from accept4 (accept.go), the
-// target's from the Dialer — neither of which is ever in the Go runtime's
-// poller, so each socket has one epoll registration for its reads. Idle timeouts are a scan every
-// second (relays.scan), not timers.
+// another) goes to a new goroutine. Bytes move by splice through a pipe in
+// bulk and by read and write through a small buffer while reads are small
+// (see smallRead). None of a relay's system calls blocks, so they are raw
+// system calls (splice, pollNow, rawsys.go): the Go scheduler is not
+// involved, which would otherwise hand the processor to another thread during
+// a long splice and keep its monitor thread polling every 20 µs after each
+// idle period. The session owns the two socket descriptors — the client's
+// straight from accept4 (accept.go), the target's from the Dialer — neither of
+// which is ever in the Go runtime's poller, so each socket has one epoll
+// registration for its reads. Idle timeouts are a scan every second
+// (relays.scan), not timers.
 //
 // What an idle connection holds (TestIdleFootprint and BenchmarkIdle measure it):
 //   - goroutines: none;
 //   - descriptors: 2, the client socket and the target socket;
-//   - pipes: none. A direction takes a pipe from the pool only once its source
-//     is readable and gives it back as soon as the pipe is drained and the
-//     source would block;
+//   - pipes and buffers: none. A direction takes a small buffer (small reads)
+//     or a pipe (bulk) from its pool only once its source is readable and
+//     gives it back as soon as it is drained and the source would block;
 //   - heap: the session with both pumps and its entries in the proxy's session
 //     set and the relay registry, about 0.6 KiB (the retry state is dropped
 //     once the first byte went out);
@@ -77,13 +79,37 @@ type pump struct {
 	src, dst       int  // descriptors; for client → target, dst is valid once hasDst
 	srcReg, dstReg bool // src is registered in the readability reactor, dst in the writability one
 	pipe           *pipe
-	buffered       int // bytes in pipe
+	buffered       int   // bytes in pipe
+	sb             small // the small-read buffer
 
 	// The fallback: connections, copied through a buffer.
 	srcConn, dstConn net.Conn
 
 	hasDst bool // the destination is known: always for target → client, after commit for client → target
 }
+
+// smallRead is the size of the buffer a direction reads into while its reads
+// are small: a connection's first bytes, requests and responses. Reading and
+// writing a few bytes through a buffer costs less than splicing them through
+// a pipe (which moves page references and makes the destination's packets
+// point into pages); a read that fills the buffer switches the direction to
+// the pipe until a splice brings less than smallRead again.
+const smallRead = 4 << 10
+
+// small is a direction's small-read state: the buffer (from smallBufs, held
+// only while the source is readable, like the pipe) with bytes off:len not
+// written yet, and whether the last read was large (bulk: splice next).
+type small struct {
+	buf      *[smallRead]byte
+	off, len int
+	bulk     bool
+}
+
+// unsent is how many bytes the buffer holds that were not written yet.
+func (b *small) unsent() int { return b.len - b.off }
+
+// smallBufs holds the small-read buffers that no direction is using.
+var smallBufs = sync.Pool{New: func() any { return new([smallRead]byte) }}
 
 // inlineBudget is how many bytes a direction moves on a reactor's goroutine
 // in one turn: then it yields, so that a busy connection does not hold up the
@@ -97,6 +123,9 @@ const inlineBudget = 1 << 20
 // it dials (commit, retarget, ending without a destination), and after
 // inlineBudget bytes it returns yield true: the direction stays running and
 // the reactor runs it again (resume) after its other events.
+//
+// Small reads go through a buffer (read, write); once a read fills it, the
+// direction splices through a pipe until a read brings less again (see small).
 func (d *pump) run(inline bool) (yield bool) {
 	s := d.s
 	budget := inlineBudget
@@ -105,7 +134,7 @@ func (d *pump) run(inline bool) (yield bool) {
 			d.end(errClosed)
 			return
 		}
-		if d.buffered > 0 {
+		if d.buffered > 0 || d.sb.unsent() > 0 {
 			if !d.hasDst {
 				if inline {
 					// Committing waits for a retarget's dial if one runs: not
@@ -115,10 +144,20 @@ func (d *pump) run(inline bool) (yield bool) {
 				}
 				d.commit()
 			}
-			n, err := splice(d.pipe.r, d.dst, d.buffered)
+			var n int
+			var err error
+			if d.buffered > 0 {
+				n, err = splice(d.pipe.r, d.dst, d.buffered)
+			} else {
+				n, err = rawWrite(d.dst, d.sb.buf[d.sb.off:d.sb.len])
+			}
 			switch {
 			case n > 0:
-				d.buffered -= int(n)
+				if d.buffered > 0 {
+					d.buffered -= n
+				} else {
+					d.sb.off += n
+				}
 				d.moved(uint64(n))
 			case err == unix.EINTR:
 			case err == unix.EAGAIN:
@@ -143,33 +182,45 @@ func (d *pump) run(inline bool) (yield bool) {
 			}
 			continue
 		}
-		if d.pipe == nil {
-			p, err := getPipe()
-			if err != nil {
-				d.end(err)
-				return
+		var n int
+		var err error
+		if d.pipe == nil && !d.sb.bulk {
+			if d.sb.buf == nil {
+				d.sb.buf = smallBufs.Get().(*[smallRead]byte)
 			}
-			d.pipe = p
+			n, err = rawRead(d.src, d.sb.buf[:])
+			if n > 0 {
+				d.sb.off, d.sb.len, d.sb.bulk = 0, n, n == smallRead
+			}
+		} else {
+			if d.pipe == nil {
+				p, err := getPipe()
+				if err != nil {
+					d.end(err)
+					return
+				}
+				d.pipe = p
+			}
+			n, err = splice(d.src, d.pipe.w, min(d.pipe.size, spliceMax))
+			if n > 0 {
+				d.buffered, d.sb.bulk = n, n >= smallRead
+			}
 		}
-		n, err := splice(d.src, d.pipe.w, min(d.pipe.size, spliceMax))
 		switch {
 		case n > 0:
-			d.buffered = int(n)
 			s.last.Store(s.p.clock())
-			if budget -= int(n); inline && budget <= 0 {
+			if budget -= n; inline && budget <= 0 {
 				return true
 			}
 		case err == unix.EINTR:
 		case err == unix.EAGAIN:
-			// Drained and the source would block: give the pipe back and wait.
-			putPipe(d.pipe, 0)
-			d.pipe = nil
+			// Drained and the source would block: give the buffers back and wait.
+			d.putBuffers()
 			if d.park() {
 				return
 			}
 		default:
-			putPipe(d.pipe, 0)
-			d.pipe = nil
+			d.putBuffers()
 			if err == nil {
 				err = io.EOF
 			}
@@ -189,6 +240,18 @@ func (d *pump) run(inline bool) (yield bool) {
 			d.end(err)
 			return
 		}
+	}
+}
+
+// putBuffers gives the direction's empty pipe and small buffer back.
+func (d *pump) putBuffers() {
+	if d.pipe != nil {
+		putPipe(d.pipe, 0)
+		d.pipe = nil
+	}
+	if d.sb.buf != nil {
+		smallBufs.Put(d.sb.buf)
+		d.sb.buf = nil
 	}
 }
 
@@ -269,6 +332,10 @@ func (d *pump) end(err error) {
 	if d.pipe != nil {
 		putPipe(d.pipe, d.buffered)
 		d.pipe, d.buffered = nil, 0
+	}
+	if d.sb.buf != nil {
+		smallBufs.Put(d.sb.buf)
+		d.sb = small{}
 	}
 	switch {
 	case s.closed.Load():

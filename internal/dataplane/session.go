@@ -191,10 +191,7 @@ func (s *session) retarget() bool {
 			unix.Close(fd)
 			return false
 		}
-		if d.srcReg {
-			rx.remove(s.tfd)
-		}
-		unix.Close(s.tfd)
+		rawClose(s.tfd) // which also ends its registrations
 		s.tfd, d.src, d.srcReg = fd, fd, true
 		s.ref.Store(ref)
 		return s.routed(s.p.table.Load())
@@ -265,26 +262,14 @@ func (s *session) close() {
 	s.target.Load().Close()
 }
 
-// release runs once both directions ended: it takes the descriptors out of
-// the reactors before closing them (a descriptor number may be reused at
-// once) and forgets the session.
+// release runs once both directions ended: it forgets the session, then
+// closes its descriptors, which also ends their reactor registrations (the
+// session owns the only descriptor of each socket; a late event that was
+// already collected carries the forgotten id and is ignored).
 func (s *session) release() {
 	s.p.relays.remove(s)
 	if s.splicing {
-		r := s.reactors
 		s.closed.Store(true)
-		if s.up.srcReg {
-			r.rx.remove(s.cfd)
-		}
-		if s.down.srcReg {
-			r.rx.remove(s.tfd)
-		}
-		if s.up.dstReg {
-			r.tx.remove(s.tfd)
-		}
-		if s.down.dstReg {
-			r.tx.remove(s.cfd)
-		}
 		rawClose(s.cfd)
 		rawClose(s.tfd)
 	} else {
