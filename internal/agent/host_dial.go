@@ -85,31 +85,23 @@ func connectFD(ctx context.Context, fd, family int, from netip.Addr, to netip.Ad
 		return os.NewSyscallError("connect", err)
 	}
 	// A target on this host has usually answered the handshake by now.
-	if done, err := connected(fd); done {
+	if done, err := connected(fd, family, to); done {
 		return err
 	}
-	return awaitConnect(ctx, fd)
+	return awaitConnect(ctx, fd, family, to)
 }
 
-// connected reports whether the handshake on fd ended, and how.
-func connected(fd int) (bool, error) {
-	var soerr int32
-	l := uint32(4)
-	_, _, errno := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_ERROR, uintptr(unsafe.Pointer(&soerr)), uintptr(unsafe.Pointer(&l)), 0)
-	if errno != 0 {
-		return true, os.NewSyscallError("getsockopt", errno)
-	}
-	switch e := unix.Errno(soerr); e {
-	case 0:
-		// No error yet and no peer: still in progress (or a spurious wake-up).
-		var rsa unix.RawSockaddrAny
-		l := uint32(unsafe.Sizeof(rsa))
-		_, _, errno := unix.RawSyscall(unix.SYS_GETPEERNAME, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&l)))
-		return errno == 0, nil
-	case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
+// connected reports whether the handshake of fd's connection to `to` ended,
+// and how, by asking to connect again (one system call): that returns 0 once
+// it is established, EALREADY while in flight, and the error it failed with.
+func connected(fd, family int, to netip.AddrPort) (bool, error) {
+	switch err := rawSockaddrCall(unix.SYS_CONNECT, fd, to, family); err {
+	case nil, unix.EISCONN:
+		return true, nil
+	case unix.EALREADY, unix.EINPROGRESS, unix.EINTR:
 		return false, nil
 	default:
-		return true, os.NewSyscallError("connect", e)
+		return true, os.NewSyscallError("connect", err)
 	}
 }
 
@@ -147,9 +139,10 @@ func rawSockaddrCall(trap uintptr, fd int, ap netip.AddrPort, family int) error 
 	return nil
 }
 
-// awaitConnect waits in Go's poller until the handshake on fd ended or ctx
-// ends. The poller holds a duplicate, so fd itself never joins it.
-func awaitConnect(ctx context.Context, fd int) error {
+// awaitConnect waits in Go's poller until the handshake of fd's connection to
+// `to` ended or ctx ends. The poller holds a duplicate, so fd itself never
+// joins it.
+func awaitConnect(ctx context.Context, fd, family int, to netip.AddrPort) error {
 	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return os.NewSyscallError("fcntl", err)
@@ -168,7 +161,7 @@ func awaitConnect(ctx context.Context, fd int) error {
 	var cerr error
 	err = raw.Write(func(uintptr) bool {
 		var done bool
-		done, cerr = connected(fd)
+		done, cerr = connected(fd, family, to)
 		return done
 	})
 	if err != nil {

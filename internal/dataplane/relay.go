@@ -343,7 +343,9 @@ func (d *pump) end(err error) {
 		if !d.down {
 			d.commit()
 		}
-		if s.closeWrite(d) != nil {
+		// The last direction to end needs no half-close: release closes both
+		// sockets at once, which sends the FIN.
+		if s.running.Load() > 1 && s.closeWrite(d) != nil {
 			s.close()
 		}
 	case errors.Is(err, syscall.ECONNRESET):
