@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/netip"
 
+	"golang.org/x/sys/unix"
+
 	"strait/internal/dataplane"
 )
 
@@ -82,14 +84,28 @@ func (h *Host) ListenUDP(vpcID string, addr netip.AddrPort) (*net.UDPConn, error
 	return c, nil
 }
 
-// DialSocket connects to `to` from a socket created inside the namespace of a
-// VPC (or instance) and bound to from (any port; no binding when from is the
-// zero Addr), and returns the connected, non-blocking, close-on-exec socket
-// descriptor, which the caller owns (the data plane relays it without Go's
-// poller). ctx bounds the connection attempt only.
-func (h *Host) DialSocket(ctx context.Context, vpcID string, from netip.Addr, to netip.AddrPort) (int, error) {
-	fd, err := h.dialIn(ctx, h.Namespace(vpcID), from, to)
+// StartDial starts connecting to `to` from a socket created inside the
+// namespace of a VPC (or instance) and bound to from (any port; no binding
+// when from is the zero Addr), without waiting: done reports whether the
+// handshake is over, else wait for it with dataplane.AwaitConnect. The socket
+// is non-blocking and close-on-exec, and the caller owns it (the data plane
+// relays it without Go's poller). It is the data plane's Dialer.
+func (h *Host) StartDial(vpcID string, from netip.Addr, to netip.AddrPort) (fd int, done bool, err error) {
+	fd, done, err = h.startDial(h.Namespace(vpcID), from, to)
 	if err != nil {
+		return -1, false, fmt.Errorf("dialing %s from %s in %s: %w", to, from, vpcID, err)
+	}
+	return fd, done, nil
+}
+
+// DialSocket is StartDial waiting for the handshake; ctx bounds the wait.
+func (h *Host) DialSocket(ctx context.Context, vpcID string, from netip.Addr, to netip.AddrPort) (int, error) {
+	fd, done, err := h.StartDial(vpcID, from, to)
+	if err != nil || done {
+		return fd, err
+	}
+	if err := dataplane.AwaitConnect(ctx, fd); err != nil {
+		unix.Close(fd)
 		return -1, fmt.Errorf("dialing %s from %s in %s: %w", to, from, vpcID, err)
 	}
 	return fd, nil

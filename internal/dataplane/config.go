@@ -12,7 +12,6 @@
 package dataplane
 
 import (
-	"context"
 	"net/netip"
 	"time"
 
@@ -99,11 +98,14 @@ type Entry struct {
 	Port         uint16 // the listener port
 }
 
-// Dialer opens a TCP connection to a target from a load balancer node's address,
-// inside the network of VPC vpcID, and returns its socket: connected,
-// non-blocking and close-on-exec, owned by the caller and not in Go's poller
-// (the relay waits for it in its own reactors).
-type Dialer func(ctx context.Context, vpcID string, from netip.Addr, to netip.AddrPort) (fd int, err error)
+// Dialer starts a TCP connection to a target from a load balancer node's
+// address, inside the network of VPC vpcID, without waiting for the handshake
+// (StartConnect), and returns its socket: non-blocking and close-on-exec,
+// owned by the caller and not in Go's poller (the relay waits for it in its
+// own reactors). done reports whether the handshake is over; if not, the
+// proxy waits for it with AwaitConnect. A Dialer must not block: the proxy
+// calls it on the goroutine that accepts connections.
+type Dialer func(vpcID string, from netip.Addr, to netip.AddrPort) (fd int, done bool, err error)
 
 // HealthReport records a target's new health state; the data plane calls it when
 // a target's state changes (and once when a target is first seen).

@@ -2,7 +2,6 @@ package dataplane
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/pires/go-proxyproto"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sys/unix"
 
 	"strait/internal/model"
 )
@@ -46,24 +46,55 @@ type dialRecord struct {
 	at   time.Time
 }
 
-func (n *testNet) dial(ctx context.Context, vpc string, from netip.Addr, to netip.AddrPort) (int, error) {
+func (n *testNet) dial(vpc string, from netip.Addr, to netip.AddrPort) (int, bool, error) {
 	n.mu.Lock()
 	n.dials = append(n.dials, dialRecord{vpc, from, to, time.Now()})
 	hole := n.blackhole[to]
 	n.mu.Unlock()
 	if hole {
-		<-ctx.Done()
-		return -1, ctx.Err()
+		sink, err := blackholeSink()
+		if err != nil {
+			return -1, false, err
+		}
+		to = sink
 	}
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: from.AsSlice()}, KeepAlive: -1}
-	c, err := d.DialContext(ctx, "tcp", to.String())
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return -1, err
+		return -1, false, err
 	}
-	// The Dialer contract: a descriptor of the caller's, not in Go's poller.
-	defer c.Close()
-	return dupFD(c.(*net.TCPConn))
+	done, err := StartConnect(fd, from, to)
+	if err != nil {
+		unix.Close(fd)
+		return -1, false, err
+	}
+	return fd, done, nil
 }
+
+// blackholeSink is a loopback address whose handshakes never complete: a
+// listening socket with an accept queue of one, filled by a connection nobody
+// accepts, so the kernel drops every further SYN (the client retries for
+// minutes). It is created once and lives as long as the test binary.
+var blackholeSink = sync.OnceValues(func() (netip.AddrPort, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 250}}); err != nil {
+		return netip.AddrPort{}, err
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		return netip.AddrPort{}, err
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	addr := netip.AddrPortFrom(netip.AddrFrom4(sa.(*unix.SockaddrInet4).Addr), uint16(sa.(*unix.SockaddrInet4).Port))
+	if _, err := net.DialTimeout("tcp", addr.String(), waitLong); err != nil { // fills the queue
+		return netip.AddrPort{}, err
+	}
+	return addr, nil
+})
 
 // dialsBefore returns the number of dials started before t.
 func (n *testNet) dialsBefore(t time.Time) int {

@@ -198,7 +198,7 @@ func (p *Proxy) Serve(l *ListenSocket, e Entry) error {
 			}
 			p.wg.Add(1)
 			p.mu.Unlock()
-			go p.handle(fd, client, local, e)
+			p.handle(fd, client, local, e)
 		})
 		switch {
 		case errors.Is(err, errSocketClosed):
@@ -268,80 +268,164 @@ func (p *Proxy) Close() {
 }
 
 // handle routes one accepted connection, the client socket cfd (which it owns)
-// from client to local, dials its target and starts the relay.
+// from client to local, dials its target and starts the relay. It runs on the
+// accepting goroutine, so it never waits: a handshake still in flight is
+// waited for on a new goroutine (connectLater). It ends the connection's turn
+// in p.wg.
 func (p *Proxy) handle(cfd int, client, local netip.AddrPort, e Entry) {
-	defer p.wg.Done()
 	t := p.table.Load()
 	lb := t.lbs[e.LoadBalancer]
-	ep, svc := p.counters(e, lb)
-	owned := true // cfd is still handle's to close
-	reject := func(msg string, args ...any) {
-		if owned {
-			unix.Close(cfd)
-		}
-		if ep != nil {
-			ep.rejected.Add(1)
-		}
-		if svc != nil {
-			svc.rejected.Add(1)
-		}
-		p.log.Warn("connection rejected: "+msg, append(args, "client", client.String(), "endpoint", e.EndpointID, "load_balancer", e.LoadBalancer, "port", e.Port)...)
-	}
+	c := &incoming{p: p, cfd: cfd, client: client, e: e}
+	c.ep, c.svc = p.counters(e, lb)
 	if lb == nil {
-		reject("no such load balancer")
+		c.reject("no such load balancer")
 		return
 	}
 	lis := lb.listeners[e.Port]
 	if lis == nil || lis.group == nil {
-		reject("no listener or target group on the port")
+		c.reject("no listener or target group on the port")
 		return
 	}
 	node, ok := lb.node(e.AZ)
 	if !ok {
-		reject("load balancer has no node")
+		c.reject("load balancer has no node")
 		return
 	}
-	flow := flowHash(client, local)
-	var header []byte
+	c.lis = lis
+	c.route = route{lb: lb, node: node, cands: lis.byZone[node.AZ], flow: flowHash(client, local)}
 	if lis.group.proxyV2 {
 		h, err := AppendProxyHeaderV2(make([]byte, 0, MaxProxyHeaderV2Len(len(e.EndpointID))), client, local, e.EndpointID)
 		if err != nil {
-			reject("PROXY v2 header", "error", err)
+			c.reject("PROXY v2 header", "error", err)
 			return
 		}
-		header = h
+		c.header = h
 	}
-	target := -1
-	var ref *targetRef
-	var tried []*targetRef
-	for {
-		var err error
-		target, ref, err = p.dialTarget(lb, node, lis.byZone[node.AZ], flow, tried)
-		if err != nil {
-			reject("no target reachable", "error", err)
-			return
-		}
-		if err = sendHeader(target, header); err == nil {
-			break
-		}
-		p.log.Debug("PROXY v2 header not sent", "target", ref.label, "error", err)
-		unix.Close(target)
-		tried = append(tried, ref)
+	fd, ref, pending, err := p.dialReady(&c.route, -1, nil, false)
+	switch {
+	case err != nil:
+		c.reject("no target reachable", "error", err)
+	case pending:
+		go c.connectLater(fd, ref)
+	default:
+		c.start(fd, ref)
 	}
-	s := &session{p: p, lis: lis, ep: ep, svc: svc, idle: int64(lis.idle),
-		retry: &retryInfo{node: node, flow: flow, header: header, tried: tried}}
+}
+
+// incoming is a client connection being routed and connected to its target.
+type incoming struct {
+	p      *Proxy
+	cfd    int // the client's socket, owned until start
+	client netip.AddrPort
+	e      Entry
+	ep     *endpointCounters
+	svc    *counters
+	lis    *listenerRoute
+	route
+}
+
+// route is how a connection reaches its targets: the load balancer, its node
+// in the client's zone, the candidate targets from that node, the flow hash
+// that orders them, the PROXY v2 header to send first (nil without) and the
+// targets tried already.
+type route struct {
+	lb     *lbRoute
+	node   Node
+	cands  []*targetRef
+	flow   uint64
+	header []byte
+	tried  []*targetRef
+}
+
+// reject closes the client connection and counts it as rejected, logging why,
+// and ends its turn in p.wg.
+func (c *incoming) reject(msg string, args ...any) {
+	defer c.p.wg.Done()
+	if c.cfd >= 0 {
+		unix.Close(c.cfd)
+	}
+	if c.ep != nil {
+		c.ep.rejected.Add(1)
+	}
+	if c.svc != nil {
+		c.svc.rejected.Add(1)
+	}
+	e := c.e
+	c.p.log.Warn("connection rejected: "+msg, append(args, "client", c.client.String(), "endpoint", e.EndpointID, "load_balancer", e.LoadBalancer, "port", e.Port)...)
+}
+
+// connectLater waits for the handshake of fd with target ref (dialling the
+// next candidates if it fails) and starts the relay.
+func (c *incoming) connectLater(fd int, ref *targetRef) {
+	fd, ref, _, err := c.p.dialReady(&c.route, fd, ref, true)
+	if err != nil {
+		c.reject("no target reachable", "error", err)
+		return
+	}
+	c.start(fd, ref)
+}
+
+// start relays the client connection to target socket tfd (of target ref),
+// which it owns, and ends the connection's turn in p.wg.
+func (c *incoming) start(tfd int, ref *targetRef) {
+	p := c.p
+	s := &session{p: p, lis: c.lis, ep: c.ep, svc: c.svc, idle: int64(c.lis.idle), retry: &c.route}
 	s.ref.Store(ref)
-	owned = false // prepare takes both sockets over, also on error
-	if err := s.prepare(cfd, target); err != nil {
-		reject("relay setup", "error", err)
+	cfd := c.cfd
+	c.cfd = -1
+	if err := s.prepare(cfd, tfd); err != nil { // it owns both sockets from here, also on error
+		c.reject("relay setup", "error", err)
 		return
 	}
 	if !p.register(s) {
 		s.abort()
-		reject("target left the configuration")
+		c.reject("target left the configuration")
 		return
 	}
+	p.wg.Done()
 	s.start()
+}
+
+// dialReady returns a socket connected to the flow's target (ref) with the
+// PROXY v2 header sent: it dials the candidates in the flow's order, skipping
+// the ones in r.tried, and adds each that fails to r.tried. fd, if not -1, is
+// a socket whose handshake with target ref is in flight, waited for first.
+// Unless wait, it does not wait for a handshake: it returns a socket whose
+// handshake is in flight with pending true instead.
+func (p *Proxy) dialReady(r *route, fd int, ref *targetRef, wait bool) (_ int, _ *targetRef, pending bool, _ error) {
+	for {
+		done := false
+		if fd < 0 {
+			var err error
+			if fd, ref, done, err = p.dialTarget(r.lb, r.node, r.cands, r.flow, r.tried); err != nil {
+				return -1, nil, false, err
+			}
+		}
+		if !done {
+			if !wait {
+				return fd, ref, true, nil
+			}
+			ctx, cancel := context.WithTimeout(p.ctx, p.dialTimeout)
+			err := AwaitConnect(ctx, fd)
+			cancel()
+			if err != nil {
+				p.log.Debug("dial to target failed", "target", ref.label, "from", r.node.IP.String(), "error", err)
+				unix.Close(fd)
+				fd, r.tried = -1, append(r.tried, ref)
+				if p.ctx.Err() != nil {
+					return -1, nil, false, err
+				}
+				continue
+			}
+		}
+		if err := sendHeader(fd, r.header); err != nil {
+			p.log.Debug("PROXY v2 header not sent", "target", ref.label, "error", err)
+			unix.Close(fd)
+			fd, r.tried = -1, append(r.tried, ref)
+			continue
+		}
+		return fd, ref, false, nil
+	}
 }
 
 // sendHeader writes a PROXY v2 header (if any) to a new target connection. The
@@ -414,13 +498,14 @@ func (p *Proxy) unregister(s *session) {
 	s.each(func(c *counters) { c.active.Add(-1) })
 }
 
-// dialTarget dials the flow's target among the candidates from the node's
-// address: the healthy ones first (all of them when none is healthy: fail
-// open), then the others, each in the selector's order for this flow. Targets
-// in exclude (already tried) are skipped.
-func (p *Proxy) dialTarget(lb *lbRoute, node Node, cands []*targetRef, flow uint64, exclude []*targetRef) (int, *targetRef, error) {
+// dialTarget starts dialling the flow's target among the candidates from the
+// node's address: the healthy ones first (all of them when none is healthy:
+// fail open), then the others, each in the selector's order for this flow.
+// Targets in exclude (already tried) are skipped, and so are the ones a dial
+// fails at once for. done reports whether the handshake is over.
+func (p *Proxy) dialTarget(lb *lbRoute, node Node, cands []*targetRef, flow uint64, exclude []*targetRef) (fd int, ref *targetRef, done bool, err error) {
 	if len(cands) == 0 {
-		return -1, nil, errNoTargets
+		return -1, nil, false, errNoTargets
 	}
 	var refBuf [2][8]*targetRef
 	var keyBuf [2][8]uint64
@@ -443,17 +528,12 @@ func (p *Proxy) dialTarget(lb *lbRoute, node Node, cands []*targetRef, flow uint
 		for len(rs) > 0 {
 			j := p.sel.Pick(flow, ks)
 			r := rs[j]
-			ctx, cancel := context.WithTimeout(p.ctx, p.dialTimeout)
-			fd, err := p.opts.Dial(ctx, lb.vpcID, node.IP, r.Addr)
-			cancel()
+			fd, done, err := p.opts.Dial(lb.vpcID, node.IP, r.Addr)
 			if err == nil {
-				return fd, r, nil
+				return fd, r, done, nil
 			}
 			p.log.Debug("dial to target failed", "target", r.label, "from", node.IP.String(), "error", err)
 			lastErr = err
-			if p.ctx.Err() != nil {
-				return -1, nil, lastErr
-			}
 			n := len(rs) - 1
 			rs[j], ks[j] = rs[n], ks[n]
 			rs, ks = rs[:n], ks[:n]
@@ -462,7 +542,7 @@ func (p *Proxy) dialTarget(lb *lbRoute, node Node, cands []*targetRef, flow uint
 	if lastErr == nil {
 		lastErr = errNoTargets
 	}
-	return -1, nil, lastErr
+	return -1, nil, false, lastErr
 }
 
 // errNoTargets rejects connections whose listener has no target for the zone.

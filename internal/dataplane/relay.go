@@ -117,10 +117,11 @@ var smallBufs = sync.Pool{New: func() any { return new([smallRead]byte) }}
 const inlineBudget = 1 << 20
 
 // run moves bytes until the direction must wait, which parks it and returns,
-// or until it ends. Inline, it runs on a reactor's goroutine (so waking a
-// direction costs no goroutine switch): it must not block, so it hands off to
-// a new goroutine before anything that takes s.mu, which retarget holds while
-// it dials (commit, retarget, ending without a destination), and after
+// or until it ends. Inline, it runs on a goroutine that must not block (a
+// reactor's, or the accepting one): it hands off to a new goroutine before
+// anything that waits for s.mu, which retarget holds while it dials
+// (committing while a retarget runs, retarget, ending without a destination
+// then), and after
 // inlineBudget bytes it returns yield true: the direction stays running and
 // the reactor runs it again (resume) after its other events.
 //
@@ -136,8 +137,8 @@ func (d *pump) run(inline bool) (yield bool) {
 		}
 		if d.buffered > 0 || d.sb.unsent() > 0 {
 			if !d.hasDst {
-				if inline {
-					// Committing waits for a retarget's dial if one runs: not
+				if inline && !d.s.tryCommit(d) {
+					// Committing waits for a retarget's dial that runs: not
 					// on a reactor's goroutine.
 					go d.run(false)
 					return
@@ -233,8 +234,8 @@ func (d *pump) run(inline bool) (yield bool) {
 					continue
 				}
 			}
-			if inline && !d.hasDst {
-				go d.end(err) // it commits, which may wait
+			if inline && !d.hasDst && !d.s.tryCommit(d) {
+				go d.end(err) // it commits, which waits for the retarget
 				return
 			}
 			d.end(err)

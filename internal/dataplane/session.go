@@ -38,19 +38,9 @@ type session struct {
 
 	mu        sync.Mutex // orders the first write to the target against retarget
 	committed bool       // a byte or FIN went to the target: the target is final
-	retry     *retryInfo // until committed: how to reach another target
+	retry     *route     // until committed: how to reach another target
 
 	up, down pump // client → target, target → client
-}
-
-// retryInfo is what a session needs to dial another target if the first one
-// resets the connection before any byte moved. It is dropped once the
-// connection is committed to its target.
-type retryInfo struct {
-	node   Node
-	flow   uint64
-	header []byte // PROXY v2 header; nil without
-	tried  []*targetRef
 }
 
 // routed reports whether table t still routes the session's connection.
@@ -109,8 +99,10 @@ func SocketConn(fd int) (*net.TCPConn, error) {
 // start relays the prepared session. Splicing, it registers both sources in
 // the readability reactor; the target → client direction parks (the target
 // usually has not spoken yet; the registration reports at once if it has) and
-// the client → target direction runs on the calling goroutine (the client
-// usually spoke already). The fallback starts one goroutine per direction.
+// the client → target direction runs on the calling goroutine, the
+// accepting one, as on a reactor's (the client usually spoke already; a turn
+// that used its budget goes on on a new goroutine). The fallback starts one
+// goroutine per direction.
 // The last direction to end releases the session.
 func (s *session) start() {
 	s.last.Store(s.p.clock())
@@ -138,7 +130,13 @@ func (s *session) start() {
 	if !s.down.park() {
 		go s.down.run(false)
 	}
-	s.up.run(false)
+	// Inline: the caller is the accepting goroutine, which must not block.
+	if s.up.run(true) {
+		go func() {
+			for s.up.resume() {
+			}
+		}()
+	}
 }
 
 // commit makes the current target final (the first byte or FIN is about to go
@@ -146,6 +144,21 @@ func (s *session) start() {
 func (s *session) commit(d *pump) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.commitLocked(d)
+}
+
+// tryCommit commits like commit unless a retarget holds s.mu (while it
+// dials): it reports whether d has its destination now.
+func (s *session) tryCommit(d *pump) bool {
+	if !s.mu.TryLock() {
+		return false
+	}
+	defer s.mu.Unlock()
+	s.commitLocked(d)
+	return true
+}
+
+func (s *session) commitLocked(d *pump) {
 	s.committed, s.retry = true, nil
 	if s.splicing {
 		d.dst = s.tfd
@@ -177,12 +190,8 @@ func (s *session) retarget() bool {
 	old := s.ref.Load()
 	r.tried = append(r.tried, old)
 	s.p.log.Debug("target reset the connection before any byte; trying another", "target", old.label)
-	fd, ref, err := s.p.dialTarget(s.lis.lb, r.node, s.lis.byZone[r.node.AZ], r.flow, r.tried)
+	fd, ref, _, err := s.p.dialReady(r, -1, nil, true)
 	if err != nil {
-		return false
-	}
-	if err := sendHeader(fd, r.header); err != nil {
-		unix.Close(fd)
 		return false
 	}
 	if s.splicing {

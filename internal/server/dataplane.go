@@ -24,6 +24,6 @@ func startDataplane(ctx context.Context, cfg Config, ctl *control.Control, reg p
 			cfg.Logger.Warn("recording target health", "target_group", tg, "target", t.ID, "err", err)
 		}
 	}
-	proxy := dataplane.New(dataplane.Options{Dial: host.DialSocket, Report: report, Logger: cfg.Logger, Registerer: reg})
+	proxy := dataplane.New(dataplane.Options{Dial: host.StartDial, Report: report, Logger: cfg.Logger, Registerer: reg})
 	return agent.New(host, proxy, cfg.Logger)
 }
