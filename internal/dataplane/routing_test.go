@@ -168,6 +168,58 @@ func TestDialFailover(t *testing.T) {
 	eventually(t, "rejection to be counted", func() bool { return r.p.EndpointStats("vpce-1").Rejected == 1 })
 }
 
+// Connections are accepted on one goroutine, which never waits for a
+// handshake: while a connection waits for a target that does not answer,
+// later connections on the same listener reach the live target.
+func TestPendingHandshakeDoesNotBlockAccept(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	a := startTarget(t, "a", "127.0.0.42", modeGreet)
+	hole := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.43"), 9)
+	r.net.setBlackhole(hole, true)
+	r.p.dialTimeout = time.Hour // the dial to the hole stays pending until the end
+	g := TargetGroup{Targets: []Target{a.asTarget("us-east-1a"), {ID: "127.0.0.43", Addr: hole, AZ: "us-east-1a"}}}
+	r.p.Configure(oneLB(map[string]string{"us-east-1a": "127.0.0.21"}, false, g))
+	addr := r.serve(t, "127.0.0.1", Entry{EndpointID: "vpce-1", AZ: "us-east-1a", LoadBalancer: testLB, Port: 80})
+	// connect opens a client connection and reports whether its (first) dial
+	// went to the hole; the other ones must be greeted by a.
+	connect := func() (toHole bool) {
+		before := r.net.count()
+		c := dialFrom(t, "127.0.0.1", addr)
+		eventually(t, "the connection's dial", func() bool { return r.net.count() > before })
+		r.net.mu.Lock()
+		toHole = r.net.dials[before].to == hole
+		r.net.mu.Unlock()
+		if toHole {
+			return true // left open, waiting
+		}
+		c.SetReadDeadline(time.Now().Add(waitLong))
+		if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "a\n" {
+			t.Fatalf("connection to a: %q, %v", line, err)
+		}
+		return false
+	}
+	held := 0
+	for i := 0; held == 0; i++ {
+		if i == 64 {
+			t.Fatal("64 connections and none went to the hole")
+		}
+		if connect() {
+			held++
+		}
+	}
+	for served := 0; served < 3; {
+		if held == 64 {
+			t.Fatal("64 connections went to the hole and none to a")
+		}
+		if connect() {
+			held++
+		} else {
+			served++
+		}
+	}
+}
+
 // Two healthy targets, one killed: no client connection fails, and the dead one
 // turns unhealthy.
 func TestTargetKilledNoClientFailure(t *testing.T) {
