@@ -135,34 +135,45 @@ func (l *ListenSocket) Close() error {
 var errSocketClosed = errors.New("dataplane: listener closed")
 
 // accept hands every connection to handle, with its client's and its local
-// address, as they arrive, parking in Go's poller while none is queued. It
-// returns errSocketClosed once l is closed, or the first accept error
-// (Serve retries temporary ones).
-func (l *ListenSocket) accept(handle func(fd int, client, local netip.AddrPort)) error {
+// address, as they arrive, parking in Go's poller while none is queued; more
+// tells handle that another connection was queued behind this one (handle
+// may then pass it to another goroutine, to be back sooner). It returns
+// errSocketClosed once l is closed, or the first accept error (Serve retries
+// temporary ones).
+func (l *ListenSocket) accept(handle func(fd int, client, local netip.AddrPort, more bool)) error {
 	wildcard := l.addr.Addr().IsUnspecified()
 	var aerr error
+	held := false // a connection accepted and not handed over yet: fd, client, local
+	var fd int
+	var client, local netip.AddrPort
+	flush := func(more bool) {
+		if held {
+			held = false
+			handle(fd, client, local, more)
+		}
+	}
 	err := l.raw.Read(func(s uintptr) bool {
 		for {
-			// syscall's, not x/sys/unix's: that one asks every IPv4 socket for its
-			// protocol (SO_PROTOCOL, for L2TP) to convert the address.
-			fd, client, err := rawAccept4(int(s))
+			nfd, nclient, err := rawAccept4(int(s))
 			switch err {
 			case nil:
 			case syscall.EAGAIN:
+				flush(false)
 				return false // queue drained: wait for readability
 			case syscall.EINTR, syscall.ECONNABORTED:
 				continue // a signal; a connection reset while queued
 			default:
+				flush(false)
 				aerr = os.NewSyscallError("accept4", err)
 				return true
 			}
-			local := l.addr
+			flush(true)
+			fd, client, local, held = nfd, nclient, l.addr, true
 			if wildcard {
 				if lsa, err := syscall.Getsockname(fd); err == nil {
 					local = sockaddrAddrPort(lsa)
 				}
 			}
-			handle(fd, client, local)
 		}
 	})
 	switch {

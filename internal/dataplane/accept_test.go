@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -34,7 +35,7 @@ func acceptAll(l *ListenSocket) (<-chan accepted, <-chan error) {
 	got := make(chan accepted, 16)
 	done := make(chan error, 1)
 	go func() {
-		done <- l.accept(func(fd int, client, local netip.AddrPort) { got <- accepted{fd, client, local} })
+		done <- l.accept(func(fd int, client, local netip.AddrPort, _ bool) { got <- accepted{fd, client, local} })
 	}()
 	return got, done
 }
@@ -106,6 +107,47 @@ func TestListenSocketWildcard(t *testing.T) {
 		}
 	case <-time.After(waitLong):
 		t.Fatal("no connection accepted")
+	}
+}
+
+// accept tells whether more connections were queued behind each one: the last
+// of a burst is handed over with more false.
+func TestListenSocketAcceptMore(t *testing.T) {
+	t.Parallel()
+	l, err := Listen(netip.MustParseAddrPort("127.0.0.75:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for range 3 { // queued before accept runs
+		dialFrom(t, "127.0.0.76", l.Addr())
+	}
+	eventually(t, "3 connections in the accept queue", func() bool {
+		var queued uint32
+		l.raw.Control(func(fd uintptr) {
+			// For a listening socket, tcpi_unacked is the accept queue's length.
+			if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+				queued = info.Unacked
+			}
+		})
+		return queued == 3
+	})
+	mores := make(chan bool, 3)
+	go l.accept(func(fd int, _, _ netip.AddrPort, more bool) {
+		unix.Close(fd)
+		mores <- more
+	})
+	var got []bool
+	for range 3 {
+		select {
+		case m := <-mores:
+			got = append(got, m)
+		case <-time.After(waitLong):
+			t.Fatalf("accepted %d of 3", len(got))
+		}
+	}
+	if want := []bool{true, true, false}; !slices.Equal(got, want) {
+		t.Errorf("more = %v, want %v", got, want)
 	}
 }
 

@@ -188,7 +188,7 @@ func (p *Proxy) Serve(l *ListenSocket, e Entry) error {
 	}()
 	var backoff time.Duration
 	for {
-		err := l.accept(func(fd int, client, local netip.AddrPort) {
+		err := l.accept(func(fd int, client, local netip.AddrPort, more bool) {
 			backoff = 0
 			p.mu.Lock()
 			if p.closed {
@@ -198,6 +198,11 @@ func (p *Proxy) Serve(l *ListenSocket, e Entry) error {
 			}
 			p.wg.Add(1)
 			p.mu.Unlock()
+			if more {
+				// Others are queued: route and dial this one in parallel.
+				go p.handle(fd, client, local, e)
+				return
+			}
 			p.handle(fd, client, local, e)
 		})
 		switch {
@@ -268,10 +273,10 @@ func (p *Proxy) Close() {
 }
 
 // handle routes one accepted connection, the client socket cfd (which it owns)
-// from client to local, dials its target and starts the relay. It runs on the
-// accepting goroutine, so it never waits: a handshake still in flight is
-// waited for on a new goroutine (connectLater). It ends the connection's turn
-// in p.wg.
+// from client to local, dials its target and starts the relay. It usually
+// runs on the accepting goroutine (when no other connection is queued), so it
+// never waits: a handshake still in flight is waited for on a new goroutine
+// (connectLater). It ends the connection's turn in p.wg.
 func (p *Proxy) handle(cfd int, client, local netip.AddrPort, e Entry) {
 	t := p.table.Load()
 	lb := t.lbs[e.LoadBalancer]
