@@ -3,8 +3,8 @@ package agent
 import (
 	"fmt"
 	"sync"
+	"unsafe"
 
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -87,37 +87,39 @@ func (s *spares) drop(name string) {
 // closeAll closes descriptors.
 func closeAll(fds []int) {
 	for _, fd := range fds {
-		unix.Close(fd)
+		rawClose(fd)
 	}
 }
 
 // socketsIn creates n non-blocking, close-on-exec TCP sockets of family inside
-// the named namespace, in one trip of a locked thread.
+// the named namespace, in one trip of a locked thread. Its system calls are
+// raw, like the data plane's (dataplane/rawsys.go): none of them waits, and an
+// ordinary one would wake the runtime's monitor thread if the process was idle.
 func socketsIn(name string, family, n int) ([]int, error) {
 	host, err := hostNamespace()
 	if err != nil {
 		return nil, fmt.Errorf("opening the host namespace: %w", err)
 	}
-	ns, err := openNamespace(name)
+	ns, err := rawOpenNamespace(name)
 	if err != nil {
 		return nil, err
 	}
-	defer ns.Close()
+	defer rawClose(ns)
 	fds := make([]int, 0, n)
 	err = onFreshThread(func() error {
-		if err := netns.Set(ns); err != nil {
+		if err := rawSetns(ns); err != nil {
 			return fmt.Errorf("entering namespace %s: %w", name, err)
 		}
 		var serr error
 		for len(fds) < n {
-			fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
-			if err != nil {
-				serr = fmt.Errorf("socket: %w", err)
+			fd, _, errno := unix.RawSyscall(unix.SYS_SOCKET, uintptr(family), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+			if errno != 0 {
+				serr = fmt.Errorf("socket: %w", errno)
 				break
 			}
-			fds = append(fds, fd)
+			fds = append(fds, int(fd))
 		}
-		if err := netns.Set(host); err != nil {
+		if err := rawSetns(int(host)); err != nil {
 			closeAll(fds)
 			fds = nil
 			return errThreadTainted{err}
@@ -131,4 +133,41 @@ func socketsIn(name string, family, n int) ([]int, error) {
 		return nil, err
 	}
 	return fds, nil
+}
+
+// rawOpenNamespace opens a named namespace as openNamespace does (with its
+// errors), with raw system calls.
+func rawOpenNamespace(name string) (int, error) {
+	path, err := unix.BytePtrFromString(nsPath(name))
+	if err != nil {
+		return -1, err
+	}
+	cwd := unix.AT_FDCWD
+	fd, _, errno := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(cwd), uintptr(unsafe.Pointer(path)), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+	switch {
+	case errno == unix.ENOENT:
+		return -1, fmt.Errorf("namespace %s does not exist", name)
+	case errno != 0:
+		return -1, fmt.Errorf("opening namespace %s: %w", name, errno)
+	}
+	var st unix.Statfs_t
+	_, _, errno = unix.RawSyscall(unix.SYS_FSTATFS, fd, uintptr(unsafe.Pointer(&st)), 0)
+	if errno != 0 || st.Type != nsfsMagic {
+		rawClose(int(fd))
+		return -1, fmt.Errorf("namespace %s does not exist", name)
+	}
+	return int(fd), nil
+}
+
+// rawSetns moves the calling thread into the network namespace ns.
+func rawSetns(ns int) error {
+	if _, _, errno := unix.RawSyscall(unix.SYS_SETNS, uintptr(ns), unix.CLONE_NEWNET, 0); errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// rawClose closes a descriptor.
+func rawClose(fd int) {
+	unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
 }

@@ -387,8 +387,8 @@ func (c *incoming) start(tfd int, ref *targetRef) {
 		c.reject("target left the configuration")
 		return
 	}
+	s.start() // counts its directions in p.wg before this turn ends
 	p.wg.Done()
-	s.start()
 }
 
 // dialReady returns a socket connected to the flow's target (ref) with the

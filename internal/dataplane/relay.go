@@ -121,9 +121,8 @@ const inlineBudget = 1 << 20
 // reactor's, or the accepting one): it hands off to a new goroutine before
 // anything that waits for s.mu, which retarget holds while it dials
 // (committing while a retarget runs, retarget, ending without a destination
-// then), and after
-// inlineBudget bytes it returns yield true: the direction stays running and
-// the reactor runs it again (resume) after its other events.
+// then), and after inlineBudget bytes it returns yield true: the direction
+// stays running and the reactor runs it again (resume) after its other events.
 //
 // Small reads go through a buffer (read, write); once a read fills it, the
 // direction splices through a pipe until a read brings less again (see small).
