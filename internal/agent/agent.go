@@ -288,8 +288,9 @@ func (a *Agent) closeResolver(vpc string) {
 	}
 }
 
-// Close stops every listener and resolver. The namespaces, addresses and rules stay
-// for the next run to adopt (`strait down` removes them).
+// Close stops every listener, resolver and relayed connection, and closes the
+// host's spare sockets. The namespaces, addresses and rules stay for the next
+// run to adopt (`strait down` removes them).
 func (a *Agent) Close() {
 	a.applyMu.Lock()
 	defer a.applyMu.Unlock()
@@ -301,4 +302,5 @@ func (a *Agent) Close() {
 		a.closeResolver(id)
 	}
 	a.proxy.Close()
+	a.host.CloseSpares()
 }

@@ -15,7 +15,8 @@ import (
 // namespace and address family: a dial takes one, and when none is left it
 // creates a batch of spareBatch in one trip. Spares are made only for the
 // namespaces that dial (the VPCs of load balancer nodes and health checks) and
-// are closed when their namespace is removed, as they would keep it alive.
+// are closed when their namespace is removed, as they would keep it alive, and
+// when the agent closes (CloseSpares).
 
 // spareBatch is how many sockets one trip into a namespace creates.
 const spareBatch = 16
@@ -80,6 +81,20 @@ func (s *spares) drop(name string) {
 			delete(s.pools, key)
 		}
 	}
+	s.mu.Unlock()
+	closeAll(fds)
+}
+
+// CloseSpares closes the Host's spare sockets (of every namespace). Dials
+// after it make new ones.
+func (h *Host) CloseSpares() {
+	s := &h.spares
+	s.mu.Lock()
+	var fds []int
+	for _, p := range s.pools {
+		fds = append(fds, p.fds...)
+	}
+	s.pools = nil
 	s.mu.Unlock()
 	closeAll(fds)
 }
