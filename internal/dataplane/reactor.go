@@ -23,9 +23,9 @@ type reactor struct {
 	fd   int // the epoll descriptor; valid until close
 	file *os.File
 	raw  syscall.RawConn
-	// wake is called for each event with its registration key; it returns the
-	// direction it ran if that yielded (to be resumed), else nil.
-	wake func(key uint64) yielder
+	// wake is called for each event with its registration key and events; it
+	// returns the direction it ran if that yielded (to be resumed), else nil.
+	wake func(key uint64, events uint32) yielder
 	done chan struct{}
 }
 
@@ -39,7 +39,7 @@ const reactorBatch = 128
 
 // newReactor creates the epoll instance and starts the goroutine that hands
 // its events to wake.
-func newReactor(wake func(key uint64) yielder) (*reactor, error) {
+func newReactor(wake func(key uint64, events uint32) yielder) (*reactor, error) {
 	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func (r *reactor) loop() {
 				continue
 			}
 			for i := range n {
-				if d := r.wake(eventKey(&events[i])); d != nil {
+				if d := r.wake(eventKey(&events[i]), events[i].Events); d != nil {
 					ready = append(ready, d)
 				}
 			}

@@ -76,7 +76,7 @@ func (r *relays) remove(s *session) {
 
 // wake resumes the direction a reactor event is for, on the reactor's
 // goroutine. It returns the direction if it yielded: the reactor resumes it.
-func (r *relays) wake(key uint64) yielder {
+func (r *relays) wake(key uint64, events uint32) yielder {
 	r.mu.Lock()
 	s := r.byID[key>>1]
 	r.mu.Unlock()
@@ -87,7 +87,7 @@ func (r *relays) wake(key uint64) yielder {
 	if key&1 == 1 {
 		d = &s.down
 	}
-	if d.wake(true) {
+	if d.wake(true, events) {
 		return d
 	}
 	return nil

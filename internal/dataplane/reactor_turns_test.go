@@ -42,7 +42,7 @@ func TestReactorResumesYielded(t *testing.T) {
 	var log []string // written only on the reactor's goroutine until done
 	f := &fakeYielder{turns: 3, log: &log, done: make(chan struct{})}
 	f.poke = func() { unix.Write(b[1], []byte{1}) }
-	r, err := newReactor(func(key uint64) yielder {
+	r, err := newReactor(func(key uint64, _ uint32) yielder {
 		switch key {
 		case 1:
 			log = append(log, "wake a")

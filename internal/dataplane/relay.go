@@ -86,6 +86,23 @@ type pump struct {
 	srcConn, dstConn net.Conn
 
 	hasDst bool // the destination is known: always for target → client, after commit for client → target
+
+	// events are the epoll events the running turn was woken for (0: none
+	// known); drained is set when a read showed the source drained (see
+	// drainedBy): the next read is skipped.
+	events  uint32
+	drained bool
+}
+
+// drainedBy reports whether a read of n bytes into a buffer of size bytes,
+// after a wake-up for events, leaves the source socket drained: the read was
+// short (a TCP read takes everything queued up to its size), and the
+// wake-up reported readable data but no end of stream or error, which were
+// otherwise queued already and will not be reported again. Whatever arrives
+// after the wake-up was reported is reported again (edge-triggered), so the
+// direction may park without reading until EAGAIN.
+func drainedBy(events uint32, n, size int) bool {
+	return n < size && events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) == unix.EPOLLIN
 }
 
 // smallRead is the size of the buffer a direction reads into while its reads
@@ -185,12 +202,19 @@ func (d *pump) run(inline bool) (yield bool) {
 		var n int
 		var err error
 		if d.pipe == nil && !d.sb.bulk {
-			if d.sb.buf == nil {
-				d.sb.buf = smallBufs.Get().(*[smallRead]byte)
-			}
-			n, err = rawRead(d.src, d.sb.buf[:])
-			if n > 0 {
-				d.sb.off, d.sb.len, d.sb.bulk = 0, n, n == smallRead
+			if d.drained {
+				d.drained = false
+				n, err = 0, unix.EAGAIN
+			} else {
+				if d.sb.buf == nil {
+					d.sb.buf = smallBufs.Get().(*[smallRead]byte)
+				}
+				n, err = rawRead(d.src, d.sb.buf[:])
+				if n > 0 {
+					d.sb.off, d.sb.len, d.sb.bulk = 0, n, n == smallRead
+					d.drained = drainedBy(d.events, n, smallRead)
+				}
+				d.events = 0 // what the wake-up said holds for its first read only
 			}
 		} else {
 			if d.pipe == nil {
@@ -288,11 +312,16 @@ func (d *pump) park() bool {
 // tries again before parking. It is called by the reactors and by close.
 // Inline, it reports whether the direction yielded: the reactor must resume
 // it later.
-func (d *pump) wake(inline bool) (yield bool) {
+//
+// events are the epoll events that woke the direction (0 when not a reactor's
+// readiness report): the turn uses them to know when its source is drained
+// without asking again (see drainedBy).
+func (d *pump) wake(inline bool, events uint32) (yield bool) {
 	for {
 		switch d.state.Load() {
 		case pumpParked:
 			if d.state.CompareAndSwap(pumpParked, pumpRunning) {
+				d.events = events
 				if inline {
 					return d.run(true)
 				}

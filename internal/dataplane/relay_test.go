@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -38,6 +39,53 @@ func TestRelayClientHalfClose(t *testing.T) {
 	got, err := io.ReadAll(c)
 	if err != nil || string(got) != "hello, target" {
 		t.Fatalf("read %q, %v; want the echo and EOF", got, err)
+	}
+}
+
+// Small messages echoed one at a time, then the client's FIN alone, or with
+// the last message: each direction parks after short reads without reading
+// to EAGAIN (drainedBy), and the end of stream that comes later or with the
+// data still reaches the target, whose EOF reaches the client.
+func TestRelaySmallMessagesThenHalfClose(t *testing.T) {
+	t.Parallel()
+	r, _, e := echoRig(t, modeEcho)
+	addr := r.serve(t, "127.0.0.1", e)
+	errs := make(chan error, 40)
+	for i := range 40 {
+		go func() {
+			errs <- func() error {
+				nc, err := net.DialTimeout("tcp", addr.String(), waitLong)
+				if err != nil {
+					return err
+				}
+				c := nc.(*net.TCPConn)
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(waitLong))
+				for range 10 {
+					if err := echoOnce(c, "ping"); err != nil {
+						return err
+					}
+				}
+				if i%2 == 1 { // the last message and the FIN together
+					if _, err := io.WriteString(c, "last"); err != nil {
+						return err
+					}
+				}
+				if err := c.CloseWrite(); err != nil {
+					return err
+				}
+				got, err := io.ReadAll(c)
+				if want := map[bool]string{false: "", true: "last"}[i%2 == 1]; err != nil || string(got) != want {
+					return fmt.Errorf("after the half-close read %q, %v; want %q and EOF", got, err, want)
+				}
+				return nil
+			}()
+		}()
+	}
+	for range 40 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
 

@@ -263,8 +263,8 @@ func (s *session) close() {
 		return
 	}
 	if s.splicing {
-		s.up.wake(false)
-		s.down.wake(false)
+		s.up.wake(false, 0)
+		s.down.wake(false, 0)
 		return
 	}
 	s.client.Close()
