@@ -106,7 +106,10 @@ func (d *driver) dataFigures() error {
 			for i := range d.paths {
 				p := d.paths[(i+rep)%len(d.paths)]
 				args := append(t.args(d.cfg), "--addr", p.Addr)
-				pid := d.proxyPID(p.Name)
+				pid := 0
+				if t.recordCPU != nil {
+					pid = d.proxyPID(p.Name)
+				}
 				before, cpuErr := processCPU(pid)
 				var raw rawJSON
 				if err := runJSON(d.ctx, t.name+" over "+p.Name, d.peerArgv(p.Client, args...), t.timeout(d.cfg), &raw); err != nil {
@@ -115,7 +118,7 @@ func (d *driver) dataFigures() error {
 				if err := t.record(d.res, p.Name, rep, raw); err != nil {
 					return fmt.Errorf("%s over %s: %w", t.name, p.Name, err)
 				}
-				if t.recordCPU == nil || pid == 0 {
+				if pid == 0 {
 					continue
 				}
 				after, err := processCPU(pid)

@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/netip"
 
-	"golang.org/x/sys/unix"
-
 	"strait/internal/dataplane"
 )
 
@@ -100,12 +98,11 @@ func (h *Host) StartDial(vpcID string, from netip.Addr, to netip.AddrPort) (fd i
 
 // DialSocket is StartDial waiting for the handshake; ctx bounds the wait.
 func (h *Host) DialSocket(ctx context.Context, vpcID string, from netip.Addr, to netip.AddrPort) (int, error) {
-	fd, done, err := h.StartDial(vpcID, from, to)
-	if err != nil || done {
-		return fd, err
+	start := func(vpcID string, from netip.Addr, to netip.AddrPort) (int, bool, error) {
+		return h.startDial(h.Namespace(vpcID), from, to)
 	}
-	if err := dataplane.AwaitConnect(ctx, fd); err != nil {
-		unix.Close(fd)
+	fd, err := dataplane.DialWait(ctx, start, vpcID, from, to)
+	if err != nil {
 		return -1, fmt.Errorf("dialing %s from %s in %s: %w", to, from, vpcID, err)
 	}
 	return fd, nil

@@ -73,28 +73,25 @@ func (s *spares) take(name string, family int) (int, error) {
 
 // drop closes the spare sockets of the named namespace.
 func (s *spares) drop(name string) {
-	var fds []int
-	s.mu.Lock()
-	for key, p := range s.pools {
-		if key.ns == name {
-			fds = append(fds, p.fds...)
-			delete(s.pools, key)
-		}
-	}
-	s.mu.Unlock()
-	closeAll(fds)
+	s.dropWhere(func(ns string) bool { return ns == name })
 }
 
 // CloseSpares closes the Host's spare sockets (of every namespace). Dials
 // after it make new ones.
 func (h *Host) CloseSpares() {
-	s := &h.spares
-	s.mu.Lock()
+	h.spares.dropWhere(func(string) bool { return true })
+}
+
+// dropWhere closes the spare sockets of the namespaces match selects.
+func (s *spares) dropWhere(match func(ns string) bool) {
 	var fds []int
-	for _, p := range s.pools {
-		fds = append(fds, p.fds...)
+	s.mu.Lock()
+	for key, p := range s.pools {
+		if match(key.ns) {
+			fds = append(fds, p.fds...)
+			delete(s.pools, key)
+		}
 	}
-	s.pools = nil
 	s.mu.Unlock()
 	closeAll(fds)
 }

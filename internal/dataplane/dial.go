@@ -64,6 +64,21 @@ func StartConnect(fd int, from netip.Addr, to netip.AddrPort) (done bool, err er
 	}
 }
 
+// DialWait dials with d and waits for the handshake if it is still in flight
+// (AwaitConnect, bounded by ctx): it returns a connected socket, which the
+// caller owns, for those who may wait (health checks, Host.DialSocket).
+func DialWait(ctx context.Context, d Dialer, vpcID string, from netip.Addr, to netip.AddrPort) (int, error) {
+	fd, done, err := d(vpcID, from, to)
+	if err != nil || done {
+		return fd, err
+	}
+	if err := AwaitConnect(ctx, fd); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
 // AwaitConnect waits in Go's poller until the handshake on fd (started by
 // StartConnect) ended, and returns its error, or until ctx ends. The poller
 // holds a duplicate, so fd itself never joins it.

@@ -252,15 +252,9 @@ func (p *Proxy) observe(st *targetState, gen uint64, hc HealthCheck, res checkRe
 func (p *Proxy) check(ctx context.Context, cp checkParams) checkResult {
 	ctx, cancel := context.WithTimeout(ctx, cp.hc.Timeout)
 	defer cancel()
-	fd, done, err := p.opts.Dial(cp.vpc, cp.from, cp.to)
+	fd, err := DialWait(ctx, p.opts.Dial, cp.vpc, cp.from, cp.to)
 	if err != nil {
 		return failed(err)
-	}
-	if !done {
-		if err := AwaitConnect(ctx, fd); err != nil {
-			unix.Close(fd)
-			return failed(err)
-		}
 	}
 	if cp.hc.Protocol != "HTTP" && cp.hc.Protocol != "HTTPS" {
 		unix.Close(fd)
