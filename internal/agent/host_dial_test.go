@@ -10,10 +10,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -208,28 +210,75 @@ func TestDialSocketAfterVPCRecreated(t *testing.T) {
 // and later dials make new ones.
 func TestCloseSpares(t *testing.T) {
 	h, v, from, to := dialRig(t)
-	openFDs := func() int {
-		ents, err := os.ReadDir("/proc/self/fd")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(ents)
-	}
 	fd, err := h.DialSocket(context.Background(), v.ID, from, to)
 	if err != nil {
 		t.Fatal(err)
 	}
 	unix.Close(fd)
-	withSpares := openFDs()
+	if n := unconnectedSocketsIn(t, h, v.ID); n != 15 {
+		t.Fatalf("%d unconnected sockets of the VPC after a dial, want the batch's other 15", n)
+	}
 	h.CloseSpares()
-	// The batch held 15 more; at most the echo server's side of the connection
-	// may close meanwhile besides them.
-	if closed := withSpares - openFDs(); closed < 15 {
-		t.Errorf("CloseSpares closed %d descriptors, want the 15 spares", closed)
+	if n := unconnectedSocketsIn(t, h, v.ID); n != 0 {
+		t.Errorf("CloseSpares left %d unconnected sockets of the VPC, want 0", n)
 	}
 	fd, err = h.DialSocket(context.Background(), v.ID, from, to)
 	if err != nil {
 		t.Fatalf("dial after CloseSpares: %v", err)
 	}
 	unix.Close(fd)
+}
+
+// soNetnsCookie is SO_NETNS_COOKIE (Linux 5.14): the network namespace of a
+// socket.
+const soNetnsCookie = 71
+
+// unconnectedSocketsIn counts this process's TCP sockets inside the namespace
+// of VPC id that are neither listening nor connected: the spare sockets
+// (other tests' sockets are in other namespaces).
+func unconnectedSocketsIn(t *testing.T, h *agent.Host, id string) int {
+	t.Helper()
+	cookie := func(fd int) (uint64, error) {
+		var c uint64
+		l := uint32(8)
+		_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, soNetnsCookie, uintptr(unsafe.Pointer(&c)), uintptr(unsafe.Pointer(&l)), 0)
+		if errno != 0 {
+			return 0, errno
+		}
+		return c, nil
+	}
+	var want uint64
+	err := h.Do(id, func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		want, err = cookie(fd)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if c, err := cookie(fd); err != nil || c != want {
+			continue // not a socket, or another namespace's
+		}
+		if acc, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err != nil || acc != 0 {
+			continue // listening
+		}
+		if _, err := unix.Getpeername(fd); err == unix.ENOTCONN {
+			n++
+		}
+	}
+	return n
 }
