@@ -33,6 +33,7 @@ type config struct {
 	scaleEndpoints int // figure 7
 	scaleReps      int
 	only           map[int]bool // figures to run; empty: all
+	hold           bool         // --hold: keep the topology up for manual runs, measure nothing
 }
 
 // fullConfig is the full run (about 15 minutes on 2 CPUs).
@@ -83,6 +84,7 @@ func runDriver(args []string) error {
 	out := fs.String("out", "", "output directory (default bench/results, or bench/results/quick with --quick)")
 	strait := fs.String("strait", "bin/strait", "the strait binary")
 	only := fs.String("only", "", "comma-separated figures to measure, e.g. 1,4 (figures 1–3 run together; default: all)")
+	hold := fs.Bool("hold", false, "build the topology, print each path's peer command, and wait for Ctrl-C instead of measuring (for profiling)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -94,6 +96,7 @@ func runDriver(args []string) error {
 		cfg = quickConfig()
 	}
 	cfg.out = *out
+	cfg.hold = *hold
 	cfg.only = map[int]bool{}
 	for _, f := range strings.Split(*only, ",") {
 		if f = strings.TrimSpace(f); f == "" {
@@ -167,6 +170,9 @@ func (d *driver) run() error {
 	}
 	if err := d.startServers(); err != nil {
 		return err
+	}
+	if d.cfg.hold {
+		return d.holdPaths()
 	}
 	steps := []struct {
 		figs []int
@@ -276,6 +282,20 @@ func (d *driver) startPeerServer(name, inst, listen, id string, ppv2 bool) error
 		}
 		d.res.loopbackAddr = l.Listening
 	}
+	return nil
+}
+
+// holdPaths prints the peer command line of every path and waits until the
+// run is interrupted: the topology stays up for profiling by hand (perf, pprof)
+// and is removed by the usual cleanup afterwards.
+func (d *driver) holdPaths() error {
+	fmt.Printf("strait server: %s (pid %d); HAProxy pid %d\n", d.srv.url, d.srv.pid(), d.hap.pid())
+	for _, p := range d.paths {
+		argv := d.peerArgv(p.Client, "rr", "--addr", p.Addr, "--count", strconv.Itoa(d.cfg.rrCount), "--size", strconv.Itoa(rrSize))
+		fmt.Printf("%-12s %s\n", p.Name, strings.Join(argv, " "))
+	}
+	d.logf("holding the topology; Ctrl-C removes it")
+	<-d.ctx.Done()
 	return nil
 }
 

@@ -46,6 +46,7 @@ func (d *driver) dataTests() []dataTest {
 	}
 	p50 := r.define(metric{Figure: 2, Name: "round trip p50", Unit: "µs", Lower: true, Refs: vsDirect})
 	p99 := r.define(metric{Figure: 2, Name: "round trip p99", Unit: "µs", Lower: true, Refs: vsDirect})
+	rrCPU := r.define(metric{Figure: 2, Name: "proxy CPU per round trip", Unit: "µs", Lower: true, Refs: []string{pHAProxy}})
 	rr := dataTest{
 		name: "round trip",
 		args: func(cfg config) []string {
@@ -59,6 +60,16 @@ func (d *driver) dataTests() []dataTest {
 			}
 			r.add(p50, p, rep, x.P50us, x)
 			r.add(p99, p, rep, x.P99us, x)
+			return nil
+		},
+		recordCPU: func(r *results, p string, rep int, out []byte, used time.Duration) error {
+			var x rrResult
+			if err := decode(out, &x); err != nil {
+				return err
+			}
+			if n := x.Count + x.Warmup; n > 0 {
+				r.add(rrCPU, p, rep, float64(used.Nanoseconds())/1e3/float64(n), map[string]any{"cpu_ms": used.Milliseconds(), "round_trips": n})
+			}
 			return nil
 		},
 	}

@@ -3,7 +3,7 @@
 //
 // It has two roles in one binary:
 //
-//	strait-bench run [--quick] [--out DIR] [--strait PATH]
+//	strait-bench run [--quick] [--out DIR] [--only FIGS] [--hold] [--strait PATH]
 //	strait-bench peer server|bulk|rr|cps|hold [flags]
 //
 // "run" is the driver: it starts a real `strait server --dev` with the netns data
@@ -51,7 +51,7 @@ func main() {
 // usage prints the command lines and exits 2.
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
-  strait-bench run [--quick] [--out DIR] [--strait PATH]
+  strait-bench run [--quick] [--out DIR] [--only FIGS] [--hold] [--strait PATH]
   strait-bench peer server --listen ADDR [--proxy-v2] [--id C]
   strait-bench peer bulk --addr ADDR --streams N --duration D
   strait-bench peer rr --addr ADDR --count N --size BYTES

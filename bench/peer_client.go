@@ -27,6 +27,7 @@ type bulkResult struct {
 // one connection.
 type rrResult struct {
 	Count  int     `json:"count"`
+	Warmup int     `json:"warmup"` // untimed round trips before the count
 	Size   int     `json:"size"`
 	P50us  float64 `json:"p50_us"`
 	P99us  float64 `json:"p99_us"`
@@ -116,6 +117,9 @@ func peerBulk(args []string) error {
 	return printJSON(bulkResult{Streams: *streams, Bytes: total.Load(), Seconds: secs, Gbps: float64(total.Load()) * 8 / secs / 1e9})
 }
 
+// rrWarmup is how many round trips peer rr makes before timing any.
+const rrWarmup = 200
+
 // peerRR times count request/response round trips of size bytes on one connection,
 // after a warm-up.
 func peerRR(args []string) error {
@@ -134,7 +138,7 @@ func peerRR(args []string) error {
 	msg, back := make([]byte, *size), make([]byte, *size)
 	times := make([]time.Duration, 0, *count)
 	c.SetDeadline(time.Now().Add(5 * time.Minute))
-	for i := -200; i < *count; i++ {
+	for i := -rrWarmup; i < *count; i++ {
 		t0 := time.Now()
 		if _, err := c.Write(msg); err != nil {
 			return err
@@ -152,7 +156,7 @@ func peerRR(args []string) error {
 		sum += t
 	}
 	us := func(d time.Duration) float64 { return float64(d) / 1e3 }
-	return printJSON(rrResult{Count: len(times), Size: *size, P50us: us(percentile(times, 50)), P99us: us(percentile(times, 99)),
+	return printJSON(rrResult{Count: len(times), Warmup: rrWarmup, Size: *size, P50us: us(percentile(times, 50)), P99us: us(percentile(times, 99)),
 		MeanUs: us(sum / time.Duration(len(times)))})
 }
 
