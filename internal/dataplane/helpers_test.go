@@ -229,10 +229,11 @@ func (r *rig) serveOn(t *testing.T, ln *ListenSocket, e Entry) netip.AddrPort {
 
 // target modes.
 const (
-	modeEcho  = iota // echo until EOF, then close the write side
-	modeGreet        // write "name\n", then echo
-	modeSink         // read and count until EOF; never write
-	modePPv2         // parse a PROXY header, record it, then echo
+	modeEcho      = iota // echo until EOF, then close the write side
+	modeGreet            // write "name\n", then echo
+	modeSink             // read and count until EOF; never write
+	modePPv2             // parse a PROXY header, record it, then echo
+	modePPv2Greet        // parse a PROXY header, record it, write "name\n", then echo (a server that speaks first)
 )
 
 // testTarget is a TCP server on loopback standing for a registered target.
@@ -310,7 +311,7 @@ func (tt *testTarget) serve(c net.Conn) {
 				return
 			}
 		}
-	case modePPv2:
+	case modePPv2, modePPv2Greet:
 		h, err := proxyproto.Read(br)
 		if err != nil {
 			h = nil
@@ -318,6 +319,11 @@ func (tt *testTarget) serve(c net.Conn) {
 		tt.headers <- h
 		if h == nil {
 			return
+		}
+		if tt.mode == modePPv2Greet {
+			if _, err := io.WriteString(c, tt.name+"\n"); err != nil {
+				return
+			}
 		}
 	}
 	// A plain buffer loop: io.Copy would splice and park a pipe per connection,

@@ -304,7 +304,9 @@ func (p *Proxy) handle(cfd int, client, local netip.AddrPort, e Entry) {
 			c.reject("PROXY v2 header", "error", err)
 			return
 		}
-		c.header = h
+		// Splicing, the header goes out with the client's first bytes (see
+		// route.holdHeader); the fallback's copy does not push a held header.
+		c.header, c.holdHeader = h, len(p.relays.pairs) > 0
 	}
 	fd, ref, pending, err := p.dialReady(&c.route, -1, nil, false)
 	switch {
@@ -333,13 +335,22 @@ type incoming struct {
 // in the client's zone, the candidate targets from that node, the flow hash
 // that orders them, the PROXY v2 header to send first (nil without) and the
 // targets tried already.
+//
+// With holdHeader, the header is sent with MSG_MORE: TCP holds it back, and
+// the client → target direction's first write carries it in one segment with
+// the client's first bytes if they have arrived by then (one segment and one
+// wake-up of the target less per connection). If the client has nothing to
+// send yet, the direction pushes the header before it waits
+// (pump.pushHeader): servers that speak first, as databases do, read the
+// header before they greet.
 type route struct {
-	lb     *lbRoute
-	node   Node
-	cands  []*targetRef
-	flow   uint64
-	header []byte
-	tried  []*targetRef
+	lb         *lbRoute
+	node       Node
+	cands      []*targetRef
+	flow       uint64
+	header     []byte
+	holdHeader bool
+	tried      []*targetRef
 }
 
 // reject closes the client connection and counts it as rejected, logging why,
@@ -387,6 +398,7 @@ func (c *incoming) start(tfd int, ref *targetRef) {
 		c.reject("target left the configuration")
 		return
 	}
+	s.up.corked = c.header != nil && c.holdHeader
 	s.start() // counts its directions in p.wg before this turn ends
 	p.wg.Done()
 }
@@ -423,7 +435,7 @@ func (p *Proxy) dialReady(r *route, fd int, ref *targetRef, wait bool) (_ int, _
 				continue
 			}
 		}
-		if err := sendHeader(fd, r.header); err != nil {
+		if err := sendHeader(fd, r.header, r.holdHeader); err != nil {
 			p.log.Debug("PROXY v2 header not sent", "target", ref.label, "error", err)
 			unix.Close(fd)
 			fd, r.tried = -1, append(r.tried, ref)
@@ -433,14 +445,19 @@ func (p *Proxy) dialReady(r *route, fd int, ref *targetRef, wait bool) (_ int, _
 	}
 }
 
-// sendHeader writes a PROXY v2 header (if any) to a new target connection. The
-// socket's send buffer is empty, so the header goes in one write or not at all.
-func sendHeader(fd int, header []byte) error {
+// sendHeader writes a PROXY v2 header (if any) to a new target connection,
+// held back with MSG_MORE if hold (see route). The socket's send buffer is
+// empty, so the header goes in one write or not at all.
+func sendHeader(fd int, header []byte, hold bool) error {
 	if header == nil {
 		return nil
 	}
+	write := rawWrite
+	if hold {
+		write = rawSendMore
+	}
 	for {
-		n, err := rawWrite(fd, header)
+		n, err := write(fd, header)
 		switch {
 		case err == unix.EINTR:
 			continue

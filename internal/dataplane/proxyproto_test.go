@@ -3,12 +3,14 @@ package dataplane
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/pires/go-proxyproto"
 	"github.com/pires/go-proxyproto/tlvparse"
+	"golang.org/x/sys/unix"
 )
 
 // parseHeader parses b with go-proxyproto, an independent implementation.
@@ -167,5 +169,73 @@ func TestProxyProtocolEndToEnd(t *testing.T) {
 		}
 	case <-time.After(waitLong):
 		t.Fatal("plain target saw no connection")
+	}
+}
+
+// A server that speaks first (as MySQL and PostgreSQL do) gets the PROXY v2
+// header although the client sends nothing until it is greeted: the header
+// the dial held back for the client's first bytes is pushed before the client
+// → target direction waits, so nothing is left unsent on the target socket
+// (without the push TCP would release it only after 200 ms). A client that
+// speaks first gets header and bytes to the target too.
+func TestProxyProtocolServerSpeaksFirst(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	db := startTarget(t, "db", "127.0.0.66", modePPv2Greet)
+	r.p.Configure(oneLB(map[string]string{"us-east-1a": "127.0.0.21"}, false, TargetGroup{Targets: []Target{db.asTarget("us-east-1a")}, ProxyProtocolV2: true}))
+	addr := r.serve(t, "127.0.0.67", Entry{EndpointID: "vpce-0a1b2c3d4e5f67891", ServiceID: "vpce-svc-1", AZ: "us-east-1a", LoadBalancer: testLB, Port: 80})
+
+	// The client stays silent: once its direction waits, the header is out.
+	silent := dialFrom(t, "127.0.0.1", addr)
+	defer silent.Close()
+	var s *session
+	eventually(t, "the silent client's direction waiting", func() bool {
+		r.p.mu.Lock()
+		defer r.p.mu.Unlock()
+		for x := range r.p.sessions {
+			s = x
+		}
+		return s != nil && s.up.state.Load() == pumpParked
+	})
+	s.mu.Lock()
+	unsent, err := unix.IoctlGetInt(s.tfd, unix.SIOCOUTQNSD)
+	s.mu.Unlock()
+	if err != nil || unsent != 0 {
+		t.Fatalf("target socket holds %d unsent bytes (%v) while the client is silent", unsent, err)
+	}
+	silent.SetReadDeadline(time.Now().Add(waitLong))
+	if line, err := bufio.NewReader(silent).ReadString('\n'); err != nil || line != "db\n" {
+		t.Fatalf("greeting %q, %v", line, err)
+	}
+	if h := <-db.headers; h == nil {
+		t.Fatal("target got no PROXY header")
+	}
+	for i := range 10 {
+		name, c := greeting(t, addr)
+		if name != "db" {
+			t.Fatalf("connection %d: greeting %q", i, name)
+		}
+		if h := <-db.headers; h == nil {
+			t.Fatalf("connection %d: target got no PROXY header", i)
+		}
+		if err := echoOnce(c, "after the greeting"); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+
+	// The client speaks first: its bytes wait at the target behind the header.
+	c := dialFrom(t, "127.0.0.1", addr)
+	defer c.Close()
+	if _, err := io.WriteString(c, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(waitLong))
+	got := make([]byte, len("db\nhello"))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != "db\nhello" {
+		t.Fatalf("read %q, %v; want the greeting, then the echo", got, err)
+	}
+	if h := <-db.headers; h == nil {
+		t.Fatal("target got no PROXY header")
 	}
 }

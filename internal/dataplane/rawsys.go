@@ -89,6 +89,21 @@ func rawWrite(fd int, b []byte) (int, error) {
 	return int(n), nil
 }
 
+// rawSendMore is send(2) with MSG_MORE: TCP holds the bytes back until more
+// are written without the flag (in one segment with them), the socket is
+// shut down, or rawPush.
+func rawSendMore(fd int, b []byte) (int, error) {
+	n, _, errno := syscall.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_MORE, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
+
+// rawPush sends what a TCP socket holds back after rawSendMore: setting
+// TCP_NODELAY (on already) pushes the pending segments.
+func rawPush(fd int) error { return rawSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) }
+
 // rawResetOnClose makes closing fd send a reset (SO_LINGER on with a zero
 // timeout, so close does not wait either).
 func rawResetOnClose(fd int) error {

@@ -86,6 +86,7 @@ type pump struct {
 	srcConn, dstConn net.Conn
 
 	hasDst bool // the destination is known: always for target → client, after commit for client → target
+	corked bool // client → target: the target's PROXY v2 header is held back until the first write (route.holdHeader)
 
 	// events are the epoll events the running turn was woken for (0: none
 	// known); drained is set when a read showed the source drained (see
@@ -170,6 +171,7 @@ func (d *pump) run(inline bool) (yield bool) {
 			}
 			switch {
 			case n > 0:
+				d.corked = false // the write pushed the header out with it
 				if d.buffered > 0 {
 					d.buffered -= n
 				} else {
@@ -240,6 +242,9 @@ func (d *pump) run(inline bool) (yield bool) {
 		case err == unix.EAGAIN:
 			// Drained and the source would block: give the buffers back and wait.
 			d.putBuffers()
+			if d.corked {
+				d.pushHeader()
+			}
 			if d.park() {
 				return
 			}
@@ -264,6 +269,22 @@ func (d *pump) run(inline bool) (yield bool) {
 			d.end(err)
 			return
 		}
+	}
+}
+
+// pushHeader sends the target's PROXY v2 header, held back since the dial,
+// when the client has sent nothing yet: the target must not wait for it. A
+// retarget that holds s.mu is dialling another target, whose header it sends
+// at once.
+func (d *pump) pushHeader() {
+	d.corked = false
+	s := d.s
+	if !s.mu.TryLock() {
+		return
+	}
+	defer s.mu.Unlock()
+	if err := rawPush(s.tfd); err != nil {
+		s.p.log.Debug("PROXY v2 header not pushed", "error", err)
 	}
 }
 

@@ -190,6 +190,7 @@ func (s *session) retarget() bool {
 	old := s.ref.Load()
 	r.tried = append(r.tried, old)
 	s.p.log.Debug("target reset the connection before any byte; trying another", "target", old.label)
+	r.holdHeader = false // the client → target direction may be waiting already
 	fd, ref, _, err := s.p.dialReady(r, -1, nil, true)
 	if err != nil {
 		return false
