@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -237,5 +239,68 @@ func TestProxyProtocolServerSpeaksFirst(t *testing.T) {
 	}
 	if h := <-db.headers; h == nil {
 		t.Fatal("target got no PROXY header")
+	}
+}
+
+// A target that resets before any byte is replaced (see
+// TestResetBeforeFirstByte); with PROXY v2 the replacement gets its header at
+// once, although the silent client's direction waits already: nothing is
+// left unsent on the new target socket.
+func TestProxyProtocolRetargetSendsHeader(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	db := startTarget(t, "db", "127.0.0.68", modePPv2Greet)
+	// A resetting target that counts the connections it reset.
+	ln, err := net.Listen("tcp", "127.0.0.69:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var resets atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			resets.Add(1)
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}
+	}()
+	rst := addrPort(ln.Addr())
+	g := TargetGroup{Targets: []Target{db.asTarget("us-east-1a"), {ID: "rst", Addr: rst, AZ: "us-east-1a"}}, ProxyProtocolV2: true}
+	r.p.Configure(oneLB(map[string]string{"us-east-1a": "127.0.0.21"}, false, g))
+	addr := r.serve(t, "127.0.0.1", Entry{AZ: "us-east-1a", LoadBalancer: testLB, Port: 80})
+	for i := range 20 {
+		c := dialFrom(t, "127.0.0.1", addr)
+		var s *session
+		eventually(t, "the session on the greeting target, its client's direction waiting", func() bool {
+			r.p.mu.Lock()
+			defer r.p.mu.Unlock()
+			for x := range r.p.sessions {
+				s = x
+			}
+			return len(r.p.sessions) == 1 && s.ref.Load().Addr == db.addr && s.up.state.Load() == pumpParked
+		})
+		s.mu.Lock()
+		unsent, err := unix.IoctlGetInt(s.tfd, unix.SIOCOUTQNSD)
+		s.mu.Unlock()
+		if err != nil || unsent != 0 {
+			t.Fatalf("connection %d: target socket holds %d unsent bytes (%v)", i, unsent, err)
+		}
+		c.SetReadDeadline(time.Now().Add(waitLong))
+		if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "db\n" {
+			t.Fatalf("connection %d: greeting %q, %v", i, line, err)
+		}
+		c.Close()
+		eventually(t, "the session gone", func() bool {
+			r.p.mu.Lock()
+			defer r.p.mu.Unlock()
+			return len(r.p.sessions) == 0
+		})
+	}
+	if resets.Load() == 0 {
+		t.Fatal("no connection went to the resetting target first")
 	}
 }

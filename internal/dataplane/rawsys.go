@@ -91,7 +91,7 @@ func rawWrite(fd int, b []byte) (int, error) {
 
 // rawSendMore is send(2) with MSG_MORE: TCP holds the bytes back until more
 // are written without the flag (in one segment with them), the socket is
-// shut down, or rawPush.
+// shut down or closed, rawPush, or about 200 ms have passed.
 func rawSendMore(fd int, b []byte) (int, error) {
 	n, _, errno := syscall.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_MORE, 0, 0)
 	if errno != 0 {

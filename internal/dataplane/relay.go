@@ -242,8 +242,9 @@ func (d *pump) run(inline bool) (yield bool) {
 		case err == unix.EAGAIN:
 			// Drained and the source would block: give the buffers back and wait.
 			d.putBuffers()
-			if d.corked {
-				d.pushHeader()
+			if d.corked && !d.pushHeader(inline) {
+				go d.run(false) // pushing waits for s.mu: not on a reactor's goroutine
+				return
 			}
 			if d.park() {
 				return
@@ -273,19 +274,24 @@ func (d *pump) run(inline bool) (yield bool) {
 }
 
 // pushHeader sends the target's PROXY v2 header, held back since the dial,
-// when the client has sent nothing yet: the target must not wait for it. A
-// retarget that holds s.mu is dialling another target, whose header it sends
-// at once.
-func (d *pump) pushHeader() {
-	d.corked = false
+// when the client has sent nothing yet: the target must not wait for it. It
+// needs s.mu, as a retarget may replace the target socket (a retarget sends
+// its new target's header at once). Inline, it does not wait for s.mu (held
+// by a retarget while it dials, or briefly by dropRetry) and reports false
+// if it is taken: the caller goes on on a new goroutine, which may wait.
+func (d *pump) pushHeader(inline bool) bool {
 	s := d.s
-	if !s.mu.TryLock() {
-		return
+	if !inline {
+		s.mu.Lock()
+	} else if !s.mu.TryLock() {
+		return false
 	}
 	defer s.mu.Unlock()
+	d.corked = false
 	if err := rawPush(s.tfd); err != nil {
 		s.p.log.Debug("PROXY v2 header not pushed", "error", err)
 	}
+	return true
 }
 
 // putBuffers gives the direction's empty pipe and small buffer back.
