@@ -61,10 +61,8 @@ func (c *Control) settlePrivateLink(ctx context.Context, r Realized) error {
 			removed = append(removed, ep.ID)
 		}
 	}
-	for ids := range slices.Chunk(ready, settleBatch) {
-		if err := c.settleEndpointsAvailable(ctx, ids); err != nil {
-			return err
-		}
+	if err := inBatches(ready, func(ids []string) error { return c.settleEndpointsAvailable(ctx, ids) }); err != nil {
+		return err
 	}
 	if len(removed) == 0 {
 		return nil
@@ -73,18 +71,38 @@ func (c *Control) settlePrivateLink(ctx context.Context, r Realized) error {
 	if err != nil {
 		return err
 	}
-	for ids := range slices.Chunk(removed, settleBatch) {
-		if err := c.settleEndpointsDeleted(ctx, ids, nfns); err != nil {
+	return inBatches(removed, func(ids []string) error { return c.settleEndpointsDeleted(ctx, ids, nfns) })
+}
+
+// settleBatch is how many endpoints one settling transaction moves at most: many
+// endpoints realized in one pass (a burst of creations) cost a few transactions,
+// not one each.
+const settleBatch = 64
+
+// inBatches calls settle with ids in chunks of settleBatch. A chunk that the
+// etcd server refuses as too many operations for one transaction (an external
+// server's --max-txn-ops is 128 by default; removing an endpoint takes about
+// four) is split in halves until each part fits.
+func inBatches(ids []string, settle func(ids []string) error) error {
+	for chunk := range slices.Chunk(ids, settleBatch) {
+		if err := settleSplitting(chunk, settle); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// settleBatch is how many endpoints one settling transaction moves at most: many
-// endpoints realized in one pass (a burst of creations) cost a few transactions,
-// not one each, and no transaction nears the store's limit on operations.
-const settleBatch = 64
+func settleSplitting(ids []string, settle func(ids []string) error) error {
+	err := settle(ids)
+	if len(ids) < 2 || !errors.Is(err, store.ErrTooManyOps) {
+		return err
+	}
+	half := len(ids) / 2
+	if err := settleSplitting(ids[:half], settle); err != nil {
+		return err
+	}
+	return settleSplitting(ids[half:], settle)
+}
 
 // realizedService is the state and zones a service should have given its load
 // balancers: Available when they all exist and are active, else its current state

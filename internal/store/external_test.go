@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -68,4 +70,52 @@ func TestExternalUnreachable(t *testing.T) {
 		t.Fatalf("Open took %v", d)
 	}
 	t.Logf("failed after %v: %v", time.Since(start), err)
+}
+
+// An external etcd at its default --max-txn-ops (128) refuses a larger
+// transaction; Update reports it as ErrTooManyOps, so that callers batching
+// independent changes can split them, and writes nothing.
+func TestExternalTooManyOps(t *testing.T) {
+	t.Parallel()
+	cfg := embedConfig(t.TempDir(), zap.NewNop())
+	cfg.MaxTxnOps = embed.DefaultMaxTxnOps
+	cfg.ListenClientUrls = []url.URL{{Scheme: "http", Host: "127.0.0.1:0"}}
+	cfg.AdvertiseClientUrls = cfg.ListenClientUrls
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	select {
+	case <-e.Server.ReadyNotify():
+	case <-time.After(60 * time.Second):
+		t.Fatal("etcd not ready")
+	}
+	ctx := context.Background()
+	s, err := Open(ctx, Config{Endpoints: []string{"http://" + e.Clients[0].Addr().String()}, Prefix: "/ops/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	put := func(n int) error {
+		return s.Update(ctx, func(tx *Tx) error {
+			for i := range n {
+				if err := tx.Put(fmt.Sprintf("k%03d", i), i); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	const limit = int(embed.DefaultMaxTxnOps)
+	if err := put(limit + 1); !errors.Is(err, ErrTooManyOps) {
+		t.Fatalf("Update of %d keys: %v, want ErrTooManyOps", limit+1, err)
+	}
+	var v int
+	if err := s.Get(ctx, "k000", &v); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after the refused update: k000 = %d, %v; want not found", v, err)
+	}
+	if err := put(limit); err != nil {
+		t.Fatalf("Update of %d keys: %v", limit, err)
+	}
 }

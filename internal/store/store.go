@@ -28,6 +28,12 @@ import (
 // ErrNotFound is returned (possibly wrapped) by Store.Get when a key is absent.
 var ErrNotFound = errors.New("store: key not found")
 
+// ErrTooManyOps is returned by Update when the etcd server refuses the
+// transaction as too large: more operations or comparisons than its
+// --max-txn-ops (128 by default on an external server; the embedded one
+// allows maxTxnOps). Callers that batch independent changes can split them.
+var ErrTooManyOps = errors.New("store: transaction exceeds the etcd server's --max-txn-ops")
+
 // DefaultPrefix is the key prefix used when Config.Prefix is empty.
 const DefaultPrefix = "/strait/"
 

@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -260,6 +262,9 @@ func (tx *Tx) commit() (bool, error) {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.from), "<", tx.rev+1).WithRange(s.end))
 	}
 	resp, err := tx.cli.Txn(tx.ctx).If(cmps...).Then(ops...).Commit()
+	if errors.Is(err, rpctypes.ErrTooManyOps) {
+		return false, fmt.Errorf("%w (%d comparisons, %d operations)", ErrTooManyOps, len(cmps), len(ops))
+	}
 	if err != nil {
 		return false, fmt.Errorf("store: update: %w", err)
 	}
