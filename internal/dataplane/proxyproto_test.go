@@ -190,18 +190,10 @@ func TestProxyProtocolServerSpeaksFirst(t *testing.T) {
 	// The client stays silent: once its direction waits, the header is out.
 	silent := dialFrom(t, "127.0.0.1", addr)
 	defer silent.Close()
-	var s *session
-	eventually(t, "the silent client's direction waiting", func() bool {
-		r.p.mu.Lock()
-		defer r.p.mu.Unlock()
-		for x := range r.p.sessions {
-			s = x
-		}
-		return s != nil && s.up.state.Load() == pumpParked
+	s := waitOnlySession(t, r.p, "the silent client's direction waiting", func(s *session) bool {
+		return s.up.state.Load() == pumpParked
 	})
-	s.mu.Lock()
-	unsent, err := unix.IoctlGetInt(s.tfd, unix.SIOCOUTQNSD)
-	s.mu.Unlock()
+	unsent, err := unsentToTarget(s)
 	if err != nil || unsent != 0 {
 		t.Fatalf("target socket holds %d unsent bytes (%v) while the client is silent", unsent, err)
 	}
@@ -274,18 +266,10 @@ func TestProxyProtocolRetargetSendsHeader(t *testing.T) {
 	addr := r.serve(t, "127.0.0.1", Entry{AZ: "us-east-1a", LoadBalancer: testLB, Port: 80})
 	for i := range 20 {
 		c := dialFrom(t, "127.0.0.1", addr)
-		var s *session
-		eventually(t, "the session on the greeting target, its client's direction waiting", func() bool {
-			r.p.mu.Lock()
-			defer r.p.mu.Unlock()
-			for x := range r.p.sessions {
-				s = x
-			}
-			return len(r.p.sessions) == 1 && s.ref.Load().Addr == db.addr && s.up.state.Load() == pumpParked
+		s := waitOnlySession(t, r.p, "the session on the greeting target, its client's direction waiting", func(s *session) bool {
+			return s.ref.Load().Addr == db.addr && s.up.state.Load() == pumpParked
 		})
-		s.mu.Lock()
-		unsent, err := unix.IoctlGetInt(s.tfd, unix.SIOCOUTQNSD)
-		s.mu.Unlock()
+		unsent, err := unsentToTarget(s)
 		if err != nil || unsent != 0 {
 			t.Fatalf("connection %d: target socket holds %d unsent bytes (%v)", i, unsent, err)
 		}
@@ -303,4 +287,28 @@ func TestProxyProtocolRetargetSendsHeader(t *testing.T) {
 	if resets.Load() == 0 {
 		t.Fatal("no connection went to the resetting target first")
 	}
+}
+
+// waitOnlySession waits until p relays exactly one session and it meets cond,
+// and returns it.
+func waitOnlySession(t *testing.T, p *Proxy, what string, cond func(*session) bool) *session {
+	t.Helper()
+	var s *session
+	eventually(t, what, func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for x := range p.sessions {
+			s = x
+		}
+		return len(p.sessions) == 1 && cond(s)
+	})
+	return s
+}
+
+// unsentToTarget is how many bytes the session's target socket holds that TCP
+// has not sent yet (SIOCOUTQNSD).
+func unsentToTarget(s *session) (int, error) {
+	s.mu.Lock() // a retarget replaces tfd under it
+	defer s.mu.Unlock()
+	return unix.IoctlGetInt(s.tfd, unix.SIOCOUTQNSD)
 }

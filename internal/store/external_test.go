@@ -15,9 +15,13 @@ import (
 
 // startEtcd runs a standalone etcd server serving clients on a loopback port
 // and returns its client endpoint.
-func startEtcd(t *testing.T) string {
+func startEtcd(t *testing.T) string { return startEtcdLimited(t, maxTxnOps) }
+
+// startEtcdLimited is startEtcd with the server's --max-txn-ops.
+func startEtcdLimited(t *testing.T, ops uint) string {
 	t.Helper()
 	cfg := embedConfig(t.TempDir(), zap.NewNop())
+	cfg.MaxTxnOps = ops
 	cfg.ListenClientUrls = []url.URL{{Scheme: "http", Host: "127.0.0.1:0"}}
 	cfg.AdvertiseClientUrls = cfg.ListenClientUrls
 	e, err := embed.StartEtcd(cfg)
@@ -77,22 +81,9 @@ func TestExternalUnreachable(t *testing.T) {
 // independent changes can split them, and writes nothing.
 func TestExternalTooManyOps(t *testing.T) {
 	t.Parallel()
-	cfg := embedConfig(t.TempDir(), zap.NewNop())
-	cfg.MaxTxnOps = embed.DefaultMaxTxnOps
-	cfg.ListenClientUrls = []url.URL{{Scheme: "http", Host: "127.0.0.1:0"}}
-	cfg.AdvertiseClientUrls = cfg.ListenClientUrls
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(60 * time.Second):
-		t.Fatal("etcd not ready")
-	}
+	ep := startEtcdLimited(t, embed.DefaultMaxTxnOps)
 	ctx := context.Background()
-	s, err := Open(ctx, Config{Endpoints: []string{"http://" + e.Clients[0].Addr().String()}, Prefix: "/ops/"})
+	s, err := Open(ctx, Config{Endpoints: []string{ep}, Prefix: "/ops/"})
 	if err != nil {
 		t.Fatal(err)
 	}
