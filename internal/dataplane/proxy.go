@@ -398,7 +398,8 @@ func (c *incoming) start(tfd int, ref *targetRef) {
 		c.reject("target left the configuration")
 		return
 	}
-	s.up.corked = c.header != nil && c.holdHeader
+	// The header held back (only set with one) is the first write's to send.
+	s.up.corked = c.holdHeader
 	s.start() // counts its directions in p.wg before this turn ends
 	p.wg.Done()
 }

@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"net"
 	"net/netip"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -242,25 +240,7 @@ func TestProxyProtocolRetargetSendsHeader(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
 	db := startTarget(t, "db", "127.0.0.68", modePPv2Greet)
-	// A resetting target that counts the connections it reset.
-	ln, err := net.Listen("tcp", "127.0.0.69:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	var resets atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			resets.Add(1)
-			c.(*net.TCPConn).SetLinger(0)
-			c.Close()
-		}
-	}()
-	rst := addrPort(ln.Addr())
+	rst, resets := countingResetTarget(t, "127.0.0.69", false)
 	g := TargetGroup{Targets: []Target{db.asTarget("us-east-1a"), {ID: "rst", Addr: rst, AZ: "us-east-1a"}}, ProxyProtocolV2: true}
 	r.p.Configure(oneLB(map[string]string{"us-east-1a": "127.0.0.21"}, false, g))
 	addr := r.serve(t, "127.0.0.1", Entry{AZ: "us-east-1a", LoadBalancer: testLB, Port: 80})

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -397,6 +398,14 @@ func TestClose(t *testing.T) {
 // reading one byte, else at once.
 func resetTarget(t *testing.T, ip string, readFirst bool) netip.AddrPort {
 	t.Helper()
+	addr, _ := countingResetTarget(t, ip, readFirst)
+	return addr
+}
+
+// countingResetTarget is resetTarget that also counts the connections it reset.
+func countingResetTarget(t *testing.T, ip string, readFirst bool) (netip.AddrPort, *atomic.Int64) {
+	t.Helper()
+	var resets atomic.Int64
 	ln, err := net.Listen("tcp", ip+":0")
 	if err != nil {
 		t.Fatal(err)
@@ -413,9 +422,10 @@ func resetTarget(t *testing.T, ip string, readFirst bool) netip.AddrPort {
 			}
 			c.(*net.TCPConn).SetLinger(0)
 			c.Close()
+			resets.Add(1)
 		}
 	}()
-	return addrPort(ln.Addr())
+	return addrPort(ln.Addr()), &resets
 }
 
 // A target that resets a connection before any byte moved is skipped like a
