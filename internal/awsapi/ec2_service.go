@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"strait/internal/control"
+	"strait/internal/control/core"
 	"strait/internal/model"
 )
 
@@ -75,7 +76,7 @@ type UnsuccessfulItemError struct {
 }
 
 // unsuccessful renders per-item failures; an empty, non-nil list when all passed.
-func unsuccessful(items []control.ItemError) []UnsuccessfulItem {
+func unsuccessful(items []core.ItemError) []UnsuccessfulItem {
 	out := []UnsuccessfulItem{}
 	for _, it := range items {
 		code, msg := "InternalError", it.Err.Error()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -30,7 +31,7 @@ func (c *Control) verificationResolver() (string, error) {
 	r := c.resolver
 	c.resolverMu.Unlock()
 	if r == "" {
-		r = c.cfg.Resolver
+		r = c.Config().Resolver
 	}
 	if r != "" {
 		if _, _, err := net.SplitHostPort(r); err != nil {
@@ -64,9 +65,9 @@ func (c *Control) StartPrivateDNSVerification(ctx context.Context, acct, id stri
 		return nil
 	}
 	state, detail := c.verifyTXT(ctx, v.Name+"."+strings.TrimPrefix(svc.PrivateDNSName, "*."), v.Value)
-	c.log.Info("private DNS verification", "service", id, "name", svc.PrivateDNSName, "state", state, "detail", detail)
-	return c.update(ctx, func(tx *store.Tx) error {
-		cur, err := txGet[model.EndpointService](tx, model.KindService, id)
+	c.Log().Info("private DNS verification", "service", id, "name", svc.PrivateDNSName, "state", state, "detail", detail)
+	return c.Update(ctx, func(tx *store.Tx) error {
+		cur, err := core.TxGet[model.EndpointService](tx, model.KindService, id)
 		if err != nil {
 			return err
 		}
@@ -75,8 +76,8 @@ func (c *Control) StartPrivateDNSVerification(ctx context.Context, acct, id stri
 		}
 		cur.DNSVerification.State = state
 		cur.DNSVerification.Detail = detail
-		cur.DNSVerification.Since = c.now().UTC()
-		return tx.Put(key(model.KindService, id), cur)
+		cur.DNSVerification.Since = c.Now().UTC()
+		return tx.Put(core.Key(model.KindService, id), cur)
 	})
 }
 

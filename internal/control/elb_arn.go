@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -66,7 +67,7 @@ func (c *Control) elbRef(acct, arn, kind string) (string, error) {
 	if !ok || r.Kind != kind {
 		return "", model.Invalid("'%s' is not a valid %s ARN", arn, elbWords[kind])
 	}
-	if r.Region != c.cfg.Region || r.Account != acct {
+	if r.Region != c.Region() || r.Account != acct {
 		return "", elbNotFound(kind, arn)
 	}
 	return r.ID, nil
@@ -96,7 +97,7 @@ func getELB[T elbRecord](ctx context.Context, c *Control, acct, arn, kind string
 	if err != nil {
 		return v, err
 	}
-	if err := c.st.Get(ctx, key(kind, id), &v); err != nil {
+	if err := c.Store().Get(ctx, core.Key(kind, id), &v); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return v, elbNotFound(kind, arn)
 		}
@@ -115,7 +116,7 @@ func txGetELB[T elbRecord](c *Control, tx *store.Tx, acct, arn, kind string) (T,
 	if err != nil {
 		return v, err
 	}
-	ok, err := tx.Get(key(kind, id), &v)
+	ok, err := tx.Get(core.Key(kind, id), &v)
 	if err != nil {
 		return v, err
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -188,7 +189,7 @@ func mergeAttributes(what string, current map[string]string, changes []ELBAttrib
 // attributeList renders attributes in key order.
 func attributeList(m map[string]string) []ELBAttribute {
 	out := make([]ELBAttribute, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range core.SortedKeys(m) {
 		out = append(out, ELBAttribute{Key: k, Value: m[k]})
 	}
 	return out
@@ -210,7 +211,7 @@ func (c *Control) ModifyLoadBalancerAttributes(ctx context.Context, acct, arn st
 		return nil, err
 	}
 	var out map[string]string
-	err := c.update(ctx, func(tx *store.Tx) error {
+	err := c.Update(ctx, func(tx *store.Tx) error {
 		lb, err := txGetELB[model.LoadBalancer](c, tx, acct, arn, model.KindLoadBalancer)
 		if err != nil {
 			return err
@@ -225,7 +226,7 @@ func (c *Control) ModifyLoadBalancerAttributes(ctx context.Context, acct, arn st
 			return model.Coded(model.ErrUnsupported, "InvalidConfigurationRequest", "Access logs need an S3 bucket, and Strait has no S3: '%s' can only be empty", attrAccessLogsBucket)
 		}
 		lb.Attributes = out
-		return tx.Put(key(model.KindLoadBalancer, model.ARNResourceID(arn)), lb)
+		return tx.Put(core.Key(model.KindLoadBalancer, model.ARNResourceID(arn)), lb)
 	})
 	if err != nil {
 		return nil, err
@@ -249,7 +250,7 @@ func (c *Control) ModifyTargetGroupAttributes(ctx context.Context, acct, arn str
 		return nil, err
 	}
 	var out map[string]string
-	err := c.update(ctx, func(tx *store.Tx) error {
+	err := c.Update(ctx, func(tx *store.Tx) error {
 		tg, err := txGetELB[model.TargetGroup](c, tx, acct, arn, model.KindTargetGroup)
 		if err != nil {
 			return err
@@ -261,7 +262,7 @@ func (c *Control) ModifyTargetGroupAttributes(ctx context.Context, acct, arn str
 			return model.Coded(model.ErrInvalid, "InvalidConfigurationRequest", "'%s' can be set only when '%s' is 'false'", attrUnhealthyDraining, attrUnhealthyTerminate)
 		}
 		tg.Attributes = out
-		return tx.Put(key(model.KindTargetGroup, model.ARNResourceID(arn)), tg)
+		return tx.Put(core.Key(model.KindTargetGroup, model.ARNResourceID(arn)), tg)
 	})
 	if err != nil {
 		return nil, err

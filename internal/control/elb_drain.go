@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -42,20 +43,20 @@ func (c *Control) DeregisterTargets(ctx context.Context, acct, arn string, targe
 	}
 	// Checked before the update too, so that a repeat (the reconciler's, say)
 	// neither writes nor wakes the reconciler.
-	if _, changed, err := deregister(tg, targets, c.now()); err != nil || !changed {
+	if _, changed, err := deregister(tg, targets, c.Now()); err != nil || !changed {
 		return err
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
+	return c.Update(ctx, func(tx *store.Tx) error {
 		tg, err := txGetELB[model.TargetGroup](c, tx, acct, arn, model.KindTargetGroup)
 		if err != nil {
 			return err
 		}
-		out, changed, err := deregister(tg, targets, c.now())
+		out, changed, err := deregister(tg, targets, c.Now())
 		if err != nil || !changed {
 			return err
 		}
 		dropTargetHealth(tx, tg, out.Targets)
-		return tx.Put(key(model.KindTargetGroup, model.ARNResourceID(arn)), out)
+		return tx.Put(core.Key(model.KindTargetGroup, model.ARNResourceID(arn)), out)
 	})
 }
 
@@ -99,7 +100,7 @@ func deregister(tg model.TargetGroup, targets []TargetInput, now time.Time) (mod
 func dropTargetHealth(tx *store.Tx, old model.TargetGroup, kept []model.Target) {
 	for _, t := range old.Targets {
 		if !slices.ContainsFunc(kept, func(x model.Target) bool { return x.ID == t.ID && x.Port == t.Port }) {
-			tx.Delete(key(model.KindTargetHealth, model.TargetHealthID(old.ARN, t.ID, t.Port)))
+			tx.Delete(core.Key(model.KindTargetHealth, model.TargetHealthID(old.ARN, t.ID, t.Port)))
 		}
 	}
 }
@@ -108,19 +109,19 @@ func dropTargetHealth(tx *store.Tx, old model.TargetGroup, kept []model.Target) 
 // and those of groups that no listener uses any more (nothing can be draining
 // there), with their health records (see Settle).
 func (c *Control) settleDraining(ctx context.Context) error {
-	tgs, err := scan[model.TargetGroup](c.withCache(ctx), c, model.KindTargetGroup)
+	tgs, err := core.Scan[model.TargetGroup](c.WithCache(ctx), c.Base, model.KindTargetGroup)
 	if err != nil {
 		return err
 	}
-	now := c.now()
+	now := c.Now()
 	for _, tg := range tgs {
 		if !slices.ContainsFunc(tg.Targets, func(t model.Target) bool { return drained(tg, t, now) }) {
 			continue
 		}
-		err := c.update(ctx, func(tx *store.Tx) error {
+		err := c.Update(ctx, func(tx *store.Tx) error {
 			id := model.ARNResourceID(tg.ARN)
-			cur, err := txGet[model.TargetGroup](tx, model.KindTargetGroup, id)
-			if isNotFound(err) {
+			cur, err := core.TxGet[model.TargetGroup](tx, model.KindTargetGroup, id)
+			if core.IsNotFound(err) {
 				return nil
 			}
 			if err != nil {
@@ -134,7 +135,7 @@ func (c *Control) settleDraining(ctx context.Context) error {
 			if cur.Targets = kept; len(kept) == 0 {
 				cur.Targets = nil
 			}
-			return tx.Put(key(model.KindTargetGroup, id), cur)
+			return tx.Put(core.Key(model.KindTargetGroup, id), cur)
 		})
 		if err != nil {
 			return err

@@ -71,12 +71,12 @@ func TestDeregisteredTargetsDrain(t *testing.T) {
 		t.Fatalf("right after deregistering: %+v", h)
 	}
 	// Deregistering again neither extends the delay nor writes.
-	rev, _ := c.st.Rev(ctx)
+	rev, _ := c.Store().Rev(ctx)
 	clock.Advance(10 * time.Second)
 	if err := c.DeregisterTargets(ctx, testAcct, tg.ARN, target); err != nil {
 		t.Fatal(err)
 	}
-	if now, _ := c.st.Rev(ctx); now != rev {
+	if now, _ := c.Store().Rev(ctx); now != rev {
 		t.Errorf("deregistering a draining target again wrote to the store")
 	}
 
@@ -144,7 +144,7 @@ func TestSetTargetHealth(t *testing.T) {
 	if h[0].Health.State != model.TargetUnhealthy || h[0].Health.Reason != model.ReasonTimeout || !h[0].Health.Since.Equal(clock.Now()) {
 		t.Fatalf("after an unhealthy report: %+v", h)
 	}
-	rev, _ := c.st.Rev(ctx)
+	rev, _ := c.Store().Rev(ctx)
 	clock.Advance(time.Minute)
 	for _, report := range []struct {
 		id   string
@@ -160,7 +160,7 @@ func TestSetTargetHealth(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if now, _ := c.st.Rev(ctx); now != rev {
+	if now, _ := c.Store().Rev(ctx); now != rev {
 		t.Errorf("reports that change nothing wrote to the store")
 	}
 	if err := c.SetTargetHealth(ctx, tg.ARN, "10.0.1.10", 3306, model.TargetHealth{State: model.TargetHealthy}); err != nil {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -66,9 +67,9 @@ func (c *Control) CreateLoadBalancer(ctx context.Context, acct string, in Create
 		return model.LoadBalancer{}, err
 	}
 	hex := model.RandomHex(16)
-	arn := model.ELBARN(c.cfg.Region, acct, "loadbalancer/net/"+in.Name+"/"+hex)
+	arn := model.ELBARN(c.Region(), acct, "loadbalancer/net/"+in.Name+"/"+hex)
 	var lb model.LoadBalancer
-	err = c.update(ctx, func(tx *store.Tx) error {
+	err = c.Update(ctx, func(tx *store.Tx) error {
 		if err := txHaveGroups(tx, p.groups); err != nil {
 			return err
 		}
@@ -76,7 +77,7 @@ func (c *Control) CreateLoadBalancer(ctx context.Context, acct string, in Create
 		if ok, err := tx.Get(lbNameKey(acct, in.Name), &existing); err != nil {
 			return err
 		} else if ok {
-			old, err := txGet[model.LoadBalancer](tx, model.KindLoadBalancer, existing)
+			old, err := core.TxGet[model.LoadBalancer](tx, model.KindLoadBalancer, existing)
 			if err != nil {
 				return err
 			}
@@ -101,25 +102,25 @@ func (c *Control) CreateLoadBalancer(ctx context.Context, acct string, in Create
 		if err := tx.Put(lbNameKey(acct, in.Name), hex); err != nil {
 			return err
 		}
-		return tx.Put(key(model.KindLoadBalancer, hex), lb)
+		return tx.Put(core.Key(model.KindLoadBalancer, hex), lb)
 	})
 	return lb, err
 }
 
 func (c *Control) newLoadBalancer(acct, arn string, p lbPlan) model.LoadBalancer {
 	hex := model.ARNResourceID(arn)
-	dns := fmt.Sprintf("%s-%s.elb.%s.%s", p.in.Name, hex, c.cfg.Region, c.cfg.Domain)
+	dns := fmt.Sprintf("%s-%s.elb.%s.%s", p.in.Name, hex, c.Region(), c.Domain())
 	if p.in.Scheme == LBSchemeInternal {
 		dns = "internal-" + dns
 	}
-	zone, ok := nlbHostedZones[c.cfg.Region]
+	zone, ok := nlbHostedZones[c.Region()]
 	if !ok {
 		zone = nlbHostedZones["us-east-1"]
 	}
 	lb := model.LoadBalancer{
 		ARN: arn, Name: p.in.Name, Owner: acct, Type: LBTypeNetwork, Scheme: p.in.Scheme, VpcID: p.vpcID,
 		IPAddressType: p.in.IPAddressType, DNSName: dns, HostedZoneID: zone, State: model.LBStateProvisioning,
-		SecurityGroups: p.groups, Attributes: defaultLBAttributes(), Tags: p.tags, Created: c.now().UTC(),
+		SecurityGroups: p.groups, Attributes: defaultLBAttributes(), Tags: p.tags, Created: c.Now().UTC(),
 	}
 	if len(p.groups) > 0 {
 		lb.EnforceSGInboundOnPrivateLink = "on"
@@ -258,8 +259,8 @@ func (c *Control) LoadBalancer(ctx context.Context, acct, arn string) (model.Loa
 
 // LoadBalancers lists the account's load balancers.
 func (c *Control) LoadBalancers(ctx context.Context, acct string) ([]model.LoadBalancer, error) {
-	all, err := list[model.LoadBalancer](ctx, c.st, model.KindLoadBalancer)
-	return filterOwner(all, acct, func(lb model.LoadBalancer) string { return lb.Owner }), err
+	all, err := core.List[model.LoadBalancer](ctx, c.Store(), model.KindLoadBalancer)
+	return core.FilterOwner(all, acct, func(lb model.LoadBalancer) string { return lb.Owner }), err
 }
 
 // LoadBalancersByName returns the account's load balancers with the given names, in
@@ -302,7 +303,7 @@ func (c *Control) DeleteLoadBalancer(ctx context.Context, acct, arn string) erro
 	if err := c.checkLBDeletable(ctx, lb); err != nil {
 		return err
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
+	return c.Update(ctx, func(tx *store.Tx) error {
 		lb, err := txGetELB[model.LoadBalancer](c, tx, acct, arn, model.KindLoadBalancer)
 		if errors.Is(err, model.ErrNotFound) {
 			return nil // deleted meanwhile
@@ -326,7 +327,7 @@ func (c *Control) DeleteLoadBalancer(ctx context.Context, acct, arn string) erro
 			}
 		}
 		tx.Delete(lbNameKey(acct, lb.Name))
-		tx.Delete(key(model.KindLoadBalancer, model.ARNResourceID(arn)))
+		tx.Delete(core.Key(model.KindLoadBalancer, model.ARNResourceID(arn)))
 		return nil
 	})
 }

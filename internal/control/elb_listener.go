@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -79,11 +80,11 @@ func (c *Control) CreateListener(ctx context.Context, acct string, in CreateList
 	}
 	hex := model.RandomHex(16)
 	l := model.Listener{
-		ARN:             model.ELBARN(c.cfg.Region, acct, fmt.Sprintf("listener/net/%s/%s/%s", lb.Name, model.ARNResourceID(lb.ARN), hex)),
+		ARN:             model.ELBARN(c.Region(), acct, fmt.Sprintf("listener/net/%s/%s/%s", lb.Name, model.ARNResourceID(lb.ARN), hex)),
 		LoadBalancerARN: lb.ARN, Owner: acct, Port: in.Port, Protocol: in.Protocol,
-		Actions: []model.Action{{Type: "forward", TargetGroupARN: tgARN}}, Tags: tags, Created: c.now().UTC(),
+		Actions: []model.Action{{Type: "forward", TargetGroupARN: tgARN}}, Tags: tags, Created: c.Now().UTC(),
 	}
-	err = c.update(ctx, func(tx *store.Tx) error {
+	err = c.Update(ctx, func(tx *store.Tx) error {
 		lb, err := txGetELB[model.LoadBalancer](c, tx, acct, in.LoadBalancerARN, model.KindLoadBalancer)
 		if err != nil {
 			return err
@@ -104,10 +105,10 @@ func (c *Control) CreateListener(ctx context.Context, acct string, in CreateList
 			return err
 		}
 		lb.Listeners = append(lb.Listeners, l.ARN)
-		if err := tx.Put(key(model.KindLoadBalancer, model.ARNResourceID(lb.ARN)), lb); err != nil {
+		if err := tx.Put(core.Key(model.KindLoadBalancer, model.ARNResourceID(lb.ARN)), lb); err != nil {
 			return err
 		}
-		return tx.Put(key(model.KindListener, hex), l)
+		return tx.Put(core.Key(model.KindListener, hex), l)
 	})
 	return l, err
 }
@@ -176,13 +177,13 @@ func (c *Control) txLinkTargetGroup(tx *store.Tx, acct string, lb model.LoadBala
 		}
 	}
 	tg.Listeners = elbAppendOnce(tg.Listeners, listenerARN)
-	return tx.Put(key(model.KindTargetGroup, model.ARNResourceID(tgARN)), tg)
+	return tx.Put(core.Key(model.KindTargetGroup, model.ARNResourceID(tgARN)), tg)
 }
 
 // txUnlinkTargetGroup records that a listener no longer forwards to a target group.
 func txUnlinkTargetGroup(tx *store.Tx, tgARN, listenerARN string) error {
 	id := model.ARNResourceID(tgARN)
-	tg, err := txGet[model.TargetGroup](tx, model.KindTargetGroup, id)
+	tg, err := core.TxGet[model.TargetGroup](tx, model.KindTargetGroup, id)
 	if errors.Is(err, model.ErrNotFound) {
 		return nil
 	}
@@ -193,7 +194,7 @@ func txUnlinkTargetGroup(tx *store.Tx, tgARN, listenerARN string) error {
 	if len(tg.Listeners) == 0 {
 		tg.Listeners = nil
 	}
-	return tx.Put(key(model.KindTargetGroup, id), tg)
+	return tx.Put(core.Key(model.KindTargetGroup, id), tg)
 }
 
 // txSameListener returns the listener of lb on port if it has the given protocol
@@ -204,7 +205,7 @@ func txSameListener(tx *store.Tx, lb model.LoadBalancer, port int32, protocol, t
 	if ok, err := tx.Get(listenerPortKey(lb.ARN, port), &arn); err != nil || !ok {
 		return model.Listener{}, err
 	}
-	l, err := txGet[model.Listener](tx, model.KindListener, model.ARNResourceID(arn))
+	l, err := core.TxGet[model.Listener](tx, model.KindListener, model.ARNResourceID(arn))
 	if errors.Is(err, model.ErrNotFound) {
 		return model.Listener{}, nil
 	}
@@ -240,7 +241,7 @@ func (c *Control) Listeners(ctx context.Context, acct, lbARN string) ([]model.Li
 	if _, err := c.LoadBalancer(ctx, acct, lbARN); err != nil {
 		return nil, err
 	}
-	all, err := list[model.Listener](ctx, c.st, model.KindListener)
+	all, err := core.List[model.Listener](ctx, c.Store(), model.KindListener)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +270,7 @@ func (c *Control) ModifyListener(ctx context.Context, acct, arn string, in Modif
 		}
 	}
 	var l model.Listener
-	err := c.update(ctx, func(tx *store.Tx) error {
+	err := c.Update(ctx, func(tx *store.Tx) error {
 		var err error
 		if l, err = txGetELB[model.Listener](c, tx, acct, arn, model.KindListener); err != nil {
 			return err
@@ -297,7 +298,7 @@ func (c *Control) ModifyListener(ctx context.Context, acct, arn string, in Modif
 			}
 			l.Actions = []model.Action{{Type: "forward", TargetGroupARN: tgARN}}
 		}
-		return tx.Put(key(model.KindListener, model.ARNResourceID(arn)), l)
+		return tx.Put(core.Key(model.KindListener, model.ARNResourceID(arn)), l)
 	})
 	return l, err
 }
@@ -307,7 +308,7 @@ func (c *Control) DeleteListener(ctx context.Context, acct, arn string) error {
 	if _, err := c.Listener(ctx, acct, arn); err != nil {
 		return err
 	}
-	return c.update(ctx, func(tx *store.Tx) error { return c.txDeleteListener(tx, acct, arn) })
+	return c.Update(ctx, func(tx *store.Tx) error { return c.txDeleteListener(tx, acct, arn) })
 }
 
 // txDeleteListener removes a listener and every reference to it.
@@ -322,19 +323,19 @@ func (c *Control) txDeleteListener(tx *store.Tx, acct, arn string) error {
 		}
 	}
 	lbID := model.ARNResourceID(l.LoadBalancerARN)
-	lb, err := txGet[model.LoadBalancer](tx, model.KindLoadBalancer, lbID)
+	lb, err := core.TxGet[model.LoadBalancer](tx, model.KindLoadBalancer, lbID)
 	if err == nil {
 		lb.Listeners = elbWithout(lb.Listeners, arn)
 		if len(lb.Listeners) == 0 {
 			lb.Listeners = nil
 		}
-		if err := tx.Put(key(model.KindLoadBalancer, lbID), lb); err != nil {
+		if err := tx.Put(core.Key(model.KindLoadBalancer, lbID), lb); err != nil {
 			return err
 		}
 	} else if !errors.Is(err, model.ErrNotFound) {
 		return err
 	}
 	tx.Delete(listenerPortKey(l.LoadBalancerARN, l.Port))
-	tx.Delete(key(model.KindListener, model.ARNResourceID(arn)))
+	tx.Delete(core.Key(model.KindListener, model.ARNResourceID(arn)))
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -77,7 +78,7 @@ func checkTagResources(arns []string) error {
 // retagELB rewrites with change the tags of each of the caller's resources named
 // by arns, in one transaction: all of them or none.
 func (c *Control) retagELB(ctx context.Context, acct string, arns []string, change func(model.Tags) (model.Tags, error)) error {
-	return c.update(ctx, func(tx *store.Tx) error {
+	return c.Update(ctx, func(tx *store.Tx) error {
 		for _, arn := range arns {
 			t, save, err := c.txTagged(tx, acct, arn)
 			if err != nil {
@@ -104,13 +105,13 @@ func (c *Control) txTagged(tx *store.Tx, acct, arn string) (*model.Tags, func() 
 	switch r.Kind {
 	case model.KindLoadBalancer:
 		v, err := txGetELB[model.LoadBalancer](c, tx, acct, arn, r.Kind)
-		return &v.Tags, func() error { return tx.Put(key(r.Kind, r.ID), v) }, err
+		return &v.Tags, func() error { return tx.Put(core.Key(r.Kind, r.ID), v) }, err
 	case model.KindTargetGroup:
 		v, err := txGetELB[model.TargetGroup](c, tx, acct, arn, r.Kind)
-		return &v.Tags, func() error { return tx.Put(key(r.Kind, r.ID), v) }, err
+		return &v.Tags, func() error { return tx.Put(core.Key(r.Kind, r.ID), v) }, err
 	default:
 		v, err := txGetELB[model.Listener](c, tx, acct, arn, r.Kind)
-		return &v.Tags, func() error { return tx.Put(key(r.Kind, r.ID), v) }, err
+		return &v.Tags, func() error { return tx.Put(core.Key(r.Kind, r.ID), v) }, err
 	}
 }
 

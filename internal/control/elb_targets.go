@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -60,7 +61,7 @@ func (c *Control) RegisterTargets(ctx context.Context, acct, arn string, targets
 		}
 		resolved = append(resolved, t)
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
+	return c.Update(ctx, func(tx *store.Tx) error {
 		tg, err := txGetELB[model.TargetGroup](c, tx, acct, arn, model.KindTargetGroup)
 		if err != nil {
 			return err
@@ -77,13 +78,13 @@ func (c *Control) RegisterTargets(ctx context.Context, acct, arn string, targets
 		if len(tg.Targets) > maxTargets {
 			return model.Coded(model.ErrLimit, "TooManyTargets", "A target group can have at most %d targets", maxTargets)
 		}
-		return tx.Put(key(model.KindTargetGroup, model.ARNResourceID(arn)), tg)
+		return tx.Put(core.Key(model.KindTargetGroup, model.ARNResourceID(arn)), tg)
 	})
 }
 
 // resolveTarget checks one target to register and finds its availability zone.
 func (c *Control) resolveTarget(ctx context.Context, acct string, tg model.TargetGroup, in TargetInput) (model.Target, error) {
-	t := model.Target{ID: in.ID, Port: in.Port, AZ: in.AZ, Registered: c.now().UTC()}
+	t := model.Target{ID: in.ID, Port: in.Port, AZ: in.AZ, Registered: c.Now().UTC()}
 	if t.Port == 0 {
 		t.Port = tg.Port
 	}
@@ -97,7 +98,7 @@ func (c *Control) resolveTarget(ctx context.Context, acct string, tg model.Targe
 	if err != nil || !ip.Is4() {
 		return t, model.InvalidKind(model.KindTarget, in.ID, "The IP address '%s' is not a valid IPv4 address", in.ID)
 	}
-	v, err := get[model.Vpc](ctx, c.st, model.KindVpc, tg.VpcID)
+	v, err := core.Get[model.Vpc](ctx, c.Store(), model.KindVpc, tg.VpcID)
 	if err != nil {
 		return t, err
 	}
@@ -122,8 +123,8 @@ func (c *Control) resolveTarget(ctx context.Context, acct string, tg model.Targe
 		}
 		// In the VPC's range but in none of its subnets (yet): the zone is the
 		// caller's to give, if any.
-		if z, ok := c.zone(in.AZ); in.AZ != "" && (!ok || z.Name != in.AZ) {
-			return t, model.InvalidKind(model.KindTarget, in.ID, "Availability zone '%s' of target '%s' is not valid: use a zone of %s", in.AZ, in.ID, c.cfg.Region)
+		if z, ok := c.Zone(in.AZ); in.AZ != "" && (!ok || z.Name != in.AZ) {
+			return t, model.InvalidKind(model.KindTarget, in.ID, "Availability zone '%s' of target '%s' is not valid: use a zone of %s", in.AZ, in.ID, c.Region())
 		}
 		return t, nil
 	}
@@ -141,7 +142,7 @@ func (c *Control) resolveInstanceTarget(ctx context.Context, acct string, tg mod
 	if !model.ValidID(model.PrefixInstance, t.ID) {
 		return t, notValid
 	}
-	inst, err := get[instanceRef](ctx, c.st, model.KindInstance, t.ID)
+	inst, err := core.Get[instanceRef](ctx, c.Store(), model.KindInstance, t.ID)
 	if errors.Is(err, model.ErrNotFound) || (err == nil && inst.Owner != acct) {
 		return t, notValid
 	}
@@ -270,7 +271,7 @@ func (c *Control) targetInstanceStates(ctx context.Context, tg model.TargetGroup
 		if _, done := out[t.ID]; done {
 			continue
 		}
-		inst, err := get[instanceRef](ctx, c.st, model.KindInstance, t.ID)
+		inst, err := core.Get[instanceRef](ctx, c.Store(), model.KindInstance, t.ID)
 		if err != nil && !errors.Is(err, model.ErrNotFound) {
 			return nil, err
 		}
@@ -289,13 +290,13 @@ func (c *Control) SetTargetHealth(ctx context.Context, targetGroupARN, targetID 
 	if id == "" {
 		return nil
 	}
-	hk := key(model.KindTargetHealth, model.TargetHealthID(targetGroupARN, targetID, port))
+	hk := core.Key(model.KindTargetHealth, model.TargetHealthID(targetGroupARN, targetID, port))
 	registered := func(tg model.TargetGroup) bool {
 		return tg.ARN == targetGroupARN && slices.ContainsFunc(tg.Targets, func(t model.Target) bool { return t.ID == targetID && t.Port == port })
 	}
 	same := func(cur model.TargetHealth) bool { return cur.State == h.State && cur.Reason == h.Reason }
 	// Check before taking the update lock: most reports change nothing.
-	tg, err := get[model.TargetGroup](ctx, c.st, model.KindTargetGroup, id)
+	tg, err := core.Get[model.TargetGroup](ctx, c.Store(), model.KindTargetGroup, id)
 	if errors.Is(err, model.ErrNotFound) || (err == nil && !registered(tg)) {
 		return nil
 	}
@@ -303,17 +304,17 @@ func (c *Control) SetTargetHealth(ctx context.Context, targetGroupARN, targetID 
 		return err
 	}
 	var cur model.TargetHealth
-	if err := c.st.Get(ctx, hk, &cur); err == nil && same(cur) {
+	if err := c.Store().Get(ctx, hk, &cur); err == nil && same(cur) {
 		return nil
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	if h.Since.IsZero() {
-		h.Since = c.now().UTC()
+		h.Since = c.Now().UTC()
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
-		tg, err := txGet[model.TargetGroup](tx, model.KindTargetGroup, id)
-		if isNotFound(err) || (err == nil && !registered(tg)) {
+	return c.Update(ctx, func(tx *store.Tx) error {
+		tg, err := core.TxGet[model.TargetGroup](tx, model.KindTargetGroup, id)
+		if core.IsNotFound(err) || (err == nil && !registered(tg)) {
 			return nil
 		}
 		if err != nil {
@@ -333,8 +334,8 @@ func (c *Control) SetTargetHealth(ctx context.Context, targetGroupARN, targetID 
 // by TargetHealthID.
 func (c *Control) observedHealth(ctx context.Context, arn string) (map[string]model.TargetHealth, error) {
 	out := map[string]model.TargetHealth{}
-	prefix := key(model.KindTargetHealth, model.ARNResourceID(arn)) + "/"
-	err := c.st.List(ctx, prefix, func(k string, val []byte) error {
+	prefix := core.Key(model.KindTargetHealth, model.ARNResourceID(arn)) + "/"
+	err := c.Store().List(ctx, prefix, func(k string, val []byte) error {
 		var h model.TargetHealth
 		if err := json.Unmarshal(val, &h); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -54,14 +55,14 @@ func (c *Control) CreateTargetGroup(ctx context.Context, acct string, in CreateT
 		return tg, err
 	}
 	hex := model.RandomHex(16)
-	tg.ARN = model.ELBARN(c.cfg.Region, acct, "targetgroup/"+in.Name+"/"+hex)
+	tg.ARN = model.ELBARN(c.Region(), acct, "targetgroup/"+in.Name+"/"+hex)
 	out := tg
-	err = c.update(ctx, func(tx *store.Tx) error {
+	err = c.Update(ctx, func(tx *store.Tx) error {
 		var existing string
 		if ok, err := tx.Get(tgNameKey(acct, in.Name), &existing); err != nil {
 			return err
 		} else if ok {
-			old, err := txGet[model.TargetGroup](tx, model.KindTargetGroup, existing)
+			old, err := core.TxGet[model.TargetGroup](tx, model.KindTargetGroup, existing)
 			if err != nil {
 				return err
 			}
@@ -76,7 +77,7 @@ func (c *Control) CreateTargetGroup(ctx context.Context, acct string, in CreateT
 		if err := tx.Put(tgNameKey(acct, in.Name), hex); err != nil {
 			return err
 		}
-		return tx.Put(key(model.KindTargetGroup, hex), tg)
+		return tx.Put(core.Key(model.KindTargetGroup, hex), tg)
 	})
 	return out, err
 }
@@ -127,7 +128,7 @@ func (c *Control) planTargetGroup(ctx context.Context, acct string, in CreateTar
 	return model.TargetGroup{
 		Name: in.Name, Owner: acct, Protocol: in.Protocol, Port: in.Port, VpcID: in.VpcID,
 		TargetType: in.TargetType, IPAddressType: in.IPAddressType, HealthCheck: hc,
-		Attributes: defaultTGAttributes(in.TargetType), Tags: tags, Created: c.now().UTC(),
+		Attributes: defaultTGAttributes(in.TargetType), Tags: tags, Created: c.Now().UTC(),
 	}, nil
 }
 
@@ -233,8 +234,8 @@ func (c *Control) TargetGroup(ctx context.Context, acct, arn string) (model.Targ
 
 // TargetGroups lists the account's target groups.
 func (c *Control) TargetGroups(ctx context.Context, acct string) ([]model.TargetGroup, error) {
-	all, err := list[model.TargetGroup](ctx, c.st, model.KindTargetGroup)
-	return filterOwner(all, acct, func(tg model.TargetGroup) string { return tg.Owner }), err
+	all, err := core.List[model.TargetGroup](ctx, c.Store(), model.KindTargetGroup)
+	return core.FilterOwner(all, acct, func(tg model.TargetGroup) string { return tg.Owner }), err
 }
 
 // TargetGroupsByName returns the account's target groups with the given names; a
@@ -292,7 +293,7 @@ func (c *Control) ModifyTargetGroup(ctx context.Context, acct, arn string, in He
 		return model.TargetGroup{}, err
 	}
 	var tg model.TargetGroup
-	err := c.update(ctx, func(tx *store.Tx) error {
+	err := c.Update(ctx, func(tx *store.Tx) error {
 		var err error
 		if tg, err = txGetELB[model.TargetGroup](c, tx, acct, arn, model.KindTargetGroup); err != nil {
 			return err
@@ -300,7 +301,7 @@ func (c *Control) ModifyTargetGroup(ctx context.Context, acct, arn string, in He
 		if tg.HealthCheck, err = applyHealthCheck(tg.HealthCheck, in, tg.TargetType); err != nil {
 			return err
 		}
-		return tx.Put(key(model.KindTargetGroup, model.ARNResourceID(arn)), tg)
+		return tx.Put(core.Key(model.KindTargetGroup, model.ARNResourceID(arn)), tg)
 	})
 	return tg, err
 }
@@ -312,7 +313,7 @@ func (c *Control) DeleteTargetGroup(ctx context.Context, acct, arn string) error
 	if err != nil {
 		return err
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
+	return c.Update(ctx, func(tx *store.Tx) error {
 		tg, err := txGetELB[model.TargetGroup](c, tx, acct, arn, model.KindTargetGroup)
 		if errors.Is(err, model.ErrNotFound) {
 			return nil
@@ -324,10 +325,10 @@ func (c *Control) DeleteTargetGroup(ctx context.Context, acct, arn string) error
 			return model.InUse(model.KindTargetGroup, arn, "Target group '%s' is currently in use by a listener or a rule", arn)
 		}
 		for _, t := range tg.Targets {
-			tx.Delete(key(model.KindTargetHealth, model.TargetHealthID(arn, t.ID, t.Port)))
+			tx.Delete(core.Key(model.KindTargetHealth, model.TargetHealthID(arn, t.ID, t.Port)))
 		}
 		tx.Delete(tgNameKey(acct, tg.Name))
-		tx.Delete(key(model.KindTargetGroup, id))
+		tx.Delete(core.Key(model.KindTargetGroup, id))
 		return nil
 	})
 }

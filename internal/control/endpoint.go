@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -41,7 +42,7 @@ type CreateEndpointInput struct {
 // requires acceptance (unless the caller owns the service), else starts pending and
 // becomes available once the service is (see Settle).
 func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndpointInput) (model.Endpoint, error) {
-	tok, prev, found, err := idempotent[model.Endpoint](ctx, c, acct, model.KindEndpoint, in.ClientToken, in)
+	tok, prev, found, err := core.Idempotent[model.Endpoint](ctx, c.Base, acct, model.KindEndpoint, in.ClientToken, in)
 	if err != nil || found {
 		return prev, err
 	}
@@ -62,7 +63,7 @@ func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndp
 	if err != nil {
 		return model.Endpoint{}, err
 	}
-	subnetIDs := dedupe(in.SubnetIDs)
+	subnetIDs := core.Dedupe(in.SubnetIDs)
 	if len(subnetIDs) == 0 {
 		return model.Endpoint{}, invalidParameter("An interface endpoint needs at least one subnet (SubnetIds)")
 	}
@@ -70,7 +71,7 @@ func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndp
 	if err != nil {
 		return model.Endpoint{}, err
 	}
-	groups := dedupe(in.SecurityGroupIDs)
+	groups := core.Dedupe(in.SecurityGroupIDs)
 	if len(groups) == 0 {
 		groups = []string{vpc.DefaultSecurityGroupID}
 	}
@@ -98,24 +99,24 @@ func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndp
 		ID: model.NewID(model.PrefixEndpoint), Owner: acct, VpcID: vpc.ID, ServiceID: svc.ID,
 		ServiceName: svc.Name, ServiceOwner: svc.Owner, Type: "Interface", State: state,
 		SecurityGroups: groups, PrivateDNSEnabled: enabled,
-		DNSLabel:       randomString("abcdefghijklmnopqrstuvwxyz0123456789", 8),
-		PolicyDocument: policy, IPAddressType: "ipv4", Tags: in.Tags, Created: c.now().UTC(),
+		DNSLabel:       core.RandomString("abcdefghijklmnopqrstuvwxyz0123456789", 8),
+		PolicyDocument: policy, IPAddressType: "ipv4", Tags: in.Tags, Created: c.Now().UTC(),
 		ConnectionID: model.NewID(model.PrefixConnection), DNSRecordIPType: in.DNSRecordIPType,
 	}
 	if ep.DNSRecordIPType == "" {
 		ep.DNSRecordIPType = DNSRecordIPv4
 	}
-	err = c.update(ctx, func(tx *store.Tx) error {
-		if found, err := txPrevious(tx, tok, &ep); err != nil || found {
+	err = c.Update(ctx, func(tx *store.Tx) error {
+		if found, err := core.TxPrevious(tx, tok, &ep); err != nil || found {
 			return err
 		}
-		cur, err := txGet[model.EndpointService](tx, model.KindService, svc.ID)
+		cur, err := core.TxGet[model.EndpointService](tx, model.KindService, svc.ID)
 		if err != nil || !ServiceAdmits(cur, acct) {
 			return invalidServiceName(in.ServiceName)
 		}
 		// Rewriting the service makes a concurrent DeleteVpcEndpointServiceConfigurations
 		// on another server conflict with this transaction.
-		if err := tx.Put(key(model.KindService, cur.ID), cur); err != nil {
+		if err := tx.Put(core.Key(model.KindService, cur.ID), cur); err != nil {
 			return err
 		}
 		if err := txHaveGroups(tx, groups); err != nil {
@@ -130,13 +131,13 @@ func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndp
 		if err := c.addEndpointENIs(tx, &ep, subnets); err != nil {
 			return err
 		}
-		if err := tok.record(tx, ep.ID); err != nil {
+		if err := tok.Record(tx, ep.ID); err != nil {
 			return err
 		}
 		if err := c.recordConnectionEvent(ctx, tx, ep, model.EventConnect); err != nil {
 			return err
 		}
-		return tx.Put(key(model.KindEndpoint, ep.ID), ep)
+		return tx.Put(core.Key(model.KindEndpoint, ep.ID), ep)
 	})
 	return ep, err
 }
@@ -300,15 +301,15 @@ func (c *Control) addEndpointENIs(tx *store.Tx, ep *model.Endpoint, subnets []mo
 
 // ownEndpoint reads one of the account's endpoints.
 func (c *Control) ownEndpoint(ctx context.Context, acct, id string) (model.Endpoint, error) {
-	return getOwned(ctx, c.st, acct, model.KindEndpoint, model.PrefixEndpoint, id, func(ep model.Endpoint) string { return ep.Owner })
+	return core.GetOwned(ctx, c.Store(), acct, model.KindEndpoint, model.PrefixEndpoint, id, func(ep model.Endpoint) string { return ep.Owner })
 }
 
 // DeleteEndpoints deletes endpoints of the account: each goes to deleting at once,
 // gives up its private DNS name, and disappears with its interfaces on the next
 // settle. An ID that is not one of the account's endpoints fails with
 // InvalidVpcEndpoint.NotFound; only the endpoint's owner can delete it.
-func (c *Control) DeleteEndpoints(ctx context.Context, acct string, ids []string) ([]ItemError, error) {
-	return eachID(ids, func(id string) error { return c.deleteEndpoint(ctx, acct, id) })
+func (c *Control) DeleteEndpoints(ctx context.Context, acct string, ids []string) ([]core.ItemError, error) {
+	return core.EachID(ids, func(id string) error { return c.deleteEndpoint(ctx, acct, id) })
 }
 
 func (c *Control) deleteEndpoint(ctx context.Context, acct, id string) error {
@@ -318,8 +319,8 @@ func (c *Control) deleteEndpoint(ctx context.Context, acct, id string) error {
 		return &model.Error{Err: model.ErrInvalid, Kind: model.KindEndpoint, ID: id, Code: "InvalidVpcEndpointId.Malformed",
 			Msg: fmt.Sprintf("Invalid Id: '%s'", id)}
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
-		ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
+	return c.Update(ctx, func(tx *store.Tx) error {
+		ep, err := core.TxGet[model.Endpoint](tx, model.KindEndpoint, id)
 		if err != nil || ep.Owner != acct {
 			return notFound
 		}
@@ -331,6 +332,6 @@ func (c *Control) deleteEndpoint(ctx context.Context, acct, id string) error {
 		if err := c.recordConnectionEvent(ctx, tx, ep, model.EventDelete); err != nil {
 			return err
 		}
-		return tx.Put(key(model.KindEndpoint, id), ep)
+		return tx.Put(core.Key(model.KindEndpoint, id), ep)
 	})
 }

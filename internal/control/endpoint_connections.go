@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
 
 // AcceptEndpointConnections accepts endpoints waiting in pendingAcceptance on one
 // of the account's services: each goes to pending, then available (see Settle).
-func (c *Control) AcceptEndpointConnections(ctx context.Context, acct, svcID string, ids []string) ([]ItemError, error) {
+func (c *Control) AcceptEndpointConnections(ctx context.Context, acct, svcID string, ids []string) ([]core.ItemError, error) {
 	return c.decideConnections(ctx, acct, svcID, ids, model.EventAccept, func(ep *model.Endpoint) error {
 		if ep.State != model.EndpointPendingAcceptance {
 			return model.BadState(model.KindEndpoint, ep.ID,
@@ -18,7 +19,7 @@ func (c *Control) AcceptEndpointConnections(ctx context.Context, acct, svcID str
 		}
 		ep.State = model.EndpointPending
 		ep.StateMessage = ""
-		ep.Accepted = c.now().UTC()
+		ep.Accepted = c.Now().UTC()
 		return nil
 	})
 }
@@ -27,7 +28,7 @@ func (c *Control) AcceptEndpointConnections(ctx context.Context, acct, svcID str
 // available) connected to one of the account's services. Their interfaces stay
 // until the consumer deletes them; no traffic flows. Rejecting a rejected endpoint
 // is a no-op.
-func (c *Control) RejectEndpointConnections(ctx context.Context, acct, svcID string, ids []string) ([]ItemError, error) {
+func (c *Control) RejectEndpointConnections(ctx context.Context, acct, svcID string, ids []string) ([]core.ItemError, error) {
 	return c.decideConnections(ctx, acct, svcID, ids, model.EventReject, func(ep *model.Endpoint) error {
 		switch ep.State {
 		case model.EndpointPendingAcceptance, model.EndpointPending, model.EndpointAvailable, model.EndpointRejected:
@@ -45,17 +46,17 @@ func (c *Control) RejectEndpointConnections(ctx context.Context, acct, svcID str
 // connection notifications) when decide changes the endpoint's state; the others
 // fail with InvalidVpcEndpointId.NotFound, or InvalidVpcEndpointId.Malformed when
 // the ID is not vpce-<hex>.
-func (c *Control) decideConnections(ctx context.Context, acct, svcID string, ids []string, event string, decide func(*model.Endpoint) error) ([]ItemError, error) {
+func (c *Control) decideConnections(ctx context.Context, acct, svcID string, ids []string, event string, decide func(*model.Endpoint) error) ([]core.ItemError, error) {
 	if _, err := c.EndpointService(ctx, acct, svcID); err != nil {
 		return nil, err
 	}
-	return eachID(ids, func(id string) error {
+	return core.EachID(ids, func(id string) error {
 		if !model.ValidID(model.PrefixEndpoint, id) {
 			return &model.Error{Err: model.ErrInvalid, Kind: model.KindEndpoint, ID: id, Code: "InvalidVpcEndpointId.Malformed",
 				Msg: fmt.Sprintf("Invalid Id: '%s'", id)}
 		}
-		return c.update(ctx, func(tx *store.Tx) error {
-			ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
+		return c.Update(ctx, func(tx *store.Tx) error {
+			ep, err := core.TxGet[model.Endpoint](tx, model.KindEndpoint, id)
 			if err != nil || ep.ServiceID != svcID {
 				return &model.Error{Err: model.ErrNotFound, Kind: model.KindEndpoint, ID: id, Code: "InvalidVpcEndpointId.NotFound",
 					Msg: fmt.Sprintf("The Vpc Endpoint Id '%s' does not exist for service %s", id, svcID)}
@@ -69,7 +70,7 @@ func (c *Control) decideConnections(ctx context.Context, acct, svcID string, ids
 					return err
 				}
 			}
-			return tx.Put(key(model.KindEndpoint, id), ep)
+			return tx.Put(core.Key(model.KindEndpoint, id), ep)
 		})
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 )
 
@@ -22,7 +23,7 @@ type DNSEntry struct {
 func (c *Control) EndpointDNSEntries(ep model.Endpoint, verifiedName string) []DNSEntry {
 	// Concatenation, not fmt: the reconciler asks for every endpoint's names
 	// on each pass.
-	suffix := "." + ep.ServiceID + "." + c.cfg.Region + ".vpce." + c.cfg.Domain
+	suffix := "." + ep.ServiceID + "." + c.Region() + ".vpce." + c.Domain()
 	prefix := ep.ID + "-" + ep.DNSLabel
 	out := make([]DNSEntry, 0, 2+len(ep.AZs))
 	out = append(out, DNSEntry{Name: prefix + suffix, HostedZoneID: EndpointHostedZoneID})
@@ -68,7 +69,7 @@ func (c *Control) Endpoints(ctx context.Context, acct string) ([]EndpointDetail,
 // account's ID missing) and the call costs what the IDs name; otherwise it
 // costs a pass over the records. Only the chosen endpoints are described.
 func (c *Control) DescribeEndpoints(ctx context.Context, acct string, ids []string, pick EndpointPicker) ([]EndpointDetail, error) {
-	ctx = c.withCache(ctx)
+	ctx = c.WithCache(ctx)
 	var eps []*model.Endpoint
 	var err error
 	switch {
@@ -79,9 +80,9 @@ func (c *Control) DescribeEndpoints(ctx context.Context, acct string, ids []stri
 		for _, id := range ids {
 			want[id] = true
 		}
-		eps, err = scanWhere(ctx, c, model.KindEndpoint, func(ep *model.Endpoint) bool { return ep.Owner == acct && want[ep.ID] })
+		eps, err = core.ScanWhere(ctx, c.Base, model.KindEndpoint, func(ep *model.Endpoint) bool { return ep.Owner == acct && want[ep.ID] })
 	default:
-		eps, err = scanWhere(ctx, c, model.KindEndpoint, func(ep *model.Endpoint) bool { return ep.Owner == acct })
+		eps, err = core.ScanWhere(ctx, c.Base, model.KindEndpoint, func(ep *model.Endpoint) bool { return ep.Owner == acct })
 	}
 	if err != nil {
 		return nil, err
@@ -104,7 +105,7 @@ func (c *Control) ownEndpointsByID(ctx context.Context, acct string, ids []strin
 			continue
 		}
 		seen[id] = true
-		ep, ok, err := lookup[model.Endpoint](ctx, c, model.KindEndpoint, id)
+		ep, ok, err := core.Lookup[model.Endpoint](ctx, c.Base, model.KindEndpoint, id)
 		if err != nil {
 			return nil, err
 		}
@@ -125,8 +126,8 @@ func (c *Control) EndpointConnections(ctx context.Context, acct string) ([]Endpo
 // DescribeConnections describes the connections to the account's services that
 // pick chooses (all of them when pick is nil), as DescribeEndpoints does.
 func (c *Control) DescribeConnections(ctx context.Context, acct string, pick EndpointPicker) ([]EndpointDetail, error) {
-	ctx = c.withCache(ctx)
-	svcs, err := scanWhere(ctx, c, model.KindService, func(s *model.EndpointService) bool { return s.Owner == acct })
+	ctx = c.WithCache(ctx)
+	svcs, err := core.ScanWhere(ctx, c.Base, model.KindService, func(s *model.EndpointService) bool { return s.Owner == acct })
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +137,7 @@ func (c *Control) DescribeConnections(ctx context.Context, acct string, pick End
 	}
 	var eps []*model.Endpoint
 	if len(owned) > 0 {
-		eps, err = scanWhere(ctx, c, model.KindEndpoint, func(ep *model.Endpoint) bool { return owned[ep.ServiceID] })
+		eps, err = core.ScanWhere(ctx, c.Base, model.KindEndpoint, func(ep *model.Endpoint) bool { return owned[ep.ServiceID] })
 		if err != nil {
 			return nil, err
 		}
@@ -176,7 +177,7 @@ func (c *Control) endpointDetails(ctx context.Context, eps []*model.Endpoint) ([
 	for _, ep := range eps {
 		svc, seen := svcs[ep.ServiceID]
 		if !seen {
-			s, ok, err := lookup[model.EndpointService](ctx, c, model.KindService, ep.ServiceID)
+			s, ok, err := core.Lookup[model.EndpointService](ctx, c.Base, model.KindService, ep.ServiceID)
 			if err != nil {
 				return nil, err
 			}
@@ -195,7 +196,7 @@ func (c *Control) endpointDetails(ctx context.Context, eps []*model.Endpoint) ([
 		for _, g := range ep.SecurityGroups {
 			name, seen := names[g]
 			if !seen {
-				sg, _, err := lookup[model.SecurityGroup](ctx, c, model.KindSecurityGroup, g)
+				sg, _, err := core.Lookup[model.SecurityGroup](ctx, c.Base, model.KindSecurityGroup, g)
 				if err != nil {
 					return nil, err
 				}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -48,11 +49,11 @@ func (c *Control) ModifyEndpoint(ctx context.Context, acct, id string, in Modify
 	if err != nil {
 		return err
 	}
-	svc, err := get[model.EndpointService](ctx, c.st, model.KindService, ep.ServiceID)
+	svc, err := core.Get[model.EndpointService](ctx, c.Store(), model.KindService, ep.ServiceID)
 	if err != nil && (len(in.AddSubnetIDs) > 0 || in.PrivateDNSEnabled != nil && *in.PrivateDNSEnabled) {
 		return invalidServiceName(ep.ServiceName)
 	}
-	remove := dedupe(in.RemoveSubnetIDs)
+	remove := core.Dedupe(in.RemoveSubnetIDs)
 	for _, s := range remove {
 		if !slices.Contains(ep.SubnetIDs, s) {
 			return invalidParameter("The subnet ID '%s' is not a subnet of the VPC endpoint %s", s, id)
@@ -61,20 +62,20 @@ func (c *Control) ModifyEndpoint(ctx context.Context, acct, id string, in Modify
 	taken := map[string]string{}
 	for i, s := range ep.SubnetIDs {
 		if !slices.Contains(remove, s) {
-			eni, err := get[model.NetworkInterface](ctx, c.st, model.KindENI, ep.ENIs[i])
+			eni, err := core.Get[model.NetworkInterface](ctx, c.Store(), model.KindENI, ep.ENIs[i])
 			if err == nil {
 				taken[eni.AZ] = s
 			}
 		}
 	}
-	added, err := c.endpointSubnets(ctx, acct, vpc.ID, svc, dedupe(in.AddSubnetIDs), taken)
+	added, err := c.endpointSubnets(ctx, acct, vpc.ID, svc, core.Dedupe(in.AddSubnetIDs), taken)
 	if err != nil {
 		return err
 	}
 	if len(taken)+len(added) == 0 {
 		return invalidParameter("An interface endpoint needs at least one subnet; the last one cannot be removed")
 	}
-	addGroups := dedupe(in.AddSecurityGroupIDs)
+	addGroups := core.Dedupe(in.AddSecurityGroupIDs)
 	if err := c.CheckSecurityGroups(ctx, acct, vpc.ID, addGroups); err != nil {
 		return err
 	}
@@ -86,8 +87,8 @@ func (c *Control) ModifyEndpoint(ctx context.Context, acct, id string, in Modify
 			return err
 		}
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
-		ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
+	return c.Update(ctx, func(tx *store.Tx) error {
+		ep, err := core.TxGet[model.Endpoint](tx, model.KindEndpoint, id)
 		if err != nil {
 			return err
 		}
@@ -121,7 +122,7 @@ func (c *Control) ModifyEndpoint(ctx context.Context, acct, id string, in Modify
 				groups = append(groups, g)
 			}
 		}
-		for _, g := range dedupe(in.RemoveSecurityGroupIDs) {
+		for _, g := range core.Dedupe(in.RemoveSecurityGroupIDs) {
 			if !slices.Contains(groups, g) {
 				return invalidParameter("The security group '%s' is not associated with the VPC endpoint %s", g, id)
 			}
@@ -142,7 +143,7 @@ func (c *Control) ModifyEndpoint(ctx context.Context, acct, id string, in Modify
 		if in.PrivateDNSEnabled != nil {
 			ep.PrivateDNSEnabled = *in.PrivateDNSEnabled
 			if ep.PrivateDNSEnabled {
-				cur, err := txGet[model.EndpointService](tx, model.KindService, ep.ServiceID)
+				cur, err := core.TxGet[model.EndpointService](tx, model.KindService, ep.ServiceID)
 				if err != nil {
 					return invalidServiceName(ep.ServiceName)
 				}
@@ -159,7 +160,7 @@ func (c *Control) ModifyEndpoint(ctx context.Context, acct, id string, in Modify
 		if in.DNSRecordIPType != "" {
 			ep.DNSRecordIPType = in.DNSRecordIPType
 		}
-		return tx.Put(key(model.KindEndpoint, id), ep)
+		return tx.Put(core.Key(model.KindEndpoint, id), ep)
 	})
 }
 
@@ -182,7 +183,7 @@ func removeEndpointSubnets(tx *store.Tx, ep *model.Endpoint, subnets []string) e
 	}
 	ep.SubnetIDs, ep.ENIs, ep.AZs = ids, enis, nil
 	for _, e := range enis {
-		if eni, err := txGet[model.NetworkInterface](tx, model.KindENI, e); err == nil {
+		if eni, err := core.TxGet[model.NetworkInterface](tx, model.KindENI, e); err == nil {
 			ep.AZs = append(ep.AZs, eni.AZ)
 		}
 	}
@@ -193,12 +194,12 @@ func removeEndpointSubnets(tx *store.Tx, ep *model.Endpoint, subnets []string) e
 // setENIGroups sets, inside tx, the security groups of interfaces.
 func setENIGroups(tx *store.Tx, enis, groups []string) error {
 	for _, id := range enis {
-		eni, err := txGet[model.NetworkInterface](tx, model.KindENI, id)
+		eni, err := core.TxGet[model.NetworkInterface](tx, model.KindENI, id)
 		if err != nil {
 			continue
 		}
 		eni.Groups = slices.Clone(groups)
-		if err := tx.Put(key(model.KindENI, id), eni); err != nil {
+		if err := tx.Put(core.Key(model.KindENI, id), eni); err != nil {
 			return err
 		}
 	}

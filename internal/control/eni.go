@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -22,7 +23,7 @@ type eniSpec struct {
 
 // createENI allocates an address in the subnet and stores the interface, inside tx.
 func (c *Control) createENI(tx *store.Tx, spec eniSpec) (model.NetworkInterface, error) {
-	sn, err := txGet[model.Subnet](tx, model.KindSubnet, spec.SubnetID)
+	sn, err := core.TxGet[model.Subnet](tx, model.KindSubnet, spec.SubnetID)
 	if err != nil {
 		return model.NetworkInterface{}, err
 	}
@@ -39,38 +40,38 @@ func (c *Control) createENI(tx *store.Tx, spec eniSpec) (model.NetworkInterface,
 		MAC: macFor(id), Description: spec.Description, InterfaceType: spec.InterfaceType,
 		RequesterID: spec.RequesterID, RequesterManaged: spec.RequesterManaged, Status: model.ENIStatusInUse,
 		Groups: spec.Groups, AttachedTo: spec.AttachedTo, AttachmentID: model.NewID(model.PrefixAttachment),
-		Created: c.now().UTC(),
+		Created: c.Now().UTC(),
 	}
-	if err := tx.Put(key(model.KindSubnet, sn.ID), sn); err != nil {
+	if err := tx.Put(core.Key(model.KindSubnet, sn.ID), sn); err != nil {
 		return model.NetworkInterface{}, err
 	}
-	return eni, tx.Put(key(model.KindENI, id), eni)
+	return eni, tx.Put(core.Key(model.KindENI, id), eni)
 }
 
 // deleteENI frees an interface's address and removes it, inside tx. A missing
 // interface is not an error (deletions are retried).
 func deleteENI(tx *store.Tx, id string) error {
-	eni, err := txGet[model.NetworkInterface](tx, model.KindENI, id)
+	eni, err := core.TxGet[model.NetworkInterface](tx, model.KindENI, id)
 	if err != nil {
 		return nil
 	}
-	sn, err := txGet[model.Subnet](tx, model.KindSubnet, eni.SubnetID)
+	sn, err := core.TxGet[model.Subnet](tx, model.KindSubnet, eni.SubnetID)
 	if err == nil {
 		if err := moveLegacyIPs(tx, &sn); err != nil {
 			return err
 		}
 		releaseIP(tx, &sn, eni.PrivateIP)
-		if err := tx.Put(key(model.KindSubnet, sn.ID), sn); err != nil {
+		if err := tx.Put(core.Key(model.KindSubnet, sn.ID), sn); err != nil {
 			return err
 		}
 	}
-	tx.Delete(key(model.KindENI, id))
+	tx.Delete(core.Key(model.KindENI, id))
 	return nil
 }
 
 // NetworkInterfaces lists the interfaces visible to an account: its own, including
 // the requester-managed ones of its endpoints and load balancers.
 func (c *Control) NetworkInterfaces(ctx context.Context, acct string) ([]model.NetworkInterface, error) {
-	all, err := list[model.NetworkInterface](ctx, c.st, model.KindENI)
-	return filterOwner(all, acct, func(e model.NetworkInterface) string { return e.Owner }), err
+	all, err := core.List[model.NetworkInterface](ctx, c.Store(), model.KindENI)
+	return core.FilterOwner(all, acct, func(e model.NetworkInterface) string { return e.Owner }), err
 }

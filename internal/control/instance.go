@@ -6,6 +6,7 @@ import (
 	"maps"
 	"regexp"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -51,7 +52,7 @@ func (c *Control) RunInstances(ctx context.Context, acct string, in RunInstances
 	if in.InstanceType == "" {
 		in.InstanceType = DefaultInstanceType
 	}
-	in.SecurityGroupIDs = dedupe(in.SecurityGroupIDs)
+	in.SecurityGroupIDs = core.Dedupe(in.SecurityGroupIDs)
 	tok, prev, err := c.reservationToken(ctx, acct, in)
 	if err != nil || len(prev) > 0 {
 		return prev, err
@@ -61,12 +62,12 @@ func (c *Control) RunInstances(ctx context.Context, acct string, in RunInstances
 		return nil, err
 	}
 	var out []model.Instance
-	err = c.update(ctx, func(tx *store.Tx) error {
+	err = c.Update(ctx, func(tx *store.Tx) error {
 		out = nil
 		if found, err := txReservation(tx, tok, &out); err != nil || found {
 			return err
 		}
-		cur, err := txGet[model.Subnet](tx, model.KindSubnet, sn.ID)
+		cur, err := core.TxGet[model.Subnet](tx, model.KindSubnet, sn.ID)
 		if err != nil {
 			return err
 		}
@@ -88,7 +89,7 @@ func (c *Control) RunInstances(ctx context.Context, acct string, in RunInstances
 				return err
 			}
 			inst.ReservationID, inst.AMILaunchIndex = rid, int32(i)
-			if err := tx.Put(key(model.KindInstance, inst.ID), inst); err != nil {
+			if err := tx.Put(core.Key(model.KindInstance, inst.ID), inst); err != nil {
 				return err
 			}
 			out = append(out, inst)
@@ -153,7 +154,7 @@ func (c *Control) checkRunInstances(ctx context.Context, acct string, in RunInst
 // addresses and the account's instance limit allow it, else as many as they do,
 // which must be at least MinCount. It runs under c.update's lock.
 func (c *Control) launchCount(ctx context.Context, acct string, sn model.Subnet, in RunInstancesInput) (int, error) {
-	all, err := list[model.Instance](ctx, c.st, model.KindInstance)
+	all, err := core.List[model.Instance](ctx, c.Store(), model.KindInstance)
 	if err != nil {
 		return 0, err
 	}
@@ -190,7 +191,7 @@ func (c *Control) launchInstance(tx *store.Tx, acct string, sn model.Subnet, gro
 	}
 	if len(in.ENITags) > 0 {
 		eni.Tags = maps.Clone(in.ENITags)
-		if err := tx.Put(key(model.KindENI, eni.ID), eni); err != nil {
+		if err := tx.Put(core.Key(model.KindENI, eni.ID), eni); err != nil {
 			return model.Instance{}, err
 		}
 	}
@@ -199,7 +200,7 @@ func (c *Control) launchInstance(tx *store.Tx, acct string, sn model.Subnet, gro
 		PrivateIP: eni.PrivateIP, ENIID: eni.ID, SecurityGroups: groups,
 		ImageID: in.ImageID, InstanceType: in.InstanceType, KeyName: in.KeyName,
 		State: model.InstancePending, StateReasonCode: model.InstancePending, StateReasonMessage: model.InstancePending,
-		LaunchTime: eni.Created, PrivateDNSName: model.PrivateDNSName(c.cfg.Region, eni.PrivateIP),
+		LaunchTime: eni.Created, PrivateDNSName: model.PrivateDNSName(c.Region(), eni.PrivateIP),
 		ClientToken: in.ClientToken, Tags: maps.Clone(in.Tags),
 	}, nil
 }

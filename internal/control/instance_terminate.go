@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -31,7 +32,7 @@ func (c *Control) TerminateInstances(ctx context.Context, acct string, ids []str
 	if len(ids) == 0 {
 		return nil, model.Missing("InstanceId")
 	}
-	ids = dedupe(ids)
+	ids = core.Dedupe(ids)
 	for _, id := range ids {
 		if err := model.CheckID(model.KindInstance, model.PrefixInstance, id); err != nil {
 			return nil, err
@@ -39,7 +40,7 @@ func (c *Control) TerminateInstances(ctx context.Context, acct string, ids []str
 	}
 	var missing []string
 	for _, id := range ids {
-		if _, err := c.Instance(ctx, acct, id); isNotFound(err) {
+		if _, err := c.Instance(ctx, acct, id); core.IsNotFound(err) {
 			missing = append(missing, id)
 		} else if err != nil {
 			return nil, err
@@ -49,12 +50,12 @@ func (c *Control) TerminateInstances(ctx context.Context, acct string, ids []str
 		return nil, err
 	}
 	var out []InstanceStateChange
-	err := c.update(ctx, func(tx *store.Tx) error {
+	err := c.Update(ctx, func(tx *store.Tx) error {
 		out = nil
-		now := c.now().UTC()
+		now := c.Now().UTC()
 		for _, id := range ids {
-			inst, err := txGet[model.Instance](tx, model.KindInstance, id)
-			if err != nil && !isNotFound(err) {
+			inst, err := core.TxGet[model.Instance](tx, model.KindInstance, id)
+			if err != nil && !core.IsNotFound(err) {
 				return err
 			}
 			if err != nil || inst.Owner != acct {
@@ -65,7 +66,7 @@ func (c *Control) TerminateInstances(ctx context.Context, acct string, ids []str
 				inst.State = model.InstanceShuttingDown
 				inst.StateReasonCode, inst.StateReasonMessage = reasonUserShutdown, reasonUserShutdownMessage
 				inst.StateTransitionReason = fmt.Sprintf("User initiated (%s GMT)", now.Format("2006-01-02 15:04:05"))
-				if err := tx.Put(key(model.KindInstance, id), inst); err != nil {
+				if err := tx.Put(core.Key(model.KindInstance, id), inst); err != nil {
 					return err
 				}
 				ch.Current = inst.State
@@ -100,11 +101,11 @@ func instancesNotFound(ids []string) error {
 // re-reads its instance in its own transaction and writes only when the state
 // is still the one seen, so a pass is idempotent.
 func (c *Control) settleInstances(ctx context.Context, r Realized) error {
-	insts, err := scan[model.Instance](c.withCache(ctx), c, model.KindInstance)
+	insts, err := core.Scan[model.Instance](c.WithCache(ctx), c.Base, model.KindInstance)
 	if err != nil {
 		return err
 	}
-	now := c.now()
+	now := c.Now()
 	for _, inst := range insts {
 		var err error
 		switch {
@@ -115,7 +116,7 @@ func (c *Control) settleInstances(ctx context.Context, r Realized) error {
 			})
 		case inst.State == model.InstanceShuttingDown && r.Removed(inst.ID):
 			err = c.moveInstance(ctx, inst.ID, model.InstanceShuttingDown, func(tx *store.Tx, i *model.Instance) (bool, error) {
-				i.State, i.TerminatedAt = model.InstanceTerminated, c.now().UTC()
+				i.State, i.TerminatedAt = model.InstanceTerminated, c.Now().UTC()
 				return false, deleteENI(tx, i.ENIID)
 			})
 		case inst.State == model.InstanceTerminated && now.Sub(inst.TerminatedAt) >= model.TerminatedInstanceRetention:
@@ -133,9 +134,9 @@ func (c *Control) settleInstances(ctx context.Context, r Realized) error {
 // moveInstance applies change to an instance that is still in state from, in one
 // transaction; change reports whether to delete the record instead of writing it.
 func (c *Control) moveInstance(ctx context.Context, id, from string, change func(*store.Tx, *model.Instance) (bool, error)) error {
-	return c.update(ctx, func(tx *store.Tx) error {
-		inst, err := txGet[model.Instance](tx, model.KindInstance, id)
-		if isNotFound(err) || (err == nil && inst.State != from) {
+	return c.Update(ctx, func(tx *store.Tx) error {
+		inst, err := core.TxGet[model.Instance](tx, model.KindInstance, id)
+		if core.IsNotFound(err) || (err == nil && inst.State != from) {
 			return nil // gone or changed since the listing; the next pass sees it
 		}
 		if err != nil {
@@ -146,9 +147,9 @@ func (c *Control) moveInstance(ctx context.Context, id, from string, change func
 			return err
 		}
 		if del {
-			tx.Delete(key(model.KindInstance, id))
+			tx.Delete(core.Key(model.KindInstance, id))
 			return nil
 		}
-		return tx.Put(key(model.KindInstance, id), inst)
+		return tx.Put(core.Key(model.KindInstance, id), inst)
 	})
 }

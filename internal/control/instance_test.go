@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -80,14 +81,14 @@ func settleQuietly(t *testing.T, c *Control, r Realized) {
 	if err := c.Settle(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	before, err := c.st.Rev(ctx)
+	before, err := c.Store().Rev(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Settle(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	if after, err := c.st.Rev(ctx); err != nil || after != before {
+	if after, err := c.Store().Rev(ctx); err != nil || after != before {
 		t.Fatalf("a second Settle pass wrote to the store (revision %d → %d, %v)", before, after, err)
 	}
 }
@@ -144,7 +145,7 @@ func TestInstanceStatesFollowTheDataPlane(t *testing.T) {
 	if s, _ := c.Subnet(ctx, testAcct, sn.ID); AvailableIPs(s) != 251 {
 		t.Errorf("%d free addresses once terminated, want 251", AvailableIPs(s))
 	}
-	if _, err := get[model.NetworkInterface](ctx, c.st, model.KindENI, got.ENIID); !errors.Is(err, model.ErrNotFound) {
+	if _, err := core.Get[model.NetworkInterface](ctx, c.Store(), model.KindENI, got.ENIID); !errors.Is(err, model.ErrNotFound) {
 		t.Errorf("the interface of a terminated instance: %v", err)
 	}
 

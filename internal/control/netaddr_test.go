@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -33,15 +34,15 @@ func subnetIn(t *testing.T, c *Control, cidr string) model.Subnet {
 
 // withSubnet runs fn on a subnet read in one transaction and writes it back.
 func withSubnet(c *Control, id string, fn func(tx *store.Tx, sn *model.Subnet) error) error {
-	return c.update(context.Background(), func(tx *store.Tx) error {
-		sn, err := txGet[model.Subnet](tx, model.KindSubnet, id)
+	return c.Update(context.Background(), func(tx *store.Tx) error {
+		sn, err := core.TxGet[model.Subnet](tx, model.KindSubnet, id)
 		if err != nil {
 			return err
 		}
 		if err := fn(tx, &sn); err != nil {
 			return err
 		}
-		return tx.Put(key(model.KindSubnet, id), sn)
+		return tx.Put(core.Key(model.KindSubnet, id), sn)
 	})
 }
 
@@ -137,7 +138,7 @@ func TestAllocateIPRequested(t *testing.T) {
 		}
 	}
 	var rec model.IPAddress
-	if err := c.st.Get(context.Background(), ipKey(sn.ID, u32(netip.MustParseAddr("10.0.1.10"))), &rec); err != nil || rec != (model.IPAddress{IP: "10.0.1.10", Owner: "eni-a"}) {
+	if err := c.Store().Get(context.Background(), ipKey(sn.ID, u32(netip.MustParseAddr("10.0.1.10"))), &rec); err != nil || rec != (model.IPAddress{IP: "10.0.1.10", Owner: "eni-a"}) {
 		t.Fatalf("address record %+v %v", rec, err)
 	}
 	if n := available(t, c, sn.ID); n != 251-9 {
@@ -149,7 +150,7 @@ func TestAllocateIPTwiceInOneTransaction(t *testing.T) {
 	c, _ := newTestControl(t)
 	sn := subnetIn(t, c, "10.0.1.0/24")
 	var got []string
-	err := c.update(context.Background(), func(tx *store.Tx) error {
+	err := c.Update(context.Background(), func(tx *store.Tx) error {
 		got = got[:0]
 		for range 3 {
 			eni, err := c.createENI(tx, eniSpec{SubnetID: sn.ID, Owner: testAcct, InterfaceType: model.ENITypeEndpoint})
@@ -186,7 +187,7 @@ func TestAllocateIPConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range each {
-				err := c.st.Update(ctx, func(tx *store.Tx) error {
+				err := c.Store().Update(ctx, func(tx *store.Tx) error {
 					_, err := c.createENI(tx, eniSpec{SubnetID: sn.ID, Owner: testAcct, InterfaceType: model.ENITypeEndpoint})
 					return err
 				})
@@ -247,7 +248,7 @@ func writeOldSubnet(t *testing.T, c *Control, sn model.Subnet, used map[string]s
 	t.Helper()
 	old := oldSubnet{ID: sn.ID, Owner: sn.Owner, VpcID: sn.VpcID, CIDR: sn.CIDR, AZ: sn.AZ, AZID: sn.AZID, State: sn.State,
 		ACLAssociationID: sn.ACLAssociationID, Used: used, Tags: sn.Tags, Created: sn.Created}
-	if err := c.st.Update(context.Background(), func(tx *store.Tx) error { return tx.Put(key(model.KindSubnet, sn.ID), old) }); err != nil {
+	if err := c.Store().Update(context.Background(), func(tx *store.Tx) error { return tx.Put(core.Key(model.KindSubnet, sn.ID), old) }); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -283,7 +284,7 @@ func TestAllocateIPAfterOldFormatSubnet(t *testing.T) {
 	var enis []string
 	for i := range 10 {
 		var eni model.NetworkInterface
-		err := c.update(ctx, func(tx *store.Tx) error {
+		err := c.Update(ctx, func(tx *store.Tx) error {
 			var err error
 			eni, err = c.createENI(tx, eniSpec{SubnetID: sn.ID, Owner: testAcct, InterfaceType: model.ENITypeEndpoint})
 			return err
@@ -312,11 +313,11 @@ func TestAllocateIPAfterOldFormatSubnet(t *testing.T) {
 		t.Fatalf("after ten touches: %d old entries left, %d address records; want 0 and 158", len(rec.Used), rec.UsedCount)
 	}
 	count := 0
-	if err := c.st.List(ctx, ipPrefix(sn.ID), func(string, []byte) error { count++; return nil }); err != nil || count != 158 {
+	if err := c.Store().List(ctx, ipPrefix(sn.ID), func(string, []byte) error { count++; return nil }); err != nil || count != 158 {
 		t.Fatalf("%d address records (%v), want 158", count, err)
 	}
 	var r model.IPAddress
-	if err := c.st.Get(ctx, ipKey(sn.ID, u32(netip.MustParseAddr("10.0.1.77"))), &r); err != nil || r.Owner != "eni-old77" {
+	if err := c.Store().Get(ctx, ipKey(sn.ID, u32(netip.MustParseAddr("10.0.1.77"))), &r); err != nil || r.Owner != "eni-old77" {
 		t.Fatalf("moved record of 10.0.1.77: %+v %v", r, err)
 	}
 	// Releasing a moved address frees it, and the lowest free address is next.
@@ -326,7 +327,7 @@ func TestAllocateIPAfterOldFormatSubnet(t *testing.T) {
 	}
 	// Empty the subnet: every record is released and the subnet can go.
 	for _, id := range enis {
-		if err := c.update(ctx, func(tx *store.Tx) error { return deleteENI(tx, id) }); err != nil {
+		if err := c.Update(ctx, func(tx *store.Tx) error { return deleteENI(tx, id) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -354,7 +355,7 @@ func TestParseCIDR(t *testing.T) {
 }
 
 func TestZones(t *testing.T) {
-	z := zonesOf("eu-west-1", 3)
+	z := core.ZonesOf("eu-west-1", 3)
 	if z[0].Name != "eu-west-1a" || z[2].Name != "eu-west-1c" || z[0].ZoneID != "euw1-az1" || z[2].ZoneID != "euw1-az3" {
 		t.Fatalf("zones %+v", z)
 	}
@@ -368,7 +369,7 @@ func TestAllocateIPConflictRetries(t *testing.T) {
 	sn := subnetIn(t, c, "10.0.1.0/24")
 	runs := 0
 	var got []string
-	err := c.st.Update(context.Background(), func(tx *store.Tx) error {
+	err := c.Store().Update(context.Background(), func(tx *store.Tx) error {
 		runs++
 		eni, err := c.createENI(tx, eniSpec{SubnetID: sn.ID, Owner: testAcct, InterfaceType: model.ENITypeEndpoint})
 		if err != nil {
@@ -410,7 +411,7 @@ func TestMoveLegacyAddresses(t *testing.T) {
 		t.Fatalf("after moving: %d old entries, %d records, %d available; want 0, 149, %d", len(rec.Used), rec.UsedCount, AvailableIPs(rec), 251-149)
 	}
 	recs := map[string]string{}
-	err = c.st.List(ctx, ipPrefix(sn.ID), func(_ string, val []byte) error {
+	err = c.Store().List(ctx, ipPrefix(sn.ID), func(_ string, val []byte) error {
 		var r model.IPAddress
 		if err := json.Unmarshal(val, &r); err != nil {
 			return err
@@ -426,14 +427,14 @@ func TestMoveLegacyAddresses(t *testing.T) {
 			t.Fatalf("allocation after moving: %s %v, want %s", ip, err, want)
 		}
 	}
-	rev, err := c.st.Rev(ctx)
+	rev, err := c.Store().Rev(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.MoveLegacyAddresses(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if now, _ := c.st.Rev(ctx); now != rev {
+	if now, _ := c.Store().Rev(ctx); now != rev {
 		t.Fatalf("moving with nothing left wrote: revision %d → %d", rev, now)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -31,7 +32,7 @@ type CreateNotificationInput struct {
 // delivered by DeliverNotifications as one JSON line per message in a file per SNS
 // topic (see docs/notifications.md).
 func (c *Control) CreateConnectionNotification(ctx context.Context, acct string, in CreateNotificationInput) (model.ConnectionNotification, error) {
-	tok, prev, found, err := idempotent[model.ConnectionNotification](ctx, c, acct, model.KindNotification, in.ClientToken, in)
+	tok, prev, found, err := core.Idempotent[model.ConnectionNotification](ctx, c.Base, acct, model.KindNotification, in.ClientToken, in)
 	if err != nil || found {
 		return prev, err
 	}
@@ -55,22 +56,22 @@ func (c *Control) CreateConnectionNotification(ctx context.Context, acct string,
 	}
 	n := model.ConnectionNotification{
 		ID: model.NewID(model.PrefixNotification), Owner: acct, ServiceID: in.ServiceID, EndpointID: in.EndpointID,
-		ARN: in.ARN, Events: events, State: "Enabled", Created: c.now().UTC(),
+		ARN: in.ARN, Events: events, State: "Enabled", Created: c.Now().UTC(),
 	}
-	err = c.update(ctx, func(tx *store.Tx) error {
-		if found, err := txPrevious(tx, tok, &n); err != nil || found {
+	err = c.Update(ctx, func(tx *store.Tx) error {
+		if found, err := core.TxPrevious(tx, tok, &n); err != nil || found {
 			return err
 		}
-		if in.ServiceID != "" && !tx.Exists(key(model.KindService, in.ServiceID)) {
+		if in.ServiceID != "" && !tx.Exists(core.Key(model.KindService, in.ServiceID)) {
 			return model.NotFound(model.KindService, in.ServiceID)
 		}
-		if in.EndpointID != "" && !tx.Exists(key(model.KindEndpoint, in.EndpointID)) {
+		if in.EndpointID != "" && !tx.Exists(core.Key(model.KindEndpoint, in.EndpointID)) {
 			return model.NotFound(model.KindEndpoint, in.EndpointID)
 		}
-		if err := tok.record(tx, n.ID); err != nil {
+		if err := tok.Record(tx, n.ID); err != nil {
 			return err
 		}
-		return tx.Put(key(model.KindNotification, n.ID), n)
+		return tx.Put(core.Key(model.KindNotification, n.ID), n)
 	})
 	return n, err
 }
@@ -82,10 +83,10 @@ func (c *Control) checkNotification(arn string, events []string) ([]string, erro
 	if m == nil {
 		return nil, invalidParameter("The connection notification ARN '%s' is not a valid SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)", arn)
 	}
-	if m[1] != c.cfg.Region {
-		return nil, invalidParameter("The SNS topic %s must be in the region %s", arn, c.cfg.Region)
+	if m[1] != c.Region() {
+		return nil, invalidParameter("The SNS topic %s must be in the region %s", arn, c.Region())
 	}
-	events = dedupe(events)
+	events = core.Dedupe(events)
 	if len(events) == 0 {
 		return nil, model.Missing("ConnectionEvents")
 	}
@@ -99,8 +100,8 @@ func (c *Control) checkNotification(arn string, events []string) ([]string, erro
 
 // ConnectionNotifications lists the account's connection notifications.
 func (c *Control) ConnectionNotifications(ctx context.Context, acct string) ([]model.ConnectionNotification, error) {
-	all, err := list[model.ConnectionNotification](ctx, c.st, model.KindNotification)
-	return filterOwner(all, acct, func(n model.ConnectionNotification) string { return n.Owner }), err
+	all, err := core.List[model.ConnectionNotification](ctx, c.Store(), model.KindNotification)
+	return core.FilterOwner(all, acct, func(n model.ConnectionNotification) string { return n.Owner }), err
 }
 
 func notificationNotFound(id string) *model.Error {
@@ -111,8 +112,8 @@ func notificationNotFound(id string) *model.Error {
 // ModifyConnectionNotification replaces a notification's topic and/or events
 // (empty leaves one alone).
 func (c *Control) ModifyConnectionNotification(ctx context.Context, acct, id, arn string, events []string) error {
-	return c.update(ctx, func(tx *store.Tx) error {
-		n, err := txGet[model.ConnectionNotification](tx, model.KindNotification, id)
+	return c.Update(ctx, func(tx *store.Tx) error {
+		n, err := core.TxGet[model.ConnectionNotification](tx, model.KindNotification, id)
 		if err != nil || n.Owner != acct {
 			return notificationNotFound(id)
 		}
@@ -126,20 +127,20 @@ func (c *Control) ModifyConnectionNotification(ctx context.Context, acct, id, ar
 			return err
 		}
 		n.ARN = arn
-		return tx.Put(key(model.KindNotification, id), n)
+		return tx.Put(core.Key(model.KindNotification, id), n)
 	})
 }
 
 // DeleteConnectionNotifications deletes notifications of the account; unknown IDs
 // fail one by one.
-func (c *Control) DeleteConnectionNotifications(ctx context.Context, acct string, ids []string) ([]ItemError, error) {
-	return eachID(ids, func(id string) error {
-		return c.update(ctx, func(tx *store.Tx) error {
-			n, err := txGet[model.ConnectionNotification](tx, model.KindNotification, id)
+func (c *Control) DeleteConnectionNotifications(ctx context.Context, acct string, ids []string) ([]core.ItemError, error) {
+	return core.EachID(ids, func(id string) error {
+		return c.Update(ctx, func(tx *store.Tx) error {
+			n, err := core.TxGet[model.ConnectionNotification](tx, model.KindNotification, id)
 			if err != nil || n.Owner != acct {
 				return notificationNotFound(id)
 			}
-			tx.Delete(key(model.KindNotification, id))
+			tx.Delete(core.Key(model.KindNotification, id))
 			return nil
 		})
 	})

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -64,12 +65,12 @@ func newMessageID() string {
 // notification wants the event. Each notification is re-read inside tx, so a
 // concurrent change to it makes the transaction retry.
 func (c *Control) recordConnectionEvent(ctx context.Context, tx *store.Tx, ep model.Endpoint, event string) error {
-	nfns, err := list[model.ConnectionNotification](ctx, c.st, model.KindNotification)
+	nfns, err := core.List[model.ConnectionNotification](ctx, c.Store(), model.KindNotification)
 	if err != nil {
 		return err
 	}
 	ev := model.NotificationEvent{
-		ID: newOutboxID(), Event: event, Time: c.now().UTC(),
+		ID: newOutboxID(), Event: event, Time: c.Now().UTC(),
 		EndpointID: ep.ID, EndpointOwner: ep.Owner, EndpointState: ep.State, EndpointConnectionID: ep.ConnectionID,
 		ServiceID: ep.ServiceID, ServiceOwner: ep.ServiceOwner,
 	}
@@ -77,7 +78,7 @@ func (c *Control) recordConnectionEvent(ctx context.Context, tx *store.Tx, ep mo
 		if (seen.ServiceID == "" || seen.ServiceID != ep.ServiceID) && (seen.EndpointID == "" || seen.EndpointID != ep.ID) {
 			continue
 		}
-		n, err := txGet[model.ConnectionNotification](tx, model.KindNotification, seen.ID)
+		n, err := core.TxGet[model.ConnectionNotification](tx, model.KindNotification, seen.ID)
 		if err != nil {
 			continue // deleted since the listing
 		}
@@ -89,7 +90,7 @@ func (c *Control) recordConnectionEvent(ctx context.Context, tx *store.Tx, ep mo
 	if len(ev.Deliveries) == 0 {
 		return nil
 	}
-	return tx.Put(key(model.KindNotificationEvent, ev.ID), ev)
+	return tx.Put(core.Key(model.KindNotificationEvent, ev.ID), ev)
 }
 
 // DeliverNotifications delivers the recorded connection notification messages,
@@ -104,7 +105,7 @@ func (c *Control) recordConnectionEvent(ctx context.Context, tx *store.Tx, ep mo
 func (c *Control) DeliverNotifications(ctx context.Context, dir string) error {
 	deliverMu.Lock()
 	defer deliverMu.Unlock()
-	events, err := list[model.NotificationEvent](ctx, c.st, model.KindNotificationEvent)
+	events, err := core.List[model.NotificationEvent](ctx, c.Store(), model.KindNotificationEvent)
 	if err != nil {
 		return err
 	}
@@ -115,8 +116,8 @@ func (c *Control) DeliverNotifications(ctx context.Context, dir string) error {
 		if err := c.deliverEvent(dir, ev); err != nil {
 			return fmt.Errorf("delivering connection notification event %s: %w", ev.ID, err)
 		}
-		if err := c.st.Update(ctx, func(tx *store.Tx) error {
-			tx.Delete(key(model.KindNotificationEvent, ev.ID))
+		if err := c.Store().Update(ctx, func(tx *store.Tx) error {
+			tx.Delete(core.Key(model.KindNotificationEvent, ev.ID))
 			return nil
 		}); err != nil {
 			return err
@@ -137,7 +138,7 @@ func (c *Control) deliverEvent(dir string, ev model.NotificationEvent) error {
 	for _, d := range ev.Deliveries {
 		m := snsTopicARN.FindStringSubmatch(d.TopicARN)
 		if m == nil {
-			c.log.Warn("connection notification: not an SNS topic ARN; message dropped", "arn", d.TopicARN, "notification", d.NotificationID)
+			c.Log().Warn("connection notification: not an SNS topic ARN; message dropped", "arn", d.TopicARN, "notification", d.NotificationID)
 			continue
 		}
 		line, err := c.notificationLine(ev, d)
@@ -203,7 +204,7 @@ type connectionMessage struct {
 func (c *Control) notificationLine(ev model.NotificationEvent, d model.NotificationDelivery) ([]byte, error) {
 	msg, err := json.Marshal(connectionMessage{
 		EventType: ev.Event, ConnectionNotificationID: d.NotificationID, ConnectionNotificationArn: d.TopicARN,
-		ServiceID: ev.ServiceID, ServiceRegion: c.cfg.Region,
+		ServiceID: ev.ServiceID, ServiceRegion: c.Region(),
 		VpcEndpointID: ev.EndpointID, VpcEndpointOwner: ev.EndpointOwner, VpcEndpointState: ev.EndpointState,
 		VpcEndpointConnectionID: ev.EndpointConnectionID,
 	})

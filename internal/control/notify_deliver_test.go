@@ -2,7 +2,6 @@ package control
 
 import (
 	"encoding/json"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,7 +26,7 @@ func testEvent() model.NotificationEvent {
 }
 
 func testControl() *Control {
-	return &Control{cfg: Config{Region: "us-east-1"}, log: slog.New(slog.DiscardHandler)}
+	return New(nil, Config{Region: "us-east-1"})
 }
 
 func lines(t *testing.T, path string) []string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -18,8 +19,8 @@ import (
 // writes only what changes and re-checks each record inside its transaction, so it
 // is idempotent and safe to run concurrently with the API.
 func (c *Control) settlePrivateLink(ctx context.Context, r Realized) error {
-	rctx := c.withCache(ctx)
-	lbs, err := scan[model.LoadBalancer](rctx, c, model.KindLoadBalancer)
+	rctx := c.WithCache(ctx)
+	lbs, err := core.Scan[model.LoadBalancer](rctx, c.Base, model.KindLoadBalancer)
 	if err != nil {
 		return err
 	}
@@ -27,7 +28,7 @@ func (c *Control) settlePrivateLink(ctx context.Context, r Realized) error {
 	for _, lb := range lbs {
 		byARN[lb.ARN] = lb
 	}
-	svcs, err := scan[model.EndpointService](rctx, c, model.KindService)
+	svcs, err := core.Scan[model.EndpointService](rctx, c.Base, model.KindService)
 	if err != nil {
 		return err
 	}
@@ -43,7 +44,7 @@ func (c *Control) settlePrivateLink(ctx context.Context, r Realized) error {
 		}
 		available[svc.ID] = state == model.ServiceAvailable
 	}
-	eps, err := scan[model.Endpoint](rctx, c, model.KindEndpoint)
+	eps, err := core.Scan[model.Endpoint](rctx, c.Base, model.KindEndpoint)
 	if err != nil {
 		return err
 	}
@@ -67,7 +68,7 @@ func (c *Control) settlePrivateLink(ctx context.Context, r Realized) error {
 	if len(removed) == 0 {
 		return nil
 	}
-	nfns, err := list[model.ConnectionNotification](ctx, c.st, model.KindNotification)
+	nfns, err := core.List[model.ConnectionNotification](ctx, c.Store(), model.KindNotification)
 	if err != nil {
 		return err
 	}
@@ -129,31 +130,31 @@ func realizedService(svc model.EndpointService, byARN map[string]model.LoadBalan
 }
 
 func (c *Control) settleService(ctx context.Context, seen model.EndpointService, state string, azs []string) error {
-	return c.update(ctx, func(tx *store.Tx) error {
-		svc, err := txGet[model.EndpointService](tx, model.KindService, seen.ID)
+	return c.Update(ctx, func(tx *store.Tx) error {
+		svc, err := core.TxGet[model.EndpointService](tx, model.KindService, seen.ID)
 		if err != nil || svc.State != seen.State || !slices.Equal(svc.NLBARNs, seen.NLBARNs) {
 			return nil // gone or changed since the listing; the next pass sees it
 		}
 		svc.State, svc.AZs = state, azs
-		return tx.Put(key(model.KindService, svc.ID), svc)
+		return tx.Put(core.Key(model.KindService, svc.ID), svc)
 	})
 }
 
 // settleEndpointsAvailable makes pending endpoints available, in one
 // transaction; each is re-checked in it (still pending, its service available).
 func (c *Control) settleEndpointsAvailable(ctx context.Context, ids []string) error {
-	return c.update(ctx, func(tx *store.Tx) error {
+	return c.Update(ctx, func(tx *store.Tx) error {
 		for _, id := range ids {
-			ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
+			ep, err := core.TxGet[model.Endpoint](tx, model.KindEndpoint, id)
 			if err != nil || ep.State != model.EndpointPending {
 				continue
 			}
-			svc, err := txGet[model.EndpointService](tx, model.KindService, ep.ServiceID)
+			svc, err := core.TxGet[model.EndpointService](tx, model.KindService, ep.ServiceID)
 			if err != nil || svc.State != model.ServiceAvailable {
 				continue
 			}
 			ep.State = model.EndpointAvailable
-			if err := tx.Put(key(model.KindEndpoint, id), ep); err != nil {
+			if err := tx.Put(core.Key(model.KindEndpoint, id), ep); err != nil {
 				return err
 			}
 		}
@@ -164,7 +165,7 @@ func (c *Control) settleEndpointsAvailable(ctx context.Context, ids []string) er
 // settleEndpointsDeleted removes deleting endpoints, with their interfaces,
 // in one transaction; each is re-checked in it (still deleting).
 func (c *Control) settleEndpointsDeleted(ctx context.Context, ids []string, nfns []model.ConnectionNotification) error {
-	return c.update(ctx, func(tx *store.Tx) error {
+	return c.Update(ctx, func(tx *store.Tx) error {
 		for _, id := range ids {
 			if err := settleEndpointDeleted(tx, id, nfns); err != nil {
 				return err
@@ -176,7 +177,7 @@ func (c *Control) settleEndpointsDeleted(ctx context.Context, ids []string, nfns
 
 // settleEndpointDeleted removes one deleting endpoint inside tx (see settleEndpointsDeleted).
 func settleEndpointDeleted(tx *store.Tx, id string, nfns []model.ConnectionNotification) error {
-	ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
+	ep, err := core.TxGet[model.Endpoint](tx, model.KindEndpoint, id)
 	if err != nil || ep.State != model.EndpointDeleting {
 		return nil
 	}
@@ -188,11 +189,11 @@ func settleEndpointDeleted(tx *store.Tx, id string, nfns []model.ConnectionNotif
 	releasePrivateDNSName(tx, &ep)
 	for _, n := range nfns {
 		if n.EndpointID == id {
-			tx.Delete(key(model.KindNotification, n.ID))
+			tx.Delete(core.Key(model.KindNotification, n.ID))
 		}
 	}
-	tx.Delete(key(model.KindEndpointTraffic, id))
-	tx.Delete(key(model.KindEndpoint, id))
+	tx.Delete(core.Key(model.KindEndpointTraffic, id))
+	tx.Delete(core.Key(model.KindEndpoint, id))
 	return nil
 }
 
@@ -207,7 +208,7 @@ func (c *Control) endpointDNSStale(ctx context.Context, ep model.Endpoint, name 
 		return true
 	}
 	var holder string
-	err := c.st.Get(ctx, privateDNSKey(ep.VpcID, name), &holder)
+	err := c.Store().Get(ctx, privateDNSKey(ep.VpcID, name), &holder)
 	return err != nil || holder == ep.ID
 }
 
@@ -216,13 +217,13 @@ func (c *Control) endpointDNSStale(ctx context.Context, ep model.Endpoint, name 
 // one unless another endpoint of its VPC holds it (then it holds none, and tries
 // again on later passes).
 func (c *Control) settleEndpointDNS(ctx context.Context, id string) error {
-	return c.update(ctx, func(tx *store.Tx) error {
-		ep, err := txGet[model.Endpoint](tx, model.KindEndpoint, id)
+	return c.Update(ctx, func(tx *store.Tx) error {
+		ep, err := core.TxGet[model.Endpoint](tx, model.KindEndpoint, id)
 		if err != nil || !ep.PrivateDNSEnabled || ep.State == model.EndpointDeleting {
 			return nil
 		}
 		name := ""
-		if svc, err := txGet[model.EndpointService](tx, model.KindService, ep.ServiceID); err == nil {
+		if svc, err := core.TxGet[model.EndpointService](tx, model.KindService, ep.ServiceID); err == nil {
 			name = ServiceVerifiedName(svc)
 		}
 		if name == ep.PrivateDNSName {
@@ -239,6 +240,6 @@ func (c *Control) settleEndpointDNS(ctx context.Context, id string) error {
 			}
 			ep.PrivateDNSName = ""
 		}
-		return tx.Put(key(model.KindEndpoint, id), ep)
+		return tx.Put(core.Key(model.KindEndpoint, id), ep)
 	})
 }

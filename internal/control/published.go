@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -80,14 +81,14 @@ func (c *Control) CreatePublishedService(ctx context.Context, acct string, in Cr
 	if err := checkComponentSet(comps); err != nil {
 		return model.PublishedService{}, err
 	}
-	svc := model.PublishedService{Name: in.Name, Owner: acct, VpcID: in.VpcID, SubnetIDs: subnets, Components: comps, Created: c.now().UTC()}
-	err = c.update(ctx, func(tx *store.Tx) error {
-		k := key(model.KindPublished, publishedID(acct, in.Name))
+	svc := model.PublishedService{Name: in.Name, Owner: acct, VpcID: in.VpcID, SubnetIDs: subnets, Components: comps, Created: c.Now().UTC()}
+	err = c.Update(ctx, func(tx *store.Tx) error {
+		k := core.Key(model.KindPublished, publishedID(acct, in.Name))
 		if tx.Exists(k) {
 			return model.Coded(model.ErrDuplicate, "InvalidPublishedService.Duplicate",
 				"A published service named '%s' already exists: choose another name, or change it with `strait service update`", in.Name)
 		}
-		if !tx.Exists(key(model.KindVpc, in.VpcID)) {
+		if !tx.Exists(core.Key(model.KindVpc, in.VpcID)) {
 			return model.NotFound(model.KindVpc, in.VpcID)
 		}
 		return tx.Put(k, svc)
@@ -101,8 +102,8 @@ func (c *Control) PublishedService(ctx context.Context, acct, name string) (mode
 	if err := checkServiceName(name); err != nil {
 		return svc, publishedNotFound(name)
 	}
-	svc, err := get[model.PublishedService](ctx, c.st, model.KindPublished, publishedID(acct, name))
-	if isNotFound(err) {
+	svc, err := core.Get[model.PublishedService](ctx, c.Store(), model.KindPublished, publishedID(acct, name))
+	if core.IsNotFound(err) {
 		return svc, publishedNotFound(name)
 	}
 	return svc, err
@@ -110,13 +111,13 @@ func (c *Control) PublishedService(ctx context.Context, acct, name string) (mode
 
 // PublishedServices lists the caller's published services, by name.
 func (c *Control) PublishedServices(ctx context.Context, acct string) ([]model.PublishedService, error) {
-	all, err := list[model.PublishedService](ctx, c.st, model.KindPublished)
-	return filterOwner(all, acct, func(s model.PublishedService) string { return s.Owner }), err
+	all, err := core.List[model.PublishedService](ctx, c.Store(), model.KindPublished)
+	return core.FilterOwner(all, acct, func(s model.PublishedService) string { return s.Owner }), err
 }
 
 // AllPublishedServices lists every account's published services (for the reconciler).
 func (c *Control) AllPublishedServices(ctx context.Context) ([]model.PublishedService, error) {
-	return list[model.PublishedService](ctx, c.st, model.KindPublished)
+	return core.List[model.PublishedService](ctx, c.Store(), model.KindPublished)
 }
 
 // UpdatePublishedService adds, removes and changes components. With a PrivateLink
@@ -130,8 +131,8 @@ func (c *Control) UpdatePublishedService(ctx context.Context, acct, name string,
 	if _, err := applyComponentUpdate(svc.Components, in); err != nil {
 		return svc, err
 	}
-	err = c.update(ctx, func(tx *store.Tx) error {
-		cur, err := txGet[model.PublishedService](tx, model.KindPublished, publishedID(acct, name))
+	err = c.Update(ctx, func(tx *store.Tx) error {
+		cur, err := core.TxGet[model.PublishedService](tx, model.KindPublished, publishedID(acct, name))
 		if err != nil {
 			return publishedNotFound(name)
 		}
@@ -141,7 +142,7 @@ func (c *Control) UpdatePublishedService(ctx context.Context, acct, name string,
 		}
 		cur.Components = comps
 		svc = cur
-		return tx.Put(key(model.KindPublished, publishedID(acct, name)), cur)
+		return tx.Put(core.Key(model.KindPublished, publishedID(acct, name)), cur)
 	})
 	return svc, err
 }
@@ -163,7 +164,7 @@ func applyComponentUpdate(comps []model.Component, in UpdatePublishedServiceInpu
 		}
 		out = append(out, norm)
 	}
-	for _, n := range sortedKeys(in.Components) {
+	for _, n := range core.SortedKeys(in.Components) {
 		u := in.Components[n]
 		i := slices.IndexFunc(out, func(c model.Component) bool { return c.Name == n })
 		if i < 0 {
@@ -202,9 +203,9 @@ func (c *Control) DeletePublishedService(ctx context.Context, acct, name string)
 	if _, err := c.PublishedService(ctx, acct, name); err != nil {
 		return err
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
-		k := key(model.KindPublished, publishedID(acct, name))
-		cur, err := txGet[model.PublishedService](tx, model.KindPublished, publishedID(acct, name))
+	return c.Update(ctx, func(tx *store.Tx) error {
+		k := core.Key(model.KindPublished, publishedID(acct, name))
+		cur, err := core.TxGet[model.PublishedService](tx, model.KindPublished, publishedID(acct, name))
 		if err != nil {
 			return publishedNotFound(name)
 		}
@@ -333,7 +334,7 @@ func (c *Control) publishedSubnets(ctx context.Context, acct, vpcID string, ids 
 		}
 		return out, nil
 	}
-	for _, id := range dedupe(ids) {
+	for _, id := range core.Dedupe(ids) {
 		s, err := c.Subnet(ctx, acct, id)
 		if err != nil {
 			return nil, err

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -42,7 +43,7 @@ func (c *Control) CreatePrivateLink(ctx context.Context, acct, name string, in C
 		}
 		svc.PrivateLink = &model.PrivateLink{
 			State: model.PrivateLinkCreating, Principals: ps, AcceptanceRequired: in.AcceptanceRequired,
-			PrivateDNSName: dnsName, Created: c.now().UTC(),
+			PrivateDNSName: dnsName, Created: c.Now().UTC(),
 		}
 		out = *svc
 		return nil
@@ -268,7 +269,7 @@ func (c *Control) PrivateLinkConnections(ctx context.Context, acct, name string)
 
 // AcceptPrivateLinkConnections accepts endpoints waiting in pendingAcceptance on a
 // published service's PrivateLink resource.
-func (c *Control) AcceptPrivateLinkConnections(ctx context.Context, acct, name string, ids []string) ([]ItemError, error) {
+func (c *Control) AcceptPrivateLinkConnections(ctx context.Context, acct, name string, ids []string) ([]core.ItemError, error) {
 	id, err := c.privateLinkServiceID(ctx, acct, name)
 	if err != nil {
 		return nil, err
@@ -278,7 +279,7 @@ func (c *Control) AcceptPrivateLinkConnections(ctx context.Context, acct, name s
 
 // RejectPrivateLinkConnections rejects endpoints connected to a published
 // service's PrivateLink resource.
-func (c *Control) RejectPrivateLinkConnections(ctx context.Context, acct, name string, ids []string) ([]ItemError, error) {
+func (c *Control) RejectPrivateLinkConnections(ctx context.Context, acct, name string, ids []string) ([]core.ItemError, error) {
 	id, err := c.privateLinkServiceID(ctx, acct, name)
 	if err != nil {
 		return nil, err
@@ -342,16 +343,16 @@ func (c *Control) ClearPrivateLink(ctx context.Context, acct, name string, creat
 
 // updatePublished changes one published service in one transaction.
 func (c *Control) updatePublished(ctx context.Context, acct, name string, fn func(*model.PublishedService) error) error {
-	return c.update(ctx, func(tx *store.Tx) error {
+	return c.Update(ctx, func(tx *store.Tx) error {
 		id := publishedID(acct, name)
-		svc, err := txGet[model.PublishedService](tx, model.KindPublished, id)
+		svc, err := core.TxGet[model.PublishedService](tx, model.KindPublished, id)
 		if err != nil {
 			return publishedNotFound(name)
 		}
 		if err := fn(&svc); err != nil {
 			return err
 		}
-		return tx.Put(key(model.KindPublished, id), svc)
+		return tx.Put(core.Key(model.KindPublished, id), svc)
 	})
 }
 
@@ -377,7 +378,7 @@ func noPrivateLink(name string) *model.Error {
 // duplicates.
 func checkPrincipals(principals []string) ([]string, error) {
 	out := []string{}
-	for _, p := range dedupe(principals) {
+	for _, p := range core.Dedupe(principals) {
 		if _, err := PrincipalType(p); err != nil {
 			return nil, model.Coded(model.ErrInvalid, "InvalidPrincipal",
 				"Invalid principal '%s': use arn:aws:iam::ACCOUNT_ID:root, arn:aws:iam::ACCOUNT_ID:user/NAME, arn:aws:iam::ACCOUNT_ID:role/NAME or *", p)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -23,34 +24,10 @@ type CreateServiceInput struct {
 	ClientToken             string
 }
 
-// ItemError is the failure of one item of a batch operation (DeleteVpcEndpoints,
-// AcceptVpcEndpointConnections, …); the other items may have succeeded.
-type ItemError struct {
-	ID  string
-	Err error
-}
-
-// eachID runs f on each distinct ID, in first-seen order. A domain error fails
-// that item only; any other error stops the batch and is returned.
-func eachID(ids []string, f func(id string) error) ([]ItemError, error) {
-	var failed []ItemError
-	for _, id := range dedupe(ids) {
-		err := f(id)
-		if err == nil {
-			continue
-		}
-		if !isDomainError(err) {
-			return nil, err
-		}
-		failed = append(failed, ItemError{ID: id, Err: err})
-	}
-	return failed, nil
-}
-
 // ServiceBaseDNSName is the base DNS name of an endpoint service:
 // <vpce-svc-id>.<region>.vpce.<domain>.
 func (c *Control) ServiceBaseDNSName(svc model.EndpointService) string {
-	return fmt.Sprintf("%s.%s.vpce.%s", svc.ID, c.cfg.Region, c.cfg.Domain)
+	return fmt.Sprintf("%s.%s.vpce.%s", svc.ID, c.Region(), c.Domain())
 }
 
 // ServiceVerifiedName is the service's private DNS name when its verification
@@ -66,7 +43,7 @@ func ServiceVerifiedName(svc model.EndpointService) string {
 func (c *Control) ZoneIDs(names []string) []string {
 	out := make([]string, 0, len(names))
 	for _, n := range names {
-		if z, ok := c.zone(n); ok {
+		if z, ok := c.Zone(n); ok {
 			out = append(out, z.ZoneID)
 		}
 	}
@@ -77,14 +54,14 @@ func (c *Control) ZoneIDs(names []string) []string {
 // endpoint service. It starts Pending and becomes Available once all its load
 // balancers are active (see Settle).
 func (c *Control) CreateEndpointService(ctx context.Context, acct string, in CreateServiceInput) (model.EndpointService, error) {
-	tok, prev, found, err := idempotent[model.EndpointService](ctx, c, acct, model.KindService, in.ClientToken, in)
+	tok, prev, found, err := core.Idempotent[model.EndpointService](ctx, c.Base, acct, model.KindService, in.ClientToken, in)
 	if err != nil || found {
 		return prev, err
 	}
 	if len(in.GWLBARNs) > 0 {
 		return model.EndpointService{}, invalidParameter("Gateway Load Balancer endpoint services are not supported: Strait serves interface endpoint services backed by network load balancers")
 	}
-	arns := dedupe(in.NLBARNs)
+	arns := core.Dedupe(in.NLBARNs)
 	if len(arns) == 0 {
 		return model.EndpointService{}, invalidParameter("At least one network load balancer ARN must be specified (NetworkLoadBalancerArns)")
 	}
@@ -92,13 +69,13 @@ func (c *Control) CreateEndpointService(ctx context.Context, acct string, in Cre
 	if err != nil {
 		return model.EndpointService{}, err
 	}
-	ipTypes, err := checkIPAddressTypes(dedupe(in.SupportedIPAddressTypes))
+	ipTypes, err := checkIPAddressTypes(core.Dedupe(in.SupportedIPAddressTypes))
 	if err != nil {
 		return model.EndpointService{}, err
 	}
 	for _, r := range in.SupportedRegions {
-		if r != c.cfg.Region {
-			return model.EndpointService{}, invalidParameter("Region %s is not supported: this server serves %s only", r, c.cfg.Region)
+		if r != c.Region() {
+			return model.EndpointService{}, invalidParameter("Region %s is not supported: this server serves %s only", r, c.Region())
 		}
 	}
 	dnsName, err := checkPrivateDNSName(in.PrivateDNSName)
@@ -111,22 +88,22 @@ func (c *Control) CreateEndpointService(ctx context.Context, acct string, in Cre
 	}
 	id := model.NewID(model.PrefixService)
 	svc := model.EndpointService{
-		ID: id, Name: fmt.Sprintf("com.amazonaws.vpce.%s.%s", c.cfg.Region, id), Owner: acct,
+		ID: id, Name: fmt.Sprintf("com.amazonaws.vpce.%s.%s", c.Region(), id), Owner: acct,
 		State: model.ServicePending, AcceptanceRequired: accept, NLBARNs: arns, AZs: nodeZones(lbs),
-		PayerResponsibility: "ServiceOwner", Tags: in.Tags, Created: c.now().UTC(),
+		PayerResponsibility: "ServiceOwner", Tags: in.Tags, Created: c.Now().UTC(),
 		SupportedIPAddressTypes: ipTypes,
 	}
 	if dnsName != "" {
 		svc.PrivateDNSName = dnsName
 		svc.DNSVerification = c.newDNSVerify()
 	}
-	err = c.update(ctx, func(tx *store.Tx) error {
-		if found, err := txPrevious(tx, tok, &svc); err != nil || found {
+	err = c.Update(ctx, func(tx *store.Tx) error {
+		if found, err := core.TxPrevious(tx, tok, &svc); err != nil || found {
 			return err
 		}
 		for _, arn := range arns {
 			lbID := model.ARNResourceID(arn)
-			if !tx.Exists(key(model.KindLoadBalancer, lbID)) {
+			if !tx.Exists(core.Key(model.KindLoadBalancer, lbID)) {
 				return lbNotFound(arn)
 			}
 			var other string
@@ -139,10 +116,10 @@ func (c *Control) CreateEndpointService(ctx context.Context, acct string, in Cre
 				return err
 			}
 		}
-		if err := tok.record(tx, svc.ID); err != nil {
+		if err := tok.Record(tx, svc.ID); err != nil {
 			return err
 		}
-		return tx.Put(key(model.KindService, svc.ID), svc)
+		return tx.Put(core.Key(model.KindService, svc.ID), svc)
 	})
 	return svc, err
 }
@@ -156,9 +133,9 @@ func (c *Control) serviceLoadBalancers(ctx context.Context, acct string, arns []
 		if id == "" {
 			return nil, invalidParameter("The load balancer ARN '%s' is malformed", arn)
 		}
-		lb, err := get[model.LoadBalancer](ctx, c.st, model.KindLoadBalancer, id)
+		lb, err := core.Get[model.LoadBalancer](ctx, c.Store(), model.KindLoadBalancer, id)
 		if err != nil || lb.Owner != acct || lb.ARN != arn {
-			if err != nil && !isNotFound(err) {
+			if err != nil && !core.IsNotFound(err) {
 				return nil, err
 			}
 			return nil, lbNotFound(arn)
@@ -197,8 +174,8 @@ func lbServiceKey(lbID string) string { return "lbservice/" + lbID }
 // delete a published load balancer, as in AWS.
 func (c *Control) LoadBalancerService(ctx context.Context, arn string) (string, error) {
 	var id string
-	if err := c.st.Get(ctx, lbServiceKey(model.ARNResourceID(arn)), &id); err != nil {
-		if isNotFound(err) {
+	if err := c.Store().Get(ctx, lbServiceKey(model.ARNResourceID(arn)), &id); err != nil {
+		if core.IsNotFound(err) {
 			return "", nil
 		}
 		return "", err
@@ -253,27 +230,27 @@ func validLabel(l string) bool {
 func (c *Control) newDNSVerify() *model.DNSVerify {
 	return &model.DNSVerify{
 		State: model.DNSPendingVerification, Type: "TXT",
-		Name:  "_" + randomString("abcdefghijklmnopqrstuvwxyz0123456789", 20),
-		Value: "vpce:" + randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 20),
-		Since: c.now().UTC(),
+		Name:  "_" + core.RandomString("abcdefghijklmnopqrstuvwxyz0123456789", 20),
+		Value: "vpce:" + core.RandomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 20),
+		Since: c.Now().UTC(),
 	}
 }
 
 // EndpointService returns one of the account's endpoint services.
 func (c *Control) EndpointService(ctx context.Context, acct, id string) (model.EndpointService, error) {
-	return getOwned(ctx, c.st, acct, model.KindService, model.PrefixService, id, func(svc model.EndpointService) string { return svc.Owner })
+	return core.GetOwned(ctx, c.Store(), acct, model.KindService, model.PrefixService, id, func(svc model.EndpointService) string { return svc.Owner })
 }
 
 // EndpointServices lists the account's own endpoint services.
 func (c *Control) EndpointServices(ctx context.Context, acct string) ([]model.EndpointService, error) {
-	all, err := list[model.EndpointService](ctx, c.st, model.KindService)
-	return filterOwner(all, acct, func(s model.EndpointService) string { return s.Owner }), err
+	all, err := core.List[model.EndpointService](ctx, c.Store(), model.KindService)
+	return core.FilterOwner(all, acct, func(s model.EndpointService) string { return s.Owner }), err
 }
 
 // VisibleServices lists the endpoint services an account may connect to: its own
 // and those whose allowed principals admit it.
 func (c *Control) VisibleServices(ctx context.Context, acct string) ([]model.EndpointService, error) {
-	all, err := list[model.EndpointService](ctx, c.st, model.KindService)
+	all, err := core.List[model.EndpointService](ctx, c.Store(), model.KindService)
 	if err != nil {
 		return nil, err
 	}
@@ -309,15 +286,4 @@ func invalidServiceName(name string) *model.Error {
 // invalidParameter is EC2's InvalidParameter error.
 func invalidParameter(format string, args ...any) *model.Error {
 	return model.Coded(model.ErrInvalid, "InvalidParameter", format, args...)
-}
-
-// dedupe returns the distinct values of a list, in first-seen order.
-func dedupe(in []string) []string {
-	var out []string
-	for _, s := range in {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -10,16 +11,16 @@ import (
 // DeleteEndpointServices deletes endpoint services of the account. A service that
 // still has connections in the states pendingAcceptance, pending or available is
 // not deleted; its item fails with ExistingVpcEndpointConnections.
-func (c *Control) DeleteEndpointServices(ctx context.Context, acct string, ids []string) ([]ItemError, error) {
-	return eachID(ids, func(id string) error { return c.deleteEndpointService(ctx, acct, id) })
+func (c *Control) DeleteEndpointServices(ctx context.Context, acct string, ids []string) ([]core.ItemError, error) {
+	return core.EachID(ids, func(id string) error { return c.deleteEndpointService(ctx, acct, id) })
 }
 
 func (c *Control) deleteEndpointService(ctx context.Context, acct, id string) error {
 	if _, err := c.EndpointService(ctx, acct, id); err != nil {
 		return err
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
-		svc, err := txGet[model.EndpointService](tx, model.KindService, id)
+	return c.Update(ctx, func(tx *store.Tx) error {
+		svc, err := core.TxGet[model.EndpointService](tx, model.KindService, id)
 		if err != nil {
 			return err
 		}
@@ -27,7 +28,7 @@ func (c *Control) deleteEndpointService(ctx context.Context, acct, id string) er
 		// created between this listing and the commit; CreateVpcEndpoint also
 		// rewrites the service record, which makes a concurrent commit by another
 		// server conflict with this transaction.
-		eps, err := list[model.Endpoint](ctx, c.st, model.KindEndpoint)
+		eps, err := core.List[model.Endpoint](ctx, c.Store(), model.KindEndpoint)
 		if err != nil {
 			return err
 		}
@@ -35,7 +36,7 @@ func (c *Control) deleteEndpointService(ctx context.Context, acct, id string) er
 			if ep.ServiceID != id {
 				continue
 			}
-			cur, err := txGet[model.Endpoint](tx, model.KindEndpoint, ep.ID)
+			cur, err := core.TxGet[model.Endpoint](tx, model.KindEndpoint, ep.ID)
 			if err != nil {
 				continue
 			}
@@ -47,16 +48,16 @@ func (c *Control) deleteEndpointService(ctx context.Context, acct, id string) er
 		for _, arn := range svc.NLBARNs {
 			tx.Delete(lbServiceKey(model.ARNResourceID(arn)))
 		}
-		nfns, err := list[model.ConnectionNotification](ctx, c.st, model.KindNotification)
+		nfns, err := core.List[model.ConnectionNotification](ctx, c.Store(), model.KindNotification)
 		if err != nil {
 			return err
 		}
 		for _, n := range nfns {
 			if n.ServiceID == id {
-				tx.Delete(key(model.KindNotification, n.ID))
+				tx.Delete(core.Key(model.KindNotification, n.ID))
 			}
 		}
-		tx.Delete(key(model.KindService, id))
+		tx.Delete(core.Key(model.KindService, id))
 		return nil
 	})
 }

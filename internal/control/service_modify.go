@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -34,7 +35,7 @@ func (c *Control) ModifyEndpointService(ctx context.Context, acct, id string, in
 		return invalidParameter("Gateway Load Balancer endpoint services are not supported: Strait serves interface endpoint services backed by network load balancers")
 	}
 	if len(in.AddRegions)+len(in.RemoveRegions) > 0 {
-		return invalidParameter("Cross-region access is not supported: this server serves %s only", c.cfg.Region)
+		return invalidParameter("Cross-region access is not supported: this server serves %s only", c.Region())
 	}
 	if in.PrivateDNSName != "" && in.RemovePrivateDNSName {
 		return model.Coded(model.ErrInvalid, "InvalidParameterCombination", "PrivateDnsName and RemovePrivateDnsName cannot be given together")
@@ -46,12 +47,12 @@ func (c *Control) ModifyEndpointService(ctx context.Context, acct, id string, in
 	if _, err := checkIPAddressTypes(in.AddIPAddressTypes); err != nil {
 		return err
 	}
-	added, err := c.serviceLoadBalancers(ctx, acct, dedupe(in.AddNLBARNs))
+	added, err := c.serviceLoadBalancers(ctx, acct, core.Dedupe(in.AddNLBARNs))
 	if err != nil {
 		return err
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
-		svc, err := txGet[model.EndpointService](tx, model.KindService, id)
+	return c.Update(ctx, func(tx *store.Tx) error {
+		svc, err := core.TxGet[model.EndpointService](tx, model.KindService, id)
 		if err != nil {
 			return err
 		}
@@ -67,7 +68,7 @@ func (c *Control) ModifyEndpointService(ctx context.Context, acct, id string, in
 		case dnsName != "" && dnsName != svc.PrivateDNSName:
 			svc.PrivateDNSName, svc.DNSVerification = dnsName, c.newDNSVerify()
 		}
-		if err := modifyServiceLBs(tx, &svc, added, dedupe(in.RemoveNLBARNs)); err != nil {
+		if err := modifyServiceLBs(tx, &svc, added, core.Dedupe(in.RemoveNLBARNs)); err != nil {
 			return err
 		}
 		for _, t := range in.AddIPAddressTypes {
@@ -84,7 +85,7 @@ func (c *Control) ModifyEndpointService(ctx context.Context, acct, id string, in
 		if len(svc.SupportedIPAddressTypes) == 0 {
 			return invalidParameter("An endpoint service must support at least one IP address type")
 		}
-		return tx.Put(key(model.KindService, id), svc)
+		return tx.Put(core.Key(model.KindService, id), svc)
 	})
 }
 
@@ -123,7 +124,7 @@ func modifyServiceLBs(tx *store.Tx, svc *model.EndpointService, added []model.Lo
 	}
 	var lbs []model.LoadBalancer
 	for _, arn := range svc.NLBARNs {
-		lb, err := txGet[model.LoadBalancer](tx, model.KindLoadBalancer, model.ARNResourceID(arn))
+		lb, err := core.TxGet[model.LoadBalancer](tx, model.KindLoadBalancer, model.ARNResourceID(arn))
 		if err != nil {
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -80,20 +81,20 @@ func (c *Control) ModifyServicePermissions(ctx context.Context, acct, id string,
 		}
 	}
 	var added []model.Permission
-	err := c.update(ctx, func(tx *store.Tx) error {
+	err := c.Update(ctx, func(tx *store.Tx) error {
 		added = nil
-		svc, err := txGet[model.EndpointService](tx, model.KindService, id)
+		svc, err := core.TxGet[model.EndpointService](tx, model.KindService, id)
 		if err != nil {
 			return err
 		}
-		for _, p := range dedupe(add) {
+		for _, p := range core.Dedupe(add) {
 			i := slices.IndexFunc(svc.Principals, func(x model.Permission) bool { return x.Principal == p })
 			if i >= 0 {
 				added = append(added, svc.Principals[i])
 				continue
 			}
 			typ, _ := PrincipalType(p)
-			perm := model.Permission{ID: model.NewID(model.PrefixPermission), Principal: p, Type: typ, Created: c.now().UTC()}
+			perm := model.Permission{ID: model.NewID(model.PrefixPermission), Principal: p, Type: typ, Created: c.Now().UTC()}
 			svc.Principals = append(svc.Principals, perm)
 			added = append(added, perm)
 		}
@@ -103,7 +104,7 @@ func (c *Control) ModifyServicePermissions(ctx context.Context, acct, id string,
 				return err
 			}
 		}
-		return tx.Put(key(model.KindService, id), svc)
+		return tx.Put(core.Key(model.KindService, id), svc)
 	})
 	return added, err
 }
@@ -111,7 +112,7 @@ func (c *Control) ModifyServicePermissions(ctx context.Context, acct, id string,
 // rejectUnadmitted rejects, inside tx, the live connections of a service whose
 // owners the service no longer admits.
 func (c *Control) rejectUnadmitted(ctx context.Context, tx *store.Tx, svc model.EndpointService) error {
-	eps, err := list[model.Endpoint](ctx, c.st, model.KindEndpoint)
+	eps, err := core.List[model.Endpoint](ctx, c.Store(), model.KindEndpoint)
 	if err != nil {
 		return err
 	}
@@ -119,7 +120,7 @@ func (c *Control) rejectUnadmitted(ctx context.Context, tx *store.Tx, svc model.
 		if ep.ServiceID != svc.ID || ServiceAdmits(svc, ep.Owner) {
 			continue
 		}
-		cur, err := txGet[model.Endpoint](tx, model.KindEndpoint, ep.ID)
+		cur, err := core.TxGet[model.Endpoint](tx, model.KindEndpoint, ep.ID)
 		if err != nil {
 			continue
 		}
@@ -127,7 +128,7 @@ func (c *Control) rejectUnadmitted(ctx context.Context, tx *store.Tx, svc model.
 		case model.EndpointPendingAcceptance, model.EndpointPending, model.EndpointAvailable:
 			cur.State = model.EndpointRejected
 			cur.StateMessage = "rejected: the principal was removed from the service's allowed principals"
-			if err := tx.Put(key(model.KindEndpoint, cur.ID), cur); err != nil {
+			if err := tx.Put(core.Key(model.KindEndpoint, cur.ID), cur); err != nil {
 				return err
 			}
 			if err := c.recordConnectionEvent(ctx, tx, cur, model.EventReject); err != nil {

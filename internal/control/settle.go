@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -18,7 +19,7 @@ import (
 //
 // With the read cache (StartCache), each step reads from it, synced first.
 func (c *Control) Settle(ctx context.Context, r Realized) error {
-	lbs, err := scan[model.LoadBalancer](c.withCache(ctx), c, model.KindLoadBalancer)
+	lbs, err := core.Scan[model.LoadBalancer](c.WithCache(ctx), c.Base, model.KindLoadBalancer)
 	if err != nil {
 		return err
 	}
@@ -41,12 +42,12 @@ func (c *Control) Settle(ctx context.Context, r Realized) error {
 
 func (c *Control) setLBState(ctx context.Context, arn, state string) error {
 	id := model.ARNResourceID(arn)
-	return c.update(ctx, func(tx *store.Tx) error {
-		lb, err := txGet[model.LoadBalancer](tx, model.KindLoadBalancer, id)
+	return c.Update(ctx, func(tx *store.Tx) error {
+		lb, err := core.TxGet[model.LoadBalancer](tx, model.KindLoadBalancer, id)
 		if err != nil {
 			return err
 		}
 		lb.State = state
-		return tx.Put(key(model.KindLoadBalancer, id), lb)
+		return tx.Put(core.Key(model.KindLoadBalancer, id), lb)
 	})
 }

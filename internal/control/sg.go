@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -47,11 +48,11 @@ func (c *Control) CreateSecurityGroup(ctx context.Context, acct string, in Creat
 	}
 	g := model.SecurityGroup{
 		ID: model.NewID(model.PrefixSG), Owner: acct, VpcID: v.ID, Name: in.Name,
-		Description: in.Description, Tags: in.Tags, Created: c.now().UTC(),
+		Description: in.Description, Tags: in.Tags, Created: c.Now().UTC(),
 	}
 	g.Rules = []model.SGRule{{ID: model.NewID(model.PrefixRule), Egress: true, Protocol: "-1", FromPort: -1, ToPort: -1, CIDR: "0.0.0.0/0"}}
-	err = c.update(ctx, func(tx *store.Tx) error {
-		if !tx.Exists(key(model.KindVpc, v.ID)) {
+	err = c.Update(ctx, func(tx *store.Tx) error {
+		if !tx.Exists(core.Key(model.KindVpc, v.ID)) {
 			return model.NotFound(model.KindVpc, v.ID)
 		}
 		if tx.Exists(sgNameIndex(v.ID, g.Name)) {
@@ -60,7 +61,7 @@ func (c *Control) CreateSecurityGroup(ctx context.Context, acct string, in Creat
 		if err := tx.Put(sgNameIndex(v.ID, g.Name), g.ID); err != nil {
 			return err
 		}
-		return tx.Put(key(model.KindSecurityGroup, g.ID), g)
+		return tx.Put(core.Key(model.KindSecurityGroup, g.ID), g)
 	})
 	return g, err
 }
@@ -95,7 +96,7 @@ func (c *Control) SecurityGroup(ctx context.Context, acct, id string) (model.Sec
 	if err := model.CheckID(model.KindSecurityGroup, model.PrefixSG, id); err != nil {
 		return model.SecurityGroup{}, err
 	}
-	g, err := get[model.SecurityGroup](ctx, c.st, model.KindSecurityGroup, id)
+	g, err := core.Get[model.SecurityGroup](ctx, c.Store(), model.KindSecurityGroup, id)
 	if err != nil {
 		if errors.Is(err, model.ErrNotFound) {
 			return model.SecurityGroup{}, sgNotFound(id)
@@ -135,8 +136,8 @@ func (c *Control) SecurityGroupByName(ctx context.Context, acct, name string) (m
 
 // SecurityGroups lists the account's security groups.
 func (c *Control) SecurityGroups(ctx context.Context, acct string) ([]model.SecurityGroup, error) {
-	all, err := list[model.SecurityGroup](ctx, c.st, model.KindSecurityGroup)
-	return filterOwner(all, acct, func(g model.SecurityGroup) string { return g.Owner }), err
+	all, err := core.List[model.SecurityGroup](ctx, c.Store(), model.KindSecurityGroup)
+	return core.FilterOwner(all, acct, func(g model.SecurityGroup) string { return g.Owner }), err
 }
 
 // CheckSecurityGroups checks that every listed group exists, is the account's and
@@ -160,7 +161,7 @@ func (c *Control) CheckSecurityGroups(ctx context.Context, acct, vpcID string, i
 // reading them here also makes a concurrent deletion on another server conflict.
 func txHaveGroups(tx *store.Tx, ids []string) error {
 	for _, id := range ids {
-		if !tx.Exists(key(model.KindSecurityGroup, id)) {
+		if !tx.Exists(core.Key(model.KindSecurityGroup, id)) {
 			return sgNotFound(id)
 		}
 	}
@@ -177,8 +178,8 @@ func (c *Control) DeleteSecurityGroup(ctx context.Context, acct, id string) erro
 	if g.Name == "default" {
 		return model.Coded(model.ErrInvalid, "CannotDelete", "the specified group: \"%s\" name: \"default\" cannot be deleted by a user", id)
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
-		g, err := txGet[model.SecurityGroup](tx, model.KindSecurityGroup, id)
+	return c.Update(ctx, func(tx *store.Tx) error {
+		g, err := core.TxGet[model.SecurityGroup](tx, model.KindSecurityGroup, id)
 		if err != nil {
 			return sgNotFound(id)
 		}
@@ -189,7 +190,7 @@ func (c *Control) DeleteSecurityGroup(ctx context.Context, acct, id string) erro
 		} else if dep != "" {
 			return model.InUse(model.KindSecurityGroup, id, "resource %s has a dependent object (%s)", id, dep)
 		}
-		tx.Delete(key(model.KindSecurityGroup, id))
+		tx.Delete(core.Key(model.KindSecurityGroup, id))
 		tx.Delete(sgNameIndex(g.VpcID, g.Name))
 		return nil
 	})
@@ -198,7 +199,7 @@ func (c *Control) DeleteSecurityGroup(ctx context.Context, acct, id string) erro
 // sgDependency names the first resource that uses a security group: another
 // group's rule, a network interface, a load balancer or an endpoint.
 func (c *Control) sgDependency(ctx context.Context, id string) (string, error) {
-	sgs, err := list[model.SecurityGroup](ctx, c.st, model.KindSecurityGroup)
+	sgs, err := core.List[model.SecurityGroup](ctx, c.Store(), model.KindSecurityGroup)
 	if err != nil {
 		return "", err
 	}
@@ -212,7 +213,7 @@ func (c *Control) sgDependency(ctx context.Context, id string) (string, error) {
 			}
 		}
 	}
-	enis, err := list[model.NetworkInterface](ctx, c.st, model.KindENI)
+	enis, err := core.List[model.NetworkInterface](ctx, c.Store(), model.KindENI)
 	if err != nil {
 		return "", err
 	}
@@ -221,7 +222,7 @@ func (c *Control) sgDependency(ctx context.Context, id string) (string, error) {
 			return "network interface " + e.ID, nil
 		}
 	}
-	lbs, err := list[model.LoadBalancer](ctx, c.st, model.KindLoadBalancer)
+	lbs, err := core.List[model.LoadBalancer](ctx, c.Store(), model.KindLoadBalancer)
 	if err != nil {
 		return "", err
 	}
@@ -230,7 +231,7 @@ func (c *Control) sgDependency(ctx context.Context, id string) (string, error) {
 			return "load balancer " + lb.Name, nil
 		}
 	}
-	eps, err := list[model.Endpoint](ctx, c.st, model.KindEndpoint)
+	eps, err := core.List[model.Endpoint](ctx, c.Store(), model.KindEndpoint)
 	if err != nil {
 		return "", err
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -42,9 +43,9 @@ func (c *Control) AuthorizeSecurityGroupRules(ctx context.Context, acct, groupID
 		return nil, model.Coded(model.ErrMissing, "MissingParameter", "No permissions were specified: give IpPermissions or the protocol, ports and source of one rule")
 	}
 	var added []model.SGRule
-	err := c.update(ctx, func(tx *store.Tx) error {
+	err := c.Update(ctx, func(tx *store.Tx) error {
 		added = nil
-		g, err := txGet[model.SecurityGroup](tx, model.KindSecurityGroup, groupID)
+		g, err := core.TxGet[model.SecurityGroup](tx, model.KindSecurityGroup, groupID)
 		if err != nil {
 			return sgNotFound(groupID)
 		}
@@ -73,7 +74,7 @@ func (c *Control) AuthorizeSecurityGroupRules(ctx context.Context, acct, groupID
 			added = append(added, r)
 		}
 		g.Rules = append(g.Rules, added...)
-		return tx.Put(key(model.KindSecurityGroup, g.ID), g)
+		return tx.Put(core.Key(model.KindSecurityGroup, g.ID), g)
 	})
 	if err != nil {
 		return nil, err
@@ -100,9 +101,9 @@ func (c *Control) RevokeSecurityGroupRules(ctx context.Context, acct, groupID st
 		}
 	}
 	var removed []model.SGRule
-	err := c.update(ctx, func(tx *store.Tx) error {
+	err := c.Update(ctx, func(tx *store.Tx) error {
 		removed = nil
-		g, err := txGet[model.SecurityGroup](tx, model.KindSecurityGroup, groupID)
+		g, err := core.TxGet[model.SecurityGroup](tx, model.KindSecurityGroup, groupID)
 		if err != nil {
 			return sgNotFound(groupID)
 		}
@@ -141,7 +142,7 @@ func (c *Control) RevokeSecurityGroupRules(ctx context.Context, acct, groupID st
 			}
 		}
 		g.Rules = kept
-		return tx.Put(key(model.KindSecurityGroup, g.ID), g)
+		return tx.Put(core.Key(model.KindSecurityGroup, g.ID), g)
 	})
 	if err != nil {
 		return nil, err
@@ -239,7 +240,7 @@ func resolvePeerGroup(tx *store.Tx, g model.SecurityGroup, acct string, s RuleSp
 	if id == g.ID {
 		return g, nil
 	}
-	peer, err := txGet[model.SecurityGroup](tx, model.KindSecurityGroup, id)
+	peer, err := core.TxGet[model.SecurityGroup](tx, model.KindSecurityGroup, id)
 	if err != nil || peer.Owner != owner {
 		return model.SecurityGroup{}, sgNotFound(id)
 	}

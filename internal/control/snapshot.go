@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 )
 
@@ -27,7 +28,7 @@ type Snapshot struct {
 // it decodes only what changed since the last snapshot; its records are then
 // shared with the cache and must not be changed.
 func (c *Control) Snapshot(ctx context.Context) (Snapshot, error) {
-	ctx = c.withCache(ctx)
+	ctx = c.WithCache(ctx)
 	var s Snapshot
 	var err error
 	read := func(fn func() error) {
@@ -35,24 +36,27 @@ func (c *Control) Snapshot(ctx context.Context) (Snapshot, error) {
 			err = fn()
 		}
 	}
-	read(func() (e error) { s.Vpcs, e = scan[model.Vpc](ctx, c, model.KindVpc); return })
-	read(func() (e error) { s.Subnets, e = scan[model.Subnet](ctx, c, model.KindSubnet); return })
+	read(func() (e error) { s.Vpcs, e = core.Scan[model.Vpc](ctx, c.Base, model.KindVpc); return })
+	read(func() (e error) { s.Subnets, e = core.Scan[model.Subnet](ctx, c.Base, model.KindSubnet); return })
 	read(func() (e error) {
-		s.SecurityGroups, e = scan[model.SecurityGroup](ctx, c, model.KindSecurityGroup)
+		s.SecurityGroups, e = core.Scan[model.SecurityGroup](ctx, c.Base, model.KindSecurityGroup)
 		return
 	})
-	read(func() (e error) { s.ENIs, e = scan[model.NetworkInterface](ctx, c, model.KindENI); return })
-	read(func() (e error) { s.Instances, e = scan[model.Instance](ctx, c, model.KindInstance); return })
+	read(func() (e error) { s.ENIs, e = core.Scan[model.NetworkInterface](ctx, c.Base, model.KindENI); return })
+	read(func() (e error) { s.Instances, e = core.Scan[model.Instance](ctx, c.Base, model.KindInstance); return })
 	read(func() (e error) {
-		s.LoadBalancers, e = scan[model.LoadBalancer](ctx, c, model.KindLoadBalancer)
+		s.LoadBalancers, e = core.Scan[model.LoadBalancer](ctx, c.Base, model.KindLoadBalancer)
 		return
 	})
 	read(func() (e error) {
-		s.TargetGroups, e = scan[model.TargetGroup](ctx, c, model.KindTargetGroup)
+		s.TargetGroups, e = core.Scan[model.TargetGroup](ctx, c.Base, model.KindTargetGroup)
 		return
 	})
-	read(func() (e error) { s.Listeners, e = scan[model.Listener](ctx, c, model.KindListener); return })
-	read(func() (e error) { s.Services, e = scan[model.EndpointService](ctx, c, model.KindService); return })
-	read(func() (e error) { s.Endpoints, e = scan[model.Endpoint](ctx, c, model.KindEndpoint); return })
+	read(func() (e error) { s.Listeners, e = core.Scan[model.Listener](ctx, c.Base, model.KindListener); return })
+	read(func() (e error) {
+		s.Services, e = core.Scan[model.EndpointService](ctx, c.Base, model.KindService)
+		return
+	})
+	read(func() (e error) { s.Endpoints, e = core.Scan[model.Endpoint](ctx, c.Base, model.KindEndpoint); return })
 	return s, err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -33,8 +34,8 @@ func (c *Control) CreateSubnet(ctx context.Context, acct string, in CreateSubnet
 		return model.Subnet{}, model.Coded(model.ErrInvalid, "InvalidSubnet.Range", "The CIDR '%s' is invalid for VPC %s (%s): a subnet must lie within the VPC's range.", in.CIDR, v.ID, v.CIDR)
 	}
 	var sn model.Subnet
-	err = c.update(ctx, func(tx *store.Tx) error {
-		if !tx.Exists(key(model.KindVpc, v.ID)) {
+	err = c.Update(ctx, func(tx *store.Tx) error {
+		if !tx.Exists(core.Key(model.KindVpc, v.ID)) {
 			return model.NotFound(model.KindVpc, v.ID)
 		}
 		// The siblings are read under c.update's lock, so that two requests
@@ -55,9 +56,9 @@ func (c *Control) CreateSubnet(ctx context.Context, acct string, in CreateSubnet
 		sn = model.Subnet{
 			ID: model.NewID(model.PrefixSubnet), Owner: acct, VpcID: v.ID, CIDR: p.String(),
 			AZ: z.Name, AZID: z.ZoneID, State: "available", ACLAssociationID: model.NewID(model.PrefixACLAssoc),
-			Tags: in.Tags, Created: c.now().UTC(),
+			Tags: in.Tags, Created: c.Now().UTC(),
 		}
-		return tx.Put(key(model.KindSubnet, sn.ID), sn)
+		return tx.Put(core.Key(model.KindSubnet, sn.ID), sn)
 	})
 	if err != nil {
 		return model.Subnet{}, err
@@ -67,14 +68,14 @@ func (c *Control) CreateSubnet(ctx context.Context, acct string, in CreateSubnet
 
 func (c *Control) pickZone(name string, siblings []model.Subnet) (model.AvailabilityZone, error) {
 	if name != "" {
-		z, ok := c.zone(name)
+		z, ok := c.Zone(name)
 		if !ok {
 			return z, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Value (%s) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: %s.", name, c.zoneList())
 		}
 		return z, nil
 	}
-	best, bestN := c.azs[0], -1
-	for _, z := range c.azs {
+	best, bestN := c.Zones()[0], -1
+	for _, z := range c.Zones() {
 		n := 0
 		for _, s := range siblings {
 			if s.AZ == z.Name {
@@ -90,7 +91,7 @@ func (c *Control) pickZone(name string, siblings []model.Subnet) (model.Availabi
 
 func (c *Control) zoneList() string {
 	out := ""
-	for i, z := range c.azs {
+	for i, z := range c.Zones() {
 		if i > 0 {
 			out += ", "
 		}
@@ -100,7 +101,7 @@ func (c *Control) zoneList() string {
 }
 
 func (c *Control) subnetsOfVpc(ctx context.Context, vpcID string) ([]model.Subnet, error) {
-	all, err := list[model.Subnet](ctx, c.st, model.KindSubnet)
+	all, err := core.List[model.Subnet](ctx, c.Store(), model.KindSubnet)
 	if err != nil {
 		return nil, err
 	}
@@ -115,13 +116,13 @@ func (c *Control) subnetsOfVpc(ctx context.Context, vpcID string) ([]model.Subne
 
 // Subnet returns one of the account's subnets.
 func (c *Control) Subnet(ctx context.Context, acct, id string) (model.Subnet, error) {
-	return getOwned(ctx, c.st, acct, model.KindSubnet, model.PrefixSubnet, id, func(s model.Subnet) string { return s.Owner })
+	return core.GetOwned(ctx, c.Store(), acct, model.KindSubnet, model.PrefixSubnet, id, func(s model.Subnet) string { return s.Owner })
 }
 
 // Subnets lists the account's subnets.
 func (c *Control) Subnets(ctx context.Context, acct string) ([]model.Subnet, error) {
-	all, err := list[model.Subnet](ctx, c.st, model.KindSubnet)
-	return filterOwner(all, acct, func(s model.Subnet) string { return s.Owner }), err
+	all, err := core.List[model.Subnet](ctx, c.Store(), model.KindSubnet)
+	return core.FilterOwner(all, acct, func(s model.Subnet) string { return s.Owner }), err
 }
 
 // AvailableIPs is how many addresses of a subnet are still free.
@@ -138,15 +139,15 @@ func (c *Control) DeleteSubnet(ctx context.Context, acct, id string) error {
 	if _, err := c.Subnet(ctx, acct, id); err != nil {
 		return err
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
-		s, err := txGet[model.Subnet](tx, model.KindSubnet, id)
+	return c.Update(ctx, func(tx *store.Tx) error {
+		s, err := core.TxGet[model.Subnet](tx, model.KindSubnet, id)
 		if err != nil {
 			return err
 		}
 		if n := usedIPs(s); n > 0 {
 			return model.InUse(model.KindSubnet, id, "The subnet '%s' has dependencies and cannot be deleted: %d network interface(s) still use it", id, n)
 		}
-		tx.Delete(key(model.KindSubnet, id))
+		tx.Delete(core.Key(model.KindSubnet, id))
 		return nil
 	})
 }
@@ -157,14 +158,14 @@ func (c *Control) DeleteSubnet(ctx context.Context, acct, id string) error {
 // startup. Subnets are also converted as their addresses change, and every
 // reader counts both forms, so running it is not needed for correctness.
 func (c *Control) MoveLegacyAddresses(ctx context.Context) error {
-	subnets, err := list[model.Subnet](ctx, c.st, model.KindSubnet)
+	subnets, err := core.List[model.Subnet](ctx, c.Store(), model.KindSubnet)
 	if err != nil {
 		return err
 	}
 	for _, s := range subnets {
 		for left := len(s.Used); left > 0; {
-			err := c.update(ctx, func(tx *store.Tx) error {
-				sn, err := txGet[model.Subnet](tx, model.KindSubnet, s.ID)
+			err := c.Update(ctx, func(tx *store.Tx) error {
+				sn, err := core.TxGet[model.Subnet](tx, model.KindSubnet, s.ID)
 				if err != nil {
 					left = 0
 					if errors.Is(err, model.ErrNotFound) {
@@ -180,7 +181,7 @@ func (c *Control) MoveLegacyAddresses(ctx context.Context) error {
 					return err
 				}
 				left = len(sn.Used)
-				return tx.Put(key(model.KindSubnet, sn.ID), sn)
+				return tx.Put(core.Key(model.KindSubnet, sn.ID), sn)
 			})
 			if err != nil {
 				return err

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -222,7 +223,7 @@ func (c *Control) retag(ctx context.Context, acct string, ids []string, change f
 		}
 		targets = append(targets, t)
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
+	return c.Update(ctx, func(tx *store.Tx) error {
 		for _, t := range targets {
 			var err error
 			switch {
@@ -245,7 +246,7 @@ func (c *Control) retag(ctx context.Context, acct string, ids []string, change f
 
 func retagRecord(tx *store.Tx, acct string, t taggable, change func(model.Tags) (model.Tags, error)) error {
 	var rec rawRecord
-	ok, err := tx.Get(key(t.kind, t.id), &rec)
+	ok, err := tx.Get(core.Key(t.kind, t.id), &rec)
 	if err != nil {
 		return err
 	}
@@ -259,11 +260,11 @@ func retagRecord(tx *store.Tx, acct string, t taggable, change func(model.Tags) 
 	if err := rec.setTags(tags); err != nil {
 		return err
 	}
-	return tx.Put(key(t.kind, t.id), rec)
+	return tx.Put(core.Key(t.kind, t.id), rec)
 }
 
 func retagRule(tx *store.Tx, t taggable, change func(model.Tags) (model.Tags, error)) error {
-	g, err := txGet[model.SecurityGroup](tx, model.KindSecurityGroup, t.group)
+	g, err := core.TxGet[model.SecurityGroup](tx, model.KindSecurityGroup, t.group)
 	if err != nil {
 		return model.NotFound(model.KindRule, t.id)
 	}
@@ -274,14 +275,14 @@ func retagRule(tx *store.Tx, t taggable, change func(model.Tags) (model.Tags, er
 				return err
 			}
 			g.Rules[i].Tags = cloneSGTags(tags)
-			return tx.Put(key(model.KindSecurityGroup, g.ID), g)
+			return tx.Put(core.Key(model.KindSecurityGroup, g.ID), g)
 		}
 	}
 	return model.NotFound(model.KindRule, t.id)
 }
 
 func retagDerived(tx *store.Tx, acct string, t taggable, change func(model.Tags) (model.Tags, error)) error {
-	if !tx.Exists(key(model.KindVpc, t.vpc)) {
+	if !tx.Exists(core.Key(model.KindVpc, t.vpc)) {
 		return derivedNotFound(t.kind, t.id)
 	}
 	rec := sideTags{ID: t.id, Owner: acct, VpcID: t.vpc, Kind: t.kind}
@@ -303,7 +304,7 @@ func retagDerived(tx *store.Tx, acct string, t taggable, change func(model.Tags)
 // has found through a VPC of its account; nil when it has none.
 func (c *Control) DerivedTags(ctx context.Context, id string) (model.Tags, error) {
 	var rec sideTags
-	if err := c.st.Get(ctx, sideTagsKey(id), &rec); err != nil {
+	if err := c.Store().Get(ctx, sideTagsKey(id), &rec); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
 		}
@@ -321,8 +322,8 @@ func (c *Control) EC2Tags(ctx context.Context, acct string) ([]ResourceTag, erro
 			out = append(out, ResourceTag{ResourceID: id, Kind: kind, Key: k, Value: v})
 		}
 	}
-	for _, kind := range sortedKeys(kindSet(recordKinds)) {
-		err := c.st.List(ctx, kind+"/", func(_ string, val []byte) error {
+	for _, kind := range core.SortedKeys(kindSet(recordKinds)) {
+		err := c.Store().List(ctx, kind+"/", func(_ string, val []byte) error {
 			var rec rawRecord
 			if json.Unmarshal(val, &rec) != nil || rec.str("owner") != acct || rec.str("id") == "" {
 				return nil // not a resource record of this account
@@ -356,7 +357,7 @@ func (c *Control) EC2Tags(ctx context.Context, acct string) ([]ResourceTag, erro
 	for _, v := range vpcs {
 		live[v.ID] = true
 	}
-	side, err := list[sideTags](ctx, c.st, "tagsof")
+	side, err := core.List[sideTags](ctx, c.Store(), "tagsof")
 	if err != nil {
 		return nil, err
 	}

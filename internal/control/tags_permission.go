@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -40,7 +41,7 @@ func (c *Control) resolvePermission(ctx context.Context, acct, id string) (tagga
 // retagPermission rewrites, inside tx, the tags of one permission of a service
 // that acct owns.
 func retagPermission(tx *store.Tx, acct string, t taggable, change func(model.Tags) (model.Tags, error)) error {
-	svc, err := txGet[model.EndpointService](tx, model.KindService, t.service)
+	svc, err := core.TxGet[model.EndpointService](tx, model.KindService, t.service)
 	if err != nil || svc.Owner != acct {
 		return permissionNotFound(t.id)
 	}
@@ -53,7 +54,7 @@ func retagPermission(tx *store.Tx, acct string, t taggable, change func(model.Ta
 			return err
 		}
 		svc.Principals[i].Tags = cloneSGTags(tags)
-		return tx.Put(key(model.KindService, svc.ID), svc)
+		return tx.Put(core.Key(model.KindService, svc.ID), svc)
 	}
 	return permissionNotFound(t.id)
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -28,16 +29,16 @@ func (c *Control) RecordTraffic(ctx context.Context, reports map[string]TrafficR
 	if len(reports) == 0 {
 		return nil
 	}
-	now := c.now().UTC()
+	now := c.Now().UTC()
 	ids := slices.Sorted(maps.Keys(reports))
-	return c.st.Update(ctx, func(tx *store.Tx) error {
+	return c.Store().Update(ctx, func(tx *store.Tx) error {
 		for _, id := range ids {
-			if !tx.Exists(key(model.KindEndpoint, id)) {
+			if !tx.Exists(core.Key(model.KindEndpoint, id)) {
 				continue
 			}
 			r := reports[id]
 			var t model.EndpointTraffic
-			if _, err := tx.Get(key(model.KindEndpointTraffic, id), &t); err != nil {
+			if _, err := tx.Get(core.Key(model.KindEndpointTraffic, id), &t); err != nil {
 				return err
 			}
 			t.Connections += r.Connections
@@ -46,7 +47,7 @@ func (c *Control) RecordTraffic(ctx context.Context, reports map[string]TrafficR
 			t.Rejected += r.Rejected
 			t.ActiveConnections = r.ActiveConnections
 			t.Updated = now
-			if err := tx.Put(key(model.KindEndpointTraffic, id), t); err != nil {
+			if err := tx.Put(core.Key(model.KindEndpointTraffic, id), t); err != nil {
 				return err
 			}
 		}
@@ -57,7 +58,7 @@ func (c *Control) RecordTraffic(ctx context.Context, reports map[string]TrafficR
 // endpointTraffic returns the traffic counted through an endpoint; ok is false
 // when no data plane has reported any.
 func (c *Control) endpointTraffic(ctx context.Context, id string) (t model.EndpointTraffic, ok bool, err error) {
-	err = c.st.Get(ctx, key(model.KindEndpointTraffic, id), &t)
+	err = c.Store().Get(ctx, core.Key(model.KindEndpointTraffic, id), &t)
 	if errors.Is(err, store.ErrNotFound) {
 		return t, false, nil
 	}

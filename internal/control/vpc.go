@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 
+	"strait/internal/control/core"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -30,7 +31,7 @@ func (c *Control) CreateVpc(ctx context.Context, acct string, in CreateVpcInput)
 		InstanceTenancy: in.InstanceTenancy, EnableDNSSupport: true,
 		MainRouteTableID: model.NewID(model.PrefixRouteTable), MainRouteAssocID: model.NewID(model.PrefixRTAssoc),
 		DefaultNetworkACLID: model.NewID(model.PrefixACL), DefaultSecurityGroupID: model.NewID(model.PrefixSG),
-		DhcpOptionsID: "dopt-" + model.RandomHex(17), Tags: in.Tags, Created: c.now().UTC(),
+		DhcpOptionsID: "dopt-" + model.RandomHex(17), Tags: in.Tags, Created: c.Now().UTC(),
 	}
 	sg := model.SecurityGroup{
 		ID: v.DefaultSecurityGroupID, Owner: acct, VpcID: v.ID, Name: "default",
@@ -40,27 +41,27 @@ func (c *Control) CreateVpc(ctx context.Context, acct string, in CreateVpcInput)
 			{ID: model.NewID(model.PrefixRule), Egress: true, Protocol: "-1", FromPort: -1, ToPort: -1, CIDR: "0.0.0.0/0"},
 		},
 	}
-	err = c.update(ctx, func(tx *store.Tx) error {
-		if err := tx.Put(key(model.KindVpc, v.ID), v); err != nil {
+	err = c.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.Put(core.Key(model.KindVpc, v.ID), v); err != nil {
 			return err
 		}
 		if err := tx.Put(sgNameKey(v.ID, sg.Name), sg.ID); err != nil {
 			return err
 		}
-		return tx.Put(key(model.KindSecurityGroup, sg.ID), sg)
+		return tx.Put(core.Key(model.KindSecurityGroup, sg.ID), sg)
 	})
 	return v, err
 }
 
 // Vpc returns one of the account's VPCs.
 func (c *Control) Vpc(ctx context.Context, acct, id string) (model.Vpc, error) {
-	return getOwned(ctx, c.st, acct, model.KindVpc, model.PrefixVpc, id, func(v model.Vpc) string { return v.Owner })
+	return core.GetOwned(ctx, c.Store(), acct, model.KindVpc, model.PrefixVpc, id, func(v model.Vpc) string { return v.Owner })
 }
 
 // Vpcs lists the account's VPCs.
 func (c *Control) Vpcs(ctx context.Context, acct string) ([]model.Vpc, error) {
-	all, err := list[model.Vpc](ctx, c.st, model.KindVpc)
-	return filterOwner(all, acct, func(v model.Vpc) string { return v.Owner }), err
+	all, err := core.List[model.Vpc](ctx, c.Store(), model.KindVpc)
+	return core.FilterOwner(all, acct, func(v model.Vpc) string { return v.Owner }), err
 }
 
 // DeleteVpc deletes an empty VPC (only its default security group may remain).
@@ -74,12 +75,12 @@ func (c *Control) DeleteVpc(ctx context.Context, acct, id string) error {
 	} else if dep != "" {
 		return model.InUse(model.KindVpc, id, "The vpc '%s' has dependencies and cannot be deleted: %s", id, dep)
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
-		if _, err := txGet[model.Vpc](tx, model.KindVpc, id); err != nil {
+	return c.Update(ctx, func(tx *store.Tx) error {
+		if _, err := core.TxGet[model.Vpc](tx, model.KindVpc, id); err != nil {
 			return err
 		}
-		tx.Delete(key(model.KindVpc, id))
-		tx.Delete(key(model.KindSecurityGroup, v.DefaultSecurityGroupID))
+		tx.Delete(core.Key(model.KindVpc, id))
+		tx.Delete(core.Key(model.KindSecurityGroup, v.DefaultSecurityGroupID))
 		tx.Delete(sgNameKey(id, "default"))
 		deleteDerivedTags(tx, v)
 		return nil
@@ -88,7 +89,7 @@ func (c *Control) DeleteVpc(ctx context.Context, acct, id string) error {
 
 // vpcDependency names the first resource that keeps a VPC from being deleted.
 func (c *Control) vpcDependency(ctx context.Context, v model.Vpc) (string, error) {
-	subnets, err := list[model.Subnet](ctx, c.st, model.KindSubnet)
+	subnets, err := core.List[model.Subnet](ctx, c.Store(), model.KindSubnet)
 	if err != nil {
 		return "", err
 	}
@@ -97,7 +98,7 @@ func (c *Control) vpcDependency(ctx context.Context, v model.Vpc) (string, error
 			return "subnet " + s.ID, nil
 		}
 	}
-	sgs, err := list[model.SecurityGroup](ctx, c.st, model.KindSecurityGroup)
+	sgs, err := core.List[model.SecurityGroup](ctx, c.Store(), model.KindSecurityGroup)
 	if err != nil {
 		return "", err
 	}
@@ -106,7 +107,7 @@ func (c *Control) vpcDependency(ctx context.Context, v model.Vpc) (string, error
 			return "security group " + g.ID, nil
 		}
 	}
-	tgs, err := list[model.TargetGroup](ctx, c.st, model.KindTargetGroup)
+	tgs, err := core.List[model.TargetGroup](ctx, c.Store(), model.KindTargetGroup)
 	if err != nil {
 		return "", err
 	}
@@ -135,8 +136,8 @@ func (c *Control) ModifyVpcAttribute(ctx context.Context, acct, id string, in Vp
 	if _, err := c.Vpc(ctx, acct, id); err != nil {
 		return err
 	}
-	return c.update(ctx, func(tx *store.Tx) error {
-		v, err := txGet[model.Vpc](tx, model.KindVpc, id)
+	return c.Update(ctx, func(tx *store.Tx) error {
+		v, err := core.TxGet[model.Vpc](tx, model.KindVpc, id)
 		if err != nil {
 			return err
 		}
@@ -149,7 +150,7 @@ func (c *Control) ModifyVpcAttribute(ctx context.Context, acct, id string, in Vp
 			}
 			v.EnableDNSHostnames = *in.EnableDNSHostnames
 		}
-		return tx.Put(key(model.KindVpc, id), v)
+		return tx.Put(core.Key(model.KindVpc, id), v)
 	})
 }
 

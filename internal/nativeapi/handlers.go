@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"strait/internal/control"
+	"strait/internal/control/core"
 	"strait/internal/model"
 )
 
@@ -185,7 +186,7 @@ func (a *API) rejectConnections(ctx context.Context, acct string, r *http.Reques
 }
 
 func (a *API) decide(ctx context.Context, acct string, r *http.Request, body []byte,
-	op func(context.Context, string, string, []string) ([]control.ItemError, error)) (int, any, error) {
+	op func(context.Context, string, string, []string) ([]core.ItemError, error)) (int, any, error) {
 	var req ConnectionsRequest
 	if err := decode(body, &req); err != nil {
 		return 0, nil, err

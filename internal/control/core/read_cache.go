@@ -1,4 +1,4 @@
-package control
+package core
 
 import (
 	"context"
@@ -40,7 +40,7 @@ type decoded struct {
 // committed before it (a linearizable read of the store's revision), so readers
 // see what they would read from the store; when the mirror cannot say so in time
 // they read the store.
-func (c *Control) StartCache(ctx context.Context) (stop func()) {
+func (c *Base) StartCache(ctx context.Context) (stop func()) {
 	rc := &readCache{m: c.st.Mirror(ctx), kinds: map[string]*kindCache{}}
 	c.cacheMu.Lock()
 	c.cache = rc
@@ -55,13 +55,13 @@ func (c *Control) StartCache(ctx context.Context) (stop func()) {
 	}
 }
 
-// cacheKey carries a synced readCache in a context (see withCache).
+// cacheKey carries a synced readCache in a context (see WithCache).
 type cacheKey struct{}
 
 // withCache returns ctx carrying the read cache once it holds every write
 // committed so far, for the scans made with it; ctx itself when there is no
 // cache or it cannot catch up (the scans then read the store).
-func (c *Control) withCache(ctx context.Context) context.Context {
+func (c *Base) WithCache(ctx context.Context) context.Context {
 	c.cacheMu.Lock()
 	rc := c.cache
 	c.cacheMu.Unlock()
@@ -69,18 +69,18 @@ func (c *Control) withCache(ctx context.Context) context.Context {
 		return ctx
 	}
 	if err := rc.m.Sync(ctx); err != nil {
-		c.log.Debug("read cache not in sync; reading the store", "err", err)
+		c.cfg.Logger.Debug("read cache not in sync; reading the store", "err", err)
 		return ctx
 	}
 	return context.WithValue(ctx, cacheKey{}, rc)
 }
 
-// scan reads every record of kind, in ID order: from the read cache ctx carries
-// (withCache), else from the store.
-func scan[T any](ctx context.Context, c *Control, kind string) ([]T, error) {
+// Scan reads every record of kind, in ID order: from the read cache ctx carries
+// (WithCache), else from the store.
+func Scan[T any](ctx context.Context, c *Base, kind string) ([]T, error) {
 	rc, _ := ctx.Value(cacheKey{}).(*readCache)
 	if rc == nil {
-		return list[T](ctx, c.st, kind)
+		return List[T](ctx, c.st, kind)
 	}
 	return cached[T](rc, kind)
 }
@@ -95,10 +95,10 @@ func cached[T any](rc *readCache, kind string) ([]T, error) {
 	return slices.Clone(kc.items.([]T)), nil
 }
 
-// scanWhere reads the records of kind that keep accepts, in ID order, like
-// scan, without copying any: with the read cache the pointers are into its
+// ScanWhere reads the records of kind that keep accepts, in ID order, like
+// Scan, without copying any: with the read cache the pointers are into its
 // records, which callers read and do not change.
-func scanWhere[T any](ctx context.Context, c *Control, kind string, keep func(*T) bool) ([]*T, error) {
+func ScanWhere[T any](ctx context.Context, c *Base, kind string, keep func(*T) bool) ([]*T, error) {
 	var all []T
 	if rc, _ := ctx.Value(cacheKey{}).(*readCache); rc != nil {
 		kc, err := refresh[T](rc, kind)
@@ -108,7 +108,7 @@ func scanWhere[T any](ctx context.Context, c *Control, kind string, keep func(*T
 		all = kc.items.([]T)
 	} else {
 		var err error
-		if all, err = list[T](ctx, c.st, kind); err != nil {
+		if all, err = List[T](ctx, c.st, kind); err != nil {
 			return nil, err
 		}
 	}
@@ -121,21 +121,21 @@ func scanWhere[T any](ctx context.Context, c *Control, kind string, keep func(*T
 	return out, nil
 }
 
-// lookup reads one record of kind by ID: from the read cache ctx carries, else
+// Lookup reads one record of kind by ID: from the read cache ctx carries, else
 // from the store. A missing record is not an error: ok is false.
-func lookup[T any](ctx context.Context, c *Control, kind, id string) (v T, ok bool, err error) {
+func Lookup[T any](ctx context.Context, c *Base, kind, id string) (v T, ok bool, err error) {
 	if rc, _ := ctx.Value(cacheKey{}).(*readCache); rc != nil {
 		kc, err := refresh[T](rc, kind)
 		if err != nil {
 			return v, false, err
 		}
-		d, ok := kc.memo[key(kind, id)]
+		d, ok := kc.memo[Key(kind, id)]
 		if !ok {
 			return v, false, nil
 		}
 		return d.v.(T), true, nil
 	}
-	switch err := c.st.Get(ctx, key(kind, id), &v); {
+	switch err := c.st.Get(ctx, Key(kind, id), &v); {
 	case errors.Is(err, store.ErrNotFound):
 		return v, false, nil
 	case err != nil:

@@ -1,4 +1,4 @@
-package control
+package core
 
 import (
 	"context"
@@ -22,12 +22,13 @@ type clientToken struct {
 	Hash string `json:"hash"`
 }
 
-func tokenKey(acct, kind, token string) string {
+// TokenKey is the store key of a client token.
+func TokenKey(acct, kind, token string) string {
 	return "clienttoken/" + acct + "/" + kind + "/" + token
 }
 
-// tokenHash hashes an input struct without its ClientToken field.
-func tokenHash(in any) (string, error) {
+// TokenHash hashes an input struct without its ClientToken field.
+func TokenHash(in any) (string, error) {
 	v := reflect.ValueOf(in)
 	cp := reflect.New(v.Type()).Elem()
 	cp.Set(v)
@@ -42,72 +43,74 @@ func tokenHash(in any) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-func checkToken(token string) error {
+// CheckToken refuses a client token longer than AWS allows.
+func CheckToken(token string) error {
 	if len(token) > 64 {
 		return model.Coded(model.ErrInvalid, "InvalidParameterValue", "Value (%s) for parameter clientToken is invalid: a client token has at most 64 characters", token)
 	}
 	return nil
 }
 
-func mismatch(token string) error {
+// Mismatch is the error of a token reused with other parameters.
+func Mismatch(token string) error {
 	return model.Coded(model.ErrConflict, "IdempotentParameterMismatch",
 		"The client token '%s' was already used with different parameters", token)
 }
 
-// tokenUse is one create call's client token with the hash of its parameters,
+// TokenUse is one create call's client token with the hash of its parameters,
 // recorded per account and kind.
-type tokenUse struct {
-	acct, kind, token, hash string
+type TokenUse struct {
+	Acct, Kind, Token, Hash string
 }
 
-// idempotent begins a create call that takes a client token: it hashes the
+// Idempotent begins a create call that takes a client token: it hashes the
 // parameters in (without ClientToken), checks the token and returns the resource
 // an earlier call with the same token and parameters created, when it still
 // exists (found). A new or empty token finds nothing.
-func idempotent[T any](ctx context.Context, c *Control, acct, kind, token string, in any) (u tokenUse, prev T, found bool, err error) {
-	hash, err := tokenHash(in)
+func Idempotent[T any](ctx context.Context, c *Base, acct, kind, token string, in any) (u TokenUse, prev T, found bool, err error) {
+	hash, err := TokenHash(in)
 	if err != nil {
 		return u, prev, false, err
 	}
-	u = tokenUse{acct: acct, kind: kind, token: token, hash: hash}
+	u = TokenUse{Acct: acct, Kind: kind, Token: token, Hash: hash}
 	if token == "" {
 		return u, prev, false, nil
 	}
-	if err := checkToken(token); err != nil {
+	if err := CheckToken(token); err != nil {
 		return u, prev, false, err
 	}
 	var t clientToken
-	if err := c.st.Get(ctx, tokenKey(acct, kind, token), &t); err != nil {
+	if err := c.st.Get(ctx, TokenKey(acct, kind, token), &t); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return u, prev, false, nil
 		}
 		return u, prev, false, err
 	}
 	if t.Hash != hash {
-		return u, prev, false, mismatch(token)
+		return u, prev, false, Mismatch(token)
 	}
-	if v, err := get[T](ctx, c.st, kind, t.ID); err == nil {
+	if v, err := Get[T](ctx, c.st, kind, t.ID); err == nil {
 		return u, v, true, nil
 	}
 	return u, prev, false, nil
 }
 
-// txPrevious is idempotent's lookup inside the creating transaction: when a
+// TxPrevious is Idempotent's lookup inside the creating transaction: when a
 // concurrent call with the same token and parameters created the resource
 // meanwhile, it stores that resource in *prev and reports found.
-func txPrevious[T any](tx *store.Tx, u tokenUse, prev *T) (found bool, err error) {
-	if u.token == "" {
+func TxPrevious[T any](tx *store.Tx, u TokenUse, prev *T) (found bool, err error) {
+	if u.Token == "" {
 		return false, nil
 	}
 	var t clientToken
-	ok, err := tx.Get(tokenKey(u.acct, u.kind, u.token), &t)
+	ok, err := tx.Get(TokenKey(u.Acct, u.Kind, u.Token), &t)
 	if err != nil || !ok {
 		return false, err
 	}
-	if t.Hash != u.hash {
-		return false, mismatch(u.token)
+	if t.Hash != u.Hash {
+		return false, Mismatch(u.Token)
 	}
-	v, err := txGet[T](tx, u.kind, t.ID)
+	v, err := TxGet[T](tx, u.Kind, t.ID)
 	if err != nil {
 		return false, nil
 	}
@@ -115,21 +118,10 @@ func txPrevious[T any](tx *store.Tx, u tokenUse, prev *T) (found bool, err error
 	return true, nil
 }
 
-// record stores the token, inside the creating transaction, with the ID it produced.
-func (u tokenUse) record(tx *store.Tx, id string) error {
-	if u.token == "" {
+// Record stores the token, inside the creating transaction, with the ID it produced.
+func (u TokenUse) Record(tx *store.Tx, id string) error {
+	if u.Token == "" {
 		return nil
 	}
-	return tx.Put(tokenKey(u.acct, u.kind, u.token), clientToken{ID: id, Hash: u.hash})
-}
-
-// isNotFound reports a missing store key or a NotFound domain error.
-func isNotFound(err error) bool {
-	return errors.Is(err, store.ErrNotFound) || errors.Is(err, model.ErrNotFound)
-}
-
-// isDomainError reports an error meant for the client (a *model.Error).
-func isDomainError(err error) bool {
-	var de *model.Error
-	return errors.As(err, &de)
+	return tx.Put(TokenKey(u.Acct, u.Kind, u.Token), clientToken{ID: id, Hash: u.Hash})
 }
