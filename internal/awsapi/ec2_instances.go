@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"strait/internal/control"
+	"strait/internal/control/network"
 	"strait/internal/model"
 )
 
@@ -322,7 +322,7 @@ type runInstancesRequest struct {
 }
 
 func (a *API) runInstances(ctx context.Context, c *caller, req *runInstancesRequest) (*Reservation, error) {
-	in := control.RunInstancesInput{
+	in := network.RunInstancesInput{
 		SubnetID: req.SubnetId, PrivateIP: req.PrivateIpAddress, SecurityGroupIDs: req.SecurityGroupIds,
 		ImageID: req.ImageId, InstanceType: req.InstanceType, KeyName: req.KeyName,
 		MinCount: req.MinCount, MaxCount: req.MaxCount, ClientToken: req.ClientToken,
@@ -366,7 +366,7 @@ func (a *API) runInstances(ctx context.Context, c *caller, req *runInstancesRequ
 // primaryInterface takes the subnet, groups and address from a launch's
 // NetworkInterfaces, which may name only the primary interface, and only
 // instead of the instance-level parameters.
-func primaryInterface(req *runInstancesRequest, in *control.RunInstancesInput) error {
+func primaryInterface(req *runInstancesRequest, in *network.RunInstancesInput) error {
 	if len(req.NetworkInterfaces) == 0 {
 		return nil
 	}

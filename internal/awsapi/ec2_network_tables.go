@@ -4,7 +4,7 @@ import (
 	"context"
 	"strconv"
 
-	"strait/internal/control"
+	"strait/internal/control/network"
 	"strait/internal/model"
 )
 
@@ -46,7 +46,7 @@ type PropagatingVgw struct {
 	GatewayId string
 }
 
-func toRouteTable(rt control.RouteTable) RouteTable {
+func toRouteTable(rt network.RouteTable) RouteTable {
 	return RouteTable{
 		RouteTableId: rt.ID, VpcId: rt.VpcID, OwnerId: rt.Owner,
 		Routes: []Route{{DestinationCidrBlock: rt.VpcCIDR, GatewayId: "local", Origin: "CreateRouteTable", State: "active"}},
@@ -69,22 +69,22 @@ type describeRouteTablesResponse struct {
 	NextToken   string
 }
 
-var routeTableFilters = filterFuncs[control.RouteTable]{
-	"route-table-id":                         func(rt control.RouteTable) []string { return []string{rt.ID} },
-	"vpc-id":                                 func(rt control.RouteTable) []string { return []string{rt.VpcID} },
-	"owner-id":                               func(rt control.RouteTable) []string { return []string{rt.Owner} },
-	"association.main":                       func(rt control.RouteTable) []string { return []string{"true"} },
-	"association.route-table-association-id": func(rt control.RouteTable) []string { return []string{rt.MainAssoID} },
-	"association.route-table-id":             func(rt control.RouteTable) []string { return []string{rt.ID} },
-	"association.association-state":          func(rt control.RouteTable) []string { return []string{"associated"} },
+var routeTableFilters = filterFuncs[network.RouteTable]{
+	"route-table-id":                         func(rt network.RouteTable) []string { return []string{rt.ID} },
+	"vpc-id":                                 func(rt network.RouteTable) []string { return []string{rt.VpcID} },
+	"owner-id":                               func(rt network.RouteTable) []string { return []string{rt.Owner} },
+	"association.main":                       func(rt network.RouteTable) []string { return []string{"true"} },
+	"association.route-table-association-id": func(rt network.RouteTable) []string { return []string{rt.MainAssoID} },
+	"association.route-table-id":             func(rt network.RouteTable) []string { return []string{rt.ID} },
+	"association.association-state":          func(rt network.RouteTable) []string { return []string{"associated"} },
 	// Subnets use the main route table implicitly: there are no explicit associations.
-	"association.subnet-id":            func(rt control.RouteTable) []string { return nil },
-	"association.gateway-id":           func(rt control.RouteTable) []string { return nil },
-	"route.destination-cidr-block":     func(rt control.RouteTable) []string { return []string{rt.VpcCIDR} },
-	"route.gateway-id":                 func(rt control.RouteTable) []string { return []string{"local"} },
-	"route.origin":                     func(rt control.RouteTable) []string { return []string{"CreateRouteTable"} },
-	"route.state":                      func(rt control.RouteTable) []string { return []string{"active"} },
-	"route.destination-prefix-list-id": func(rt control.RouteTable) []string { return nil },
+	"association.subnet-id":            func(rt network.RouteTable) []string { return nil },
+	"association.gateway-id":           func(rt network.RouteTable) []string { return nil },
+	"route.destination-cidr-block":     func(rt network.RouteTable) []string { return []string{rt.VpcCIDR} },
+	"route.gateway-id":                 func(rt network.RouteTable) []string { return []string{"local"} },
+	"route.origin":                     func(rt network.RouteTable) []string { return []string{"CreateRouteTable"} },
+	"route.state":                      func(rt network.RouteTable) []string { return []string{"active"} },
+	"route.destination-prefix-list-id": func(rt network.RouteTable) []string { return nil },
 }
 
 func (a *API) describeRouteTables(ctx context.Context, c *caller, req *describeRouteTablesRequest) (*describeRouteTablesResponse, error) {
@@ -95,10 +95,10 @@ func (a *API) describeRouteTables(ctx context.Context, c *caller, req *describeR
 	if err := checkIDs(model.KindRouteTable, model.PrefixRouteTable, req.RouteTableIds); err != nil {
 		return nil, err
 	}
-	tables, next, err := describe(all, query[control.RouteTable]{
+	tables, next, err := describe(all, query[network.RouteTable]{
 		IDs: req.RouteTableIds, Kind: model.KindRouteTable, NotFoundMsg: "The routeTable ID '%s' does not exist",
-		IDOf:    func(rt control.RouteTable) string { return rt.ID },
-		Filters: req.Filters, Funcs: routeTableFilters, TagsOf: func(rt control.RouteTable) model.Tags { return rt.Tags },
+		IDOf:    func(rt network.RouteTable) string { return rt.ID },
+		Filters: req.Filters, Funcs: routeTableFilters, TagsOf: func(rt network.RouteTable) model.Tags { return rt.Tags },
 		MaxResults: req.MaxResults, NextToken: req.NextToken, MaxLimit: 100,
 	}, toRouteTable)
 	if err != nil {
@@ -143,7 +143,7 @@ var defaultACLEntries = []NetworkAclEntry{
 	{RuleNumber: 32767, Protocol: "-1", RuleAction: "deny", Egress: false, CidrBlock: "0.0.0.0/0"},
 }
 
-func toNetworkAcl(acl control.NetworkACL) NetworkAcl {
+func toNetworkAcl(acl network.NetworkACL) NetworkAcl {
 	out := NetworkAcl{
 		NetworkAclId: acl.ID, VpcId: acl.VpcID, IsDefault: true, OwnerId: acl.Owner, Tags: ec2Tags(acl.Tags),
 		Entries: append([]NetworkAclEntry{}, defaultACLEntries...), Associations: []NetworkAclAssociation{},
@@ -168,8 +168,8 @@ type describeNetworkAclsResponse struct {
 }
 
 // aclEntryValues collects a field of the default ACL's entries.
-func aclEntryValues(f func(NetworkAclEntry) string) func(control.NetworkACL) []string {
-	return func(control.NetworkACL) []string {
+func aclEntryValues(f func(NetworkAclEntry) string) func(network.NetworkACL) []string {
+	return func(network.NetworkACL) []string {
 		out := make([]string, 0, len(defaultACLEntries))
 		for _, e := range defaultACLEntries {
 			out = append(out, f(e))
@@ -179,8 +179,8 @@ func aclEntryValues(f func(NetworkAclEntry) string) func(control.NetworkACL) []s
 }
 
 // aclAssociationValues collects a field of an ACL's subnet associations.
-func aclAssociationValues(f func(control.ACLAssociation) string) func(control.NetworkACL) []string {
-	return func(acl control.NetworkACL) []string {
+func aclAssociationValues(f func(network.ACLAssociation) string) func(network.NetworkACL) []string {
+	return func(acl network.NetworkACL) []string {
 		out := make([]string, 0, len(acl.Associations))
 		for _, as := range acl.Associations {
 			out = append(out, f(as))
@@ -189,14 +189,14 @@ func aclAssociationValues(f func(control.ACLAssociation) string) func(control.Ne
 	}
 }
 
-var networkACLFilters = filterFuncs[control.NetworkACL]{
-	"network-acl-id":             func(acl control.NetworkACL) []string { return []string{acl.ID} },
-	"vpc-id":                     func(acl control.NetworkACL) []string { return []string{acl.VpcID} },
-	"owner-id":                   func(acl control.NetworkACL) []string { return []string{acl.Owner} },
-	"default":                    func(acl control.NetworkACL) []string { return []string{"true"} },
-	"association.subnet-id":      aclAssociationValues(func(as control.ACLAssociation) string { return as.SubnetID }),
-	"association.association-id": aclAssociationValues(func(as control.ACLAssociation) string { return as.ID }),
-	"association.network-acl-id": func(acl control.NetworkACL) []string { return []string{acl.ID} },
+var networkACLFilters = filterFuncs[network.NetworkACL]{
+	"network-acl-id":             func(acl network.NetworkACL) []string { return []string{acl.ID} },
+	"vpc-id":                     func(acl network.NetworkACL) []string { return []string{acl.VpcID} },
+	"owner-id":                   func(acl network.NetworkACL) []string { return []string{acl.Owner} },
+	"default":                    func(acl network.NetworkACL) []string { return []string{"true"} },
+	"association.subnet-id":      aclAssociationValues(func(as network.ACLAssociation) string { return as.SubnetID }),
+	"association.association-id": aclAssociationValues(func(as network.ACLAssociation) string { return as.ID }),
+	"association.network-acl-id": func(acl network.NetworkACL) []string { return []string{acl.ID} },
 	"entry.rule-number":          aclEntryValues(func(e NetworkAclEntry) string { return strconv.Itoa(int(e.RuleNumber)) }),
 	"entry.rule-action":          aclEntryValues(func(e NetworkAclEntry) string { return e.RuleAction }),
 	"entry.protocol":             aclEntryValues(func(e NetworkAclEntry) string { return e.Protocol }),
@@ -214,10 +214,10 @@ func (a *API) describeNetworkAcls(ctx context.Context, c *caller, req *describeN
 			return nil, model.Coded(model.ErrInvalid, "InvalidNetworkAclID.Malformed", "Invalid id: \"%s\"", id)
 		}
 	}
-	acls, next, err := describe(all, query[control.NetworkACL]{
+	acls, next, err := describe(all, query[network.NetworkACL]{
 		IDs: req.NetworkAclIds, Kind: model.KindNetworkACL, NotFoundMsg: "The networkAcl ID '%s' does not exist",
-		IDOf:    func(acl control.NetworkACL) string { return acl.ID },
-		Filters: req.Filters, Funcs: networkACLFilters, TagsOf: func(acl control.NetworkACL) model.Tags { return acl.Tags },
+		IDOf:    func(acl network.NetworkACL) string { return acl.ID },
+		Filters: req.Filters, Funcs: networkACLFilters, TagsOf: func(acl network.NetworkACL) model.Tags { return acl.Tags },
 		MaxResults: req.MaxResults, NextToken: req.NextToken,
 	}, toNetworkAcl)
 	if err != nil {

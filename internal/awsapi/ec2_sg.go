@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"strait/internal/control"
+	"strait/internal/control/network"
 	"strait/internal/model"
 )
 
@@ -67,7 +67,7 @@ func (a *API) createSecurityGroup(ctx context.Context, c *caller, req *createSec
 	if err != nil {
 		return nil, err
 	}
-	g, err := a.ctl.CreateSecurityGroup(ctx, c.Account, control.CreateSecurityGroupInput{
+	g, err := a.ctl.CreateSecurityGroup(ctx, c.Account, network.CreateSecurityGroupInput{
 		Name: req.GroupName, Description: req.Description, VpcID: req.VpcId, Tags: tags,
 	})
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"strait/internal/control"
+	"strait/internal/control/network"
 	"strait/internal/model"
 )
 
@@ -153,10 +153,10 @@ func toRevokedRule(groupID string, r model.SGRule) RevokedSecurityGroupRule {
 }
 
 // ruleSpecs flattens IpPermissions into one spec per peer.
-func ruleSpecs(perms []IpPermission) ([]control.RuleSpec, error) {
-	var out []control.RuleSpec
+func ruleSpecs(perms []IpPermission) ([]network.RuleSpec, error) {
+	var out []network.RuleSpec
 	for _, p := range perms {
-		base := control.RuleSpec{Protocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort}
+		base := network.RuleSpec{Protocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort}
 		n := len(out)
 		for _, r := range p.IpRanges {
 			s := base
@@ -211,7 +211,7 @@ type ruleRequest struct {
 }
 
 // specs returns the rules of a request: IpPermissions or the top-level form, not both.
-func (r ruleRequest) specs() ([]control.RuleSpec, error) {
+func (r ruleRequest) specs() ([]network.RuleSpec, error) {
 	l := r.legacyRule
 	if !l.given() {
 		return ruleSpecs(r.IpPermissions)
@@ -219,12 +219,12 @@ func (r ruleRequest) specs() ([]control.RuleSpec, error) {
 	if len(r.IpPermissions) > 0 {
 		return nil, model.Coded(model.ErrInvalid, "InvalidParameterCombination", "The parameter IpPermissions cannot be used with the parameters CidrIp, IpProtocol, FromPort, ToPort or SourceSecurityGroupName")
 	}
-	s := control.RuleSpec{Protocol: l.IpProtocol, FromPort: l.FromPort, ToPort: l.ToPort, CIDR: l.CidrIp,
+	s := network.RuleSpec{Protocol: l.IpProtocol, FromPort: l.FromPort, ToPort: l.ToPort, CIDR: l.CidrIp,
 		GroupName: l.SourceSecurityGroupName, GroupOwner: l.SourceSecurityGroupOwnerId}
 	if s.Protocol == "" && s.GroupName != "" && l.FromPort == nil && l.ToPort == nil {
 		s.Protocol = "-1"
 	}
-	return []control.RuleSpec{s}, nil
+	return []network.RuleSpec{s}, nil
 }
 
 type authorizeSecurityGroupIngressRequest struct {

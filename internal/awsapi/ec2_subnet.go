@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"strait/internal/control"
+	"strait/internal/control/network"
 	"strait/internal/model"
 )
 
@@ -32,7 +32,7 @@ func (a *API) toSubnet(s model.Subnet) Subnet {
 	return Subnet{
 		SubnetId: s.ID, SubnetArn: fmt.Sprintf("arn:aws:ec2:%s:%s:subnet/%s", a.ctl.Region(), s.Owner, s.ID),
 		OwnerId: s.Owner, VpcId: s.VpcID, State: s.State, CidrBlock: s.CIDR,
-		AvailabilityZone: s.AZ, AvailabilityZoneId: s.AZID, AvailableIpAddressCount: int32(control.AvailableIPs(s)),
+		AvailabilityZone: s.AZ, AvailabilityZoneId: s.AZID, AvailableIpAddressCount: int32(network.AvailableIPs(s)),
 		MapPublicIpOnLaunch: s.MapPublicIPOnLaunch, Tags: ec2Tags(s.Tags),
 	}
 }
@@ -71,7 +71,7 @@ func (a *API) createSubnet(ctx context.Context, c *caller, req *createSubnetRequ
 	if az == "" {
 		az = req.AvailabilityZoneId
 	}
-	s, err := a.ctl.CreateSubnet(ctx, c.Account, control.CreateSubnetInput{VpcID: req.VpcId, CIDR: req.CidrBlock, AZ: az, Tags: tags})
+	s, err := a.ctl.CreateSubnet(ctx, c.Account, network.CreateSubnetInput{VpcID: req.VpcId, CIDR: req.CidrBlock, AZ: az, Tags: tags})
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ var subnetFilters = filterFuncs[model.Subnet]{
 	"availabilityZone":           func(s model.Subnet) []string { return []string{s.AZ} },
 	"availability-zone-id":       func(s model.Subnet) []string { return []string{s.AZID} },
 	"availabilityZoneId":         func(s model.Subnet) []string { return []string{s.AZID} },
-	"available-ip-address-count": func(s model.Subnet) []string { return []string{strconv.Itoa(control.AvailableIPs(s))} },
+	"available-ip-address-count": func(s model.Subnet) []string { return []string{strconv.Itoa(network.AvailableIPs(s))} },
 	"default-for-az":             func(s model.Subnet) []string { return []string{"false"} },
 	"defaultForAz":               func(s model.Subnet) []string { return []string{"false"} },
 	"map-public-ip-on-launch":    func(s model.Subnet) []string { return []string{strconv.FormatBool(s.MapPublicIPOnLaunch)} },

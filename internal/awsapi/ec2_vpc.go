@@ -3,7 +3,7 @@ package awsapi
 import (
 	"context"
 
-	"strait/internal/control"
+	"strait/internal/control/network"
 	"strait/internal/model"
 )
 
@@ -65,7 +65,7 @@ func (a *API) createVpc(ctx context.Context, c *caller, req *createVpcRequest) (
 	if err != nil {
 		return nil, err
 	}
-	v, err := a.ctl.CreateVpc(ctx, c.Account, control.CreateVpcInput{CIDR: req.CidrBlock, InstanceTenancy: req.InstanceTenancy, Tags: tags})
+	v, err := a.ctl.CreateVpc(ctx, c.Account, network.CreateVpcInput{CIDR: req.CidrBlock, InstanceTenancy: req.InstanceTenancy, Tags: tags})
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ type modifyVpcAttributeRequest struct {
 }
 
 func (a *API) modifyVpcAttribute(ctx context.Context, c *caller, req *modifyVpcAttributeRequest) (*emptyResponse, error) {
-	var in control.VpcAttributes
+	var in network.VpcAttributes
 	if req.EnableDnsSupport != nil {
 		in.EnableDNSSupport = req.EnableDnsSupport.Value
 	}

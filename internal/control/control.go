@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"strait/internal/control/core"
+	"strait/internal/control/network"
 	"strait/internal/store"
 )
 
@@ -18,6 +19,7 @@ type Config = core.Config
 // Control runs operations against the store.
 type Control struct {
 	*core.Base
+	*network.Network
 
 	resolverMu sync.Mutex
 	resolver   string // overrides cfg.Resolver when set (SetResolver)
@@ -25,5 +27,6 @@ type Control struct {
 
 // New returns a Control over st.
 func New(st *store.Store, cfg Config) *Control {
-	return &Control{Base: core.New(st, cfg)}
+	b := core.New(st, cfg)
+	return &Control{Base: b, Network: network.New(b)}
 }

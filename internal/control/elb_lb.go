@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"strait/internal/control/core"
+	"strait/internal/control/network"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -70,7 +71,7 @@ func (c *Control) CreateLoadBalancer(ctx context.Context, acct string, in Create
 	arn := model.ELBARN(c.Region(), acct, "loadbalancer/net/"+in.Name+"/"+hex)
 	var lb model.LoadBalancer
 	err = c.Update(ctx, func(tx *store.Tx) error {
-		if err := txHaveGroups(tx, p.groups); err != nil {
+		if err := network.TxHaveGroups(tx, p.groups); err != nil {
 			return err
 		}
 		var existing string
@@ -89,7 +90,7 @@ func (c *Control) CreateLoadBalancer(ctx context.Context, acct string, in Create
 		}
 		lb = c.newLoadBalancer(acct, arn, p)
 		for _, m := range p.mappings {
-			eni, err := c.createENI(tx, eniSpec{
+			eni, err := c.CreateENI(tx, network.ENISpec{
 				SubnetID: m.SubnetID, Owner: acct, InterfaceType: model.ENITypeNLB,
 				Description: "ELB net/" + in.Name + "/" + hex, RequesterID: model.ENIRequesterELB,
 				RequesterManaged: true, AttachedTo: arn, Groups: p.groups, PrivateIP: m.PrivateIPv4,
@@ -322,7 +323,7 @@ func (c *Control) DeleteLoadBalancer(ctx context.Context, acct, arn string) erro
 			}
 		}
 		for _, n := range lb.Nodes {
-			if err := deleteENI(tx, n.ENIID); err != nil {
+			if err := network.DeleteENI(tx, n.ENIID); err != nil {
 				return err
 			}
 		}

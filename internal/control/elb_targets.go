@@ -106,7 +106,7 @@ func (c *Control) resolveTarget(ctx context.Context, acct string, tg model.Targe
 		if in.AZ == "all" {
 			return t, model.InvalidKind(model.KindTarget, in.ID, "You cannot specify 'all' for targets inside the VPC: the IP address '%s' is in VPC '%s' (%s)", in.ID, v.ID, v.CIDR)
 		}
-		subnets, err := c.subnetsOfVpc(ctx, v.ID)
+		subnets, err := c.SubnetsOfVpc(ctx, v.ID)
 		if err != nil {
 			return t, err
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"strait/internal/control/core"
+	"strait/internal/control/network"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -119,7 +120,7 @@ func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndp
 		if err := tx.Put(core.Key(model.KindService, cur.ID), cur); err != nil {
 			return err
 		}
-		if err := txHaveGroups(tx, groups); err != nil {
+		if err := network.TxHaveGroups(tx, groups); err != nil {
 			return err
 		}
 		if enabled {
@@ -283,7 +284,7 @@ func duplicateSubnetZone(id string) *model.Error {
 // addEndpointENIs creates, inside tx, the endpoint's interface in each subnet.
 func (c *Control) addEndpointENIs(tx *store.Tx, ep *model.Endpoint, subnets []model.Subnet) error {
 	for _, sn := range subnets {
-		eni, err := c.createENI(tx, eniSpec{
+		eni, err := c.CreateENI(tx, network.ENISpec{
 			SubnetID: sn.ID, Owner: ep.Owner, InterfaceType: model.ENITypeEndpoint,
 			Description: "VPC Endpoint Interface " + ep.ID, RequesterID: model.ENIRequesterVPCE,
 			RequesterManaged: true, AttachedTo: ep.ID, Groups: ep.SecurityGroups,

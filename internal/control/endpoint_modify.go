@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"strait/internal/control/core"
+	"strait/internal/control/network"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -131,7 +132,7 @@ func (c *Control) ModifyEndpoint(ctx context.Context, acct, id string, in Modify
 		if len(groups) == 0 {
 			return invalidParameter("An interface endpoint needs at least one security group; the last one cannot be removed")
 		}
-		if err := txHaveGroups(tx, addGroups); err != nil {
+		if err := network.TxHaveGroups(tx, addGroups); err != nil {
 			return err
 		}
 		if !slices.Equal(groups, ep.SecurityGroups) {
@@ -173,7 +174,7 @@ func removeEndpointSubnets(tx *store.Tx, ep *model.Endpoint, subnets []string) e
 	var ids, enis []string
 	for i, s := range ep.SubnetIDs {
 		if slices.Contains(subnets, s) {
-			if err := deleteENI(tx, ep.ENIs[i]); err != nil {
+			if err := network.DeleteENI(tx, ep.ENIs[i]); err != nil {
 				return err
 			}
 			continue

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"strait/internal/control/core"
+	"strait/internal/control/network"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -61,11 +62,11 @@ func newTestControl(t *testing.T) (*Control, *testClock) {
 func testSubnet(t *testing.T, c *Control) model.Subnet {
 	t.Helper()
 	ctx := context.Background()
-	v, err := c.CreateVpc(ctx, testAcct, CreateVpcInput{CIDR: "10.0.0.0/16"})
+	v, err := c.CreateVpc(ctx, testAcct, network.CreateVpcInput{CIDR: "10.0.0.0/16"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sn, err := c.CreateSubnet(ctx, testAcct, CreateSubnetInput{VpcID: v.ID, CIDR: "10.0.1.0/24", AZ: "us-east-1a"})
+	sn, err := c.CreateSubnet(ctx, testAcct, network.CreateSubnetInput{VpcID: v.ID, CIDR: "10.0.1.0/24", AZ: "us-east-1a"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func TestInstanceStatesFollowTheDataPlane(t *testing.T) {
 	c, clock := newTestControl(t)
 	ctx := context.Background()
 	sn := testSubnet(t, c)
-	insts, err := c.RunInstances(ctx, testAcct, RunInstancesInput{SubnetID: sn.ID, ImageID: "ami-12345678", MinCount: 1, MaxCount: 1})
+	insts, err := c.RunInstances(ctx, testAcct, network.RunInstancesInput{SubnetID: sn.ID, ImageID: "ami-12345678", MinCount: 1, MaxCount: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestInstanceStatesFollowTheDataPlane(t *testing.T) {
 	r := testRealized{ready: map[string]bool{}, removed: map[string]bool{}}
 
 	settleQuietly(t, c, r)
-	if got := state(); got.State != model.InstancePending || got.InstanceType != DefaultInstanceType || got.PrivateDNSName != "ip-10-0-1-4.ec2.internal" {
+	if got := state(); got.State != model.InstancePending || got.InstanceType != network.DefaultInstanceType || got.PrivateDNSName != "ip-10-0-1-4.ec2.internal" {
 		t.Fatalf("before the data plane wired it: %+v", got)
 	}
 	r.ready[id] = true
@@ -126,15 +127,15 @@ func TestInstanceStatesFollowTheDataPlane(t *testing.T) {
 	}
 
 	changes, err := c.TerminateInstances(ctx, testAcct, []string{id})
-	if err != nil || len(changes) != 1 || changes[0] != (InstanceStateChange{ID: id, Previous: model.InstanceRunning, Current: model.InstanceShuttingDown}) {
+	if err != nil || len(changes) != 1 || changes[0] != (network.InstanceStateChange{ID: id, Previous: model.InstanceRunning, Current: model.InstanceShuttingDown}) {
 		t.Fatalf("terminating: %+v, %v", changes, err)
 	}
 	settleQuietly(t, c, r)
 	if got := state(); got.State != model.InstanceShuttingDown {
 		t.Fatalf("before the data plane removed it: %+v", got)
 	}
-	if s, _ := c.Subnet(ctx, testAcct, sn.ID); AvailableIPs(s) != 250 {
-		t.Errorf("%d free addresses while shutting down, want 250", AvailableIPs(s))
+	if s, _ := c.Subnet(ctx, testAcct, sn.ID); network.AvailableIPs(s) != 250 {
+		t.Errorf("%d free addresses while shutting down, want 250", network.AvailableIPs(s))
 	}
 	r.removed[id] = true
 	settleQuietly(t, c, r)
@@ -142,8 +143,8 @@ func TestInstanceStatesFollowTheDataPlane(t *testing.T) {
 	if got.State != model.InstanceTerminated || !got.TerminatedAt.Equal(clock.Now()) {
 		t.Fatalf("once removed: %+v", got)
 	}
-	if s, _ := c.Subnet(ctx, testAcct, sn.ID); AvailableIPs(s) != 251 {
-		t.Errorf("%d free addresses once terminated, want 251", AvailableIPs(s))
+	if s, _ := c.Subnet(ctx, testAcct, sn.ID); network.AvailableIPs(s) != 251 {
+		t.Errorf("%d free addresses once terminated, want 251", network.AvailableIPs(s))
 	}
 	if _, err := core.Get[model.NetworkInterface](ctx, c.Store(), model.KindENI, got.ENIID); !errors.Is(err, model.ErrNotFound) {
 		t.Errorf("the interface of a terminated instance: %v", err)
@@ -165,7 +166,7 @@ func TestInstanceTerminatedBeforeRunning(t *testing.T) {
 	c, _ := newTestControl(t)
 	ctx := context.Background()
 	sn := testSubnet(t, c)
-	insts, err := c.RunInstances(ctx, testAcct, RunInstancesInput{SubnetID: sn.ID, ImageID: "ami-12345678", MinCount: 1, MaxCount: 1})
+	insts, err := c.RunInstances(ctx, testAcct, network.RunInstancesInput{SubnetID: sn.ID, ImageID: "ami-12345678", MinCount: 1, MaxCount: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

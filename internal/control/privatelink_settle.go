@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"strait/internal/control/core"
+	"strait/internal/control/network"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -182,7 +183,7 @@ func settleEndpointDeleted(tx *store.Tx, id string, nfns []model.ConnectionNotif
 		return nil
 	}
 	for _, eni := range ep.ENIs {
-		if err := deleteENI(tx, eni); err != nil {
+		if err := network.DeleteENI(tx, eni); err != nil {
 			return err
 		}
 	}

@@ -314,7 +314,7 @@ func checkComponentSet(comps []model.Component) error {
 // publishedSubnets checks the subnets of a service (the caller's, in the VPC, at
 // most one per availability zone) or picks one per zone when none are given.
 func (c *Control) publishedSubnets(ctx context.Context, acct, vpcID string, ids []string) ([]string, error) {
-	all, err := c.subnetsOfVpc(ctx, vpcID)
+	all, err := c.SubnetsOfVpc(ctx, vpcID)
 	if err != nil {
 		return nil, err
 	}

@@ -3,13 +3,13 @@ package control
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
 
 	"strait/internal/control/core"
+	"strait/internal/control/network"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -54,17 +54,6 @@ type TagKey struct {
 	Key   string
 	Value *string
 }
-
-// sideTags is the record holding the tags of a derived resource.
-type sideTags struct {
-	ID    string     `json:"id"`
-	Owner string     `json:"owner"`
-	VpcID string     `json:"vpcId"`
-	Kind  string     `json:"kind"`
-	Tags  model.Tags `json:"tags,omitempty"`
-}
-
-func sideTagsKey(id string) string { return "tagsof/" + id }
 
 // rawRecord is a stored resource seen as a JSON object.
 type rawRecord map[string]json.RawMessage
@@ -121,7 +110,7 @@ func (c *Control) resolveTaggable(ctx context.Context, acct, id string) (taggabl
 			return taggable{}, err
 		}
 		for _, g := range groups {
-			if _, ok := findRule(g.Rules, func(r model.SGRule) bool { return r.ID == id }); ok {
+			if _, ok := network.FindRule(g.Rules, func(r model.SGRule) bool { return r.ID == id }); ok {
 				return taggable{id: id, kind: model.KindRule, group: g.ID}, nil
 			}
 		}
@@ -154,7 +143,7 @@ func derivedNotFound(kind, id string) error {
 
 func taggableNotFound(t taggable) error {
 	if t.kind == model.KindSecurityGroup {
-		return sgNotFound(t.id)
+		return network.SGNotFound(t.id)
 	}
 	return model.NotFound(t.kind, t.id)
 }
@@ -270,11 +259,11 @@ func retagRule(tx *store.Tx, t taggable, change func(model.Tags) (model.Tags, er
 	}
 	for i, r := range g.Rules {
 		if r.ID == t.id {
-			tags, err := change(cloneSGTags(r.Tags))
+			tags, err := change(r.Tags.Clone())
 			if err != nil {
 				return err
 			}
-			g.Rules[i].Tags = cloneSGTags(tags)
+			g.Rules[i].Tags = tags.Clone()
 			return tx.Put(core.Key(model.KindSecurityGroup, g.ID), g)
 		}
 	}
@@ -285,32 +274,19 @@ func retagDerived(tx *store.Tx, acct string, t taggable, change func(model.Tags)
 	if !tx.Exists(core.Key(model.KindVpc, t.vpc)) {
 		return derivedNotFound(t.kind, t.id)
 	}
-	rec := sideTags{ID: t.id, Owner: acct, VpcID: t.vpc, Kind: t.kind}
-	if _, err := tx.Get(sideTagsKey(t.id), &rec); err != nil {
+	rec := network.SideTags{ID: t.id, Owner: acct, VpcID: t.vpc, Kind: t.kind}
+	if _, err := tx.Get(network.SideTagsKey(t.id), &rec); err != nil {
 		return err
 	}
 	tags, err := change(rec.Tags)
 	if err != nil {
 		return err
 	}
-	if rec.Tags = cloneSGTags(tags); len(rec.Tags) == 0 {
-		tx.Delete(sideTagsKey(t.id))
+	if rec.Tags = tags.Clone(); len(rec.Tags) == 0 {
+		tx.Delete(network.SideTagsKey(t.id))
 		return nil
 	}
-	return tx.Put(sideTagsKey(t.id), rec)
-}
-
-// DerivedTags returns the tags of a route table or network ACL, which the caller
-// has found through a VPC of its account; nil when it has none.
-func (c *Control) DerivedTags(ctx context.Context, id string) (model.Tags, error) {
-	var rec sideTags
-	if err := c.Store().Get(ctx, sideTagsKey(id), &rec); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil
-		}
-		return nil, err
-	}
-	return rec.Tags, nil
+	return tx.Put(network.SideTagsKey(t.id), rec)
 }
 
 // EC2Tags lists every EC2 tag of every resource of the account, by resource ID then
@@ -357,7 +333,7 @@ func (c *Control) EC2Tags(ctx context.Context, acct string) ([]ResourceTag, erro
 	for _, v := range vpcs {
 		live[v.ID] = true
 	}
-	side, err := core.List[sideTags](ctx, c.Store(), "tagsof")
+	side, err := core.List[network.SideTags](ctx, c.Store(), "tagsof")
 	if err != nil {
 		return nil, err
 	}
@@ -373,13 +349,6 @@ func (c *Control) EC2Tags(ctx context.Context, acct string) ([]ResourceTag, erro
 		return out[i].Key < out[j].Key
 	})
 	return out, nil
-}
-
-// deleteDerivedTags removes the side records of a VPC's route table and network
-// ACL, inside tx.
-func deleteDerivedTags(tx *store.Tx, v model.Vpc) {
-	tx.Delete(sideTagsKey(v.MainRouteTableID))
-	tx.Delete(sideTagsKey(v.DefaultNetworkACLID))
 }
 
 func kindSet(m map[string]string) map[string]bool {

@@ -49,11 +49,11 @@ func retagPermission(tx *store.Tx, acct string, t taggable, change func(model.Ta
 		if p.ID != t.id {
 			continue
 		}
-		tags, err := change(cloneSGTags(p.Tags))
+		tags, err := change(p.Tags.Clone())
 		if err != nil {
 			return err
 		}
-		svc.Principals[i].Tags = cloneSGTags(tags)
+		svc.Principals[i].Tags = tags.Clone()
 		return tx.Put(core.Key(model.KindService, svc.ID), svc)
 	}
 	return permissionNotFound(t.id)

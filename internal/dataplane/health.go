@@ -15,8 +15,9 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
 	"strait/internal/model"
+
+	"golang.org/x/sys/unix"
 )
 
 // Health check defaults of the NLB, used for zero fields of a HealthCheck.

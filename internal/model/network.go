@@ -5,6 +5,18 @@ import "time"
 // Tags are a resource's key/value tags.
 type Tags map[string]string
 
+// Clone copies the tags; no tags clone to nil.
+func (t Tags) Clone() Tags {
+	if len(t) == 0 {
+		return nil
+	}
+	out := make(Tags, len(t))
+	for k, v := range t {
+		out[k] = v
+	}
+	return out
+}
+
 // Account is a tenant. Every resource belongs to exactly one account.
 type Account struct {
 	ID      string    `json:"id"`

@@ -1,4 +1,4 @@
-package control
+package network
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 )
 
 // subnetIn creates a subnet with the given CIDR in a new VPC 10.0.0.0/16.
-func subnetIn(t *testing.T, c *Control, cidr string) model.Subnet {
+func subnetIn(t *testing.T, c *Network, cidr string) model.Subnet {
 	t.Helper()
 	ctx := context.Background()
 	v, err := c.CreateVpc(ctx, testAcct, CreateVpcInput{CIDR: "10.0.0.0/16"})
@@ -33,7 +33,7 @@ func subnetIn(t *testing.T, c *Control, cidr string) model.Subnet {
 }
 
 // withSubnet runs fn on a subnet read in one transaction and writes it back.
-func withSubnet(c *Control, id string, fn func(tx *store.Tx, sn *model.Subnet) error) error {
+func withSubnet(c *Network, id string, fn func(tx *store.Tx, sn *model.Subnet) error) error {
 	return c.Update(context.Background(), func(tx *store.Tx) error {
 		sn, err := core.TxGet[model.Subnet](tx, model.KindSubnet, id)
 		if err != nil {
@@ -47,7 +47,7 @@ func withSubnet(c *Control, id string, fn func(tx *store.Tx, sn *model.Subnet) e
 }
 
 // alloc allocates one address of a subnet in its own transaction.
-func alloc(c *Control, id, owner, want string) (string, error) {
+func alloc(c *Network, id, owner, want string) (string, error) {
 	var ip string
 	err := withSubnet(c, id, func(tx *store.Tx, sn *model.Subnet) error {
 		var err error
@@ -58,7 +58,7 @@ func alloc(c *Control, id, owner, want string) (string, error) {
 }
 
 // release frees one address of a subnet in its own transaction.
-func release(t *testing.T, c *Control, id, ip string) {
+func release(t *testing.T, c *Network, id, ip string) {
 	t.Helper()
 	if err := withSubnet(c, id, func(tx *store.Tx, sn *model.Subnet) error { releaseIP(tx, sn, ip); return nil }); err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func release(t *testing.T, c *Control, id, ip string) {
 }
 
 // available reads a subnet's free address count as DescribeSubnets reports it.
-func available(t *testing.T, c *Control, id string) int {
+func available(t *testing.T, c *Network, id string) int {
 	t.Helper()
 	sn, err := c.Subnet(context.Background(), testAcct, id)
 	if err != nil {
@@ -76,7 +76,7 @@ func available(t *testing.T, c *Control, id string) int {
 }
 
 func TestAllocateIPSkipsReservedAndUsed(t *testing.T) {
-	c, _ := newTestControl(t)
+	c := newTestNetwork(t)
 	sn := subnetIn(t, c, "10.0.1.0/28") // 16 addresses, 11 usable
 	seen := map[string]bool{}
 	for i := 0; i < 11; i++ {
@@ -115,7 +115,7 @@ func TestAllocateIPSkipsReservedAndUsed(t *testing.T) {
 }
 
 func TestAllocateIPRequested(t *testing.T) {
-	c, _ := newTestControl(t)
+	c := newTestNetwork(t)
 	sn := subnetIn(t, c, "10.0.1.0/24")
 	for _, bad := range []string{"10.0.1.0", "10.0.1.1", "10.0.1.2", "10.0.1.3", "10.0.1.255", "10.0.2.10", "nonsense", "::1"} {
 		if _, err := alloc(c, sn.ID, "eni", bad); !errors.Is(err, model.ErrInvalid) {
@@ -147,13 +147,13 @@ func TestAllocateIPRequested(t *testing.T) {
 }
 
 func TestAllocateIPTwiceInOneTransaction(t *testing.T) {
-	c, _ := newTestControl(t)
+	c := newTestNetwork(t)
 	sn := subnetIn(t, c, "10.0.1.0/24")
 	var got []string
 	err := c.Update(context.Background(), func(tx *store.Tx) error {
 		got = got[:0]
 		for range 3 {
-			eni, err := c.createENI(tx, eniSpec{SubnetID: sn.ID, Owner: testAcct, InterfaceType: model.ENITypeEndpoint})
+			eni, err := c.CreateENI(tx, ENISpec{SubnetID: sn.ID, Owner: testAcct, InterfaceType: model.ENITypeEndpoint})
 			if err != nil {
 				return err
 			}
@@ -176,7 +176,7 @@ func TestAllocateIPTwiceInOneTransaction(t *testing.T) {
 // without the control's lock (as two servers on one etcd would): the store's
 // transactions must conflict, so no address is handed out twice.
 func TestAllocateIPConcurrent(t *testing.T) {
-	c, _ := newTestControl(t)
+	c := newTestNetwork(t)
 	sn := subnetIn(t, c, "10.0.1.0/24")
 	ctx := context.Background()
 	const workers, each = 2, 25
@@ -188,7 +188,7 @@ func TestAllocateIPConcurrent(t *testing.T) {
 			defer wg.Done()
 			for range each {
 				err := c.Store().Update(ctx, func(tx *store.Tx) error {
-					_, err := c.createENI(tx, eniSpec{SubnetID: sn.ID, Owner: testAcct, InterfaceType: model.ENITypeEndpoint})
+					_, err := c.CreateENI(tx, ENISpec{SubnetID: sn.ID, Owner: testAcct, InterfaceType: model.ENITypeEndpoint})
 					return err
 				})
 				if err != nil {
@@ -244,7 +244,7 @@ type oldSubnet struct {
 
 // writeOldSubnet rewrites a subnet's record in the previous version's format,
 // with the given addresses allocated.
-func writeOldSubnet(t *testing.T, c *Control, sn model.Subnet, used map[string]string) {
+func writeOldSubnet(t *testing.T, c *Network, sn model.Subnet, used map[string]string) {
 	t.Helper()
 	old := oldSubnet{ID: sn.ID, Owner: sn.Owner, VpcID: sn.VpcID, CIDR: sn.CIDR, AZ: sn.AZ, AZID: sn.AZID, State: sn.State,
 		ACLAssociationID: sn.ACLAssociationID, Used: used, Tags: sn.Tags, Created: sn.Created}
@@ -266,7 +266,7 @@ func oldAllocations() map[string]string {
 }
 
 func TestAllocateIPAfterOldFormatSubnet(t *testing.T) {
-	c, _ := newTestControl(t)
+	c := newTestNetwork(t)
 	ctx := context.Background()
 	sn := subnetIn(t, c, "10.0.1.0/24")
 	// 10.0.1.4 … 10.0.1.153 allocated by the previous version, except 10.0.1.50.
@@ -286,7 +286,7 @@ func TestAllocateIPAfterOldFormatSubnet(t *testing.T) {
 		var eni model.NetworkInterface
 		err := c.Update(ctx, func(tx *store.Tx) error {
 			var err error
-			eni, err = c.createENI(tx, eniSpec{SubnetID: sn.ID, Owner: testAcct, InterfaceType: model.ENITypeEndpoint})
+			eni, err = c.CreateENI(tx, ENISpec{SubnetID: sn.ID, Owner: testAcct, InterfaceType: model.ENITypeEndpoint})
 			return err
 		})
 		if err != nil {
@@ -327,7 +327,7 @@ func TestAllocateIPAfterOldFormatSubnet(t *testing.T) {
 	}
 	// Empty the subnet: every record is released and the subnet can go.
 	for _, id := range enis {
-		if err := c.Update(ctx, func(tx *store.Tx) error { return deleteENI(tx, id) }); err != nil {
+		if err := c.Update(ctx, func(tx *store.Tx) error { return DeleteENI(tx, id) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -365,13 +365,13 @@ func TestZones(t *testing.T) {
 // takes the same address between the first one's reads and its commit: the
 // first one must run again and take the next address.
 func TestAllocateIPConflictRetries(t *testing.T) {
-	c, _ := newTestControl(t)
+	c := newTestNetwork(t)
 	sn := subnetIn(t, c, "10.0.1.0/24")
 	runs := 0
 	var got []string
 	err := c.Store().Update(context.Background(), func(tx *store.Tx) error {
 		runs++
-		eni, err := c.createENI(tx, eniSpec{SubnetID: sn.ID, Owner: testAcct, InterfaceType: model.ENITypeEndpoint})
+		eni, err := c.CreateENI(tx, ENISpec{SubnetID: sn.ID, Owner: testAcct, InterfaceType: model.ENITypeEndpoint})
 		if err != nil {
 			return err
 		}
@@ -395,7 +395,7 @@ func TestAllocateIPConflictRetries(t *testing.T) {
 }
 
 func TestMoveLegacyAddresses(t *testing.T) {
-	c, _ := newTestControl(t)
+	c := newTestNetwork(t)
 	ctx := context.Background()
 	sn := subnetIn(t, c, "10.0.1.0/24")
 	used := oldAllocations()

@@ -1,4 +1,4 @@
-package control
+package network
 
 import (
 	"context"
@@ -19,7 +19,7 @@ type RouteTable struct {
 }
 
 // RouteTables lists the route tables of the account's VPCs.
-func (c *Control) RouteTables(ctx context.Context, acct string) ([]RouteTable, error) {
+func (c *Network) RouteTables(ctx context.Context, acct string) ([]RouteTable, error) {
 	vpcs, err := c.Vpcs(ctx, acct)
 	if err != nil {
 		return nil, err
@@ -52,7 +52,7 @@ type NetworkACL struct {
 }
 
 // NetworkACLs lists the network ACLs of the account's VPCs.
-func (c *Control) NetworkACLs(ctx context.Context, acct string) ([]NetworkACL, error) {
+func (c *Network) NetworkACLs(ctx context.Context, acct string) ([]NetworkACL, error) {
 	vpcs, err := c.Vpcs(ctx, acct)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package control
+package network
 
 import (
 	"context"
@@ -17,7 +17,7 @@ type CreateVpcInput struct {
 
 // CreateVpc creates a VPC with its main route table, default network ACL and default
 // security group.
-func (c *Control) CreateVpc(ctx context.Context, acct string, in CreateVpcInput) (model.Vpc, error) {
+func (c *Network) CreateVpc(ctx context.Context, acct string, in CreateVpcInput) (model.Vpc, error) {
 	p, err := parseCIDR(in.CIDR, 16, 28)
 	if err != nil {
 		return model.Vpc{}, err
@@ -54,18 +54,18 @@ func (c *Control) CreateVpc(ctx context.Context, acct string, in CreateVpcInput)
 }
 
 // Vpc returns one of the account's VPCs.
-func (c *Control) Vpc(ctx context.Context, acct, id string) (model.Vpc, error) {
+func (c *Network) Vpc(ctx context.Context, acct, id string) (model.Vpc, error) {
 	return core.GetOwned(ctx, c.Store(), acct, model.KindVpc, model.PrefixVpc, id, func(v model.Vpc) string { return v.Owner })
 }
 
 // Vpcs lists the account's VPCs.
-func (c *Control) Vpcs(ctx context.Context, acct string) ([]model.Vpc, error) {
+func (c *Network) Vpcs(ctx context.Context, acct string) ([]model.Vpc, error) {
 	all, err := core.List[model.Vpc](ctx, c.Store(), model.KindVpc)
 	return core.FilterOwner(all, acct, func(v model.Vpc) string { return v.Owner }), err
 }
 
 // DeleteVpc deletes an empty VPC (only its default security group may remain).
-func (c *Control) DeleteVpc(ctx context.Context, acct, id string) error {
+func (c *Network) DeleteVpc(ctx context.Context, acct, id string) error {
 	v, err := c.Vpc(ctx, acct, id)
 	if err != nil {
 		return err
@@ -88,7 +88,7 @@ func (c *Control) DeleteVpc(ctx context.Context, acct, id string) error {
 }
 
 // vpcDependency names the first resource that keeps a VPC from being deleted.
-func (c *Control) vpcDependency(ctx context.Context, v model.Vpc) (string, error) {
+func (c *Network) vpcDependency(ctx context.Context, v model.Vpc) (string, error) {
 	subnets, err := core.List[model.Subnet](ctx, c.Store(), model.KindSubnet)
 	if err != nil {
 		return "", err
@@ -126,7 +126,7 @@ type VpcAttributes struct {
 }
 
 // ModifyVpcAttribute changes a VPC's DNS attributes.
-func (c *Control) ModifyVpcAttribute(ctx context.Context, acct, id string, in VpcAttributes) error {
+func (c *Network) ModifyVpcAttribute(ctx context.Context, acct, id string, in VpcAttributes) error {
 	if in.EnableDNSSupport == nil && in.EnableDNSHostnames == nil {
 		return model.Coded(model.ErrMissing, "MissingParameter", "Either enableDnsSupport or enableDnsHostnames must be given")
 	}

@@ -1,4 +1,4 @@
-package control
+package network
 
 import (
 	"context"
@@ -26,7 +26,7 @@ const sgNameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456
 
 // CreateSecurityGroup creates a security group in one of the account's VPCs. Like
 // EC2, the new group allows all outbound IPv4 traffic and no inbound traffic.
-func (c *Control) CreateSecurityGroup(ctx context.Context, acct string, in CreateSecurityGroupInput) (model.SecurityGroup, error) {
+func (c *Network) CreateSecurityGroup(ctx context.Context, acct string, in CreateSecurityGroupInput) (model.SecurityGroup, error) {
 	if err := checkSGText("GroupName", in.Name); err != nil {
 		return model.SecurityGroup{}, err
 	}
@@ -86,25 +86,25 @@ func checkSGText(param, s string) error {
 	return nil
 }
 
-// sgNotFound is EC2's error for a security group the caller cannot see.
-func sgNotFound(id string) *model.Error {
+// SGNotFound is EC2's error for a security group the caller cannot see.
+func SGNotFound(id string) *model.Error {
 	return &model.Error{Err: model.ErrNotFound, Kind: model.KindSecurityGroup, ID: id, Msg: fmt.Sprintf("The security group '%s' does not exist", id)}
 }
 
 // SecurityGroup returns one of the account's security groups.
-func (c *Control) SecurityGroup(ctx context.Context, acct, id string) (model.SecurityGroup, error) {
+func (c *Network) SecurityGroup(ctx context.Context, acct, id string) (model.SecurityGroup, error) {
 	if err := model.CheckID(model.KindSecurityGroup, model.PrefixSG, id); err != nil {
 		return model.SecurityGroup{}, err
 	}
 	g, err := core.Get[model.SecurityGroup](ctx, c.Store(), model.KindSecurityGroup, id)
 	if err != nil {
 		if errors.Is(err, model.ErrNotFound) {
-			return model.SecurityGroup{}, sgNotFound(id)
+			return model.SecurityGroup{}, SGNotFound(id)
 		}
 		return model.SecurityGroup{}, err
 	}
 	if g.Owner != acct {
-		return model.SecurityGroup{}, sgNotFound(id)
+		return model.SecurityGroup{}, SGNotFound(id)
 	}
 	return g, nil
 }
@@ -112,7 +112,7 @@ func (c *Control) SecurityGroup(ctx context.Context, acct, id string) (model.Sec
 // SecurityGroupByName returns the account's security group with the given name. In
 // EC2 a name alone identifies a group only in a default VPC; Strait has none, so a
 // name must be unique among the account's groups to identify one.
-func (c *Control) SecurityGroupByName(ctx context.Context, acct, name string) (model.SecurityGroup, error) {
+func (c *Network) SecurityGroupByName(ctx context.Context, acct, name string) (model.SecurityGroup, error) {
 	all, err := c.SecurityGroups(ctx, acct)
 	if err != nil {
 		return model.SecurityGroup{}, err
@@ -135,14 +135,14 @@ func (c *Control) SecurityGroupByName(ctx context.Context, acct, name string) (m
 }
 
 // SecurityGroups lists the account's security groups.
-func (c *Control) SecurityGroups(ctx context.Context, acct string) ([]model.SecurityGroup, error) {
+func (c *Network) SecurityGroups(ctx context.Context, acct string) ([]model.SecurityGroup, error) {
 	all, err := core.List[model.SecurityGroup](ctx, c.Store(), model.KindSecurityGroup)
 	return core.FilterOwner(all, acct, func(g model.SecurityGroup) string { return g.Owner }), err
 }
 
 // CheckSecurityGroups checks that every listed group exists, is the account's and
 // belongs to the VPC; load balancers and endpoints call it before using groups.
-func (c *Control) CheckSecurityGroups(ctx context.Context, acct, vpcID string, ids []string) error {
+func (c *Network) CheckSecurityGroups(ctx context.Context, acct, vpcID string, ids []string) error {
 	for _, id := range ids {
 		g, err := c.SecurityGroup(ctx, acct, id)
 		if err != nil {
@@ -156,13 +156,13 @@ func (c *Control) CheckSecurityGroups(ctx context.Context, acct, vpcID string, i
 	return nil
 }
 
-// txHaveGroups checks, inside tx, that the security groups still exist: a
+// TxHaveGroups checks, inside tx, that the security groups still exist: a
 // DeleteSecurityGroup may have committed since CheckSecurityGroups read them, and
 // reading them here also makes a concurrent deletion on another server conflict.
-func txHaveGroups(tx *store.Tx, ids []string) error {
+func TxHaveGroups(tx *store.Tx, ids []string) error {
 	for _, id := range ids {
 		if !tx.Exists(core.Key(model.KindSecurityGroup, id)) {
-			return sgNotFound(id)
+			return SGNotFound(id)
 		}
 	}
 	return nil
@@ -170,7 +170,7 @@ func txHaveGroups(tx *store.Tx, ids []string) error {
 
 // DeleteSecurityGroup deletes a security group that nothing uses. A VPC's default
 // group goes only with its VPC.
-func (c *Control) DeleteSecurityGroup(ctx context.Context, acct, id string) error {
+func (c *Network) DeleteSecurityGroup(ctx context.Context, acct, id string) error {
 	g, err := c.SecurityGroup(ctx, acct, id)
 	if err != nil {
 		return err
@@ -181,7 +181,7 @@ func (c *Control) DeleteSecurityGroup(ctx context.Context, acct, id string) erro
 	return c.Update(ctx, func(tx *store.Tx) error {
 		g, err := core.TxGet[model.SecurityGroup](tx, model.KindSecurityGroup, id)
 		if err != nil {
-			return sgNotFound(id)
+			return SGNotFound(id)
 		}
 		// Mutations of this process are serialized by c.update, so the listing
 		// below cannot miss a reference committed concurrently by this server.
@@ -198,7 +198,7 @@ func (c *Control) DeleteSecurityGroup(ctx context.Context, acct, id string) erro
 
 // sgDependency names the first resource that uses a security group: another
 // group's rule, a network interface, a load balancer or an endpoint.
-func (c *Control) sgDependency(ctx context.Context, id string) (string, error) {
+func (c *Network) sgDependency(ctx context.Context, id string) (string, error) {
 	sgs, err := core.List[model.SecurityGroup](ctx, c.Store(), model.KindSecurityGroup)
 	if err != nil {
 		return "", err

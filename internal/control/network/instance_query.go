@@ -1,4 +1,4 @@
-package control
+package network
 
 import (
 	"context"
@@ -10,20 +10,20 @@ import (
 )
 
 // Instance returns one of the account's instances.
-func (c *Control) Instance(ctx context.Context, acct, id string) (model.Instance, error) {
+func (c *Network) Instance(ctx context.Context, acct, id string) (model.Instance, error) {
 	return core.GetOwned(ctx, c.Store(), acct, model.KindInstance, model.PrefixInstance, id, func(i model.Instance) string { return i.Owner })
 }
 
 // Instances lists the account's instances, terminated ones included until their
 // records expire.
-func (c *Control) Instances(ctx context.Context, acct string) ([]model.Instance, error) {
+func (c *Network) Instances(ctx context.Context, acct string) ([]model.Instance, error) {
 	all, err := core.List[model.Instance](ctx, c.Store(), model.KindInstance)
 	return core.FilterOwner(all, acct, func(i model.Instance) string { return i.Owner }), err
 }
 
 // AllInstances lists every account's instances, for the reconciler: it realizes
 // the Live ones and removes the others.
-func (c *Control) AllInstances(ctx context.Context) ([]model.Instance, error) {
+func (c *Network) AllInstances(ctx context.Context) ([]model.Instance, error) {
 	return core.List[model.Instance](ctx, c.Store(), model.KindInstance)
 }
 
@@ -41,7 +41,7 @@ type reservationRecord struct {
 // reservationToken begins a RunInstances call: it hashes the parameters (without
 // ClientToken) and returns the instances an earlier call with the same token and
 // parameters launched, while any of them is still recorded.
-func (c *Control) reservationToken(ctx context.Context, acct string, in RunInstancesInput) (core.TokenUse, []model.Instance, error) {
+func (c *Network) reservationToken(ctx context.Context, acct string, in RunInstancesInput) (core.TokenUse, []model.Instance, error) {
 	hash, err := core.TokenHash(in)
 	if err != nil {
 		return core.TokenUse{}, nil, err

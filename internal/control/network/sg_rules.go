@@ -1,4 +1,4 @@
-package control
+package network
 
 import (
 	"context"
@@ -35,7 +35,7 @@ type RuleSpec struct {
 // AuthorizeSecurityGroupRules adds inbound (egress false) or outbound rules to one of
 // the account's groups, all or none; tags go on every new rule. It returns the new
 // rules.
-func (c *Control) AuthorizeSecurityGroupRules(ctx context.Context, acct, groupID string, egress bool, specs []RuleSpec, tags model.Tags) ([]model.SGRule, error) {
+func (c *Network) AuthorizeSecurityGroupRules(ctx context.Context, acct, groupID string, egress bool, specs []RuleSpec, tags model.Tags) ([]model.SGRule, error) {
 	if _, err := c.SecurityGroup(ctx, acct, groupID); err != nil {
 		return nil, err
 	}
@@ -47,7 +47,7 @@ func (c *Control) AuthorizeSecurityGroupRules(ctx context.Context, acct, groupID
 		added = nil
 		g, err := core.TxGet[model.SecurityGroup](tx, model.KindSecurityGroup, groupID)
 		if err != nil {
-			return sgNotFound(groupID)
+			return SGNotFound(groupID)
 		}
 		have := map[string]bool{}
 		count := 0
@@ -70,7 +70,7 @@ func (c *Control) AuthorizeSecurityGroupRules(ctx context.Context, acct, groupID
 				return model.Coded(model.ErrLimit, "RulesPerSecurityGroupLimitExceeded", "The maximum number of rules per security group has been reached.")
 			}
 			r.ID = model.NewID(model.PrefixRule)
-			r.Tags = cloneSGTags(tags)
+			r.Tags = tags.Clone()
 			added = append(added, r)
 		}
 		g.Rules = append(g.Rules, added...)
@@ -85,7 +85,7 @@ func (c *Control) AuthorizeSecurityGroupRules(ctx context.Context, acct, groupID
 // RevokeSecurityGroupRules removes inbound (egress false) or outbound rules from one
 // of the account's groups, given either as rules or as rule IDs; every one must
 // exist, or nothing is removed. It returns the removed rules.
-func (c *Control) RevokeSecurityGroupRules(ctx context.Context, acct, groupID string, egress bool, specs []RuleSpec, ruleIDs []string) ([]model.SGRule, error) {
+func (c *Network) RevokeSecurityGroupRules(ctx context.Context, acct, groupID string, egress bool, specs []RuleSpec, ruleIDs []string) ([]model.SGRule, error) {
 	if _, err := c.SecurityGroup(ctx, acct, groupID); err != nil {
 		return nil, err
 	}
@@ -105,12 +105,12 @@ func (c *Control) RevokeSecurityGroupRules(ctx context.Context, acct, groupID st
 		removed = nil
 		g, err := core.TxGet[model.SecurityGroup](tx, model.KindSecurityGroup, groupID)
 		if err != nil {
-			return sgNotFound(groupID)
+			return SGNotFound(groupID)
 		}
 		drop := map[string]bool{}
 		if len(ruleIDs) > 0 {
 			for _, id := range ruleIDs {
-				r, ok := findRule(g.Rules, func(r model.SGRule) bool { return r.ID == id && r.Egress == egress })
+				r, ok := FindRule(g.Rules, func(r model.SGRule) bool { return r.ID == id && r.Egress == egress })
 				if !ok {
 					return model.NotFound(model.KindRule, id)
 				}
@@ -126,7 +126,7 @@ func (c *Control) RevokeSecurityGroupRules(ctx context.Context, acct, groupID st
 				return err
 			}
 			k := ruleKey(want)
-			r, ok := findRule(g.Rules, func(r model.SGRule) bool { return r.Egress == egress && ruleKey(r) == k })
+			r, ok := FindRule(g.Rules, func(r model.SGRule) bool { return r.Egress == egress && ruleKey(r) == k })
 			if !ok {
 				return model.Coded(model.ErrNotFound, "InvalidPermission.NotFound", "The specified rule does not exist in this security group.")
 			}
@@ -150,7 +150,7 @@ func (c *Control) RevokeSecurityGroupRules(ctx context.Context, acct, groupID st
 	return removed, nil
 }
 
-func findRule(rules []model.SGRule, match func(model.SGRule) bool) (model.SGRule, bool) {
+func FindRule(rules []model.SGRule, match func(model.SGRule) bool) (model.SGRule, bool) {
 	for _, r := range rules {
 		if match(r) {
 			return r, true
@@ -242,7 +242,7 @@ func resolvePeerGroup(tx *store.Tx, g model.SecurityGroup, acct string, s RuleSp
 	}
 	peer, err := core.TxGet[model.SecurityGroup](tx, model.KindSecurityGroup, id)
 	if err != nil || peer.Owner != owner {
-		return model.SecurityGroup{}, sgNotFound(id)
+		return model.SecurityGroup{}, SGNotFound(id)
 	}
 	if peer.VpcID != g.VpcID {
 		return model.SecurityGroup{}, model.Coded(model.ErrNotFound, "InvalidGroup.NotFound", "You have specified two resources that belong to different networks.")
@@ -318,15 +318,4 @@ func describeRule(r model.SGRule) string {
 		return fmt.Sprintf("\"peer: %s, ALL, ALLOW\"", peer)
 	}
 	return fmt.Sprintf("\"peer: %s, %s, from port: %d, to port: %d, ALLOW\"", peer, proto, r.FromPort, r.ToPort)
-}
-
-func cloneSGTags(t model.Tags) model.Tags {
-	if len(t) == 0 {
-		return nil
-	}
-	out := make(model.Tags, len(t))
-	for k, v := range t {
-		out[k] = v
-	}
-	return out
 }

@@ -1,4 +1,4 @@
-package control
+package network
 
 import (
 	"context"
@@ -20,7 +20,7 @@ type CreateSubnetInput struct {
 }
 
 // CreateSubnet carves a subnet out of a VPC's range in one availability zone.
-func (c *Control) CreateSubnet(ctx context.Context, acct string, in CreateSubnetInput) (model.Subnet, error) {
+func (c *Network) CreateSubnet(ctx context.Context, acct string, in CreateSubnetInput) (model.Subnet, error) {
 	v, err := c.Vpc(ctx, acct, in.VpcID)
 	if err != nil {
 		return model.Subnet{}, err
@@ -40,7 +40,7 @@ func (c *Control) CreateSubnet(ctx context.Context, acct string, in CreateSubnet
 		}
 		// The siblings are read under c.update's lock, so that two requests
 		// cannot both take the same range.
-		siblings, err := c.subnetsOfVpc(ctx, v.ID)
+		siblings, err := c.SubnetsOfVpc(ctx, v.ID)
 		if err != nil {
 			return err
 		}
@@ -66,7 +66,7 @@ func (c *Control) CreateSubnet(ctx context.Context, acct string, in CreateSubnet
 	return sn, nil
 }
 
-func (c *Control) pickZone(name string, siblings []model.Subnet) (model.AvailabilityZone, error) {
+func (c *Network) pickZone(name string, siblings []model.Subnet) (model.AvailabilityZone, error) {
 	if name != "" {
 		z, ok := c.Zone(name)
 		if !ok {
@@ -89,7 +89,7 @@ func (c *Control) pickZone(name string, siblings []model.Subnet) (model.Availabi
 	return best, nil
 }
 
-func (c *Control) zoneList() string {
+func (c *Network) zoneList() string {
 	out := ""
 	for i, z := range c.Zones() {
 		if i > 0 {
@@ -100,7 +100,7 @@ func (c *Control) zoneList() string {
 	return out
 }
 
-func (c *Control) subnetsOfVpc(ctx context.Context, vpcID string) ([]model.Subnet, error) {
+func (c *Network) SubnetsOfVpc(ctx context.Context, vpcID string) ([]model.Subnet, error) {
 	all, err := core.List[model.Subnet](ctx, c.Store(), model.KindSubnet)
 	if err != nil {
 		return nil, err
@@ -115,12 +115,12 @@ func (c *Control) subnetsOfVpc(ctx context.Context, vpcID string) ([]model.Subne
 }
 
 // Subnet returns one of the account's subnets.
-func (c *Control) Subnet(ctx context.Context, acct, id string) (model.Subnet, error) {
+func (c *Network) Subnet(ctx context.Context, acct, id string) (model.Subnet, error) {
 	return core.GetOwned(ctx, c.Store(), acct, model.KindSubnet, model.PrefixSubnet, id, func(s model.Subnet) string { return s.Owner })
 }
 
 // Subnets lists the account's subnets.
-func (c *Control) Subnets(ctx context.Context, acct string) ([]model.Subnet, error) {
+func (c *Network) Subnets(ctx context.Context, acct string) ([]model.Subnet, error) {
 	all, err := core.List[model.Subnet](ctx, c.Store(), model.KindSubnet)
 	return core.FilterOwner(all, acct, func(s model.Subnet) string { return s.Owner }), err
 }
@@ -135,7 +135,7 @@ func AvailableIPs(s model.Subnet) int {
 }
 
 // DeleteSubnet deletes a subnet that has no network interfaces left.
-func (c *Control) DeleteSubnet(ctx context.Context, acct, id string) error {
+func (c *Network) DeleteSubnet(ctx context.Context, acct, id string) error {
 	if _, err := c.Subnet(ctx, acct, id); err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func (c *Control) DeleteSubnet(ctx context.Context, acct, id string) error {
 // per transaction, so that no subnet record stays large; a server may run it at
 // startup. Subnets are also converted as their addresses change, and every
 // reader counts both forms, so running it is not needed for correctness.
-func (c *Control) MoveLegacyAddresses(ctx context.Context) error {
+func (c *Network) MoveLegacyAddresses(ctx context.Context) error {
 	subnets, err := core.List[model.Subnet](ctx, c.Store(), model.KindSubnet)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package control
+package network
 
 import (
 	"context"
@@ -28,7 +28,7 @@ const (
 // (see Settle), which frees their interfaces. Terminating a shutting-down or
 // terminated instance changes nothing and is not an error. Every ID must name an
 // instance of the account, or nothing is terminated.
-func (c *Control) TerminateInstances(ctx context.Context, acct string, ids []string) ([]InstanceStateChange, error) {
+func (c *Network) TerminateInstances(ctx context.Context, acct string, ids []string) ([]InstanceStateChange, error) {
 	if len(ids) == 0 {
 		return nil, model.Missing("InstanceId")
 	}
@@ -94,46 +94,9 @@ func instancesNotFound(ids []string) error {
 		Msg: fmt.Sprintf("The instance IDs '%s' do not exist", strings.Join(ids, ", "))}
 }
 
-// settleInstances moves instances along (see Settle): pending → running once the
-// data plane has wired them, shutting-down → terminated once it has removed them
-// (their interfaces and addresses are freed then), and deletes the records of
-// instances terminated more than TerminatedInstanceRetention ago. Each change
-// re-reads its instance in its own transaction and writes only when the state
-// is still the one seen, so a pass is idempotent.
-func (c *Control) settleInstances(ctx context.Context, r Realized) error {
-	insts, err := core.Scan[model.Instance](c.WithCache(ctx), c.Base, model.KindInstance)
-	if err != nil {
-		return err
-	}
-	now := c.Now()
-	for _, inst := range insts {
-		var err error
-		switch {
-		case inst.State == model.InstancePending && r.Ready(inst.ID):
-			err = c.moveInstance(ctx, inst.ID, model.InstancePending, func(_ *store.Tx, i *model.Instance) (bool, error) {
-				i.State, i.StateReasonCode, i.StateReasonMessage = model.InstanceRunning, "", ""
-				return false, nil
-			})
-		case inst.State == model.InstanceShuttingDown && r.Removed(inst.ID):
-			err = c.moveInstance(ctx, inst.ID, model.InstanceShuttingDown, func(tx *store.Tx, i *model.Instance) (bool, error) {
-				i.State, i.TerminatedAt = model.InstanceTerminated, c.Now().UTC()
-				return false, deleteENI(tx, i.ENIID)
-			})
-		case inst.State == model.InstanceTerminated && now.Sub(inst.TerminatedAt) >= model.TerminatedInstanceRetention:
-			err = c.moveInstance(ctx, inst.ID, model.InstanceTerminated, func(*store.Tx, *model.Instance) (bool, error) {
-				return true, nil
-			})
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// moveInstance applies change to an instance that is still in state from, in one
+// MoveInstance applies change to an instance that is still in state from, in one
 // transaction; change reports whether to delete the record instead of writing it.
-func (c *Control) moveInstance(ctx context.Context, id, from string, change func(*store.Tx, *model.Instance) (bool, error)) error {
+func (c *Network) MoveInstance(ctx context.Context, id, from string, change func(*store.Tx, *model.Instance) (bool, error)) error {
 	return c.Update(ctx, func(tx *store.Tx) error {
 		inst, err := core.TxGet[model.Instance](tx, model.KindInstance, id)
 		if core.IsNotFound(err) || (err == nil && inst.State != from) {

@@ -1,4 +1,4 @@
-package control
+package network
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"strait/internal/store"
 )
 
-// eniSpec describes a network interface to create in a subnet.
-type eniSpec struct {
+// ENISpec describes a network interface to create in a subnet.
+type ENISpec struct {
 	SubnetID         string
 	Owner            string
 	InterfaceType    string // model.ENIType*
@@ -21,8 +21,8 @@ type eniSpec struct {
 	PrivateIP        string // empty: the lowest free address
 }
 
-// createENI allocates an address in the subnet and stores the interface, inside tx.
-func (c *Control) createENI(tx *store.Tx, spec eniSpec) (model.NetworkInterface, error) {
+// CreateENI allocates an address in the subnet and stores the interface, inside tx.
+func (c *Network) CreateENI(tx *store.Tx, spec ENISpec) (model.NetworkInterface, error) {
 	sn, err := core.TxGet[model.Subnet](tx, model.KindSubnet, spec.SubnetID)
 	if err != nil {
 		return model.NetworkInterface{}, err
@@ -48,9 +48,9 @@ func (c *Control) createENI(tx *store.Tx, spec eniSpec) (model.NetworkInterface,
 	return eni, tx.Put(core.Key(model.KindENI, id), eni)
 }
 
-// deleteENI frees an interface's address and removes it, inside tx. A missing
+// DeleteENI frees an interface's address and removes it, inside tx. A missing
 // interface is not an error (deletions are retried).
-func deleteENI(tx *store.Tx, id string) error {
+func DeleteENI(tx *store.Tx, id string) error {
 	eni, err := core.TxGet[model.NetworkInterface](tx, model.KindENI, id)
 	if err != nil {
 		return nil
@@ -71,7 +71,7 @@ func deleteENI(tx *store.Tx, id string) error {
 
 // NetworkInterfaces lists the interfaces visible to an account: its own, including
 // the requester-managed ones of its endpoints and load balancers.
-func (c *Control) NetworkInterfaces(ctx context.Context, acct string) ([]model.NetworkInterface, error) {
+func (c *Network) NetworkInterfaces(ctx context.Context, acct string) ([]model.NetworkInterface, error) {
 	all, err := core.List[model.NetworkInterface](ctx, c.Store(), model.KindENI)
 	return core.FilterOwner(all, acct, func(e model.NetworkInterface) string { return e.Owner }), err
 }

@@ -1,4 +1,4 @@
-package control
+package network
 
 import (
 	"context"
@@ -48,7 +48,7 @@ var amiID = regexp.MustCompile(`^ami-[0-9a-zA-Z]+$`)
 // pending, each with its own network interface, and become running once the data
 // plane has wired them (see Settle). A repeat with the same client token and
 // parameters returns the first call's instances.
-func (c *Control) RunInstances(ctx context.Context, acct string, in RunInstancesInput) ([]model.Instance, error) {
+func (c *Network) RunInstances(ctx context.Context, acct string, in RunInstancesInput) ([]model.Instance, error) {
 	if in.InstanceType == "" {
 		in.InstanceType = DefaultInstanceType
 	}
@@ -71,7 +71,7 @@ func (c *Control) RunInstances(ctx context.Context, acct string, in RunInstances
 		if err != nil {
 			return err
 		}
-		if err := txHaveGroups(tx, groups); err != nil {
+		if err := TxHaveGroups(tx, groups); err != nil {
 			return err
 		}
 		n, err := c.launchCount(ctx, acct, cur, in)
@@ -104,7 +104,7 @@ func (c *Control) RunInstances(ctx context.Context, acct string, in RunInstances
 
 // checkRunInstances checks a launch request and returns its subnet and security
 // groups (the VPC's default group when none are given).
-func (c *Control) checkRunInstances(ctx context.Context, acct string, in RunInstancesInput) (model.Subnet, []string, error) {
+func (c *Network) checkRunInstances(ctx context.Context, acct string, in RunInstancesInput) (model.Subnet, []string, error) {
 	switch {
 	case in.ImageID == "":
 		return model.Subnet{}, nil, model.Missing("ImageId")
@@ -153,7 +153,7 @@ func (c *Control) checkRunInstances(ctx context.Context, acct string, in RunInst
 // launchCount is how many instances to launch: MaxCount when the subnet's free
 // addresses and the account's instance limit allow it, else as many as they do,
 // which must be at least MinCount. It runs under c.update's lock.
-func (c *Control) launchCount(ctx context.Context, acct string, sn model.Subnet, in RunInstancesInput) (int, error) {
+func (c *Network) launchCount(ctx context.Context, acct string, sn model.Subnet, in RunInstancesInput) (int, error) {
 	all, err := core.List[model.Instance](ctx, c.Store(), model.KindInstance)
 	if err != nil {
 		return 0, err
@@ -180,9 +180,9 @@ func (c *Control) launchCount(ctx context.Context, acct string, sn model.Subnet,
 }
 
 // launchInstance creates one pending instance and its interface, inside tx.
-func (c *Control) launchInstance(tx *store.Tx, acct string, sn model.Subnet, groups []string, ip string, in RunInstancesInput) (model.Instance, error) {
+func (c *Network) launchInstance(tx *store.Tx, acct string, sn model.Subnet, groups []string, ip string, in RunInstancesInput) (model.Instance, error) {
 	id := model.NewID(model.PrefixInstance)
-	eni, err := c.createENI(tx, eniSpec{
+	eni, err := c.CreateENI(tx, ENISpec{
 		SubnetID: sn.ID, Owner: acct, InterfaceType: model.ENITypeInterface, AttachedTo: id,
 		Groups: groups, PrivateIP: ip, Description: in.ENIDescription,
 	})
