@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"strait/internal/control"
+	"strait/internal/control/elb"
 	"strait/internal/model"
 )
 
@@ -28,7 +28,7 @@ type elbAttributeOut struct {
 }
 
 // attributesOut renders control's attributes for a response.
-func attributesOut(in []control.ELBAttribute) []elbAttributeOut {
+func attributesOut(in []elb.ELBAttribute) []elbAttributeOut {
 	out := make([]elbAttributeOut, len(in))
 	for i, a := range in {
 		out[i] = elbAttributeOut{Key: a.Key, Value: &a.Value}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"strait/internal/control"
+	"strait/internal/control/elb"
 	"strait/internal/model"
 )
 
@@ -96,20 +96,20 @@ type createLoadBalancerResponse struct {
 
 func (a *API) createLoadBalancer(ctx context.Context, c *caller, req *createLoadBalancerRequest) (*createLoadBalancerResponse, error) {
 	if req.Type == "" {
-		req.Type = control.LBTypeApplication // AWS's default
+		req.Type = elb.LBTypeApplication // AWS's default
 	}
 	if req.CustomerOwnedIpv4Pool != "" {
 		return nil, model.Coded(model.ErrUnsupported, "InvalidConfigurationRequest", "Customer-owned IP pools (Outposts) are not supported")
 	}
-	in := control.CreateLoadBalancerInput{
+	in := elb.CreateLoadBalancerInput{
 		Name: req.Name, Type: req.Type, Scheme: req.Scheme, IPAddressType: req.IpAddressType,
-		Subnets: req.Subnets, SecurityGroups: req.SecurityGroups, Tags: keyValues[control.ELBTag](req.Tags),
+		Subnets: req.Subnets, SecurityGroups: req.SecurityGroups, Tags: keyValues[elb.ELBTag](req.Tags),
 	}
 	for _, m := range req.SubnetMappings {
 		if m.AllocationId != "" || m.IPv6Address != "" {
 			return nil, model.Coded(model.ErrUnsupported, "InvalidConfigurationRequest", "Elastic IP allocations and IPv6 addresses are not supported in subnet mappings: Strait load balancers have private IPv4 addresses only")
 		}
-		in.SubnetMappings = append(in.SubnetMappings, control.SubnetMapping{SubnetID: m.SubnetId, PrivateIPv4: m.PrivateIPv4Address})
+		in.SubnetMappings = append(in.SubnetMappings, elb.SubnetMapping{SubnetID: m.SubnetId, PrivateIPv4: m.PrivateIPv4Address})
 	}
 	lb, err := a.ctl.CreateLoadBalancer(ctx, c.Account, in)
 	if err != nil {
@@ -186,7 +186,7 @@ type modifyLoadBalancerAttributesRequest struct {
 }
 
 func (a *API) modifyLoadBalancerAttributes(ctx context.Context, c *caller, req *modifyLoadBalancerAttributesRequest) (*elbAttributesResponse, error) {
-	attrs, err := a.ctl.ModifyLoadBalancerAttributes(ctx, c.Account, req.LoadBalancerArn, keyValues[control.ELBAttribute](req.Attributes))
+	attrs, err := a.ctl.ModifyLoadBalancerAttributes(ctx, c.Account, req.LoadBalancerArn, keyValues[elb.ELBAttribute](req.Attributes))
 	if err != nil {
 		return nil, err
 	}

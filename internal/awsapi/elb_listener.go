@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"strait/internal/control"
+	"strait/internal/control/elb"
 	"strait/internal/model"
 )
 
@@ -68,10 +68,10 @@ func toELBListener(l model.Listener) elbListener {
 }
 
 // listenerActionInputs converts a request's default actions.
-func listenerActionInputs(actions []elbAction) ([]control.ListenerAction, error) {
-	out := make([]control.ListenerAction, 0, len(actions))
+func listenerActionInputs(actions []elbAction) ([]elb.ListenerAction, error) {
+	out := make([]elb.ListenerAction, 0, len(actions))
 	for _, a := range actions {
-		in := control.ListenerAction{Type: a.Type, TargetGroupARN: a.TargetGroupArn}
+		in := elb.ListenerAction{Type: a.Type, TargetGroupARN: a.TargetGroupArn}
 		if f := a.ForwardConfig; f != nil {
 			if s := f.TargetGroupStickinessConfig; s != nil && s.Enabled != nil && *s.Enabled {
 				return nil, model.Invalid("Target group stickiness in forward actions applies to application load balancers only")
@@ -85,8 +85,8 @@ func listenerActionInputs(actions []elbAction) ([]control.ListenerAction, error)
 	return out, nil
 }
 
-func listenerTLS(certs []elbCertificate, sslPolicy string, alpn []string) control.ListenerTLS {
-	tls := control.ListenerTLS{SSLPolicy: sslPolicy, ALPNPolicy: alpn}
+func listenerTLS(certs []elbCertificate, sslPolicy string, alpn []string) elb.ListenerTLS {
+	tls := elb.ListenerTLS{SSLPolicy: sslPolicy, ALPNPolicy: alpn}
 	for _, c := range certs {
 		tls.Certificates = append(tls.Certificates, c.CertificateArn)
 	}
@@ -113,9 +113,9 @@ func (a *API) createListener(ctx context.Context, c *caller, req *createListener
 	if err != nil {
 		return nil, err
 	}
-	l, err := a.ctl.CreateListener(ctx, c.Account, control.CreateListenerInput{
+	l, err := a.ctl.CreateListener(ctx, c.Account, elb.CreateListenerInput{
 		LoadBalancerARN: req.LoadBalancerArn, Protocol: req.Protocol, Port: req.Port, Actions: actions,
-		TLS: listenerTLS(req.Certificates, req.SslPolicy, req.AlpnPolicy), Tags: keyValues[control.ELBTag](req.Tags),
+		TLS: listenerTLS(req.Certificates, req.SslPolicy, req.AlpnPolicy), Tags: keyValues[elb.ELBTag](req.Tags),
 	})
 	if err != nil {
 		return nil, err
@@ -178,7 +178,7 @@ func (a *API) modifyListener(ctx context.Context, c *caller, req *modifyListener
 	if err != nil {
 		return nil, err
 	}
-	l, err := a.ctl.ModifyListener(ctx, c.Account, req.ListenerArn, control.ModifyListenerInput{
+	l, err := a.ctl.ModifyListener(ctx, c.Account, req.ListenerArn, elb.ModifyListenerInput{
 		Protocol: req.Protocol, Port: req.Port, Actions: actions,
 		TLS: listenerTLS(req.Certificates, req.SslPolicy, req.AlpnPolicy),
 	})

@@ -2,8 +2,7 @@ package awsapi
 
 import (
 	"context"
-
-	"strait/internal/control"
+	"strait/internal/control/elb"
 )
 
 func (a *API) elbTagActions() map[string]handler {
@@ -20,7 +19,7 @@ type addELBTagsRequest struct {
 }
 
 func (a *API) addELBTags(ctx context.Context, c *caller, req *addELBTagsRequest) (*emptyResponse, error) {
-	return &emptyResponse{}, a.ctl.AddTags(ctx, c.Account, req.ResourceArns, keyValues[control.ELBTag](req.Tags))
+	return &emptyResponse{}, a.ctl.AddTags(ctx, c.Account, req.ResourceArns, keyValues[elb.ELBTag](req.Tags))
 }
 
 type removeELBTagsRequest struct {

@@ -3,7 +3,7 @@ package awsapi
 import (
 	"context"
 
-	"strait/internal/control"
+	"strait/internal/control/elb"
 	"strait/internal/model"
 )
 
@@ -28,13 +28,13 @@ type elbTargetsRequest struct {
 	Targets        []elbTargetDescription
 }
 
-func elbTargetInputs(targets []elbTargetDescription) ([]control.TargetInput, error) {
-	out := make([]control.TargetInput, len(targets))
+func elbTargetInputs(targets []elbTargetDescription) ([]elb.TargetInput, error) {
+	out := make([]elb.TargetInput, len(targets))
 	for i, t := range targets {
 		if t.QuicServerId != "" {
 			return nil, model.InvalidKind(model.KindTarget, t.Id, "QUIC server IDs apply to QUIC target groups only")
 		}
-		out[i] = control.TargetInput{ID: t.Id, AZ: t.AvailabilityZone}
+		out[i] = elb.TargetInput{ID: t.Id, AZ: t.AvailabilityZone}
 		if t.Port != nil {
 			if *t.Port < 1 || *t.Port > 65535 {
 				return nil, model.InvalidKind(model.KindTarget, t.Id, "The port of target '%s' must be from 1 to 65535, not %d", t.Id, *t.Port)

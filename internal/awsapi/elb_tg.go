@@ -3,7 +3,7 @@ package awsapi
 import (
 	"context"
 
-	"strait/internal/control"
+	"strait/internal/control/elb"
 	"strait/internal/model"
 )
 
@@ -52,7 +52,7 @@ func toELBTargetGroup(tg model.TargetGroup) elbTargetGroup {
 		HealthCheckProtocol: hc.Protocol, HealthCheckPort: hc.Port, HealthCheckEnabled: hc.Enabled,
 		HealthCheckIntervalSeconds: hc.IntervalSeconds, HealthCheckTimeoutSeconds: hc.TimeoutSeconds,
 		HealthyThresholdCount: hc.HealthyThreshold, UnhealthyThresholdCount: hc.UnhealthyThreshold,
-		HealthCheckPath: hc.Path, LoadBalancerArns: control.TargetGroupLoadBalancers(tg),
+		HealthCheckPath: hc.Path, LoadBalancerArns: elb.TargetGroupLoadBalancers(tg),
 		TargetType: tg.TargetType, IpAddressType: tg.IPAddressType,
 	}
 	if out.LoadBalancerArns == nil {
@@ -78,8 +78,8 @@ type healthCheckFields struct {
 	Matcher                    *elbMatcher
 }
 
-func (h healthCheckFields) input() (control.HealthCheckInput, error) {
-	in := control.HealthCheckInput{
+func (h healthCheckFields) input() (elb.HealthCheckInput, error) {
+	in := elb.HealthCheckInput{
 		Enabled: h.HealthCheckEnabled, Protocol: h.HealthCheckProtocol, Port: h.HealthCheckPort, Path: h.HealthCheckPath,
 		IntervalSeconds: h.HealthCheckIntervalSeconds, TimeoutSeconds: h.HealthCheckTimeoutSeconds,
 		HealthyThreshold: h.HealthyThresholdCount, UnhealthyThreshold: h.UnhealthyThresholdCount,
@@ -117,9 +117,9 @@ func (a *API) createTargetGroup(ctx context.Context, c *caller, req *createTarge
 	if err != nil {
 		return nil, err
 	}
-	tg, err := a.ctl.CreateTargetGroup(ctx, c.Account, control.CreateTargetGroupInput{
+	tg, err := a.ctl.CreateTargetGroup(ctx, c.Account, elb.CreateTargetGroupInput{
 		Name: req.Name, Protocol: req.Protocol, Port: req.Port, VpcID: req.VpcId, TargetType: req.TargetType,
-		IPAddressType: req.IpAddressType, HealthCheck: hc, Tags: keyValues[control.ELBTag](req.Tags),
+		IPAddressType: req.IpAddressType, HealthCheck: hc, Tags: keyValues[elb.ELBTag](req.Tags),
 	})
 	if err != nil {
 		return nil, err
@@ -207,7 +207,7 @@ func (a *API) describeTargetGroupAttributes(ctx context.Context, c *caller, req 
 }
 
 func (a *API) modifyTargetGroupAttributes(ctx context.Context, c *caller, req *targetGroupAttributesRequest) (*elbAttributesResponse, error) {
-	attrs, err := a.ctl.ModifyTargetGroupAttributes(ctx, c.Account, req.TargetGroupArn, keyValues[control.ELBAttribute](req.Attributes))
+	attrs, err := a.ctl.ModifyTargetGroupAttributes(ctx, c.Account, req.TargetGroupArn, keyValues[elb.ELBAttribute](req.Attributes))
 	if err != nil {
 		return nil, err
 	}

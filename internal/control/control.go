@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"strait/internal/control/core"
+	"strait/internal/control/elb"
 	"strait/internal/control/network"
 	"strait/internal/store"
 )
@@ -20,6 +21,7 @@ type Config = core.Config
 type Control struct {
 	*core.Base
 	*network.Network
+	*elb.ELB
 
 	resolverMu sync.Mutex
 	resolver   string // overrides cfg.Resolver when set (SetResolver)
@@ -28,5 +30,6 @@ type Control struct {
 // New returns a Control over st.
 func New(st *store.Store, cfg Config) *Control {
 	b := core.New(st, cfg)
-	return &Control{Base: b, Network: network.New(b)}
+	net := network.New(b)
+	return &Control{Base: b, Network: net, ELB: elb.New(b, net)}
 }

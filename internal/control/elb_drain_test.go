@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"strait/internal/control/elb"
 	"strait/internal/model"
 )
 
@@ -16,20 +17,20 @@ func testTargetGroup(t *testing.T, c *Control, used bool) model.TargetGroup {
 	t.Helper()
 	ctx := context.Background()
 	sn := testSubnet(t, c)
-	tg, err := c.CreateTargetGroup(ctx, testAcct, CreateTargetGroupInput{Name: "db", Protocol: ProtocolTCP, Port: 3306, VpcID: sn.VpcID, TargetType: TargetTypeIP})
+	tg, err := c.CreateTargetGroup(ctx, testAcct, elb.CreateTargetGroupInput{Name: "db", Protocol: elb.ProtocolTCP, Port: 3306, VpcID: sn.VpcID, TargetType: elb.TargetTypeIP})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.RegisterTargets(ctx, testAcct, tg.ARN, []TargetInput{{ID: "10.0.1.10"}}); err != nil {
+	if err := c.RegisterTargets(ctx, testAcct, tg.ARN, []elb.TargetInput{{ID: "10.0.1.10"}}); err != nil {
 		t.Fatal(err)
 	}
 	if used {
-		lb, err := c.CreateLoadBalancer(ctx, testAcct, CreateLoadBalancerInput{Name: "db", Type: "network", Scheme: "internal", Subnets: []string{sn.ID}})
+		lb, err := c.CreateLoadBalancer(ctx, testAcct, elb.CreateLoadBalancerInput{Name: "db", Type: "network", Scheme: "internal", Subnets: []string{sn.ID}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.CreateListener(ctx, testAcct, CreateListenerInput{LoadBalancerARN: lb.ARN, Protocol: ProtocolTCP, Port: 3306,
-			Actions: []ListenerAction{{Type: "forward", TargetGroupARN: tg.ARN}}}); err != nil {
+		if _, err := c.CreateListener(ctx, testAcct, elb.CreateListenerInput{LoadBalancerARN: lb.ARN, Protocol: elb.ProtocolTCP, Port: 3306,
+			Actions: []elb.ListenerAction{{Type: "forward", TargetGroupARN: tg.ARN}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -41,7 +42,7 @@ func testTargetGroup(t *testing.T, c *Control, used bool) model.TargetGroup {
 }
 
 // testHealth is DescribeTargetHealth's answer for the registered targets.
-func testHealth(t *testing.T, c *Control, arn string) []TargetHealthInfo {
+func testHealth(t *testing.T, c *Control, arn string) []elb.TargetHealthInfo {
 	t.Helper()
 	out, err := c.DescribeTargetHealth(context.Background(), testAcct, arn, nil)
 	if err != nil {
@@ -57,7 +58,7 @@ func TestDeregisteredTargetsDrain(t *testing.T) {
 	c, clock := newTestControl(t)
 	ctx := context.Background()
 	tg := testTargetGroup(t, c, true)
-	target := []TargetInput{{ID: "10.0.1.10"}}
+	target := []elb.TargetInput{{ID: "10.0.1.10"}}
 	if err := c.SetTargetHealth(ctx, tg.ARN, "10.0.1.10", 3306, model.TargetHealth{State: model.TargetHealthy}); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestDeregisteredTargetsDrain(t *testing.T) {
 	}
 
 	// Deregistered for good: gone once the delay is over, health and all.
-	if _, err := c.ModifyTargetGroupAttributes(ctx, testAcct, tg.ARN, []ELBAttribute{{Key: attrDeregDelay, Value: "30"}}); err != nil {
+	if _, err := c.ModifyTargetGroupAttributes(ctx, testAcct, tg.ARN, []elb.ELBAttribute{{Key: "deregistration_delay.timeout_seconds", Value: "30"}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.DeregisterTargets(ctx, testAcct, tg.ARN, target); err != nil {
@@ -105,7 +106,7 @@ func TestDeregisteredTargetsDrain(t *testing.T) {
 	if h := testHealth(t, c, tg.ARN); len(h) != 0 {
 		t.Fatalf("after the delay: %+v", h)
 	}
-	if observed, _ := c.observedHealth(ctx, tg.ARN); len(observed) != 0 {
+	if observed, _ := c.ObservedHealth(ctx, tg.ARN); len(observed) != 0 {
 		t.Errorf("health records left: %v", observed)
 	}
 }
@@ -116,13 +117,13 @@ func TestDeregisterFromUnusedGroup(t *testing.T) {
 	c, _ := newTestControl(t)
 	ctx := context.Background()
 	tg := testTargetGroup(t, c, false)
-	if err := c.DeregisterTargets(ctx, testAcct, tg.ARN, []TargetInput{{ID: "10.0.1.10"}}); err != nil {
+	if err := c.DeregisterTargets(ctx, testAcct, tg.ARN, []elb.TargetInput{{ID: "10.0.1.10"}}); err != nil {
 		t.Fatal(err)
 	}
 	if h := testHealth(t, c, tg.ARN); len(h) != 0 {
 		t.Fatalf("unused group after deregistering: %+v", h)
 	}
-	if err := c.DeregisterTargets(ctx, testAcct, tg.ARN, []TargetInput{{ID: "10.0.1.10"}}); err == nil {
+	if err := c.DeregisterTargets(ctx, testAcct, tg.ARN, []elb.TargetInput{{ID: "10.0.1.10"}}); err == nil {
 		t.Errorf("deregistering a target that is not registered succeeded")
 	}
 }
@@ -168,12 +169,5 @@ func TestSetTargetHealth(t *testing.T) {
 	}
 	if h := testHealth(t, c, tg.ARN); h[0].Health.State != model.TargetHealthy || !h[0].Health.Since.Equal(clock.Now()) {
 		t.Errorf("after a healthy report: %+v", h)
-	}
-
-	// A disabled health check makes the target unavailable, as in AWS.
-	tg.HealthCheck.Enabled = false
-	v := healthView{tg: tg, zones: []string{"us-east-1a"}}
-	if got := v.state(tg.Targets[0]); got.State != model.TargetUnavailable || got.Reason != model.ReasonHealthCheckDisabled {
-		t.Errorf("with health checks disabled: %+v", got)
 	}
 }

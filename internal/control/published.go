@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"strait/internal/control/core"
+	"strait/internal/control/elb"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -22,7 +23,7 @@ import (
 
 // maxComponents is how many components a published service may have (a load
 // balancer has at most 50 listeners).
-const maxComponents = maxListeners
+const maxComponents = elb.MaxListeners
 
 var componentName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"strait/internal/control/core"
+	"strait/internal/control/elb"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -107,12 +108,12 @@ func (c *Control) CreateEndpointService(ctx context.Context, acct string, in Cre
 				return lbNotFound(arn)
 			}
 			var other string
-			if ok, err := tx.Get(lbServiceKey(lbID), &other); err != nil {
+			if ok, err := tx.Get(elb.LBServiceKey(lbID), &other); err != nil {
 				return err
 			} else if ok {
 				return invalidParameter("The load balancer %s is already associated with the VPC endpoint service %s", arn, other)
 			}
-			if err := tx.Put(lbServiceKey(lbID), svc.ID); err != nil {
+			if err := tx.Put(elb.LBServiceKey(lbID), svc.ID); err != nil {
 				return err
 			}
 		}
@@ -164,23 +165,6 @@ func nodeZones(lbs []model.LoadBalancer) []string {
 	}
 	slices.Sort(zones)
 	return zones
-}
-
-// lbServiceKey indexes the service a load balancer is published by (one at most).
-func lbServiceKey(lbID string) string { return "lbservice/" + lbID }
-
-// LoadBalancerService returns the ID of the endpoint service that publishes the load
-// balancer with the given ARN, or "" when none does. DeleteLoadBalancer refuses to
-// delete a published load balancer, as in AWS.
-func (c *Control) LoadBalancerService(ctx context.Context, arn string) (string, error) {
-	var id string
-	if err := c.Store().Get(ctx, lbServiceKey(model.ARNResourceID(arn)), &id); err != nil {
-		if core.IsNotFound(err) {
-			return "", nil
-		}
-		return "", err
-	}
-	return id, nil
 }
 
 func checkIPAddressTypes(types []string) ([]string, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"strait/internal/control/core"
+	"strait/internal/control/elb"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -46,7 +47,7 @@ func (c *Control) deleteEndpointService(ctx context.Context, acct, id string) er
 			}
 		}
 		for _, arn := range svc.NLBARNs {
-			tx.Delete(lbServiceKey(model.ARNResourceID(arn)))
+			tx.Delete(elb.LBServiceKey(model.ARNResourceID(arn)))
 		}
 		nfns, err := core.List[model.ConnectionNotification](ctx, c.Store(), model.KindNotification)
 		if err != nil {

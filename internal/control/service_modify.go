@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"strait/internal/control/core"
+	"strait/internal/control/elb"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -98,7 +99,7 @@ func modifyServiceLBs(tx *store.Tx, svc *model.EndpointService, added []model.Lo
 			return invalidParameter("The load balancer %s is not associated with the VPC endpoint service %s", arn, svc.ID)
 		}
 		svc.NLBARNs = slices.DeleteFunc(svc.NLBARNs, func(s string) bool { return s == arn })
-		tx.Delete(lbServiceKey(model.ARNResourceID(arn)))
+		tx.Delete(elb.LBServiceKey(model.ARNResourceID(arn)))
 	}
 	for _, lb := range added {
 		if slices.Contains(svc.NLBARNs, lb.ARN) {
@@ -106,12 +107,12 @@ func modifyServiceLBs(tx *store.Tx, svc *model.EndpointService, added []model.Lo
 		}
 		lbID := model.ARNResourceID(lb.ARN)
 		var other string
-		if ok, err := tx.Get(lbServiceKey(lbID), &other); err != nil {
+		if ok, err := tx.Get(elb.LBServiceKey(lbID), &other); err != nil {
 			return err
 		} else if ok {
 			return invalidParameter("The load balancer %s is already associated with the VPC endpoint service %s", lb.ARN, other)
 		}
-		if err := tx.Put(lbServiceKey(lbID), svc.ID); err != nil {
+		if err := tx.Put(elb.LBServiceKey(lbID), svc.ID); err != nil {
 			return err
 		}
 		svc.NLBARNs = append(svc.NLBARNs, lb.ARN)

@@ -162,25 +162,10 @@ func (c *Control) CreateTags(ctx context.Context, acct string, ids []string, tag
 		}
 	}
 	return c.retag(ctx, acct, ids, func(have model.Tags) (model.Tags, error) {
-		return addTags(have, tags, maxTagsPerResource, func() error {
+		return core.AddTags(have, tags, maxTagsPerResource, func() error {
 			return model.Coded(model.ErrLimit, "TagLimitExceeded", "The maximum number of tags for a resource has been reached (%d).", maxTagsPerResource)
 		})
 	})
-}
-
-// addTags adds (or overwrites) tags on a resource's tags; more than limit tags
-// after that is the error of tooMany.
-func addTags(have, add model.Tags, limit int, tooMany func() error) (model.Tags, error) {
-	if have == nil {
-		have = model.Tags{}
-	}
-	for k, v := range add {
-		have[k] = v
-	}
-	if len(have) > limit {
-		return nil, tooMany()
-	}
-	return have, nil
 }
 
 // DeleteTags removes tags from resources of the account: each listed key (only if

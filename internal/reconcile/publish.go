@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"strait/internal/control"
+	"strait/internal/control/elb"
 	"strait/internal/model"
 )
 
@@ -126,9 +127,9 @@ func (r *Reconciler) ensureLoadBalancer(ctx context.Context, svc model.Published
 	if !errors.Is(err, model.ErrNotFound) {
 		return model.LoadBalancer{}, err
 	}
-	return r.ctl.CreateLoadBalancer(ctx, svc.Owner, control.CreateLoadBalancerInput{
-		Name: name, Type: control.LBTypeNetwork, Scheme: control.LBSchemeInternal, Subnets: svc.SubnetIDs, CrossZone: true,
-		Tags: []control.ELBTag{{Key: TagPublishedService, Value: svc.Name}},
+	return r.ctl.CreateLoadBalancer(ctx, svc.Owner, elb.CreateLoadBalancerInput{
+		Name: name, Type: elb.LBTypeNetwork, Scheme: elb.LBSchemeInternal, Subnets: svc.SubnetIDs, CrossZone: true,
+		Tags: []elb.ELBTag{{Key: TagPublishedService, Value: svc.Name}},
 	})
 }
 
@@ -154,20 +155,20 @@ func (r *Reconciler) ensureComponents(ctx context.Context, svc model.PublishedSe
 			return nil, nil, fmt.Errorf("component %s: %w", comp.Name, err)
 		}
 		tgs[comp.Name] = tg.ARN
-		forward := []control.ListenerAction{{Type: "forward", TargetGroupARN: tg.ARN}}
+		forward := []elb.ListenerAction{{Type: "forward", TargetGroupARN: tg.ARN}}
 		i := slices.IndexFunc(current, func(l model.Listener) bool { return l.Port == comp.Port })
 		switch {
 		case i < 0:
-			l, err := r.ctl.CreateListener(ctx, acct, control.CreateListenerInput{
-				LoadBalancerARN: lb.ARN, Protocol: control.ProtocolTCP, Port: comp.Port, Actions: forward,
-				Tags: []control.ELBTag{{Key: TagPublishedService, Value: svc.Name}, {Key: TagComponent, Value: comp.Name}},
+			l, err := r.ctl.CreateListener(ctx, acct, elb.CreateListenerInput{
+				LoadBalancerARN: lb.ARN, Protocol: elb.ProtocolTCP, Port: comp.Port, Actions: forward,
+				Tags: []elb.ELBTag{{Key: TagPublishedService, Value: svc.Name}, {Key: TagComponent, Value: comp.Name}},
 			})
 			if err != nil {
 				return nil, nil, fmt.Errorf("component %s: %w", comp.Name, err)
 			}
 			listeners[comp.Name] = l.ARN
 		case len(current[i].Actions) != 1 || current[i].Actions[0].TargetGroupARN != tg.ARN:
-			if _, err := r.ctl.ModifyListener(ctx, acct, current[i].ARN, control.ModifyListenerInput{Actions: forward}); err != nil {
+			if _, err := r.ctl.ModifyListener(ctx, acct, current[i].ARN, elb.ModifyListenerInput{Actions: forward}); err != nil {
 				return nil, nil, fmt.Errorf("component %s: %w", comp.Name, err)
 			}
 			listeners[comp.Name] = current[i].ARN
@@ -210,9 +211,9 @@ func (r *Reconciler) deleteTargetGroups(ctx context.Context, svc model.Published
 // registered targets the component's.
 func (r *Reconciler) ensureTargetGroup(ctx context.Context, svc model.PublishedService, comp model.Component) (model.TargetGroup, error) {
 	acct := svc.Owner
-	typ := control.TargetTypeIP
+	typ := elb.TargetTypeIP
 	if slices.ContainsFunc(comp.Targets, func(t string) bool { return strings.HasPrefix(t, "i-") }) {
-		typ = control.TargetTypeInstance
+		typ = elb.TargetTypeInstance
 	}
 	name := TargetGroupName(svc.Name, comp.Name, comp.Port, typ)
 	var tg model.TargetGroup
@@ -224,9 +225,9 @@ func (r *Reconciler) ensureTargetGroup(ctx context.Context, svc model.PublishedS
 		}
 		tg = found[0]
 	case errors.Is(err, model.ErrNotFound):
-		tg, err = r.ctl.CreateTargetGroup(ctx, acct, control.CreateTargetGroupInput{
-			Name: name, Protocol: control.ProtocolTCP, Port: comp.Port, VpcID: svc.VpcID, TargetType: typ,
-			Tags: []control.ELBTag{{Key: TagPublishedService, Value: svc.Name}, {Key: TagComponent, Value: comp.Name}},
+		tg, err = r.ctl.CreateTargetGroup(ctx, acct, elb.CreateTargetGroupInput{
+			Name: name, Protocol: elb.ProtocolTCP, Port: comp.Port, VpcID: svc.VpcID, TargetType: typ,
+			Tags: []elb.ELBTag{{Key: TagPublishedService, Value: svc.Name}, {Key: TagComponent, Value: comp.Name}},
 		})
 		if err != nil {
 			return tg, err
@@ -238,7 +239,7 @@ func (r *Reconciler) ensureTargetGroup(ctx context.Context, svc model.PublishedS
 	if err != nil {
 		return tg, err
 	}
-	var add, remove []control.TargetInput
+	var add, remove []elb.TargetInput
 	// A draining target counts as absent: wanted again, it is registered again
 	// (which ends its draining); not wanted, it is left to finish draining.
 	for _, t := range want {
@@ -247,8 +248,8 @@ func (r *Reconciler) ensureTargetGroup(ctx context.Context, svc model.PublishedS
 		}
 	}
 	for _, t := range tg.Targets {
-		if !t.Draining() && !slices.ContainsFunc(want, func(x control.TargetInput) bool { return x.ID == t.ID && x.Port == t.Port }) {
-			remove = append(remove, control.TargetInput{ID: t.ID, Port: t.Port})
+		if !t.Draining() && !slices.ContainsFunc(want, func(x elb.TargetInput) bool { return x.ID == t.ID && x.Port == t.Port }) {
+			remove = append(remove, elb.TargetInput{ID: t.ID, Port: t.Port})
 		}
 	}
 	if len(add) > 0 {
@@ -266,9 +267,9 @@ func (r *Reconciler) ensureTargetGroup(ctx context.Context, svc model.PublishedS
 
 // desiredTargets turns a component's targets into registrations; IP targets outside
 // the VPC are registered in zone "all".
-func (r *Reconciler) desiredTargets(ctx context.Context, svc model.PublishedService, comp model.Component, typ string) ([]control.TargetInput, error) {
+func (r *Reconciler) desiredTargets(ctx context.Context, svc model.PublishedService, comp model.Component, typ string) ([]elb.TargetInput, error) {
 	var cidr netip.Prefix
-	if typ == control.TargetTypeIP && len(comp.Targets) > 0 {
+	if typ == elb.TargetTypeIP && len(comp.Targets) > 0 {
 		v, err := r.ctl.Vpc(ctx, svc.Owner, svc.VpcID)
 		if err != nil {
 			return nil, err
@@ -277,13 +278,13 @@ func (r *Reconciler) desiredTargets(ctx context.Context, svc model.PublishedServ
 			return nil, err
 		}
 	}
-	out := make([]control.TargetInput, 0, len(comp.Targets))
+	out := make([]elb.TargetInput, 0, len(comp.Targets))
 	for _, t := range comp.Targets {
 		id, port, err := control.ParseComponentTarget(t, comp.Port)
 		if err != nil {
 			return nil, err
 		}
-		in := control.TargetInput{ID: id, Port: port}
+		in := elb.TargetInput{ID: id, Port: port}
 		if ip, err := netip.ParseAddr(id); err == nil && !cidr.Contains(ip) {
 			in.AZ = "all"
 		}
@@ -423,7 +424,7 @@ func LoadBalancerName(service string) string { return elbName("strait-" + servic
 // component's port and target type, which a target group cannot change.
 func TargetGroupName(service, component string, port int32, targetType string) string {
 	n := "strait-" + service + "-" + strings.ReplaceAll(component, "_", "-") + "-" + strconv.Itoa(int(port))
-	if targetType == control.TargetTypeInstance {
+	if targetType == elb.TargetTypeInstance {
 		n += "-i"
 	}
 	return elbName(n)

@@ -142,3 +142,18 @@ func RandomString(alphabet string, n int) string {
 	}
 	return string(out)
 }
+
+// AddTags adds (or overwrites) tags on a resource's tags; more than limit tags
+// after that is the error of tooMany.
+func AddTags(have, add model.Tags, limit int, tooMany func() error) (model.Tags, error) {
+	if have == nil {
+		have = model.Tags{}
+	}
+	for k, v := range add {
+		have[k] = v
+	}
+	if len(have) > limit {
+		return nil, tooMany()
+	}
+	return have, nil
+}

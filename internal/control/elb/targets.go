@@ -1,4 +1,4 @@
-package control
+package elb
 
 import (
 	"context"
@@ -45,7 +45,7 @@ var privateRanges = []netip.Prefix{
 // RegisterTargets adds targets to a target group. Registering a target (ID and
 // port) that is already registered changes nothing, except that a draining target
 // stops draining.
-func (c *Control) RegisterTargets(ctx context.Context, acct, arn string, targets []TargetInput) error {
+func (c *ELB) RegisterTargets(ctx context.Context, acct, arn string, targets []TargetInput) error {
 	tg, err := c.TargetGroup(ctx, acct, arn)
 	if err != nil {
 		return err
@@ -83,7 +83,7 @@ func (c *Control) RegisterTargets(ctx context.Context, acct, arn string, targets
 }
 
 // resolveTarget checks one target to register and finds its availability zone.
-func (c *Control) resolveTarget(ctx context.Context, acct string, tg model.TargetGroup, in TargetInput) (model.Target, error) {
+func (c *ELB) resolveTarget(ctx context.Context, acct string, tg model.TargetGroup, in TargetInput) (model.Target, error) {
 	t := model.Target{ID: in.ID, Port: in.Port, AZ: in.AZ, Registered: c.Now().UTC()}
 	if t.Port == 0 {
 		t.Port = tg.Port
@@ -106,7 +106,7 @@ func (c *Control) resolveTarget(ctx context.Context, acct string, tg model.Targe
 		if in.AZ == "all" {
 			return t, model.InvalidKind(model.KindTarget, in.ID, "You cannot specify 'all' for targets inside the VPC: the IP address '%s' is in VPC '%s' (%s)", in.ID, v.ID, v.CIDR)
 		}
-		subnets, err := c.SubnetsOfVpc(ctx, v.ID)
+		subnets, err := c.net.SubnetsOfVpc(ctx, v.ID)
 		if err != nil {
 			return t, err
 		}
@@ -137,7 +137,7 @@ func (c *Control) resolveTarget(ctx context.Context, acct string, tg model.Targe
 	return t, nil
 }
 
-func (c *Control) resolveInstanceTarget(ctx context.Context, acct string, tg model.TargetGroup, t model.Target) (model.Target, error) {
+func (c *ELB) resolveInstanceTarget(ctx context.Context, acct string, tg model.TargetGroup, t model.Target) (model.Target, error) {
 	notValid := model.InvalidKind(model.KindTarget, t.ID, "The following targets are not valid instances: %s", t.ID)
 	if !model.ValidID(model.PrefixInstance, t.ID) {
 		return t, notValid
@@ -173,13 +173,13 @@ type TargetHealthInfo struct {
 // ones asked for). Until the data plane has checked a target, it is "initial"; a
 // target of a group no listener uses is "unused"; a deregistered target is
 // "draining" until its deregistration delay is over.
-func (c *Control) DescribeTargetHealth(ctx context.Context, acct, arn string, filter []TargetInput) ([]TargetHealthInfo, error) {
+func (c *ELB) DescribeTargetHealth(ctx context.Context, acct, arn string, filter []TargetInput) ([]TargetHealthInfo, error) {
 	tg, err := c.TargetGroup(ctx, acct, arn)
 	if err != nil {
 		return nil, err
 	}
 	v := healthView{tg: tg}
-	if v.observed, err = c.observedHealth(ctx, arn); err != nil {
+	if v.observed, err = c.ObservedHealth(ctx, arn); err != nil {
 		return nil, err
 	}
 	if v.zones, err = c.enabledZones(ctx, acct, tg); err != nil {
@@ -262,7 +262,7 @@ func (v healthView) state(t model.Target) model.TargetHealth {
 
 // targetInstanceStates reads the state of each instance target of a group of
 // type instance ("" for an instance that is gone); nil for other groups.
-func (c *Control) targetInstanceStates(ctx context.Context, tg model.TargetGroup) (map[string]string, error) {
+func (c *ELB) targetInstanceStates(ctx context.Context, tg model.TargetGroup) (map[string]string, error) {
 	if tg.TargetType != TargetTypeInstance {
 		return nil, nil
 	}
@@ -285,7 +285,7 @@ func (c *Control) targetInstanceStates(ctx context.Context, tg model.TargetGroup
 // target (ID and port) is registered in the group, draining included, and only
 // when the state or reason changes, so that repeated reports cost no write. A
 // zero h.Since is set to now.
-func (c *Control) SetTargetHealth(ctx context.Context, targetGroupARN, targetID string, port int32, h model.TargetHealth) error {
+func (c *ELB) SetTargetHealth(ctx context.Context, targetGroupARN, targetID string, port int32, h model.TargetHealth) error {
 	id := model.ARNResourceID(targetGroupARN)
 	if id == "" {
 		return nil
@@ -330,9 +330,9 @@ func (c *Control) SetTargetHealth(ctx context.Context, targetGroupARN, targetID 
 	})
 }
 
-// observedHealth reads the health records the data plane wrote for a target group,
+// ObservedHealth reads the health records the data plane wrote for a target group,
 // by TargetHealthID.
-func (c *Control) observedHealth(ctx context.Context, arn string) (map[string]model.TargetHealth, error) {
+func (c *ELB) ObservedHealth(ctx context.Context, arn string) (map[string]model.TargetHealth, error) {
 	out := map[string]model.TargetHealth{}
 	prefix := core.Key(model.KindTargetHealth, model.ARNResourceID(arn)) + "/"
 	err := c.Store().List(ctx, prefix, func(k string, val []byte) error {
@@ -348,7 +348,7 @@ func (c *Control) observedHealth(ctx context.Context, arn string) (map[string]mo
 
 // enabledZones lists the availability zones of the load balancer that uses a target
 // group (none when no listener uses it).
-func (c *Control) enabledZones(ctx context.Context, acct string, tg model.TargetGroup) ([]string, error) {
+func (c *ELB) enabledZones(ctx context.Context, acct string, tg model.TargetGroup) ([]string, error) {
 	lbs := TargetGroupLoadBalancers(tg)
 	if len(lbs) == 0 {
 		return nil, nil

@@ -1,4 +1,4 @@
-package control
+package elb
 
 import (
 	"context"
@@ -62,7 +62,7 @@ func elbNotFound(kind, arn string) *model.Error {
 
 // elbRef checks that arn is a well-formed ARN of kind in this region and owned by
 // acct, and returns the record ID.
-func (c *Control) elbRef(acct, arn, kind string) (string, error) {
+func (c *ELB) elbRef(acct, arn, kind string) (string, error) {
 	r, ok := parseELBARN(arn)
 	if !ok || r.Kind != kind {
 		return "", model.Invalid("'%s' is not a valid %s ARN", arn, elbWords[kind])
@@ -91,7 +91,7 @@ func elbIdentity(v any) (arn, owner string) {
 }
 
 // getELB reads the caller's record named by arn.
-func getELB[T elbRecord](ctx context.Context, c *Control, acct, arn, kind string) (T, error) {
+func getELB[T elbRecord](ctx context.Context, c *ELB, acct, arn, kind string) (T, error) {
 	var v T
 	id, err := c.elbRef(acct, arn, kind)
 	if err != nil {
@@ -110,7 +110,7 @@ func getELB[T elbRecord](ctx context.Context, c *Control, acct, arn, kind string
 }
 
 // txGetELB reads the caller's record named by arn inside a transaction.
-func txGetELB[T elbRecord](c *Control, tx *store.Tx, acct, arn, kind string) (T, error) {
+func txGetELB[T elbRecord](c *ELB, tx *store.Tx, acct, arn, kind string) (T, error) {
 	var v T
 	id, err := c.elbRef(acct, arn, kind)
 	if err != nil {

@@ -1,4 +1,4 @@
-package control
+package elb
 
 import (
 	"context"
@@ -196,7 +196,7 @@ func attributeList(m map[string]string) []ELBAttribute {
 }
 
 // LoadBalancerAttributes returns a load balancer's attributes in key order.
-func (c *Control) LoadBalancerAttributes(ctx context.Context, acct, arn string) ([]ELBAttribute, error) {
+func (c *ELB) LoadBalancerAttributes(ctx context.Context, acct, arn string) ([]ELBAttribute, error) {
 	lb, err := c.LoadBalancer(ctx, acct, arn)
 	if err != nil {
 		return nil, err
@@ -206,7 +206,7 @@ func (c *Control) LoadBalancerAttributes(ctx context.Context, acct, arn string) 
 
 // ModifyLoadBalancerAttributes changes attributes of a load balancer and returns all
 // of them.
-func (c *Control) ModifyLoadBalancerAttributes(ctx context.Context, acct, arn string, changes []ELBAttribute) ([]ELBAttribute, error) {
+func (c *ELB) ModifyLoadBalancerAttributes(ctx context.Context, acct, arn string, changes []ELBAttribute) ([]ELBAttribute, error) {
 	if _, err := c.LoadBalancer(ctx, acct, arn); err != nil {
 		return nil, err
 	}
@@ -235,7 +235,7 @@ func (c *Control) ModifyLoadBalancerAttributes(ctx context.Context, acct, arn st
 }
 
 // TargetGroupAttributes returns a target group's attributes in key order.
-func (c *Control) TargetGroupAttributes(ctx context.Context, acct, arn string) ([]ELBAttribute, error) {
+func (c *ELB) TargetGroupAttributes(ctx context.Context, acct, arn string) ([]ELBAttribute, error) {
 	tg, err := c.TargetGroup(ctx, acct, arn)
 	if err != nil {
 		return nil, err
@@ -245,7 +245,7 @@ func (c *Control) TargetGroupAttributes(ctx context.Context, acct, arn string) (
 
 // ModifyTargetGroupAttributes changes attributes of a target group and returns all
 // of them.
-func (c *Control) ModifyTargetGroupAttributes(ctx context.Context, acct, arn string, changes []ELBAttribute) ([]ELBAttribute, error) {
+func (c *ELB) ModifyTargetGroupAttributes(ctx context.Context, acct, arn string, changes []ELBAttribute) ([]ELBAttribute, error) {
 	if _, err := c.TargetGroup(ctx, acct, arn); err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package control
+package elb
 
 import (
 	"context"
@@ -77,7 +77,7 @@ func checkTagResources(arns []string) error {
 
 // retagELB rewrites with change the tags of each of the caller's resources named
 // by arns, in one transaction: all of them or none.
-func (c *Control) retagELB(ctx context.Context, acct string, arns []string, change func(model.Tags) (model.Tags, error)) error {
+func (c *ELB) retagELB(ctx context.Context, acct string, arns []string, change func(model.Tags) (model.Tags, error)) error {
 	return c.Update(ctx, func(tx *store.Tx) error {
 		for _, arn := range arns {
 			t, save, err := c.txTagged(tx, acct, arn)
@@ -97,7 +97,7 @@ func (c *Control) retagELB(ctx context.Context, acct string, arns []string, chan
 
 // txTagged reads the caller's resource named by arn for a tag change: it returns the
 // resource's tags and a function that stores the resource with the changed tags.
-func (c *Control) txTagged(tx *store.Tx, acct, arn string) (*model.Tags, func() error, error) {
+func (c *ELB) txTagged(tx *store.Tx, acct, arn string) (*model.Tags, func() error, error) {
 	r, ok := parseELBARN(arn)
 	if !ok {
 		return nil, nil, model.Invalid("'%s' is not a valid load balancer, target group or listener ARN", arn)
@@ -117,7 +117,7 @@ func (c *Control) txTagged(tx *store.Tx, acct, arn string) (*model.Tags, func() 
 
 // AddTags adds tags to (or changes the values of tags of) load balancers, target
 // groups and listeners; all of them or none.
-func (c *Control) AddTags(ctx context.Context, acct string, arns []string, tags []ELBTag) error {
+func (c *ELB) AddTags(ctx context.Context, acct string, arns []string, tags []ELBTag) error {
 	if err := checkTagResources(arns); err != nil {
 		return err
 	}
@@ -129,13 +129,13 @@ func (c *Control) AddTags(ctx context.Context, acct string, arns []string, tags 
 		return model.Missing("Tags")
 	}
 	return c.retagELB(ctx, acct, arns, func(have model.Tags) (model.Tags, error) {
-		return addTags(have, add, maxELBTags, tooManyTags)
+		return core.AddTags(have, add, maxELBTags, tooManyTags)
 	})
 }
 
 // RemoveTags removes tags, by key, from load balancers, target groups and
 // listeners. Keys a resource does not have are ignored.
-func (c *Control) RemoveTags(ctx context.Context, acct string, arns, keys []string) error {
+func (c *ELB) RemoveTags(ctx context.Context, acct string, arns, keys []string) error {
 	if err := checkTagResources(arns); err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (c *Control) RemoveTags(ctx context.Context, acct string, arns, keys []stri
 }
 
 // Tags returns the tags of each resource, in the order of arns.
-func (c *Control) Tags(ctx context.Context, acct string, arns []string) ([]model.Tags, error) {
+func (c *ELB) Tags(ctx context.Context, acct string, arns []string) ([]model.Tags, error) {
 	if err := checkTagResources(arns); err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package control
+package elb
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"strait/internal/store"
 )
 
-// maxListeners is how many listeners a load balancer may have.
-const maxListeners = 50
+// MaxListeners is how many listeners a load balancer may have.
+const MaxListeners = 50
 
 // ListenerAction is a listener's default action as a request gives it: a forward
 // action names its target group by TargetGroupARN, by ForwardTargetGroups (the
@@ -53,7 +53,7 @@ type ModifyListenerInput struct {
 // group in the load balancer's VPC. As in AWS, asking again for a listener with the
 // same port, protocol and target group returns the existing one (tags aside); a
 // different listener on a port already used is DuplicateListener.
-func (c *Control) CreateListener(ctx context.Context, acct string, in CreateListenerInput) (model.Listener, error) {
+func (c *ELB) CreateListener(ctx context.Context, acct string, in CreateListenerInput) (model.Listener, error) {
 	lb, err := c.LoadBalancer(ctx, acct, in.LoadBalancerARN)
 	if err != nil {
 		return model.Listener{}, err
@@ -95,8 +95,8 @@ func (c *Control) CreateListener(ctx context.Context, acct string, in CreateList
 			}
 			return err
 		}
-		if len(lb.Listeners) >= maxListeners {
-			return model.Coded(model.ErrLimit, "TooManyListeners", "A load balancer can have at most %d listeners", maxListeners)
+		if len(lb.Listeners) >= MaxListeners {
+			return model.Coded(model.ErrLimit, "TooManyListeners", "A load balancer can have at most %d listeners", MaxListeners)
 		}
 		if err := txClaimPort(tx, lb, in.Port, l.ARN); err != nil {
 			return err
@@ -157,7 +157,7 @@ func forwardTarget(actions []ListenerAction) (string, error) {
 
 // txLinkTargetGroup checks that a listener of lb may forward to a target group and
 // records that it does.
-func (c *Control) txLinkTargetGroup(tx *store.Tx, acct string, lb model.LoadBalancer, tgARN, listenerARN string) error {
+func (c *ELB) txLinkTargetGroup(tx *store.Tx, acct string, lb model.LoadBalancer, tgARN, listenerARN string) error {
 	tg, err := txGetELB[model.TargetGroup](c, tx, acct, tgARN, model.KindTargetGroup)
 	if err != nil {
 		return err
@@ -232,12 +232,12 @@ func listenerPortKey(lbARN string, port int32) string {
 }
 
 // Listener returns one of the account's listeners by ARN.
-func (c *Control) Listener(ctx context.Context, acct, arn string) (model.Listener, error) {
+func (c *ELB) Listener(ctx context.Context, acct, arn string) (model.Listener, error) {
 	return getELB[model.Listener](ctx, c, acct, arn, model.KindListener)
 }
 
 // Listeners returns the listeners of one of the account's load balancers.
-func (c *Control) Listeners(ctx context.Context, acct, lbARN string) ([]model.Listener, error) {
+func (c *ELB) Listeners(ctx context.Context, acct, lbARN string) ([]model.Listener, error) {
 	if _, err := c.LoadBalancer(ctx, acct, lbARN); err != nil {
 		return nil, err
 	}
@@ -255,7 +255,7 @@ func (c *Control) Listeners(ctx context.Context, acct, lbARN string) ([]model.Li
 }
 
 // ModifyListener changes a listener's port, protocol or default action.
-func (c *Control) ModifyListener(ctx context.Context, acct, arn string, in ModifyListenerInput) (model.Listener, error) {
+func (c *ELB) ModifyListener(ctx context.Context, acct, arn string, in ModifyListenerInput) (model.Listener, error) {
 	if _, err := c.Listener(ctx, acct, arn); err != nil {
 		return model.Listener{}, err
 	}
@@ -304,7 +304,7 @@ func (c *Control) ModifyListener(ctx context.Context, acct, arn string, in Modif
 }
 
 // DeleteListener deletes a listener; its target group stops receiving its traffic.
-func (c *Control) DeleteListener(ctx context.Context, acct, arn string) error {
+func (c *ELB) DeleteListener(ctx context.Context, acct, arn string) error {
 	if _, err := c.Listener(ctx, acct, arn); err != nil {
 		return err
 	}
@@ -312,7 +312,7 @@ func (c *Control) DeleteListener(ctx context.Context, acct, arn string) error {
 }
 
 // txDeleteListener removes a listener and every reference to it.
-func (c *Control) txDeleteListener(tx *store.Tx, acct, arn string) error {
+func (c *ELB) txDeleteListener(tx *store.Tx, acct, arn string) error {
 	l, err := txGetELB[model.Listener](c, tx, acct, arn, model.KindListener)
 	if err != nil {
 		return err

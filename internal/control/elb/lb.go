@@ -1,4 +1,4 @@
-package control
+package elb
 
 import (
 	"context"
@@ -62,7 +62,7 @@ type lbPlan struct {
 // requester-managed ENI) in each of its subnets. It starts provisioning and becomes
 // active once realized. Asking again for a load balancer with the same name and
 // settings returns the existing one.
-func (c *Control) CreateLoadBalancer(ctx context.Context, acct string, in CreateLoadBalancerInput) (model.LoadBalancer, error) {
+func (c *ELB) CreateLoadBalancer(ctx context.Context, acct string, in CreateLoadBalancerInput) (model.LoadBalancer, error) {
 	p, err := c.planLoadBalancer(ctx, acct, in)
 	if err != nil {
 		return model.LoadBalancer{}, err
@@ -90,7 +90,7 @@ func (c *Control) CreateLoadBalancer(ctx context.Context, acct string, in Create
 		}
 		lb = c.newLoadBalancer(acct, arn, p)
 		for _, m := range p.mappings {
-			eni, err := c.CreateENI(tx, network.ENISpec{
+			eni, err := c.net.CreateENI(tx, network.ENISpec{
 				SubnetID: m.SubnetID, Owner: acct, InterfaceType: model.ENITypeNLB,
 				Description: "ELB net/" + in.Name + "/" + hex, RequesterID: model.ENIRequesterELB,
 				RequesterManaged: true, AttachedTo: arn, Groups: p.groups, PrivateIP: m.PrivateIPv4,
@@ -108,7 +108,7 @@ func (c *Control) CreateLoadBalancer(ctx context.Context, acct string, in Create
 	return lb, err
 }
 
-func (c *Control) newLoadBalancer(acct, arn string, p lbPlan) model.LoadBalancer {
+func (c *ELB) newLoadBalancer(acct, arn string, p lbPlan) model.LoadBalancer {
 	hex := model.ARNResourceID(arn)
 	dns := fmt.Sprintf("%s-%s.elb.%s.%s", p.in.Name, hex, c.Region(), c.Domain())
 	if p.in.Scheme == LBSchemeInternal {
@@ -150,7 +150,7 @@ func (p lbPlan) matches(lb model.LoadBalancer) bool {
 
 // planLoadBalancer checks a CreateLoadBalancer request against the caller's subnets
 // and security groups.
-func (c *Control) planLoadBalancer(ctx context.Context, acct string, in CreateLoadBalancerInput) (lbPlan, error) {
+func (c *ELB) planLoadBalancer(ctx context.Context, acct string, in CreateLoadBalancerInput) (lbPlan, error) {
 	if err := checkELBName("Load balancer", in.Name); err != nil {
 		return lbPlan{}, err
 	}
@@ -192,7 +192,7 @@ func (c *Control) planLoadBalancer(ctx context.Context, acct string, in CreateLo
 }
 
 // planSubnets resolves the request's subnets: all in one VPC, one per zone.
-func (c *Control) planSubnets(ctx context.Context, acct string, p *lbPlan) error {
+func (c *ELB) planSubnets(ctx context.Context, acct string, p *lbPlan) error {
 	in := p.in
 	switch {
 	case len(in.Subnets) > 0 && len(in.SubnetMappings) > 0:
@@ -206,7 +206,7 @@ func (c *Control) planSubnets(ctx context.Context, acct string, p *lbPlan) error
 	}
 	zones := map[string]string{}
 	for _, m := range p.mappings {
-		sn, err := c.Subnet(ctx, acct, m.SubnetID)
+		sn, err := c.net.Subnet(ctx, acct, m.SubnetID)
 		if err != nil {
 			return err
 		}
@@ -237,7 +237,7 @@ func (c *Control) planSubnets(ctx context.Context, acct string, p *lbPlan) error
 const maxLBGroups = 5
 
 // planLBGroups checks the load balancer's security groups: the caller's, in its VPC.
-func (c *Control) planLBGroups(ctx context.Context, acct, vpcID string, ids []string) ([]string, error) {
+func (c *ELB) planLBGroups(ctx context.Context, acct, vpcID string, ids []string) ([]string, error) {
 	var groups []string
 	for _, id := range ids {
 		groups = elbAppendOnce(groups, id)
@@ -245,7 +245,7 @@ func (c *Control) planLBGroups(ctx context.Context, acct, vpcID string, ids []st
 	if len(groups) > maxLBGroups {
 		return nil, model.InvalidKind(model.KindSecurityGroup, "", "A load balancer can have at most %d security groups, not %d", maxLBGroups, len(groups))
 	}
-	if err := c.CheckSecurityGroups(ctx, acct, vpcID, groups); err != nil {
+	if err := c.net.CheckSecurityGroups(ctx, acct, vpcID, groups); err != nil {
 		return nil, err
 	}
 	return groups, nil
@@ -254,19 +254,19 @@ func (c *Control) planLBGroups(ctx context.Context, acct, vpcID string, ids []st
 func lbNameKey(acct, name string) string { return "lbname/" + acct + "/" + name }
 
 // LoadBalancer returns one of the account's load balancers by ARN.
-func (c *Control) LoadBalancer(ctx context.Context, acct, arn string) (model.LoadBalancer, error) {
+func (c *ELB) LoadBalancer(ctx context.Context, acct, arn string) (model.LoadBalancer, error) {
 	return getELB[model.LoadBalancer](ctx, c, acct, arn, model.KindLoadBalancer)
 }
 
 // LoadBalancers lists the account's load balancers.
-func (c *Control) LoadBalancers(ctx context.Context, acct string) ([]model.LoadBalancer, error) {
+func (c *ELB) LoadBalancers(ctx context.Context, acct string) ([]model.LoadBalancer, error) {
 	all, err := core.List[model.LoadBalancer](ctx, c.Store(), model.KindLoadBalancer)
 	return core.FilterOwner(all, acct, func(lb model.LoadBalancer) string { return lb.Owner }), err
 }
 
 // LoadBalancersByName returns the account's load balancers with the given names, in
 // that order; a missing name is LoadBalancerNotFound.
-func (c *Control) LoadBalancersByName(ctx context.Context, acct string, names []string) ([]model.LoadBalancer, error) {
+func (c *ELB) LoadBalancersByName(ctx context.Context, acct string, names []string) ([]model.LoadBalancer, error) {
 	all, err := c.LoadBalancers(ctx, acct)
 	if err != nil {
 		return nil, err
@@ -290,7 +290,7 @@ func (c *Control) LoadBalancersByName(ctx context.Context, acct string, names []
 
 // DeleteLoadBalancer deletes a load balancer with its listeners and frees its nodes'
 // addresses. Deleting a load balancer that no longer exists succeeds, as in AWS.
-func (c *Control) DeleteLoadBalancer(ctx context.Context, acct, arn string) error {
+func (c *ELB) DeleteLoadBalancer(ctx context.Context, acct, arn string) error {
 	if _, err := c.elbRef(acct, arn, model.KindLoadBalancer); err != nil {
 		return err
 	}
@@ -339,7 +339,7 @@ func deletionProtected(arn string) error {
 
 // checkLBDeletable refuses to delete a protected load balancer or one that an
 // endpoint service uses.
-func (c *Control) checkLBDeletable(ctx context.Context, lb model.LoadBalancer) error {
+func (c *ELB) checkLBDeletable(ctx context.Context, lb model.LoadBalancer) error {
 	if lb.Attributes[attrDeletionProtection] == "true" {
 		return deletionProtected(lb.ARN)
 	}
@@ -360,7 +360,7 @@ func txCheckLBDeletable(tx *store.Tx, lb model.LoadBalancer) error {
 	if lb.Attributes[attrDeletionProtection] == "true" {
 		return deletionProtected(lb.ARN)
 	}
-	if tx.Exists(lbServiceKey(model.ARNResourceID(lb.ARN))) {
+	if tx.Exists(LBServiceKey(model.ARNResourceID(lb.ARN))) {
 		return lbInUse(lb.ARN)
 	}
 	return nil
@@ -368,4 +368,22 @@ func txCheckLBDeletable(tx *store.Tx, lb model.LoadBalancer) error {
 
 func lbInUse(arn string) error {
 	return model.InUse(model.KindLoadBalancer, arn, "Load balancer '%s' cannot be deleted because it is currently associated with another service", arn)
+}
+
+// LBServiceKey is the store key naming the endpoint service that publishes a
+// load balancer.
+func LBServiceKey(lbID string) string { return "lbservice/" + lbID }
+
+// LoadBalancerService returns the ID of the endpoint service that publishes the load
+// balancer with the given ARN, or "" when none does. DeleteLoadBalancer refuses to
+// delete a published load balancer, as in AWS.
+func (c *ELB) LoadBalancerService(ctx context.Context, arn string) (string, error) {
+	var id string
+	if err := c.Store().Get(ctx, LBServiceKey(model.ARNResourceID(arn)), &id); err != nil {
+		if core.IsNotFound(err) {
+			return "", nil
+		}
+		return "", err
+	}
+	return id, nil
 }

@@ -1,4 +1,4 @@
-package control
+package elb
 
 import (
 	"context"
@@ -33,7 +33,7 @@ func DeregistrationDelay(tg model.TargetGroup) time.Duration {
 // over (see Settle), unless it is registered again first. A target of an unused
 // group, or of a group whose delay is 0, leaves at once. Deregistering a target
 // that is already draining changes nothing.
-func (c *Control) DeregisterTargets(ctx context.Context, acct, arn string, targets []TargetInput) error {
+func (c *ELB) DeregisterTargets(ctx context.Context, acct, arn string, targets []TargetInput) error {
 	tg, err := c.TargetGroup(ctx, acct, arn)
 	if err != nil {
 		return err
@@ -55,7 +55,7 @@ func (c *Control) DeregisterTargets(ctx context.Context, acct, arn string, targe
 		if err != nil || !changed {
 			return err
 		}
-		dropTargetHealth(tx, tg, out.Targets)
+		DropTargetHealth(tx, tg, out.Targets)
 		return tx.Put(core.Key(model.KindTargetGroup, model.ARNResourceID(arn)), out)
 	})
 }
@@ -95,9 +95,9 @@ func deregister(tg model.TargetGroup, targets []TargetInput, now time.Time) (mod
 	return tg, changed, nil
 }
 
-// dropTargetHealth deletes, inside tx, the health records of the targets of old
+// DropTargetHealth deletes, inside tx, the health records of the targets of old
 // that are not in kept.
-func dropTargetHealth(tx *store.Tx, old model.TargetGroup, kept []model.Target) {
+func DropTargetHealth(tx *store.Tx, old model.TargetGroup, kept []model.Target) {
 	for _, t := range old.Targets {
 		if !slices.ContainsFunc(kept, func(x model.Target) bool { return x.ID == t.ID && x.Port == t.Port }) {
 			tx.Delete(core.Key(model.KindTargetHealth, model.TargetHealthID(old.ARN, t.ID, t.Port)))
@@ -105,47 +105,8 @@ func dropTargetHealth(tx *store.Tx, old model.TargetGroup, kept []model.Target) 
 	}
 }
 
-// settleDraining removes the draining targets whose deregistration delay is over,
-// and those of groups that no listener uses any more (nothing can be draining
-// there), with their health records (see Settle).
-func (c *Control) settleDraining(ctx context.Context) error {
-	tgs, err := core.Scan[model.TargetGroup](c.WithCache(ctx), c.Base, model.KindTargetGroup)
-	if err != nil {
-		return err
-	}
-	now := c.Now()
-	for _, tg := range tgs {
-		if !slices.ContainsFunc(tg.Targets, func(t model.Target) bool { return drained(tg, t, now) }) {
-			continue
-		}
-		err := c.Update(ctx, func(tx *store.Tx) error {
-			id := model.ARNResourceID(tg.ARN)
-			cur, err := core.TxGet[model.TargetGroup](tx, model.KindTargetGroup, id)
-			if core.IsNotFound(err) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			kept := slices.DeleteFunc(slices.Clone(cur.Targets), func(t model.Target) bool { return drained(cur, t, now) })
-			if len(kept) == len(cur.Targets) {
-				return nil
-			}
-			dropTargetHealth(tx, cur, kept)
-			if cur.Targets = kept; len(kept) == 0 {
-				cur.Targets = nil
-			}
-			return tx.Put(core.Key(model.KindTargetGroup, id), cur)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// drained reports whether a draining target is done: its delay is over, or no
+// Drained reports whether a draining target is done: its delay is over, or no
 // listener uses its group.
-func drained(tg model.TargetGroup, t model.Target, now time.Time) bool {
+func Drained(tg model.TargetGroup, t model.Target, now time.Time) bool {
 	return t.Draining() && (len(tg.Listeners) == 0 || !now.Before(t.DrainingUntil))
 }

@@ -1,4 +1,4 @@
-package control
+package elb
 
 import (
 	"context"
@@ -49,7 +49,7 @@ type CreateTargetGroupInput struct {
 
 // CreateTargetGroup creates a TCP target group for network load balancers. Asking
 // again for a group with the same name and settings returns the existing one.
-func (c *Control) CreateTargetGroup(ctx context.Context, acct string, in CreateTargetGroupInput) (model.TargetGroup, error) {
+func (c *ELB) CreateTargetGroup(ctx context.Context, acct string, in CreateTargetGroupInput) (model.TargetGroup, error) {
 	tg, err := c.planTargetGroup(ctx, acct, in)
 	if err != nil {
 		return tg, err
@@ -83,7 +83,7 @@ func (c *Control) CreateTargetGroup(ctx context.Context, acct string, in CreateT
 }
 
 // planTargetGroup checks a CreateTargetGroup request and fills in AWS's defaults.
-func (c *Control) planTargetGroup(ctx context.Context, acct string, in CreateTargetGroupInput) (model.TargetGroup, error) {
+func (c *ELB) planTargetGroup(ctx context.Context, acct string, in CreateTargetGroupInput) (model.TargetGroup, error) {
 	if err := checkELBName("Target group", in.Name); err != nil {
 		return model.TargetGroup{}, err
 	}
@@ -111,7 +111,7 @@ func (c *Control) planTargetGroup(ctx context.Context, acct string, in CreateTar
 	if in.IPAddressType != "ipv4" {
 		return model.TargetGroup{}, model.Invalid("IP address type '%s' is not supported: Strait's target groups are IPv4 only", in.IPAddressType)
 	}
-	if _, err := c.Vpc(ctx, acct, in.VpcID); err != nil {
+	if _, err := c.net.Vpc(ctx, acct, in.VpcID); err != nil {
 		if errors.Is(err, model.ErrNotFound) {
 			return model.TargetGroup{}, model.Invalid("The VPC ID '%s' is not found", in.VpcID)
 		}
@@ -228,19 +228,19 @@ func validHTTPCodes(s string) bool {
 func tgNameKey(acct, name string) string { return "tgname/" + acct + "/" + name }
 
 // TargetGroup returns one of the account's target groups by ARN.
-func (c *Control) TargetGroup(ctx context.Context, acct, arn string) (model.TargetGroup, error) {
+func (c *ELB) TargetGroup(ctx context.Context, acct, arn string) (model.TargetGroup, error) {
 	return getELB[model.TargetGroup](ctx, c, acct, arn, model.KindTargetGroup)
 }
 
 // TargetGroups lists the account's target groups.
-func (c *Control) TargetGroups(ctx context.Context, acct string) ([]model.TargetGroup, error) {
+func (c *ELB) TargetGroups(ctx context.Context, acct string) ([]model.TargetGroup, error) {
 	all, err := core.List[model.TargetGroup](ctx, c.Store(), model.KindTargetGroup)
 	return core.FilterOwner(all, acct, func(tg model.TargetGroup) string { return tg.Owner }), err
 }
 
 // TargetGroupsByName returns the account's target groups with the given names; a
 // missing name is TargetGroupNotFound.
-func (c *Control) TargetGroupsByName(ctx context.Context, acct string, names []string) ([]model.TargetGroup, error) {
+func (c *ELB) TargetGroupsByName(ctx context.Context, acct string, names []string) ([]model.TargetGroup, error) {
 	all, err := c.TargetGroups(ctx, acct)
 	if err != nil {
 		return nil, err
@@ -260,7 +260,7 @@ func (c *Control) TargetGroupsByName(ctx context.Context, acct string, names []s
 
 // TargetGroupsOfLoadBalancer lists the target groups the listeners of a load
 // balancer forward to.
-func (c *Control) TargetGroupsOfLoadBalancer(ctx context.Context, acct, lbARN string) ([]model.TargetGroup, error) {
+func (c *ELB) TargetGroupsOfLoadBalancer(ctx context.Context, acct, lbARN string) ([]model.TargetGroup, error) {
 	if _, err := c.LoadBalancer(ctx, acct, lbARN); err != nil {
 		return nil, err
 	}
@@ -288,7 +288,7 @@ func TargetGroupLoadBalancers(tg model.TargetGroup) []string {
 }
 
 // ModifyTargetGroup changes a target group's health check.
-func (c *Control) ModifyTargetGroup(ctx context.Context, acct, arn string, in HealthCheckInput) (model.TargetGroup, error) {
+func (c *ELB) ModifyTargetGroup(ctx context.Context, acct, arn string, in HealthCheckInput) (model.TargetGroup, error) {
 	if _, err := c.TargetGroup(ctx, acct, arn); err != nil {
 		return model.TargetGroup{}, err
 	}
@@ -308,7 +308,7 @@ func (c *Control) ModifyTargetGroup(ctx context.Context, acct, arn string, in He
 
 // DeleteTargetGroup deletes a target group that no listener uses. Deleting a target
 // group that no longer exists succeeds, as in AWS.
-func (c *Control) DeleteTargetGroup(ctx context.Context, acct, arn string) error {
+func (c *ELB) DeleteTargetGroup(ctx context.Context, acct, arn string) error {
 	id, err := c.elbRef(acct, arn, model.KindTargetGroup)
 	if err != nil {
 		return err
