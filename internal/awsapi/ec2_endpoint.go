@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"strait/internal/control"
+	"strait/internal/control/endpoints"
 	"strait/internal/model"
 )
 
@@ -55,7 +55,7 @@ type DnsEntry struct {
 	HostedZoneId string
 }
 
-func dnsEntries(entries []control.DNSEntry) []DnsEntry {
+func dnsEntries(entries []endpoints.DNSEntry) []DnsEntry {
 	out := []DnsEntry{}
 	for _, e := range entries {
 		out = append(out, DnsEntry{DnsName: e.Name, HostedZoneId: e.HostedZoneID})
@@ -63,13 +63,13 @@ func dnsEntries(entries []control.DNSEntry) []DnsEntry {
 	return out
 }
 
-func (a *API) toVpcEndpoint(d control.EndpointDetail) VpcEndpoint {
+func (a *API) toVpcEndpoint(d endpoints.EndpointDetail) VpcEndpoint {
 	ep := d.Endpoint
 	out := VpcEndpoint{
 		VpcEndpointId: ep.ID, VpcEndpointType: ep.Type, VpcId: ep.VpcID, ServiceName: ep.ServiceName,
 		State: ep.State, PolicyDocument: ep.PolicyDocument, RouteTableIds: []string{},
 		SubnetIds: nonNil(ep.SubnetIDs), Groups: []SecurityGroupIdentifier{}, IpAddressType: ep.IPAddressType,
-		DnsOptions: &DnsOptions{DnsRecordIpType: control.EndpointDNSRecordIPType(ep)}, PrivateDnsEnabled: ep.PrivateDNSEnabled,
+		DnsOptions: &DnsOptions{DnsRecordIpType: endpoints.EndpointDNSRecordIPType(ep)}, PrivateDnsEnabled: ep.PrivateDNSEnabled,
 		NetworkInterfaceIds: nonNil(ep.ENIs), DnsEntries: dnsEntries(d.DNSEntries),
 		CreationTimestamp: ep.Created, Tags: ec2Tags(ep.Tags), OwnerId: ep.Owner, ServiceRegion: a.ctl.Region(),
 	}
@@ -114,7 +114,7 @@ func (a *API) createEndpoint(ctx context.Context, c *caller, req *createEndpoint
 	if err != nil {
 		return nil, err
 	}
-	in := control.CreateEndpointInput{
+	in := endpoints.CreateEndpointInput{
 		Type: req.VpcEndpointType, VpcID: req.VpcId, ServiceName: req.ServiceName, SubnetIDs: req.SubnetIds,
 		SecurityGroupIDs: req.SecurityGroupIds, PrivateDNSEnabled: req.PrivateDnsEnabled,
 		PolicyDocument: req.PolicyDocument, IPAddressType: req.IpAddressType, Tags: tags, ClientToken: req.ClientToken,
@@ -153,7 +153,7 @@ func (a *API) modifyEndpoint(ctx context.Context, c *caller, req *modifyEndpoint
 	if len(req.AddRouteTableIds)+len(req.RemoveRouteTableIds) > 0 {
 		return nil, model.Coded(model.ErrInvalid, "InvalidParameter", "Route tables apply to gateway endpoints only")
 	}
-	in := control.ModifyEndpointInput{
+	in := endpoints.ModifyEndpointInput{
 		AddSubnetIDs: req.AddSubnetIds, RemoveSubnetIDs: req.RemoveSubnetIds,
 		AddSecurityGroupIDs: req.AddSecurityGroupIds, RemoveSecurityGroupIDs: req.RemoveSecurityGroupIds,
 		PrivateDNSEnabled: req.PrivateDnsEnabled, PolicyDocument: req.PolicyDocument, ResetPolicy: req.ResetPolicy,

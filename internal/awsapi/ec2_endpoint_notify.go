@@ -3,7 +3,7 @@ package awsapi
 import (
 	"context"
 
-	"strait/internal/control"
+	"strait/internal/control/endpoints"
 	"strait/internal/model"
 )
 
@@ -51,7 +51,7 @@ type createNotificationResponse struct {
 }
 
 func (a *API) createNotification(ctx context.Context, c *caller, req *createNotificationRequest) (*createNotificationResponse, error) {
-	n, err := a.ctl.CreateConnectionNotification(ctx, c.Account, control.CreateNotificationInput{
+	n, err := a.ctl.CreateConnectionNotification(ctx, c.Account, endpoints.CreateNotificationInput{
 		ServiceID: req.ServiceId, EndpointID: req.VpcEndpointId, ARN: req.ConnectionNotificationArn,
 		Events: req.ConnectionEvents, ClientToken: req.ClientToken,
 	})

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"slices"
 
-	"strait/internal/control"
 	"strait/internal/control/core"
+	"strait/internal/control/endpoints"
 	"strait/internal/model"
 )
 
@@ -135,7 +135,7 @@ func (a *API) createServiceConfiguration(ctx context.Context, c *caller, req *cr
 	if err != nil {
 		return nil, err
 	}
-	svc, err := a.ctl.CreateEndpointService(ctx, c.Account, control.CreateServiceInput{
+	svc, err := a.ctl.CreateEndpointService(ctx, c.Account, endpoints.CreateServiceInput{
 		NLBARNs: req.NetworkLoadBalancerArns, GWLBARNs: req.GatewayLoadBalancerArns,
 		AcceptanceRequired: req.AcceptanceRequired, PrivateDNSName: req.PrivateDnsName,
 		SupportedIPAddressTypes: req.SupportedIpAddressTypes, SupportedRegions: req.SupportedRegions,
@@ -166,7 +166,7 @@ type modifyServiceConfigurationRequest struct {
 type returnResponse struct{ Return bool }
 
 func (a *API) modifyServiceConfiguration(ctx context.Context, c *caller, req *modifyServiceConfigurationRequest) (*returnResponse, error) {
-	err := a.ctl.ModifyEndpointService(ctx, c.Account, req.ServiceId, control.ModifyServiceInput{
+	err := a.ctl.ModifyEndpointService(ctx, c.Account, req.ServiceId, endpoints.ModifyServiceInput{
 		AcceptanceRequired: req.AcceptanceRequired, PrivateDNSName: req.PrivateDnsName,
 		RemovePrivateDNSName: req.RemovePrivateDnsName,
 		AddNLBARNs:           req.AddNetworkLoadBalancerArns, RemoveNLBARNs: req.RemoveNetworkLoadBalancerArns,

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"strait/internal/model"
+	"strait/internal/reconcile/status"
 	"strait/internal/testenv"
 )
 
@@ -117,7 +118,7 @@ func TestConnectionNotificationDelivery(t *testing.T) {
 	// so that whichever call delivers first, the files are the same.
 	dir := filepath.Join(env.DataDir, "notifications")
 	ctl := env.Server.Control()
-	if err := ctl.DeliverNotifications(ctx, dir); err != nil {
+	if err := status.New(ctl).DeliverNotifications(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
 
@@ -177,7 +178,7 @@ func TestConnectionNotificationDelivery(t *testing.T) {
 		t.Errorf("%d outbox records left after delivery", outbox)
 	}
 	before := snapshot(t, dir)
-	if err := ctl.DeliverNotifications(ctx, dir); err != nil {
+	if err := status.New(ctl).DeliverNotifications(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
 	if after := snapshot(t, dir); after != before {
@@ -186,7 +187,7 @@ func TestConnectionNotificationDelivery(t *testing.T) {
 
 	// An event after delivery is appended after the earlier lines.
 	c2 := plEndpoint(t, env, consumer, net, *svc.ServiceName, nil, "us-east-1a")
-	if err := ctl.DeliverNotifications(ctx, dir); err != nil {
+	if err := status.New(ctl).DeliverNotifications(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
 	check(provider, "endpoint-events", allTopic, allID, []want{

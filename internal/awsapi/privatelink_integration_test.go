@@ -14,7 +14,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
-	"strait/internal/control"
+	"strait/internal/control/endpoints"
 	"strait/internal/model"
 	"strait/internal/testenv"
 )
@@ -247,7 +247,7 @@ func TestPrivateLinkGuide004(t *testing.T) {
 	if len(ep.Groups) != 1 || *ep.Groups[0].GroupId != c.sg || *ep.Groups[0].GroupName != "default" {
 		t.Errorf("groups %+v", ep.Groups)
 	}
-	if ep.DnsOptions.DnsRecordIpType != ec2types.DnsRecordIpTypeIpv4 || ep.IpAddressType != ec2types.IpAddressTypeIpv4 || *ep.PolicyDocument != control.DefaultEndpointPolicy {
+	if ep.DnsOptions.DnsRecordIpType != ec2types.DnsRecordIpTypeIpv4 || ep.IpAddressType != ec2types.IpAddressTypeIpv4 || *ep.PolicyDocument != endpoints.DefaultEndpointPolicy {
 		t.Errorf("options %+v %v %v", ep.DnsOptions, ep.IpAddressType, *ep.PolicyDocument)
 	}
 	conns, err := env.EC2(provider).DescribeVpcEndpointConnections(ctx, &ec2.DescribeVpcEndpointConnectionsInput{
@@ -380,7 +380,7 @@ func TestPrivateLinkPrincipals(t *testing.T) {
 
 	// With RejectRemovedPrincipals, removing a principal rejects its connections.
 	ctl := env.Server.Control()
-	if err := ctl.ModifyEndpointService(ctx, provider, *svc.ServiceId, control.ModifyServiceInput{RejectRemovedPrincipals: aws.Bool(true)}); err != nil {
+	if err := ctl.ModifyEndpointService(ctx, provider, *svc.ServiceId, endpoints.ModifyServiceInput{RejectRemovedPrincipals: aws.Bool(true)}); err != nil {
 		t.Fatal(err)
 	}
 	plAllow(t, env, provider, *svc.ServiceId, "arn:aws:iam::"+consumer+":root")

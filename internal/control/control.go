@@ -6,10 +6,9 @@
 package control
 
 import (
-	"sync"
-
 	"strait/internal/control/core"
 	"strait/internal/control/elb"
+	"strait/internal/control/endpoints"
 	"strait/internal/control/network"
 	"strait/internal/store"
 )
@@ -22,14 +21,13 @@ type Control struct {
 	*core.Base
 	*network.Network
 	*elb.ELB
-
-	resolverMu sync.Mutex
-	resolver   string // overrides cfg.Resolver when set (SetResolver)
+	*endpoints.PrivateLink
 }
 
 // New returns a Control over st.
 func New(st *store.Store, cfg Config) *Control {
 	b := core.New(st, cfg)
 	net := network.New(b)
-	return &Control{Base: b, Network: net, ELB: elb.New(b, net)}
+	lbs := elb.New(b, net)
+	return &Control{Base: b, Network: net, ELB: lbs, PrivateLink: endpoints.New(b, net, lbs)}
 }

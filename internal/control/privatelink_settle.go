@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"strait/internal/control/core"
+	"strait/internal/control/endpoints"
 	"strait/internal/control/network"
 	"strait/internal/model"
 	"strait/internal/store"
@@ -36,7 +37,7 @@ func (c *Control) settlePrivateLink(ctx context.Context, r Realized) error {
 	available := map[string]bool{}
 	verified := map[string]string{}
 	for _, svc := range svcs {
-		verified[svc.ID] = ServiceVerifiedName(svc)
+		verified[svc.ID] = endpoints.ServiceVerifiedName(svc)
 		state, azs := realizedService(svc, byARN)
 		if state != svc.State || !slices.Equal(azs, svc.AZs) {
 			if err := c.settleService(ctx, svc, state, azs); err != nil {
@@ -127,7 +128,7 @@ func realizedService(svc model.EndpointService, byARN map[string]model.LoadBalan
 	if active && len(lbs) > 0 {
 		state = model.ServiceAvailable
 	}
-	return state, nodeZones(lbs)
+	return state, endpoints.NodeZones(lbs)
 }
 
 func (c *Control) settleService(ctx context.Context, seen model.EndpointService, state string, azs []string) error {
@@ -187,7 +188,7 @@ func settleEndpointDeleted(tx *store.Tx, id string, nfns []model.ConnectionNotif
 			return err
 		}
 	}
-	releasePrivateDNSName(tx, &ep)
+	endpoints.ReleasePrivateDNSName(tx, &ep)
 	for _, n := range nfns {
 		if n.EndpointID == id {
 			tx.Delete(core.Key(model.KindNotification, n.ID))
@@ -209,7 +210,7 @@ func (c *Control) endpointDNSStale(ctx context.Context, ep model.Endpoint, name 
 		return true
 	}
 	var holder string
-	err := c.Store().Get(ctx, privateDNSKey(ep.VpcID, name), &holder)
+	err := c.Store().Get(ctx, endpoints.PrivateDNSKey(ep.VpcID, name), &holder)
 	return err != nil || holder == ep.ID
 }
 
@@ -225,14 +226,14 @@ func (c *Control) settleEndpointDNS(ctx context.Context, id string) error {
 		}
 		name := ""
 		if svc, err := core.TxGet[model.EndpointService](tx, model.KindService, ep.ServiceID); err == nil {
-			name = ServiceVerifiedName(svc)
+			name = endpoints.ServiceVerifiedName(svc)
 		}
 		if name == ep.PrivateDNSName {
 			return nil
 		}
 		old := ep.PrivateDNSName
-		releasePrivateDNSName(tx, &ep)
-		if err := holdPrivateDNSName(tx, &ep, name); err != nil {
+		endpoints.ReleasePrivateDNSName(tx, &ep)
+		if err := endpoints.HoldPrivateDNSName(tx, &ep, name); err != nil {
 			if !errors.Is(err, model.ErrConflict) {
 				return err
 			}

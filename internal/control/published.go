@@ -11,6 +11,7 @@ import (
 
 	"strait/internal/control/core"
 	"strait/internal/control/elb"
+	"strait/internal/control/endpoints"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -223,7 +224,7 @@ func (c *Control) DeletePublishedService(ctx context.Context, acct, name string)
 // checkServiceName checks a published service's name: a DNS label (lowercase
 // letters, digits and hyphens, at most 63 characters, no hyphen at either end).
 func checkServiceName(name string) error {
-	if !validLabel(name) {
+	if !endpoints.ValidLabel(name) {
 		return model.Coded(model.ErrInvalid, "InvalidParameterValue",
 			"Service name '%s' is not valid: use 1 to 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit", name)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"strait/internal/control/endpoints"
 	"strait/internal/model"
 )
 
@@ -78,7 +79,7 @@ func (c *Control) PublishedConnectionInfo(ctx context.Context, acct, name, route
 	if err != nil {
 		return info, err
 	}
-	info.PrivateDNSName = ServiceVerifiedName(es)
+	info.PrivateDNSName = endpoints.ServiceVerifiedName(es)
 	conns, err := c.PrivateLinkConnections(ctx, acct, name)
 	if err != nil {
 		return info, err

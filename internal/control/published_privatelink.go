@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"strait/internal/control/core"
+	"strait/internal/control/endpoints"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -27,7 +28,7 @@ func (c *Control) CreatePrivateLink(ctx context.Context, acct, name string, in C
 		return model.PublishedService{}, model.Coded(model.ErrMissing, "MissingParameter",
 			"Give at least one allowed principal (--principal arn:aws:iam::ACCOUNT:root, :user/NAME, :role/NAME or *)")
 	}
-	dnsName, err := checkPrivateDNSName(in.PrivateDNSName)
+	dnsName, err := endpoints.CheckPrivateDNSName(in.PrivateDNSName)
 	if err != nil {
 		return model.PublishedService{}, err
 	}
@@ -85,7 +86,7 @@ func (c *Control) UpdatePrivateLink(ctx context.Context, acct, name string, in U
 	var dnsName string
 	if in.PrivateDNSName != nil {
 		var err error
-		if dnsName, err = checkPrivateDNSName(*in.PrivateDNSName); err != nil {
+		if dnsName, err = endpoints.CheckPrivateDNSName(*in.PrivateDNSName); err != nil {
 			return model.PublishedService{}, err
 		}
 	}
@@ -249,7 +250,7 @@ func (c *Control) PrivateLinkConnections(ctx context.Context, acct, name string)
 		if len(d.DNSEntries) > 0 {
 			pc.DNSName = d.DNSEntries[0].Name
 		}
-		t, ok, err := c.endpointTraffic(ctx, d.ID)
+		t, ok, err := c.EndpointTraffic(ctx, d.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -379,7 +380,7 @@ func noPrivateLink(name string) *model.Error {
 func checkPrincipals(principals []string) ([]string, error) {
 	out := []string{}
 	for _, p := range core.Dedupe(principals) {
-		if _, err := PrincipalType(p); err != nil {
+		if _, err := endpoints.PrincipalType(p); err != nil {
 			return nil, model.Coded(model.ErrInvalid, "InvalidPrincipal",
 				"Invalid principal '%s': use arn:aws:iam::ACCOUNT_ID:root, arn:aws:iam::ACCOUNT_ID:user/NAME, arn:aws:iam::ACCOUNT_ID:role/NAME or *", p)
 		}

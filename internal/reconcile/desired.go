@@ -9,6 +9,7 @@ import (
 
 	"strait/internal/agent"
 	"strait/internal/control"
+	"strait/internal/control/endpoints"
 	"strait/internal/dataplane"
 	"strait/internal/model"
 )
@@ -205,7 +206,7 @@ func (d *desired) build() agent.State {
 		st.Endpoints = append(st.Endpoints, out)
 		// Names: the regional name (all zones), one zonal name per zone, and the
 		// service's private DNS name where this endpoint holds it.
-		for i, e := range d.ctl.EndpointDNSEntries(ep, control.ServiceVerifiedName(svc)) {
+		for i, e := range d.ctl.EndpointDNSEntries(ep, endpoints.ServiceVerifiedName(svc)) {
 			switch {
 			case i == 0 || e.Name == ep.PrivateDNSName:
 				addName(ep.VpcID, e.Name, all...)

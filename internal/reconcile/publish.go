@@ -13,6 +13,7 @@ import (
 
 	"strait/internal/control"
 	"strait/internal/control/elb"
+	"strait/internal/control/endpoints"
 	"strait/internal/model"
 )
 
@@ -304,7 +305,7 @@ func (r *Reconciler) ensureEndpointService(ctx context.Context, svc model.Publis
 	}
 	if id == "" {
 		accept := pl.AcceptanceRequired
-		es, err := r.ctl.CreateEndpointService(ctx, acct, control.CreateServiceInput{
+		es, err := r.ctl.CreateEndpointService(ctx, acct, endpoints.CreateServiceInput{
 			NLBARNs: []string{lb.ARN}, AcceptanceRequired: &accept, PrivateDNSName: pl.PrivateDNSName,
 			Tags: model.Tags{TagPublishedService: svc.Name},
 		})
@@ -319,7 +320,7 @@ func (r *Reconciler) ensureEndpointService(ctx context.Context, svc model.Publis
 	}
 	if es.AcceptanceRequired != pl.AcceptanceRequired || es.PrivateDNSName != pl.PrivateDNSName {
 		accept := pl.AcceptanceRequired
-		mod := control.ModifyServiceInput{AcceptanceRequired: &accept, PrivateDNSName: pl.PrivateDNSName, RemovePrivateDNSName: pl.PrivateDNSName == ""}
+		mod := endpoints.ModifyServiceInput{AcceptanceRequired: &accept, PrivateDNSName: pl.PrivateDNSName, RemovePrivateDNSName: pl.PrivateDNSName == ""}
 		if err := r.ctl.ModifyEndpointService(ctx, acct, id, mod); err != nil {
 			return es, err
 		}

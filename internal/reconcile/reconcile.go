@@ -11,6 +11,7 @@ import (
 
 	"strait/internal/agent"
 	"strait/internal/control"
+	"strait/internal/reconcile/status"
 )
 
 // Dataplane realizes desired states on the host and tells what it realized.
@@ -31,9 +32,10 @@ type Config struct {
 
 // Reconciler settles resource states.
 type Reconciler struct {
-	ctl *control.Control
-	cfg Config
-	log *slog.Logger
+	ctl    *control.Control
+	status *status.Status
+	cfg    Config
+	log    *slog.Logger
 	// last holds the last error logged per step, so a persistent failure is
 	// logged once, not every second.
 	last    map[string]string
@@ -45,7 +47,7 @@ func New(ctl *control.Control, cfg Config) *Reconciler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Reconciler{ctl: ctl, cfg: cfg, log: cfg.Logger, last: map[string]string{}}
+	return &Reconciler{ctl: ctl, status: status.New(ctl), cfg: cfg, log: cfg.Logger, last: map[string]string{}}
 }
 
 // Run reconciles after every change until ctx is done. It also runs once a second,
@@ -101,7 +103,7 @@ func (r *Reconciler) Pass(ctx context.Context) {
 	r.report(ctx, "publish", r.Publish(ctx))
 	lap("publish")
 	if r.cfg.NotificationDir != "" {
-		r.report(ctx, "notifications", r.ctl.DeliverNotifications(ctx, r.cfg.NotificationDir))
+		r.report(ctx, "notifications", r.status.DeliverNotifications(ctx, r.cfg.NotificationDir))
 		lap("notifications")
 	}
 	attrs = append(attrs, slog.Time("start", start), slog.Float64("total_ms", float64(time.Since(start).Microseconds())/1000))

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"strait/internal/control"
+	"strait/internal/control/endpoints"
 	"strait/internal/dataplane"
 )
 
@@ -31,13 +32,13 @@ func (t *trafficReporter) report(ctx context.Context, ctl *control.Control, tc T
 		return nil
 	}
 	cur := tc.Traffic()
-	reports := map[string]control.TrafficReport{}
+	reports := map[string]endpoints.TrafficReport{}
 	for id, s := range cur {
 		prev := t.last[id]
 		if s == prev {
 			continue
 		}
-		reports[id] = control.TrafficReport{
+		reports[id] = endpoints.TrafficReport{
 			Connections:       delta(s.NewConnections, prev.NewConnections),
 			ActiveConnections: s.ActiveConnections,
 			BytesIn:           delta(s.BytesIn, prev.BytesIn),

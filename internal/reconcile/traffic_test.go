@@ -9,6 +9,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"strait/internal/control"
+	"strait/internal/control/endpoints"
 	"strait/internal/model"
 	"strait/internal/store"
 	"strait/internal/testenv"
@@ -44,7 +45,7 @@ func TestTrafficRecords(t *testing.T) {
 		t.Fatalf("before any report: %v %+v", err, conns)
 	}
 	const ghost = "vpce-0123456789abcdef0"
-	reports := []map[string]control.TrafficReport{
+	reports := []map[string]endpoints.TrafficReport{
 		{id: {Connections: 3, ActiveConnections: 2, BytesIn: 100, BytesOut: 1000}, ghost: {Connections: 1}},
 		{id: {Connections: 1, ActiveConnections: 1, BytesIn: 5, BytesOut: 50, Rejected: 1}},
 	}

@@ -1,4 +1,4 @@
-package control
+package endpoints
 
 import (
 	"context"
@@ -31,7 +31,7 @@ type CreateNotificationInput struct {
 // service or an endpoint. Each event is recorded with the endpoint's change and
 // delivered by DeliverNotifications as one JSON line per message in a file per SNS
 // topic (see docs/notifications.md).
-func (c *Control) CreateConnectionNotification(ctx context.Context, acct string, in CreateNotificationInput) (model.ConnectionNotification, error) {
+func (c *PrivateLink) CreateConnectionNotification(ctx context.Context, acct string, in CreateNotificationInput) (model.ConnectionNotification, error) {
 	tok, prev, found, err := core.Idempotent[model.ConnectionNotification](ctx, c.Base, acct, model.KindNotification, in.ClientToken, in)
 	if err != nil || found {
 		return prev, err
@@ -78,7 +78,7 @@ func (c *Control) CreateConnectionNotification(ctx context.Context, acct string,
 
 // checkNotification validates a topic ARN (in this region) and a list of events,
 // returning the distinct events.
-func (c *Control) checkNotification(arn string, events []string) ([]string, error) {
+func (c *PrivateLink) checkNotification(arn string, events []string) ([]string, error) {
 	m := snsTopicARN.FindStringSubmatch(arn)
 	if m == nil {
 		return nil, invalidParameter("The connection notification ARN '%s' is not a valid SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)", arn)
@@ -99,7 +99,7 @@ func (c *Control) checkNotification(arn string, events []string) ([]string, erro
 }
 
 // ConnectionNotifications lists the account's connection notifications.
-func (c *Control) ConnectionNotifications(ctx context.Context, acct string) ([]model.ConnectionNotification, error) {
+func (c *PrivateLink) ConnectionNotifications(ctx context.Context, acct string) ([]model.ConnectionNotification, error) {
 	all, err := core.List[model.ConnectionNotification](ctx, c.Store(), model.KindNotification)
 	return core.FilterOwner(all, acct, func(n model.ConnectionNotification) string { return n.Owner }), err
 }
@@ -111,7 +111,7 @@ func notificationNotFound(id string) *model.Error {
 
 // ModifyConnectionNotification replaces a notification's topic and/or events
 // (empty leaves one alone).
-func (c *Control) ModifyConnectionNotification(ctx context.Context, acct, id, arn string, events []string) error {
+func (c *PrivateLink) ModifyConnectionNotification(ctx context.Context, acct, id, arn string, events []string) error {
 	return c.Update(ctx, func(tx *store.Tx) error {
 		n, err := core.TxGet[model.ConnectionNotification](tx, model.KindNotification, id)
 		if err != nil || n.Owner != acct {
@@ -133,7 +133,7 @@ func (c *Control) ModifyConnectionNotification(ctx context.Context, acct, id, ar
 
 // DeleteConnectionNotifications deletes notifications of the account; unknown IDs
 // fail one by one.
-func (c *Control) DeleteConnectionNotifications(ctx context.Context, acct string, ids []string) ([]core.ItemError, error) {
+func (c *PrivateLink) DeleteConnectionNotifications(ctx context.Context, acct string, ids []string) ([]core.ItemError, error) {
 	return core.EachID(ids, func(id string) error {
 		return c.Update(ctx, func(tx *store.Tx) error {
 			n, err := core.TxGet[model.ConnectionNotification](tx, model.KindNotification, id)
@@ -144,4 +144,14 @@ func (c *Control) DeleteConnectionNotifications(ctx context.Context, acct string
 			return nil
 		})
 	})
+}
+
+// TopicARN splits an SNS topic ARN into its region, account and topic name; ok is
+// false when arn is not one.
+func TopicARN(arn string) (region, account, topic string, ok bool) {
+	m := snsTopicARN.FindStringSubmatch(arn)
+	if m == nil {
+		return "", "", "", false
+	}
+	return m[1], m[2], m[3], true
 }

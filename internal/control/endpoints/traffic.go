@@ -1,4 +1,4 @@
-package control
+package endpoints
 
 import (
 	"context"
@@ -25,7 +25,7 @@ type TrafficReport struct {
 // RecordTraffic adds data-plane traffic reports to the endpoints' traffic records,
 // in one transaction. Reports for endpoints that no longer exist are dropped. It is
 // an observation, not a change of desired state: the reconciler is not woken.
-func (c *Control) RecordTraffic(ctx context.Context, reports map[string]TrafficReport) error {
+func (c *PrivateLink) RecordTraffic(ctx context.Context, reports map[string]TrafficReport) error {
 	if len(reports) == 0 {
 		return nil
 	}
@@ -55,9 +55,9 @@ func (c *Control) RecordTraffic(ctx context.Context, reports map[string]TrafficR
 	})
 }
 
-// endpointTraffic returns the traffic counted through an endpoint; ok is false
+// EndpointTraffic returns the traffic counted through an endpoint; ok is false
 // when no data plane has reported any.
-func (c *Control) endpointTraffic(ctx context.Context, id string) (t model.EndpointTraffic, ok bool, err error) {
+func (c *PrivateLink) EndpointTraffic(ctx context.Context, id string) (t model.EndpointTraffic, ok bool, err error) {
 	err = c.Store().Get(ctx, core.Key(model.KindEndpointTraffic, id), &t)
 	if errors.Is(err, store.ErrNotFound) {
 		return t, false, nil

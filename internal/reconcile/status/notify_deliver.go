@@ -1,9 +1,8 @@
-package control
+package status
 
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,86 +11,19 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"sync"
-	"sync/atomic"
-	"time"
-
 	"strait/internal/control/core"
+	"strait/internal/control/endpoints"
 	"strait/internal/model"
 	"strait/internal/store"
+	"sync"
 )
 
 // NotificationSubject is the Subject of every connection notification message.
 const NotificationSubject = "VPC Endpoint Connection Notification"
 
-// outboxClock makes outbox IDs strictly increasing within this process even when
-// the wall clock stalls or steps back: each ID's time is after the last one's.
-var outboxClock atomic.Int64
-
 // deliverMu serializes DeliverNotifications calls of this process (the leader
 // alone runs the reconciler, so one process delivers at a time).
 var deliverMu sync.Mutex
-
-// newOutboxID returns a time-ordered outbox ID: 19 digits of nanoseconds since
-// the epoch, then random hex so that two servers never collide.
-func newOutboxID() string {
-	now := time.Now().UnixNano()
-	for {
-		last := outboxClock.Load()
-		next := max(now, last+1)
-		if outboxClock.CompareAndSwap(last, next) {
-			return fmt.Sprintf("%019d-%s", next, model.RandomHex(8))
-		}
-	}
-}
-
-// newMessageID returns a random (version 4) UUID, the form of SNS message IDs.
-func newMessageID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(fmt.Sprintf("control: reading random bytes: %v", err))
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// recordConnectionEvent writes, inside tx, the outbox record of an endpoint
-// connection event (Connect, Accept, Reject or Delete) for every enabled
-// notification of the endpoint's service or of the endpoint itself that asked
-// for it. ep is the endpoint as the event leaves it. Nothing is written when no
-// notification wants the event. Each notification is re-read inside tx, so a
-// concurrent change to it makes the transaction retry.
-func (c *Control) recordConnectionEvent(ctx context.Context, tx *store.Tx, ep model.Endpoint, event string) error {
-	nfns, err := core.List[model.ConnectionNotification](ctx, c.Store(), model.KindNotification)
-	if err != nil {
-		return err
-	}
-	ev := model.NotificationEvent{
-		ID: newOutboxID(), Event: event, Time: c.Now().UTC(),
-		EndpointID: ep.ID, EndpointOwner: ep.Owner, EndpointState: ep.State, EndpointConnectionID: ep.ConnectionID,
-		ServiceID: ep.ServiceID, ServiceOwner: ep.ServiceOwner,
-	}
-	for _, seen := range nfns {
-		if (seen.ServiceID == "" || seen.ServiceID != ep.ServiceID) && (seen.EndpointID == "" || seen.EndpointID != ep.ID) {
-			continue
-		}
-		n, err := core.TxGet[model.ConnectionNotification](tx, model.KindNotification, seen.ID)
-		if err != nil {
-			continue // deleted since the listing
-		}
-		if n.State != "Enabled" || !slices.Contains(n.Events, event) {
-			continue
-		}
-		ev.Deliveries = append(ev.Deliveries, model.NotificationDelivery{NotificationID: n.ID, TopicARN: n.ARN, MessageID: newMessageID()})
-	}
-	if len(ev.Deliveries) == 0 {
-		return nil
-	}
-	return tx.Put(core.Key(model.KindNotificationEvent, ev.ID), ev)
-}
 
 // DeliverNotifications delivers the recorded connection notification messages,
 // oldest first: each message is appended as one JSON line (the SNS notification
@@ -102,10 +34,10 @@ func (c *Control) recordConnectionEvent(ctx context.Context, tx *store.Tx, ep mo
 // before a crash) is not written again, and a line cut short by a crash is
 // removed before appending. It stops at the first failure, keeping the order,
 // and the next call resumes there. The reconciler calls it after each pass.
-func (c *Control) DeliverNotifications(ctx context.Context, dir string) error {
+func (s *Status) DeliverNotifications(ctx context.Context, dir string) error {
 	deliverMu.Lock()
 	defer deliverMu.Unlock()
-	events, err := core.List[model.NotificationEvent](ctx, c.Store(), model.KindNotificationEvent)
+	events, err := core.List[model.NotificationEvent](ctx, s.ctl.Store(), model.KindNotificationEvent)
 	if err != nil {
 		return err
 	}
@@ -113,10 +45,10 @@ func (c *Control) DeliverNotifications(ctx context.Context, dir string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := c.deliverEvent(dir, ev); err != nil {
+		if err := s.deliverEvent(dir, ev); err != nil {
 			return fmt.Errorf("delivering connection notification event %s: %w", ev.ID, err)
 		}
-		if err := c.Store().Update(ctx, func(tx *store.Tx) error {
+		if err := s.ctl.Store().Update(ctx, func(tx *store.Tx) error {
 			tx.Delete(core.Key(model.KindNotificationEvent, ev.ID))
 			return nil
 		}); err != nil {
@@ -127,7 +59,7 @@ func (c *Control) DeliverNotifications(ctx context.Context, dir string) error {
 }
 
 // deliverEvent writes and syncs the lines of one outbox record.
-func (c *Control) deliverEvent(dir string, ev model.NotificationEvent) error {
+func (s *Status) deliverEvent(dir string, ev model.NotificationEvent) error {
 	files := map[string]*os.File{}
 	var order []string
 	defer func() {
@@ -136,16 +68,16 @@ func (c *Control) deliverEvent(dir string, ev model.NotificationEvent) error {
 		}
 	}()
 	for _, d := range ev.Deliveries {
-		m := snsTopicARN.FindStringSubmatch(d.TopicARN)
-		if m == nil {
-			c.Log().Warn("connection notification: not an SNS topic ARN; message dropped", "arn", d.TopicARN, "notification", d.NotificationID)
+		_, account, topic, ok := endpoints.TopicARN(d.TopicARN)
+		if !ok {
+			s.ctl.Log().Warn("connection notification: not an SNS topic ARN; message dropped", "arn", d.TopicARN, "notification", d.NotificationID)
 			continue
 		}
-		line, err := c.notificationLine(ev, d)
+		line, err := s.notificationLine(ev, d)
 		if err != nil {
 			return err
 		}
-		path := filepath.Join(dir, m[2], topicFileName(m[3]))
+		path := filepath.Join(dir, account, topicFileName(topic))
 		f, ok := files[path]
 		if !ok {
 			if f, err = openTopicFile(path); err != nil {
@@ -201,10 +133,10 @@ type connectionMessage struct {
 }
 
 // notificationLine is the JSON line of one delivery, newline included.
-func (c *Control) notificationLine(ev model.NotificationEvent, d model.NotificationDelivery) ([]byte, error) {
+func (s *Status) notificationLine(ev model.NotificationEvent, d model.NotificationDelivery) ([]byte, error) {
 	msg, err := json.Marshal(connectionMessage{
 		EventType: ev.Event, ConnectionNotificationID: d.NotificationID, ConnectionNotificationArn: d.TopicARN,
-		ServiceID: ev.ServiceID, ServiceRegion: c.Region(),
+		ServiceID: ev.ServiceID, ServiceRegion: s.ctl.Region(),
 		VpcEndpointID: ev.EndpointID, VpcEndpointOwner: ev.EndpointOwner, VpcEndpointState: ev.EndpointState,
 		VpcEndpointConnectionID: ev.EndpointConnectionID,
 	})

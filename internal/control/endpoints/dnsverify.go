@@ -1,4 +1,4 @@
-package control
+package endpoints
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // SetResolver overrides Config.Resolver, the DNS server (host:port) that private
 // DNS verification queries, at run time (tests point it at a local server); ""
 // returns to Config.Resolver.
-func (c *Control) SetResolver(addr string) {
+func (c *PrivateLink) SetResolver(addr string) {
 	c.resolverMu.Lock()
 	defer c.resolverMu.Unlock()
 	c.resolver = addr
@@ -26,7 +26,7 @@ func (c *Control) SetResolver(addr string) {
 
 // verificationResolver is the DNS server verification queries: the override, else
 // Config.Resolver, else the first nameserver of /etc/resolv.conf.
-func (c *Control) verificationResolver() (string, error) {
+func (c *PrivateLink) verificationResolver() (string, error) {
 	c.resolverMu.Lock()
 	r := c.resolver
 	c.resolverMu.Unlock()
@@ -52,7 +52,7 @@ func (c *Control) verificationResolver() (string, error) {
 // verified or failed; on failure the verification's Detail says exactly which
 // record was expected and what the resolver answered. The lookup runs outside the
 // store transaction. A name that is already verified stays verified.
-func (c *Control) StartPrivateDNSVerification(ctx context.Context, acct, id string) error {
+func (c *PrivateLink) StartPrivateDNSVerification(ctx context.Context, acct, id string) error {
 	svc, err := c.EndpointService(ctx, acct, id)
 	if err != nil {
 		return err
@@ -83,7 +83,7 @@ func (c *Control) StartPrivateDNSVerification(ctx context.Context, acct, id stri
 
 // verifyTXT looks up the TXT records of name and reports verified when one of them
 // is want, else failed with a description of what was expected and found.
-func (c *Control) verifyTXT(ctx context.Context, name, want string) (state, detail string) {
+func (c *PrivateLink) verifyTXT(ctx context.Context, name, want string) (state, detail string) {
 	expect := fmt.Sprintf("expected a TXT record %s with value %q", name, want)
 	server, err := c.verificationResolver()
 	if err != nil {

@@ -1,4 +1,4 @@
-package control
+package endpoints
 
 import (
 	"context"
@@ -42,7 +42,7 @@ type CreateEndpointInput struct {
 // requester-managed ENI per subnet. It waits in pendingAcceptance when the service
 // requires acceptance (unless the caller owns the service), else starts pending and
 // becomes available once the service is (see Settle).
-func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndpointInput) (model.Endpoint, error) {
+func (c *PrivateLink) CreateEndpoint(ctx context.Context, acct string, in CreateEndpointInput) (model.Endpoint, error) {
 	tok, prev, found, err := core.Idempotent[model.Endpoint](ctx, c.Base, acct, model.KindEndpoint, in.ClientToken, in)
 	if err != nil || found {
 		return prev, err
@@ -56,7 +56,7 @@ func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndp
 	if err := checkEndpointIPTypes(in.IPAddressType, in.DNSRecordIPType); err != nil {
 		return model.Endpoint{}, err
 	}
-	vpc, err := c.Vpc(ctx, acct, in.VpcID)
+	vpc, err := c.net.Vpc(ctx, acct, in.VpcID)
 	if err != nil {
 		return model.Endpoint{}, err
 	}
@@ -76,7 +76,7 @@ func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndp
 	if len(groups) == 0 {
 		groups = []string{vpc.DefaultSecurityGroupID}
 	}
-	if err := c.CheckSecurityGroups(ctx, acct, vpc.ID, groups); err != nil {
+	if err := c.net.CheckSecurityGroups(ctx, acct, vpc.ID, groups); err != nil {
 		return model.Endpoint{}, err
 	}
 	enabled, err := privateDNSWanted(svc, in.PrivateDNSEnabled)
@@ -124,7 +124,7 @@ func (c *Control) CreateEndpoint(ctx context.Context, acct string, in CreateEndp
 			return err
 		}
 		if enabled {
-			if err := holdPrivateDNSName(tx, &ep, ServiceVerifiedName(cur)); err != nil {
+			if err := HoldPrivateDNSName(tx, &ep, ServiceVerifiedName(cur)); err != nil {
 				return err
 			}
 		}
@@ -212,35 +212,35 @@ func checkVpcDNS(vpc model.Vpc) error {
 	return nil
 }
 
-func privateDNSKey(vpcID, name string) string {
+func PrivateDNSKey(vpcID, name string) string {
 	return model.KindPrivateDNSName + "/" + vpcID + "/" + name
 }
 
-// holdPrivateDNSName claims, inside tx, a private DNS name for an endpoint in its
+// HoldPrivateDNSName claims, inside tx, a private DNS name for an endpoint in its
 // VPC: one endpoint per name per VPC.
-func holdPrivateDNSName(tx *store.Tx, ep *model.Endpoint, name string) error {
+func HoldPrivateDNSName(tx *store.Tx, ep *model.Endpoint, name string) error {
 	if name == "" {
 		return nil
 	}
 	var holder string
-	if ok, err := tx.Get(privateDNSKey(ep.VpcID, name), &holder); err != nil {
+	if ok, err := tx.Get(PrivateDNSKey(ep.VpcID, name), &holder); err != nil {
 		return err
 	} else if ok && holder != ep.ID {
 		return model.Coded(model.ErrConflict, "ConflictingDomainExists",
 			"private-dns-enabled cannot be set because there is already a conflicting DNS domain for %s in the VPC %s (held by %s)", name, ep.VpcID, holder)
 	}
 	ep.PrivateDNSName = name
-	return tx.Put(privateDNSKey(ep.VpcID, name), ep.ID)
+	return tx.Put(PrivateDNSKey(ep.VpcID, name), ep.ID)
 }
 
-// releasePrivateDNSName gives up, inside tx, the name an endpoint holds.
-func releasePrivateDNSName(tx *store.Tx, ep *model.Endpoint) {
+// ReleasePrivateDNSName gives up, inside tx, the name an endpoint holds.
+func ReleasePrivateDNSName(tx *store.Tx, ep *model.Endpoint) {
 	if ep.PrivateDNSName == "" {
 		return
 	}
 	var holder string
-	if ok, _ := tx.Get(privateDNSKey(ep.VpcID, ep.PrivateDNSName), &holder); ok && holder == ep.ID {
-		tx.Delete(privateDNSKey(ep.VpcID, ep.PrivateDNSName))
+	if ok, _ := tx.Get(PrivateDNSKey(ep.VpcID, ep.PrivateDNSName), &holder); ok && holder == ep.ID {
+		tx.Delete(PrivateDNSKey(ep.VpcID, ep.PrivateDNSName))
 	}
 	ep.PrivateDNSName = ""
 }
@@ -248,14 +248,14 @@ func releasePrivateDNSName(tx *store.Tx, ep *model.Endpoint) {
 // endpointSubnets checks subnets for an endpoint: the caller's, in the endpoint's
 // VPC, in zones the service supports, at most one per zone (counting the zones in
 // taken, subnet by zone, already used by the endpoint).
-func (c *Control) endpointSubnets(ctx context.Context, acct, vpcID string, svc model.EndpointService, ids []string, taken map[string]string) ([]model.Subnet, error) {
+func (c *PrivateLink) endpointSubnets(ctx context.Context, acct, vpcID string, svc model.EndpointService, ids []string, taken map[string]string) ([]model.Subnet, error) {
 	used := map[string]string{}
 	for az, id := range taken {
 		used[az] = id
 	}
 	var out []model.Subnet
 	for _, id := range ids {
-		sn, err := c.Subnet(ctx, acct, id)
+		sn, err := c.net.Subnet(ctx, acct, id)
 		if err != nil {
 			return nil, err
 		}
@@ -282,9 +282,9 @@ func duplicateSubnetZone(id string) *model.Error {
 }
 
 // addEndpointENIs creates, inside tx, the endpoint's interface in each subnet.
-func (c *Control) addEndpointENIs(tx *store.Tx, ep *model.Endpoint, subnets []model.Subnet) error {
+func (c *PrivateLink) addEndpointENIs(tx *store.Tx, ep *model.Endpoint, subnets []model.Subnet) error {
 	for _, sn := range subnets {
-		eni, err := c.CreateENI(tx, network.ENISpec{
+		eni, err := c.net.CreateENI(tx, network.ENISpec{
 			SubnetID: sn.ID, Owner: ep.Owner, InterfaceType: model.ENITypeEndpoint,
 			Description: "VPC Endpoint Interface " + ep.ID, RequesterID: model.ENIRequesterVPCE,
 			RequesterManaged: true, AttachedTo: ep.ID, Groups: ep.SecurityGroups,
@@ -301,7 +301,7 @@ func (c *Control) addEndpointENIs(tx *store.Tx, ep *model.Endpoint, subnets []mo
 }
 
 // ownEndpoint reads one of the account's endpoints.
-func (c *Control) ownEndpoint(ctx context.Context, acct, id string) (model.Endpoint, error) {
+func (c *PrivateLink) ownEndpoint(ctx context.Context, acct, id string) (model.Endpoint, error) {
 	return core.GetOwned(ctx, c.Store(), acct, model.KindEndpoint, model.PrefixEndpoint, id, func(ep model.Endpoint) string { return ep.Owner })
 }
 
@@ -309,11 +309,11 @@ func (c *Control) ownEndpoint(ctx context.Context, acct, id string) (model.Endpo
 // gives up its private DNS name, and disappears with its interfaces on the next
 // settle. An ID that is not one of the account's endpoints fails with
 // InvalidVpcEndpoint.NotFound; only the endpoint's owner can delete it.
-func (c *Control) DeleteEndpoints(ctx context.Context, acct string, ids []string) ([]core.ItemError, error) {
+func (c *PrivateLink) DeleteEndpoints(ctx context.Context, acct string, ids []string) ([]core.ItemError, error) {
 	return core.EachID(ids, func(id string) error { return c.deleteEndpoint(ctx, acct, id) })
 }
 
-func (c *Control) deleteEndpoint(ctx context.Context, acct, id string) error {
+func (c *PrivateLink) deleteEndpoint(ctx context.Context, acct, id string) error {
 	notFound := &model.Error{Err: model.ErrNotFound, Kind: model.KindEndpoint, ID: id, Code: "InvalidVpcEndpoint.NotFound",
 		Msg: fmt.Sprintf("The Vpc Endpoint Id '%s' does not exist", id)}
 	if !model.ValidID(model.PrefixEndpoint, id) {
@@ -329,7 +329,7 @@ func (c *Control) deleteEndpoint(ctx context.Context, acct, id string) error {
 			return nil
 		}
 		ep.State = model.EndpointDeleting
-		releasePrivateDNSName(tx, &ep)
+		ReleasePrivateDNSName(tx, &ep)
 		if err := c.recordConnectionEvent(ctx, tx, ep, model.EventDelete); err != nil {
 			return err
 		}

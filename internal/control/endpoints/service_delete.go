@@ -1,4 +1,4 @@
-package control
+package endpoints
 
 import (
 	"context"
@@ -12,11 +12,11 @@ import (
 // DeleteEndpointServices deletes endpoint services of the account. A service that
 // still has connections in the states pendingAcceptance, pending or available is
 // not deleted; its item fails with ExistingVpcEndpointConnections.
-func (c *Control) DeleteEndpointServices(ctx context.Context, acct string, ids []string) ([]core.ItemError, error) {
+func (c *PrivateLink) DeleteEndpointServices(ctx context.Context, acct string, ids []string) ([]core.ItemError, error) {
 	return core.EachID(ids, func(id string) error { return c.deleteEndpointService(ctx, acct, id) })
 }
 
-func (c *Control) deleteEndpointService(ctx context.Context, acct, id string) error {
+func (c *PrivateLink) deleteEndpointService(ctx context.Context, acct, id string) error {
 	if _, err := c.EndpointService(ctx, acct, id); err != nil {
 		return err
 	}

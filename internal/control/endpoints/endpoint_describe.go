@@ -1,4 +1,4 @@
-package control
+package endpoints
 
 import (
 	"context"
@@ -20,7 +20,7 @@ type DNSEntry struct {
 // EndpointDNSEntries are an endpoint's names: the regional name first, then one
 // zonal name per zone, then — with private DNS enabled and the service's name
 // verified — the service's private DNS name.
-func (c *Control) EndpointDNSEntries(ep model.Endpoint, verifiedName string) []DNSEntry {
+func (c *PrivateLink) EndpointDNSEntries(ep model.Endpoint, verifiedName string) []DNSEntry {
 	// Concatenation, not fmt: the reconciler asks for every endpoint's names
 	// on each pass.
 	suffix := "." + ep.ServiceID + "." + c.Region() + ".vpce." + c.Domain()
@@ -59,7 +59,7 @@ type EndpointDetail struct {
 type EndpointPicker func([]*model.Endpoint) ([]*model.Endpoint, error)
 
 // Endpoints lists the account's endpoints.
-func (c *Control) Endpoints(ctx context.Context, acct string) ([]EndpointDetail, error) {
+func (c *PrivateLink) Endpoints(ctx context.Context, acct string) ([]EndpointDetail, error) {
 	return c.DescribeEndpoints(ctx, acct, nil, nil)
 }
 
@@ -68,7 +68,7 @@ func (c *Control) Endpoints(ctx context.Context, acct string) ([]EndpointDetail,
 // endpoints that have one of the IDs (so that it finds a missing or another
 // account's ID missing) and the call costs what the IDs name; otherwise it
 // costs a pass over the records. Only the chosen endpoints are described.
-func (c *Control) DescribeEndpoints(ctx context.Context, acct string, ids []string, pick EndpointPicker) ([]EndpointDetail, error) {
+func (c *PrivateLink) DescribeEndpoints(ctx context.Context, acct string, ids []string, pick EndpointPicker) ([]EndpointDetail, error) {
 	ctx = c.WithCache(ctx)
 	var eps []*model.Endpoint
 	var err error
@@ -97,7 +97,7 @@ const maxEndpointLookups = 64
 
 // ownEndpointsByID reads the account's endpoints with the IDs, in ID order;
 // IDs of missing endpoints or of other accounts' are left out.
-func (c *Control) ownEndpointsByID(ctx context.Context, acct string, ids []string) ([]*model.Endpoint, error) {
+func (c *PrivateLink) ownEndpointsByID(ctx context.Context, acct string, ids []string) ([]*model.Endpoint, error) {
 	var eps []*model.Endpoint
 	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
@@ -119,13 +119,13 @@ func (c *Control) ownEndpointsByID(ctx context.Context, acct string, ids []strin
 
 // EndpointConnections lists the connections to the account's services: the
 // endpoints of any account that connect to them.
-func (c *Control) EndpointConnections(ctx context.Context, acct string) ([]EndpointDetail, error) {
+func (c *PrivateLink) EndpointConnections(ctx context.Context, acct string) ([]EndpointDetail, error) {
 	return c.DescribeConnections(ctx, acct, nil)
 }
 
 // DescribeConnections describes the connections to the account's services that
 // pick chooses (all of them when pick is nil), as DescribeEndpoints does.
-func (c *Control) DescribeConnections(ctx context.Context, acct string, pick EndpointPicker) ([]EndpointDetail, error) {
+func (c *PrivateLink) DescribeConnections(ctx context.Context, acct string, pick EndpointPicker) ([]EndpointDetail, error) {
 	ctx = c.WithCache(ctx)
 	svcs, err := core.ScanWhere(ctx, c.Base, model.KindService, func(s *model.EndpointService) bool { return s.Owner == acct })
 	if err != nil {
@@ -147,7 +147,7 @@ func (c *Control) DescribeConnections(ctx context.Context, acct string, pick End
 
 // EndpointDetail describes one endpoint record, as DescribeEndpoints would: for
 // an endpoint just written, without listing any.
-func (c *Control) EndpointDetail(ctx context.Context, ep model.Endpoint) (EndpointDetail, error) {
+func (c *PrivateLink) EndpointDetail(ctx context.Context, ep model.Endpoint) (EndpointDetail, error) {
 	ds, err := c.endpointDetails(ctx, []*model.Endpoint{&ep})
 	if err != nil {
 		return EndpointDetail{}, err
@@ -156,7 +156,7 @@ func (c *Control) EndpointDetail(ctx context.Context, ep model.Endpoint) (Endpoi
 }
 
 // pickedDetails describes the endpoints pick chooses among eps (all when nil).
-func (c *Control) pickedDetails(ctx context.Context, eps []*model.Endpoint, pick EndpointPicker) ([]EndpointDetail, error) {
+func (c *PrivateLink) pickedDetails(ctx context.Context, eps []*model.Endpoint, pick EndpointPicker) ([]EndpointDetail, error) {
 	if pick != nil {
 		var err error
 		if eps, err = pick(eps); err != nil {
@@ -170,7 +170,7 @@ func (c *Control) pickedDetails(ctx context.Context, eps []*model.Endpoint, pick
 // its service's load balancers, reading each service and group it names once
 // (from the read cache ctx carries, else from the store). A service or group
 // that is gone leaves the names empty, as a described record without it would.
-func (c *Control) endpointDetails(ctx context.Context, eps []*model.Endpoint) ([]EndpointDetail, error) {
+func (c *PrivateLink) endpointDetails(ctx context.Context, eps []*model.Endpoint) ([]EndpointDetail, error) {
 	svcs := map[string]*model.EndpointService{}
 	names := map[string]string{}
 	out := make([]EndpointDetail, 0, len(eps))

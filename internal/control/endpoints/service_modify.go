@@ -1,4 +1,4 @@
-package control
+package endpoints
 
 import (
 	"context"
@@ -28,7 +28,7 @@ type ModifyServiceInput struct {
 
 // ModifyEndpointService changes an endpoint service's acceptance, private DNS name,
 // load balancers and IP address types.
-func (c *Control) ModifyEndpointService(ctx context.Context, acct, id string, in ModifyServiceInput) error {
+func (c *PrivateLink) ModifyEndpointService(ctx context.Context, acct, id string, in ModifyServiceInput) error {
 	if _, err := c.EndpointService(ctx, acct, id); err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func (c *Control) ModifyEndpointService(ctx context.Context, acct, id string, in
 	if in.PrivateDNSName != "" && in.RemovePrivateDNSName {
 		return model.Coded(model.ErrInvalid, "InvalidParameterCombination", "PrivateDnsName and RemovePrivateDnsName cannot be given together")
 	}
-	dnsName, err := checkPrivateDNSName(in.PrivateDNSName)
+	dnsName, err := CheckPrivateDNSName(in.PrivateDNSName)
 	if err != nil {
 		return err
 	}
@@ -131,6 +131,6 @@ func modifyServiceLBs(tx *store.Tx, svc *model.EndpointService, added []model.Lo
 		}
 		lbs = append(lbs, lb)
 	}
-	svc.AZs = nodeZones(lbs)
+	svc.AZs = NodeZones(lbs)
 	return nil
 }

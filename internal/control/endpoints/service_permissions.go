@@ -1,4 +1,4 @@
-package control
+package endpoints
 
 import (
 	"context"
@@ -71,7 +71,7 @@ func ServiceAdmits(svc model.EndpointService, acct string) bool {
 // removing one that is not allowed is ignored. Live connections of removed
 // principals stay up, as in AWS, unless the service has RejectRemovedPrincipals,
 // in which case they are rejected in the same transaction.
-func (c *Control) ModifyServicePermissions(ctx context.Context, acct, id string, add, remove []string) ([]model.Permission, error) {
+func (c *PrivateLink) ModifyServicePermissions(ctx context.Context, acct, id string, add, remove []string) ([]model.Permission, error) {
 	if _, err := c.EndpointService(ctx, acct, id); err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func (c *Control) ModifyServicePermissions(ctx context.Context, acct, id string,
 
 // rejectUnadmitted rejects, inside tx, the live connections of a service whose
 // owners the service no longer admits.
-func (c *Control) rejectUnadmitted(ctx context.Context, tx *store.Tx, svc model.EndpointService) error {
+func (c *PrivateLink) rejectUnadmitted(ctx context.Context, tx *store.Tx, svc model.EndpointService) error {
 	eps, err := core.List[model.Endpoint](ctx, c.Store(), model.KindEndpoint)
 	if err != nil {
 		return err

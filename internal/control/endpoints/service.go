@@ -1,4 +1,4 @@
-package control
+package endpoints
 
 import (
 	"context"
@@ -27,7 +27,7 @@ type CreateServiceInput struct {
 
 // ServiceBaseDNSName is the base DNS name of an endpoint service:
 // <vpce-svc-id>.<region>.vpce.<domain>.
-func (c *Control) ServiceBaseDNSName(svc model.EndpointService) string {
+func (c *PrivateLink) ServiceBaseDNSName(svc model.EndpointService) string {
 	return fmt.Sprintf("%s.%s.vpce.%s", svc.ID, c.Region(), c.Domain())
 }
 
@@ -41,7 +41,7 @@ func ServiceVerifiedName(svc model.EndpointService) string {
 }
 
 // ZoneIDs maps zone names to zone IDs (use1-az1 …).
-func (c *Control) ZoneIDs(names []string) []string {
+func (c *PrivateLink) ZoneIDs(names []string) []string {
 	out := make([]string, 0, len(names))
 	for _, n := range names {
 		if z, ok := c.Zone(n); ok {
@@ -54,7 +54,7 @@ func (c *Control) ZoneIDs(names []string) []string {
 // CreateEndpointService publishes network load balancers of the caller as an
 // endpoint service. It starts Pending and becomes Available once all its load
 // balancers are active (see Settle).
-func (c *Control) CreateEndpointService(ctx context.Context, acct string, in CreateServiceInput) (model.EndpointService, error) {
+func (c *PrivateLink) CreateEndpointService(ctx context.Context, acct string, in CreateServiceInput) (model.EndpointService, error) {
 	tok, prev, found, err := core.Idempotent[model.EndpointService](ctx, c.Base, acct, model.KindService, in.ClientToken, in)
 	if err != nil || found {
 		return prev, err
@@ -79,7 +79,7 @@ func (c *Control) CreateEndpointService(ctx context.Context, acct string, in Cre
 			return model.EndpointService{}, invalidParameter("Region %s is not supported: this server serves %s only", r, c.Region())
 		}
 	}
-	dnsName, err := checkPrivateDNSName(in.PrivateDNSName)
+	dnsName, err := CheckPrivateDNSName(in.PrivateDNSName)
 	if err != nil {
 		return model.EndpointService{}, err
 	}
@@ -90,7 +90,7 @@ func (c *Control) CreateEndpointService(ctx context.Context, acct string, in Cre
 	id := model.NewID(model.PrefixService)
 	svc := model.EndpointService{
 		ID: id, Name: fmt.Sprintf("com.amazonaws.vpce.%s.%s", c.Region(), id), Owner: acct,
-		State: model.ServicePending, AcceptanceRequired: accept, NLBARNs: arns, AZs: nodeZones(lbs),
+		State: model.ServicePending, AcceptanceRequired: accept, NLBARNs: arns, AZs: NodeZones(lbs),
 		PayerResponsibility: "ServiceOwner", Tags: in.Tags, Created: c.Now().UTC(),
 		SupportedIPAddressTypes: ipTypes,
 	}
@@ -127,7 +127,7 @@ func (c *Control) CreateEndpointService(ctx context.Context, acct string, in Cre
 
 // serviceLoadBalancers checks that every ARN names a network load balancer of
 // the caller and returns them.
-func (c *Control) serviceLoadBalancers(ctx context.Context, acct string, arns []string) ([]model.LoadBalancer, error) {
+func (c *PrivateLink) serviceLoadBalancers(ctx context.Context, acct string, arns []string) ([]model.LoadBalancer, error) {
 	var out []model.LoadBalancer
 	for _, arn := range arns {
 		id := model.ARNResourceID(arn)
@@ -153,8 +153,8 @@ func lbNotFound(arn string) *model.Error {
 	return invalidParameter("The load balancer %s does not exist or is not owned by this account", arn)
 }
 
-// nodeZones is the sorted set of zones the load balancers have nodes in.
-func nodeZones(lbs []model.LoadBalancer) []string {
+// NodeZones is the sorted set of zones the load balancers have nodes in.
+func NodeZones(lbs []model.LoadBalancer) []string {
 	var zones []string
 	for _, lb := range lbs {
 		for _, n := range lb.Nodes {
@@ -179,9 +179,9 @@ func checkIPAddressTypes(types []string) ([]string, error) {
 	return types, nil
 }
 
-// checkPrivateDNSName validates and lower-cases a private DNS name; a leading "*."
+// CheckPrivateDNSName validates and lower-cases a private DNS name; a leading "*."
 // label (a wildcard name) is allowed.
-func checkPrivateDNSName(name string) (string, error) {
+func CheckPrivateDNSName(name string) (string, error) {
 	if name == "" {
 		return "", nil
 	}
@@ -189,7 +189,7 @@ func checkPrivateDNSName(name string) (string, error) {
 	labels := strings.Split(strings.TrimPrefix(n, "*."), ".")
 	ok := len(n) <= 255 && len(labels) >= 2
 	for _, l := range labels {
-		ok = ok && validLabel(l)
+		ok = ok && ValidLabel(l)
 	}
 	if !ok || labels[len(labels)-1][0] >= '0' && labels[len(labels)-1][0] <= '9' {
 		return "", invalidParameter("Private DNS name '%s' is not a valid domain name", name)
@@ -197,7 +197,7 @@ func checkPrivateDNSName(name string) (string, error) {
 	return n, nil
 }
 
-func validLabel(l string) bool {
+func ValidLabel(l string) bool {
 	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
 		return false
 	}
@@ -211,7 +211,7 @@ func validLabel(l string) bool {
 
 // newDNSVerify returns a fresh TXT challenge: a record named _<20 lowercase
 // alphanumerics> whose value is vpce:<20 alphanumerics>.
-func (c *Control) newDNSVerify() *model.DNSVerify {
+func (c *PrivateLink) newDNSVerify() *model.DNSVerify {
 	return &model.DNSVerify{
 		State: model.DNSPendingVerification, Type: "TXT",
 		Name:  "_" + core.RandomString("abcdefghijklmnopqrstuvwxyz0123456789", 20),
@@ -221,19 +221,19 @@ func (c *Control) newDNSVerify() *model.DNSVerify {
 }
 
 // EndpointService returns one of the account's endpoint services.
-func (c *Control) EndpointService(ctx context.Context, acct, id string) (model.EndpointService, error) {
+func (c *PrivateLink) EndpointService(ctx context.Context, acct, id string) (model.EndpointService, error) {
 	return core.GetOwned(ctx, c.Store(), acct, model.KindService, model.PrefixService, id, func(svc model.EndpointService) string { return svc.Owner })
 }
 
 // EndpointServices lists the account's own endpoint services.
-func (c *Control) EndpointServices(ctx context.Context, acct string) ([]model.EndpointService, error) {
+func (c *PrivateLink) EndpointServices(ctx context.Context, acct string) ([]model.EndpointService, error) {
 	all, err := core.List[model.EndpointService](ctx, c.Store(), model.KindService)
 	return core.FilterOwner(all, acct, func(s model.EndpointService) string { return s.Owner }), err
 }
 
 // VisibleServices lists the endpoint services an account may connect to: its own
 // and those whose allowed principals admit it.
-func (c *Control) VisibleServices(ctx context.Context, acct string) ([]model.EndpointService, error) {
+func (c *PrivateLink) VisibleServices(ctx context.Context, acct string) ([]model.EndpointService, error) {
 	all, err := core.List[model.EndpointService](ctx, c.Store(), model.KindService)
 	if err != nil {
 		return nil, err
@@ -250,7 +250,7 @@ func (c *Control) VisibleServices(ctx context.Context, acct string) ([]model.End
 // ServiceByName returns the endpoint service with the given name if the account
 // may see it; otherwise the error is InvalidServiceName, whether the service does
 // not exist or does not admit the account (AWS does not tell them apart).
-func (c *Control) ServiceByName(ctx context.Context, acct, name string) (model.EndpointService, error) {
+func (c *PrivateLink) ServiceByName(ctx context.Context, acct, name string) (model.EndpointService, error) {
 	all, err := c.VisibleServices(ctx, acct)
 	if err != nil {
 		return model.EndpointService{}, err

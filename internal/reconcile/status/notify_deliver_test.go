@@ -1,4 +1,4 @@
-package control
+package status
 
 import (
 	"encoding/json"
@@ -8,25 +8,27 @@ import (
 	"testing"
 	"time"
 
+	"strait/internal/control"
+	"strait/internal/control/endpoints"
 	"strait/internal/model"
 )
 
 func testEvent() model.NotificationEvent {
 	return model.NotificationEvent{
-		ID: newOutboxID(), Event: model.EventAccept, Time: time.Date(2026, 3, 1, 12, 0, 0, 123e6, time.UTC),
+		ID: endpoints.NewOutboxID(), Event: model.EventAccept, Time: time.Date(2026, 3, 1, 12, 0, 0, 123e6, time.UTC),
 		EndpointID: "vpce-0123456789abcdef0", EndpointOwner: "222222222222", EndpointState: model.EndpointPending,
 		EndpointConnectionID: "vpce-con-0123456789abcdef0", ServiceID: "vpce-svc-0123456789abcdef0", ServiceOwner: "111111111111",
 		Deliveries: []model.NotificationDelivery{
-			{NotificationID: "vpce-nfn-0123456789abcdef0", TopicARN: "arn:aws:sns:us-east-1:111111111111:events", MessageID: newMessageID()},
-			{NotificationID: "vpce-nfn-0123456789abcdef1", TopicARN: "arn:aws:sns:us-east-1:111111111111:events", MessageID: newMessageID()},
-			{NotificationID: "vpce-nfn-0123456789abcdef2", TopicARN: "arn:aws:sns:us-east-1:222222222222:mine", MessageID: newMessageID()},
-			{NotificationID: "vpce-nfn-0123456789abcdef3", TopicARN: "not-an-arn", MessageID: newMessageID()},
+			{NotificationID: "vpce-nfn-0123456789abcdef0", TopicARN: "arn:aws:sns:us-east-1:111111111111:events", MessageID: endpoints.NewMessageID()},
+			{NotificationID: "vpce-nfn-0123456789abcdef1", TopicARN: "arn:aws:sns:us-east-1:111111111111:events", MessageID: endpoints.NewMessageID()},
+			{NotificationID: "vpce-nfn-0123456789abcdef2", TopicARN: "arn:aws:sns:us-east-1:222222222222:mine", MessageID: endpoints.NewMessageID()},
+			{NotificationID: "vpce-nfn-0123456789abcdef3", TopicARN: "not-an-arn", MessageID: endpoints.NewMessageID()},
 		},
 	}
 }
 
-func testControl() *Control {
-	return New(nil, Config{Region: "us-east-1"})
+func testStatus() *Status {
+	return New(control.New(nil, control.Config{Region: "us-east-1"}))
 }
 
 func lines(t *testing.T, path string) []string {
@@ -42,7 +44,7 @@ func lines(t *testing.T, path string) []string {
 }
 
 func TestDeliverEventFormat(t *testing.T) {
-	c, dir, ev := testControl(), t.TempDir(), testEvent()
+	c, dir, ev := testStatus(), t.TempDir(), testEvent()
 	if err := c.deliverEvent(dir, ev); err != nil {
 		t.Fatal(err)
 	}
@@ -94,10 +96,10 @@ func TestDeliverEventFormat(t *testing.T) {
 // was deleted: the next delivery neither repeats the lines written nor keeps a
 // line cut short.
 func TestDeliverEventAfterCrash(t *testing.T) {
-	c, dir, ev := testControl(), t.TempDir(), testEvent()
+	c, dir, ev := testStatus(), t.TempDir(), testEvent()
 	// An earlier event, delivered in full.
-	first := model.NotificationEvent{ID: newOutboxID(), Event: model.EventConnect, Time: ev.Time,
-		Deliveries: []model.NotificationDelivery{{NotificationID: "vpce-nfn-0123456789abcdef0", TopicARN: ev.Deliveries[0].TopicARN, MessageID: newMessageID()}}}
+	first := model.NotificationEvent{ID: endpoints.NewOutboxID(), Event: model.EventConnect, Time: ev.Time,
+		Deliveries: []model.NotificationDelivery{{NotificationID: "vpce-nfn-0123456789abcdef0", TopicARN: ev.Deliveries[0].TopicARN, MessageID: endpoints.NewMessageID()}}}
 	if err := c.deliverEvent(dir, first); err != nil {
 		t.Fatal(err)
 	}
@@ -141,9 +143,9 @@ func TestDeliverEventAfterCrash(t *testing.T) {
 }
 
 func TestOutboxIDsAreOrdered(t *testing.T) {
-	prev := newOutboxID()
+	prev := endpoints.NewOutboxID()
 	for range 10000 {
-		id := newOutboxID()
+		id := endpoints.NewOutboxID()
 		if id <= prev {
 			t.Fatalf("%s after %s", id, prev)
 		}

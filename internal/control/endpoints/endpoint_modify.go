@@ -1,4 +1,4 @@
-package control
+package endpoints
 
 import (
 	"context"
@@ -26,7 +26,7 @@ type ModifyEndpointInput struct {
 // ModifyEndpoint adds and removes an endpoint's subnets (creating and deleting
 // their interfaces) and security groups (on its interfaces too), turns private DNS
 // on or off, replaces or resets its policy, and sets its DNS record IP type.
-func (c *Control) ModifyEndpoint(ctx context.Context, acct, id string, in ModifyEndpointInput) error {
+func (c *PrivateLink) ModifyEndpoint(ctx context.Context, acct, id string, in ModifyEndpointInput) error {
 	ep, err := c.ownEndpoint(ctx, acct, id)
 	if err != nil {
 		return err
@@ -46,7 +46,7 @@ func (c *Control) ModifyEndpoint(ctx context.Context, acct, id string, in Modify
 			return err
 		}
 	}
-	vpc, err := c.Vpc(ctx, acct, ep.VpcID)
+	vpc, err := c.net.Vpc(ctx, acct, ep.VpcID)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (c *Control) ModifyEndpoint(ctx context.Context, acct, id string, in Modify
 		return invalidParameter("An interface endpoint needs at least one subnet; the last one cannot be removed")
 	}
 	addGroups := core.Dedupe(in.AddSecurityGroupIDs)
-	if err := c.CheckSecurityGroups(ctx, acct, vpc.ID, addGroups); err != nil {
+	if err := c.net.CheckSecurityGroups(ctx, acct, vpc.ID, addGroups); err != nil {
 		return err
 	}
 	if in.PrivateDNSEnabled != nil && *in.PrivateDNSEnabled {
@@ -148,11 +148,11 @@ func (c *Control) ModifyEndpoint(ctx context.Context, acct, id string, in Modify
 				if err != nil {
 					return invalidServiceName(ep.ServiceName)
 				}
-				if err := holdPrivateDNSName(tx, &ep, ServiceVerifiedName(cur)); err != nil {
+				if err := HoldPrivateDNSName(tx, &ep, ServiceVerifiedName(cur)); err != nil {
 					return err
 				}
 			} else {
-				releasePrivateDNSName(tx, &ep)
+				ReleasePrivateDNSName(tx, &ep)
 			}
 		}
 		if policy != "" {

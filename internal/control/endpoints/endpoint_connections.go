@@ -1,4 +1,4 @@
-package control
+package endpoints
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 // AcceptEndpointConnections accepts endpoints waiting in pendingAcceptance on one
 // of the account's services: each goes to pending, then available (see Settle).
-func (c *Control) AcceptEndpointConnections(ctx context.Context, acct, svcID string, ids []string) ([]core.ItemError, error) {
+func (c *PrivateLink) AcceptEndpointConnections(ctx context.Context, acct, svcID string, ids []string) ([]core.ItemError, error) {
 	return c.decideConnections(ctx, acct, svcID, ids, model.EventAccept, func(ep *model.Endpoint) error {
 		if ep.State != model.EndpointPendingAcceptance {
 			return model.BadState(model.KindEndpoint, ep.ID,
@@ -28,7 +28,7 @@ func (c *Control) AcceptEndpointConnections(ctx context.Context, acct, svcID str
 // available) connected to one of the account's services. Their interfaces stay
 // until the consumer deletes them; no traffic flows. Rejecting a rejected endpoint
 // is a no-op.
-func (c *Control) RejectEndpointConnections(ctx context.Context, acct, svcID string, ids []string) ([]core.ItemError, error) {
+func (c *PrivateLink) RejectEndpointConnections(ctx context.Context, acct, svcID string, ids []string) ([]core.ItemError, error) {
 	return c.decideConnections(ctx, acct, svcID, ids, model.EventReject, func(ep *model.Endpoint) error {
 		switch ep.State {
 		case model.EndpointPendingAcceptance, model.EndpointPending, model.EndpointAvailable, model.EndpointRejected:
@@ -46,7 +46,7 @@ func (c *Control) RejectEndpointConnections(ctx context.Context, acct, svcID str
 // connection notifications) when decide changes the endpoint's state; the others
 // fail with InvalidVpcEndpointId.NotFound, or InvalidVpcEndpointId.Malformed when
 // the ID is not vpce-<hex>.
-func (c *Control) decideConnections(ctx context.Context, acct, svcID string, ids []string, event string, decide func(*model.Endpoint) error) ([]core.ItemError, error) {
+func (c *PrivateLink) decideConnections(ctx context.Context, acct, svcID string, ids []string, event string, decide func(*model.Endpoint) error) ([]core.ItemError, error) {
 	if _, err := c.EndpointService(ctx, acct, svcID); err != nil {
 		return nil, err
 	}
