@@ -15,7 +15,7 @@ import (
 )
 
 // Agent applies desired states to the host and remembers what it realized, which
-// the reconciler reads back (it implements control.Realized).
+// the reconciler reads back (it implements status.Realized).
 type Agent struct {
 	host  *Host
 	proxy *dataplane.Proxy
@@ -84,14 +84,14 @@ func New(host *Host, proxy *dataplane.Proxy, log *slog.Logger) (*Agent, error) {
 	return a, nil
 }
 
-// Ready implements control.Realized.
+// Ready implements status.Realized.
 func (a *Agent) Ready(id string) bool {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	return a.ready[id]
 }
 
-// Removed implements control.Realized.
+// Removed implements status.Realized.
 func (a *Agent) Removed(id string) bool {
 	a.mu.RLock()
 	defer a.mu.RUnlock()

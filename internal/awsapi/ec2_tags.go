@@ -3,7 +3,7 @@ package awsapi
 import (
 	"context"
 
-	"strait/internal/control"
+	"strait/internal/control/ec2tags"
 	"strait/internal/model"
 )
 
@@ -60,12 +60,12 @@ type deleteTagsRequest struct {
 }
 
 func (a *API) deleteTags(ctx context.Context, c *caller, req *deleteTagsRequest) (*emptyResponse, error) {
-	keys := make([]control.TagKey, 0, len(req.Tags))
+	keys := make([]ec2tags.TagKey, 0, len(req.Tags))
 	for _, t := range req.Tags {
 		if t.Key == "" {
 			return nil, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Tag keys must not be empty")
 		}
-		keys = append(keys, control.TagKey{Key: t.Key, Value: t.Value})
+		keys = append(keys, ec2tags.TagKey{Key: t.Key, Value: t.Value})
 	}
 	return &emptyResponse{}, a.ctl.DeleteTags(ctx, c.Account, req.Resources, keys)
 }
@@ -90,11 +90,11 @@ type describeTagsResponse struct {
 	NextToken string
 }
 
-var tagFilters = filterFuncs[control.ResourceTag]{
-	"key":           func(t control.ResourceTag) []string { return []string{t.Key} },
-	"value":         func(t control.ResourceTag) []string { return []string{t.Value} },
-	"resource-id":   func(t control.ResourceTag) []string { return []string{t.ResourceID} },
-	"resource-type": func(t control.ResourceTag) []string { return []string{tagResourceTypes[t.Kind]} },
+var tagFilters = filterFuncs[ec2tags.ResourceTag]{
+	"key":           func(t ec2tags.ResourceTag) []string { return []string{t.Key} },
+	"value":         func(t ec2tags.ResourceTag) []string { return []string{t.Value} },
+	"resource-id":   func(t ec2tags.ResourceTag) []string { return []string{t.ResourceID} },
+	"resource-type": func(t ec2tags.ResourceTag) []string { return []string{tagResourceTypes[t.Kind]} },
 }
 
 func (a *API) describeTags(ctx context.Context, c *caller, req *describeTagsRequest) (*describeTagsResponse, error) {
@@ -110,12 +110,12 @@ func (a *API) describeTags(ctx context.Context, c *caller, req *describeTagsRequ
 		}
 		byKey[t.ResourceID][t.Key] = t.Value
 	}
-	tags, next, err := describe(all, query[control.ResourceTag]{
+	tags, next, err := describe(all, query[ec2tags.ResourceTag]{
 		// Resource IDs never contain a NUL byte, so this orders by resource, then key.
-		IDOf:    func(t control.ResourceTag) string { return t.ResourceID + "\x00" + t.Key },
-		Filters: req.Filters, Funcs: tagFilters, TagsOf: func(t control.ResourceTag) model.Tags { return byKey[t.ResourceID] },
+		IDOf:    func(t ec2tags.ResourceTag) string { return t.ResourceID + "\x00" + t.Key },
+		Filters: req.Filters, Funcs: tagFilters, TagsOf: func(t ec2tags.ResourceTag) model.Tags { return byKey[t.ResourceID] },
 		MaxResults: req.MaxResults, NextToken: req.NextToken,
-	}, func(t control.ResourceTag) TagDescription {
+	}, func(t ec2tags.ResourceTag) TagDescription {
 		return TagDescription{Key: t.Key, ResourceId: t.ResourceID, ResourceType: tagResourceTypes[t.Kind], Value: t.Value}
 	})
 	if err != nil {

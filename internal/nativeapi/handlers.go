@@ -4,8 +4,8 @@ import (
 	"context"
 	"net/http"
 
-	"strait/internal/control"
 	"strait/internal/control/core"
+	"strait/internal/control/published"
 	"strait/internal/model"
 )
 
@@ -26,7 +26,7 @@ func (a *API) createService(ctx context.Context, acct string, _ *http.Request, b
 	if err := decode(body, &req); err != nil {
 		return 0, nil, err
 	}
-	in := control.CreatePublishedServiceInput{Name: req.Name, VpcID: req.VpcID, SubnetIDs: req.SubnetIDs}
+	in := published.CreatePublishedServiceInput{Name: req.Name, VpcID: req.VpcID, SubnetIDs: req.SubnetIDs}
 	for _, c := range req.Components {
 		in.Components = append(in.Components, componentModel(c))
 	}
@@ -50,12 +50,12 @@ func (a *API) updateService(ctx context.Context, acct string, r *http.Request, b
 	if err := decode(body, &req); err != nil {
 		return 0, nil, err
 	}
-	in := control.UpdatePublishedServiceInput{RemoveComponents: req.RemoveComponents, Components: map[string]control.ComponentUpdate{}}
+	in := published.UpdatePublishedServiceInput{RemoveComponents: req.RemoveComponents, Components: map[string]published.ComponentUpdate{}}
 	for _, c := range req.AddComponents {
 		in.AddComponents = append(in.AddComponents, componentModel(c))
 	}
 	for name, u := range req.Components {
-		in.Components[name] = control.ComponentUpdate{Port: u.Port, Targets: u.Targets, PrivateLinkAccess: u.PrivateLinkAccess}
+		in.Components[name] = published.ComponentUpdate{Port: u.Port, Targets: u.Targets, PrivateLinkAccess: u.PrivateLinkAccess}
 	}
 	svc, err := a.ctl.UpdatePublishedService(ctx, acct, r.PathValue("name"), in)
 	if err != nil {
@@ -84,7 +84,7 @@ func (a *API) createPrivateLink(ctx context.Context, acct string, r *http.Reques
 	if err := decode(body, &req); err != nil {
 		return 0, nil, err
 	}
-	svc, err := a.ctl.CreatePrivateLink(ctx, acct, r.PathValue("name"), control.CreatePrivateLinkInput{
+	svc, err := a.ctl.CreatePrivateLink(ctx, acct, r.PathValue("name"), published.CreatePrivateLinkInput{
 		Principals: req.Principals, AcceptanceRequired: req.AcceptanceRequired, PrivateDNSName: req.PrivateDNSName})
 	if err != nil {
 		return 0, nil, err
@@ -114,7 +114,7 @@ func (a *API) updatePrivateLink(ctx context.Context, acct string, r *http.Reques
 		return 0, nil, &apiError{Status: http.StatusBadRequest, Code: "MissingParameter",
 			Message: `Nothing to change: give "principals" (it replaces the whole list; [] allows nobody) or "private_dns_name" ("" removes it)`}
 	}
-	svc, err := a.ctl.UpdatePrivateLink(ctx, acct, r.PathValue("name"), control.UpdatePrivateLinkInput{Principals: req.Principals, PrivateDNSName: req.PrivateDNSName})
+	svc, err := a.ctl.UpdatePrivateLink(ctx, acct, r.PathValue("name"), published.UpdatePrivateLinkInput{Principals: req.Principals, PrivateDNSName: req.PrivateDNSName})
 	if err != nil {
 		return 0, nil, err
 	}

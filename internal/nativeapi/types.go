@@ -3,7 +3,7 @@ package nativeapi
 import (
 	"time"
 
-	"strait/internal/control"
+	"strait/internal/control/published"
 	"strait/internal/model"
 )
 
@@ -212,7 +212,7 @@ func componentModel(c Component) model.Component {
 	return model.Component{Name: c.Name, Port: c.Port, Targets: c.Targets, PrivateLinkAccess: c.PrivateLinkAccess}
 }
 
-func connectionView(c control.PrivateLinkConnection) Connection {
+func connectionView(c published.PrivateLinkConnection) Connection {
 	out := Connection{EndpointID: c.EndpointID, Owner: c.Owner, State: c.State, Created: c.Created, DNSName: c.DNSName}
 	if t := c.Traffic; t != nil {
 		out.Traffic = &Traffic{Connections: t.Connections, ActiveConnections: t.ActiveConnections,
@@ -221,7 +221,7 @@ func connectionView(c control.PrivateLinkConnection) Connection {
 	return out
 }
 
-func infoView(i control.ConnectionInfo) ConnectionInfo {
+func infoView(i published.ConnectionInfo) ConnectionInfo {
 	out := ConnectionInfo{Service: i.Service, Route: i.Route, AWSServiceName: i.ServiceName, PrivateDNSName: i.PrivateDNSName, Entries: []ConnectionEntry{}, Note: i.Note}
 	for _, e := range i.Entries {
 		out.Entries = append(out.Entries, ConnectionEntry{Component: e.Component, EndpointID: e.EndpointID, Host: e.Host, Port: e.Port, Command: e.Command})

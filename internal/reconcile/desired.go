@@ -12,13 +12,14 @@ import (
 	"strait/internal/control/endpoints"
 	"strait/internal/dataplane"
 	"strait/internal/model"
+	"strait/internal/reconcile/status"
 )
 
 // Desired builds the host's desired state from a snapshot of the store: every VPC
 // with its subnets and resolver names, every instance that is not terminated, every
 // endpoint that is not being deleted (listening while pending or available), and
 // every load balancer with the target groups its listeners forward to.
-func Desired(s control.Snapshot, ctl *control.Control) agent.State {
+func Desired(s status.Snapshot, ctl *control.Control) agent.State {
 	d := desired{
 		snap:    s,
 		ctl:     ctl,
@@ -61,7 +62,7 @@ func Desired(s control.Snapshot, ctl *control.Control) agent.State {
 }
 
 type desired struct {
-	snap    control.Snapshot
+	snap    status.Snapshot
 	ctl     *control.Control
 	enis    map[string]model.NetworkInterface
 	subnets map[string]model.Subnet

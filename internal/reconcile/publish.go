@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 
-	"strait/internal/control"
 	"strait/internal/control/elb"
 	"strait/internal/control/endpoints"
+	"strait/internal/control/published"
 	"strait/internal/model"
 )
 
@@ -281,7 +281,7 @@ func (r *Reconciler) desiredTargets(ctx context.Context, svc model.PublishedServ
 	}
 	out := make([]elb.TargetInput, 0, len(comp.Targets))
 	for _, t := range comp.Targets {
-		id, port, err := control.ParseComponentTarget(t, comp.Port)
+		id, port, err := published.ParseComponentTarget(t, comp.Port)
 		if err != nil {
 			return nil, err
 		}

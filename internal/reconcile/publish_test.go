@@ -13,6 +13,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"strait/internal/control"
+	"strait/internal/control/published"
 	"strait/internal/model"
 	"strait/internal/reconcile"
 	"strait/internal/testenv"
@@ -79,7 +80,7 @@ func TestPublishGuide003(t *testing.T) {
 	vpc, subnets := env.Network(provider, testenv.Zones(3)...)
 	cvpc, csubnets := env.Network(consumer, testenv.Zones(3)...)
 
-	svc, err := ctl.CreatePublishedService(ctx, provider, control.CreatePublishedServiceInput{
+	svc, err := ctl.CreatePublishedService(ctx, provider, published.CreatePublishedServiceInput{
 		Name: "my-kafka", VpcID: vpc,
 		Components: []model.Component{
 			{Name: "kafka", Port: 9092, Targets: []string{"10.0.1.10", "10.0.2.10:19092"}},
@@ -96,7 +97,7 @@ func TestPublishGuide003(t *testing.T) {
 	if svc.Components[2].Targets[0] != "10.0.1.12" {
 		t.Errorf("target not normalized: %v", svc.Components[2].Targets)
 	}
-	if _, err := ctl.CreatePrivateLink(ctx, provider, "my-kafka", control.CreatePrivateLinkInput{Principals: []string{"arn:aws:iam::" + consumer + ":user/mwf", "arn:aws:iam::" + other + ":root"}}); err != nil {
+	if _, err := ctl.CreatePrivateLink(ctx, provider, "my-kafka", published.CreatePrivateLinkInput{Principals: []string{"arn:aws:iam::" + consumer + ":user/mwf", "arn:aws:iam::" + other + ":root"}}); err != nil {
 		t.Fatal(err)
 	}
 	svc = waitState(t, ctl, "my-kafka", model.PrivateLinkActive)
@@ -125,7 +126,7 @@ func TestPublishGuide003(t *testing.T) {
 
 	// Access for two of three components: listeners on exactly those ports.
 	yes := true
-	if _, err := ctl.UpdatePublishedService(ctx, provider, "my-kafka", control.UpdatePublishedServiceInput{Components: map[string]control.ComponentUpdate{
+	if _, err := ctl.UpdatePublishedService(ctx, provider, "my-kafka", published.UpdatePublishedServiceInput{Components: map[string]published.ComponentUpdate{
 		"kafka": {PrivateLinkAccess: &yes}, "schema_registry": {PrivateLinkAccess: &yes},
 	}}); err != nil {
 		t.Fatal(err)
@@ -144,7 +145,7 @@ func TestPublishGuide003(t *testing.T) {
 	// Access off again for schema_registry; a port change for kafka moves its listener.
 	no := false
 	port := int32(9093)
-	if _, err := ctl.UpdatePublishedService(ctx, provider, "my-kafka", control.UpdatePublishedServiceInput{Components: map[string]control.ComponentUpdate{
+	if _, err := ctl.UpdatePublishedService(ctx, provider, "my-kafka", published.UpdatePublishedServiceInput{Components: map[string]published.ComponentUpdate{
 		"schema_registry": {PrivateLinkAccess: &no}, "kafka": {Port: &port},
 	}}); err != nil {
 		t.Fatal(err)
@@ -156,7 +157,7 @@ func TestPublishGuide003(t *testing.T) {
 	})
 
 	// Principals replaced: the other account can no longer see or connect.
-	if _, err := ctl.UpdatePrivateLink(ctx, provider, "my-kafka", control.UpdatePrivateLinkInput{Principals: &[]string{"arn:aws:iam::" + consumer + ":root"}}); err != nil {
+	if _, err := ctl.UpdatePrivateLink(ctx, provider, "my-kafka", published.UpdatePrivateLinkInput{Principals: &[]string{"arn:aws:iam::" + consumer + ":root"}}); err != nil {
 		t.Fatal(err)
 	}
 	ovpc, osubnets := env.Network(other, testenv.Zones(3)...)
@@ -210,7 +211,7 @@ func TestPublishAcceptance(t *testing.T) {
 	ctx := testenv.Ctx(t)
 	vpc, subnets := env.Network(provider, testenv.Zones(3)...)
 	cvpc, csubnets := env.Network(consumer, testenv.Zones(3)...)
-	if _, err := ctl.CreatePublishedService(ctx, provider, control.CreatePublishedServiceInput{
+	if _, err := ctl.CreatePublishedService(ctx, provider, published.CreatePublishedServiceInput{
 		Name: "tidb", VpcID: vpc, SubnetIDs: subnets[:2],
 		Components: []model.Component{{Name: "mysql", Port: 4000, Targets: []string{"10.0.1.20"}, PrivateLinkAccess: true}},
 	}); err != nil {
@@ -219,7 +220,7 @@ func TestPublishAcceptance(t *testing.T) {
 	if _, err := ctl.AcceptPrivateLinkConnections(ctx, provider, "tidb", []string{"vpce-0123456789abcdef0"}); !errors.Is(err, model.ErrNotFound) {
 		t.Errorf("accept without PrivateLink: %v", err)
 	}
-	if _, err := ctl.CreatePrivateLink(ctx, provider, "tidb", control.CreatePrivateLinkInput{Principals: []string{"arn:aws:iam::" + consumer + ":root"}, AcceptanceRequired: true}); err != nil {
+	if _, err := ctl.CreatePrivateLink(ctx, provider, "tidb", published.CreatePrivateLinkInput{Principals: []string{"arn:aws:iam::" + consumer + ":root"}, AcceptanceRequired: true}); err != nil {
 		t.Fatal(err)
 	}
 	pl := waitState(t, ctl, "tidb", model.PrivateLinkActive).PrivateLink
@@ -253,7 +254,7 @@ func TestPublishAcceptance(t *testing.T) {
 		out, err := env.EC2(consumer).DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{id}})
 		return err == nil && out.VpcEndpoints[0].State == "available"
 	})
-	info, err = ctl.PublishedConnectionInfo(ctx, provider, "tidb", control.RoutePrivateLink)
+	info, err = ctl.PublishedConnectionInfo(ctx, provider, "tidb", published.RoutePrivateLink)
 	if err != nil || len(info.Entries) != 1 || info.Entries[0].EndpointID != id || info.Entries[0].Port != 4000 ||
 		info.Entries[0].Command != "mysql -h "+info.Entries[0].Host+" -P 4000 -u USER -p" {
 		t.Fatalf("connection info: %v %+v", err, info)
@@ -281,37 +282,37 @@ func TestPublishValidation(t *testing.T) {
 	comp := []model.Component{{Name: "mysql", Port: 3306}}
 	for _, tc := range []struct {
 		name string
-		in   control.CreatePublishedServiceInput
+		in   published.CreatePublishedServiceInput
 		want error
 	}{
-		{"bad name", control.CreatePublishedServiceInput{Name: "My_DB", VpcID: vpc, Components: comp}, model.ErrInvalid},
-		{"foreign VPC", control.CreatePublishedServiceInput{Name: "db", VpcID: ovpc, Components: comp}, model.ErrNotFound},
-		{"two subnets in a zone", control.CreatePublishedServiceInput{Name: "db", VpcID: vpc, SubnetIDs: []string{subnets[0], subnets[0] + "x"}, Components: comp}, model.ErrInvalid},
-		{"bad port", control.CreatePublishedServiceInput{Name: "db", VpcID: vpc, Components: []model.Component{{Name: "mysql", Port: 0}}}, model.ErrInvalid},
-		{"bad target", control.CreatePublishedServiceInput{Name: "db", VpcID: vpc, Components: []model.Component{{Name: "mysql", Port: 3306, Targets: []string{"db.example"}}}}, model.ErrInvalid},
-		{"mixed targets", control.CreatePublishedServiceInput{Name: "db", VpcID: vpc, Components: []model.Component{{Name: "mysql", Port: 3306, Targets: []string{"10.0.1.5", "i-0123456789abcdef0"}}}}, model.ErrInvalid},
-		{"same port", control.CreatePublishedServiceInput{Name: "db", VpcID: vpc, Components: []model.Component{{Name: "a", Port: 1}, {Name: "b", Port: 1}}}, model.ErrDuplicate},
+		{"bad name", published.CreatePublishedServiceInput{Name: "My_DB", VpcID: vpc, Components: comp}, model.ErrInvalid},
+		{"foreign VPC", published.CreatePublishedServiceInput{Name: "db", VpcID: ovpc, Components: comp}, model.ErrNotFound},
+		{"two subnets in a zone", published.CreatePublishedServiceInput{Name: "db", VpcID: vpc, SubnetIDs: []string{subnets[0], subnets[0] + "x"}, Components: comp}, model.ErrInvalid},
+		{"bad port", published.CreatePublishedServiceInput{Name: "db", VpcID: vpc, Components: []model.Component{{Name: "mysql", Port: 0}}}, model.ErrInvalid},
+		{"bad target", published.CreatePublishedServiceInput{Name: "db", VpcID: vpc, Components: []model.Component{{Name: "mysql", Port: 3306, Targets: []string{"db.example"}}}}, model.ErrInvalid},
+		{"mixed targets", published.CreatePublishedServiceInput{Name: "db", VpcID: vpc, Components: []model.Component{{Name: "mysql", Port: 3306, Targets: []string{"10.0.1.5", "i-0123456789abcdef0"}}}}, model.ErrInvalid},
+		{"same port", published.CreatePublishedServiceInput{Name: "db", VpcID: vpc, Components: []model.Component{{Name: "a", Port: 1}, {Name: "b", Port: 1}}}, model.ErrDuplicate},
 	} {
 		if _, err := ctl.CreatePublishedService(ctx, provider, tc.in); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
 	}
-	if _, err := ctl.CreatePublishedService(ctx, provider, control.CreatePublishedServiceInput{Name: "db", VpcID: vpc, Components: comp}); err != nil {
+	if _, err := ctl.CreatePublishedService(ctx, provider, published.CreatePublishedServiceInput{Name: "db", VpcID: vpc, Components: comp}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ctl.CreatePublishedService(ctx, provider, control.CreatePublishedServiceInput{Name: "db", VpcID: vpc, Components: comp}); !errors.Is(err, model.ErrDuplicate) {
+	if _, err := ctl.CreatePublishedService(ctx, provider, published.CreatePublishedServiceInput{Name: "db", VpcID: vpc, Components: comp}); !errors.Is(err, model.ErrDuplicate) {
 		t.Errorf("duplicate name: %v", err)
 	}
 	if _, err := ctl.PublishedService(ctx, other, "db"); !errors.Is(err, model.ErrNotFound) {
 		t.Errorf("another account sees the service: %v", err)
 	}
-	if _, err := ctl.CreatePrivateLink(ctx, provider, "db", control.CreatePrivateLinkInput{Principals: []string{"arn:aws:iam::12:root"}}); !errors.Is(err, model.ErrInvalid) {
+	if _, err := ctl.CreatePrivateLink(ctx, provider, "db", published.CreatePrivateLinkInput{Principals: []string{"arn:aws:iam::12:root"}}); !errors.Is(err, model.ErrInvalid) {
 		t.Errorf("bad principal: %v", err)
 	}
-	if _, err := ctl.CreatePrivateLink(ctx, provider, "db", control.CreatePrivateLinkInput{}); !errors.Is(err, model.ErrMissing) {
+	if _, err := ctl.CreatePrivateLink(ctx, provider, "db", published.CreatePrivateLinkInput{}); !errors.Is(err, model.ErrMissing) {
 		t.Errorf("no principal: %v", err)
 	}
-	if _, err := ctl.UpdatePublishedService(ctx, provider, "db", control.UpdatePublishedServiceInput{RemoveComponents: []string{"kafka"}}); !errors.Is(err, model.ErrInvalid) {
+	if _, err := ctl.UpdatePublishedService(ctx, provider, "db", published.UpdatePublishedServiceInput{RemoveComponents: []string{"kafka"}}); !errors.Is(err, model.ErrInvalid) {
 		t.Errorf("removing an unknown component: %v", err)
 	}
 }

@@ -16,7 +16,7 @@ import (
 
 // Dataplane realizes desired states on the host and tells what it realized.
 type Dataplane interface {
-	control.Realized
+	status.Realized
 	Apply(ctx context.Context, st agent.State) error
 }
 
@@ -81,9 +81,9 @@ func (r *Reconciler) Pass(ctx context.Context) {
 		attrs = append(attrs, slog.Float64(name+"_ms", float64(now.Sub(mark).Microseconds())/1000))
 		mark = now
 	}
-	var realized control.Realized = control.NoDataplane{}
+	var realized status.Realized = status.NoDataplane{}
 	if dp := r.cfg.Dataplane; dp != nil {
-		snap, err := r.ctl.Snapshot(ctx)
+		snap, err := r.status.Snapshot(ctx)
 		lap("snapshot")
 		if err == nil {
 			st := Desired(snap, r.ctl)
@@ -94,11 +94,11 @@ func (r *Reconciler) Pass(ctx context.Context) {
 		r.report(ctx, "dataplane", err)
 		realized = dp
 		if tc, ok := dp.(TrafficCounter); ok {
-			r.report(ctx, "traffic", r.traffic.report(ctx, r.ctl, tc, time.Now()))
+			r.report(ctx, "traffic", r.traffic.report(ctx, r.status, tc, time.Now()))
 			lap("traffic")
 		}
 	}
-	r.report(ctx, "settle", r.ctl.Settle(ctx, realized))
+	r.report(ctx, "settle", r.status.Settle(ctx, realized))
 	lap("settle")
 	r.report(ctx, "publish", r.Publish(ctx))
 	lap("publish")

@@ -4,9 +4,8 @@ import (
 	"context"
 	"time"
 
-	"strait/internal/control"
-	"strait/internal/control/endpoints"
 	"strait/internal/dataplane"
+	"strait/internal/reconcile/status"
 )
 
 // trafficEvery is how often the data plane's per-endpoint counters are written to
@@ -20,25 +19,25 @@ type TrafficCounter interface {
 }
 
 // trafficReporter turns a data plane's running counters into the increments
-// control.RecordTraffic adds to the store.
+// status.RecordTraffic adds to the store.
 type trafficReporter struct {
 	last map[string]dataplane.Stats // counters as of the last successful report
 	at   time.Time
 }
 
 // report writes what changed since the last report, at most every trafficEvery.
-func (t *trafficReporter) report(ctx context.Context, ctl *control.Control, tc TrafficCounter, now time.Time) error {
+func (t *trafficReporter) report(ctx context.Context, st *status.Status, tc TrafficCounter, now time.Time) error {
 	if now.Sub(t.at) < trafficEvery {
 		return nil
 	}
 	cur := tc.Traffic()
-	reports := map[string]endpoints.TrafficReport{}
+	reports := map[string]status.TrafficReport{}
 	for id, s := range cur {
 		prev := t.last[id]
 		if s == prev {
 			continue
 		}
-		reports[id] = endpoints.TrafficReport{
+		reports[id] = status.TrafficReport{
 			Connections:       delta(s.NewConnections, prev.NewConnections),
 			ActiveConnections: s.ActiveConnections,
 			BytesIn:           delta(s.BytesIn, prev.BytesIn),
@@ -46,7 +45,7 @@ func (t *trafficReporter) report(ctx context.Context, ctl *control.Control, tc T
 			Rejected:          delta(s.Rejected, prev.Rejected),
 		}
 	}
-	if err := ctl.RecordTraffic(ctx, reports); err != nil {
+	if err := st.RecordTraffic(ctx, reports); err != nil {
 		return err
 	}
 	t.last, t.at = cur, now

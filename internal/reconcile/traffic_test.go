@@ -8,9 +8,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"strait/internal/control"
-	"strait/internal/control/endpoints"
+	"strait/internal/control/published"
 	"strait/internal/model"
+	"strait/internal/reconcile/status"
 	"strait/internal/store"
 	"strait/internal/testenv"
 )
@@ -23,13 +23,13 @@ func TestTrafficRecords(t *testing.T) {
 	ctx := testenv.Ctx(t)
 	vpc, _ := env.Network(provider, testenv.Zones(2)...)
 	cvpc, csubnets := env.Network(consumer, testenv.Zones(2)...)
-	if _, err := ctl.CreatePublishedService(ctx, provider, control.CreatePublishedServiceInput{
+	if _, err := ctl.CreatePublishedService(ctx, provider, published.CreatePublishedServiceInput{
 		Name: "db", VpcID: vpc,
 		Components: []model.Component{{Name: "postgresql", Port: 5432, Targets: []string{"10.0.1.20"}, PrivateLinkAccess: true}},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ctl.CreatePrivateLink(ctx, provider, "db", control.CreatePrivateLinkInput{Principals: []string{"arn:aws:iam::" + consumer + ":root"}}); err != nil {
+	if _, err := ctl.CreatePrivateLink(ctx, provider, "db", published.CreatePrivateLinkInput{Principals: []string{"arn:aws:iam::" + consumer + ":root"}}); err != nil {
 		t.Fatal(err)
 	}
 	pl := waitState(t, ctl, "db", model.PrivateLinkActive).PrivateLink
@@ -45,12 +45,12 @@ func TestTrafficRecords(t *testing.T) {
 		t.Fatalf("before any report: %v %+v", err, conns)
 	}
 	const ghost = "vpce-0123456789abcdef0"
-	reports := []map[string]endpoints.TrafficReport{
+	reports := []map[string]status.TrafficReport{
 		{id: {Connections: 3, ActiveConnections: 2, BytesIn: 100, BytesOut: 1000}, ghost: {Connections: 1}},
 		{id: {Connections: 1, ActiveConnections: 1, BytesIn: 5, BytesOut: 50, Rejected: 1}},
 	}
 	for _, r := range reports {
-		if err := ctl.RecordTraffic(ctx, r); err != nil {
+		if err := status.New(ctl).RecordTraffic(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}

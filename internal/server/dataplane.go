@@ -9,6 +9,7 @@ import (
 	"strait/internal/control"
 	"strait/internal/dataplane"
 	"strait/internal/model"
+	"strait/internal/reconcile/status"
 )
 
 // startDataplane sets up the netns data plane: the host's namespaces (adopting
@@ -19,8 +20,9 @@ func startDataplane(ctx context.Context, cfg Config, ctl *control.Control, reg p
 	if err != nil {
 		return nil, err
 	}
+	st := status.New(ctl)
 	report := func(tg string, t dataplane.Target, h model.TargetHealth) {
-		if err := ctl.SetTargetHealth(ctx, tg, t.ID, int32(t.Addr.Port()), h); err != nil && ctx.Err() == nil {
+		if err := st.SetTargetHealth(ctx, tg, t.ID, int32(t.Addr.Port()), h); err != nil && ctx.Err() == nil {
 			cfg.Logger.Warn("recording target health", "target_group", tg, "target", t.ID, "err", err)
 		}
 	}

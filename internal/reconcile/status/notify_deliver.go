@@ -37,7 +37,7 @@ var deliverMu sync.Mutex
 func (s *Status) DeliverNotifications(ctx context.Context, dir string) error {
 	deliverMu.Lock()
 	defer deliverMu.Unlock()
-	events, err := core.List[model.NotificationEvent](ctx, s.ctl.Store(), model.KindNotificationEvent)
+	events, err := core.List[model.NotificationEvent](ctx, s.Store(), model.KindNotificationEvent)
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func (s *Status) DeliverNotifications(ctx context.Context, dir string) error {
 		if err := s.deliverEvent(dir, ev); err != nil {
 			return fmt.Errorf("delivering connection notification event %s: %w", ev.ID, err)
 		}
-		if err := s.ctl.Store().Update(ctx, func(tx *store.Tx) error {
+		if err := s.Store().Update(ctx, func(tx *store.Tx) error {
 			tx.Delete(core.Key(model.KindNotificationEvent, ev.ID))
 			return nil
 		}); err != nil {
@@ -70,7 +70,7 @@ func (s *Status) deliverEvent(dir string, ev model.NotificationEvent) error {
 	for _, d := range ev.Deliveries {
 		_, account, topic, ok := endpoints.TopicARN(d.TopicARN)
 		if !ok {
-			s.ctl.Log().Warn("connection notification: not an SNS topic ARN; message dropped", "arn", d.TopicARN, "notification", d.NotificationID)
+			s.Log().Warn("connection notification: not an SNS topic ARN; message dropped", "arn", d.TopicARN, "notification", d.NotificationID)
 			continue
 		}
 		line, err := s.notificationLine(ev, d)
@@ -136,7 +136,7 @@ type connectionMessage struct {
 func (s *Status) notificationLine(ev model.NotificationEvent, d model.NotificationDelivery) ([]byte, error) {
 	msg, err := json.Marshal(connectionMessage{
 		EventType: ev.Event, ConnectionNotificationID: d.NotificationID, ConnectionNotificationArn: d.TopicARN,
-		ServiceID: ev.ServiceID, ServiceRegion: s.ctl.Region(),
+		ServiceID: ev.ServiceID, ServiceRegion: s.Region(),
 		VpcEndpointID: ev.EndpointID, VpcEndpointOwner: ev.EndpointOwner, VpcEndpointState: ev.EndpointState,
 		VpcEndpointConnectionID: ev.EndpointConnectionID,
 	})

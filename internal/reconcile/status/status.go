@@ -10,8 +10,8 @@ import "strait/internal/control"
 
 // Status records realized state through the operations' store.
 type Status struct {
-	ctl *control.Control
+	*control.Control
 }
 
 // New returns the status writer over ctl.
-func New(ctl *control.Control) *Status { return &Status{ctl: ctl} }
+func New(ctl *control.Control) *Status { return &Status{Control: ctl} }

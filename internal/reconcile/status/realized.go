@@ -1,4 +1,4 @@
-package control
+package status
 
 // Realized tells Settle what the data plane has made real on the host. IDs are
 // resource IDs (vpce-…, i-…) or, for load balancers, ARNs.

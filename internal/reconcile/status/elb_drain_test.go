@@ -1,4 +1,4 @@
-package control
+package status
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 // testTargetGroup creates, in a new VPC, an IP target group on TCP:3306 with the
 // target 10.0.1.10 registered and, when used, a load balancer with a listener
 // forwarding to it.
-func testTargetGroup(t *testing.T, c *Control, used bool) model.TargetGroup {
+func testTargetGroup(t *testing.T, c *Status, used bool) model.TargetGroup {
 	t.Helper()
 	ctx := context.Background()
 	sn := testSubnet(t, c)
@@ -42,7 +42,7 @@ func testTargetGroup(t *testing.T, c *Control, used bool) model.TargetGroup {
 }
 
 // testHealth is DescribeTargetHealth's answer for the registered targets.
-func testHealth(t *testing.T, c *Control, arn string) []elb.TargetHealthInfo {
+func testHealth(t *testing.T, c *Status, arn string) []elb.TargetHealthInfo {
 	t.Helper()
 	out, err := c.DescribeTargetHealth(context.Background(), testAcct, arn, nil)
 	if err != nil {

@@ -1,4 +1,4 @@
-package control
+package status
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // (NoDataplane), realization is the record itself, so this happens on the first pass.
 //
 // With the read cache (StartCache), each step reads from it, synced first.
-func (c *Control) Settle(ctx context.Context, r Realized) error {
+func (c *Status) Settle(ctx context.Context, r Realized) error {
 	lbs, err := core.Scan[model.LoadBalancer](c.WithCache(ctx), c.Base, model.KindLoadBalancer)
 	if err != nil {
 		return err
@@ -40,7 +40,7 @@ func (c *Control) Settle(ctx context.Context, r Realized) error {
 	return c.settlePrivateLink(ctx, r)
 }
 
-func (c *Control) setLBState(ctx context.Context, arn, state string) error {
+func (c *Status) setLBState(ctx context.Context, arn, state string) error {
 	id := model.ARNResourceID(arn)
 	return c.Update(ctx, func(tx *store.Tx) error {
 		lb, err := core.TxGet[model.LoadBalancer](tx, model.KindLoadBalancer, id)

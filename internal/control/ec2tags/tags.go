@@ -1,4 +1,4 @@
-package control
+package ec2tags
 
 import (
 	"context"
@@ -95,7 +95,7 @@ type taggable struct {
 // resolveTaggable finds a resource of the account by ID. Record-backed kinds are
 // checked again inside the transaction; rules and derived resources are located
 // here.
-func (c *Control) resolveTaggable(ctx context.Context, acct, id string) (taggable, error) {
+func (c *Tagger) resolveTaggable(ctx context.Context, acct, id string) (taggable, error) {
 	m := taggableID.FindStringSubmatch(id)
 	if m == nil {
 		return taggable{}, model.Coded(model.ErrInvalid, "InvalidID", "The ID '%s' is not valid", id)
@@ -105,7 +105,7 @@ func (c *Control) resolveTaggable(ctx context.Context, acct, id string) (taggabl
 		return taggable{id: id, kind: kind}, nil
 	}
 	if prefix == model.PrefixRule {
-		groups, err := c.SecurityGroups(ctx, acct)
+		groups, err := c.net.SecurityGroups(ctx, acct)
 		if err != nil {
 			return taggable{}, err
 		}
@@ -120,7 +120,7 @@ func (c *Control) resolveTaggable(ctx context.Context, acct, id string) (taggabl
 		return c.resolvePermission(ctx, acct, id)
 	}
 	if kind, ok := derivedKinds[prefix]; ok {
-		vpcs, err := c.Vpcs(ctx, acct)
+		vpcs, err := c.net.Vpcs(ctx, acct)
 		if err != nil {
 			return taggable{}, err
 		}
@@ -149,7 +149,7 @@ func taggableNotFound(t taggable) error {
 }
 
 // CreateTags adds or overwrites tags on resources of the account, all or none.
-func (c *Control) CreateTags(ctx context.Context, acct string, ids []string, tags model.Tags) error {
+func (c *Tagger) CreateTags(ctx context.Context, acct string, ids []string, tags model.Tags) error {
 	if len(ids) == 0 {
 		return model.Missing("ResourceId")
 	}
@@ -170,7 +170,7 @@ func (c *Control) CreateTags(ctx context.Context, acct string, ids []string, tag
 
 // DeleteTags removes tags from resources of the account: each listed key (only if
 // its value matches when a value is given), or every tag when none is listed.
-func (c *Control) DeleteTags(ctx context.Context, acct string, ids []string, keys []TagKey) error {
+func (c *Tagger) DeleteTags(ctx context.Context, acct string, ids []string, keys []TagKey) error {
 	if len(ids) == 0 {
 		return model.Missing("ResourceId")
 	}
@@ -188,7 +188,7 @@ func (c *Control) DeleteTags(ctx context.Context, acct string, ids []string, key
 }
 
 // retag rewrites the tags of every listed resource with change, in one transaction.
-func (c *Control) retag(ctx context.Context, acct string, ids []string, change func(model.Tags) (model.Tags, error)) error {
+func (c *Tagger) retag(ctx context.Context, acct string, ids []string, change func(model.Tags) (model.Tags, error)) error {
 	targets := make([]taggable, 0, len(ids))
 	for _, id := range ids {
 		t, err := c.resolveTaggable(ctx, acct, id)
@@ -276,7 +276,7 @@ func retagDerived(tx *store.Tx, acct string, t taggable, change func(model.Tags)
 
 // EC2Tags lists every EC2 tag of every resource of the account, by resource ID then
 // key.
-func (c *Control) EC2Tags(ctx context.Context, acct string) ([]ResourceTag, error) {
+func (c *Tagger) EC2Tags(ctx context.Context, acct string) ([]ResourceTag, error) {
 	var out []ResourceTag
 	add := func(id, kind string, tags model.Tags) {
 		for k, v := range tags {
@@ -296,7 +296,7 @@ func (c *Control) EC2Tags(ctx context.Context, acct string) ([]ResourceTag, erro
 			return nil, err
 		}
 	}
-	groups, err := c.SecurityGroups(ctx, acct)
+	groups, err := c.net.SecurityGroups(ctx, acct)
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +310,7 @@ func (c *Control) EC2Tags(ctx context.Context, acct string) ([]ResourceTag, erro
 		return nil, err
 	}
 	out = append(out, perms...)
-	vpcs, err := c.Vpcs(ctx, acct)
+	vpcs, err := c.net.Vpcs(ctx, acct)
 	if err != nil {
 		return nil, err
 	}

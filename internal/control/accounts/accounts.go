@@ -1,4 +1,7 @@
-package control
+// Package accounts holds the tenants of a region and their access keys: creating
+// an account with its first key, listing accounts, and looking a key up for
+// request authentication.
+package accounts
 
 import (
 	"context"
@@ -11,7 +14,7 @@ import (
 
 // CreateAccount creates an account (with the given 12-digit ID, or a random one when
 // empty) and its first access key.
-func (c *Control) CreateAccount(ctx context.Context, id string) (model.Account, model.AccessKey, error) {
+func (c *Accounts) CreateAccount(ctx context.Context, id string) (model.Account, model.AccessKey, error) {
 	if id == "" {
 		id = core.RandomString("0123456789", 12)
 	}
@@ -37,12 +40,12 @@ func (c *Control) CreateAccount(ctx context.Context, id string) (model.Account, 
 }
 
 // Accounts lists every account.
-func (c *Control) Accounts(ctx context.Context) ([]model.Account, error) {
+func (c *Accounts) Accounts(ctx context.Context) ([]model.Account, error) {
 	return core.List[model.Account](ctx, c.Store(), model.KindAccount)
 }
 
 // AccessKey looks up an access key by ID.
-func (c *Control) AccessKey(ctx context.Context, id string) (model.AccessKey, bool, error) {
+func (c *Accounts) AccessKey(ctx context.Context, id string) (model.AccessKey, bool, error) {
 	var k model.AccessKey
 	if err := c.Store().Get(ctx, core.Key("accesskey", id), &k); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -52,3 +55,11 @@ func (c *Control) AccessKey(ctx context.Context, id string) (model.AccessKey, bo
 	}
 	return k, true, nil
 }
+
+// Accounts runs the account operations.
+type Accounts struct {
+	*core.Base
+}
+
+// New returns the account operations over b.
+func New(b *core.Base) *Accounts { return &Accounts{Base: b} }

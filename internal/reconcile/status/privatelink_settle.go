@@ -1,4 +1,4 @@
-package control
+package status
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 // (holding it in its VPC when no other endpoint there does). Each pass reads every service, endpoint and load balancer once,
 // writes only what changes and re-checks each record inside its transaction, so it
 // is idempotent and safe to run concurrently with the API.
-func (c *Control) settlePrivateLink(ctx context.Context, r Realized) error {
+func (c *Status) settlePrivateLink(ctx context.Context, r Realized) error {
 	rctx := c.WithCache(ctx)
 	lbs, err := core.Scan[model.LoadBalancer](rctx, c.Base, model.KindLoadBalancer)
 	if err != nil {
@@ -131,7 +131,7 @@ func realizedService(svc model.EndpointService, byARN map[string]model.LoadBalan
 	return state, endpoints.NodeZones(lbs)
 }
 
-func (c *Control) settleService(ctx context.Context, seen model.EndpointService, state string, azs []string) error {
+func (c *Status) settleService(ctx context.Context, seen model.EndpointService, state string, azs []string) error {
 	return c.Update(ctx, func(tx *store.Tx) error {
 		svc, err := core.TxGet[model.EndpointService](tx, model.KindService, seen.ID)
 		if err != nil || svc.State != seen.State || !slices.Equal(svc.NLBARNs, seen.NLBARNs) {
@@ -144,7 +144,7 @@ func (c *Control) settleService(ctx context.Context, seen model.EndpointService,
 
 // settleEndpointsAvailable makes pending endpoints available, in one
 // transaction; each is re-checked in it (still pending, its service available).
-func (c *Control) settleEndpointsAvailable(ctx context.Context, ids []string) error {
+func (c *Status) settleEndpointsAvailable(ctx context.Context, ids []string) error {
 	return c.Update(ctx, func(tx *store.Tx) error {
 		for _, id := range ids {
 			ep, err := core.TxGet[model.Endpoint](tx, model.KindEndpoint, id)
@@ -166,7 +166,7 @@ func (c *Control) settleEndpointsAvailable(ctx context.Context, ids []string) er
 
 // settleEndpointsDeleted removes deleting endpoints, with their interfaces,
 // in one transaction; each is re-checked in it (still deleting).
-func (c *Control) settleEndpointsDeleted(ctx context.Context, ids []string, nfns []model.ConnectionNotification) error {
+func (c *Status) settleEndpointsDeleted(ctx context.Context, ids []string, nfns []model.ConnectionNotification) error {
 	return c.Update(ctx, func(tx *store.Tx) error {
 		for _, id := range ids {
 			if err := settleEndpointDeleted(tx, id, nfns); err != nil {
@@ -202,7 +202,7 @@ func settleEndpointDeleted(tx *store.Tx, id string, nfns []model.ConnectionNotif
 // endpointDNSStale reports whether an endpoint with private DNS does not hold its
 // service's verified name and could change that: a name held by another endpoint
 // of the VPC is not worth a transaction (nor the settle pass it would trigger).
-func (c *Control) endpointDNSStale(ctx context.Context, ep model.Endpoint, name string) bool {
+func (c *Status) endpointDNSStale(ctx context.Context, ep model.Endpoint, name string) bool {
 	if !ep.PrivateDNSEnabled || ep.State == model.EndpointDeleting || ep.PrivateDNSName == name {
 		return false
 	}
@@ -218,7 +218,7 @@ func (c *Control) endpointDNSStale(ctx context.Context, ep model.Endpoint, name 
 // verified name: it gives up a name the service no longer has and claims the new
 // one unless another endpoint of its VPC holds it (then it holds none, and tries
 // again on later passes).
-func (c *Control) settleEndpointDNS(ctx context.Context, id string) error {
+func (c *Status) settleEndpointDNS(ctx context.Context, id string) error {
 	return c.Update(ctx, func(tx *store.Tx) error {
 		ep, err := core.TxGet[model.Endpoint](tx, model.KindEndpoint, id)
 		if err != nil || !ep.PrivateDNSEnabled || ep.State == model.EndpointDeleting {

@@ -1,4 +1,4 @@
-package control
+package ec2tags
 
 import (
 	"context"
@@ -23,8 +23,8 @@ func permissionNotFound(id string) error {
 }
 
 // resolvePermission finds the service of the account that holds permission id.
-func (c *Control) resolvePermission(ctx context.Context, acct, id string) (taggable, error) {
-	svcs, err := c.EndpointServices(ctx, acct)
+func (c *Tagger) resolvePermission(ctx context.Context, acct, id string) (taggable, error) {
+	svcs, err := c.pl.EndpointServices(ctx, acct)
 	if err != nil {
 		return taggable{}, err
 	}
@@ -60,8 +60,8 @@ func retagPermission(tx *store.Tx, acct string, t taggable, change func(model.Ta
 }
 
 // permissionTags lists the tags of the permissions of the account's services.
-func (c *Control) permissionTags(ctx context.Context, acct string) ([]ResourceTag, error) {
-	svcs, err := c.EndpointServices(ctx, acct)
+func (c *Tagger) permissionTags(ctx context.Context, acct string) ([]ResourceTag, error) {
+	svcs, err := c.pl.EndpointServices(ctx, acct)
 	if err != nil {
 		return nil, err
 	}

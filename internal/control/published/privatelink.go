@@ -1,4 +1,4 @@
-package control
+package published
 
 import (
 	"context"
@@ -14,12 +14,12 @@ import (
 	"strait/internal/store"
 )
 
-// CreatePrivateLink asks for a PrivateLink resource on a published service: the
+// CreatePrivateLink asks for a endpoints.PrivateLink resource on a published service: the
 // reconciler creates its load balancer, the target groups and listeners of the
-// components with PrivateLink access and the endpoint service with the allowed
+// components with endpoints.PrivateLink access and the endpoint service with the allowed
 // principals. The resource starts creating and becomes active when the endpoint
 // service is available.
-func (c *Control) CreatePrivateLink(ctx context.Context, acct, name string, in CreatePrivateLinkInput) (model.PublishedService, error) {
+func (c *Published) CreatePrivateLink(ctx context.Context, acct, name string, in CreatePrivateLinkInput) (model.PublishedService, error) {
 	ps, err := checkPrincipals(in.Principals)
 	if err != nil {
 		return model.PublishedService{}, err
@@ -39,7 +39,7 @@ func (c *Control) CreatePrivateLink(ctx context.Context, acct, name string, in C
 	err = c.updatePublished(ctx, acct, name, func(svc *model.PublishedService) error {
 		if svc.PrivateLink != nil {
 			return model.Coded(model.ErrDuplicate, "InvalidPrivateLink.Duplicate",
-				"The service '%s' already has a PrivateLink resource (state %s): change it with `strait privatelink update`, or delete it first",
+				"The service '%s' already has a endpoints.PrivateLink resource (state %s): change it with `strait privatelink update`, or delete it first",
 				name, svc.PrivateLink.State)
 		}
 		svc.PrivateLink = &model.PrivateLink{
@@ -52,7 +52,7 @@ func (c *Control) CreatePrivateLink(ctx context.Context, acct, name string, in C
 	return out, err
 }
 
-// CreatePrivateLinkInput is what a PrivateLink resource is created with.
+// CreatePrivateLinkInput is what a endpoints.PrivateLink resource is created with.
 type CreatePrivateLinkInput struct {
 	Principals         []string
 	AcceptanceRequired bool
@@ -61,7 +61,7 @@ type CreatePrivateLinkInput struct {
 	PrivateDNSName string
 }
 
-// UpdatePrivateLinkInput changes a PrivateLink resource; nil fields are left alone.
+// UpdatePrivateLinkInput changes a endpoints.PrivateLink resource; nil fields are left alone.
 type UpdatePrivateLinkInput struct {
 	// Principals REPLACES the allowed principals (empty: nobody else may connect).
 	Principals *[]string
@@ -69,9 +69,9 @@ type UpdatePrivateLinkInput struct {
 	PrivateDNSName *string
 }
 
-// UpdatePrivateLink changes a service's PrivateLink resource: its allowed
+// UpdatePrivateLink changes a service's endpoints.PrivateLink resource: its allowed
 // principals (the whole list is replaced) and its private DNS name.
-func (c *Control) UpdatePrivateLink(ctx context.Context, acct, name string, in UpdatePrivateLinkInput) (model.PublishedService, error) {
+func (c *Published) UpdatePrivateLink(ctx context.Context, acct, name string, in UpdatePrivateLinkInput) (model.PublishedService, error) {
 	if in.Principals == nil && in.PrivateDNSName == nil {
 		return model.PublishedService{}, model.Coded(model.ErrMissing, "MissingParameter",
 			"Nothing to change: give the principals (they replace the whole list) or a private DNS name")
@@ -109,9 +109,9 @@ func (c *Control) UpdatePrivateLink(ctx context.Context, acct, name string, in U
 }
 
 // VerifyPrivateLinkDNS checks the TXT record that proves the provider owns the
-// PrivateLink resource's private DNS name (see StartPrivateDNSVerification) and
+// endpoints.PrivateLink resource's private DNS name (see StartPrivateDNSVerification) and
 // returns the endpoint service with the verification's outcome.
-func (c *Control) VerifyPrivateLinkDNS(ctx context.Context, acct, name string) (model.EndpointService, error) {
+func (c *Published) VerifyPrivateLinkDNS(ctx context.Context, acct, name string) (model.EndpointService, error) {
 	svc, err := c.PublishedService(ctx, acct, name)
 	if err != nil {
 		return model.EndpointService{}, err
@@ -122,13 +122,13 @@ func (c *Control) VerifyPrivateLinkDNS(ctx context.Context, acct, name string) (
 	}
 	if pl.PrivateDNSName == "" {
 		return model.EndpointService{}, model.Coded(model.ErrInvalid, "InvalidParameter",
-			"The PrivateLink resource of '%s' has no private DNS name: set one with `strait privatelink update --private-dns-name NAME %s`", name, name)
+			"The endpoints.PrivateLink resource of '%s' has no private DNS name: set one with `strait privatelink update --private-dns-name NAME %s`", name, name)
 	}
 	if pl.ServiceID == "" {
 		return model.EndpointService{}, model.BadState(model.KindPublished, name,
-			"The PrivateLink resource of '%s' is %s: verify its private DNS name once it is active", name, pl.State)
+			"The endpoints.PrivateLink resource of '%s' is %s: verify its private DNS name once it is active", name, pl.State)
 	}
-	es, err := c.EndpointService(ctx, acct, pl.ServiceID)
+	es, err := c.pl.EndpointService(ctx, acct, pl.ServiceID)
 	if err != nil {
 		return es, err
 	}
@@ -136,16 +136,16 @@ func (c *Control) VerifyPrivateLinkDNS(ctx context.Context, acct, name string) (
 		return es, model.BadState(model.KindPublished, name,
 			"The private DNS name %s is not on the endpoint service yet: try again in a second", pl.PrivateDNSName)
 	}
-	if err := c.StartPrivateDNSVerification(ctx, acct, pl.ServiceID); err != nil {
+	if err := c.pl.StartPrivateDNSVerification(ctx, acct, pl.ServiceID); err != nil {
 		return es, err
 	}
-	return c.EndpointService(ctx, acct, pl.ServiceID)
+	return c.pl.EndpointService(ctx, acct, pl.ServiceID)
 }
 
-// DeletePrivateLink asks for a service's PrivateLink resource to be removed with
+// DeletePrivateLink asks for a service's endpoints.PrivateLink resource to be removed with
 // everything it created. It refuses while connections are pendingAcceptance,
 // pending or available, unless force: then those connections are rejected first.
-func (c *Control) DeletePrivateLink(ctx context.Context, acct, name string, force bool) (model.PublishedService, error) {
+func (c *Published) DeletePrivateLink(ctx context.Context, acct, name string, force bool) (model.PublishedService, error) {
 	svc, err := c.PublishedService(ctx, acct, name)
 	if err != nil {
 		return svc, err
@@ -167,7 +167,7 @@ func (c *Control) DeletePrivateLink(ctx context.Context, acct, name string, forc
 				name, len(live), strings.Join(live, ", "), name)
 		}
 		if len(live) > 0 {
-			failed, err := c.RejectEndpointConnections(ctx, acct, id, live)
+			failed, err := c.pl.RejectEndpointConnections(ctx, acct, id, live)
 			if err != nil {
 				return svc, err
 			}
@@ -192,8 +192,8 @@ func (c *Control) DeletePrivateLink(ctx context.Context, acct, name string, forc
 
 // liveConnections lists the endpoints connected to an endpoint service in the
 // states pendingAcceptance, pending or available.
-func (c *Control) liveConnections(ctx context.Context, acct, serviceID string) ([]string, error) {
-	conns, err := c.EndpointConnections(ctx, acct)
+func (c *Published) liveConnections(ctx context.Context, acct, serviceID string) ([]string, error) {
+	conns, err := c.pl.EndpointConnections(ctx, acct)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +211,7 @@ func (c *Control) liveConnections(ctx context.Context, acct, serviceID string) (
 }
 
 // PrivateLinkConnection is one consumer endpoint connected to a published
-// service's PrivateLink resource.
+// service's endpoints.PrivateLink resource.
 type PrivateLinkConnection struct {
 	EndpointID string
 	Owner      string
@@ -226,7 +226,7 @@ type PrivateLinkConnection struct {
 
 // PrivateLinkConnections lists the endpoints connected to a published service, in
 // creation order.
-func (c *Control) PrivateLinkConnections(ctx context.Context, acct, name string) ([]PrivateLinkConnection, error) {
+func (c *Published) PrivateLinkConnections(ctx context.Context, acct, name string) ([]PrivateLinkConnection, error) {
 	svc, err := c.PublishedService(ctx, acct, name)
 	if err != nil {
 		return nil, err
@@ -238,7 +238,7 @@ func (c *Control) PrivateLinkConnections(ctx context.Context, acct, name string)
 	if svc.PrivateLink.ServiceID == "" {
 		return out, nil
 	}
-	conns, err := c.EndpointConnections(ctx, acct)
+	conns, err := c.pl.EndpointConnections(ctx, acct)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +250,7 @@ func (c *Control) PrivateLinkConnections(ctx context.Context, acct, name string)
 		if len(d.DNSEntries) > 0 {
 			pc.DNSName = d.DNSEntries[0].Name
 		}
-		t, ok, err := c.EndpointTraffic(ctx, d.ID)
+		t, ok, err := c.pl.EndpointTraffic(ctx, d.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -269,26 +269,26 @@ func (c *Control) PrivateLinkConnections(ctx context.Context, acct, name string)
 }
 
 // AcceptPrivateLinkConnections accepts endpoints waiting in pendingAcceptance on a
-// published service's PrivateLink resource.
-func (c *Control) AcceptPrivateLinkConnections(ctx context.Context, acct, name string, ids []string) ([]core.ItemError, error) {
+// published service's endpoints.PrivateLink resource.
+func (c *Published) AcceptPrivateLinkConnections(ctx context.Context, acct, name string, ids []string) ([]core.ItemError, error) {
 	id, err := c.privateLinkServiceID(ctx, acct, name)
 	if err != nil {
 		return nil, err
 	}
-	return c.AcceptEndpointConnections(ctx, acct, id, ids)
+	return c.pl.AcceptEndpointConnections(ctx, acct, id, ids)
 }
 
 // RejectPrivateLinkConnections rejects endpoints connected to a published
-// service's PrivateLink resource.
-func (c *Control) RejectPrivateLinkConnections(ctx context.Context, acct, name string, ids []string) ([]core.ItemError, error) {
+// service's endpoints.PrivateLink resource.
+func (c *Published) RejectPrivateLinkConnections(ctx context.Context, acct, name string, ids []string) ([]core.ItemError, error) {
 	id, err := c.privateLinkServiceID(ctx, acct, name)
 	if err != nil {
 		return nil, err
 	}
-	return c.RejectEndpointConnections(ctx, acct, id, ids)
+	return c.pl.RejectEndpointConnections(ctx, acct, id, ids)
 }
 
-func (c *Control) privateLinkServiceID(ctx context.Context, acct, name string) (string, error) {
+func (c *Published) privateLinkServiceID(ctx context.Context, acct, name string) (string, error) {
 	svc, err := c.PublishedService(ctx, acct, name)
 	if err != nil {
 		return "", err
@@ -298,18 +298,18 @@ func (c *Control) privateLinkServiceID(ctx context.Context, acct, name string) (
 	}
 	if svc.PrivateLink.ServiceID == "" {
 		return "", model.BadState(model.KindPublished, name,
-			"The PrivateLink resource of '%s' is %s and has no endpoint service yet: wait until it is active (`strait privatelink get %s state`)",
+			"The endpoints.PrivateLink resource of '%s' is %s and has no endpoint service yet: wait until it is active (`strait privatelink get %s state`)",
 			name, svc.PrivateLink.State, name)
 	}
 	return svc.PrivateLink.ServiceID, nil
 }
 
 // RecordPrivateLink lets the reconciler record what it created and the state it
-// reached: fn changes the PrivateLink resource of the service, which must still be
+// reached: fn changes the endpoints.PrivateLink resource of the service, which must still be
 // the one created at created (a resource deleted and created again meanwhile is
 // left alone). Nothing is written when fn changes nothing. It reports whether
 // the resource is still there.
-func (c *Control) RecordPrivateLink(ctx context.Context, acct, name string, created time.Time, fn func(pl *model.PrivateLink)) (bool, error) {
+func (c *Published) RecordPrivateLink(ctx context.Context, acct, name string, created time.Time, fn func(pl *model.PrivateLink)) (bool, error) {
 	cur, err := c.PublishedService(ctx, acct, name)
 	if err != nil || cur.PrivateLink == nil || !cur.PrivateLink.Created.Equal(created) {
 		return false, nil
@@ -331,9 +331,9 @@ func (c *Control) RecordPrivateLink(ctx context.Context, acct, name string, crea
 	return found, err
 }
 
-// ClearPrivateLink removes a service's PrivateLink resource once the reconciler has
+// ClearPrivateLink removes a service's endpoints.PrivateLink resource once the reconciler has
 // deleted everything it created (the resource must be the one created at created).
-func (c *Control) ClearPrivateLink(ctx context.Context, acct, name string, created time.Time) error {
+func (c *Published) ClearPrivateLink(ctx context.Context, acct, name string, created time.Time) error {
 	return c.updatePublished(ctx, acct, name, func(svc *model.PublishedService) error {
 		if svc.PrivateLink != nil && svc.PrivateLink.Created.Equal(created) {
 			svc.PrivateLink = nil
@@ -343,7 +343,7 @@ func (c *Control) ClearPrivateLink(ctx context.Context, acct, name string, creat
 }
 
 // updatePublished changes one published service in one transaction.
-func (c *Control) updatePublished(ctx context.Context, acct, name string, fn func(*model.PublishedService) error) error {
+func (c *Published) updatePublished(ctx context.Context, acct, name string, fn func(*model.PublishedService) error) error {
 	return c.Update(ctx, func(tx *store.Tx) error {
 		id := publishedID(acct, name)
 		svc, err := core.TxGet[model.PublishedService](tx, model.KindPublished, id)
@@ -357,7 +357,7 @@ func (c *Control) updatePublished(ctx context.Context, acct, name string, fn fun
 	})
 }
 
-// livePrivateLink is a service's PrivateLink resource unless it is missing or
+// livePrivateLink is a service's endpoints.PrivateLink resource unless it is missing or
 // being deleted.
 func livePrivateLink(svc model.PublishedService) (*model.PrivateLink, error) {
 	if svc.PrivateLink == nil {
@@ -365,14 +365,14 @@ func livePrivateLink(svc model.PublishedService) (*model.PrivateLink, error) {
 	}
 	if svc.PrivateLink.Deleting {
 		return nil, model.BadState(model.KindPublished, svc.Name,
-			"The PrivateLink resource of '%s' is being deleted: wait until it is gone, then create it again", svc.Name)
+			"The endpoints.PrivateLink resource of '%s' is being deleted: wait until it is gone, then create it again", svc.Name)
 	}
 	return svc.PrivateLink, nil
 }
 
 func noPrivateLink(name string) *model.Error {
 	return &model.Error{Err: model.ErrNotFound, Kind: model.KindPublished, ID: name, Code: "InvalidPrivateLink.NotFound",
-		Msg: fmt.Sprintf("The service '%s' has no PrivateLink resource: create one with `strait privatelink create --principal ARN %s`", name, name)}
+		Msg: fmt.Sprintf("The service '%s' has no endpoints.PrivateLink resource: create one with `strait privatelink create --principal ARN %s`", name, name)}
 }
 
 // checkPrincipals validates allowed principals as the EC2 API does and removes

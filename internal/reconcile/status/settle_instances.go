@@ -1,4 +1,4 @@
-package control
+package status
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // instances terminated more than TerminatedInstanceRetention ago. Each change
 // re-reads its instance in its own transaction and writes only when the state
 // is still the one seen, so a pass is idempotent.
-func (c *Control) settleInstances(ctx context.Context, r Realized) error {
+func (c *Status) settleInstances(ctx context.Context, r Realized) error {
 	insts, err := core.Scan[model.Instance](c.WithCache(ctx), c.Base, model.KindInstance)
 	if err != nil {
 		return err

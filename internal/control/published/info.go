@@ -1,4 +1,4 @@
-package control
+package published
 
 import (
 	"context"
@@ -21,7 +21,7 @@ type ConnectionInfo struct {
 	Service string
 	Route   string
 	// ServiceName is the endpoint service name consumers give to
-	// CreateVpcEndpoint (PrivateLink route only).
+	// CreateVpcEndpoint (endpoints.PrivateLink route only).
 	ServiceName string
 	// PrivateDNSName is the service's verified private DNS name, if any.
 	PrivateDNSName string
@@ -30,7 +30,7 @@ type ConnectionInfo struct {
 	Note string
 }
 
-// ConnectionEntry is one host and port of a component: on the PrivateLink route,
+// ConnectionEntry is one host and port of a component: on the endpoints.PrivateLink route,
 // one per connected endpoint (EndpointID) or the private DNS name; on the direct
 // route, one per target.
 type ConnectionEntry struct {
@@ -43,7 +43,7 @@ type ConnectionEntry struct {
 
 // PublishedConnectionInfo returns the connection information of a published
 // service on route ("privatelink" or "direct"; "" means privatelink).
-func (c *Control) PublishedConnectionInfo(ctx context.Context, acct, name, route string) (ConnectionInfo, error) {
+func (c *Published) PublishedConnectionInfo(ctx context.Context, acct, name, route string) (ConnectionInfo, error) {
 	svc, err := c.PublishedService(ctx, acct, name)
 	if err != nil {
 		return ConnectionInfo{}, err
@@ -67,15 +67,15 @@ func (c *Control) PublishedConnectionInfo(ctx context.Context, acct, name, route
 		return info, model.Invalid("Route '%s' is not valid: use privatelink or direct", route)
 	}
 	if svc.PrivateLink == nil {
-		info.Note = fmt.Sprintf("The service has no PrivateLink resource: create one with `strait privatelink create --principal ARN %s`.", name)
+		info.Note = fmt.Sprintf("The service has no endpoints.PrivateLink resource: create one with `strait privatelink create --principal ARN %s`.", name)
 		return info, nil
 	}
 	info.ServiceName = svc.PrivateLink.ServiceName
 	if svc.PrivateLink.ServiceID == "" {
-		info.Note = "The PrivateLink resource is " + svc.PrivateLink.State + ": wait until it is active."
+		info.Note = "The endpoints.PrivateLink resource is " + svc.PrivateLink.State + ": wait until it is active."
 		return info, nil
 	}
-	es, err := c.EndpointService(ctx, acct, svc.PrivateLink.ServiceID)
+	es, err := c.pl.EndpointService(ctx, acct, svc.PrivateLink.ServiceID)
 	if err != nil {
 		return info, err
 	}
@@ -103,7 +103,7 @@ func (c *Control) PublishedConnectionInfo(ctx context.Context, acct, name, route
 	switch {
 	case len(info.Entries) > 0:
 	case !anyAccess(svc.Components):
-		info.Note = fmt.Sprintf("No component has PrivateLink access: enable one with `strait service update -c privatelink_access.COMPONENT=true %s`.", name)
+		info.Note = fmt.Sprintf("No component has endpoints.PrivateLink access: enable one with `strait service update -c privatelink_access.COMPONENT=true %s`.", name)
 	default:
 		info.Note = "No endpoint is connected yet: consumers create an interface endpoint with --service-name " + info.ServiceName + " (and you accept it when acceptance is required)."
 	}

@@ -1,4 +1,4 @@
-package control
+package status
 
 import (
 	"context"
@@ -27,7 +27,7 @@ type Snapshot struct {
 // snapshot, which the change itself triggers. With the read cache (StartCache)
 // it decodes only what changed since the last snapshot; its records are then
 // shared with the cache and must not be changed.
-func (c *Control) Snapshot(ctx context.Context) (Snapshot, error) {
+func (c *Status) Snapshot(ctx context.Context) (Snapshot, error) {
 	ctx = c.WithCache(ctx)
 	var s Snapshot
 	var err error

@@ -1,4 +1,4 @@
-package control
+package published
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 )
 
 // Published services are the provider's layer over load balancers and endpoint
-// services: a named service with components, published through one PrivateLink
+// services: a named service with components, published through one endpoints.PrivateLink
 // resource that the reconciler turns into a network load balancer, target groups,
 // listeners and an endpoint service (see the reconcile package). The operations here
 // only record the desired state, one transaction each.
@@ -60,12 +60,12 @@ func publishedNotFound(name string) *model.Error {
 }
 
 // CreatePublishedService records a new published service in one of the caller's
-// VPCs. Nothing is realized until a PrivateLink resource is created for it.
-func (c *Control) CreatePublishedService(ctx context.Context, acct string, in CreatePublishedServiceInput) (model.PublishedService, error) {
+// VPCs. Nothing is realized until a endpoints.PrivateLink resource is created for it.
+func (c *Published) CreatePublishedService(ctx context.Context, acct string, in CreatePublishedServiceInput) (model.PublishedService, error) {
 	if err := checkServiceName(in.Name); err != nil {
 		return model.PublishedService{}, err
 	}
-	if _, err := c.Vpc(ctx, acct, in.VpcID); err != nil {
+	if _, err := c.net.Vpc(ctx, acct, in.VpcID); err != nil {
 		return model.PublishedService{}, err
 	}
 	subnets, err := c.publishedSubnets(ctx, acct, in.VpcID, in.SubnetIDs)
@@ -99,7 +99,7 @@ func (c *Control) CreatePublishedService(ctx context.Context, acct string, in Cr
 }
 
 // PublishedService returns one of the caller's published services.
-func (c *Control) PublishedService(ctx context.Context, acct, name string) (model.PublishedService, error) {
+func (c *Published) PublishedService(ctx context.Context, acct, name string) (model.PublishedService, error) {
 	var svc model.PublishedService
 	if err := checkServiceName(name); err != nil {
 		return svc, publishedNotFound(name)
@@ -112,20 +112,20 @@ func (c *Control) PublishedService(ctx context.Context, acct, name string) (mode
 }
 
 // PublishedServices lists the caller's published services, by name.
-func (c *Control) PublishedServices(ctx context.Context, acct string) ([]model.PublishedService, error) {
+func (c *Published) PublishedServices(ctx context.Context, acct string) ([]model.PublishedService, error) {
 	all, err := core.List[model.PublishedService](ctx, c.Store(), model.KindPublished)
 	return core.FilterOwner(all, acct, func(s model.PublishedService) string { return s.Owner }), err
 }
 
 // AllPublishedServices lists every account's published services (for the reconciler).
-func (c *Control) AllPublishedServices(ctx context.Context) ([]model.PublishedService, error) {
+func (c *Published) AllPublishedServices(ctx context.Context) ([]model.PublishedService, error) {
 	return core.List[model.PublishedService](ctx, c.Store(), model.KindPublished)
 }
 
-// UpdatePublishedService adds, removes and changes components. With a PrivateLink
+// UpdatePublishedService adds, removes and changes components. With a endpoints.PrivateLink
 // resource, the reconciler then adds or removes the listeners of components whose
 // access changed and updates their targets.
-func (c *Control) UpdatePublishedService(ctx context.Context, acct, name string, in UpdatePublishedServiceInput) (model.PublishedService, error) {
+func (c *Published) UpdatePublishedService(ctx context.Context, acct, name string, in UpdatePublishedServiceInput) (model.PublishedService, error) {
 	svc, err := c.PublishedService(ctx, acct, name)
 	if err != nil {
 		return svc, err
@@ -200,8 +200,8 @@ func unknownComponent(name string, comps []model.Component) error {
 		"The service has no component '%s' (its components: %s): add it with --add-component %s=PORT[:TARGET,…]", name, strings.Join(names, ", "), name)
 }
 
-// DeletePublishedService deletes a published service that has no PrivateLink resource.
-func (c *Control) DeletePublishedService(ctx context.Context, acct, name string) error {
+// DeletePublishedService deletes a published service that has no endpoints.PrivateLink resource.
+func (c *Published) DeletePublishedService(ctx context.Context, acct, name string) error {
 	if _, err := c.PublishedService(ctx, acct, name); err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func (c *Control) DeletePublishedService(ctx context.Context, acct, name string)
 		}
 		if cur.PrivateLink != nil {
 			return model.InUse(model.KindPublished, name,
-				"The published service '%s' has a PrivateLink resource (state %s): delete it first with `strait privatelink delete %s`, then wait until it is gone",
+				"The published service '%s' has a endpoints.PrivateLink resource (state %s): delete it first with `strait privatelink delete %s`, then wait until it is gone",
 				name, cur.PrivateLink.State, name)
 		}
 		tx.Delete(k)
@@ -315,8 +315,8 @@ func checkComponentSet(comps []model.Component) error {
 
 // publishedSubnets checks the subnets of a service (the caller's, in the VPC, at
 // most one per availability zone) or picks one per zone when none are given.
-func (c *Control) publishedSubnets(ctx context.Context, acct, vpcID string, ids []string) ([]string, error) {
-	all, err := c.SubnetsOfVpc(ctx, vpcID)
+func (c *Published) publishedSubnets(ctx context.Context, acct, vpcID string, ids []string) ([]string, error) {
+	all, err := c.net.SubnetsOfVpc(ctx, vpcID)
 	if err != nil {
 		return nil, err
 	}
@@ -337,7 +337,7 @@ func (c *Control) publishedSubnets(ctx context.Context, acct, vpcID string, ids 
 		return out, nil
 	}
 	for _, id := range core.Dedupe(ids) {
-		s, err := c.Subnet(ctx, acct, id)
+		s, err := c.net.Subnet(ctx, acct, id)
 		if err != nil {
 			return nil, err
 		}

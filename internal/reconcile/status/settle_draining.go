@@ -1,4 +1,4 @@
-package control
+package status
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 // settleDraining removes the draining targets whose deregistration delay is over,
 // and those of groups that no listener uses any more (nothing can be draining
 // there), with their health records (see Settle).
-func (c *Control) settleDraining(ctx context.Context) error {
+func (c *Status) settleDraining(ctx context.Context) error {
 	tgs, err := core.Scan[model.TargetGroup](c.WithCache(ctx), c.Base, model.KindTargetGroup)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package control
+package status
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"strait/internal/control"
 	"strait/internal/control/core"
 	"strait/internal/control/network"
 	"strait/internal/model"
@@ -40,8 +41,8 @@ func (r testRealized) Ready(id string) bool   { return r.ready[id] }
 func (r testRealized) Removed(id string) bool { return r.removed[id] }
 
 // newTestControl opens an embedded store in a temporary directory and returns a
-// Control over it with a settable clock.
-func newTestControl(t *testing.T) (*Control, *testClock) {
+// Status (with its operations) over it with a settable clock.
+func newTestControl(t *testing.T) (*Status, *testClock) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -55,11 +56,11 @@ func newTestControl(t *testing.T) (*Control, *testClock) {
 		}
 	})
 	clock := &testClock{now: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
-	return New(st, Config{Now: clock.Now}), clock
+	return New(control.New(st, control.Config{Now: clock.Now})), clock
 }
 
 // testSubnet creates a VPC 10.0.0.0/16 with the subnet 10.0.1.0/24 in us-east-1a.
-func testSubnet(t *testing.T, c *Control) model.Subnet {
+func testSubnet(t *testing.T, c *Status) model.Subnet {
 	t.Helper()
 	ctx := context.Background()
 	v, err := c.CreateVpc(ctx, testAcct, network.CreateVpcInput{CIDR: "10.0.0.0/16"})
@@ -76,7 +77,7 @@ func testSubnet(t *testing.T, c *Control) model.Subnet {
 // settleQuietly runs Settle and checks that a second pass writes nothing: the
 // reconciler runs Settle after every write, so a pass that always wrote would
 // never stop.
-func settleQuietly(t *testing.T, c *Control, r Realized) {
+func settleQuietly(t *testing.T, c *Status, r Realized) {
 	t.Helper()
 	ctx := context.Background()
 	if err := c.Settle(ctx, r); err != nil {
