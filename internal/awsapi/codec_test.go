@@ -99,7 +99,7 @@ func TestDecodeErrors(t *testing.T) {
 		var out struct{}
 		err := (&decoder{m: c.m}).decodeRequest(form, c.op, &out)
 		var de *model.Error
-		if !errors.As(err, &de) || !errors.Is(err, c.target) || (c.code != "" && de.Code != c.code) {
+		if !errors.As(err, &de) || !errors.Is(err, c.target) || (c.code != "" && reasonCodes[de.Reason] != c.code) {
 			t.Errorf("%s %q: got %v, want %v (code %q)", c.op, c.query, err, c.target, c.code)
 		}
 	}

@@ -30,7 +30,7 @@ func parseParams(form url.Values) (*param, error) {
 		node := root
 		for _, part := range strings.Split(key, ".") {
 			if part == "" {
-				return nil, &model.Error{Err: model.ErrInvalid, Code: "UnknownParameter", ID: key,
+				return nil, &model.Error{Err: model.ErrInvalid, Reason: model.ReasonUnknownParameter, ID: key,
 					Msg: fmt.Sprintf("The parameter %s is not recognized", key)}
 			}
 			if node.children == nil {
@@ -71,7 +71,7 @@ func (d *decoder) decodeRequest(form url.Values, op string, out any) error {
 
 func (d *decoder) noParams(root *param) error {
 	for name := range root.children {
-		return &model.Error{Err: model.ErrInvalid, Code: "UnknownParameter", ID: name,
+		return &model.Error{Err: model.ErrInvalid, Reason: model.ReasonUnknownParameter, ID: name,
 			Msg: fmt.Sprintf("The parameter %s is not recognized", name)}
 	}
 	return nil
@@ -328,7 +328,7 @@ func firstKey(m map[string]*param) string {
 }
 
 func unknownParam(name string) error {
-	return &model.Error{Err: model.ErrInvalid, Code: "UnknownParameter", ID: name,
+	return &model.Error{Err: model.ErrInvalid, Reason: model.ReasonUnknownParameter, ID: name,
 		Msg: fmt.Sprintf("The parameter %s is not recognized", name)}
 }
 

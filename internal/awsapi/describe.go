@@ -26,7 +26,7 @@ type filterFuncs[T any] map[string]func(T) []string
 func applyFilters[T any](items []T, filters []Filter, funcs filterFuncs[T], tagsOf func(T) model.Tags) ([]T, error) {
 	for _, f := range filters {
 		if f.Name == "" {
-			return nil, model.Coded(model.ErrInvalid, "InvalidParameterValue", "The filter name must not be empty")
+			return nil, model.Invalid("The filter name must not be empty")
 		}
 		get, ok := funcs[f.Name]
 		switch {
@@ -50,7 +50,7 @@ func applyFilters[T any](items []T, filters []Filter, funcs filterFuncs[T], tags
 				return vs
 			}
 		default:
-			return nil, model.Coded(model.ErrInvalid, "InvalidParameterValue", "The filter '%s' is invalid", f.Name)
+			return nil, model.Invalid("The filter '%s' is invalid", f.Name)
 		}
 		match := matcher(f.Values)
 		kept := items[:0:0]
@@ -124,7 +124,7 @@ func paginate[T any](items []T, idOf func(T) string, max int32, token string, lo
 	if token != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(token)
 		if err != nil || len(raw) == 0 {
-			return nil, "", model.Coded(model.ErrInvalid, "InvalidNextToken", "The token '%s' is invalid", token)
+			return nil, "", model.WithReason(model.ErrInvalid, model.ReasonNextToken, "The token '%s' is invalid", token)
 		}
 		after := string(raw)
 		i, _ := slices.BinarySearchFunc(items, after, func(it T, s string) int { return strings.Compare(idOf(it), s) })
@@ -137,7 +137,7 @@ func paginate[T any](items []T, idOf func(T) string, max int32, token string, lo
 		return items, "", nil
 	}
 	if max < lo || max > hi {
-		return nil, "", model.Coded(model.ErrInvalid, "InvalidParameterValue", "Value ( %d ) for parameter maxResults is invalid. Expecting a value between %d and %d.", max, lo, hi)
+		return nil, "", model.Invalid("Value ( %d ) for parameter maxResults is invalid. Expecting a value between %d and %d.", max, lo, hi)
 	}
 	if int(max) >= len(items) {
 		return items, "", nil

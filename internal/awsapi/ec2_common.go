@@ -22,7 +22,7 @@ func tagsFor(specs []TagSpecification, resourceType string) (model.Tags, error) 
 	var tags model.Tags
 	for _, s := range specs {
 		if s.ResourceType != resourceType {
-			return nil, model.Coded(model.ErrInvalid, "InvalidParameterValue", "'%s' is not a valid taggable resource type for this operation; expected '%s'.", s.ResourceType, resourceType)
+			return nil, model.Invalid("'%s' is not a valid taggable resource type for this operation; expected '%s'.", s.ResourceType, resourceType)
 		}
 		for _, t := range s.Tags {
 			if err := checkTag(t.Key, t.Value); err != nil {
@@ -41,11 +41,11 @@ func tagsFor(specs []TagSpecification, resourceType string) (model.Tags, error) 
 func checkTag(k, v string) error {
 	switch {
 	case k == "":
-		return model.Coded(model.ErrInvalid, "InvalidParameterValue", "Tag keys must not be empty")
+		return model.Invalid("Tag keys must not be empty")
 	case len(k) > 128:
-		return model.Coded(model.ErrInvalid, "InvalidParameterValue", "Tag key exceeds the maximum length of 128 characters")
+		return model.Invalid("Tag key exceeds the maximum length of 128 characters")
 	case len(v) > 256:
-		return model.Coded(model.ErrInvalid, "InvalidParameterValue", "Tag value exceeds the maximum length of 256 characters")
+		return model.Invalid("Tag value exceeds the maximum length of 256 characters")
 	}
 	return nil
 }

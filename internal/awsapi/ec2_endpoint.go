@@ -108,7 +108,7 @@ type createEndpointResponse struct {
 
 func (a *API) createEndpoint(ctx context.Context, c *caller, req *createEndpointRequest) (*createEndpointResponse, error) {
 	if len(req.RouteTableIds) > 0 {
-		return nil, model.Coded(model.ErrInvalid, "InvalidParameter", "Route tables apply to gateway endpoints only; interface endpoints take SubnetIds")
+		return nil, model.WithReason(model.ErrInvalid, model.ReasonParameter, "Route tables apply to gateway endpoints only; interface endpoints take SubnetIds")
 	}
 	tags, err := tagsFor(req.TagSpecifications, "vpc-endpoint")
 	if err != nil {
@@ -151,7 +151,7 @@ type modifyEndpointRequest struct {
 
 func (a *API) modifyEndpoint(ctx context.Context, c *caller, req *modifyEndpointRequest) (*returnResponse, error) {
 	if len(req.AddRouteTableIds)+len(req.RemoveRouteTableIds) > 0 {
-		return nil, model.Coded(model.ErrInvalid, "InvalidParameter", "Route tables apply to gateway endpoints only")
+		return nil, model.WithReason(model.ErrInvalid, model.ReasonParameter, "Route tables apply to gateway endpoints only")
 	}
 	in := endpoints.ModifyEndpointInput{
 		AddSubnetIDs: req.AddSubnetIds, RemoveSubnetIDs: req.RemoveSubnetIds,

@@ -331,7 +331,7 @@ func (a *API) runInstances(ctx context.Context, c *caller, req *runInstancesRequ
 		return nil, err
 	}
 	if len(req.SecurityGroups) > 0 && in.SubnetID != "" {
-		return nil, model.Coded(model.ErrInvalid, "InvalidParameterCombination", "The parameter groupName cannot be used with the parameter subnet")
+		return nil, model.WithReason(model.ErrInvalid, model.ReasonParameterCombination, "The parameter groupName cannot be used with the parameter subnet")
 	}
 	if p := req.Placement; p != nil {
 		in.AZ = p.AvailabilityZone
@@ -342,7 +342,7 @@ func (a *API) runInstances(ctx context.Context, c *caller, req *runInstancesRequ
 				}
 			}
 			if in.AZ == "" {
-				return nil, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Value (%s) for parameter availabilityZoneId is invalid.", p.AvailabilityZoneId)
+				return nil, model.Invalid("Value (%s) for parameter availabilityZoneId is invalid.", p.AvailabilityZoneId)
 			}
 		}
 	}
@@ -371,7 +371,7 @@ func primaryInterface(req *runInstancesRequest, in *network.RunInstancesInput) e
 		return nil
 	}
 	combo := func(what string) error {
-		return model.Coded(model.ErrInvalid, "InvalidParameterCombination", "Network interfaces and an instance-level %s may not be specified on the same request", what)
+		return model.WithReason(model.ErrInvalid, model.ReasonParameterCombination, "Network interfaces and an instance-level %s may not be specified on the same request", what)
 	}
 	switch ni := req.NetworkInterfaces[0]; {
 	case req.SubnetId != "":
@@ -381,15 +381,15 @@ func primaryInterface(req *runInstancesRequest, in *network.RunInstancesInput) e
 	case req.PrivateIpAddress != "":
 		return combo("private IP address")
 	case len(req.NetworkInterfaces) > 1:
-		return model.Coded(model.ErrUnsupported, "Unsupported", "Strait's instances have one network interface: give a single NetworkInterface, with DeviceIndex 0")
+		return model.Unsupported("Strait's instances have one network interface: give a single NetworkInterface, with DeviceIndex 0")
 	case ni.DeviceIndex == nil:
-		return model.Coded(model.ErrInvalid, "InvalidParameterValue", "Each network interface requires a device index.")
+		return model.Invalid("Each network interface requires a device index.")
 	case *ni.DeviceIndex != 0:
-		return model.Coded(model.ErrInvalid, "InvalidParameterValue", "The primary network interface must have device index 0, not %d", *ni.DeviceIndex)
+		return model.Invalid("The primary network interface must have device index 0, not %d", *ni.DeviceIndex)
 	case ni.NetworkInterfaceId != "":
-		return model.Coded(model.ErrUnsupported, "Unsupported", "Launching with an existing network interface is not supported: give SubnetId instead")
+		return model.Unsupported("Launching with an existing network interface is not supported: give SubnetId instead")
 	case ni.AssociatePublicIpAddress != nil && *ni.AssociatePublicIpAddress:
-		return model.Coded(model.ErrUnsupported, "Unsupported", "Strait's instances have private addresses only: AssociatePublicIpAddress must be false")
+		return model.Unsupported("Strait's instances have private addresses only: AssociatePublicIpAddress must be false")
 	default:
 		in.SubnetID, in.SecurityGroupIDs, in.PrivateIP, in.ENIDescription = ni.SubnetId, ni.Groups, ni.PrivateIpAddress, ni.Description
 		return nil
@@ -402,7 +402,7 @@ func splitTagSpecs(specs []TagSpecification, types ...string) (map[string]model.
 	by := map[string][]TagSpecification{}
 	for _, s := range specs {
 		if !slices.Contains(types, s.ResourceType) {
-			return nil, model.Coded(model.ErrInvalid, "InvalidParameterValue", "'%s' is not a valid taggable resource type for this operation; expected one of %q.", s.ResourceType, types)
+			return nil, model.Invalid("'%s' is not a valid taggable resource type for this operation; expected one of %q.", s.ResourceType, types)
 		}
 		by[s.ResourceType] = append(by[s.ResourceType], s)
 	}
@@ -432,7 +432,7 @@ type describeInstancesResponse struct {
 
 func (a *API) describeInstances(ctx context.Context, c *caller, req *describeInstancesRequest) (*describeInstancesResponse, error) {
 	if len(req.InstanceIds) > 0 && req.MaxResults != 0 {
-		return nil, model.Coded(model.ErrInvalid, "InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults")
+		return nil, model.WithReason(model.ErrInvalid, model.ReasonParameterCombination, "The parameter instancesSet cannot be used with the parameter maxResults")
 	}
 	if err := checkIDs(model.KindInstance, model.PrefixInstance, req.InstanceIds); err != nil {
 		return nil, err

@@ -75,7 +75,7 @@ func (a *API) describeAvailabilityZones(ctx context.Context, c *caller, req *des
 			}
 		}
 		if !found {
-			return nil, &model.Error{Err: model.ErrInvalid, Kind: model.KindAZ, ID: want, Code: "InvalidParameterValue",
+			return nil, &model.Error{Err: model.ErrInvalid, Kind: model.KindAZ, ID: want,
 				Msg: fmt.Sprintf("Invalid availability zone: [%s]", want)}
 		}
 	}

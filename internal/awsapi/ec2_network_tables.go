@@ -211,7 +211,7 @@ func (a *API) describeNetworkAcls(ctx context.Context, c *caller, req *describeN
 	}
 	for _, id := range req.NetworkAclIds {
 		if !model.ValidID(model.PrefixACL, id) {
-			return nil, model.Coded(model.ErrInvalid, "InvalidNetworkAclID.Malformed", "Invalid id: \"%s\"", id)
+			return nil, model.WithReason(model.ErrInvalid, model.ReasonMalformedACLID, "Invalid id: \"%s\"", id)
 		}
 	}
 	acls, next, err := describe(all, query[network.NetworkACL]{

@@ -2,7 +2,6 @@ package awsapi
 
 import (
 	"context"
-
 	"strait/internal/model"
 )
 
@@ -43,7 +42,7 @@ var prefixListFilters = filterFuncs[PrefixList]{
 // list named after the endpoint's service and takes an empty answer as "none".
 func (a *API) describePrefixLists(_ context.Context, _ *caller, req *describePrefixListsRequest) (*describePrefixListsResponse, error) {
 	if len(req.PrefixListIds) > 0 {
-		return nil, model.Coded(model.ErrNotFound, "InvalidPrefixListId.NotFound", "The prefix list ID '%s' does not exist", req.PrefixListIds[0])
+		return nil, model.WithReason(model.ErrNotFound, model.ReasonPrefixListNotFound, "The prefix list ID '%s' does not exist", req.PrefixListIds[0])
 	}
 	lists, next, err := describe(nil, query[PrefixList]{
 		IDOf:    func(p PrefixList) string { return p.PrefixListId },

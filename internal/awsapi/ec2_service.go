@@ -327,7 +327,7 @@ func (a *API) describeEndpointServices(ctx context.Context, c *caller, req *desc
 		for _, n := range req.ServiceNames {
 			i := slices.IndexFunc(all, func(s model.EndpointService) bool { return s.Name == n })
 			if i < 0 {
-				return nil, model.Coded(model.ErrNotFound, "InvalidServiceName", "The Vpc Endpoint Service '%s' does not exist", n)
+				return nil, model.WithReason(model.ErrNotFound, model.ReasonServiceName, "The Vpc Endpoint Service '%s' does not exist", n)
 			}
 			if !slices.ContainsFunc(items, func(s model.EndpointService) bool { return s.Name == n }) {
 				items = append(items, all[i])

@@ -201,12 +201,12 @@ func (a *API) deleteSecurityGroup(ctx context.Context, c *caller, req *deleteSec
 func (a *API) groupID(ctx context.Context, c *caller, id, name string) (string, error) {
 	switch {
 	case id != "" && name != "":
-		return "", model.Coded(model.ErrInvalid, "InvalidParameterCombination", "The parameter 'GroupName' may not be used in combination with 'GroupId'")
+		return "", model.WithReason(model.ErrInvalid, model.ReasonParameterCombination, "The parameter 'GroupName' may not be used in combination with 'GroupId'")
 	case id != "":
 		return id, nil
 	case name != "":
 		g, err := a.ctl.SecurityGroupByName(ctx, c.Account, name)
 		return g.ID, err
 	}
-	return "", model.Coded(model.ErrMissing, "MissingParameter", "The request must contain the parameter groupName or groupId")
+	return "", model.Missingf("The request must contain the parameter groupName or groupId")
 }

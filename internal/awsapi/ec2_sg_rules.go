@@ -179,7 +179,7 @@ func ruleSpecs(perms []IpPermission) ([]network.RuleSpec, error) {
 			out = append(out, s)
 		}
 		if len(out) == n {
-			return nil, model.Coded(model.ErrMissing, "MissingParameter", "An IpPermission must name at least one source or destination (IpRanges, Ipv6Ranges, PrefixListIds or UserIdGroupPairs)")
+			return nil, model.Missingf("An IpPermission must name at least one source or destination (IpRanges, Ipv6Ranges, PrefixListIds or UserIdGroupPairs)")
 		}
 	}
 	return out, nil
@@ -217,7 +217,7 @@ func (r ruleRequest) specs() ([]network.RuleSpec, error) {
 		return ruleSpecs(r.IpPermissions)
 	}
 	if len(r.IpPermissions) > 0 {
-		return nil, model.Coded(model.ErrInvalid, "InvalidParameterCombination", "The parameter IpPermissions cannot be used with the parameters CidrIp, IpProtocol, FromPort, ToPort or SourceSecurityGroupName")
+		return nil, model.WithReason(model.ErrInvalid, model.ReasonParameterCombination, "The parameter IpPermissions cannot be used with the parameters CidrIp, IpProtocol, FromPort, ToPort or SourceSecurityGroupName")
 	}
 	s := network.RuleSpec{Protocol: l.IpProtocol, FromPort: l.FromPort, ToPort: l.ToPort, CIDR: l.CidrIp,
 		GroupName: l.SourceSecurityGroupName, GroupOwner: l.SourceSecurityGroupOwnerId}

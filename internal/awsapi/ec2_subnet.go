@@ -61,7 +61,7 @@ func (a *API) createSubnet(ctx context.Context, c *caller, req *createSubnetRequ
 		return nil, model.Missing("CidrBlock")
 	}
 	if req.AvailabilityZone != "" && req.AvailabilityZoneId != "" {
-		return nil, model.Coded(model.ErrInvalid, "InvalidParameterCombination", "Specify either AvailabilityZone or AvailabilityZoneId, not both")
+		return nil, model.WithReason(model.ErrInvalid, model.ReasonParameterCombination, "Specify either AvailabilityZone or AvailabilityZoneId, not both")
 	}
 	tags, err := tagsFor(req.TagSpecifications, "subnet")
 	if err != nil {

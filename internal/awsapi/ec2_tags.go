@@ -63,7 +63,7 @@ func (a *API) deleteTags(ctx context.Context, c *caller, req *deleteTagsRequest)
 	keys := make([]ec2tags.TagKey, 0, len(req.Tags))
 	for _, t := range req.Tags {
 		if t.Key == "" {
-			return nil, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Tag keys must not be empty")
+			return nil, model.Invalid("Tag keys must not be empty")
 		}
 		keys = append(keys, ec2tags.TagKey{Key: t.Key, Value: t.Value})
 	}

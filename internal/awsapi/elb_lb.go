@@ -99,7 +99,7 @@ func (a *API) createLoadBalancer(ctx context.Context, c *caller, req *createLoad
 		req.Type = elb.LBTypeApplication // AWS's default
 	}
 	if req.CustomerOwnedIpv4Pool != "" {
-		return nil, model.Coded(model.ErrUnsupported, "InvalidConfigurationRequest", "Customer-owned IP pools (Outposts) are not supported")
+		return nil, model.WithReason(model.ErrUnsupported, model.ReasonConfiguration, "Customer-owned IP pools (Outposts) are not supported")
 	}
 	in := elb.CreateLoadBalancerInput{
 		Name: req.Name, Type: req.Type, Scheme: req.Scheme, IPAddressType: req.IpAddressType,
@@ -107,7 +107,7 @@ func (a *API) createLoadBalancer(ctx context.Context, c *caller, req *createLoad
 	}
 	for _, m := range req.SubnetMappings {
 		if m.AllocationId != "" || m.IPv6Address != "" {
-			return nil, model.Coded(model.ErrUnsupported, "InvalidConfigurationRequest", "Elastic IP allocations and IPv6 addresses are not supported in subnet mappings: Strait load balancers have private IPv4 addresses only")
+			return nil, model.WithReason(model.ErrUnsupported, model.ReasonConfiguration, "Elastic IP allocations and IPv6 addresses are not supported in subnet mappings: Strait load balancers have private IPv4 addresses only")
 		}
 		in.SubnetMappings = append(in.SubnetMappings, elb.SubnetMapping{SubnetID: m.SubnetId, PrivateIPv4: m.PrivateIPv4Address})
 	}

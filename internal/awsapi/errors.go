@@ -46,6 +46,61 @@ var ec2Malformed = map[string]string{
 	model.KindPermission:    "InvalidPrincipal",
 }
 
+// reasonCodes is the AWS error code of each domain reason. EC2 always uses it;
+// ELBv2 uses it only when its model declares the code (else the sentinel and the
+// resource kind decide, as for errors without a reason).
+var reasonCodes = map[model.Reason]string{
+	model.ReasonNextToken:                "InvalidNextToken",
+	model.ReasonUnknownParameter:         "UnknownParameter",
+	model.ReasonMalformedACLID:           "InvalidNetworkAclID.Malformed",
+	model.ReasonAddressInUse:             "InvalidIPAddress.InUse",
+	model.ReasonCannotDelete:             "CannotDelete",
+	model.ReasonComponent:                "InvalidComponent",
+	model.ReasonConfiguration:            "InvalidConfigurationRequest",
+	model.ReasonDomainTaken:              "ConflictingDomainExists",
+	model.ReasonDuplicateTagKeys:         "DuplicateTagKeys",
+	model.ReasonGroupNotFound:            "InvalidGroup.NotFound",
+	model.ReasonGroupsPerInterface:       "SecurityGroupsPerInterfaceLimitExceeded",
+	model.ReasonIncompatibleProtocols:    "IncompatibleProtocols",
+	model.ReasonInstanceLimit:            "InstanceLimitExceeded",
+	model.ReasonLiveConnections:          "ExistingVpcEndpointConnections",
+	model.ReasonMalformedID:              "InvalidID",
+	model.ReasonMalformedImageID:         "InvalidAMIID.Malformed",
+	model.ReasonMalformedRuleID:          "InvalidSecurityGroupRuleId.Malformed",
+	model.ReasonNoVpc:                    "VPCIdNotSpecified",
+	model.ReasonNotPermitted:             "OperationNotPermitted",
+	model.ReasonParameter:                "InvalidParameter",
+	model.ReasonParameterCombination:     "InvalidParameterCombination",
+	model.ReasonPrefixListNotFound:       "InvalidPrefixListId.NotFound",
+	model.ReasonPrincipal:                "InvalidPrincipal",
+	model.ReasonPrivateLinkExists:        "InvalidPrivateLink.Duplicate",
+	model.ReasonPublishedServiceExists:   "InvalidPublishedService.Duplicate",
+	model.ReasonReservedGroupName:        "InvalidGroup.Reserved",
+	model.ReasonRuleNotFound:             "InvalidPermission.NotFound",
+	model.ReasonRulesPerGroup:            "RulesPerSecurityGroupLimitExceeded",
+	model.ReasonScheme:                   "InvalidScheme",
+	model.ReasonServiceName:              "InvalidServiceName",
+	model.ReasonSubnet:                   "InvalidSubnet",
+	model.ReasonSubnetConflict:           "InvalidSubnet.Conflict",
+	model.ReasonSubnetFull:               "InsufficientFreeAddressesInSubnet",
+	model.ReasonSubnetRange:              "InvalidSubnet.Range",
+	model.ReasonSubnetsInSameZone:        "DuplicateSubnetsInSameZone",
+	model.ReasonTagLimit:                 "TagLimitExceeded",
+	model.ReasonTarget:                   "InvalidTarget",
+	model.ReasonTargetGroupAssociations:  "TargetGroupAssociationLimit",
+	model.ReasonTokenMismatch:            "IdempotentParameterMismatch",
+	model.ReasonTooManyListeners:         "TooManyListeners",
+	model.ReasonTooManyTags:              "TooManyTags",
+	model.ReasonTooManyTargets:           "TooManyTargets",
+	model.ReasonNotificationNotFound:     "InvalidConnectionNotification",
+	model.ReasonNoPrivateLink:            "InvalidPrivateLink.NotFound",
+	model.ReasonPublishedServiceNotFound: "InvalidPublishedService.NotFound",
+	model.ReasonEndpointGone:             "InvalidVpcEndpoint.NotFound",
+	model.ReasonMalformedEndpointID:      "InvalidVpcEndpointId.Malformed",
+	model.ReasonEndpointNotFound:         "InvalidVpcEndpointId.NotFound",
+	model.ReasonPermissionNotFound:       "InvalidVpcEndpointServicePermissionId.NotFound",
+}
+
 // ec2Sentinel is the EC2 code of each sentinel when no kind-specific code applies.
 var ec2Sentinel = []struct {
 	err  error
@@ -111,7 +166,7 @@ func (a *API) translate(m *apiModel, err error) *apiError {
 	}
 	var de *model.Error
 	if !errors.As(err, &de) {
-		return &apiError{Code: "InternalError", Message: "An internal error has occurred: " + err.Error(), Status: http.StatusInternalServerError}
+		return internalError()
 	}
 	if m.ec2() {
 		return &apiError{Code: ec2Code(de), Message: de.Msg, Status: http.StatusBadRequest}
@@ -125,8 +180,8 @@ func (a *API) translate(m *apiModel, err error) *apiError {
 }
 
 func ec2Code(de *model.Error) string {
-	if de.Code != "" {
-		return de.Code
+	if c, ok := reasonCodes[de.Reason]; ok {
+		return c
 	}
 	switch {
 	case errors.Is(de, model.ErrNotFound):
@@ -151,11 +206,13 @@ func ec2Code(de *model.Error) string {
 	return "InvalidParameterValue"
 }
 
-// elbCode is the ELBv2 code of a domain error; the error's own Code is used only
-// when the ELBv2 model declares it.
+// elbCode is the ELBv2 code of a domain error; the code of its reason is used
+// only when the ELBv2 model declares it.
 func elbCode(m *apiModel, de *model.Error) string {
-	if _, known := m.errorStatus[de.Code]; known {
-		return de.Code
+	if c, ok := reasonCodes[de.Reason]; ok {
+		if _, known := m.errorStatus[c]; known {
+			return c
+		}
 	}
 	for sentinel, kinds := range elbByKind {
 		if errors.Is(de, sentinel) {
@@ -170,4 +227,10 @@ func elbCode(m *apiModel, de *model.Error) string {
 		}
 	}
 	return "ValidationError"
+}
+
+// internalError is what a client sees of a failure that is not its own: an opaque
+// InternalError; the log line with the request ID (in the envelope) has the cause.
+func internalError() *apiError {
+	return &apiError{Code: "InternalError", Message: "An internal error has occurred; the server log has the details under this request's ID", Status: http.StatusInternalServerError}
 }

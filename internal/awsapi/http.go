@@ -23,12 +23,12 @@ const maxBody = 4 << 20
 // the XML response or the AWS error envelope.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	reqID := newRequestID()
+	reqID := model.NewRequestID()
 	defer func() {
 		// A bug must still answer in the AWS envelope (the SDKs retry InternalError).
 		if p := recover(); p != nil {
 			a.log.Error("panic serving request", "request_id", reqID, "panic", p, "stack", string(debug.Stack()))
-			writeError(w, a.services["ec2"].model, &apiError{Code: "InternalError", Message: "An internal error has occurred", Status: http.StatusInternalServerError}, reqID)
+			writeError(w, a.services["ec2"].model, internalError(), reqID)
 		}
 	}()
 	svc, action, err := a.serve(w, r, reqID)
@@ -208,10 +208,4 @@ func writeError(w http.ResponseWriter, m *apiModel, e *apiError, reqID string) {
 	w.Header().Set("x-amzn-RequestId", reqID)
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(b.Bytes())
-}
-
-// newRequestID returns a UUID-shaped request ID.
-func newRequestID() string {
-	h := model.RandomHex(32)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

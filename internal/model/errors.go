@@ -22,14 +22,14 @@ var (
 
 // Error is a domain error: a sentinel (Err), the kind of resource it concerns (Kind,
 // one of the Kind* constants, may be empty), the offending ID or value, and a message
-// for humans. Code, when set, names a precise AWS error code that has no sentinel of
-// its own (for example "ConflictingDomainExists"); adapters prefer it when they know it.
+// for humans. Reason, when set, says more precisely why (for example
+// ReasonDomainTaken); each API's translation table turns it into that API's code.
 type Error struct {
-	Err  error
-	Kind string
-	ID   string
-	Code string
-	Msg  string
+	Err    error
+	Kind   string
+	ID     string
+	Reason Reason
+	Msg    string
 }
 
 func (e *Error) Error() string { return e.Msg }
@@ -73,7 +73,18 @@ func BadState(kind, id, format string, args ...any) *Error {
 	return &Error{Err: ErrIncorrectState, Kind: kind, ID: id, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Coded is an error with a precise AWS error code and a sentinel to fall back on.
-func Coded(sentinel error, code, format string, args ...any) *Error {
-	return &Error{Err: sentinel, Code: code, Msg: fmt.Sprintf(format, args...)}
+// Missingf reports a required parameter (or one of several) that was not given,
+// in words of its own.
+func Missingf(format string, args ...any) *Error {
+	return &Error{Err: ErrMissing, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Unsupported reports a feature Strait does not offer.
+func Unsupported(format string, args ...any) *Error {
+	return &Error{Err: ErrUnsupported, Msg: fmt.Sprintf(format, args...)}
+}
+
+// WithReason is an error with a sentinel and the precise reason behind it.
+func WithReason(sentinel error, reason Reason, format string, args ...any) *Error {
+	return &Error{Err: sentinel, Reason: reason, Msg: fmt.Sprintf(format, args...)}
 }

@@ -116,3 +116,10 @@ func ARNResourceID(arn string) string {
 	}
 	return id
 }
+
+// NewRequestID returns a random request ID in the UUID form AWS uses, for an API
+// response and the log lines about it.
+func NewRequestID() string {
+	h := RandomHex(32)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

@@ -97,11 +97,13 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 // serve authenticates a request, runs h and writes its JSON result or error.
 func (a *API) serve(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		reqID := model.NewRequestID()
+		w.Header().Set("x-amzn-RequestId", reqID)
 		defer func() {
 			// A bug must still answer in JSON, not drop the connection.
 			if p := recover(); p != nil {
-				a.log.Error("panic serving native API request", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
-				writeError(w, &apiError{Status: http.StatusInternalServerError, Code: "InternalError", Message: "An internal error has occurred; the server log has the details"})
+				a.log.Error("panic serving native API request", "path", r.URL.Path, "request_id", reqID, "panic", p, "stack", string(debug.Stack()))
+				writeError(w, internalError(reqID))
 			}
 		}()
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
@@ -126,7 +128,8 @@ func (a *API) serve(h handler) http.HandlerFunc {
 		}
 		ae := translate(err)
 		if ae.Status >= 500 {
-			a.log.Error("native API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			a.log.Error("native API request failed", "method", r.Method, "path", r.URL.Path, "request_id", reqID, "err", err)
+			ae = internalError(reqID)
 		}
 		writeError(w, ae)
 	}
@@ -167,6 +170,37 @@ func sigError(err error) error {
 	return err
 }
 
+// reasonCodes is the code the native API gives each domain reason its operations
+// can meet (the published-service and PrivateLink operations and what they call).
+// The codes are AWS-style, as docs/native-api.md promises, so that a script
+// reading the CLI's errors sees the same names as with the AWS CLI; a reason not
+// listed takes the sentinel's code.
+var reasonCodes = map[model.Reason]string{
+	model.ReasonComponent:                "InvalidComponent",
+	model.ReasonDomainTaken:              "ConflictingDomainExists",
+	model.ReasonEndpointGone:             "InvalidVpcEndpoint.NotFound",
+	model.ReasonEndpointNotFound:         "InvalidVpcEndpointId.NotFound",
+	model.ReasonGroupsPerInterface:       "SecurityGroupsPerInterfaceLimitExceeded",
+	model.ReasonLiveConnections:          "ExistingVpcEndpointConnections",
+	model.ReasonMalformedEndpointID:      "InvalidVpcEndpointId.Malformed",
+	model.ReasonNoPrivateLink:            "InvalidPrivateLink.NotFound",
+	model.ReasonNotificationNotFound:     "InvalidConnectionNotification",
+	model.ReasonParameter:                "InvalidParameter",
+	model.ReasonParameterCombination:     "InvalidParameterCombination",
+	model.ReasonPrincipal:                "InvalidPrincipal",
+	model.ReasonPrivateLinkExists:        "InvalidPrivateLink.Duplicate",
+	model.ReasonPublishedServiceExists:   "InvalidPublishedService.Duplicate",
+	model.ReasonPublishedServiceNotFound: "InvalidPublishedService.NotFound",
+	model.ReasonServiceName:              "InvalidServiceName",
+	model.ReasonSubnet:                   "InvalidSubnet",
+	model.ReasonSubnetConflict:           "InvalidSubnet.Conflict",
+	model.ReasonSubnetFull:               "InsufficientFreeAddressesInSubnet",
+	model.ReasonSubnetRange:              "InvalidSubnet.Range",
+	model.ReasonSubnetsInSameZone:        "DuplicateSubnetsInSameZone",
+	model.ReasonTarget:                   "InvalidTarget",
+	model.ReasonTokenMismatch:            "IdempotentParameterMismatch",
+}
+
 // statusOf maps domain sentinels to HTTP statuses and default codes.
 var statusOf = []struct {
 	err    error
@@ -194,13 +228,13 @@ func translate(err error) *apiError {
 	}
 	var de *model.Error
 	if !errors.As(err, &de) {
-		return &apiError{Status: http.StatusInternalServerError, Code: "InternalError", Message: "An internal error has occurred: " + err.Error()}
+		return &apiError{Status: http.StatusInternalServerError, Code: "InternalError"}
 	}
 	for _, s := range statusOf {
 		if errors.Is(de, s.err) {
 			code := s.code
-			if de.Code != "" {
-				code = de.Code
+			if c, ok := reasonCodes[de.Reason]; ok {
+				code = c
 			}
 			return &apiError{Status: s.status, Code: code, Message: de.Msg}
 		}
@@ -237,4 +271,11 @@ func decode(body []byte, v any) error {
 		return &apiError{Status: http.StatusBadRequest, Code: "InvalidParameterValue", Message: "The request body is not valid: " + err.Error()}
 	}
 	return nil
+}
+
+// internalError is what a client sees of a failure that is not its own: an opaque
+// InternalError naming the request, whose log line has the cause.
+func internalError(reqID string) *apiError {
+	return &apiError{Status: http.StatusInternalServerError, Code: "InternalError",
+		Message: "An internal error has occurred; the server log has the details under request ID " + reqID}
 }

@@ -99,7 +99,7 @@ func (a *API) getPrivateLink(ctx context.Context, acct string, r *http.Request, 
 		return 0, nil, err
 	}
 	if svc.PrivateLink == nil {
-		return 0, nil, &model.Error{Err: model.ErrNotFound, Kind: model.KindPublished, ID: name, Code: "InvalidPrivateLink.NotFound",
+		return 0, nil, &model.Error{Err: model.ErrNotFound, Kind: model.KindPublished, ID: name, Reason: model.ReasonNoPrivateLink,
 			Msg: "The service '" + name + "' has no PrivateLink resource: create one with `strait privatelink create --principal ARN " + name + "`"}
 	}
 	return http.StatusOK, a.privateLinkView(ctx, acct, svc), nil

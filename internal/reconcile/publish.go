@@ -63,7 +63,7 @@ func (r *Reconciler) fail(ctx context.Context, svc model.PublishedService, cause
 		verb = "deleting"
 		next = "fix the cause"
 		var de *model.Error
-		if errors.As(cause, &de) && de.Code == "ExistingVpcEndpointConnections" {
+		if errors.As(cause, &de) && de.Reason == model.ReasonLiveConnections {
 			next = fmt.Sprintf("reject the new connections with `strait privatelink reject %s VPCE_ID…`, or run `strait privatelink delete --force %s`", svc.Name, svc.Name)
 		}
 	}

@@ -46,15 +46,14 @@ func TokenHash(in any) (string, error) {
 // CheckToken refuses a client token longer than AWS allows.
 func CheckToken(token string) error {
 	if len(token) > 64 {
-		return model.Coded(model.ErrInvalid, "InvalidParameterValue", "Value (%s) for parameter clientToken is invalid: a client token has at most 64 characters", token)
+		return model.Invalid("Value (%s) for parameter clientToken is invalid: a client token has at most 64 characters", token)
 	}
 	return nil
 }
 
 // Mismatch is the error of a token reused with other parameters.
 func Mismatch(token string) error {
-	return model.Coded(model.ErrConflict, "IdempotentParameterMismatch",
-		"The client token '%s' was already used with different parameters", token)
+	return model.WithReason(model.ErrConflict, model.ReasonTokenMismatch, "The client token '%s' was already used with different parameters", token)
 }
 
 // TokenUse is one create call's client token with the hash of its parameters,

@@ -18,7 +18,7 @@ import (
 // caller's services' allowed principals.
 func permissionNotFound(id string) error {
 	return &model.Error{Err: model.ErrNotFound, Kind: model.KindPermission, ID: id,
-		Code: "InvalidVpcEndpointServicePermissionId.NotFound",
+		Reason: model.ReasonPermissionNotFound,
 		Msg:  fmt.Sprintf("The Vpc Endpoint Service Permission Id '%s' does not exist", id)}
 }
 

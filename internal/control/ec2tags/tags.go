@@ -98,7 +98,7 @@ type taggable struct {
 func (c *Tagger) resolveTaggable(ctx context.Context, acct, id string) (taggable, error) {
 	m := taggableID.FindStringSubmatch(id)
 	if m == nil {
-		return taggable{}, model.Coded(model.ErrInvalid, "InvalidID", "The ID '%s' is not valid", id)
+		return taggable{}, model.WithReason(model.ErrInvalid, model.ReasonMalformedID, "The ID '%s' is not valid", id)
 	}
 	prefix := m[1]
 	if kind, ok := recordKinds[prefix]; ok {
@@ -131,7 +131,7 @@ func (c *Tagger) resolveTaggable(ctx context.Context, acct, id string) (taggable
 		}
 		return taggable{}, derivedNotFound(kind, id)
 	}
-	return taggable{}, model.Coded(model.ErrInvalid, "InvalidID", "The ID '%s' is not valid", id)
+	return taggable{}, model.WithReason(model.ErrInvalid, model.ReasonMalformedID, "The ID '%s' is not valid", id)
 }
 
 func derivedNotFound(kind, id string) error {
@@ -158,12 +158,12 @@ func (c *Tagger) CreateTags(ctx context.Context, acct string, ids []string, tags
 	}
 	for k := range tags {
 		if strings.HasPrefix(strings.ToLower(k), "aws:") {
-			return model.Coded(model.ErrInvalid, "InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use")
+			return model.Invalid("Tag keys starting with 'aws:' are reserved for internal use")
 		}
 	}
 	return c.retag(ctx, acct, ids, func(have model.Tags) (model.Tags, error) {
 		return core.AddTags(have, tags, maxTagsPerResource, func() error {
-			return model.Coded(model.ErrLimit, "TagLimitExceeded", "The maximum number of tags for a resource has been reached (%d).", maxTagsPerResource)
+			return model.WithReason(model.ErrLimit, model.ReasonTagLimit, "The maximum number of tags for a resource has been reached (%d).", maxTagsPerResource)
 		})
 	})
 }

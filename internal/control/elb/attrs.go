@@ -220,10 +220,10 @@ func (c *ELB) ModifyLoadBalancerAttributes(ctx context.Context, acct, arn string
 			return err
 		}
 		if out[attrAccessLogs] == "true" {
-			return model.Coded(model.ErrUnsupported, "InvalidConfigurationRequest", "Access logs need an S3 bucket, and Strait has no S3: '%s' can only be 'false'", attrAccessLogs)
+			return model.WithReason(model.ErrUnsupported, model.ReasonConfiguration, "Access logs need an S3 bucket, and Strait has no S3: '%s' can only be 'false'", attrAccessLogs)
 		}
 		if out[attrAccessLogsBucket] != "" {
-			return model.Coded(model.ErrUnsupported, "InvalidConfigurationRequest", "Access logs need an S3 bucket, and Strait has no S3: '%s' can only be empty", attrAccessLogsBucket)
+			return model.WithReason(model.ErrUnsupported, model.ReasonConfiguration, "Access logs need an S3 bucket, and Strait has no S3: '%s' can only be empty", attrAccessLogsBucket)
 		}
 		lb.Attributes = out
 		return tx.Put(core.Key(model.KindLoadBalancer, model.ARNResourceID(arn)), lb)
@@ -259,7 +259,7 @@ func (c *ELB) ModifyTargetGroupAttributes(ctx context.Context, acct, arn string,
 			return err
 		}
 		if out[attrUnhealthyTerminate] == "true" && out[attrUnhealthyDraining] != "0" {
-			return model.Coded(model.ErrInvalid, "InvalidConfigurationRequest", "'%s' can be set only when '%s' is 'false'", attrUnhealthyDraining, attrUnhealthyTerminate)
+			return model.WithReason(model.ErrInvalid, model.ReasonConfiguration, "'%s' can be set only when '%s' is 'false'", attrUnhealthyDraining, attrUnhealthyTerminate)
 		}
 		tg.Attributes = out
 		return tx.Put(core.Key(model.KindTargetGroup, model.ARNResourceID(arn)), tg)

@@ -160,21 +160,21 @@ func (c *ELB) planLoadBalancer(ctx context.Context, acct string, in CreateLoadBa
 	switch in.Type {
 	case LBTypeNetwork:
 	case "", LBTypeApplication:
-		return lbPlan{}, model.Coded(model.ErrUnsupported, "InvalidConfigurationRequest", "Strait serves network load balancers only, not application load balancers (the type when none is given): use Type 'network'")
+		return lbPlan{}, model.WithReason(model.ErrUnsupported, model.ReasonConfiguration, "Strait serves network load balancers only, not application load balancers (the type when none is given): use Type 'network'")
 	default:
-		return lbPlan{}, model.Coded(model.ErrUnsupported, "InvalidConfigurationRequest", "Strait serves network load balancers only, not load balancers of type '%s': use Type 'network'", in.Type)
+		return lbPlan{}, model.WithReason(model.ErrUnsupported, model.ReasonConfiguration, "Strait serves network load balancers only, not load balancers of type '%s': use Type 'network'", in.Type)
 	}
 	if in.Scheme == "" {
 		in.Scheme = LBSchemeInternetFace
 	}
 	if in.Scheme != LBSchemeInternal && in.Scheme != LBSchemeInternetFace {
-		return lbPlan{}, model.Coded(model.ErrInvalid, "InvalidScheme", "Scheme '%s' is not valid: use 'internal' or 'internet-facing'", in.Scheme)
+		return lbPlan{}, model.WithReason(model.ErrInvalid, model.ReasonScheme, "Scheme '%s' is not valid: use 'internal' or 'internet-facing'", in.Scheme)
 	}
 	if in.IPAddressType == "" {
 		in.IPAddressType = "ipv4"
 	}
 	if in.IPAddressType != "ipv4" {
-		return lbPlan{}, model.Coded(model.ErrUnsupported, "InvalidConfigurationRequest", "IP address type '%s' is not supported: Strait load balancers are IPv4 only", in.IPAddressType)
+		return lbPlan{}, model.WithReason(model.ErrUnsupported, model.ReasonConfiguration, "IP address type '%s' is not supported: Strait load balancers are IPv4 only", in.IPAddressType)
 	}
 	p := lbPlan{in: in}
 	if err := c.planSubnets(ctx, acct, &p); err != nil {
@@ -213,19 +213,19 @@ func (c *ELB) planSubnets(ctx context.Context, acct string, p *lbPlan) error {
 		if p.vpcID == "" {
 			p.vpcID = sn.VpcID
 		} else if sn.VpcID != p.vpcID {
-			return model.Coded(model.ErrInvalid, "InvalidConfigurationRequest", "All subnets of a load balancer must be in the same VPC: subnet '%s' is in VPC '%s', not '%s'", sn.ID, sn.VpcID, p.vpcID)
+			return model.WithReason(model.ErrInvalid, model.ReasonConfiguration, "All subnets of a load balancer must be in the same VPC: subnet '%s' is in VPC '%s', not '%s'", sn.ID, sn.VpcID, p.vpcID)
 		}
 		if other, dup := zones[sn.AZ]; dup {
-			return model.Coded(model.ErrInvalid, "InvalidConfigurationRequest", "You cannot specify multiple subnets in the same Availability Zone ('%s' and '%s' are both in %s)", other, sn.ID, sn.AZ)
+			return model.WithReason(model.ErrInvalid, model.ReasonConfiguration, "You cannot specify multiple subnets in the same Availability Zone ('%s' and '%s' are both in %s)", other, sn.ID, sn.AZ)
 		}
 		zones[sn.AZ] = sn.ID
 		if m.PrivateIPv4 != "" {
 			if in.Scheme != LBSchemeInternal {
-				return model.Coded(model.ErrInvalid, "InvalidConfigurationRequest", "A private IPv4 address can be specified only for internal load balancers")
+				return model.WithReason(model.ErrInvalid, model.ReasonConfiguration, "A private IPv4 address can be specified only for internal load balancers")
 			}
 			ip, err := netip.ParseAddr(m.PrivateIPv4)
 			if err != nil || !ip.Is4() || !netip.MustParsePrefix(sn.CIDR).Contains(ip) {
-				return model.Coded(model.ErrInvalid, "InvalidConfigurationRequest", "The private IPv4 address '%s' is not in the range of subnet '%s' (%s)", m.PrivateIPv4, sn.ID, sn.CIDR)
+				return model.WithReason(model.ErrInvalid, model.ReasonConfiguration, "The private IPv4 address '%s' is not in the range of subnet '%s' (%s)", m.PrivateIPv4, sn.ID, sn.CIDR)
 			}
 		}
 		p.subnets = append(p.subnets, sn)
@@ -334,7 +334,7 @@ func (c *ELB) DeleteLoadBalancer(ctx context.Context, acct, arn string) error {
 }
 
 func deletionProtected(arn string) error {
-	return model.Coded(model.ErrIncorrectState, "OperationNotPermitted", "Load balancer '%s' cannot be deleted because deletion protection is enabled", arn)
+	return model.WithReason(model.ErrIncorrectState, model.ReasonNotPermitted, "Load balancer '%s' cannot be deleted because deletion protection is enabled", arn)
 }
 
 // checkLBDeletable refuses to delete a protected load balancer or one that an

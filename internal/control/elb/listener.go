@@ -96,7 +96,7 @@ func (c *ELB) CreateListener(ctx context.Context, acct string, in CreateListener
 			return err
 		}
 		if len(lb.Listeners) >= MaxListeners {
-			return model.Coded(model.ErrLimit, "TooManyListeners", "A load balancer can have at most %d listeners", MaxListeners)
+			return model.WithReason(model.ErrLimit, model.ReasonTooManyListeners, "A load balancer can have at most %d listeners", MaxListeners)
 		}
 		if err := txClaimPort(tx, lb, in.Port, l.ARN); err != nil {
 			return err
@@ -163,17 +163,17 @@ func (c *ELB) txLinkTargetGroup(tx *store.Tx, acct string, lb model.LoadBalancer
 		return err
 	}
 	if tg.Protocol != ProtocolTCP {
-		return model.Coded(model.ErrInvalid, "IncompatibleProtocols", "Target group '%s' has protocol '%s', and a TCP listener needs a TCP target group", tgARN, tg.Protocol)
+		return model.WithReason(model.ErrInvalid, model.ReasonIncompatibleProtocols, "Target group '%s' has protocol '%s', and a TCP listener needs a TCP target group", tgARN, tg.Protocol)
 	}
 	if tg.TargetType != TargetTypeIP && tg.TargetType != TargetTypeInstance {
-		return model.Coded(model.ErrInvalid, "InvalidConfigurationRequest", "Target group '%s' has target type '%s'; a network load balancer forwards to 'ip' or 'instance' target groups", tgARN, tg.TargetType)
+		return model.WithReason(model.ErrInvalid, model.ReasonConfiguration, "Target group '%s' has target type '%s'; a network load balancer forwards to 'ip' or 'instance' target groups", tgARN, tg.TargetType)
 	}
 	if tg.VpcID != lb.VpcID {
-		return model.Coded(model.ErrInvalid, "InvalidConfigurationRequest", "Target group '%s' is in VPC '%s', but load balancer '%s' is in VPC '%s'", tgARN, tg.VpcID, lb.ARN, lb.VpcID)
+		return model.WithReason(model.ErrInvalid, model.ReasonConfiguration, "Target group '%s' is in VPC '%s', but load balancer '%s' is in VPC '%s'", tgARN, tg.VpcID, lb.ARN, lb.VpcID)
 	}
 	for _, other := range TargetGroupLoadBalancers(tg) {
 		if other != lb.ARN {
-			return model.Coded(model.ErrLimit, "TargetGroupAssociationLimit", "The following target groups cannot be associated with more than one load balancer: '%s'", tgARN)
+			return model.WithReason(model.ErrLimit, model.ReasonTargetGroupAssociations, "The following target groups cannot be associated with more than one load balancer: '%s'", tgARN)
 		}
 	}
 	tg.Listeners = elbAppendOnce(tg.Listeners, listenerARN)

@@ -37,7 +37,7 @@ func elbTagMap(tags []ELBTag) (model.Tags, error) {
 			return nil, err
 		}
 		if _, dup := out[t.Key]; dup {
-			return nil, model.Coded(model.ErrInvalid, "DuplicateTagKeys", "Tag key '%s' is specified more than once", t.Key)
+			return nil, model.WithReason(model.ErrInvalid, model.ReasonDuplicateTagKeys, "Tag key '%s' is specified more than once", t.Key)
 		}
 		out[t.Key] = t.Value
 	}
@@ -62,7 +62,7 @@ func checkELBTag(t ELBTag) error {
 }
 
 func tooManyTags() error {
-	return model.Coded(model.ErrLimit, "TooManyTags", "The quota for the number of tags that can be assigned to a resource has been reached: at most %d tags", maxELBTags)
+	return model.WithReason(model.ErrLimit, model.ReasonTooManyTags, "The quota for the number of tags that can be assigned to a resource has been reached: at most %d tags", maxELBTags)
 }
 
 func checkTagResources(arns []string) error {

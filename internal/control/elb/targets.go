@@ -76,7 +76,7 @@ func (c *ELB) RegisterTargets(ctx context.Context, acct, arn string, targets []T
 			}
 		}
 		if len(tg.Targets) > maxTargets {
-			return model.Coded(model.ErrLimit, "TooManyTargets", "A target group can have at most %d targets", maxTargets)
+			return model.WithReason(model.ErrLimit, model.ReasonTooManyTargets, "A target group can have at most %d targets", maxTargets)
 		}
 		return tx.Put(core.Key(model.KindTargetGroup, model.ARNResourceID(arn)), tg)
 	})

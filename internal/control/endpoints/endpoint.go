@@ -226,8 +226,7 @@ func HoldPrivateDNSName(tx *store.Tx, ep *model.Endpoint, name string) error {
 	if ok, err := tx.Get(PrivateDNSKey(ep.VpcID, name), &holder); err != nil {
 		return err
 	} else if ok && holder != ep.ID {
-		return model.Coded(model.ErrConflict, "ConflictingDomainExists",
-			"private-dns-enabled cannot be set because there is already a conflicting DNS domain for %s in the VPC %s (held by %s)", name, ep.VpcID, holder)
+		return model.WithReason(model.ErrConflict, model.ReasonDomainTaken, "private-dns-enabled cannot be set because there is already a conflicting DNS domain for %s in the VPC %s (held by %s)", name, ep.VpcID, holder)
 	}
 	ep.PrivateDNSName = name
 	return tx.Put(PrivateDNSKey(ep.VpcID, name), ep.ID)
@@ -277,8 +276,7 @@ func (c *PrivateLink) endpointSubnets(ctx context.Context, acct, vpcID string, s
 
 // duplicateSubnetZone is the error for a second endpoint subnet in one zone.
 func duplicateSubnetZone(id string) *model.Error {
-	return model.Coded(model.ErrInvalid, "DuplicateSubnetsInSameZone",
-		"Found another VPC endpoint subnet in the availability zone of %s. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service.", id)
+	return model.WithReason(model.ErrInvalid, model.ReasonSubnetsInSameZone, "Found another VPC endpoint subnet in the availability zone of %s. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service.", id)
 }
 
 // addEndpointENIs creates, inside tx, the endpoint's interface in each subnet.
@@ -314,10 +312,10 @@ func (c *PrivateLink) DeleteEndpoints(ctx context.Context, acct string, ids []st
 }
 
 func (c *PrivateLink) deleteEndpoint(ctx context.Context, acct, id string) error {
-	notFound := &model.Error{Err: model.ErrNotFound, Kind: model.KindEndpoint, ID: id, Code: "InvalidVpcEndpoint.NotFound",
+	notFound := &model.Error{Err: model.ErrNotFound, Kind: model.KindEndpoint, ID: id, Reason: model.ReasonEndpointGone,
 		Msg: fmt.Sprintf("The Vpc Endpoint Id '%s' does not exist", id)}
 	if !model.ValidID(model.PrefixEndpoint, id) {
-		return &model.Error{Err: model.ErrInvalid, Kind: model.KindEndpoint, ID: id, Code: "InvalidVpcEndpointId.Malformed",
+		return &model.Error{Err: model.ErrInvalid, Kind: model.KindEndpoint, ID: id, Reason: model.ReasonMalformedEndpointID,
 			Msg: fmt.Sprintf("Invalid Id: '%s'", id)}
 	}
 	return c.Update(ctx, func(tx *store.Tx) error {

@@ -52,13 +52,13 @@ func (c *PrivateLink) decideConnections(ctx context.Context, acct, svcID string,
 	}
 	return core.EachID(ids, func(id string) error {
 		if !model.ValidID(model.PrefixEndpoint, id) {
-			return &model.Error{Err: model.ErrInvalid, Kind: model.KindEndpoint, ID: id, Code: "InvalidVpcEndpointId.Malformed",
+			return &model.Error{Err: model.ErrInvalid, Kind: model.KindEndpoint, ID: id, Reason: model.ReasonMalformedEndpointID,
 				Msg: fmt.Sprintf("Invalid Id: '%s'", id)}
 		}
 		return c.Update(ctx, func(tx *store.Tx) error {
 			ep, err := core.TxGet[model.Endpoint](tx, model.KindEndpoint, id)
 			if err != nil || ep.ServiceID != svcID {
-				return &model.Error{Err: model.ErrNotFound, Kind: model.KindEndpoint, ID: id, Code: "InvalidVpcEndpointId.NotFound",
+				return &model.Error{Err: model.ErrNotFound, Kind: model.KindEndpoint, ID: id, Reason: model.ReasonEndpointNotFound,
 					Msg: fmt.Sprintf("The Vpc Endpoint Id '%s' does not exist for service %s", id, svcID)}
 			}
 			before := ep.State

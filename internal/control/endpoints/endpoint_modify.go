@@ -35,7 +35,7 @@ func (c *PrivateLink) ModifyEndpoint(ctx context.Context, acct, id string, in Mo
 		return model.BadState(model.KindEndpoint, id, "The VPC endpoint %s is being deleted", id)
 	}
 	if in.ResetPolicy && in.PolicyDocument != "" {
-		return model.Coded(model.ErrInvalid, "InvalidParameterCombination", "PolicyDocument and ResetPolicy cannot be given together")
+		return model.WithReason(model.ErrInvalid, model.ReasonParameterCombination, "PolicyDocument and ResetPolicy cannot be given together")
 	}
 	if err := checkEndpointIPTypes(in.IPAddressType, in.DNSRecordIPType); err != nil {
 		return err

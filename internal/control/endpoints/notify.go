@@ -40,7 +40,7 @@ func (c *PrivateLink) CreateConnectionNotification(ctx context.Context, acct str
 	case in.ServiceID == "" && in.EndpointID == "":
 		return model.ConnectionNotification{}, model.Missing("ServiceId or VpcEndpointId")
 	case in.ServiceID != "" && in.EndpointID != "":
-		return model.ConnectionNotification{}, model.Coded(model.ErrInvalid, "InvalidParameterCombination", "Specify either ServiceId or VpcEndpointId, not both")
+		return model.ConnectionNotification{}, model.WithReason(model.ErrInvalid, model.ReasonParameterCombination, "Specify either ServiceId or VpcEndpointId, not both")
 	case in.ServiceID != "":
 		if _, err := c.EndpointService(ctx, acct, in.ServiceID); err != nil {
 			return model.ConnectionNotification{}, err
@@ -105,7 +105,7 @@ func (c *PrivateLink) ConnectionNotifications(ctx context.Context, acct string) 
 }
 
 func notificationNotFound(id string) *model.Error {
-	return &model.Error{Err: model.ErrNotFound, Kind: model.KindNotification, ID: id, Code: "InvalidConnectionNotification",
+	return &model.Error{Err: model.ErrNotFound, Kind: model.KindNotification, ID: id, Reason: model.ReasonNotificationNotFound,
 		Msg: fmt.Sprintf("The connection notification '%s' does not exist", id)}
 }
 

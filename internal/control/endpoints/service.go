@@ -264,10 +264,10 @@ func (c *PrivateLink) ServiceByName(ctx context.Context, acct, name string) (mod
 }
 
 func invalidServiceName(name string) *model.Error {
-	return model.Coded(model.ErrNotFound, "InvalidServiceName", "The Vpc Endpoint Service '%s' does not exist", name)
+	return model.WithReason(model.ErrNotFound, model.ReasonServiceName, "The Vpc Endpoint Service '%s' does not exist", name)
 }
 
 // invalidParameter is EC2's InvalidParameter error.
 func invalidParameter(format string, args ...any) *model.Error {
-	return model.Coded(model.ErrInvalid, "InvalidParameter", format, args...)
+	return model.WithReason(model.ErrInvalid, model.ReasonParameter, format, args...)
 }

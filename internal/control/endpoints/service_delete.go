@@ -43,7 +43,7 @@ func (c *PrivateLink) deleteEndpointService(ctx context.Context, acct, id string
 			}
 			switch cur.State {
 			case model.EndpointAvailable, model.EndpointPendingAcceptance, model.EndpointPending:
-				return model.Coded(model.ErrInUse, "ExistingVpcEndpointConnections", "Service has existing active VPC Endpoint connections")
+				return model.WithReason(model.ErrInUse, model.ReasonLiveConnections, "Service has existing active VPC Endpoint connections")
 			}
 		}
 		for _, arn := range svc.NLBARNs {

@@ -39,7 +39,7 @@ func (c *PrivateLink) ModifyEndpointService(ctx context.Context, acct, id string
 		return invalidParameter("Cross-region access is not supported: this server serves %s only", c.Region())
 	}
 	if in.PrivateDNSName != "" && in.RemovePrivateDNSName {
-		return model.Coded(model.ErrInvalid, "InvalidParameterCombination", "PrivateDnsName and RemovePrivateDnsName cannot be given together")
+		return model.WithReason(model.ErrInvalid, model.ReasonParameterCombination, "PrivateDnsName and RemovePrivateDnsName cannot be given together")
 	}
 	dnsName, err := CheckPrivateDNSName(in.PrivateDNSName)
 	if err != nil {

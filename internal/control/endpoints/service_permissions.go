@@ -36,7 +36,7 @@ func PrincipalType(p string) (string, error) {
 	if servicePrincipal.MatchString(p) {
 		return model.PrincipalService, nil
 	}
-	return "", &model.Error{Err: model.ErrInvalid, Kind: model.KindPermission, ID: p, Code: "InvalidPrincipal",
+	return "", &model.Error{Err: model.ErrInvalid, Kind: model.KindPermission, ID: p, Reason: model.ReasonPrincipal,
 		Msg: "Invalid Principal: '" + p + "'"}
 }
 

@@ -109,22 +109,22 @@ func (c *Network) checkRunInstances(ctx context.Context, acct string, in RunInst
 	case in.ImageID == "":
 		return model.Subnet{}, nil, model.Missing("ImageId")
 	case !amiID.MatchString(in.ImageID):
-		return model.Subnet{}, nil, model.Coded(model.ErrInvalid, "InvalidAMIID.Malformed", "Invalid id: \"%s\" (expecting \"ami-...\")", in.ImageID)
+		return model.Subnet{}, nil, model.WithReason(model.ErrInvalid, model.ReasonMalformedImageID, "Invalid id: \"%s\" (expecting \"ami-...\")", in.ImageID)
 	case in.MinCount < 1:
-		return model.Subnet{}, nil, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Value (%d) for parameter minCount is invalid. Expected a positive integer.", in.MinCount)
+		return model.Subnet{}, nil, model.Invalid("Value (%d) for parameter minCount is invalid. Expected a positive integer.", in.MinCount)
 	case in.MaxCount < in.MinCount:
-		return model.Subnet{}, nil, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Value (%d) for parameter maxCount is invalid. It must be at least minCount (%d).", in.MaxCount, in.MinCount)
+		return model.Subnet{}, nil, model.Invalid("Value (%d) for parameter maxCount is invalid. It must be at least minCount (%d).", in.MaxCount, in.MinCount)
 	case in.PrivateIP != "" && in.MaxCount > 1:
-		return model.Subnet{}, nil, model.Coded(model.ErrInvalid, "InvalidParameterCombination", "A private IP address can only be given when launching a single instance (MaxCount 1), not %d", in.MaxCount)
+		return model.Subnet{}, nil, model.WithReason(model.ErrInvalid, model.ReasonParameterCombination, "A private IP address can only be given when launching a single instance (MaxCount 1), not %d", in.MaxCount)
 	case in.SubnetID == "":
-		return model.Subnet{}, nil, model.Coded(model.ErrMissing, "VPCIdNotSpecified", "No default VPC for this user: give the subnet to launch in (SubnetId).")
+		return model.Subnet{}, nil, model.WithReason(model.ErrMissing, model.ReasonNoVpc, "No default VPC for this user: give the subnet to launch in (SubnetId).")
 	}
 	sn, err := c.Subnet(ctx, acct, in.SubnetID)
 	if err != nil {
 		return sn, nil, err
 	}
 	if in.AZ != "" && in.AZ != sn.AZ {
-		return sn, nil, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Value (%s) for parameter availabilityZone is invalid. Subnet '%s' is in availability zone %s.", in.AZ, sn.ID, sn.AZ)
+		return sn, nil, model.Invalid("Value (%s) for parameter availabilityZone is invalid. Subnet '%s' is in availability zone %s.", in.AZ, sn.ID, sn.AZ)
 	}
 	groups := in.SecurityGroupIDs
 	if len(groups) == 0 {
@@ -135,7 +135,7 @@ func (c *Network) checkRunInstances(ctx context.Context, acct string, in RunInst
 		groups = []string{v.DefaultSecurityGroupID}
 	}
 	if len(groups) > maxGroupsPerInterface {
-		return sn, nil, model.Coded(model.ErrLimit, "SecurityGroupsPerInterfaceLimitExceeded", "You have exceeded the maximum number of security groups allowed per network interface (%d).", maxGroupsPerInterface)
+		return sn, nil, model.WithReason(model.ErrLimit, model.ReasonGroupsPerInterface, "You have exceeded the maximum number of security groups allowed per network interface (%d).", maxGroupsPerInterface)
 	}
 	for _, id := range groups {
 		g, err := c.SecurityGroup(ctx, acct, id)
@@ -143,7 +143,7 @@ func (c *Network) checkRunInstances(ctx context.Context, acct string, in RunInst
 			return sn, nil, err
 		}
 		if g.VpcID != sn.VpcID {
-			return sn, nil, &model.Error{Err: model.ErrInvalid, Kind: model.KindSecurityGroup, ID: id, Code: "InvalidParameter",
+			return sn, nil, &model.Error{Err: model.ErrInvalid, Kind: model.KindSecurityGroup, ID: id, Reason: model.ReasonParameter,
 				Msg: fmt.Sprintf("Security group %s and subnet %s belong to different networks.", id, sn.ID)}
 		}
 	}
@@ -165,16 +165,14 @@ func (c *Network) launchCount(ctx context.Context, acct string, sn model.Subnet,
 		}
 	}
 	if room < int(in.MinCount) {
-		return 0, model.Coded(model.ErrLimit, "InstanceLimitExceeded",
-			"You have requested more instances (%d) than your current instance limit of %d allows (%d more can be launched).", in.MinCount, maxInstances, max(room, 0))
+		return 0, model.WithReason(model.ErrLimit, model.ReasonInstanceLimit, "You have requested more instances (%d) than your current instance limit of %d allows (%d more can be launched).", in.MinCount, maxInstances, max(room, 0))
 	}
 	free := AvailableIPs(sn)
 	if in.PrivateIP != "" {
 		free = 1 // the address is checked when it is taken
 	}
 	if free < int(in.MinCount) {
-		return 0, model.Coded(model.ErrLimit, "InsufficientFreeAddressesInSubnet",
-			"There are not enough free addresses in subnet '%s' to satisfy the requested number of instances (%d free, %d requested).", sn.ID, free, in.MinCount)
+		return 0, model.WithReason(model.ErrLimit, model.ReasonSubnetFull, "There are not enough free addresses in subnet '%s' to satisfy the requested number of instances (%d free, %d requested).", sn.ID, free, in.MinCount)
 	}
 	return min(int(in.MaxCount), free, room), nil
 }

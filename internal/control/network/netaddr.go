@@ -17,10 +17,10 @@ import (
 func parseCIDR(s string, minBits, maxBits int) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
 	if err != nil || !p.Addr().Is4() {
-		return netip.Prefix{}, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Value (%s) for parameter cidrBlock is invalid. This is not a valid CIDR block.", s)
+		return netip.Prefix{}, model.Invalid("Value (%s) for parameter cidrBlock is invalid. This is not a valid CIDR block.", s)
 	}
 	if p.Bits() < minBits || p.Bits() > maxBits {
-		return netip.Prefix{}, model.Coded(model.ErrInvalid, "InvalidParameterValue", "The CIDR '%s' is invalid: the prefix length must be between /%d and /%d.", s, minBits, maxBits)
+		return netip.Prefix{}, model.Invalid("The CIDR '%s' is invalid: the prefix length must be between /%d and /%d.", s, minBits, maxBits)
 	}
 	return p.Masked(), nil
 }
@@ -90,13 +90,13 @@ func allocateIP(tx *store.Tx, sn *model.Subnet, owner, want string) (string, err
 	if want != "" {
 		ip, err := netip.ParseAddr(want)
 		if err != nil || !ip.Is4() || !p.Contains(ip) {
-			return "", model.Coded(model.ErrInvalid, "InvalidParameterValue", "Address %s is not in subnet %s (%s)", want, sn.ID, sn.CIDR)
+			return "", model.Invalid("Address %s is not in subnet %s (%s)", want, sn.ID, sn.CIDR)
 		}
 		if reserved(p, ip) {
-			return "", model.Coded(model.ErrInvalid, "InvalidParameterValue", "Address %s is reserved in subnet %s (%s): the first four and the last address of a subnet are reserved", want, sn.ID, sn.CIDR)
+			return "", model.Invalid("Address %s is reserved in subnet %s (%s): the first four and the last address of a subnet are reserved", want, sn.ID, sn.CIDR)
 		}
 		if ipInUse(tx, sn, u32(ip)) {
-			return "", model.Coded(model.ErrInUse, "InvalidIPAddress.InUse", "Address %s is in use in subnet %s", want, sn.ID)
+			return "", model.WithReason(model.ErrInUse, model.ReasonAddressInUse, "Address %s is in use in subnet %s", want, sn.ID)
 		}
 		return want, holdIP(tx, sn, u32(ip), owner)
 	}
@@ -105,7 +105,7 @@ func allocateIP(tx *store.Tx, sn *model.Subnet, owner, want string) (string, err
 		return "", err
 	}
 	if !ok {
-		return "", model.Coded(model.ErrLimit, "InsufficientFreeAddressesInSubnet", "Subnet %s (%s) has no free addresses left", sn.ID, sn.CIDR)
+		return "", model.WithReason(model.ErrLimit, model.ReasonSubnetFull, "Subnet %s (%s) has no free addresses left", sn.ID, sn.CIDR)
 	}
 	sn.FreeFrom = addr(n + 1).String()
 	return addr(n).String(), holdIP(tx, sn, n, owner)

@@ -34,13 +34,13 @@ func (c *Network) CreateSecurityGroup(ctx context.Context, acct string, in Creat
 		return model.SecurityGroup{}, err
 	}
 	if strings.EqualFold(in.Name, "default") {
-		return model.SecurityGroup{}, model.Coded(model.ErrInvalid, "InvalidGroup.Reserved", "The security group 'default' is reserved")
+		return model.SecurityGroup{}, model.WithReason(model.ErrInvalid, model.ReasonReservedGroupName, "The security group 'default' is reserved")
 	}
 	if strings.HasPrefix(strings.ToLower(in.Name), "sg-") {
-		return model.SecurityGroup{}, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Group names may not be in the format sg-*.")
+		return model.SecurityGroup{}, model.Invalid("Group names may not be in the format sg-*.")
 	}
 	if in.VpcID == "" {
-		return model.SecurityGroup{}, model.Coded(model.ErrMissing, "VPCIdNotSpecified", "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.")
+		return model.SecurityGroup{}, model.WithReason(model.ErrMissing, model.ReasonNoVpc, "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.")
 	}
 	v, err := c.Vpc(ctx, acct, in.VpcID)
 	if err != nil {
@@ -73,14 +73,14 @@ func sgNameIndex(vpcID, name string) string { return sgNameKey(vpcID, strings.To
 // checkSGText applies EC2's rules for security group names and descriptions.
 func checkSGText(param, s string) error {
 	if s == "" {
-		return model.Coded(model.ErrMissing, "MissingParameter", "The request must contain the parameter %s", param)
+		return model.Missingf("The request must contain the parameter %s", param)
 	}
 	if len(s) > 255 {
-		return model.Coded(model.ErrInvalid, "InvalidParameterValue", "Value for parameter %s is invalid: it must be at most 255 characters long.", param)
+		return model.Invalid("Value for parameter %s is invalid: it must be at most 255 characters long.", param)
 	}
 	for _, r := range s {
 		if !strings.ContainsRune(sgNameChars, r) {
-			return model.Coded(model.ErrInvalid, "InvalidParameterValue", "Value (%s) for parameter %s is invalid. Character sets beyond ASCII are not supported.", s, param)
+			return model.Invalid("Value (%s) for parameter %s is invalid. Character sets beyond ASCII are not supported.", s, param)
 		}
 	}
 	return nil
@@ -130,8 +130,7 @@ func (c *Network) SecurityGroupByName(ctx context.Context, acct, name string) (m
 	case 1:
 		return found[0], nil
 	}
-	return model.SecurityGroup{}, model.Coded(model.ErrInvalid, "InvalidParameterValue",
-		"Several security groups are named '%s' (one per VPC); identify the group by its ID instead of its name.", name)
+	return model.SecurityGroup{}, model.Invalid("Several security groups are named '%s' (one per VPC); identify the group by its ID instead of its name.", name)
 }
 
 // SecurityGroups lists the account's security groups.
@@ -149,7 +148,7 @@ func (c *Network) CheckSecurityGroups(ctx context.Context, acct, vpcID string, i
 			return err
 		}
 		if g.VpcID != vpcID {
-			return &model.Error{Err: model.ErrInvalid, Kind: model.KindSecurityGroup, ID: id, Code: "InvalidParameter",
+			return &model.Error{Err: model.ErrInvalid, Kind: model.KindSecurityGroup, ID: id, Reason: model.ReasonParameter,
 				Msg: fmt.Sprintf("security group %s is not in VPC %s", id, vpcID)}
 		}
 	}
@@ -176,7 +175,7 @@ func (c *Network) DeleteSecurityGroup(ctx context.Context, acct, id string) erro
 		return err
 	}
 	if g.Name == "default" {
-		return model.Coded(model.ErrInvalid, "CannotDelete", "the specified group: \"%s\" name: \"default\" cannot be deleted by a user", id)
+		return model.WithReason(model.ErrInvalid, model.ReasonCannotDelete, "the specified group: \"%s\" name: \"default\" cannot be deleted by a user", id)
 	}
 	return c.Update(ctx, func(tx *store.Tx) error {
 		g, err := core.TxGet[model.SecurityGroup](tx, model.KindSecurityGroup, id)

@@ -40,7 +40,7 @@ func (c *Network) AuthorizeSecurityGroupRules(ctx context.Context, acct, groupID
 		return nil, err
 	}
 	if len(specs) == 0 {
-		return nil, model.Coded(model.ErrMissing, "MissingParameter", "No permissions were specified: give IpPermissions or the protocol, ports and source of one rule")
+		return nil, model.Missingf("No permissions were specified: give IpPermissions or the protocol, ports and source of one rule")
 	}
 	var added []model.SGRule
 	err := c.Update(ctx, func(tx *store.Tx) error {
@@ -67,7 +67,7 @@ func (c *Network) AuthorizeSecurityGroupRules(ctx context.Context, acct, groupID
 			}
 			have[ruleKey(r)] = true
 			if count++; count > maxRulesPerDirection {
-				return model.Coded(model.ErrLimit, "RulesPerSecurityGroupLimitExceeded", "The maximum number of rules per security group has been reached.")
+				return model.WithReason(model.ErrLimit, model.ReasonRulesPerGroup, "The maximum number of rules per security group has been reached.")
 			}
 			r.ID = model.NewID(model.PrefixRule)
 			r.Tags = tags.Clone()
@@ -91,13 +91,13 @@ func (c *Network) RevokeSecurityGroupRules(ctx context.Context, acct, groupID st
 	}
 	switch {
 	case len(specs) > 0 && len(ruleIDs) > 0:
-		return nil, model.Coded(model.ErrInvalid, "InvalidParameterCombination", "The parameter SecurityGroupRuleIds cannot be used together with IpPermissions or the fields of a single rule")
+		return nil, model.WithReason(model.ErrInvalid, model.ReasonParameterCombination, "The parameter SecurityGroupRuleIds cannot be used together with IpPermissions or the fields of a single rule")
 	case len(specs) == 0 && len(ruleIDs) == 0:
-		return nil, model.Coded(model.ErrMissing, "MissingParameter", "No permissions were specified: give IpPermissions, SecurityGroupRuleIds or the protocol, ports and source of one rule")
+		return nil, model.Missingf("No permissions were specified: give IpPermissions, SecurityGroupRuleIds or the protocol, ports and source of one rule")
 	}
 	for _, id := range ruleIDs {
 		if !model.ValidID(model.PrefixRule, id) {
-			return nil, model.Coded(model.ErrInvalid, "InvalidSecurityGroupRuleId.Malformed", "The security group rule ID '%s' is malformed", id)
+			return nil, model.WithReason(model.ErrInvalid, model.ReasonMalformedRuleID, "The security group rule ID '%s' is malformed", id)
 		}
 	}
 	var removed []model.SGRule
@@ -128,7 +128,7 @@ func (c *Network) RevokeSecurityGroupRules(ctx context.Context, acct, groupID st
 			k := ruleKey(want)
 			r, ok := FindRule(g.Rules, func(r model.SGRule) bool { return r.Egress == egress && ruleKey(r) == k })
 			if !ok {
-				return model.Coded(model.ErrNotFound, "InvalidPermission.NotFound", "The specified rule does not exist in this security group.")
+				return model.WithReason(model.ErrNotFound, model.ReasonRuleNotFound, "The specified rule does not exist in this security group.")
 			}
 			if !drop[r.ID] {
 				drop[r.ID] = true
@@ -172,11 +172,11 @@ func resolveRule(tx *store.Tx, g model.SecurityGroup, acct string, egress bool, 
 		return r, err
 	}
 	if len(s.Description) > 255 {
-		return r, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Invalid rule description: it must be at most 255 characters long.")
+		return r, model.Invalid("Invalid rule description: it must be at most 255 characters long.")
 	}
 	for _, ch := range s.Description {
 		if !strings.ContainsRune(sgNameChars, ch) {
-			return r, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Invalid rule description. Valid descriptions are strings less than 256 characters from the following set:  a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*")
+			return r, model.Invalid("Invalid rule description. Valid descriptions are strings less than 256 characters from the following set:  a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*")
 		}
 	}
 	peers := 0
@@ -186,24 +186,24 @@ func resolveRule(tx *store.Tx, g model.SecurityGroup, acct string, egress bool, 
 		}
 	}
 	if peers != 1 {
-		return r, model.Coded(model.ErrInvalid, "InvalidParameterValue", "A rule needs exactly one peer: an IPv4 CIDR, an IPv6 CIDR, a prefix list or a security group")
+		return r, model.Invalid("A rule needs exactly one peer: an IPv4 CIDR, an IPv6 CIDR, a prefix list or a security group")
 	}
 	switch {
 	case s.CIDR != "":
 		p, err := netip.ParsePrefix(s.CIDR)
 		if err != nil || !p.Addr().Is4() {
-			return r, model.Coded(model.ErrInvalid, "InvalidParameterValue", "CIDR block %s is malformed", s.CIDR)
+			return r, model.Invalid("CIDR block %s is malformed", s.CIDR)
 		}
 		r.CIDR = p.Masked().String()
 	case s.CIDRv6 != "":
 		p, err := netip.ParsePrefix(s.CIDRv6)
 		if err != nil || !p.Addr().Is6() || p.Addr().Is4In6() {
-			return r, model.Coded(model.ErrInvalid, "InvalidParameterValue", "CIDR block %s is malformed", s.CIDRv6)
+			return r, model.Invalid("CIDR block %s is malformed", s.CIDRv6)
 		}
 		r.CIDRv6 = p.Masked().String()
 	case s.PrefixListID != "":
 		// Strait has no managed prefix lists, so no prefix list ID can exist.
-		return r, model.Coded(model.ErrNotFound, "InvalidPrefixListId.NotFound", "The prefix list ID '%s' does not exist", s.PrefixListID)
+		return r, model.WithReason(model.ErrNotFound, model.ReasonPrefixListNotFound, "The prefix list ID '%s' does not exist", s.PrefixListID)
 	default:
 		peer, err := resolvePeerGroup(tx, g, acct, s)
 		if err != nil {
@@ -245,7 +245,7 @@ func resolvePeerGroup(tx *store.Tx, g model.SecurityGroup, acct string, s RuleSp
 		return model.SecurityGroup{}, SGNotFound(id)
 	}
 	if peer.VpcID != g.VpcID {
-		return model.SecurityGroup{}, model.Coded(model.ErrNotFound, "InvalidGroup.NotFound", "You have specified two resources that belong to different networks.")
+		return model.SecurityGroup{}, model.WithReason(model.ErrNotFound, model.ReasonGroupNotFound, "You have specified two resources that belong to different networks.")
 	}
 	return peer, nil
 }
@@ -266,11 +266,11 @@ func canonicalProtocol(p string) (string, error) {
 	case "-1", "all":
 		return "-1", nil
 	case "":
-		return "", model.Coded(model.ErrMissing, "MissingParameter", "The request must contain the parameter ipProtocol")
+		return "", model.Missingf("The request must contain the parameter ipProtocol")
 	}
 	n, err := strconv.Atoi(p)
 	if err != nil || n < 0 || n > 255 {
-		return "", model.Coded(model.ErrInvalid, "InvalidParameterValue", "Invalid value '%s' for IP protocol. Unknown protocol.", p)
+		return "", model.Invalid("Invalid value '%s' for IP protocol. Unknown protocol.", p)
 	}
 	return strconv.Itoa(n), nil
 }
@@ -282,10 +282,10 @@ func rulePorts(proto string, from, to *int32) (int32, int32, error) {
 	switch proto {
 	case "tcp", "udp":
 		if from == nil || to == nil {
-			return 0, 0, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Invalid value 'Must specify both from and to ports with TCP/UDP.' for portRange")
+			return 0, 0, model.Invalid("Invalid value 'Must specify both from and to ports with TCP/UDP.' for portRange")
 		}
 		if *from < 0 || *to > 65535 || *from > *to {
-			return 0, 0, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Invalid %s port range: from %d to %d (ports are 0-65535, from must not exceed to)", strings.ToUpper(proto), *from, *to)
+			return 0, 0, model.Invalid("Invalid %s port range: from %d to %d (ports are 0-65535, from must not exceed to)", strings.ToUpper(proto), *from, *to)
 		}
 		return *from, *to, nil
 	case "icmp", "icmpv6":
@@ -297,7 +297,7 @@ func rulePorts(proto string, from, to *int32) (int32, int32, error) {
 			code = *to
 		}
 		if t < -1 || t > 255 || code < -1 || code > 255 {
-			return 0, 0, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Invalid ICMP type or code: type %d, code %d", t, code)
+			return 0, 0, model.Invalid("Invalid ICMP type or code: type %d, code %d", t, code)
 		}
 		return t, code, nil
 	}

@@ -31,7 +31,7 @@ func (c *Network) CreateSubnet(ctx context.Context, acct string, in CreateSubnet
 	}
 	vp := netip.MustParsePrefix(v.CIDR)
 	if !vp.Contains(p.Addr()) || p.Bits() < vp.Bits() {
-		return model.Subnet{}, model.Coded(model.ErrInvalid, "InvalidSubnet.Range", "The CIDR '%s' is invalid for VPC %s (%s): a subnet must lie within the VPC's range.", in.CIDR, v.ID, v.CIDR)
+		return model.Subnet{}, model.WithReason(model.ErrInvalid, model.ReasonSubnetRange, "The CIDR '%s' is invalid for VPC %s (%s): a subnet must lie within the VPC's range.", in.CIDR, v.ID, v.CIDR)
 	}
 	var sn model.Subnet
 	err = c.Update(ctx, func(tx *store.Tx) error {
@@ -46,7 +46,7 @@ func (c *Network) CreateSubnet(ctx context.Context, acct string, in CreateSubnet
 		}
 		for _, s := range siblings {
 			if overlaps(p, netip.MustParsePrefix(s.CIDR)) {
-				return model.Coded(model.ErrConflict, "InvalidSubnet.Conflict", "The CIDR '%s' conflicts with another subnet (%s, %s)", p, s.ID, s.CIDR)
+				return model.WithReason(model.ErrConflict, model.ReasonSubnetConflict, "The CIDR '%s' conflicts with another subnet (%s, %s)", p, s.ID, s.CIDR)
 			}
 		}
 		z, err := c.pickZone(in.AZ, siblings)
@@ -70,7 +70,7 @@ func (c *Network) pickZone(name string, siblings []model.Subnet) (model.Availabi
 	if name != "" {
 		z, ok := c.Zone(name)
 		if !ok {
-			return z, model.Coded(model.ErrInvalid, "InvalidParameterValue", "Value (%s) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: %s.", name, c.zoneList())
+			return z, model.Invalid("Value (%s) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: %s.", name, c.zoneList())
 		}
 		return z, nil
 	}

@@ -128,10 +128,10 @@ type VpcAttributes struct {
 // ModifyVpcAttribute changes a VPC's DNS attributes.
 func (c *Network) ModifyVpcAttribute(ctx context.Context, acct, id string, in VpcAttributes) error {
 	if in.EnableDNSSupport == nil && in.EnableDNSHostnames == nil {
-		return model.Coded(model.ErrMissing, "MissingParameter", "Either enableDnsSupport or enableDnsHostnames must be given")
+		return model.Missingf("Either enableDnsSupport or enableDnsHostnames must be given")
 	}
 	if in.EnableDNSSupport != nil && in.EnableDNSHostnames != nil {
-		return model.Coded(model.ErrInvalid, "InvalidParameterCombination", "Only one attribute may be modified per request")
+		return model.WithReason(model.ErrInvalid, model.ReasonParameterCombination, "Only one attribute may be modified per request")
 	}
 	if _, err := c.Vpc(ctx, acct, id); err != nil {
 		return err
@@ -146,7 +146,7 @@ func (c *Network) ModifyVpcAttribute(ctx context.Context, acct, id string, in Vp
 		}
 		if in.EnableDNSHostnames != nil {
 			if *in.EnableDNSHostnames && !v.EnableDNSSupport {
-				return model.Coded(model.ErrInvalid, "InvalidParameterValue", "enableDnsHostnames requires enableDnsSupport on VPC %s", id)
+				return model.Invalid("enableDnsHostnames requires enableDnsSupport on VPC %s", id)
 			}
 			v.EnableDNSHostnames = *in.EnableDNSHostnames
 		}

@@ -25,8 +25,7 @@ func (c *Published) CreatePrivateLink(ctx context.Context, acct, name string, in
 		return model.PublishedService{}, err
 	}
 	if len(ps) == 0 {
-		return model.PublishedService{}, model.Coded(model.ErrMissing, "MissingParameter",
-			"Give at least one allowed principal (--principal arn:aws:iam::ACCOUNT:root, :user/NAME, :role/NAME or *)")
+		return model.PublishedService{}, model.Missingf("Give at least one allowed principal (--principal arn:aws:iam::ACCOUNT:root, :user/NAME, :role/NAME or *)")
 	}
 	dnsName, err := endpoints.CheckPrivateDNSName(in.PrivateDNSName)
 	if err != nil {
@@ -38,8 +37,7 @@ func (c *Published) CreatePrivateLink(ctx context.Context, acct, name string, in
 	var out model.PublishedService
 	err = c.updatePublished(ctx, acct, name, func(svc *model.PublishedService) error {
 		if svc.PrivateLink != nil {
-			return model.Coded(model.ErrDuplicate, "InvalidPrivateLink.Duplicate",
-				"The service '%s' already has a endpoints.PrivateLink resource (state %s): change it with `strait privatelink update`, or delete it first",
+			return model.WithReason(model.ErrDuplicate, model.ReasonPrivateLinkExists, "The service '%s' already has a endpoints.PrivateLink resource (state %s): change it with `strait privatelink update`, or delete it first",
 				name, svc.PrivateLink.State)
 		}
 		svc.PrivateLink = &model.PrivateLink{
@@ -73,8 +71,7 @@ type UpdatePrivateLinkInput struct {
 // principals (the whole list is replaced) and its private DNS name.
 func (c *Published) UpdatePrivateLink(ctx context.Context, acct, name string, in UpdatePrivateLinkInput) (model.PublishedService, error) {
 	if in.Principals == nil && in.PrivateDNSName == nil {
-		return model.PublishedService{}, model.Coded(model.ErrMissing, "MissingParameter",
-			"Nothing to change: give the principals (they replace the whole list) or a private DNS name")
+		return model.PublishedService{}, model.Missingf("Nothing to change: give the principals (they replace the whole list) or a private DNS name")
 	}
 	var ps []string
 	if in.Principals != nil {
@@ -121,8 +118,7 @@ func (c *Published) VerifyPrivateLinkDNS(ctx context.Context, acct, name string)
 		return model.EndpointService{}, err
 	}
 	if pl.PrivateDNSName == "" {
-		return model.EndpointService{}, model.Coded(model.ErrInvalid, "InvalidParameter",
-			"The endpoints.PrivateLink resource of '%s' has no private DNS name: set one with `strait privatelink update --private-dns-name NAME %s`", name, name)
+		return model.EndpointService{}, model.WithReason(model.ErrInvalid, model.ReasonParameter, "The endpoints.PrivateLink resource of '%s' has no private DNS name: set one with `strait privatelink update --private-dns-name NAME %s`", name, name)
 	}
 	if pl.ServiceID == "" {
 		return model.EndpointService{}, model.BadState(model.KindPublished, name,
@@ -162,8 +158,7 @@ func (c *Published) DeletePrivateLink(ctx context.Context, acct, name string, fo
 			return svc, err
 		}
 		if len(live) > 0 && !force {
-			return svc, model.Coded(model.ErrInUse, "ExistingVpcEndpointConnections",
-				"The service '%s' has %d live connection(s) (%s): reject them with `strait privatelink reject %s VPCE_ID…`, or delete with --force to reject them and delete",
+			return svc, model.WithReason(model.ErrInUse, model.ReasonLiveConnections, "The service '%s' has %d live connection(s) (%s): reject them with `strait privatelink reject %s VPCE_ID…`, or delete with --force to reject them and delete",
 				name, len(live), strings.Join(live, ", "), name)
 		}
 		if len(live) > 0 {
@@ -371,7 +366,7 @@ func livePrivateLink(svc model.PublishedService) (*model.PrivateLink, error) {
 }
 
 func noPrivateLink(name string) *model.Error {
-	return &model.Error{Err: model.ErrNotFound, Kind: model.KindPublished, ID: name, Code: "InvalidPrivateLink.NotFound",
+	return &model.Error{Err: model.ErrNotFound, Kind: model.KindPublished, ID: name, Reason: model.ReasonNoPrivateLink,
 		Msg: fmt.Sprintf("The service '%s' has no endpoints.PrivateLink resource: create one with `strait privatelink create --principal ARN %s`", name, name)}
 }
 
@@ -381,8 +376,7 @@ func checkPrincipals(principals []string) ([]string, error) {
 	out := []string{}
 	for _, p := range core.Dedupe(principals) {
 		if _, err := endpoints.PrincipalType(p); err != nil {
-			return nil, model.Coded(model.ErrInvalid, "InvalidPrincipal",
-				"Invalid principal '%s': use arn:aws:iam::ACCOUNT_ID:root, arn:aws:iam::ACCOUNT_ID:user/NAME, arn:aws:iam::ACCOUNT_ID:role/NAME or *", p)
+			return nil, model.WithReason(model.ErrInvalid, model.ReasonPrincipal, "Invalid principal '%s': use arn:aws:iam::ACCOUNT_ID:root, arn:aws:iam::ACCOUNT_ID:user/NAME, arn:aws:iam::ACCOUNT_ID:role/NAME or *", p)
 		}
 		out = append(out, p)
 	}

@@ -55,7 +55,7 @@ type UpdatePublishedServiceInput struct {
 func publishedID(acct, name string) string { return acct + "/" + name }
 
 func publishedNotFound(name string) *model.Error {
-	return &model.Error{Err: model.ErrNotFound, Kind: model.KindPublished, ID: name, Code: "InvalidPublishedService.NotFound",
+	return &model.Error{Err: model.ErrNotFound, Kind: model.KindPublished, ID: name, Reason: model.ReasonPublishedServiceNotFound,
 		Msg: fmt.Sprintf("The published service '%s' does not exist: list yours with `strait service list`", name)}
 }
 
@@ -87,8 +87,7 @@ func (c *Published) CreatePublishedService(ctx context.Context, acct string, in 
 	err = c.Update(ctx, func(tx *store.Tx) error {
 		k := core.Key(model.KindPublished, publishedID(acct, in.Name))
 		if tx.Exists(k) {
-			return model.Coded(model.ErrDuplicate, "InvalidPublishedService.Duplicate",
-				"A published service named '%s' already exists: choose another name, or change it with `strait service update`", in.Name)
+			return model.WithReason(model.ErrDuplicate, model.ReasonPublishedServiceExists, "A published service named '%s' already exists: choose another name, or change it with `strait service update`", in.Name)
 		}
 		if !tx.Exists(core.Key(model.KindVpc, in.VpcID)) {
 			return model.NotFound(model.KindVpc, in.VpcID)
@@ -196,8 +195,7 @@ func unknownComponent(name string, comps []model.Component) error {
 	for i, c := range comps {
 		names[i] = c.Name
 	}
-	return model.Coded(model.ErrInvalid, "InvalidComponent",
-		"The service has no component '%s' (its components: %s): add it with --add-component %s=PORT[:TARGET,…]", name, strings.Join(names, ", "), name)
+	return model.WithReason(model.ErrInvalid, model.ReasonComponent, "The service has no component '%s' (its components: %s): add it with --add-component %s=PORT[:TARGET,…]", name, strings.Join(names, ", "), name)
 }
 
 // DeletePublishedService deletes a published service that has no endpoints.PrivateLink resource.
@@ -225,8 +223,7 @@ func (c *Published) DeletePublishedService(ctx context.Context, acct, name strin
 // letters, digits and hyphens, at most 63 characters, no hyphen at either end).
 func checkServiceName(name string) error {
 	if !endpoints.ValidLabel(name) {
-		return model.Coded(model.ErrInvalid, "InvalidParameterValue",
-			"Service name '%s' is not valid: use 1 to 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit", name)
+		return model.Invalid("Service name '%s' is not valid: use 1 to 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit", name)
 	}
 	return nil
 }
@@ -235,18 +232,17 @@ func checkServiceName(name string) error {
 // the component's port dropped to "IP", duplicates removed).
 func checkComponent(comp model.Component) (model.Component, error) {
 	if !componentName.MatchString(comp.Name) {
-		return comp, model.Coded(model.ErrInvalid, "InvalidComponent",
-			"Component name '%s' is not valid: use 1 to 32 lowercase letters, digits, '_' and '-', starting with a letter (for example mysql or kafka_connect)", comp.Name)
+		return comp, model.WithReason(model.ErrInvalid, model.ReasonComponent, "Component name '%s' is not valid: use 1 to 32 lowercase letters, digits, '_' and '-', starting with a letter (for example mysql or kafka_connect)", comp.Name)
 	}
 	if comp.Port < 1 || comp.Port > 65535 {
-		return comp, model.Coded(model.ErrInvalid, "InvalidComponent", "The port of component '%s' must be from 1 to 65535, not %d", comp.Name, comp.Port)
+		return comp, model.WithReason(model.ErrInvalid, model.ReasonComponent, "The port of component '%s' must be from 1 to 65535, not %d", comp.Name, comp.Port)
 	}
 	var targets []string
 	instances, ips := 0, 0
 	for _, t := range comp.Targets {
 		id, port, err := ParseComponentTarget(t, comp.Port)
 		if err != nil {
-			return comp, model.Coded(model.ErrInvalid, "InvalidTarget", "Target '%s' of component '%s' is not valid: %v", t, comp.Name, err)
+			return comp, model.WithReason(model.ErrInvalid, model.ReasonTarget, "Target '%s' of component '%s' is not valid: %v", t, comp.Name, err)
 		}
 		norm := id
 		if port != comp.Port {
@@ -262,8 +258,7 @@ func checkComponent(comp model.Component) (model.Component, error) {
 		}
 	}
 	if instances > 0 && ips > 0 {
-		return comp, model.Coded(model.ErrInvalid, "InvalidTarget",
-			"Component '%s' mixes instance IDs and IP addresses: a component's targets are all instances or all IP addresses", comp.Name)
+		return comp, model.WithReason(model.ErrInvalid, model.ReasonTarget, "Component '%s' mixes instance IDs and IP addresses: a component's targets are all instances or all IP addresses", comp.Name)
 	}
 	comp.Targets = targets
 	return comp, nil
@@ -297,16 +292,15 @@ func ParseComponentTarget(t string, def int32) (string, int32, error) {
 // checkComponentSet checks that component names and ports are distinct.
 func checkComponentSet(comps []model.Component) error {
 	if len(comps) > maxComponents {
-		return model.Coded(model.ErrLimit, "InvalidComponent", "A service can have at most %d components", maxComponents)
+		return model.WithReason(model.ErrLimit, model.ReasonComponent, "A service can have at most %d components", maxComponents)
 	}
 	for i, a := range comps {
 		for _, b := range comps[:i] {
 			if a.Name == b.Name {
-				return model.Coded(model.ErrDuplicate, "InvalidComponent", "Component '%s' is given twice", a.Name)
+				return model.WithReason(model.ErrDuplicate, model.ReasonComponent, "Component '%s' is given twice", a.Name)
 			}
 			if a.Port == b.Port {
-				return model.Coded(model.ErrDuplicate, "InvalidComponent",
-					"Components '%s' and '%s' both use port %d: each component needs its own port", b.Name, a.Name, a.Port)
+				return model.WithReason(model.ErrDuplicate, model.ReasonComponent, "Components '%s' and '%s' both use port %d: each component needs its own port", b.Name, a.Name, a.Port)
 			}
 		}
 	}
@@ -331,8 +325,7 @@ func (c *Published) publishedSubnets(ctx context.Context, acct, vpcID string, id
 			}
 		}
 		if len(out) == 0 {
-			return nil, model.Coded(model.ErrInvalid, "InvalidSubnet",
-				"VPC '%s' has no subnets: create one per availability zone (aws ec2 create-subnet), then create the service", vpcID)
+			return nil, model.WithReason(model.ErrInvalid, model.ReasonSubnet, "VPC '%s' has no subnets: create one per availability zone (aws ec2 create-subnet), then create the service", vpcID)
 		}
 		return out, nil
 	}
