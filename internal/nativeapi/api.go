@@ -245,7 +245,7 @@ func translate(err error) *apiError {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		writeError(w, &apiError{Status: http.StatusInternalServerError, Code: "InternalError", Message: err.Error()})
+		writeError(w, &apiError{Status: http.StatusInternalServerError, Code: "InternalError", Message: "An internal error has occurred while encoding the response"})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
