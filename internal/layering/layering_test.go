@@ -1,0 +1,119 @@
+package layering
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "strait/"
+
+// allowed names, for each layer, the layers its non-test code may import. A
+// layer is a package path below internal/ or cmd/, matched by its first
+// element (internal/control/elb is the layer control). The data flows API →
+// operations → store → reconcile → agent → dataplane; model is everyone's
+// vocabulary; server and the binary wire everything together.
+var allowed = map[string][]string{
+	"model":     {},
+	"store":     {"model"},
+	"control":   {"control", "store", "model"},
+	"sigv4":     {"model"},
+	"awsapi":    {"control", "sigv4", "model"},
+	"nativeapi": {"control", "sigv4", "model"},
+	"console":   {"control", "sigv4", "model"},
+	"reconcile": {"reconcile", "control", "agent", "dataplane", "store", "model"},
+	"agent":     {"agent", "dataplane", "dns", "model"},
+	"dataplane": {"dataplane", "model"},
+	"dns":       {"model"},
+	"layering":  {},
+	// Wiring and test support may import any layer.
+	"server":  nil,
+	"testenv": nil,
+	"cmd":     nil,
+}
+
+// layerOf names the layer of an import path of this module ("" outside it).
+func layerOf(path string) string {
+	rest, ok := strings.CutPrefix(path, module)
+	if !ok {
+		return ""
+	}
+	parts := strings.Split(rest, "/")
+	if parts[0] == "cmd" || len(parts) < 2 {
+		return parts[0]
+	}
+	return parts[1]
+}
+
+// Every internal import of non-test code stays inside what allowed says, and
+// every package belongs to a known layer.
+func TestImportsFollowTheFlow(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := map[string]bool{}
+	seen := 0
+	for _, top := range []string{"internal", "cmd"} {
+		err := filepath.WalkDir(filepath.Join(root, top), func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+				return nil
+			}
+			rel, _ := filepath.Rel(root, filepath.Dir(p))
+			from := layerOf(module + filepath.ToSlash(rel))
+			rules, known := allowed[from]
+			if !known {
+				bad[rel+": package in no layer (add it to allowed)"] = true
+				return nil
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), p, nil, parser.ImportsOnly)
+			if err != nil {
+				return err
+			}
+			seen++
+			if rules == nil {
+				return nil
+			}
+			for _, imp := range f.Imports {
+				path, _ := strconv.Unquote(imp.Path.Value)
+				to := layerOf(path)
+				if to == "" {
+					continue
+				}
+				ok := false
+				for _, r := range rules {
+					ok = ok || r == to
+				}
+				if !ok {
+					bad[rel+" imports "+path] = true
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if seen < 50 {
+		t.Fatalf("read only %d files: is the walk looking at the module?", seen)
+	}
+	var lines []string
+	for l := range bad {
+		lines = append(lines, l)
+	}
+	sort.Strings(lines)
+	for _, l := range lines {
+		t.Error(l)
+	}
+}
