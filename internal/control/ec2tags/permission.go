@@ -19,7 +19,7 @@ import (
 func permissionNotFound(id string) error {
 	return &model.Error{Err: model.ErrNotFound, Kind: model.KindPermission, ID: id,
 		Reason: model.ReasonPermissionNotFound,
-		Msg:  fmt.Sprintf("The Vpc Endpoint Service Permission Id '%s' does not exist", id)}
+		Msg:    fmt.Sprintf("The Vpc Endpoint Service Permission Id '%s' does not exist", id)}
 }
 
 // resolvePermission finds the service of the account that holds permission id.
