@@ -69,8 +69,12 @@ func (c *Console) decideRaw(w http.ResponseWriter, r *http.Request, s *session, 
 	c.redirect(w, r, s, c.path("endpoint-services"), "Connection "+strings.Join(eps, ", ")+" "+verb+".")
 }
 
-func (c *Console) acceptRaw(w http.ResponseWriter, r *http.Request, s *session) { c.decideRaw(w, r, s, true) }
-func (c *Console) rejectRaw(w http.ResponseWriter, r *http.Request, s *session) { c.decideRaw(w, r, s, false) }
+func (c *Console) acceptRaw(w http.ResponseWriter, r *http.Request, s *session) {
+	c.decideRaw(w, r, s, true)
+}
+func (c *Console) rejectRaw(w http.ResponseWriter, r *http.Request, s *session) {
+	c.decideRaw(w, r, s, false)
+}
 
 type lbView struct {
 	LB        model.LoadBalancer
