@@ -51,6 +51,7 @@ type Console struct {
 	cfg      Config
 	log      *slog.Logger
 	mux      *http.ServeMux
+	patterns []string
 	pages    map[string]*template.Template
 	sessions *sessions
 }
@@ -98,59 +99,67 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // c.action, which requires a session and its CSRF token.
 func (c *Console) routes() {
 	p := c.cfg.Prefix
+	handle := func(pattern string, h http.HandlerFunc) {
+		c.patterns = append(c.patterns, pattern)
+		c.mux.HandleFunc(pattern, h)
+	}
 	static, _ := fs.Sub(staticFS, "static")
 	c.mux.Handle("GET "+p+"static/", http.StripPrefix(p+"static/", cacheStatic(http.FileServerFS(static))))
-	c.mux.HandleFunc("GET "+p+"signin", c.signInPage)
-	c.mux.HandleFunc("POST "+p+"signin", c.signIn)
-	c.mux.HandleFunc("POST "+p+"signout", c.action(c.signOut))
-	c.mux.HandleFunc("GET "+p+"{$}", c.page(c.home))
+	handle("GET "+p+"signin", c.signInPage)
+	handle("POST "+p+"signin", c.signIn)
+	handle("POST "+p+"signout", c.action(c.signOut))
+	handle("GET "+p+"{$}", c.page(c.home))
 
 	// Provider: published services and their PrivateLink resources.
-	c.mux.HandleFunc("GET "+p+"services", c.page(c.servicesPage))
-	c.mux.HandleFunc("GET "+p+"services/new", c.page(c.newServicePage))
-	c.mux.HandleFunc("POST "+p+"services", c.action(c.createService))
-	c.mux.HandleFunc("GET "+p+"services/{name}", c.page(c.servicePage))
-	c.mux.HandleFunc("POST "+p+"services/{name}/components", c.action(c.updateComponent))
-	c.mux.HandleFunc("POST "+p+"services/{name}/components/add", c.action(c.addComponent))
-	c.mux.HandleFunc("POST "+p+"services/{name}/components/remove", c.action(c.removeComponent))
-	c.mux.HandleFunc("POST "+p+"services/{name}/access", c.action(c.updateAccess))
-	c.mux.HandleFunc("GET "+p+"services/{name}/delete", c.page(c.deleteServicePage))
-	c.mux.HandleFunc("POST "+p+"services/{name}/delete", c.action(c.deleteService))
-	c.mux.HandleFunc("GET "+p+"services/{name}/privatelink", c.page(c.privateLinkPage))
-	c.mux.HandleFunc("POST "+p+"services/{name}/privatelink", c.action(c.createPrivateLink))
-	c.mux.HandleFunc("GET "+p+"services/{name}/privatelink/principals", c.page(c.principalsPage))
-	c.mux.HandleFunc("POST "+p+"services/{name}/privatelink/principals", c.action(c.updatePrincipals))
-	c.mux.HandleFunc("POST "+p+"services/{name}/privatelink/dns", c.action(c.updatePrivateDNS))
-	c.mux.HandleFunc("POST "+p+"services/{name}/privatelink/verify", c.action(c.verifyDNS))
-	c.mux.HandleFunc("GET "+p+"services/{name}/privatelink/delete", c.page(c.deletePrivateLinkPage))
-	c.mux.HandleFunc("POST "+p+"services/{name}/privatelink/delete", c.action(c.deletePrivateLink))
-	c.mux.HandleFunc("GET "+p+"services/{name}/connections", c.page(c.connectionsPage))
-	c.mux.HandleFunc("POST "+p+"services/{name}/connections/accept", c.action(c.acceptConnections))
-	c.mux.HandleFunc("POST "+p+"services/{name}/connections/reject", c.action(c.rejectConnections))
+	handle("GET "+p+"services", c.page(c.servicesPage))
+	handle("GET "+p+"services/new", c.page(c.newServicePage))
+	handle("POST "+p+"services", c.action(c.createService))
+	handle("GET "+p+"services/{name}", c.page(c.servicePage))
+	handle("POST "+p+"services/{name}/components", c.action(c.updateComponent))
+	handle("POST "+p+"services/{name}/components/add", c.action(c.addComponent))
+	handle("POST "+p+"services/{name}/components/remove", c.action(c.removeComponent))
+	handle("POST "+p+"services/{name}/access", c.action(c.updateAccess))
+	handle("GET "+p+"services/{name}/delete", c.page(c.deleteServicePage))
+	handle("POST "+p+"services/{name}/delete", c.action(c.deleteService))
+	handle("GET "+p+"services/{name}/privatelink", c.page(c.privateLinkPage))
+	handle("POST "+p+"services/{name}/privatelink", c.action(c.createPrivateLink))
+	handle("GET "+p+"services/{name}/privatelink/principals", c.page(c.principalsPage))
+	handle("POST "+p+"services/{name}/privatelink/principals", c.action(c.updatePrincipals))
+	handle("POST "+p+"services/{name}/privatelink/dns", c.action(c.updatePrivateDNS))
+	handle("POST "+p+"services/{name}/privatelink/verify", c.action(c.verifyDNS))
+	handle("GET "+p+"services/{name}/privatelink/delete", c.page(c.deletePrivateLinkPage))
+	handle("POST "+p+"services/{name}/privatelink/delete", c.action(c.deletePrivateLink))
+	handle("GET "+p+"services/{name}/connections", c.page(c.connectionsPage))
+	handle("POST "+p+"services/{name}/connections/accept", c.action(c.acceptConnections))
+	handle("POST "+p+"services/{name}/connections/reject", c.action(c.rejectConnections))
 
 	// Provider: what the AWS APIs made.
-	c.mux.HandleFunc("GET "+p+"endpoint-services", c.page(c.endpointServicesPage))
-	c.mux.HandleFunc("POST "+p+"endpoint-services/{id}/accept", c.action(c.acceptRaw))
-	c.mux.HandleFunc("POST "+p+"endpoint-services/{id}/reject", c.action(c.rejectRaw))
-	c.mux.HandleFunc("GET "+p+"load-balancers", c.page(c.loadBalancersPage))
+	handle("GET "+p+"endpoint-services", c.page(c.endpointServicesPage))
+	handle("POST "+p+"endpoint-services/{id}/accept", c.action(c.acceptRaw))
+	handle("POST "+p+"endpoint-services/{id}/reject", c.action(c.rejectRaw))
+	handle("GET "+p+"load-balancers", c.page(c.loadBalancersPage))
 
 	// Consumer.
-	c.mux.HandleFunc("GET "+p+"endpoints", c.page(c.endpointsPage))
-	c.mux.HandleFunc("GET "+p+"endpoints/new", c.page(c.newEndpointPage))
-	c.mux.HandleFunc("POST "+p+"endpoints", c.action(c.createEndpoint))
-	c.mux.HandleFunc("GET "+p+"endpoints/{id}/private-dns", c.page(c.privateDNSPage))
-	c.mux.HandleFunc("POST "+p+"endpoints/{id}/private-dns", c.action(c.modifyPrivateDNS))
-	c.mux.HandleFunc("GET "+p+"endpoints/{id}/delete", c.page(c.deleteEndpointPage))
-	c.mux.HandleFunc("POST "+p+"endpoints/{id}/delete", c.action(c.deleteEndpoint))
-	c.mux.HandleFunc("GET "+p+"vpcs", c.page(c.vpcsPage))
-	c.mux.HandleFunc("GET "+p+"subnets", c.page(c.subnetsPage))
-	c.mux.HandleFunc("GET "+p+"security-groups", c.page(c.securityGroupsPage))
-	c.mux.HandleFunc("GET "+p+"instances", c.page(c.instancesPage))
+	handle("GET "+p+"endpoints", c.page(c.endpointsPage))
+	handle("GET "+p+"endpoints/new", c.page(c.newEndpointPage))
+	handle("POST "+p+"endpoints", c.action(c.createEndpoint))
+	handle("GET "+p+"endpoints/{id}/private-dns", c.page(c.privateDNSPage))
+	handle("POST "+p+"endpoints/{id}/private-dns", c.action(c.modifyPrivateDNS))
+	handle("GET "+p+"endpoints/{id}/delete", c.page(c.deleteEndpointPage))
+	handle("POST "+p+"endpoints/{id}/delete", c.action(c.deleteEndpoint))
+	handle("GET "+p+"vpcs", c.page(c.vpcsPage))
+	handle("GET "+p+"subnets", c.page(c.subnetsPage))
+	handle("GET "+p+"security-groups", c.page(c.securityGroupsPage))
+	handle("GET "+p+"instances", c.page(c.instancesPage))
 
 	c.mux.HandleFunc(p, c.page(func(w http.ResponseWriter, r *http.Request, s *session) {
 		c.notFound(w, r, s, "There is no console page at "+r.URL.Path+".")
 	}))
 }
+
+// Routes are the patterns of every page and action (for tests that check each
+// one needs a session).
+func (c *Console) Routes() []string { return append([]string(nil), c.patterns...) }
 
 func cacheStatic(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
