@@ -381,4 +381,3 @@ func (f *fixture) isolation(t *testing.T) {
 		t.Errorf("account B has services %+v", svcs)
 	}
 }
-
