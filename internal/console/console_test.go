@@ -256,7 +256,7 @@ func (f *fixture) browserSignIn(t *testing.T, acct string) *testenv.Tab {
 func (f *fixture) browserSignInAndOut(t *testing.T) {
 	p := f.browser.Session(t)
 	p.Go(f.base)
-	testenv.Screenshot(t, p, "signin.png")
+	testenv.Screenshot(t, p, "signin.png", 1280)
 	p.Fill("#access_key_id", f.keys[acctA].ID)
 	p.Fill("#secret_access_key", "wrong")
 	p.Submit("button[type=submit]")
@@ -316,7 +316,7 @@ func (f *fixture) formErrors(t *testing.T) {
 	if kept != "10.1.1.10, not-a-target" {
 		t.Errorf("the form lost what was typed: %q", kept)
 	}
-	testenv.Screenshot(t, p, "form-errors.png")
+	testenv.Screenshot(t, p, "form-errors.png", 1280)
 }
 
 // isolation: account A has a VPC and a published service with PrivateLink;

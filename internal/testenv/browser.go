@@ -175,6 +175,23 @@ func (p *Tab) Select(css, value string) {
 		jsString(css), jsString(value)), nil)
 }
 
+// SelectSubmit chooses an option of a select that submits its form when
+// changed, and waits for the page that loads.
+func (p *Tab) SelectSubmit(css, value string) {
+	p.t.Helper()
+	p.Eval(`window.__straitOldPage = true`, nil)
+	p.Select(css, value)
+	p.waitLoaded()
+}
+
+// Attr is the value of an attribute of the first element that matches css ("" if none).
+func (p *Tab) Attr(css, name string) string {
+	p.t.Helper()
+	var s string
+	p.Eval(fmt.Sprintf(`(() => { const e = document.querySelector(%s); return e ? (e.getAttribute(%s) || "") : "" })()`, jsString(css), jsString(name)), &s)
+	return s
+}
+
 // Check ticks (or unticks) a checkbox by clicking it.
 func (p *Tab) Check(css string, on bool) {
 	p.t.Helper()
@@ -258,14 +275,14 @@ func jsString(s string) string {
 	return string(b)
 }
 
-// Screenshot saves a 1280 px wide PNG of the page named name: into the
+// Screenshot saves a PNG of the page, width pixels wide, named name: into the
 // directory $STRAIT_SCREENSHOTS when it is set (docs/console, to update the
 // README's pictures), else into a temporary directory.
-func Screenshot(t testing.TB, p *Tab, name string) {
+func Screenshot(t testing.TB, p *Tab, name string, width int64) {
 	t.Helper()
 	dir := os.Getenv("STRAIT_SCREENSHOTS")
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	p.Screenshot(filepath.Join(dir, name), 1280)
+	p.Screenshot(filepath.Join(dir, name), width)
 }

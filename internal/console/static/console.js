@@ -1,6 +1,7 @@
 // Strait console: progressive enhancement only; every form works without it.
 // - Parts of a page marked data-live (with an id) are refreshed once a second
-//   from the same URL, unless the user is typing in them.
+//   from the same URL, unless the user is typing in them; when such parts
+//   appear or disappear, the page is loaded again.
 // - Copy buttons copy their data-copy text.
 // - A select marked data-autosubmit submits its form when changed.
 (function () {
@@ -55,6 +56,15 @@
       .then(function (html) {
         if (!html) return;
         var doc = new DOMParser().parseFromString(html, "text/html");
+        // A part that appeared or went away (a resource created or deleted
+        // meanwhile) changes the page's layout: load it again as a whole.
+        var ids = function (root) {
+          return Array.prototype.map.call(root.querySelectorAll("[data-live][id]"), function (e) { return e.id; }).join(" ");
+        };
+        if (ids(doc) !== ids(document)) {
+          window.location.reload();
+          return;
+        }
         live.forEach(function (el) {
           var fresh = doc.getElementById(el.id);
           if (!fresh || fresh.innerHTML === el.liveHTML) return;
