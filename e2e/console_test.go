@@ -197,7 +197,20 @@ func (g consoleGuides) guide003(t *testing.T) {
 	})
 	testenv.Screenshot(t, prov, "connections.png", 1280)
 	prov.Submit(`nav.side a[href$="/load-balancers"]`)
-	prov.WaitText("#load-balancers", "healthy", 30*time.Second)
+	// Each target with its health and reason code (health checks run every 30 s
+	// by default: the states move on later, in place).
+	lbs := prov.WaitText("#load-balancers", "Target group", 10*time.Second)
+	for _, id := range []string{broker1, broker2, registry} {
+		if !strings.Contains(lbs, id) {
+			t.Errorf("load balancers page lacks target %s:\n%s", id, lbs)
+		}
+	}
+	if !strings.Contains(lbs, "Elb.") && !strings.Contains(lbs, "healthy") {
+		t.Errorf("load balancers page shows no target health:\n%s", lbs)
+	}
+	if strings.Contains(lbs, connect) {
+		t.Errorf("kafka_connect (no PrivateLink access) has a target group:\n%s", lbs)
+	}
 	testenv.Screenshot(t, prov, "load-balancers.png", 1280)
 	cons.Go(g.base + "endpoints")
 	testenv.Screenshot(t, cons, "endpoints.png", 1280)
