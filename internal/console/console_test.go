@@ -11,6 +11,7 @@ import (
 
 	"strait/internal/console"
 	"strait/internal/control"
+	"strait/internal/control/network"
 	"strait/internal/model"
 	"strait/internal/server"
 	"strait/internal/testenv"
@@ -191,11 +192,11 @@ func (f *fixture) signInChecksSecret(t *testing.T) {
 // the session's own token it works.
 func (f *fixture) csrfRequired(t *testing.T) {
 	ctx := testenv.Ctx(t)
-	vpc, err := f.ctl.CreateVpc(ctx, acctA, control.CreateVpcInput{CIDR: "10.1.0.0/16"})
+	vpc, err := f.ctl.CreateVpc(ctx, acctA, network.CreateVpcInput{CIDR: "10.1.0.0/16"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.ctl.CreateSubnet(ctx, acctA, control.CreateSubnetInput{VpcID: vpc.ID, CIDR: "10.1.1.0/24", AZ: "us-east-1a"}); err != nil {
+	if _, err := f.ctl.CreateSubnet(ctx, acctA, network.CreateSubnetInput{VpcID: vpc.ID, CIDR: "10.1.1.0/24", AZ: "us-east-1a"}); err != nil {
 		t.Fatal(err)
 	}
 	c := client(t)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"strait/internal/control"
+	"strait/internal/control/elb"
 	"strait/internal/model"
 )
 
@@ -84,7 +85,7 @@ type lbView struct {
 
 type tgView struct {
 	Group  model.TargetGroup
-	Health []control.TargetHealthInfo
+	Health []elb.TargetHealthInfo
 }
 
 func (c *Console) loadBalancersPage(w http.ResponseWriter, r *http.Request, s *session) {
