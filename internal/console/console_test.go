@@ -359,7 +359,7 @@ func (f *fixture) isolation(t *testing.T) {
 		{"services/a-private/access", url.Values{"access": {"mysql"}}},
 		{"services/a-private/connections/accept", url.Values{"endpoint_ids": {"vpce-0123456789abcdef0"}}},
 		// A field naming the other account is ignored: the account is the session's.
-		{"services", url.Values{"name": {"a-private"}, "vpc_id": {vpc.ID}, "account": {acctA}, "comp_0_name": {"x"}, "comp_0_port": {"1"}}},
+		{"services", url.Values{"name": {"made-by-b"}, "vpc_id": {vpc.ID}, "account": {acctA}, "owner": {acctA}, "comp_0_name": {"x"}, "comp_0_port": {"1"}}},
 	} {
 		form := url.Values{"csrf": {token}}
 		for k, v := range action.form {
@@ -377,6 +377,9 @@ func (f *fixture) isolation(t *testing.T) {
 	if svc.PrivateLink == nil || svc.PrivateLink.Deleting || len(svc.Components) != 1 || svc.Components[0].PrivateLinkAccess ||
 		len(svc.PrivateLink.Principals) != 1 || svc.PrivateLink.Principals[0] != "arn:aws:iam::"+acctA+":root" {
 		t.Errorf("account B changed A's service: %+v %+v", svc, svc.PrivateLink)
+	}
+	if _, err := f.ctl.PublishedService(ctx, acctA, "made-by-b"); err == nil {
+		t.Errorf("account B created a service in A's account and VPC")
 	}
 	if svcs, _ := f.ctl.PublishedServices(ctx, acctB); len(svcs) != 0 {
 		t.Errorf("account B has services %+v", svcs)
