@@ -12,6 +12,7 @@ import (
 	"strait/internal/console"
 	"strait/internal/control"
 	"strait/internal/control/network"
+	"strait/internal/control/published"
 	"strait/internal/model"
 	"strait/internal/server"
 	"strait/internal/testenv"
@@ -327,11 +328,11 @@ func (f *fixture) isolation(t *testing.T) {
 	ctx := testenv.Ctx(t)
 	vpcs, _ := f.ctl.Vpcs(ctx, acctA)
 	vpc := vpcs[0]
-	if _, err := f.ctl.CreatePublishedService(ctx, acctA, control.CreatePublishedServiceInput{Name: "a-private", VpcID: vpc.ID,
+	if _, err := f.ctl.CreatePublishedService(ctx, acctA, published.CreatePublishedServiceInput{Name: "a-private", VpcID: vpc.ID,
 		Components: []model.Component{{Name: "mysql", Port: 3306, Targets: []string{"10.1.1.10"}}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.ctl.CreatePrivateLink(ctx, acctA, "a-private", control.CreatePrivateLinkInput{Principals: []string{"arn:aws:iam::" + acctA + ":root"}}); err != nil {
+	if _, err := f.ctl.CreatePrivateLink(ctx, acctA, "a-private", published.CreatePrivateLinkInput{Principals: []string{"arn:aws:iam::" + acctA + ":root"}}); err != nil {
 		t.Fatal(err)
 	}
 	p := f.browserSignIn(t, acctB)

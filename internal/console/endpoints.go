@@ -6,14 +6,14 @@ import (
 	"slices"
 	"strings"
 
-	"strait/internal/control"
+	"strait/internal/control/endpoints"
 	"strait/internal/model"
 )
 
 // endpointView is one interface endpoint as the consumer's Endpoints page shows
 // it: its records, its interfaces' addresses per subnet, its groups' names.
 type endpointView struct {
-	control.EndpointDetail
+	endpoints.EndpointDetail
 	ENIs []model.NetworkInterface
 }
 
@@ -132,7 +132,7 @@ func (c *Console) showWizard(w http.ResponseWriter, r *http.Request, s *session,
 
 func (c *Console) createEndpoint(w http.ResponseWriter, r *http.Request, s *session) {
 	form := r.PostForm
-	in := control.CreateEndpointInput{Type: "Interface", VpcID: form.Get("vpc_id"), ServiceName: strings.TrimSpace(form.Get("service_name")),
+	in := endpoints.CreateEndpointInput{Type: "Interface", VpcID: form.Get("vpc_id"), ServiceName: strings.TrimSpace(form.Get("service_name")),
 		SecurityGroupIDs: form["security_group_ids"]}
 	for k, vals := range form {
 		if strings.HasPrefix(k, "subnet_") {
@@ -183,14 +183,14 @@ func (c *Console) createEndpoint(w http.ResponseWriter, r *http.Request, s *sess
 	c.redirect(w, r, s, c.path("endpoints"), msg)
 }
 
-func (c *Console) ownEndpoint(r *http.Request, s *session) (control.EndpointDetail, error) {
+func (c *Console) ownEndpoint(r *http.Request, s *session) (endpoints.EndpointDetail, error) {
 	id := r.PathValue("id")
 	eps, err := c.ctl.DescribeEndpoints(r.Context(), s.Account, []string{id}, nil)
 	if err != nil {
-		return control.EndpointDetail{}, err
+		return endpoints.EndpointDetail{}, err
 	}
 	if len(eps) == 0 {
-		return control.EndpointDetail{}, model.NotFound(model.KindEndpoint, id)
+		return endpoints.EndpointDetail{}, model.NotFound(model.KindEndpoint, id)
 	}
 	return eps[0], nil
 }
@@ -215,7 +215,7 @@ func (c *Console) modifyPrivateDNS(w http.ResponseWriter, r *http.Request, s *se
 		return
 	}
 	on := r.PostForm.Get("private_dns") == "on"
-	if err := c.ctl.ModifyEndpoint(r.Context(), s.Account, ep.ID, control.ModifyEndpointInput{PrivateDNSEnabled: &on}); err != nil {
+	if err := c.ctl.ModifyEndpoint(r.Context(), s.Account, ep.ID, endpoints.ModifyEndpointInput{PrivateDNSEnabled: &on}); err != nil {
 		fe, ferr := fieldErrors(err, r.PostForm, nil, "private_dns")
 		if ferr != nil {
 			c.failed(w, r, s, ferr)

@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strings"
 
-	"strait/internal/control"
+	"strait/internal/control/published"
 	"strait/internal/model"
 )
 
@@ -50,7 +50,7 @@ func (c *Console) showPrivateLink(w http.ResponseWriter, r *http.Request, s *ses
 	c.render(w, r, status, "privatelink", s, view{Title: svc.Name + " · PrivateLink", Nav: "services", Errors: errs, Form: form, Data: v})
 }
 
-func liveCount(conns []control.PrivateLinkConnection) int {
+func liveCount(conns []published.PrivateLinkConnection) int {
 	n := 0
 	for _, pc := range conns {
 		switch pc.State {
@@ -77,7 +77,7 @@ func (c *Console) createPrivateLink(w http.ResponseWriter, r *http.Request, s *s
 		c.showPrivateLink(w, r, s, http.StatusBadRequest, formErrors{"principals": "Enter at least one principal allowed to connect, for example arn:aws:iam::222222222222:root (one per line)."}, r.PostForm)
 		return
 	}
-	_, err := c.ctl.CreatePrivateLink(r.Context(), s.Account, name, control.CreatePrivateLinkInput{
+	_, err := c.ctl.CreatePrivateLink(r.Context(), s.Account, name, published.CreatePrivateLinkInput{
 		Principals: principals, AcceptanceRequired: r.PostForm.Get("acceptance_required") == "on",
 		PrivateDNSName: strings.TrimSpace(r.PostForm.Get("private_dns_name"))})
 	if err != nil {
@@ -110,7 +110,7 @@ func (c *Console) showPrincipals(w http.ResponseWriter, r *http.Request, s *sess
 func (c *Console) updatePrincipals(w http.ResponseWriter, r *http.Request, s *session) {
 	name := r.PathValue("name")
 	ps := splitList(r.PostForm.Get("principals"))
-	_, err := c.ctl.UpdatePrivateLink(r.Context(), s.Account, name, control.UpdatePrivateLinkInput{Principals: &ps})
+	_, err := c.ctl.UpdatePrivateLink(r.Context(), s.Account, name, published.UpdatePrivateLinkInput{Principals: &ps})
 	if err != nil {
 		fe, err := fieldErrors(err, r.PostForm, []string{"principals"}, "principals")
 		if err != nil {
@@ -130,7 +130,7 @@ func (c *Console) updatePrincipals(w http.ResponseWriter, r *http.Request, s *se
 func (c *Console) updatePrivateDNS(w http.ResponseWriter, r *http.Request, s *session) {
 	name := r.PathValue("name")
 	dnsName := strings.TrimSpace(r.PostForm.Get("private_dns_name"))
-	_, err := c.ctl.UpdatePrivateLink(r.Context(), s.Account, name, control.UpdatePrivateLinkInput{PrivateDNSName: &dnsName})
+	_, err := c.ctl.UpdatePrivateLink(r.Context(), s.Account, name, published.UpdatePrivateLinkInput{PrivateDNSName: &dnsName})
 	if err != nil {
 		c.plFailed(w, r, s, err, []string{"private_dns_name"}, "private_dns_name")
 		return

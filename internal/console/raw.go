@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"strings"
 
-	"strait/internal/control"
 	"strait/internal/control/elb"
+	"strait/internal/control/endpoints"
 	"strait/internal/model"
 )
 
@@ -15,7 +15,7 @@ import (
 
 type rawServiceView struct {
 	Service     model.EndpointService
-	Connections []control.EndpointDetail
+	Connections []endpoints.EndpointDetail
 }
 
 func (c *Console) endpointServicesPage(w http.ResponseWriter, r *http.Request, s *session) {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"strait/internal/control"
+	"strait/internal/control/published"
 	"strait/internal/model"
 )
 
@@ -133,7 +133,7 @@ func componentFields(prefix string, rows int) []string {
 
 func (c *Console) createService(w http.ResponseWriter, r *http.Request, s *session) {
 	form := r.PostForm
-	in := control.CreatePublishedServiceInput{Name: strings.TrimSpace(form.Get("name")), VpcID: form.Get("vpc_id"), SubnetIDs: form["subnet_ids"]}
+	in := published.CreatePublishedServiceInput{Name: strings.TrimSpace(form.Get("name")), VpcID: form.Get("vpc_id"), SubnetIDs: form["subnet_ids"]}
 	errs := formErrors{}
 	if in.Name == "" {
 		errs["name"] = "Give the service a name: lowercase letters, digits and hyphens (for example my-kafka)."
@@ -176,10 +176,10 @@ type serviceView struct {
 	Service model.PublishedService
 	Tab     string
 	Route   string
-	Info    *control.ConnectionInfo
+	Info    *published.ConnectionInfo
 	// Verification is the private DNS name's TXT record and state (PrivateLink tab).
 	Verification *model.DNSVerify
-	Connections  []control.PrivateLinkConnection
+	Connections  []published.PrivateLinkConnection
 	Live         int // connections pendingAcceptance, pending or available
 	Command      string
 }
@@ -198,8 +198,8 @@ func (c *Console) showService(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	route := r.URL.Query().Get("route")
-	if route != control.RouteDirect {
-		route = control.RoutePrivateLink
+	if route != published.RouteDirect {
+		route = published.RoutePrivateLink
 	}
 	info, err := c.ctl.PublishedConnectionInfo(ctx, s.Account, svc.Name, route)
 	if err != nil {
@@ -232,8 +232,8 @@ func (c *Console) updateComponent(w http.ResponseWriter, r *http.Request, s *ses
 	}
 	p := int32(port)
 	targets := splitList(r.PostForm.Get(prefix + "targets"))
-	_, err = c.ctl.UpdatePublishedService(r.Context(), s.Account, name, control.UpdatePublishedServiceInput{
-		Components: map[string]control.ComponentUpdate{comp: {Port: &p, Targets: &targets}}})
+	_, err = c.ctl.UpdatePublishedService(r.Context(), s.Account, name, published.UpdatePublishedServiceInput{
+		Components: map[string]published.ComponentUpdate{comp: {Port: &p, Targets: &targets}}})
 	if err != nil {
 		c.serviceFormFailed(w, r, s, err, []string{prefix + "targets"}, prefix+"targets")
 		return
@@ -251,7 +251,7 @@ func (c *Console) addComponent(w http.ResponseWriter, r *http.Request, s *sessio
 		c.showService(w, r, s, http.StatusBadRequest, errs, r.PostForm)
 		return
 	}
-	_, err := c.ctl.UpdatePublishedService(r.Context(), s.Account, name, control.UpdatePublishedServiceInput{AddComponents: []model.Component{comp}})
+	_, err := c.ctl.UpdatePublishedService(r.Context(), s.Account, name, published.UpdatePublishedServiceInput{AddComponents: []model.Component{comp}})
 	if err != nil {
 		c.serviceFormFailed(w, r, s, err, []string{"add_name", "add_targets", "add_port"}, "add_name")
 		return
@@ -262,7 +262,7 @@ func (c *Console) addComponent(w http.ResponseWriter, r *http.Request, s *sessio
 func (c *Console) removeComponent(w http.ResponseWriter, r *http.Request, s *session) {
 	name := r.PathValue("name")
 	comp := r.PostForm.Get("component")
-	_, err := c.ctl.UpdatePublishedService(r.Context(), s.Account, name, control.UpdatePublishedServiceInput{RemoveComponents: []string{comp}})
+	_, err := c.ctl.UpdatePublishedService(r.Context(), s.Account, name, published.UpdatePublishedServiceInput{RemoveComponents: []string{comp}})
 	if err != nil {
 		c.serviceFormFailed(w, r, s, err, nil, "edit_"+comp+"_targets")
 		return
@@ -279,14 +279,14 @@ func (c *Console) updateAccess(w http.ResponseWriter, r *http.Request, s *sessio
 		c.failed(w, r, s, err)
 		return
 	}
-	in := control.UpdatePublishedServiceInput{Components: map[string]control.ComponentUpdate{}}
+	in := published.UpdatePublishedServiceInput{Components: map[string]published.ComponentUpdate{}}
 	var on []string
 	for _, comp := range svc.Components {
 		access := slices.Contains(r.PostForm["access"], comp.Name)
 		if access {
 			on = append(on, comp.Name)
 		}
-		in.Components[comp.Name] = control.ComponentUpdate{PrivateLinkAccess: &access}
+		in.Components[comp.Name] = published.ComponentUpdate{PrivateLinkAccess: &access}
 	}
 	if _, err := c.ctl.UpdatePublishedService(r.Context(), s.Account, name, in); err != nil {
 		c.serviceFormFailed(w, r, s, err, nil, "access")
