@@ -17,13 +17,14 @@ import (
 func serverCommand() *cobra.Command {
 	var cfg server.Config
 	var etcd string
-	var verbose bool
+	var verbose, withConsole bool
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the Strait server (AWS EC2 + ELBv2 Query APIs, state in etcd)",
 		Long: `Run the Strait server: the EC2 and ELBv2 Query APIs on one HTTP listener, for the AWS CLI,
 SDKs and Terraform (--endpoint-url http://LISTEN). GET /healthz answers 200 once ready,
-GET /metrics serves Prometheus metrics.
+GET /metrics serves Prometheus metrics. The web console is at /console/ on the same
+listener (--console-path moves it, --console=false turns it off).
 
 State lives in an embedded etcd in --data-dir, or in an external etcd cluster given by
 --etcd-endpoints. With --dev any secret is accepted and a 12-digit access key ID is
@@ -46,11 +47,15 @@ the API and state machine alone.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			cfg.DisableConsole = !withConsole
 			s, err := server.Start(ctx, cfg)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(os.Stderr, "strait: serving the EC2 and ELBv2 APIs on %s (region %s)\n", s.URL(), cfg.Region)
+			if u := s.ConsoleURL(); u != "" {
+				fmt.Fprintf(os.Stderr, "strait: web console at %s\n", u)
+			}
 			<-ctx.Done()
 			return s.Close()
 		},
@@ -63,6 +68,8 @@ the API and state machine alone.`,
 	f.StringVar(&etcd, "etcd-endpoints", "", "comma-separated URLs of an external etcd cluster (default: embedded etcd in --data-dir)")
 	f.StringVar(&cfg.Region, "region", "us-east-1", "the AWS region this server answers for")
 	f.StringVar(&cfg.Resolver, "verification-resolver", "", "DNS server (host:port) used to verify private DNS names (default: the system resolver)")
+	f.BoolVar(&withConsole, "console", true, "serve the web console on the API listener (--console=false turns it off)")
+	f.StringVar(&cfg.ConsolePath, "console-path", "/console/", "the path the web console is served under")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
 	return cmd
 }

@@ -2,6 +2,8 @@ package awsapi
 
 import (
 	"context"
+	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -31,10 +33,38 @@ func VerifyAccount(ctx context.Context, r *http.Request, body []byte, cred Crede
 		return "", err
 	}
 	if dev && account == "" {
-		account = "000000000000"
-		if model.AccountPattern.MatchString(cred.AccessKeyID) {
-			account = cred.AccessKeyID
-		}
+		account = DevAccount(cred.AccessKeyID)
 	}
 	return account, nil
+}
+
+// DevAccount is the account of an access key in dev mode: a 12-digit key ID is
+// that account, any other key is account 000000000000.
+func DevAccount(keyID string) string {
+	if model.AccountPattern.MatchString(keyID) {
+		return keyID
+	}
+	return "000000000000"
+}
+
+// ErrBadKey is KeyAccount's answer for an unknown access key or a wrong secret
+// (which of the two is not told).
+var ErrBadKey = errors.New("the access key ID or the secret access key is not valid")
+
+// KeyAccount checks an access key ID and its secret access key, given in full
+// (the console's sign-in), against the same key store as request signatures,
+// and returns the key's account. In dev mode any secret is accepted, as for
+// signatures (see DevAccount).
+func KeyAccount(ctx context.Context, accounts Accounts, keyID, secret string, dev bool) (string, error) {
+	if dev {
+		return DevAccount(keyID), nil
+	}
+	k, ok, err := accounts.AccessKey(ctx, keyID)
+	if err != nil {
+		return "", err
+	}
+	if !ok || subtle.ConstantTimeCompare([]byte(k.Secret), []byte(secret)) != 1 {
+		return "", ErrBadKey
+	}
+	return k.Account, nil
 }

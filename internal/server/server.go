@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,7 @@ import (
 
 	"strait/internal/agent"
 	"strait/internal/awsapi"
+	"strait/internal/console"
 	"strait/internal/control"
 	"strait/internal/nativeapi"
 	"strait/internal/reconcile"
@@ -35,7 +37,11 @@ type Config struct {
 	EtcdEndpoints []string
 	Region        string
 	Resolver      string
-	Logger        *slog.Logger
+	// ConsolePath is where the web console is served on the API listener
+	// (default /console/); DisableConsole turns it off.
+	ConsolePath    string
+	DisableConsole bool
+	Logger         *slog.Logger
 }
 
 // Server is a running Strait server.
@@ -51,6 +57,8 @@ type Server struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	ready  chan struct{}
+	// consolePath is where the console is served ("" when it is off).
+	consolePath string
 }
 
 // Start opens the store, starts the reconciler and begins serving on cfg.Listen.
@@ -101,6 +109,22 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle(nativeapi.Prefix, nativeapi.New(ctl, ctl, nativeapi.Config{Dev: cfg.Dev, Logger: cfg.Logger}))
+	if !cfg.DisableConsole {
+		con, err := console.New(ctl, ctl, console.Config{Prefix: cfg.ConsolePath, Dev: cfg.Dev, Logger: cfg.Logger})
+		if err != nil {
+			ln.Close()
+			st.Close()
+			return nil, err
+		}
+		if con.Prefix() == "/" || con.Prefix() == nativeapi.Prefix {
+			ln.Close()
+			st.Close()
+			return nil, fmt.Errorf("--console-path %s would hide the APIs: choose a path such as /console/", con.Prefix())
+		}
+		mux.Handle(con.Prefix(), con)
+		mux.Handle("GET "+strings.TrimSuffix(con.Prefix(), "/"), http.RedirectHandler(con.Prefix(), http.StatusMovedPermanently))
+		s.consolePath = con.Prefix()
+	}
 	mux.Handle("/", api)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
 
@@ -147,6 +171,14 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // URL is the base URL of the API.
 func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// ConsoleURL is the web console's URL ("" when it is off).
+func (s *Server) ConsoleURL() string {
+	if s.consolePath == "" {
+		return ""
+	}
+	return s.URL() + s.consolePath
+}
 
 // Control gives in-process callers (tests, the native API) the control layer.
 func (s *Server) Control() *control.Control { return s.ctl }
