@@ -1,4 +1,4 @@
-package awsapi
+package sigv4
 
 import (
 	"context"
@@ -42,7 +42,7 @@ func payloadHash(body string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// verifyConfig is how the test server calls VerifySigV4.
+// verifyConfig is how the test server calls Verify.
 type verifyConfig struct {
 	lookup SecretLookup
 	now    time.Time
@@ -65,7 +65,7 @@ func send(t *testing.T, cfg verifyConfig, build func(serverURL string) *http.Req
 			results <- verifyResult{err: err}
 			return
 		}
-		cred, err := VerifySigV4(r, body, cfg.lookup, cfg.now, cfg.skip)
+		cred, err := Verify(r, body, cfg.lookup, cfg.now, cfg.skip)
 		results <- verifyResult{cred, err}
 	}))
 	defer srv.Close()
@@ -98,16 +98,16 @@ func signedPost(t *testing.T, serverURL, akid, secret, body string, edit func(*h
 
 func wantCode(t *testing.T, err error, code string) {
 	t.Helper()
-	var se *SigError
+	var se *Error
 	if !errors.As(err, &se) {
-		t.Fatalf("error = %v, want *SigError with code %s", err, code)
+		t.Fatalf("error = %v, want *Error with code %s", err, code)
 	}
 	if se.Code != code {
 		t.Fatalf("error = %v, want code %s", err, code)
 	}
 }
 
-func TestVerifySigV4(t *testing.T) {
+func TestVerify(t *testing.T) {
 	valid := verifyConfig{lookup: testLookup, now: testSignTime().Add(time.Minute)}
 	wantCred := Credential{AccessKeyID: testAKID, Date: "20260102", Region: "us-east-1", Service: "ec2"}
 	tests := []struct {
@@ -200,11 +200,11 @@ func TestVerifySigV4(t *testing.T) {
 			}
 			return req
 		}, "", ""},
-		{"presigned GET, unsigned payload", valid, presigned(t, sigUnsignedPayload, 300), "", ""},
+		{"presigned GET, unsigned payload", valid, presigned(t, unsignedPayload, 300), "", ""},
 		{"presigned GET, empty payload hash", valid, presigned(t, payloadHash(""), 300), "", ""},
-		{"presigned GET, no X-Amz-Expires", valid, presigned(t, sigUnsignedPayload, 0), "", ""},
+		{"presigned GET, no X-Amz-Expires", valid, presigned(t, unsignedPayload, 0), "", ""},
 		{"presigned GET, wrong payload hash", valid, presigned(t, payloadHash("x"), 300), "SignatureDoesNotMatch", ""},
-		{"presigned GET, expired", verifyConfig{lookup: testLookup, now: testSignTime().Add(301 * time.Second)}, presigned(t, sigUnsignedPayload, 300), "RequestExpired", ""},
+		{"presigned GET, expired", verifyConfig{lookup: testLookup, now: testSignTime().Add(301 * time.Second)}, presigned(t, unsignedPayload, 300), "RequestExpired", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,7 +214,7 @@ func TestVerifySigV4(t *testing.T) {
 				return
 			}
 			if err != nil {
-				t.Fatalf("VerifySigV4: %v", err)
+				t.Fatalf("Verify: %v", err)
 			}
 			want := wantCred
 			if tt.akid != "" {
@@ -269,15 +269,15 @@ func TestVerifySigV4Direct(t *testing.T) {
 	if !strings.Contains(r.Header.Get("Authorization"), "content-length") || r.Header.Get("Content-Length") != "" {
 		t.Fatalf("test setup: want content-length signed but absent from the header: %v", r.Header)
 	}
-	cred, err := VerifySigV4(r, []byte(testBody), testLookup, now, false)
+	cred, err := Verify(r, []byte(testBody), testLookup, now, false)
 	want := Credential{AccessKeyID: testAKID, Date: "20260102", Region: "eu-west-1", Service: "elasticloadbalancing"}
 	if err != nil || cred != want {
-		t.Fatalf("VerifySigV4 = %+v, %v; want %+v", cred, err, want)
+		t.Fatalf("Verify = %+v, %v; want %+v", cred, err, want)
 	}
 
 	// Without X-Amz-Date or Date, the request is incomplete.
 	r.Header.Del("X-Amz-Date")
-	_, err = VerifySigV4(r, []byte(testBody), testLookup, now, false)
+	_, err = Verify(r, []byte(testBody), testLookup, now, false)
 	wantCode(t, err, "IncompleteSignature")
 }
 
@@ -289,11 +289,11 @@ func TestVerifySigV4DateHeader(t *testing.T) {
 	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20110909/us-east-1/host/aws4_request, "+
 		"SignedHeaders=date;host, Signature=b27ccfbfa7df52a200ff74193ca6e32d4b48b8856fab7ebf1c595d0670a7e470")
 	now := time.Date(2011, 9, 9, 23, 40, 0, 0, time.UTC)
-	if _, err := VerifySigV4(r, nil, testLookup, now, false); err != nil {
+	if _, err := Verify(r, nil, testLookup, now, false); err != nil {
 		t.Fatal(err)
 	}
 	r.Header.Set("Date", "Mon, 09 Sep 2011 23:36:01 GMT")
-	_, err := VerifySigV4(r, nil, testLookup, now, false)
+	_, err := Verify(r, nil, testLookup, now, false)
 	wantCode(t, err, "SignatureDoesNotMatch")
 }
 
@@ -356,17 +356,17 @@ func FuzzParseCredential(f *testing.F) {
 		lookup := func(string) (string, bool) { return "secret", true }
 		for _, err := range []error{
 			func() error { _, err := ParseCredential(r); return err }(),
-			func() error { _, err := VerifySigV4(r, []byte(auth), lookup, time.Now(), false); return err }(),
+			func() error { _, err := Verify(r, []byte(auth), lookup, time.Now(), false); return err }(),
 		} {
-			var se *SigError
+			var se *Error
 			if err != nil && !errors.As(err, &se) {
-				t.Fatalf("error %v is not a *SigError", err)
+				t.Fatalf("error %v is not a *Error", err)
 			}
 		}
 	})
 }
 
-func BenchmarkVerifySigV4(b *testing.B) {
+func BenchmarkVerify(b *testing.B) {
 	r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/", strings.NewReader(testBody))
 	r.Header.Set("Content-Type", testFormType)
 	creds := aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret}
@@ -377,7 +377,7 @@ func BenchmarkVerifySigV4(b *testing.B) {
 	now := testSignTime().Add(time.Minute)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := VerifySigV4(r, body, testLookup, now, false); err != nil {
+		if _, err := Verify(r, body, testLookup, now, false); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -395,9 +395,9 @@ func TestAWSCLI(t *testing.T) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		cred, err := VerifySigV4(r, body, testLookup, time.Now(), false)
+		cred, err := Verify(r, body, testLookup, time.Now(), false)
 		w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-		var se *SigError
+		var se *Error
 		switch {
 		case errors.As(err, &se):
 			w.WriteHeader(http.StatusForbidden)
