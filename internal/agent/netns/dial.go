@@ -1,10 +1,10 @@
-package agent
+package netns
 
 import (
 	"net/netip"
 	"sync"
 
-	"github.com/vishvananda/netns"
+	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"strait/internal/dataplane"
@@ -22,11 +22,11 @@ import (
 
 // hostNamespace is this process's own network namespace, opened once; threads
 // return to it after creating a socket elsewhere.
-var hostNamespace = sync.OnceValues(func() (ns netns.NsHandle, err error) {
+var hostNamespace = sync.OnceValues(func() (ns vnetns.NsHandle, err error) {
 	// A fresh locked thread is in the host namespace: every thread that enters
 	// another one is locked until it is back (inNamespace).
 	err = onFreshThread(func() (err error) {
-		ns, err = netns.Get()
+		ns, err = vnetns.Get()
 		return err
 	})
 	return ns, err

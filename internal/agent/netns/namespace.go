@@ -1,4 +1,4 @@
-package agent
+package netns
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/vishvananda/netns"
+	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,21 +71,21 @@ func ensureNamespace(name string) (created bool, err error) {
 		return false, fmt.Errorf("removing stale %s: %w", nsPath(name), err)
 	}
 	err = onFreshThread(func() error {
-		orig, err := netns.Get()
+		orig, err := vnetns.Get()
 		if err != nil {
 			return err
 		}
 		defer orig.Close()
-		ns, err := netns.NewNamed(name) // switches this thread into the new namespace
+		ns, err := vnetns.NewNamed(name) // switches this thread into the new namespace
 		if err != nil {
-			if nerr := netns.Set(orig); nerr != nil {
+			if nerr := vnetns.Set(orig); nerr != nil {
 				return errThreadTainted{nerr}
 			}
 			os.Remove(nsPath(name))
 			return err
 		}
 		ns.Close()
-		if err := netns.Set(orig); err != nil {
+		if err := vnetns.Set(orig); err != nil {
 			return errThreadTainted{err}
 		}
 		return nil
@@ -135,13 +135,13 @@ func deleteNamespace(name string) error {
 }
 
 // openNamespace opens a named namespace, with a clear error when it does not exist.
-func openNamespace(name string) (netns.NsHandle, error) {
+func openNamespace(name string) (vnetns.NsHandle, error) {
 	if !nsExists(name) {
-		return netns.None(), fmt.Errorf("namespace %s does not exist", name)
+		return vnetns.None(), fmt.Errorf("namespace %s does not exist", name)
 	}
-	ns, err := netns.GetFromPath(nsPath(name))
+	ns, err := vnetns.GetFromPath(nsPath(name))
 	if err != nil {
-		return netns.None(), fmt.Errorf("opening namespace %s: %w", name, err)
+		return vnetns.None(), fmt.Errorf("opening namespace %s: %w", name, err)
 	}
 	return ns, nil
 }
@@ -182,16 +182,16 @@ func inNamespace(name string, fn func() error) error {
 	}
 	defer ns.Close()
 	return onFreshThread(func() error {
-		orig, err := netns.Get()
+		orig, err := vnetns.Get()
 		if err != nil {
 			return err
 		}
 		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
+		if err := vnetns.Set(ns); err != nil {
 			return fmt.Errorf("entering namespace %s: %w", name, err)
 		}
 		ferr := fn()
-		if err := netns.Set(orig); err != nil {
+		if err := vnetns.Set(orig); err != nil {
 			return errThreadTainted{err}
 		}
 		return ferr

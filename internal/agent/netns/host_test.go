@@ -1,4 +1,4 @@
-package agent_test
+package netns_test
 
 import (
 	"fmt"
@@ -13,37 +13,38 @@ import (
 	"testing"
 	"time"
 
-	"strait/internal/agent"
+	"strait/internal/agent/netns"
+	"strait/internal/agent/netns/netnstest"
 	"strait/internal/testenv"
 )
 
 func TestTagFor(t *testing.T) {
-	tag := agent.TagFor("/var/lib/strait")
+	tag := netns.TagFor("/var/lib/strait")
 	if !regexp.MustCompile(`^[0-9a-f]{6}$`).MatchString(tag) {
 		t.Fatalf("TagFor = %q, want 6 hex digits", tag)
 	}
-	if tag == agent.TagFor("/var/lib/strait2") {
+	if tag == netns.TagFor("/var/lib/strait2") {
 		t.Fatal("different directories got the same tag")
 	}
 	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if agent.TagFor("data") != agent.TagFor(filepath.Join(wd, "data")) {
+	if netns.TagFor("data") != netns.TagFor(filepath.Join(wd, "data")) {
 		t.Fatal("a relative directory got another tag than its absolute path")
 	}
 }
 
 func TestNewHostRejectsBadTag(t *testing.T) {
 	for _, tag := range []string{"", "ab-cd", "AB", "a/b"} {
-		if _, err := agent.NewHost(tag, nil); err == nil {
+		if _, err := netns.NewHost(tag, nil); err == nil {
 			t.Errorf("NewHost(%q) succeeded", tag)
 		}
 	}
 }
 
 func TestNamespaceNames(t *testing.T) {
-	h := newHost(t)
+	h := netnstest.NewHost(t)
 	if got, want := h.Namespace("vpc-0123456789abcdef0"), "strait-"+h.Tag()+"-vpc-0123456789abcdef0"; got != want {
 		t.Fatalf("Namespace = %q, want %q", got, want)
 	}
@@ -52,43 +53,43 @@ func TestNamespaceNames(t *testing.T) {
 // Two VPCs with the same CIDR and the same addresses coexist: each instance reaches
 // the ENI address of its own VPC.
 func TestSameCIDRVPCsCoexist(t *testing.T) {
-	h := newHost(t)
-	var insts []agent.Instance
+	h := netnstest.NewHost(t)
+	var insts []netns.Instance
 	for _, token := range []string{"A", "B"} {
-		v := vpc("10.0.0.0/16", "10.0.1.0/24")
-		ensureVPC(t, h, v)
-		insts = append(insts, instance(t, h, v, 0, "10.0.1.10"))
-		eni := agent.ENI{ID: randomID("eni"), SubnetID: v.Subnets[0].ID, IP: netip.MustParseAddr("10.0.1.50")}
-		if err := h.SetAddresses(v.ID, []agent.ENI{eni}, v); err != nil {
+		v := netnstest.VPC("10.0.0.0/16", "10.0.1.0/24")
+		netnstest.EnsureVPC(t, h, v)
+		insts = append(insts, netnstest.Instance(t, h, v, 0, "10.0.1.10"))
+		eni := netns.ENI{ID: netnstest.RandomID("eni"), SubnetID: v.Subnets[0].ID, IP: netip.MustParseAddr("10.0.1.50")}
+		if err := h.SetAddresses(v.ID, []netns.ENI{eni}, v); err != nil {
 			t.Fatal(err)
 		}
-		listen(t, h, v.ID, "10.0.1.50:8080", token)
+		netnstest.Listen(t, h, v.ID, "10.0.1.50:8080", token)
 	}
 	for n, token := range []string{"A", "B"} {
-		mustAsk(t, h, insts[n].ID, "", "10.0.1.50:8080", token+" 10.0.1.10:*")
+		netnstest.MustAsk(t, h, insts[n].ID, "", "10.0.1.50:8080", token+" 10.0.1.10:*")
 	}
 }
 
 // Instances in different subnets reach each other through the VPC router.
 func TestInstancesRouteThroughVPC(t *testing.T) {
-	h := newHost(t)
-	v := vpc("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24")
-	ensureVPC(t, h, v)
-	a := instance(t, h, v, 0, "10.0.1.10")
-	b := instance(t, h, v, 1, "10.0.2.20")
-	listen(t, h, b.ID, "10.0.2.20:7000", "b")
-	listen(t, h, a.ID, "10.0.1.10:7000", "a")
-	mustAsk(t, h, a.ID, "", "10.0.2.20:7000", "b 10.0.1.10:*")
-	mustAsk(t, h, b.ID, "", "10.0.1.10:7000", "a 10.0.2.20:*")
-	if err := ping(h, a.ID, b.IP, 2*time.Second); err != nil {
+	h := netnstest.NewHost(t)
+	v := netnstest.VPC("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24")
+	netnstest.EnsureVPC(t, h, v)
+	a := netnstest.Instance(t, h, v, 0, "10.0.1.10")
+	b := netnstest.Instance(t, h, v, 1, "10.0.2.20")
+	netnstest.Listen(t, h, b.ID, "10.0.2.20:7000", "b")
+	netnstest.Listen(t, h, a.ID, "10.0.1.10:7000", "a")
+	netnstest.MustAsk(t, h, a.ID, "", "10.0.2.20:7000", "b 10.0.1.10:*")
+	netnstest.MustAsk(t, h, b.ID, "", "10.0.1.10:7000", "a 10.0.2.20:*")
+	if err := netnstest.Ping(h, a.ID, b.IP, 2*time.Second); err != nil {
 		t.Fatalf("ping %s → %s: %v", a.IP, b.IP, err)
 	}
-	if err := ping(h, b.ID, netip.MustParseAddr("10.0.2.1"), 2*time.Second); err != nil {
+	if err := netnstest.Ping(h, b.ID, netip.MustParseAddr("10.0.2.1"), 2*time.Second); err != nil {
 		t.Fatalf("ping the gateway: %v", err)
 	}
 	// A real program in the instance, through Exec.
 	var out strings.Builder
-	code, err := agent.Exec(a.ID, []string{"bash", "-c", "exec 3<>/dev/tcp/10.0.2.20/7000 && cat <&3"}, nil, &out, os.Stderr)
+	code, err := netns.Exec(a.ID, []string{"bash", "-c", "exec 3<>/dev/tcp/10.0.2.20/7000 && cat <&3"}, nil, &out, os.Stderr)
 	if err != nil || code != 0 {
 		t.Fatalf("Exec: code %d, %v", code, err)
 	}
@@ -100,25 +101,25 @@ func TestInstancesRouteThroughVPC(t *testing.T) {
 // An instance reaches a listener on an ENI address in the VPC namespace with its own
 // source address, and the VPC namespace dials an instance from an ENI address.
 func TestENIListenAndDial(t *testing.T) {
-	h := newHost(t)
-	v := vpc("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24")
-	ensureVPC(t, h, v)
-	a := instance(t, h, v, 0, "10.0.1.10")
-	enis := []agent.ENI{
-		{ID: randomID("eni"), SubnetID: v.Subnets[0].ID, IP: netip.MustParseAddr("10.0.1.50")},
-		{ID: randomID("eni"), SubnetID: v.Subnets[1].ID, IP: netip.MustParseAddr("10.0.2.50")},
+	h := netnstest.NewHost(t)
+	v := netnstest.VPC("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24")
+	netnstest.EnsureVPC(t, h, v)
+	a := netnstest.Instance(t, h, v, 0, "10.0.1.10")
+	enis := []netns.ENI{
+		{ID: netnstest.RandomID("eni"), SubnetID: v.Subnets[0].ID, IP: netip.MustParseAddr("10.0.1.50")},
+		{ID: netnstest.RandomID("eni"), SubnetID: v.Subnets[1].ID, IP: netip.MustParseAddr("10.0.2.50")},
 	}
 	if err := h.SetAddresses(v.ID, enis, v); err != nil {
 		t.Fatal(err)
 	}
-	listen(t, h, v.ID, "10.0.1.50:443", "same-subnet")
-	listen(t, h, v.ID, "10.0.2.50:443", "other-subnet")
-	mustAsk(t, h, a.ID, "", "10.0.1.50:443", "same-subnet 10.0.1.10:*")
-	mustAsk(t, h, a.ID, "", "10.0.2.50:443", "other-subnet 10.0.1.10:*")
+	netnstest.Listen(t, h, v.ID, "10.0.1.50:443", "same-subnet")
+	netnstest.Listen(t, h, v.ID, "10.0.2.50:443", "other-subnet")
+	netnstest.MustAsk(t, h, a.ID, "", "10.0.1.50:443", "same-subnet 10.0.1.10:*")
+	netnstest.MustAsk(t, h, a.ID, "", "10.0.2.50:443", "other-subnet 10.0.1.10:*")
 
-	listen(t, h, a.ID, "10.0.1.10:5432", "db")
-	mustAsk(t, h, v.ID, "10.0.2.50", "10.0.1.10:5432", "db 10.0.2.50:*")
-	mustAsk(t, h, v.ID, "10.0.1.50", "10.0.1.10:5432", "db 10.0.1.50:*")
+	netnstest.Listen(t, h, a.ID, "10.0.1.10:5432", "db")
+	netnstest.MustAsk(t, h, v.ID, "10.0.2.50", "10.0.1.10:5432", "db 10.0.2.50:*")
+	netnstest.MustAsk(t, h, v.ID, "10.0.1.50", "10.0.1.10:5432", "db 10.0.1.50:*")
 
 	// The resolver address answers UDP in the VPC namespace.
 	uc, err := h.ListenUDP(v.ID, netip.MustParseAddrPort("10.0.0.2:53"))
@@ -142,7 +143,7 @@ func TestENIListenAndDial(t *testing.T) {
 }
 
 // udpAsk sends msg from the namespace of id to addr and returns the reply.
-func udpAsk(t *testing.T, h *agent.Host, id, addr, msg string) string {
+func udpAsk(t *testing.T, h *netns.Host, id, addr, msg string) string {
 	t.Helper()
 	var c *net.UDPConn
 	err := h.Do(id, func() (err error) {
@@ -168,13 +169,13 @@ func udpAsk(t *testing.T, h *agent.Host, id, addr, msg string) string {
 // SetAddresses keeps exactly the given ENI addresses, and never the gateway or
 // resolver's.
 func TestSetAddresses(t *testing.T) {
-	h := newHost(t)
-	v := vpc("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24")
-	ensureVPC(t, h, v)
-	var enis []agent.ENI
+	h := netnstest.NewHost(t)
+	v := netnstest.VPC("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24")
+	netnstest.EnsureVPC(t, h, v)
+	var enis []netns.ENI
 	for n := range 100 {
 		s := n % 2
-		enis = append(enis, agent.ENI{ID: randomID("eni"), SubnetID: v.Subnets[s].ID, IP: netip.MustParseAddr(fmt.Sprintf("10.0.%d.%d", s+1, 10+n/2))})
+		enis = append(enis, netns.ENI{ID: netnstest.RandomID("eni"), SubnetID: v.Subnets[s].ID, IP: netip.MustParseAddr(fmt.Sprintf("10.0.%d.%d", s+1, 10+n/2))})
 	}
 	start := time.Now()
 	if err := h.SetAddresses(v.ID, enis, v); err != nil {
@@ -189,7 +190,7 @@ func TestSetAddresses(t *testing.T) {
 	checkAddrs(t, h, v, enis)
 
 	// Keep every other one and add a new one.
-	kept := []agent.ENI{{ID: randomID("eni"), SubnetID: v.Subnets[1].ID, IP: netip.MustParseAddr("10.0.2.200")}}
+	kept := []netns.ENI{{ID: netnstest.RandomID("eni"), SubnetID: v.Subnets[1].ID, IP: netip.MustParseAddr("10.0.2.200")}}
 	for n := 0; n < len(enis); n += 2 {
 		kept = append(kept, enis[n])
 	}
@@ -202,18 +203,18 @@ func TestSetAddresses(t *testing.T) {
 	}
 	checkAddrs(t, h, v, nil)
 
-	bad := agent.ENI{ID: randomID("eni"), SubnetID: v.Subnets[0].ID, IP: netip.MustParseAddr("10.0.2.5")}
-	if err := h.SetAddresses(v.ID, []agent.ENI{bad}, v); err == nil {
+	bad := netns.ENI{ID: netnstest.RandomID("eni"), SubnetID: v.Subnets[0].ID, IP: netip.MustParseAddr("10.0.2.5")}
+	if err := h.SetAddresses(v.ID, []netns.ENI{bad}, v); err == nil {
 		t.Fatal("SetAddresses accepted an address outside the ENI's subnet")
 	}
 }
 
 // checkAddrs checks the IPv4 addresses of the VPC namespace: the resolver on lo,
 // each subnet's gateway and exactly the ENIs' addresses on its bridge.
-func checkAddrs(t *testing.T, h *agent.Host, v agent.VPC, enis []agent.ENI) {
+func checkAddrs(t *testing.T, h *netns.Host, v netns.VPC, enis []netns.ENI) {
 	t.Helper()
 	got := map[string]bool{}
-	for _, line := range strings.Split(run(t, "ip", "-n", h.Namespace(v.ID), "-o", "-4", "addr", "show"), "\n") {
+	for _, line := range strings.Split(netnstest.Run(t, "ip", "-n", h.Namespace(v.ID), "-o", "-4", "addr", "show"), "\n") {
 		f := strings.Fields(line)
 		got[f[1]+" "+f[3]] = true
 	}
@@ -222,7 +223,7 @@ func checkAddrs(t *testing.T, h *agent.Host, v agent.VPC, enis []agent.ENI) {
 	for _, s := range v.Subnets {
 		br := "b" + s.ID[len(s.ID)-12:]
 		bridges[s.ID] = br
-		want[fmt.Sprintf("%s %s/%d", br, agent.Gateway(s.CIDR), s.CIDR.Bits())] = true
+		want[fmt.Sprintf("%s %s/%d", br, netns.Gateway(s.CIDR), s.CIDR.Bits())] = true
 	}
 	for _, e := range enis {
 		want[bridges[e.SubnetID]+" "+e.IP.String()+"/32"] = true
@@ -241,48 +242,48 @@ func checkAddrs(t *testing.T, h *agent.Host, v agent.VPC, enis []agent.ENI) {
 
 // EnsureVPC removes the bridges of subnets no longer listed and keeps the others.
 func TestEnsureVPCRemovesSubnets(t *testing.T) {
-	h := newHost(t)
-	v := vpc("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24")
-	ensureVPC(t, h, v)
-	a := instance(t, h, v, 0, "10.0.1.10")
-	listen(t, h, a.ID, "10.0.1.10:7000", "a")
+	h := netnstest.NewHost(t)
+	v := netnstest.VPC("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24")
+	netnstest.EnsureVPC(t, h, v)
+	a := netnstest.Instance(t, h, v, 0, "10.0.1.10")
+	netnstest.Listen(t, h, a.ID, "10.0.1.10:7000", "a")
 	v.Subnets = v.Subnets[:1]
-	ensureVPC(t, h, v)
-	links := run(t, "ip", "-n", h.Namespace(v.ID), "-o", "link", "show", "type", "bridge")
+	netnstest.EnsureVPC(t, h, v)
+	links := netnstest.Run(t, "ip", "-n", h.Namespace(v.ID), "-o", "link", "show", "type", "bridge")
 	if n := strings.Count(links, "\n") + 1; n != 1 || !strings.Contains(links, "b"+v.Subnets[0].ID[len(v.Subnets[0].ID)-12:]) {
 		t.Fatalf("bridges after removing a subnet:\n%s", links)
 	}
-	mustAsk(t, h, v.ID, "10.0.1.1", "10.0.1.10:7000", "a 10.0.1.1:*")
+	netnstest.MustAsk(t, h, v.ID, "10.0.1.1", "10.0.1.10:7000", "a 10.0.1.1:*")
 }
 
 // EnsureInstance is idempotent and a new Host with the same tag re-adopts the
 // namespaces without disturbing the programs running in them.
 func TestEnsureInstanceReadopts(t *testing.T) {
-	h := newHost(t)
-	v := vpc("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24")
+	h := netnstest.NewHost(t)
+	v := netnstest.VPC("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24")
 	start := time.Now()
-	ensureVPC(t, h, v)
+	netnstest.EnsureVPC(t, h, v)
 	t.Logf("EnsureVPC (new, 2 subnets): %v", time.Since(start))
 	start = time.Now()
-	a := instance(t, h, v, 0, "10.0.1.10")
+	a := netnstest.Instance(t, h, v, 0, "10.0.1.10")
 	t.Logf("EnsureInstance (new): %v", time.Since(start))
-	b := instance(t, h, v, 1, "10.0.2.20")
-	listen(t, h, b.ID, "10.0.2.20:7000", "b")
+	b := netnstest.Instance(t, h, v, 1, "10.0.2.20")
+	netnstest.Listen(t, h, b.ID, "10.0.2.20:7000", "b")
 
 	// A program in instance a.
-	exited := startIn(t, h.Namespace(a.ID), "sleep", "300")
+	exited := netnstest.StartIn(t, h.Namespace(a.ID), "sleep", "300")
 	ifindex := eth0Index(t, h, a.ID)
 
 	start = time.Now()
-	if err := h.EnsureVPC(v); err != nil {
-		t.Fatal(err)
+	if created, err := h.EnsureVPC(v); err != nil || created {
+		t.Fatalf("EnsureVPC of an existing VPC: created %v, %v", created, err)
 	}
-	if err := h.EnsureInstance(a, v); err != nil {
-		t.Fatal(err)
+	if created, err := h.EnsureInstance(a, v); err != nil || created {
+		t.Fatalf("EnsureInstance of an existing instance: created %v, %v", created, err)
 	}
 	t.Logf("EnsureVPC + EnsureInstance (unchanged): %v", time.Since(start))
 
-	h2, err := agent.NewHost(h.Tag(), nil)
+	h2, err := netns.NewHost(h.Tag(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,11 +294,11 @@ func TestEnsureInstanceReadopts(t *testing.T) {
 	if fmt.Sprint(vpcs) != fmt.Sprint([]string{v.ID}) || len(insts) != 2 || !slices.Contains(insts, a.ID) || !slices.Contains(insts, b.ID) {
 		t.Fatalf("Managed = %v, %v", vpcs, insts)
 	}
-	if err := h2.EnsureVPC(v); err != nil {
+	if _, err := h2.EnsureVPC(v); err != nil {
 		t.Fatal(err)
 	}
-	for _, i := range []agent.Instance{a, b} {
-		if err := h2.EnsureInstance(i, v); err != nil {
+	for _, i := range []netns.Instance{a, b} {
+		if _, err := h2.EnsureInstance(i, v); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -309,7 +310,7 @@ func TestEnsureInstanceReadopts(t *testing.T) {
 		t.Fatalf("the program in %s ended: %v", a.ID, err)
 	default:
 	}
-	mustAsk(t, h2, a.ID, "", "10.0.2.20:7000", "b 10.0.1.10:*")
+	netnstest.MustAsk(t, h2, a.ID, "", "10.0.2.20:7000", "b 10.0.1.10:*")
 
 	// Removing the instance ends its program (SIGTERM) and its namespace.
 	start = time.Now()
@@ -328,11 +329,11 @@ func TestEnsureInstanceReadopts(t *testing.T) {
 	if _, err := os.Stat("/etc/netns/" + h.Namespace(a.ID)); !os.IsNotExist(err) {
 		t.Fatalf("/etc/netns of %s still there: %v", a.ID, err)
 	}
-	if out := run(t, "ip", "-n", h.Namespace(v.ID), "-o", "link", "show", "type", "veth"); strings.Count(out, "\n") != 0 || out == "" {
+	if out := netnstest.Run(t, "ip", "-n", h.Namespace(v.ID), "-o", "link", "show", "type", "veth"); strings.Count(out, "\n") != 0 || out == "" {
 		t.Fatalf("VPC links after removing one of two instances:\n%s", out)
 	}
 	// Re-creating it works, and removing the VPC leaves b unwired until EnsureInstance.
-	a = instance(t, h2, v, 0, "10.0.1.10")
+	a = netnstest.Instance(t, h2, v, 0, "10.0.1.10")
 	if err := h2.RemoveInstance(a.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -342,15 +343,17 @@ func TestEnsureInstanceReadopts(t *testing.T) {
 	if err := h2.RemoveVPC(v.ID); err != nil {
 		t.Fatal(err)
 	}
-	ensureVPC(t, h2, v)
-	if err := h2.EnsureInstance(b, v); err != nil {
-		t.Fatal(err)
+	if created, err := h2.EnsureVPC(v); err != nil || !created {
+		t.Fatalf("EnsureVPC of a removed VPC: created %v, %v", created, err)
 	}
-	mustAsk(t, h2, v.ID, "10.0.2.1", "10.0.2.20:7000", "b 10.0.2.1:*")
+	if created, err := h2.EnsureInstance(b, v); err != nil || created {
+		t.Fatalf("EnsureInstance rewiring an existing instance: created %v, %v", created, err)
+	}
+	netnstest.MustAsk(t, h2, v.ID, "10.0.2.1", "10.0.2.20:7000", "b 10.0.2.1:*")
 }
 
 // eth0Index is the interface index of eth0 in an instance.
-func eth0Index(t *testing.T, h *agent.Host, id string) int {
+func eth0Index(t *testing.T, h *netns.Host, id string) int {
 	t.Helper()
 	var idx int
 	err := h.Do(id, func() error {
@@ -368,35 +371,35 @@ func eth0Index(t *testing.T, h *agent.Host, id string) int {
 
 // The instance's resolv.conf names the VPC resolver and the zone's search domain.
 func TestInstanceFiles(t *testing.T) {
-	h := newHost(t)
-	v := vpc("172.31.0.0/16", "172.31.16.0/20")
-	ensureVPC(t, h, v)
-	a := instance(t, h, v, 0, "172.31.16.5")
+	h := netnstest.NewHost(t)
+	v := netnstest.VPC("172.31.0.0/16", "172.31.16.0/20")
+	netnstest.EnsureVPC(t, h, v)
+	a := netnstest.Instance(t, h, v, 0, "172.31.16.5")
 	var out strings.Builder
-	code, err := agent.Exec(a.ID, []string{"cat", "/etc/resolv.conf", "/etc/hosts"}, nil, &out, os.Stderr)
+	code, err := netns.Exec(a.ID, []string{"cat", "/etc/resolv.conf", "/etc/hosts"}, nil, &out, os.Stderr)
 	if err != nil || code != 0 {
 		t.Fatalf("Exec: %d, %v", code, err)
 	}
 	if !strings.Contains(out.String(), "nameserver 172.31.0.2\nsearch ec2.internal\n") || !strings.Contains(out.String(), "localhost") {
 		t.Fatalf("resolv.conf and hosts in the instance:\n%s", out.String())
 	}
-	routes := run(t, "ip", "-n", h.Namespace(a.ID), "-4", "route", "show", "default")
+	routes := netnstest.Run(t, "ip", "-n", h.Namespace(a.ID), "-4", "route", "show", "default")
 	if !strings.Contains(routes, "via 172.31.16.1 dev eth0") {
 		t.Fatalf("default route: %s", routes)
 	}
 
-	w := vpc("10.1.0.0/16", "10.1.0.0/28")
+	w := netnstest.VPC("10.1.0.0/16", "10.1.0.0/28")
 	w.Subnets[0].AZ = "eu-west-1b"
-	ensureVPC(t, h, w)
-	b := instance(t, h, w, 0, "10.1.0.4")
+	netnstest.EnsureVPC(t, h, w)
+	b := netnstest.Instance(t, h, w, 0, "10.1.0.4")
 	resolv, err := os.ReadFile("/etc/netns/" + h.Namespace(b.ID) + "/resolv.conf")
 	if err != nil || string(resolv) != "nameserver 10.1.0.2\nsearch eu-west-1.compute.internal\n" {
 		t.Fatalf("resolv.conf in eu-west-1: %q, %v", resolv, err)
 	}
 	// The resolver is reachable from the subnet that contains its address.
-	listen(t, h, w.ID, "10.1.0.2:53", "resolver")
-	mustAsk(t, h, b.ID, "", "10.1.0.2:53", "resolver 10.1.0.4:*")
-	if err := h.EnsureInstance(agent.Instance{ID: b.ID, VpcID: v.ID, SubnetID: w.Subnets[0].ID, IP: b.IP}, w); err == nil {
+	netnstest.Listen(t, h, w.ID, "10.1.0.2:53", "resolver")
+	netnstest.MustAsk(t, h, b.ID, "", "10.1.0.2:53", "resolver 10.1.0.4:*")
+	if _, err := h.EnsureInstance(netns.Instance{ID: b.ID, VpcID: v.ID, SubnetID: w.Subnets[0].ID, IP: b.IP}, w); err == nil {
 		t.Fatal("EnsureInstance accepted an instance of another VPC")
 	}
 }
@@ -406,7 +409,7 @@ func TestInstanceFiles(t *testing.T) {
 // dropped (setpriv).
 func TestNewHostNeedsPrivileges(t *testing.T) {
 	if os.Getenv("STRAIT_AGENT_NEWHOST_CHILD") == "1" {
-		_, err := agent.NewHost("abc123", nil)
+		_, err := netns.NewHost("abc123", nil)
 		fmt.Printf("NewHost error: %v\n", err)
 		return
 	}
@@ -421,7 +424,7 @@ func TestNewHostNeedsPrivileges(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	want := "NewHost error: " + agent.ErrNeedRoot.Error() + " (missing CAP_NET_ADMIN and CAP_SYS_ADMIN)"
+	want := "NewHost error: " + netns.ErrNeedRoot.Error() + " (missing CAP_NET_ADMIN and CAP_SYS_ADMIN)"
 	if !strings.Contains(string(out), want) {
 		t.Fatalf("got:\n%s\nwant a line %q", out, want)
 	}

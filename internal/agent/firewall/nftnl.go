@@ -1,4 +1,4 @@
-package agent
+package firewall
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package agent
+package firewall
 
 import (
 	"net/netip"
@@ -9,8 +9,8 @@ import (
 // is not.
 func TestTableDelta(t *testing.T) {
 	ip := netip.MustParseAddr
-	self := Firewall{Ingress: []Rule{{Protocol: "-1", FromPort: -1, ToPort: -1, Group: "sg-1"}}}
-	other := Firewall{Ingress: []Rule{{Protocol: "tcp", FromPort: 443, ToPort: 443, Group: "sg-1"}}}
+	self := Rules{Ingress: []Rule{{Protocol: "-1", FromPort: -1, ToPort: -1, Group: "sg-1"}}}
+	other := Rules{Ingress: []Rule{{Protocol: "tcp", FromPort: 443, ToPort: 443, Group: "sg-1"}}}
 	groups := func(ips ...string) map[string][]netip.Addr {
 		var m []netip.Addr
 		for _, s := range ips {
@@ -18,10 +18,10 @@ func TestTableDelta(t *testing.T) {
 		}
 		return map[string][]netip.Addr{"sg-1": m}
 	}
-	one := vpcTable(map[netip.Addr]Firewall{ip("10.0.1.5"): self}, groups("10.0.1.5", "10.0.2.9"))
-	two := vpcTable(map[netip.Addr]Firewall{ip("10.0.1.5"): self, ip("10.0.1.6"): self}, groups("10.0.1.6", "10.0.2.9", "10.0.1.5"))
+	one := vpcTable(map[netip.Addr]Rules{ip("10.0.1.5"): self}, groups("10.0.1.5", "10.0.2.9"))
+	two := vpcTable(map[netip.Addr]Rules{ip("10.0.1.5"): self, ip("10.0.1.6"): self}, groups("10.0.1.6", "10.0.2.9", "10.0.1.5"))
 
-	if !one.equal(vpcTable(map[netip.Addr]Firewall{ip("10.0.1.5"): self}, groups("10.0.2.9", "10.0.1.5"))) {
+	if !one.equal(vpcTable(map[netip.Addr]Rules{ip("10.0.1.5"): self}, groups("10.0.2.9", "10.0.1.5"))) {
 		t.Error("the same firewall gives different tables")
 	}
 	b, ok := one.delta(two)
@@ -34,11 +34,11 @@ func TestTableDelta(t *testing.T) {
 	if b, ok := one.delta(one); !ok || len(b.msgs) != 0 {
 		t.Errorf("no change: delta %v with %d messages", ok, len(b.msgs))
 	}
-	three := vpcTable(map[netip.Addr]Firewall{ip("10.0.1.5"): self, ip("10.0.1.6"): other}, groups("10.0.1.5", "10.0.1.6"))
+	three := vpcTable(map[netip.Addr]Rules{ip("10.0.1.5"): self, ip("10.0.1.6"): other}, groups("10.0.1.5", "10.0.1.6"))
 	if _, ok := two.delta(three); ok {
 		t.Error("a new chain was taken for an element update")
 	}
-	fewer := vpcTable(map[netip.Addr]Firewall{ip("10.0.1.5"): {}}, nil)
+	fewer := vpcTable(map[netip.Addr]Rules{ip("10.0.1.5"): {}}, nil)
 	if _, ok := one.delta(fewer); ok {
 		t.Error("a removed set was taken for an element update")
 	}
@@ -66,8 +66,8 @@ func TestAddrDiff(t *testing.T) {
 // BenchmarkVPCTableChange measures what one more endpoint address costs the
 // firewall step with 1,000 in place: building the table and its difference.
 func BenchmarkVPCTableChange(b *testing.B) {
-	self := Firewall{Ingress: []Rule{{Protocol: "-1", FromPort: -1, ToPort: -1, Group: "sg-1"}}}
-	fw := map[netip.Addr]Firewall{}
+	self := Rules{Ingress: []Rule{{Protocol: "-1", FromPort: -1, ToPort: -1, Group: "sg-1"}}}
+	fw := map[netip.Addr]Rules{}
 	members := map[string][]netip.Addr{}
 	addr := netip.MustParseAddr("10.0.16.4")
 	for range 1000 {

@@ -1,4 +1,4 @@
-package agent
+package netns
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -28,42 +27,42 @@ const hostsFile = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopba
 // /etc/netns/<namespace>/resolv.conf (the VPC resolver, the zone's search domain)
 // and hosts. What is already right is left alone, so processes running in an
 // existing namespace are not disturbed. The VPC's namespace must exist (EnsureVPC).
-func (h *Host) EnsureInstance(i Instance, v VPC) error {
+// created reports whether the instance's namespace was made new.
+func (h *Host) EnsureInstance(i Instance, v VPC) (created bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if i.VpcID != "" && i.VpcID != v.ID {
-		return fmt.Errorf("instance %s is in %s, not %s", i.ID, i.VpcID, v.ID)
+		return false, fmt.Errorf("instance %s is in %s, not %s", i.ID, i.VpcID, v.ID)
 	}
 	s, err := findSubnet(v, i.SubnetID)
 	if err != nil {
-		return fmt.Errorf("instance %s: %w", i.ID, err)
+		return false, fmt.Errorf("instance %s: %w", i.ID, err)
 	}
 	if !i.IP.Is4() || !s.CIDR.Contains(i.IP) {
-		return fmt.Errorf("instance %s: address %s is not an IPv4 address of %s (%s)", i.ID, i.IP, s.ID, s.CIDR)
+		return false, fmt.Errorf("instance %s: address %s is not an IPv4 address of %s (%s)", i.ID, i.IP, s.ID, s.CIDR)
 	}
 	vpcNS, err := openNamespace(h.Namespace(v.ID))
 	if err != nil {
-		return fmt.Errorf("instance %s: %w (EnsureVPC first)", i.ID, err)
+		return false, fmt.Errorf("instance %s: %w (EnsureVPC first)", i.ID, err)
 	}
 	defer vpcNS.Close()
 	name := h.Namespace(i.ID)
-	created, err := ensureNamespace(name)
+	created, err = ensureNamespace(name)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if created {
-		delete(h.tables, name)
 		h.log.Info("created instance namespace", "instance", i.ID, "netns", name)
 	}
 	instNS, err := openNamespace(name)
 	if err != nil {
-		return err
+		return created, err
 	}
 	defer instNS.Close()
 	if err := writeInstanceFiles(name, Resolver(v.CIDR), searchDomain(s.AZ)); err != nil {
-		return fmt.Errorf("instance %s: %w", i.ID, err)
+		return created, fmt.Errorf("instance %s: %w", i.ID, err)
 	}
-	return withHandleAt(vpcNS, func(vh *netlink.Handle) error {
+	return created, withHandleAt(vpcNS, func(vh *netlink.Handle) error {
 		return withHandleAt(instNS, func(ih *netlink.Handle) error {
 			if err := ensureLoopback(ih, netip.Prefix{}); err != nil {
 				return fmt.Errorf("instance %s: %w", i.ID, err)
@@ -186,21 +185,6 @@ func writeInstanceFiles(name string, resolver netip.Addr, search string) error {
 		}
 	}
 	return nil
-}
-
-// instanceResolver reads the VPC resolver address back from the instance's
-// resolv.conf (written by EnsureInstance).
-func instanceResolver(name string) (netip.Addr, error) {
-	b, err := os.ReadFile(filepath.Join(netnsEtcDir, name, "resolv.conf"))
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("%w (EnsureInstance first)", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "nameserver "); ok {
-			return netip.ParseAddr(strings.TrimSpace(v))
-		}
-	}
-	return netip.Addr{}, fmt.Errorf("no nameserver in /etc/netns/%s/resolv.conf", name)
 }
 
 // removeEtcDir removes /etc/netns/<name>.

@@ -1,4 +1,4 @@
-package agent
+package netns
 
 import (
 	"bufio"
@@ -26,17 +26,14 @@ const (
 
 // Host manages the namespaces of one Strait server; every name carries its tag.
 //
-// The methods that change the host (Ensure*, Remove*, SetAddresses, Apply*) are
-// serialized; Listen, ListenUDP, Dial and Do may run concurrently with them and with
-// each other.
+// The methods that change the host (Ensure*, Remove*, SetAddresses,
+// ChangeAddresses) are serialized; Listen, ListenUDP, Dial and Do may run
+// concurrently with them and with each other.
 type Host struct {
 	tag string
 	log *slog.Logger
 
-	mu sync.Mutex
-	// tables holds the firewall last applied per namespace, so that an
-	// unchanged firewall costs nothing and a changed one only its difference.
-	tables map[string]nftTable
+	mu sync.Mutex // serializes the changes
 
 	spares spares // unconnected sockets per namespace, for DialSocket
 }
@@ -53,7 +50,7 @@ func TagFor(dataDir string) string {
 }
 
 // NewHost checks that the process can manage network namespaces (root or
-// CAP_NET_ADMIN and CAP_SYS_ADMIN, the ip and nft programs) and returns a Host whose
+// CAP_NET_ADMIN and CAP_SYS_ADMIN, the ip program) and returns a Host whose
 // namespaces are named "strait-<tag>-<id>". The error wraps ErrNeedRoot when a
 // prerequisite is missing.
 func NewHost(tag string, log *slog.Logger) (*Host, error) {
@@ -66,11 +63,11 @@ func NewHost(tag string, log *slog.Logger) (*Host, error) {
 	if err := checkPrivileges(); err != nil {
 		return nil, err
 	}
-	return &Host{tag: tag, log: log, tables: map[string]nftTable{}}, nil
+	return &Host{tag: tag, log: log}, nil
 }
 
 // checkPrivileges reports, wrapping ErrNeedRoot, what keeps this process from
-// managing namespaces and nftables.
+// managing namespaces.
 func checkPrivileges() error {
 	caps, err := effectiveCaps()
 	if err != nil {
@@ -86,10 +83,8 @@ func checkPrivileges() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("%w (missing %s)", ErrNeedRoot, strings.Join(missing, " and "))
 	}
-	for _, prog := range []string{"ip", "nft"} {
-		if _, err := exec.LookPath(prog); err != nil {
-			return fmt.Errorf("%w (%s not found in PATH)", ErrNeedRoot, prog)
-		}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return fmt.Errorf("%w (ip not found in PATH)", ErrNeedRoot)
 	}
 	return nil
 }
@@ -133,6 +128,9 @@ func (h *Host) Tag() string { return h.tag }
 // Namespace is the name of the namespace of a VPC or instance:
 // "strait-<tag>-<id>", e.g. strait-3fa2c1-vpc-0123456789abcdef0.
 func (h *Host) Namespace(id string) string { return nsPrefix(h.tag) + id }
+
+// Exists reports whether the namespace of a VPC or instance of this host exists.
+func (h *Host) Exists(id string) bool { return nsExists(h.Namespace(id)) }
 
 // nsPrefix is the common prefix of the namespaces of tag ("strait-" for all tags).
 func nsPrefix(tag string) string {

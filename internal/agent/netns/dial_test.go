@@ -1,4 +1,4 @@
-package agent_test
+package netns_test
 
 import (
 	"context"
@@ -19,27 +19,28 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"strait/internal/agent"
+	"strait/internal/agent/netns"
+	"strait/internal/agent/netns/netnstest"
 	"strait/internal/testenv"
 )
 
 // dialRig creates a host with one VPC, two ENI addresses (from, to) in its subnet
 // and an echo listener on to:7000 (each connection echoes one byte); root only.
-func dialRig(tb testing.TB) (h *agent.Host, v agent.VPC, from netip.Addr, to netip.AddrPort) {
+func dialRig(tb testing.TB) (h *netns.Host, v netns.VPC, from netip.Addr, to netip.AddrPort) {
 	testenv.RequireRoot(tb)
 	tag := make([]byte, 3)
 	rand.Read(tag)
 	var err error
-	h, err = agent.NewHost(hex.EncodeToString(tag), slog.New(slog.DiscardHandler))
+	h, err = netns.NewHost(hex.EncodeToString(tag), slog.New(slog.DiscardHandler))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
-		if _, err := agent.Down(h.Tag()); err != nil {
+		if _, err := netns.Down(h.Tag()); err != nil {
 			tb.Errorf("Down: %v", err)
 		}
 	})
-	v = vpc("10.0.0.0/16", "10.0.1.0/24")
+	v = netnstest.VPC("10.0.0.0/16", "10.0.1.0/24")
 	from, to = netip.MustParseAddr("10.0.1.50"), netip.MustParseAddrPort("10.0.1.51:7000")
 	echoVPC(tb, h, v, from, to)
 	return h, v, from, to
@@ -47,11 +48,11 @@ func dialRig(tb testing.TB) (h *agent.Host, v agent.VPC, from netip.Addr, to net
 
 // echoVPC creates VPC v on h with the ENI addresses from and to, and an echo
 // listener on to (each connection echoes one byte).
-func echoVPC(tb testing.TB, h *agent.Host, v agent.VPC, from netip.Addr, to netip.AddrPort) {
-	if err := h.EnsureVPC(v); err != nil {
+func echoVPC(tb testing.TB, h *netns.Host, v netns.VPC, from netip.Addr, to netip.AddrPort) {
+	if _, err := h.EnsureVPC(v); err != nil {
 		tb.Fatal(err)
 	}
-	enis := []agent.ENI{{ID: randomID("eni"), SubnetID: v.Subnets[0].ID, IP: from}, {ID: randomID("eni"), SubnetID: v.Subnets[0].ID, IP: to.Addr()}}
+	enis := []netns.ENI{{ID: netnstest.RandomID("eni"), SubnetID: v.Subnets[0].ID, IP: from}, {ID: netnstest.RandomID("eni"), SubnetID: v.Subnets[0].ID, IP: to.Addr()}}
 	if err := h.SetAddresses(v.ID, enis, v); err != nil {
 		tb.Fatal(err)
 	}
@@ -236,7 +237,7 @@ const soNetnsCookie = 71
 // unconnectedSocketsIn counts this process's TCP sockets inside the namespace
 // of VPC id that are neither listening nor connected: the spare sockets
 // (other tests' sockets are in other namespaces).
-func unconnectedSocketsIn(t *testing.T, h *agent.Host, id string) int {
+func unconnectedSocketsIn(t *testing.T, h *netns.Host, id string) int {
 	t.Helper()
 	cookie := func(fd int) (uint64, error) {
 		var c uint64

@@ -1,4 +1,4 @@
-package agent
+package netns
 
 import (
 	"crypto/sha256"
@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
+	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,26 +24,27 @@ var vpcSysctls = [][2]string{
 // on, reverse-path filtering off, the resolver address (CIDR base + 2) as a /32 on
 // lo, and one bridge per subnet (named "b" + 12 hex digits of the subnet ID) holding
 // the subnet's gateway address (base + 1) with the subnet's prefix. Bridges of
-// subnets no longer listed are removed. Idempotent.
-func (h *Host) EnsureVPC(v VPC) error {
+// subnets no longer listed are removed. Idempotent. created reports whether the
+// namespace was made new (nothing made in an earlier one, such as its firewall,
+// is in it).
+func (h *Host) EnsureVPC(v VPC) (created bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !v.CIDR.Addr().Is4() {
-		return fmt.Errorf("%s: only IPv4 VPC CIDRs are supported, got %s", v.ID, v.CIDR)
+		return false, fmt.Errorf("%s: only IPv4 VPC CIDRs are supported, got %s", v.ID, v.CIDR)
 	}
 	name := h.Namespace(v.ID)
-	created, err := ensureNamespace(name)
+	created, err = ensureNamespace(name)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if created {
-		delete(h.tables, name)
 		h.log.Info("created VPC namespace", "vpc", v.ID, "netns", name)
 	}
 	if err := setSysctls(name, vpcSysctls); err != nil {
-		return fmt.Errorf("%s: %w", v.ID, err)
+		return created, fmt.Errorf("%s: %w", v.ID, err)
 	}
-	return withHandle(name, func(nh *netlink.Handle) error {
+	return created, withHandle(name, func(nh *netlink.Handle) error {
 		if err := ensureLoopback(nh, netip.PrefixFrom(Resolver(v.CIDR), 32)); err != nil {
 			return fmt.Errorf("%s: %w", v.ID, err)
 		}
@@ -81,12 +82,11 @@ func (h *Host) EnsureVPC(v VPC) error {
 func (h *Host) RemoveVPC(id string) error { return h.remove("vpc", id) }
 
 // remove deletes the namespace of a VPC or instance (kind names it in the log),
-// its processes and /etc/netns entry, and forgets its applied firewall.
+// its processes and /etc/netns entry, and closes its spare sockets.
 func (h *Host) remove(kind, id string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	name := h.Namespace(id)
-	delete(h.tables, name)
 	h.spares.drop(name)
 	if err := removeNamespace(name); err != nil {
 		return fmt.Errorf("removing %s: %w", id, err)
@@ -105,7 +105,7 @@ func withHandle(name string, fn func(*netlink.Handle) error) error {
 	return withHandleAt(ns, fn)
 }
 
-func withHandleAt(ns netns.NsHandle, fn func(*netlink.Handle) error) error {
+func withHandleAt(ns vnetns.NsHandle, fn func(*netlink.Handle) error) error {
 	nh, err := netlink.NewHandleAt(ns)
 	if err != nil {
 		return err

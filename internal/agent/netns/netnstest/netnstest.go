@@ -1,4 +1,9 @@
-package agent_test
+// Package netnstest sets up namespaces of a netns.Host for tests and talks
+// across them: hosts with a random tag whose namespaces are removed (and checked
+// gone) when the test ends, VPCs, instances and listeners, and connections and
+// pings that must get through or time out. Root only; tests use only addresses
+// inside the namespaces they create.
+package netnstest
 
 import (
 	"context"
@@ -19,21 +24,19 @@ import (
 	"testing"
 	"time"
 
-	"strait/internal/agent"
+	"strait/internal/agent/netns"
 	"strait/internal/testenv"
 )
 
-// The tests use only addresses inside namespaces they create.
-
-// newHost returns a Host with a random tag whose namespaces are all removed (and
+// NewHost returns a Host with a random tag whose namespaces are all removed (and
 // checked gone with `ip netns list`) when the test ends.
-func newHost(t *testing.T) *agent.Host {
+func NewHost(t testing.TB) *netns.Host {
 	t.Helper()
 	testenv.RequireRoot(t)
 	b := make([]byte, 3)
 	rand.Read(b)
 	tag := hex.EncodeToString(b)
-	h, err := agent.NewHost(tag, slog.New(slog.NewTextHandler(t.Output(), nil)))
+	h, err := netns.NewHost(tag, slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,9 +45,9 @@ func newHost(t *testing.T) *agent.Host {
 }
 
 // down removes a tag's namespaces and checks that none is left.
-func down(t *testing.T, tag string) {
+func down(t testing.TB, tag string) {
 	t.Helper()
-	if _, err := agent.Down(tag); err != nil {
+	if _, err := netns.Down(tag); err != nil {
 		t.Errorf("Down(%s): %v", tag, err)
 	}
 	out, err := exec.Command("ip", "netns", "list").CombinedOutput()
@@ -63,35 +66,35 @@ func down(t *testing.T, tag string) {
 	}
 }
 
-// randomID makes an AWS-style ID: prefix-17 hex digits.
-func randomID(prefix string) string {
+// RandomID makes an AWS-style ID: prefix-17 hex digits.
+func RandomID(prefix string) string {
 	b := make([]byte, 9)
 	rand.Read(b)
 	return prefix + "-" + hex.EncodeToString(b)[:17]
 }
 
-// vpc describes a VPC with one subnet per given CIDR, in zones a, b, c….
-func vpc(cidr string, subnets ...string) agent.VPC {
-	v := agent.VPC{ID: randomID("vpc"), CIDR: netip.MustParsePrefix(cidr)}
+// VPC describes a VPC with one subnet per given CIDR, in zones a, b, c….
+func VPC(cidr string, subnets ...string) netns.VPC {
+	v := netns.VPC{ID: RandomID("vpc"), CIDR: netip.MustParsePrefix(cidr)}
 	for i, s := range subnets {
-		v.Subnets = append(v.Subnets, agent.Subnet{ID: randomID("subnet"), CIDR: netip.MustParsePrefix(s), AZ: fmt.Sprintf("us-east-1%c", 'a'+i)})
+		v.Subnets = append(v.Subnets, netns.Subnet{ID: RandomID("subnet"), CIDR: netip.MustParsePrefix(s), AZ: fmt.Sprintf("us-east-1%c", 'a'+i)})
 	}
 	return v
 }
 
-// ensureVPC sets a VPC up, failing the test on error.
-func ensureVPC(t *testing.T, h *agent.Host, v agent.VPC) {
+// EnsureVPC sets a VPC up, failing the test on error.
+func EnsureVPC(t testing.TB, h *netns.Host, v netns.VPC) {
 	t.Helper()
-	if err := h.EnsureVPC(v); err != nil {
+	if _, err := h.EnsureVPC(v); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// instance sets up an instance with ip in subnet index si of v.
-func instance(t *testing.T, h *agent.Host, v agent.VPC, si int, ip string) agent.Instance {
+// Instance sets up an instance with ip in subnet index si of v.
+func Instance(t testing.TB, h *netns.Host, v netns.VPC, si int, ip string) netns.Instance {
 	t.Helper()
-	i := agent.Instance{ID: randomID("i"), VpcID: v.ID, SubnetID: v.Subnets[si].ID, IP: netip.MustParseAddr(ip)}
-	if err := h.EnsureInstance(i, v); err != nil {
+	i := netns.Instance{ID: RandomID("i"), VpcID: v.ID, SubnetID: v.Subnets[si].ID, IP: netip.MustParseAddr(ip)}
+	if _, err := h.EnsureInstance(i, v); err != nil {
 		t.Fatal(err)
 	}
 	return i
@@ -99,7 +102,7 @@ func instance(t *testing.T, h *agent.Host, v agent.VPC, si int, ip string) agent
 
 // serve accepts connections on ln until it closes and answers each with
 // "<token> <client address>\n".
-func serve(t *testing.T, ln net.Listener, token string) {
+func serve(t testing.TB, ln net.Listener, token string) {
 	t.Helper()
 	t.Cleanup(func() { ln.Close() })
 	go func() {
@@ -114,8 +117,8 @@ func serve(t *testing.T, ln net.Listener, token string) {
 	}()
 }
 
-// listen opens a listener in the namespace of id (a VPC or instance) and serves it.
-func listen(t *testing.T, h *agent.Host, id, addr, token string) {
+// Listen opens a listener in the namespace of id (a VPC or instance) and serves it.
+func Listen(t testing.TB, h *netns.Host, id, addr, token string) {
 	t.Helper()
 	ln, err := h.Listen(id, netip.MustParseAddrPort(addr))
 	if err != nil {
@@ -124,9 +127,9 @@ func listen(t *testing.T, h *agent.Host, id, addr, token string) {
 	serve(t, ln, token)
 }
 
-// ask connects from the namespace of id (bound to from, when set) to addr within
+// Ask connects from the namespace of id (bound to from, when set) to addr within
 // timeout and returns the server's answer.
-func ask(h *agent.Host, id, from, addr string, timeout time.Duration) (string, error) {
+func Ask(h *netns.Host, id, from, addr string, timeout time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var src netip.Addr
@@ -143,11 +146,11 @@ func ask(h *agent.Host, id, from, addr string, timeout time.Duration) (string, e
 	return strings.TrimSpace(string(b)), err
 }
 
-// mustAsk is ask that fails the test on error and checks the answer (a trailing
+// MustAsk is Ask that fails the test on error and checks the answer (a trailing
 // * in want matches anything).
-func mustAsk(t *testing.T, h *agent.Host, id, from, addr, want string) {
+func MustAsk(t testing.TB, h *netns.Host, id, from, addr, want string) {
 	t.Helper()
-	got, err := ask(h, id, from, addr, 5*time.Second)
+	got, err := Ask(h, id, from, addr, 5*time.Second)
 	if err != nil {
 		t.Fatalf("from %s (%s) to %s: %v", id, from, addr, err)
 	}
@@ -156,20 +159,20 @@ func mustAsk(t *testing.T, h *agent.Host, id, from, addr, want string) {
 	}
 }
 
-// mustTimeOut checks that a connection from id to addr times out (is dropped, not
+// MustTimeOut checks that a connection from id to addr times out (is dropped, not
 // refused).
-func mustTimeOut(t *testing.T, h *agent.Host, id, addr string) {
+func MustTimeOut(t testing.TB, h *netns.Host, id, addr string) {
 	t.Helper()
-	_, err := ask(h, id, "", addr, time.Second)
+	_, err := Ask(h, id, "", addr, time.Second)
 	var ne net.Error
 	if err == nil || !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("from %s to %s: got %v, want a timeout", id, addr, err)
 	}
 }
 
-// ping sends an ICMP echo request from the namespace of id to dst and waits up to
+// Ping sends an ICMP echo request from the namespace of id to dst and waits up to
 // timeout for the reply.
-func ping(h *agent.Host, id string, dst netip.Addr, timeout time.Duration) error {
+func Ping(h *netns.Host, id string, dst netip.Addr, timeout time.Duration) error {
 	var c net.PacketConn
 	err := h.Do(id, func() (err error) {
 		c, err = net.ListenPacket("ip4:icmp", "0.0.0.0")
@@ -212,8 +215,8 @@ func icmpChecksum(b []byte) uint16 {
 	return ^uint16(sum)
 }
 
-// run runs a command and returns its trimmed output, failing the test on error.
-func run(t *testing.T, name string, args ...string) string {
+// Run runs a command and returns its trimmed output, failing the test on error.
+func Run(t testing.TB, name string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(name, args...).CombinedOutput()
 	if err != nil {
@@ -222,10 +225,10 @@ func run(t *testing.T, name string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// startIn starts a program in a namespace with `ip netns exec`, waits until it runs
+// StartIn starts a program in a namespace with `ip netns exec`, waits until it runs
 // there, and returns a channel that receives its exit. The program is killed when
 // the test ends.
-func startIn(t *testing.T, ns string, argv ...string) <-chan error {
+func StartIn(t testing.TB, ns string, argv ...string) <-chan error {
 	t.Helper()
 	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, argv...)...)
 	if err := cmd.Start(); err != nil {

@@ -1,4 +1,4 @@
-package agent_test
+package netns_test
 
 import (
 	"os"
@@ -8,32 +8,33 @@ import (
 	"testing"
 	"time"
 
-	"strait/internal/agent"
+	"strait/internal/agent/netns"
+	"strait/internal/agent/netns/netnstest"
 )
 
 // Down removes every namespace of its tag, instances first, with their programs
 // and /etc/netns directories, and leaves other tags alone.
 func TestDown(t *testing.T) {
-	h := newHost(t)
-	other := newHost(t)
+	h := netnstest.NewHost(t)
+	other := netnstest.NewHost(t)
 	var want []string
 	for range 2 {
-		v := vpc("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24")
-		ensureVPC(t, h, v)
-		a := instance(t, h, v, 0, "10.0.1.10")
-		b := instance(t, h, v, 1, "10.0.2.10")
+		v := netnstest.VPC("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24")
+		netnstest.EnsureVPC(t, h, v)
+		a := netnstest.Instance(t, h, v, 0, "10.0.1.10")
+		b := netnstest.Instance(t, h, v, 1, "10.0.2.10")
 		want = append(want, h.Namespace(a.ID), h.Namespace(b.ID), h.Namespace(v.ID))
 	}
-	ov := vpc("10.0.0.0/16", "10.0.1.0/24")
-	ensureVPC(t, other, ov)
-	oi := instance(t, other, ov, 0, "10.0.1.10")
-	listen(t, h, strings.TrimPrefix(want[0], "strait-"+h.Tag()+"-"), "10.0.1.10:80", "x")
+	ov := netnstest.VPC("10.0.0.0/16", "10.0.1.0/24")
+	netnstest.EnsureVPC(t, other, ov)
+	oi := netnstest.Instance(t, other, ov, 0, "10.0.1.10")
+	netnstest.Listen(t, h, strings.TrimPrefix(want[0], "strait-"+h.Tag()+"-"), "10.0.1.10:80", "x")
 
-	exited := startIn(t, want[0], "sh", "-c", "trap '' TERM; sleep 300")
+	exited := netnstest.StartIn(t, want[0], "sh", "-c", "trap '' TERM; sleep 300")
 	time.Sleep(100 * time.Millisecond) // let sh set its trap
 
 	start := time.Now()
-	removed, err := agent.Down(h.Tag())
+	removed, err := netns.Down(h.Tag())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestDown(t *testing.T) {
 			t.Errorf("/etc/netns/%s: %v", name, err)
 		}
 	}
-	if removed, err := agent.Down(h.Tag()); err != nil || len(removed) != 0 {
+	if removed, err := netns.Down(h.Tag()); err != nil || len(removed) != 0 {
 		t.Fatalf("second Down: %v, %v", removed, err)
 	}
 }
