@@ -13,7 +13,7 @@ import (
 // The data plane dials a target for every proxied connection, so Dial is on the
 // hot path. Only the socket has to be created inside the namespace (a socket
 // keeps its namespace for life): it comes from the namespace's spare sockets
-// (host_spares.go), which a locked thread creates in batches; binding and
+// (spares.go), which a locked thread creates in batches; binding and
 // connecting happen on the calling goroutine with raw system calls
 // (dataplane.StartConnect), and only a handshake still in flight is waited for
 // in Go's poller (dataplane.AwaitConnect), by whoever can wait. (Dialling with the
