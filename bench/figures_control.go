@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
-	"strait/internal/agent"
+	"strait/internal/agent/netns"
 )
 
 // endpointTiming is what figure 5 saw of one endpoint's life.
@@ -114,7 +114,7 @@ func (d *driver) timeEndpoint() (*endpointTiming, error) {
 // connectTestIn runs one connect test from inside an instance's namespace.
 func connectTestIn(inst, addr string, timeout time.Duration) error {
 	var c net.Conn
-	err := agent.InInstance(inst, func() error {
+	err := netns.InInstance(inst, func() error {
 		var err error
 		c, err = net.DialTimeout("tcp", addr, timeout)
 		return err

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"strait/internal/agent"
+	"strait/internal/agent/netns"
 )
 
 // straitServer is `strait server --dev` with the netns data plane, run as a child.
@@ -37,7 +37,7 @@ func startServer(ctx context.Context, bin, dataDir, logPath string) (*straitServ
 	if err != nil {
 		return nil, err
 	}
-	s := &straitServer{bin: bin, dataDir: dataDir, listen: fmt.Sprintf("127.0.0.1:%d", port), tag: agent.TagFor(dataDir), log: logf}
+	s := &straitServer{bin: bin, dataDir: dataDir, listen: fmt.Sprintf("127.0.0.1:%d", port), tag: netns.TagFor(dataDir), log: logf}
 	s.url = "http://" + s.listen
 	return s, s.start(ctx)
 }

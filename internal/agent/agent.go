@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"sync"
 
+	"strait/internal/agent/firewall"
+	"strait/internal/agent/netns"
 	"strait/internal/dataplane"
 	"strait/internal/dns"
 )
@@ -17,20 +19,21 @@ import (
 // Agent applies desired states to the host and remembers what it realized, which
 // the reconciler reads back (it implements status.Realized).
 type Agent struct {
-	host  *Host
+	host  *netns.Host
+	fw    Firewall
 	proxy *dataplane.Proxy
 	log   *slog.Logger
 
 	applyMu   sync.Mutex // one Apply at a time
-	vpcs      map[string]VPC
-	instances map[string]Instance
-	addrs     map[string]map[netip.Addr]ENI                       // VPC → ENI addresses applied
-	vpcFW     map[string]appliedFirewall[map[netip.Addr]Firewall] // VPC → firewall applied
-	instFW    map[string]appliedFirewall[Firewall]                // instance → firewall applied
-	listeners map[listenKey]*listener                             // open data-plane listeners
-	resolvers map[string]*resolver                                // VPC → its DNS resolver
-	proxyCfg  *dataplane.Config                                   // the routing last given to the proxy
-	ph        *phases                                             // the running Apply's step timings
+	vpcs      map[string]netns.VPC
+	instances map[string]netns.Instance
+	addrs     map[string]map[netip.Addr]netns.ENI                       // VPC → ENI addresses applied
+	vpcFW     map[string]appliedFirewall[map[netip.Addr]firewall.Rules] // VPC → firewall applied
+	instFW    map[string]appliedFirewall[firewall.Rules]                // instance → firewall applied
+	listeners map[listenKey]*listener                                   // open data-plane listeners
+	resolvers map[string]*resolver                                      // VPC → its DNS resolver
+	proxyCfg  *dataplane.Config                                         // the routing last given to the proxy
+	ph        *phases                                                   // the running Apply's step timings
 
 	mu        sync.RWMutex // guards ready, known, endpoints and services
 	ready     map[string]bool
@@ -57,14 +60,15 @@ type resolver struct {
 	names map[string][]netip.Addr // the records last given to srv
 }
 
-// New returns an agent that realizes states on host with proxy carrying the
-// traffic. It adopts the namespaces a previous run left: the first Apply keeps
-// those still wanted and removes the rest.
-func New(host *Host, proxy *dataplane.Proxy, log *slog.Logger) (*Agent, error) {
+// New returns an agent that realizes states on host, with fw loading the
+// security groups' rules and proxy carrying the traffic. It adopts the
+// namespaces a previous run left: the first Apply keeps those still wanted and
+// removes the rest.
+func New(host *netns.Host, fw Firewall, proxy *dataplane.Proxy, log *slog.Logger) (*Agent, error) {
 	a := &Agent{
-		host: host, proxy: proxy, log: log,
-		vpcs: map[string]VPC{}, instances: map[string]Instance{}, addrs: map[string]map[netip.Addr]ENI{},
-		vpcFW: map[string]appliedFirewall[map[netip.Addr]Firewall]{}, instFW: map[string]appliedFirewall[Firewall]{},
+		host: host, fw: fw, proxy: proxy, log: log,
+		vpcs: map[string]netns.VPC{}, instances: map[string]netns.Instance{}, addrs: map[string]map[netip.Addr]netns.ENI{},
+		vpcFW: map[string]appliedFirewall[map[netip.Addr]firewall.Rules]{}, instFW: map[string]appliedFirewall[firewall.Rules]{},
 		listeners: map[listenKey]*listener{}, resolvers: map[string]*resolver{},
 		ready: map[string]bool{}, known: map[string]bool{},
 	}
@@ -74,11 +78,11 @@ func New(host *Host, proxy *dataplane.Proxy, log *slog.Logger) (*Agent, error) {
 	}
 	// Adopted namespaces are known but not yet applied: Apply re-checks them.
 	for _, id := range vpcs {
-		a.vpcs[id] = VPC{ID: id}
+		a.vpcs[id] = netns.VPC{ID: id}
 		a.known[id] = true
 	}
 	for _, id := range insts {
-		a.instances[id] = Instance{ID: id}
+		a.instances[id] = netns.Instance{ID: id}
 		a.known[id] = true
 	}
 	return a, nil
@@ -204,19 +208,19 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 // vpcInterfaces collects, per VPC, the ENIs of endpoints and load balancers and
 // the firewall of each ENI address that has one. An endpoint's firewall takes the
 // ingress rules its load balancers enforce on PrivateLink traffic.
-func vpcInterfaces(st State) (map[string][]ENI, map[string]map[netip.Addr]Firewall) {
-	enis := map[string][]ENI{}
-	fws := map[string]map[netip.Addr]Firewall{}
-	addFW := func(vpc string, ip netip.Addr, fw Firewall) {
+func vpcInterfaces(st State) (map[string][]netns.ENI, map[string]map[netip.Addr]firewall.Rules) {
+	enis := map[string][]netns.ENI{}
+	fws := map[string]map[netip.Addr]firewall.Rules{}
+	addFW := func(vpc string, ip netip.Addr, fw firewall.Rules) {
 		if fws[vpc] == nil {
-			fws[vpc] = map[netip.Addr]Firewall{}
+			fws[vpc] = map[netip.Addr]firewall.Rules{}
 		}
 		fws[vpc][ip] = fw
 	}
-	enforced := map[string][]Rule{} // LB ARN → ingress rules PrivateLink traffic must pass
+	enforced := map[string][]firewall.Rule{} // LB ARN → ingress rules PrivateLink traffic must pass
 	for _, lb := range st.LoadBalancers {
 		if lb.Firewall != nil && lb.EnforceOnPrivateLink {
-			enforced[lb.ARN] = append([]Rule{}, lb.Firewall.Ingress...)
+			enforced[lb.ARN] = append([]firewall.Rule{}, lb.Firewall.Ingress...)
 		}
 	}
 	for _, ep := range st.Endpoints {
@@ -224,7 +228,7 @@ func vpcInterfaces(st State) (map[string][]ENI, map[string]map[netip.Addr]Firewa
 		fw := ep.Firewall
 		for _, arn := range ep.LoadBalancers {
 			if rules, ok := enforced[arn]; ok {
-				fw.AlsoIngress = append(append([]Rule{}, fw.AlsoIngress...), rules...)
+				fw.AlsoIngress = append(append([]firewall.Rule{}, fw.AlsoIngress...), rules...)
 			}
 		}
 		for _, e := range ep.ENIs {
@@ -248,6 +252,7 @@ func (a *Agent) removeUnknown(known map[string]bool) []error {
 	var errs []error
 	for id := range a.instances {
 		if !known[id] {
+			a.fw.Forget(id)
 			if err := a.host.RemoveInstance(id); err != nil {
 				errs = append(errs, fmt.Errorf("removing instance %s: %w", id, err))
 				known[id] = true
@@ -260,6 +265,7 @@ func (a *Agent) removeUnknown(known map[string]bool) []error {
 	for id := range a.vpcs {
 		if !known[id] {
 			a.closeResolver(id)
+			a.fw.Forget(id)
 			if err := a.host.RemoveVPC(id); err != nil {
 				errs = append(errs, fmt.Errorf("removing vpc %s: %w", id, err))
 				known[id] = true

@@ -1,8 +1,8 @@
-// Package agent makes the host match the desired state: each VPC is a network
-// namespace acting as its router, each instance a namespace wired into its subnet,
-// endpoint and load balancer ENIs are addresses in the VPC namespaces, security
-// groups are nftables rules inside the namespaces, each VPC has a DNS resolver at
-// its CIDR base + 2, and the data plane listens on the ENIs. Everything it creates
-// is named after the server's tag so that a restart re-adopts it and `strait down`
-// removes it.
+// Package agent makes the host match the desired state the reconciler builds
+// (State): Apply creates, changes and removes in one pass what differs from
+// the last state applied — VPC and instance namespaces and ENI addresses
+// (package netns), the security groups' rules (a Firewall: package firewall),
+// the data plane's routing and listeners on the ENIs (package dataplane) and
+// each VPC's DNS resolver at its CIDR base + 2 (package dns) — and records
+// what is ready, which the reconciler reads back.
 package agent

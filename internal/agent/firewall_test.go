@@ -1,171 +1,164 @@
-package agent_test
+package agent
 
 import (
-	"flag"
+	"errors"
 	"maps"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"slices"
+	"reflect"
 	"strings"
 	"testing"
-	"time"
 
-	"strait/internal/agent"
+	"strait/internal/agent/firewall"
+	"strait/internal/agent/netns"
+	"strait/internal/dataplane"
 )
 
-var updateNFT = flag.Bool("update-nft", false, "rewrite testdata/*.nft from the generated rulesets")
+// These tests need no root: the firewall is a firewall.Fake, which renders
+// what NFTables would load and records it, and only the orchestrator's firewall
+// step runs (no namespaces).
 
-func prefixes(s ...string) []netip.Prefix {
-	out := make([]netip.Prefix, len(s))
-	for i, p := range s {
-		out[i] = netip.MustParsePrefix(p)
+func addrs(s ...string) []netip.Addr {
+	out := make([]netip.Addr, len(s))
+	for i, a := range s {
+		out[i] = netip.MustParseAddr(a)
 	}
 	return out
 }
 
-// The firewalls of the golden files, also loaded into nft by TestRulesetsLoad.
-var (
-	goldenVPC = map[string]map[netip.Addr]agent.Firewall{
-		"vpc_empty": nil,
-		"vpc_endpoints": {
-			// An endpoint ENI whose group admits HTTPS from the VPC and one host for all.
-			netip.MustParseAddr("10.0.1.50"): {Ingress: []agent.Rule{
-				{Protocol: "tcp", FromPort: 443, ToPort: 443, Prefixes: prefixes("10.0.0.0/16")},
-				{Protocol: "-1", FromPort: -1, ToPort: -1, Prefixes: prefixes("192.168.7.7/32")},
-			}},
-			// The same endpoint's ENI in another subnet: the same rules, given twice
-			// and in another order (two groups with the same rule).
-			netip.MustParseAddr("10.0.2.50"): {Ingress: []agent.Rule{
-				{Protocol: "-1", FromPort: -1, ToPort: -1, Prefixes: prefixes("192.168.7.7/32")},
-				{Protocol: "tcp", FromPort: 443, ToPort: 443, Prefixes: prefixes("10.0.0.0/16")},
-				{Protocol: "tcp", FromPort: 443, ToPort: 443, Prefixes: prefixes("10.0.0.0/16")},
-			}},
-			// A load balancer node whose group allows nothing.
-			netip.MustParseAddr("10.0.3.9"): {},
-			// An endpoint whose service's load balancer enforces its own groups on
-			// PrivateLink traffic: both rule sets must admit a connection.
-			netip.MustParseAddr("10.0.1.60"): {
-				Ingress:     []agent.Rule{{Protocol: "tcp", FromPort: 3306, ToPort: 3306, Prefixes: prefixes("10.0.0.0/16")}},
-				AlsoIngress: []agent.Rule{{Protocol: "tcp", FromPort: 3306, ToPort: 3306, Prefixes: prefixes("10.0.1.0/24")}},
-			},
-			// IPv6 addresses are not filtered.
-			netip.MustParseAddr("fd00::1"): {Ingress: []agent.Rule{{Protocol: "tcp", FromPort: 80, ToPort: 80, Prefixes: prefixes("::/0")}}},
-			// Endpoints in a group that admits its own members, and one more.
-			netip.MustParseAddr("10.0.1.70"): {Ingress: []agent.Rule{{Protocol: "-1", FromPort: -1, ToPort: -1, Group: "sg-0a1b2c3d4e5f60718"}}},
-			netip.MustParseAddr("10.0.1.71"): {Ingress: []agent.Rule{{Protocol: "-1", FromPort: -1, ToPort: -1, Group: "sg-0a1b2c3d4e5f60718"}}},
-			netip.MustParseAddr("10.0.1.72"): {Ingress: []agent.Rule{
-				{Protocol: "-1", FromPort: -1, ToPort: -1, Group: "sg-0a1b2c3d4e5f60718"},
-				{Protocol: "tcp", FromPort: 5432, ToPort: 5432, Group: "sg-empty"},
-			}},
-		},
-	}
-	// goldenGroups are the members of the groups the golden firewalls refer to.
-	goldenGroups = map[string][]netip.Addr{
-		"sg-0a1b2c3d4e5f60718": {netip.MustParseAddr("10.0.1.72"), netip.MustParseAddr("10.0.1.70"), netip.MustParseAddr("10.0.1.71"), netip.MustParseAddr("10.0.1.10"), netip.MustParseAddr("fd00::7")},
-		"sg-default":           {netip.MustParseAddr("10.0.2.20"), netip.MustParseAddr("10.0.1.10")},
-		"sg-unused":            {netip.MustParseAddr("10.9.9.9")},
-	}
-	goldenInstance = map[string]agent.Firewall{
-		// AWS's default group: members (resolved to addresses) in, everything out.
-		"instance_default": {
-			Ingress: []agent.Rule{{Protocol: "-1", FromPort: -1, ToPort: -1, Group: "sg-default"}},
-			Egress:  []agent.Rule{{Protocol: "-1", FromPort: -1, ToPort: -1, Prefixes: prefixes("0.0.0.0/0")}},
-		},
-		"instance_nothing": {},
-		"instance_mixed": {
-			Ingress: []agent.Rule{
-				{Protocol: "tcp", FromPort: 3306, ToPort: 3306, Prefixes: prefixes("10.0.0.0/16", "10.0.1.0/24", "10.0.2.7/32", "172.16.0.0/12", "2001:db8::/32")},
-				{Protocol: "tcp", FromPort: 8000, ToPort: 8100, Prefixes: prefixes("0.0.0.0/0")},
-				{Protocol: "tcp", FromPort: 0, ToPort: 65535, Prefixes: prefixes("10.9.0.0/16")},
-				{Protocol: "udp", FromPort: 53, ToPort: 53, Prefixes: prefixes("10.0.0.0/8")},
-				{Protocol: "17", FromPort: -1, ToPort: -1, Prefixes: prefixes("10.1.0.0/16")},
-				{Protocol: "icmp", FromPort: 8, ToPort: -1, Prefixes: prefixes("0.0.0.0/0")},
-				{Protocol: "icmp", FromPort: 3, ToPort: 4, Prefixes: prefixes("10.0.0.0/16")},
-				{Protocol: "1", FromPort: -1, ToPort: -1, Prefixes: prefixes("10.3.0.0/16")},
-				{Protocol: "47", FromPort: -1, ToPort: -1, Prefixes: prefixes("10.4.0.0/16")},
-				{Protocol: "icmpv6", FromPort: -1, ToPort: -1, Prefixes: prefixes("::/0")},
-				{Protocol: "tcp", FromPort: 22, ToPort: 22, Prefixes: prefixes("2001:db8::/32")},
-				{Protocol: "tcp", FromPort: 22, ToPort: 22},
-				{Protocol: "gre", FromPort: -1, ToPort: -1, Prefixes: prefixes("0.0.0.0/0")},
-				{Protocol: "tcp", FromPort: 90, ToPort: 80, Prefixes: prefixes("0.0.0.0/0")},
-			},
-			Egress: []agent.Rule{
-				{Protocol: "tcp", FromPort: 443, ToPort: 443, Prefixes: prefixes("10.0.1.50/32", "10.0.2.50/32")},
-				{Protocol: "udp", FromPort: 123, ToPort: 123, Prefixes: prefixes("0.0.0.0/0")},
-			},
-		},
-	}
-)
+func tcp(port int32, prefix string) firewall.Rule {
+	return firewall.Rule{Protocol: "tcp", FromPort: port, ToPort: port, Prefixes: []netip.Prefix{netip.MustParsePrefix(prefix)}}
+}
 
-func TestRulesetGolden(t *testing.T) {
-	got := map[string]string{}
-	for name, fw := range goldenVPC {
-		got[name] = agent.VPCRuleset(fw, goldenGroups)
+// fakeAgent is an Agent with only its firewall step: a Fake firewall and no
+// host or proxy.
+func fakeAgent() (*Agent, *firewall.Fake) {
+	fw := &firewall.Fake{}
+	return &Agent{
+		fw: fw, ph: newPhases(),
+		vpcFW:  map[string]appliedFirewall[map[netip.Addr]firewall.Rules]{},
+		instFW: map[string]appliedFirewall[firewall.Rules]{},
+	}, fw
+}
+
+// Each ENI address gets the rules of its endpoint or load balancer; an
+// endpoint of a load balancer that enforces its groups on PrivateLink traffic
+// also gets that load balancer's ingress rules, and the state is not changed.
+func TestVPCInterfaces(t *testing.T) {
+	lbRules := firewall.Rules{Ingress: []firewall.Rule{tcp(80, "10.0.0.0/8")}}
+	epRules := firewall.Rules{Ingress: []firewall.Rule{tcp(80, "10.0.1.0/24")}}
+	eni := func(id, ip string) netns.ENI {
+		return netns.ENI{ID: id, SubnetID: "subnet-1", AZ: "us-east-1a", IP: netip.MustParseAddr(ip)}
 	}
-	for name, fw := range goldenInstance {
-		got[name] = agent.InstanceRuleset(fw, goldenGroups, netip.MustParseAddr("10.0.0.2"))
+	st := State{
+		LoadBalancers: []LoadBalancer{
+			{LoadBalancer: dataplane.LoadBalancer{ARN: "arn:enforcing", VpcID: "vpc-p"}, ENIs: []netns.ENI{eni("eni-n1", "10.1.1.10")},
+				Firewall: &lbRules, EnforceOnPrivateLink: true},
+			{LoadBalancer: dataplane.LoadBalancer{ARN: "arn:open", VpcID: "vpc-p"}, ENIs: []netns.ENI{eni("eni-n2", "10.1.1.11")}},
+		},
+		Endpoints: []Endpoint{
+			{ID: "vpce-1", VpcID: "vpc-c", LoadBalancers: []string{"arn:enforcing"}, Firewall: epRules,
+				ENIs: []netns.ENI{eni("eni-e1", "10.0.1.50"), eni("eni-e2", "10.0.2.50")}},
+			{ID: "vpce-2", VpcID: "vpc-c", LoadBalancers: []string{"arn:open"}, Firewall: epRules,
+				ENIs: []netns.ENI{eni("eni-e3", "10.0.1.51")}},
+		},
 	}
-	for name, text := range got {
-		path := filepath.Join("testdata", name+".nft")
-		if *updateNFT {
-			if err := os.MkdirAll("testdata", 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run with -update-nft to create it)", err)
-		}
-		if text != string(want) {
-			t.Errorf("%s: generated ruleset differs from %s:\n%s", name, path, text)
-		}
+	enis, fws := vpcInterfaces(st)
+
+	if got := len(enis["vpc-c"]); got != 3 {
+		t.Errorf("consumer VPC ENIs: %d, want 3", got)
+	}
+	if got := len(enis["vpc-p"]); got != 2 {
+		t.Errorf("provider VPC ENIs: %d, want 2", got)
+	}
+	enforced := firewall.Rules{Ingress: epRules.Ingress, AlsoIngress: lbRules.Ingress}
+	want := map[string]map[netip.Addr]firewall.Rules{
+		"vpc-c": {
+			netip.MustParseAddr("10.0.1.50"): enforced,
+			netip.MustParseAddr("10.0.2.50"): enforced,
+			netip.MustParseAddr("10.0.1.51"): epRules,
+		},
+		"vpc-p": {netip.MustParseAddr("10.1.1.10"): lbRules}, // the other node has no groups
+	}
+	if !reflect.DeepEqual(fws, want) {
+		t.Errorf("firewalls:\n%+v\nwant\n%+v", fws, want)
+	}
+	if st.Endpoints[0].Firewall.AlsoIngress != nil {
+		t.Error("vpcInterfaces changed the endpoint's rules in the state")
 	}
 }
 
-// The generated rulesets are valid nft: each is loaded into a namespace, each
-// replacing the one before.
-func TestRulesetsLoad(t *testing.T) {
-	h := newHost(t)
-	v := vpc("10.0.0.0/16", "10.0.1.0/24")
-	ensureVPC(t, h, v)
-	a := instance(t, h, v, 0, "10.0.1.10")
+// A VPC's firewall is applied when its rules or the members of a group they
+// refer to change, not otherwise; a failed apply is retried with the same
+// rules.
+func TestVPCFirewallAppliedOnChange(t *testing.T) {
+	a, fake := fakeAgent()
+	eni := netip.MustParseAddr("10.0.1.50")
+	members := firewall.Rules{Ingress: []firewall.Rule{{Protocol: "tcp", FromPort: 443, ToPort: 443, Group: "sg-1"}}}
+	rules := map[netip.Addr]firewall.Rules{eni: members}
+	groups := map[string][]netip.Addr{"sg-1": addrs("10.0.1.10"), "sg-other": addrs("10.0.9.9")}
+
+	apply := func(rules map[netip.Addr]firewall.Rules, groups map[string][]netip.Addr, wantApplies int) {
+		t.Helper()
+		if err := a.applyVPCFirewall("vpc-1", rules, groups); err != nil {
+			t.Fatal(err)
+		}
+		if n := fake.Applies("vpc-1"); n != wantApplies {
+			t.Fatalf("%d applies, want %d", n, wantApplies)
+		}
+		if got, _ := fake.Ruleset("vpc-1"); got != firewall.VPCRuleset(rules, groups) {
+			t.Fatalf("applied ruleset:\n%s\nwant the rendering of the rules given", got)
+		}
+	}
+	apply(rules, groups, 1)
+	apply(rules, groups, 1) // unchanged
+	groups["sg-other"] = addrs("10.0.9.9", "10.0.9.10")
+	apply(rules, groups, 1) // a group no rule refers to
+	groups["sg-1"] = addrs("10.0.1.10", "10.0.1.11")
+	apply(rules, groups, 2) // a member joins a referenced group
+	// An address more, in a map of its own as each Apply's state has.
+	rules = maps.Clone(rules)
+	rules[netip.MustParseAddr("10.0.1.51")] = members
+	apply(rules, groups, 3)
+
+	// A failure is not recorded as applied: the same rules go again.
+	fake.Fail("vpc-1", errors.New("refused"))
+	rules = maps.Clone(rules)
+	delete(rules, eni)
+	if err := a.applyVPCFirewall("vpc-1", rules, groups); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("apply with a failing firewall: %v", err)
+	}
+	fake.Fail("vpc-1", nil)
+	apply(rules, groups, 5)
+	apply(rules, groups, 5)
+}
+
+// An instance's firewall is applied as a VPC's, with DNS to its VPC's resolver
+// allowed.
+func TestInstanceFirewallAppliedOnChange(t *testing.T) {
+	a, fake := fakeAgent()
+	v := VPC{VPC: netns.VPC{ID: "vpc-1", CIDR: netip.MustParsePrefix("172.31.0.0/16")}}
+	in := Instance{Instance: netns.Instance{ID: "i-1", VpcID: v.ID}, Firewall: firewall.Rules{
+		Ingress: []firewall.Rule{{Protocol: "-1", FromPort: -1, ToPort: -1, Group: "sg-1"}},
+		Egress:  []firewall.Rule{tcp(443, "0.0.0.0/0")},
+	}}
+	groups := map[string][]netip.Addr{"sg-1": addrs("172.31.1.5")}
 	for range 2 {
-		for _, name := range slices.Sorted(maps.Keys(goldenVPC)) {
-			start := time.Now()
-			if err := h.ApplyVPCFirewall(v.ID, goldenVPC[name], goldenGroups); err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			t.Logf("ApplyVPCFirewall %s: %v", name, time.Since(start))
-		}
-		for _, name := range slices.Sorted(maps.Keys(goldenInstance)) {
-			if err := h.ApplyInstanceFirewall(a.ID, goldenInstance[name], goldenGroups); err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
+		if err := a.applyInstanceFirewall(in, v, groups); err != nil {
+			t.Fatal(err)
 		}
 	}
-	// Cached: the same ruleset is not loaded again.
-	start := time.Now()
-	if err := h.ApplyInstanceFirewall(a.ID, goldenInstance["instance_nothing"], goldenGroups); err != nil {
+	if n := fake.Applies("i-1"); n != 1 {
+		t.Fatalf("%d applies of an unchanged firewall, want 1", n)
+	}
+	got, _ := fake.Ruleset("i-1")
+	if want := firewall.InstanceRuleset(in.Firewall, groups, netip.MustParseAddr("172.31.0.2")); got != want {
+		t.Fatalf("applied ruleset:\n%s\nwant\n%s", got, want)
+	}
+	groups["sg-1"] = addrs("172.31.1.5", "172.31.1.6")
+	if err := a.applyInstanceFirewall(in, v, groups); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d > 5*time.Millisecond {
-		t.Errorf("re-applying an unchanged firewall took %v", d)
-	}
-	if err := h.ApplyInstanceFirewall(a.ID, goldenInstance["instance_mixed"], goldenGroups); err != nil {
-		t.Fatal(err)
-	}
-	rules := run(t, "ip", "netns", "exec", h.Namespace(a.ID), "nft", "list", "ruleset")
-	for _, want := range []string{"udp dport 123 accept", "ip saddr { 10.0.0.0/16, 172.16.0.0/12 } tcp dport 3306 accept"} {
-		if !strings.Contains(rules, want) {
-			t.Fatalf("instance ruleset lacks %q:\n%s", want, rules)
-		}
-	}
-	if strings.Count(rules, "table inet strait") != 1 {
-		t.Fatalf("instance ruleset:\n%s", rules)
+	if n := fake.Applies("i-1"); n != 2 {
+		t.Fatalf("%d applies after a member joined, want 2", n)
 	}
 }

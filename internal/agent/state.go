@@ -3,6 +3,8 @@ package agent
 import (
 	"net/netip"
 
+	"strait/internal/agent/firewall"
+	"strait/internal/agent/netns"
 	"strait/internal/dataplane"
 )
 
@@ -18,43 +20,23 @@ type State struct {
 	LoadBalancers []LoadBalancer
 	TargetGroups  []dataplane.TargetGroup
 	// Groups holds the member addresses of the security groups that rules refer
-	// to (Rule.Group).
+	// to (firewall.Rule.Group).
 	Groups map[string][]netip.Addr
 }
 
-// VPC is a network namespace acting as the VPC router, with each subnet's gateway
-// (base + 1) and the VPC resolver (CIDR base + 2).
+// VPC is a VPC's namespace (netns.VPC) with the names its resolver answers.
 type VPC struct {
-	ID      string
-	CIDR    netip.Prefix
-	Subnets []Subnet
+	netns.VPC
 	// DNS holds the names the VPC resolver answers: lower-case, fully qualified
 	// (trailing dot) → A records. Everything else is NXDOMAIN.
 	DNS map[string][]netip.Addr
 }
 
-// Subnet is a range of a VPC in one zone.
-type Subnet struct {
-	ID   string
-	CIDR netip.Prefix
-	AZ   string
-}
-
-// Instance is a namespace with one interface in its subnet.
+// Instance is an instance's namespace (netns.Instance) with its security
+// groups' rules.
 type Instance struct {
-	ID       string
-	VpcID    string
-	SubnetID string
-	IP       netip.Addr
-	Firewall Firewall
-}
-
-// ENI is an address a Strait-managed interface holds in a subnet.
-type ENI struct {
-	ID       string
-	SubnetID string
-	AZ       string
-	IP       netip.Addr
+	netns.Instance
+	Firewall firewall.Rules
 }
 
 // Endpoint is an interface endpoint: its ENIs exist in the consumer VPC whatever
@@ -66,43 +48,18 @@ type Endpoint struct {
 	ServiceID string
 	// LoadBalancers are the ARNs of the service's network load balancers.
 	LoadBalancers []string
-	ENIs          []ENI
+	ENIs          []netns.ENI
 	// Firewall holds the ingress rules of the endpoint's security groups.
-	Firewall Firewall
+	Firewall firewall.Rules
 	Open     bool
 }
 
 // LoadBalancer is a network load balancer with its nodes' ENIs.
 type LoadBalancer struct {
 	dataplane.LoadBalancer
-	ENIs []ENI // one per node, same order as Nodes
+	ENIs []netns.ENI // one per node, same order as Nodes
 	// Firewall holds the ingress rules of its security groups; nil when it has none.
-	Firewall *Firewall
+	Firewall *firewall.Rules
 	// EnforceOnPrivateLink applies Firewall to traffic that arrives through endpoints.
 	EnforceOnPrivateLink bool
-}
-
-// Firewall is the union of the rules of a set of security groups. Rules that
-// reference groups name them (Rule.Group); State.Groups lists their members.
-type Firewall struct {
-	Ingress []Rule
-	Egress  []Rule
-	// AlsoIngress, when set, must admit inbound traffic too: the rules of a load
-	// balancer's security groups that PrivateLink traffic to its endpoints must
-	// also pass (EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic), evaluated
-	// on the client's address.
-	AlsoIngress []Rule
-}
-
-// Rule allows traffic of a protocol and port range from (ingress) or to (egress)
-// a set of prefixes, or the members of a security group.
-type Rule struct {
-	Protocol string // "tcp", "udp", "icmp", "all", or a protocol number
-	FromPort int32  // tcp/udp: port range; icmp: type (-1 all)
-	ToPort   int32  // tcp/udp: port range; icmp: code (-1 all)
-	Prefixes []netip.Prefix
-	// Group, when set, is the security group whose members the rule admits
-	// (State.Groups); Prefixes are then not used. Members come and go without
-	// changing the rule.
-	Group string
 }

@@ -1,7 +1,7 @@
 // Package awsapi serves the AWS EC2 and ELBv2 Query APIs over the control layer:
-// SigV4 verification, form decoding and XML encoding driven by the AWS SDK models,
-// one map from action name to handler per service, and one table that translates
-// domain errors into AWS error codes.
+// SigV4 authentication (package sigv4), form decoding and XML encoding driven by
+// the AWS SDK models, one map from action name to handler per service, and one
+// table that translates domain errors into AWS error codes.
 package awsapi
 
 import (
@@ -12,13 +12,8 @@ import (
 	"reflect"
 
 	"strait/internal/control"
-	"strait/internal/model"
+	"strait/internal/sigv4"
 )
-
-// Accounts resolves access keys to accounts and secrets.
-type Accounts interface {
-	AccessKey(ctx context.Context, id string) (model.AccessKey, bool, error)
-}
 
 // Config configures the API.
 type Config struct {
@@ -31,7 +26,7 @@ type Config struct {
 // API is the HTTP handler of both Query APIs.
 type API struct {
 	ctl      *control.Control
-	accounts Accounts
+	accounts sigv4.Accounts
 	cfg      Config
 	log      *slog.Logger
 	services map[string]*service
@@ -71,7 +66,7 @@ func bind[Req, Resp any](f func(context.Context, *caller, *Req) (*Resp, error)) 
 }
 
 // New builds the API over a control plane.
-func New(ctl *control.Control, accounts Accounts, cfg Config) (*API, error) {
+func New(ctl *control.Control, accounts sigv4.Accounts, cfg Config) (*API, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

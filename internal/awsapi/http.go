@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"strait/internal/model"
+	"strait/internal/sigv4"
 )
 
 const maxBody = 4 << 20
@@ -158,8 +159,8 @@ func requestForm(r *http.Request, body []byte) (url.Values, error) {
 
 // authenticate verifies the signature and returns the service named by the
 // credential scope and the caller's account.
-func (a *API) authenticate(r *http.Request, body []byte) (*service, string, Credential, error) {
-	cred, err := ParseCredential(r)
+func (a *API) authenticate(r *http.Request, body []byte) (*service, string, sigv4.Credential, error) {
+	cred, err := sigv4.ParseCredential(r)
 	if err != nil {
 		return nil, "", cred, sigError(err)
 	}
@@ -167,7 +168,7 @@ func (a *API) authenticate(r *http.Request, body []byte) (*service, string, Cred
 	if svc == nil {
 		return nil, "", cred, &apiError{Code: "InvalidAction", Message: fmt.Sprintf("Strait serves the ec2 and elasticloadbalancing services; the request was signed for %q", cred.Service), Status: http.StatusBadRequest}
 	}
-	account, err := VerifyAccount(r.Context(), r, body, cred, a.accounts, a.ctl.Region(), a.cfg.Dev)
+	account, err := sigv4.VerifyAccount(r.Context(), r, body, cred, a.accounts, a.ctl.Region(), a.cfg.Dev)
 	if err != nil {
 		return svc, "", cred, sigError(err)
 	}
@@ -175,7 +176,7 @@ func (a *API) authenticate(r *http.Request, body []byte) (*service, string, Cred
 }
 
 func sigError(err error) error {
-	var se *SigError
+	var se *sigv4.Error
 	if errors.As(err, &se) {
 		status := http.StatusForbidden
 		if se.Code == "AuthFailure" || se.Code == "InvalidClientTokenId" {

@@ -20,8 +20,8 @@ import (
 	"strings"
 	"time"
 
-	"strait/internal/awsapi"
 	"strait/internal/control"
+	"strait/internal/sigv4"
 )
 
 //go:embed templates/*.html
@@ -47,7 +47,7 @@ type Config struct {
 // Console is the HTTP handler of the web console.
 type Console struct {
 	ctl      *control.Control
-	accounts awsapi.Accounts
+	accounts sigv4.Accounts
 	cfg      Config
 	log      *slog.Logger
 	mux      *http.ServeMux
@@ -57,7 +57,7 @@ type Console struct {
 }
 
 // New returns the console over ctl; accounts checks sign-in keys.
-func New(ctl *control.Control, accounts awsapi.Accounts, cfg Config) (*Console, error) {
+func New(ctl *control.Control, accounts sigv4.Accounts, cfg Config) (*Console, error) {
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultPrefix
 	}

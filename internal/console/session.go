@@ -7,11 +7,10 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strait/internal/sigv4"
 	"strings"
 	"sync"
 	"time"
-
-	"strait/internal/awsapi"
 )
 
 // Cookie names: the session, and the token that ties the sign-in form to the
@@ -203,8 +202,8 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.renderSignIn(w, r, http.StatusBadRequest, next, keyID, errs)
 		return
 	}
-	acct, err := awsapi.KeyAccount(r.Context(), c.accounts, keyID, secret, c.cfg.Dev)
-	if errors.Is(err, awsapi.ErrBadKey) {
+	acct, err := sigv4.KeyAccount(r.Context(), c.accounts, keyID, secret, c.cfg.Dev)
+	if errors.Is(err, sigv4.ErrBadKey) {
 		c.renderSignIn(w, r, http.StatusUnauthorized, next, keyID, formErrors{"secret_access_key": "The access key ID or the secret access key is wrong: check both and try again."})
 		return
 	}

@@ -44,6 +44,9 @@ func layerOf(path string) string {
 		return ""
 	}
 	parts := strings.Split(rest, "/")
+	if strings.HasSuffix(parts[len(parts)-1], "test") {
+		return "testenv" // test support (testenv, netnstest): imported by tests only
+	}
 	if parts[0] == "cmd" || len(parts) < 2 {
 		return parts[0]
 	}

@@ -1,8 +1,8 @@
 // Package nativeapi serves Strait's own JSON API under /strait/v1/: published
 // services, their PrivateLink resources, connections and connection information —
 // the provider's everyday workflow, used by the `strait` CLI and the console. It
-// authenticates requests with SigV4 (service name "strait") like the AWS APIs, and
-// calls the same control operations they do.
+// authenticates requests with SigV4 (package sigv4, service name "strait") like the
+// AWS APIs, and calls the same control operations they do.
 package nativeapi
 
 import (
@@ -16,9 +16,9 @@ import (
 	"net/http"
 	"runtime/debug"
 
-	"strait/internal/awsapi"
 	"strait/internal/control"
 	"strait/internal/model"
+	"strait/internal/sigv4"
 )
 
 // SigningName is the SigV4 service name of the native API.
@@ -40,7 +40,7 @@ type Config struct {
 // API is the HTTP handler of the native API.
 type API struct {
 	ctl      *control.Control
-	accounts awsapi.Accounts
+	accounts sigv4.Accounts
 	cfg      Config
 	log      *slog.Logger
 	mux      *http.ServeMux
@@ -60,7 +60,7 @@ func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 type handler func(ctx context.Context, acct string, r *http.Request, body []byte) (int, any, error)
 
 // New returns the native API over ctl.
-func New(ctl *control.Control, accounts awsapi.Accounts, cfg Config) *API {
+func New(ctl *control.Control, accounts sigv4.Accounts, cfg Config) *API {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -138,7 +138,7 @@ func (a *API) serve(h handler) http.HandlerFunc {
 // authenticate verifies the SigV4 signature (service "strait", the server's
 // region) and returns the caller's account.
 func (a *API) authenticate(r *http.Request, body []byte) (string, error) {
-	cred, err := awsapi.ParseCredential(r)
+	cred, err := sigv4.ParseCredential(r)
 	if err != nil {
 		return "", sigError(err)
 	}
@@ -146,7 +146,7 @@ func (a *API) authenticate(r *http.Request, body []byte) (string, error) {
 		return "", &apiError{Status: http.StatusUnauthorized, Code: "InvalidSignature",
 			Message: fmt.Sprintf("The native API expects requests signed for service %q, not %q", SigningName, cred.Service)}
 	}
-	account, err := awsapi.VerifyAccount(r.Context(), r, body, cred, a.accounts, a.ctl.Region(), a.cfg.Dev)
+	account, err := sigv4.VerifyAccount(r.Context(), r, body, cred, a.accounts, a.ctl.Region(), a.cfg.Dev)
 	if err != nil {
 		return "", sigError(err)
 	}
@@ -154,7 +154,7 @@ func (a *API) authenticate(r *http.Request, body []byte) (string, error) {
 }
 
 func sigError(err error) error {
-	var se *awsapi.SigError
+	var se *sigv4.Error
 	if errors.As(err, &se) {
 		status := http.StatusForbidden
 		msg := se.Message

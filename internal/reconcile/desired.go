@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"strait/internal/agent"
+	"strait/internal/agent/firewall"
+	"strait/internal/agent/netns"
 	"strait/internal/control"
 	"strait/internal/control/endpoints"
 	"strait/internal/dataplane"
@@ -30,7 +32,7 @@ func Desired(s status.Snapshot, ctl *control.Control) agent.State {
 		insts:   map[string]model.Instance{},
 
 		referenced: map[string]bool{},
-		firewalls:  map[string]agent.Firewall{},
+		firewalls:  map[string]firewall.Rules{},
 	}
 	for _, e := range s.ENIs {
 		d.enis[e.ID] = e
@@ -73,7 +75,7 @@ type desired struct {
 	referenced map[string]bool
 	// firewalls holds the firewall of each list of groups built so far: the
 	// endpoints of a VPC usually share their groups, and so their firewall.
-	firewalls map[string]agent.Firewall
+	firewalls map[string]firewall.Rules
 }
 
 func (d *desired) build() agent.State {
@@ -85,7 +87,7 @@ func (d *desired) build() agent.State {
 		if err != nil {
 			continue
 		}
-		st.VPCs = append(st.VPCs, agent.VPC{ID: v.ID, CIDR: cidr, DNS: map[string][]netip.Addr{}})
+		st.VPCs = append(st.VPCs, agent.VPC{VPC: netns.VPC{ID: v.ID, CIDR: cidr}, DNS: map[string][]netip.Addr{}})
 		dnsSupport[v.ID] = v.EnableDNSSupport
 	}
 	for i := range st.VPCs {
@@ -97,7 +99,7 @@ func (d *desired) build() agent.State {
 		if !ok || err != nil {
 			continue
 		}
-		v.Subnets = append(v.Subnets, agent.Subnet{ID: sn.ID, CIDR: cidr, AZ: sn.AZ})
+		v.Subnets = append(v.Subnets, netns.Subnet{ID: sn.ID, CIDR: cidr, AZ: sn.AZ})
 	}
 	addName := func(vpcID, name string, ips ...netip.Addr) {
 		if v, ok := vpcs[vpcID]; ok && dnsSupport[vpcID] && name != "" {
@@ -115,7 +117,7 @@ func (d *desired) build() agent.State {
 			continue
 		}
 		st.Instances = append(st.Instances, agent.Instance{
-			ID: in.ID, VpcID: in.VpcID, SubnetID: in.SubnetID, IP: ip,
+			Instance: netns.Instance{ID: in.ID, VpcID: in.VpcID, SubnetID: in.SubnetID, IP: ip},
 			Firewall: d.firewall(in.SecurityGroups, true),
 		})
 		addName(in.VpcID, in.PrivateDNSName, ip)
@@ -151,7 +153,7 @@ func (d *desired) build() agent.State {
 				continue
 			}
 			out.Nodes = append(out.Nodes, dataplane.Node{AZ: n.AZ, IP: ip})
-			out.ENIs = append(out.ENIs, agent.ENI{ID: n.ENIID, SubnetID: n.SubnetID, AZ: n.AZ, IP: ip})
+			out.ENIs = append(out.ENIs, netns.ENI{ID: n.ENIID, SubnetID: n.SubnetID, AZ: n.AZ, IP: ip})
 			nodeIPs = append(nodeIPs, ip)
 		}
 		for _, arn := range lb.Listeners {
@@ -200,7 +202,7 @@ func (d *desired) build() agent.State {
 			if !ok || err != nil {
 				continue
 			}
-			out.ENIs = append(out.ENIs, agent.ENI{ID: e.ID, SubnetID: e.SubnetID, AZ: e.AZ, IP: ip})
+			out.ENIs = append(out.ENIs, netns.ENI{ID: e.ID, SubnetID: e.SubnetID, AZ: e.AZ, IP: ip})
 			all = append(all, ip)
 			byAZ[e.AZ] = append(byAZ[e.AZ], ip)
 		}
@@ -262,7 +264,7 @@ func (d *desired) targetGroup(tg model.TargetGroup) dataplane.TargetGroup {
 // firewall merges the rules of security groups: ingress only, or both directions.
 // A rule that references a group allows the addresses of that group's members
 // (State.Groups).
-func (d *desired) firewall(groups []string, egress bool) agent.Firewall {
+func (d *desired) firewall(groups []string, egress bool) firewall.Rules {
 	memo := strconv.FormatBool(egress) + "/" + strings.Join(groups, ",")
 	if fw, ok := d.firewalls[memo]; ok {
 		return fw
@@ -273,14 +275,14 @@ func (d *desired) firewall(groups []string, egress bool) agent.Firewall {
 }
 
 // buildFirewall is firewall without the memo.
-func (d *desired) buildFirewall(groups []string, egress bool) agent.Firewall {
-	var fw agent.Firewall
+func (d *desired) buildFirewall(groups []string, egress bool) firewall.Rules {
+	var fw firewall.Rules
 	for _, id := range groups {
 		for _, r := range d.sgs[id].Rules {
 			if r.Egress && !egress {
 				continue
 			}
-			rule := agent.Rule{Protocol: ruleProtocol(r.Protocol), FromPort: r.FromPort, ToPort: r.ToPort}
+			rule := firewall.Rule{Protocol: ruleProtocol(r.Protocol), FromPort: r.FromPort, ToPort: r.ToPort}
 			switch {
 			case r.CIDR != "":
 				if p, err := netip.ParsePrefix(r.CIDR); err == nil {

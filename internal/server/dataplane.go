@@ -6,6 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"strait/internal/agent"
+	"strait/internal/agent/firewall"
+	"strait/internal/agent/netns"
 	"strait/internal/control"
 	"strait/internal/dataplane"
 	"strait/internal/model"
@@ -13,10 +15,15 @@ import (
 )
 
 // startDataplane sets up the netns data plane: the host's namespaces (adopting
-// those a previous run left), the proxy that carries traffic and reports target
-// health into the store, and the agent that applies the desired state.
+// those a previous run left), their firewalls, the proxy that carries traffic
+// and reports target health into the store, and the agent that applies the
+// desired state.
 func startDataplane(ctx context.Context, cfg Config, ctl *control.Control, reg prometheus.Registerer) (*agent.Agent, error) {
-	host, err := agent.NewHost(agent.TagFor(cfg.DataDir), cfg.Logger)
+	host, err := netns.NewHost(netns.TagFor(cfg.DataDir), cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	fw, err := firewall.New(host, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -27,5 +34,5 @@ func startDataplane(ctx context.Context, cfg Config, ctl *control.Control, reg p
 		}
 	}
 	proxy := dataplane.New(dataplane.Options{Dial: host.StartDial, Report: report, Logger: cfg.Logger, Registerer: reg})
-	return agent.New(host, proxy, cfg.Logger)
+	return agent.New(host, fw, proxy, cfg.Logger)
 }

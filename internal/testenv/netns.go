@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"strait/internal/agent"
+	"strait/internal/agent/netns"
 	"strait/internal/server"
 )
 
@@ -26,9 +26,9 @@ func StartNetns(t testing.TB, cfg server.Config) *Env {
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
 	}
-	tag := agent.TagFor(cfg.DataDir)
+	tag := netns.TagFor(cfg.DataDir)
 	t.Cleanup(func() {
-		if _, err := agent.Down(tag); err != nil {
+		if _, err := netns.Down(tag); err != nil {
 			t.Errorf("strait down: %v", err)
 		}
 		if left := Namespaces(t, tag); len(left) > 0 {
@@ -51,7 +51,7 @@ func Namespaces(t testing.TB, tag string) []string {
 // instanceNamespace finds the namespace of an instance (any server's).
 func instanceNamespace(t testing.TB, id string) string {
 	t.Helper()
-	name, err := agent.InstanceNamespace(id)
+	name, err := netns.InstanceNamespace(id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func instanceNamespace(t testing.TB, id string) string {
 func ListenIn(t testing.TB, instanceID, addr string) net.Listener {
 	t.Helper()
 	var ln net.Listener
-	err := agent.InInstance(instanceID, func() (err error) {
+	err := netns.InInstance(instanceID, func() (err error) {
 		ln, err = net.Listen("tcp4", addr)
 		return err
 	})
@@ -78,7 +78,7 @@ func ListenIn(t testing.TB, instanceID, addr string) net.Listener {
 func DialFrom(t testing.TB, instanceID, addr string, timeout time.Duration) (net.Conn, error) {
 	t.Helper()
 	var c net.Conn
-	err := agent.InInstance(instanceID, func() (err error) {
+	err := netns.InInstance(instanceID, func() (err error) {
 		// The socket is created (and connects) while the thread is in the namespace.
 		c, err = net.DialTimeout("tcp4", addr, timeout)
 		return err
@@ -91,7 +91,7 @@ func DialFrom(t testing.TB, instanceID, addr string, timeout time.Duration) (net
 func Exec(t testing.TB, instanceID string, argv ...string) (string, string, int) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code, err := agent.Exec(instanceID, argv, strings.NewReader(""), &stdout, &stderr)
+	code, err := netns.Exec(instanceID, argv, strings.NewReader(""), &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("exec in %s: %v", instanceID, err)
 	}

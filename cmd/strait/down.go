@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"strait/internal/agent/netns"
+)
+
+func downCommand() *cobra.Command {
+	var dataDir string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Remove every namespace, interface, address and rule the server created on this host",
+		Long: `Remove everything the netns data plane of the server with --data-dir created on this
+host: instance namespaces (their processes are stopped first), VPC namespaces with their
+interfaces, addresses and nftables rules, and /etc/netns entries. The state in the data
+directory stays: a server started again rebuilds the data plane from it. With --all,
+remove what every Strait server on this host created. Stop the server first.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tag := ""
+			if !all {
+				if serverRunning(dataDir) {
+					return fmt.Errorf("a server is running with data directory %s: stop it first (it would rebuild what down removes)", dataDir)
+				}
+				tag = netns.TagFor(dataDir)
+			}
+			removed, err := netns.Down(tag)
+			for _, ns := range removed {
+				fmt.Fprintln(cmd.OutOrStdout(), "removed", ns)
+			}
+			if err != nil {
+				return err
+			}
+			if len(removed) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "nothing to remove")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "data directory of the server whose data plane to remove")
+	cmd.Flags().BoolVar(&all, "all", false, "remove what every Strait server on this host created")
+	return cmd
+}
+
+// serverRunning reports whether a server answers on the data directory's admin socket.
+func serverRunning(dataDir string) bool {
+	c, err := net.DialTimeout("unix", filepath.Join(dataDir, "admin.sock"), time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
