@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"strait/internal/control/controltest"
 	"strait/internal/model"
 	"strait/internal/store"
 )
@@ -129,16 +130,5 @@ func TestReadCacheSelect(t *testing.T) {
 // newTestBase opens a store in a temporary directory for one test.
 func newTestBase(t *testing.T) *Base {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	st, err := store.Open(ctx, store.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatalf("opening the store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("closing the store: %v", err)
-		}
-	})
-	return New(st, Config{})
+	return New(controltest.OpenStore(t), Config{})
 }
