@@ -21,7 +21,7 @@ type ConnectionInfo struct {
 	Service string
 	Route   string
 	// ServiceName is the endpoint service name consumers give to
-	// CreateVpcEndpoint (endpoints.PrivateLink route only).
+	// CreateVpcEndpoint (PrivateLink route only).
 	ServiceName string
 	// PrivateDNSName is the service's verified private DNS name, if any.
 	PrivateDNSName string
@@ -30,7 +30,7 @@ type ConnectionInfo struct {
 	Note string
 }
 
-// ConnectionEntry is one host and port of a component: on the endpoints.PrivateLink route,
+// ConnectionEntry is one host and port of a component: on the PrivateLink route,
 // one per connected endpoint (EndpointID) or the private DNS name; on the direct
 // route, one per target.
 type ConnectionEntry struct {
@@ -67,12 +67,12 @@ func (c *Published) PublishedConnectionInfo(ctx context.Context, acct, name, rou
 		return info, model.Invalid("Route '%s' is not valid: use privatelink or direct", route)
 	}
 	if svc.PrivateLink == nil {
-		info.Note = fmt.Sprintf("The service has no endpoints.PrivateLink resource: create one with `strait privatelink create --principal ARN %s`.", name)
+		info.Note = fmt.Sprintf("The service has no PrivateLink resource: create one with `strait privatelink create --principal ARN %s`.", name)
 		return info, nil
 	}
 	info.ServiceName = svc.PrivateLink.ServiceName
 	if svc.PrivateLink.ServiceID == "" {
-		info.Note = "The endpoints.PrivateLink resource is " + svc.PrivateLink.State + ": wait until it is active."
+		info.Note = "The PrivateLink resource is " + svc.PrivateLink.State + ": wait until it is active."
 		return info, nil
 	}
 	es, err := c.pl.EndpointService(ctx, acct, svc.PrivateLink.ServiceID)
@@ -103,7 +103,7 @@ func (c *Published) PublishedConnectionInfo(ctx context.Context, acct, name, rou
 	switch {
 	case len(info.Entries) > 0:
 	case !anyAccess(svc.Components):
-		info.Note = fmt.Sprintf("No component has endpoints.PrivateLink access: enable one with `strait service update -c privatelink_access.COMPONENT=true %s`.", name)
+		info.Note = fmt.Sprintf("No component has PrivateLink access: enable one with `strait service update -c privatelink_access.COMPONENT=true %s`.", name)
 	default:
 		info.Note = "No endpoint is connected yet: consumers create an interface endpoint with --service-name " + info.ServiceName + " (and you accept it when acceptance is required)."
 	}

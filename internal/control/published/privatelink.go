@@ -14,9 +14,9 @@ import (
 	"strait/internal/store"
 )
 
-// CreatePrivateLink asks for a endpoints.PrivateLink resource on a published service: the
+// CreatePrivateLink asks for a PrivateLink resource on a published service: the
 // reconciler creates its load balancer, the target groups and listeners of the
-// components with endpoints.PrivateLink access and the endpoint service with the allowed
+// components with PrivateLink access and the endpoint service with the allowed
 // principals. The resource starts creating and becomes active when the endpoint
 // service is available.
 func (c *Published) CreatePrivateLink(ctx context.Context, acct, name string, in CreatePrivateLinkInput) (model.PublishedService, error) {
@@ -37,7 +37,7 @@ func (c *Published) CreatePrivateLink(ctx context.Context, acct, name string, in
 	var out model.PublishedService
 	err = c.updatePublished(ctx, acct, name, func(svc *model.PublishedService) error {
 		if svc.PrivateLink != nil {
-			return model.WithReason(model.ErrDuplicate, model.ReasonPrivateLinkExists, "The service '%s' already has a endpoints.PrivateLink resource (state %s): change it with `strait privatelink update`, or delete it first",
+			return model.WithReason(model.ErrDuplicate, model.ReasonPrivateLinkExists, "The service '%s' already has a PrivateLink resource (state %s): change it with `strait privatelink update`, or delete it first",
 				name, svc.PrivateLink.State)
 		}
 		svc.PrivateLink = &model.PrivateLink{
@@ -50,7 +50,7 @@ func (c *Published) CreatePrivateLink(ctx context.Context, acct, name string, in
 	return out, err
 }
 
-// CreatePrivateLinkInput is what a endpoints.PrivateLink resource is created with.
+// CreatePrivateLinkInput is what a PrivateLink resource is created with.
 type CreatePrivateLinkInput struct {
 	Principals         []string
 	AcceptanceRequired bool
@@ -59,7 +59,7 @@ type CreatePrivateLinkInput struct {
 	PrivateDNSName string
 }
 
-// UpdatePrivateLinkInput changes a endpoints.PrivateLink resource; nil fields are left alone.
+// UpdatePrivateLinkInput changes a PrivateLink resource; nil fields are left alone.
 type UpdatePrivateLinkInput struct {
 	// Principals REPLACES the allowed principals (empty: nobody else may connect).
 	Principals *[]string
@@ -67,7 +67,7 @@ type UpdatePrivateLinkInput struct {
 	PrivateDNSName *string
 }
 
-// UpdatePrivateLink changes a service's endpoints.PrivateLink resource: its allowed
+// UpdatePrivateLink changes a service's PrivateLink resource: its allowed
 // principals (the whole list is replaced) and its private DNS name.
 func (c *Published) UpdatePrivateLink(ctx context.Context, acct, name string, in UpdatePrivateLinkInput) (model.PublishedService, error) {
 	if in.Principals == nil && in.PrivateDNSName == nil {
@@ -106,7 +106,7 @@ func (c *Published) UpdatePrivateLink(ctx context.Context, acct, name string, in
 }
 
 // VerifyPrivateLinkDNS checks the TXT record that proves the provider owns the
-// endpoints.PrivateLink resource's private DNS name (see StartPrivateDNSVerification) and
+// PrivateLink resource's private DNS name (see StartPrivateDNSVerification) and
 // returns the endpoint service with the verification's outcome.
 func (c *Published) VerifyPrivateLinkDNS(ctx context.Context, acct, name string) (model.EndpointService, error) {
 	svc, err := c.PublishedService(ctx, acct, name)
@@ -118,11 +118,11 @@ func (c *Published) VerifyPrivateLinkDNS(ctx context.Context, acct, name string)
 		return model.EndpointService{}, err
 	}
 	if pl.PrivateDNSName == "" {
-		return model.EndpointService{}, model.WithReason(model.ErrInvalid, model.ReasonParameter, "The endpoints.PrivateLink resource of '%s' has no private DNS name: set one with `strait privatelink update --private-dns-name NAME %s`", name, name)
+		return model.EndpointService{}, model.WithReason(model.ErrInvalid, model.ReasonParameter, "The PrivateLink resource of '%s' has no private DNS name: set one with `strait privatelink update --private-dns-name NAME %s`", name, name)
 	}
 	if pl.ServiceID == "" {
 		return model.EndpointService{}, model.BadState(model.KindPublished, name,
-			"The endpoints.PrivateLink resource of '%s' is %s: verify its private DNS name once it is active", name, pl.State)
+			"The PrivateLink resource of '%s' is %s: verify its private DNS name once it is active", name, pl.State)
 	}
 	es, err := c.pl.EndpointService(ctx, acct, pl.ServiceID)
 	if err != nil {
@@ -138,7 +138,7 @@ func (c *Published) VerifyPrivateLinkDNS(ctx context.Context, acct, name string)
 	return c.pl.EndpointService(ctx, acct, pl.ServiceID)
 }
 
-// DeletePrivateLink asks for a service's endpoints.PrivateLink resource to be removed with
+// DeletePrivateLink asks for a service's PrivateLink resource to be removed with
 // everything it created. It refuses while connections are pendingAcceptance,
 // pending or available, unless force: then those connections are rejected first.
 func (c *Published) DeletePrivateLink(ctx context.Context, acct, name string, force bool) (model.PublishedService, error) {
@@ -206,7 +206,7 @@ func (c *Published) liveConnections(ctx context.Context, acct, serviceID string)
 }
 
 // PrivateLinkConnection is one consumer endpoint connected to a published
-// service's endpoints.PrivateLink resource.
+// service's PrivateLink resource.
 type PrivateLinkConnection struct {
 	EndpointID string
 	Owner      string
@@ -264,7 +264,7 @@ func (c *Published) PrivateLinkConnections(ctx context.Context, acct, name strin
 }
 
 // AcceptPrivateLinkConnections accepts endpoints waiting in pendingAcceptance on a
-// published service's endpoints.PrivateLink resource.
+// published service's PrivateLink resource.
 func (c *Published) AcceptPrivateLinkConnections(ctx context.Context, acct, name string, ids []string) ([]core.ItemError, error) {
 	id, err := c.privateLinkServiceID(ctx, acct, name)
 	if err != nil {
@@ -274,7 +274,7 @@ func (c *Published) AcceptPrivateLinkConnections(ctx context.Context, acct, name
 }
 
 // RejectPrivateLinkConnections rejects endpoints connected to a published
-// service's endpoints.PrivateLink resource.
+// service's PrivateLink resource.
 func (c *Published) RejectPrivateLinkConnections(ctx context.Context, acct, name string, ids []string) ([]core.ItemError, error) {
 	id, err := c.privateLinkServiceID(ctx, acct, name)
 	if err != nil {
@@ -293,14 +293,14 @@ func (c *Published) privateLinkServiceID(ctx context.Context, acct, name string)
 	}
 	if svc.PrivateLink.ServiceID == "" {
 		return "", model.BadState(model.KindPublished, name,
-			"The endpoints.PrivateLink resource of '%s' is %s and has no endpoint service yet: wait until it is active (`strait privatelink get %s state`)",
+			"The PrivateLink resource of '%s' is %s and has no endpoint service yet: wait until it is active (`strait privatelink get %s state`)",
 			name, svc.PrivateLink.State, name)
 	}
 	return svc.PrivateLink.ServiceID, nil
 }
 
 // RecordPrivateLink lets the reconciler record what it created and the state it
-// reached: fn changes the endpoints.PrivateLink resource of the service, which must still be
+// reached: fn changes the PrivateLink resource of the service, which must still be
 // the one created at created (a resource deleted and created again meanwhile is
 // left alone). Nothing is written when fn changes nothing. It reports whether
 // the resource is still there.
@@ -326,7 +326,7 @@ func (c *Published) RecordPrivateLink(ctx context.Context, acct, name string, cr
 	return found, err
 }
 
-// ClearPrivateLink removes a service's endpoints.PrivateLink resource once the reconciler has
+// ClearPrivateLink removes a service's PrivateLink resource once the reconciler has
 // deleted everything it created (the resource must be the one created at created).
 func (c *Published) ClearPrivateLink(ctx context.Context, acct, name string, created time.Time) error {
 	return c.updatePublished(ctx, acct, name, func(svc *model.PublishedService) error {
@@ -352,7 +352,7 @@ func (c *Published) updatePublished(ctx context.Context, acct, name string, fn f
 	})
 }
 
-// livePrivateLink is a service's endpoints.PrivateLink resource unless it is missing or
+// livePrivateLink is a service's PrivateLink resource unless it is missing or
 // being deleted.
 func livePrivateLink(svc model.PublishedService) (*model.PrivateLink, error) {
 	if svc.PrivateLink == nil {
@@ -360,14 +360,14 @@ func livePrivateLink(svc model.PublishedService) (*model.PrivateLink, error) {
 	}
 	if svc.PrivateLink.Deleting {
 		return nil, model.BadState(model.KindPublished, svc.Name,
-			"The endpoints.PrivateLink resource of '%s' is being deleted: wait until it is gone, then create it again", svc.Name)
+			"The PrivateLink resource of '%s' is being deleted: wait until it is gone, then create it again", svc.Name)
 	}
 	return svc.PrivateLink, nil
 }
 
 func noPrivateLink(name string) *model.Error {
 	return &model.Error{Err: model.ErrNotFound, Kind: model.KindPublished, ID: name, Reason: model.ReasonNoPrivateLink,
-		Msg: fmt.Sprintf("The service '%s' has no endpoints.PrivateLink resource: create one with `strait privatelink create --principal ARN %s`", name, name)}
+		Msg: fmt.Sprintf("The service '%s' has no PrivateLink resource: create one with `strait privatelink create --principal ARN %s`", name, name)}
 }
 
 // checkPrincipals validates allowed principals as the EC2 API does and removes

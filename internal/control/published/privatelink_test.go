@@ -2,6 +2,7 @@ package published
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -244,5 +245,43 @@ func TestVerifyPrivateLinkDNS(t *testing.T) {
 	info := controltest.Must(f.pub.PublishedConnectionInfo(ctx, provider, "orders", ""))(t)
 	if info.PrivateDNSName != "" {
 		t.Fatalf("an unverified name is offered: %+v", info)
+	}
+}
+
+// The messages that reach the CLI name the PrivateLink resource in words, not
+// by the Go type that holds its operations.
+func TestPrivateLinkMessages(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.published(t)
+	var msgs []string
+	collect := func(err error) {
+		t.Helper()
+		var de *model.Error
+		if !errors.As(err, &de) {
+			t.Fatalf("got %v, want a domain error", err)
+		}
+		msgs = append(msgs, de.Msg)
+	}
+	_, err := f.pub.DeletePrivateLink(ctx, provider, "orders", false)
+	collect(err)
+	msgs = append(msgs, controltest.Must(f.pub.PublishedConnectionInfo(ctx, provider, "orders", ""))(t).Note)
+	controltest.Must(f.pub.CreatePrivateLink(ctx, provider, "orders", CreatePrivateLinkInput{Principals: []string{"*"}}))(t)
+	msgs = append(msgs, controltest.Must(f.pub.PublishedConnectionInfo(ctx, provider, "orders", ""))(t).Note)
+	_, err = f.pub.CreatePrivateLink(ctx, provider, "orders", CreatePrivateLinkInput{Principals: []string{"*"}})
+	collect(err)
+	collect(f.pub.DeletePublishedService(ctx, provider, "orders"))
+	_, err = f.pub.VerifyPrivateLinkDNS(ctx, provider, "orders")
+	collect(err)
+	_, err = f.pub.AcceptPrivateLinkConnections(ctx, provider, "orders", nil)
+	collect(err)
+	controltest.Must(f.pub.DeletePrivateLink(ctx, provider, "orders", false))(t)
+	name := "a.example.com"
+	_, err = f.pub.UpdatePrivateLink(ctx, provider, "orders", UpdatePrivateLinkInput{PrivateDNSName: &name})
+	collect(err)
+	for _, m := range msgs {
+		if !strings.Contains(m, "PrivateLink resource") || strings.Contains(m, "endpoints.") {
+			t.Errorf("message %q: want it to speak of the PrivateLink resource, without Go names", m)
+		}
 	}
 }

@@ -1,9 +1,9 @@
 // Package published holds the operations of Strait's own provider workflow: a
 // published service is a named set of components (name, port, targets) in one of
-// the provider's VPCs, and its endpoints.PrivateLink resource (allowed principals,
+// the provider's VPCs, and its PrivateLink resource (allowed principals,
 // acceptance, private DNS name) publishes it through an endpoint service, as the
 // vendor guides do. The reconciler builds the load balancer, listeners and
-// endpoint service a endpoints.PrivateLink resource asks for.
+// endpoint service a PrivateLink resource asks for.
 package published
 
 import (

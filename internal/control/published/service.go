@@ -17,7 +17,7 @@ import (
 )
 
 // Published services are the provider's layer over load balancers and endpoint
-// services: a named service with components, published through one endpoints.PrivateLink
+// services: a named service with components, published through one PrivateLink
 // resource that the reconciler turns into a network load balancer, target groups,
 // listeners and an endpoint service (see the reconcile package). The operations here
 // only record the desired state, one transaction each.
@@ -60,7 +60,7 @@ func publishedNotFound(name string) *model.Error {
 }
 
 // CreatePublishedService records a new published service in one of the caller's
-// VPCs. Nothing is realized until a endpoints.PrivateLink resource is created for it.
+// VPCs. Nothing is realized until a PrivateLink resource is created for it.
 func (c *Published) CreatePublishedService(ctx context.Context, acct string, in CreatePublishedServiceInput) (model.PublishedService, error) {
 	if err := checkServiceName(in.Name); err != nil {
 		return model.PublishedService{}, err
@@ -121,7 +121,7 @@ func (c *Published) AllPublishedServices(ctx context.Context) ([]model.Published
 	return core.List[model.PublishedService](ctx, c.Store(), model.KindPublished)
 }
 
-// UpdatePublishedService adds, removes and changes components. With a endpoints.PrivateLink
+// UpdatePublishedService adds, removes and changes components. With a PrivateLink
 // resource, the reconciler then adds or removes the listeners of components whose
 // access changed and updates their targets.
 func (c *Published) UpdatePublishedService(ctx context.Context, acct, name string, in UpdatePublishedServiceInput) (model.PublishedService, error) {
@@ -198,7 +198,7 @@ func unknownComponent(name string, comps []model.Component) error {
 	return model.WithReason(model.ErrInvalid, model.ReasonComponent, "The service has no component '%s' (its components: %s): add it with --add-component %s=PORT[:TARGET,…]", name, strings.Join(names, ", "), name)
 }
 
-// DeletePublishedService deletes a published service that has no endpoints.PrivateLink resource.
+// DeletePublishedService deletes a published service that has no PrivateLink resource.
 func (c *Published) DeletePublishedService(ctx context.Context, acct, name string) error {
 	if _, err := c.PublishedService(ctx, acct, name); err != nil {
 		return err
@@ -211,7 +211,7 @@ func (c *Published) DeletePublishedService(ctx context.Context, acct, name strin
 		}
 		if cur.PrivateLink != nil {
 			return model.InUse(model.KindPublished, name,
-				"The published service '%s' has a endpoints.PrivateLink resource (state %s): delete it first with `strait privatelink delete %s`, then wait until it is gone",
+				"The published service '%s' has a PrivateLink resource (state %s): delete it first with `strait privatelink delete %s`, then wait until it is gone",
 				name, cur.PrivateLink.State, name)
 		}
 		tx.Delete(k)
