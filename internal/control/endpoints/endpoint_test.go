@@ -73,9 +73,7 @@ func TestCreateEndpoint(t *testing.T) {
 func TestDescribeEndpoints(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	svc := f.service(t, CreateServiceInput{})
-	f.admit(t, svc, "*")
-	vpc, subnets := f.consumerVPC(t, consumer)
+	svc, vpc, subnets := f.open(t)
 	a := f.endpoint(t, consumer, vpc, svc, subnets[0])
 	b := f.endpoint(t, consumer, vpc, svc, subnets[1])
 	many := []string{b.ID}
@@ -161,9 +159,7 @@ func TestCreateEndpointRefused(t *testing.T) {
 func TestAcceptAndRejectConnections(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	svc := f.service(t, CreateServiceInput{})
-	f.admit(t, svc, "*")
-	vpc, subnets := f.consumerVPC(t, consumer)
+	svc, vpc, subnets := f.open(t)
 	a := f.endpoint(t, consumer, vpc, svc, subnets[0])
 	b := f.endpoint(t, consumer, vpc, svc, subnets[1])
 	state := func(id string) model.Endpoint {
@@ -200,9 +196,7 @@ func TestAcceptAndRejectConnections(t *testing.T) {
 func TestDeleteEndpoints(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	svc := f.service(t, CreateServiceInput{})
-	f.admit(t, svc, "*")
-	vpc, subnets := f.consumerVPC(t, consumer)
+	svc, vpc, subnets := f.open(t)
 	ep := f.endpoint(t, consumer, vpc, svc, subnets[0])
 	failed, err := f.pl.DeleteEndpoints(ctx, stranger, []string{ep.ID})
 	itemError(t, "a stranger deleting", failed, err, ep.ID, model.ErrNotFound, model.KindEndpoint, model.ReasonEndpointGone)
@@ -222,9 +216,7 @@ func TestDeleteEndpoints(t *testing.T) {
 func TestModifyEndpoint(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	svc := f.service(t, CreateServiceInput{})
-	f.admit(t, svc, "*")
-	vpc, subnets := f.consumerVPC(t, consumer)
+	svc, vpc, subnets := f.open(t)
 	ep := f.endpoint(t, consumer, vpc, svc, subnets[0])
 	sg := controltest.Must(f.Net.CreateSecurityGroup(ctx, consumer, networkGroup(vpc.ID)))(t)
 	err := f.pl.ModifyEndpoint(ctx, consumer, ep.ID, ModifyEndpointInput{AddSubnetIDs: []string{subnets[1].ID}, RemoveSubnetIDs: []string{subnets[0].ID},

@@ -66,6 +66,16 @@ func (f fixture) consumerVPC(t *testing.T, acct string) (model.Vpc, []model.Subn
 	return controltest.Must(f.Net.Vpc(context.Background(), acct, v.ID))(t), subnets
 }
 
+// open creates a service that admits every account (see service) and the
+// consumer's VPC (see consumerVPC).
+func (f fixture) open(t *testing.T) (model.EndpointService, model.Vpc, []model.Subnet) {
+	t.Helper()
+	svc := f.service(t, CreateServiceInput{})
+	f.admit(t, svc, "*")
+	vpc, subnets := f.consumerVPC(t, consumer)
+	return svc, vpc, subnets
+}
+
 // endpoint creates an interface endpoint of acct to svc in the subnets.
 func (f fixture) endpoint(t *testing.T, acct string, vpc model.Vpc, svc model.EndpointService, subnets ...model.Subnet) model.Endpoint {
 	t.Helper()

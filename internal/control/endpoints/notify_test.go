@@ -82,9 +82,7 @@ func TestConnectionNotifications(t *testing.T) {
 func TestCreateConnectionNotificationRefused(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	svc := f.service(t, CreateServiceInput{})
-	f.admit(t, svc, "*")
-	vpc, subnets := f.consumerVPC(t, consumer)
+	svc, vpc, subnets := f.open(t)
 	ep := f.endpoint(t, consumer, vpc, svc, subnets[0])
 	topic := "arn:aws:sns:us-east-1:" + provider + ":conns"
 	for _, bad := range []struct {
