@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"strait/internal/control"
+	"strait/internal/control/controltest"
 	"strait/internal/control/core"
 	"strait/internal/control/network"
 	"strait/internal/model"
-	"strait/internal/store"
 )
 
 const testAcct = "111111111111"
@@ -44,19 +44,8 @@ func (r testRealized) Removed(id string) bool { return r.removed[id] }
 // Status (with its operations) over it with a settable clock.
 func newTestControl(t *testing.T) (*Status, *testClock) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	st, err := store.Open(ctx, store.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatalf("opening the store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("closing the store: %v", err)
-		}
-	})
 	clock := &testClock{now: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
-	return New(control.New(st, control.Config{Now: clock.Now})), clock
+	return New(control.New(controltest.OpenStore(t), control.Config{Now: clock.Now})), clock
 }
 
 // testSubnet creates a VPC 10.0.0.0/16 with the subnet 10.0.1.0/24 in us-east-1a.
