@@ -28,7 +28,13 @@ type fixture struct {
 // newFixture opens a store for the test, with the clock fixed at testNow.
 func newFixture(t *testing.T) fixture {
 	t.Helper()
-	s := elbtest.New(t, core.Config{Now: func() time.Time { return testNow }})
+	return newFixtureClock(t, func() time.Time { return testNow })
+}
+
+// newFixtureClock opens a store for the test, with the given clock.
+func newFixtureClock(t *testing.T, now func() time.Time) fixture {
+	t.Helper()
+	s := elbtest.New(t, core.Config{Now: now})
 	pl := endpoints.New(s.Base, s.Net, s.ELB)
 	return fixture{Stack: s, pl: pl, pub: New(s.Base, s.Net, pl)}
 }

@@ -4,18 +4,26 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"strait/internal/control/controltest"
 	"strait/internal/model"
 )
 
-// A published service takes one subnet per zone of its VPC by default, and its
-// components' targets are normalized: the component's port is dropped and
-// repeats are removed.
+// A published service takes by default the oldest subnet of each zone of its
+// VPC, in creation order, and its components' targets are normalized: the
+// component's port is dropped and repeats are removed.
 func TestCreatePublishedService(t *testing.T) {
-	f := newFixture(t)
+	var mu sync.Mutex
+	now := testNow
+	f := newFixtureClock(t, func() time.Time { // a second passes at each reading
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(time.Second)
+		return now
+	})
 	ctx := context.Background()
 	v, subnets := f.VPC(t, provider, "10.0.0.0/16", "us-east-1a", "us-east-1b", "us-east-1a")
 	svc, err := f.pub.CreatePublishedService(ctx, provider, CreatePublishedServiceInput{Name: "orders", VpcID: v.ID, Components: []model.Component{
@@ -25,12 +33,10 @@ func TestCreatePublishedService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One subnet per zone: with the clock fixed both us-east-1a subnets are as
-	// old, and either may be chosen.
-	if len(svc.SubnetIDs) != 2 || !slices.Contains([]string{subnets[0].ID, subnets[2].ID}, svc.SubnetIDs[0]) || svc.SubnetIDs[1] != subnets[1].ID {
-		t.Fatalf("subnets %v of %v", svc.SubnetIDs, subnets)
+	if !svc.Created.After(subnets[2].Created) {
+		t.Fatalf("created %v, before the subnets", svc.Created)
 	}
-	want := model.PublishedService{Name: "orders", Owner: provider, VpcID: v.ID, SubnetIDs: svc.SubnetIDs, Created: testNow,
+	want := model.PublishedService{Name: "orders", Owner: provider, VpcID: v.ID, SubnetIDs: []string{subnets[0].ID, subnets[1].ID}, Created: svc.Created,
 		Components: []model.Component{
 			{Name: "mysql", Port: 3306, Targets: []string{"10.0.1.5", "10.0.2.5:3307"}, PrivateLinkAccess: true},
 			{Name: "admin", Port: 8080, Targets: []string{"i-0123456789abcdef0:9090"}},
