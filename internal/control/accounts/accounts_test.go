@@ -28,6 +28,7 @@ var (
 // An account created with a given ID gets that ID and a first access key that
 // AccessKey finds by its ID, with its secret and account.
 func TestCreateAccountWithID(t *testing.T) {
+	t.Parallel()
 	c, now := newTestAccounts(t)
 	ctx := context.Background()
 	acct, key, err := c.CreateAccount(ctx, "123456789012")
@@ -52,6 +53,7 @@ func TestCreateAccountWithID(t *testing.T) {
 // Without an ID an account gets a random 12-digit one; two such accounts differ,
 // and each has its own key.
 func TestCreateAccountRandomID(t *testing.T) {
+	t.Parallel()
 	c, _ := newTestAccounts(t)
 	ctx := context.Background()
 	a, ka, err := c.CreateAccount(ctx, "")
@@ -81,6 +83,7 @@ func TestCreateAccountRandomID(t *testing.T) {
 // An account ID that exists is a duplicate, and the failed call leaves no second
 // access key behind.
 func TestCreateAccountDuplicate(t *testing.T) {
+	t.Parallel()
 	c, _ := newTestAccounts(t)
 	ctx := context.Background()
 	if _, _, err := c.CreateAccount(ctx, "123456789012"); err != nil {
@@ -101,6 +104,7 @@ func TestCreateAccountDuplicate(t *testing.T) {
 
 // An ID that is not 12 digits is refused and nothing is stored.
 func TestCreateAccountMalformedID(t *testing.T) {
+	t.Parallel()
 	c, _ := newTestAccounts(t)
 	ctx := context.Background()
 	for _, bad := range []string{"12345678901", "1234567890123", "12345678901a", " 123456789012", "abcdefghijkl"} {

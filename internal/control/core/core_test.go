@@ -14,6 +14,7 @@ import (
 
 // New fills in the region's defaults; zones are found by name or zone ID.
 func TestBaseDefaults(t *testing.T) {
+	t.Parallel()
 	b := newTestBase(t)
 	if b.Region() != "us-east-1" || b.Domain() != "amazonaws.com" || b.Config().Zones != 3 || b.Now().IsZero() || b.Log() == nil {
 		t.Fatalf("defaults: %+v", b.Config())
@@ -36,6 +37,7 @@ func TestBaseDefaults(t *testing.T) {
 // Update commits fn's writes and signals Changed; a failing fn writes nothing
 // and signals nothing.
 func TestUpdateSignalsChanged(t *testing.T) {
+	t.Parallel()
 	b := newTestBase(t)
 	ctx := context.Background()
 	boom := errors.New("boom")
@@ -113,6 +115,7 @@ func create(ctx context.Context, b *Base, acct string, in tokenInput) (model.Vpc
 // parameters, per account; other parameters are a mismatch; no token creates
 // every time.
 func TestClientTokens(t *testing.T) {
+	t.Parallel()
 	b := newTestBase(t)
 	ctx := context.Background()
 	a := controltest.Must(create(ctx, b, "111111111111", tokenInput{CIDR: "10.0.0.0/16", ClientToken: "t1"}))(t)
@@ -143,6 +146,7 @@ func TestClientTokens(t *testing.T) {
 // EachID runs once per distinct ID; a domain error fails its item, any other
 // error the batch.
 func TestEachID(t *testing.T) {
+	t.Parallel()
 	var seen []string
 	failed, err := EachID([]string{"a", "b", "a", "c"}, func(id string) error {
 		seen = append(seen, id)

@@ -92,6 +92,7 @@ func (f fixture) tagsOf(t *testing.T, acct string) map[string]model.Tags {
 // derived from a VPC; DescribeTags lists them by resource ID and key, with their
 // kinds, to their owner only.
 func TestCreateTagsAcrossKinds(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	r := f.make(t)
@@ -136,6 +137,7 @@ func TestCreateTagsAcrossKinds(t *testing.T) {
 // CreateTags is all or none: one ID that is malformed, unknown or another
 // account's fails the call, and nothing is tagged.
 func TestCreateTagsRefused(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	r := f.make(t)
@@ -178,6 +180,7 @@ func TestCreateTagsRefused(t *testing.T) {
 // A resource holds at most 50 tags, counted after overwrites; the limit holds
 // for rules and derived resources too.
 func TestTagLimit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	r := f.make(t)
@@ -211,6 +214,7 @@ func TestTagLimit(t *testing.T) {
 // given), or every tag when no key is listed; a derived resource's tags go with
 // its VPC.
 func TestDeleteTags(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	r := f.make(t)

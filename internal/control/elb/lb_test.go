@@ -18,6 +18,7 @@ import (
 // the same settings returns it; other settings under its name are a duplicate.
 // Deleting it frees its nodes' addresses.
 func TestCreateLoadBalancer(t *testing.T) {
+	t.Parallel()
 	c := newTestELB(t)
 	ctx := context.Background()
 	v, subnets := testVPC(t, c, "us-east-1a", "us-east-1b")
@@ -81,6 +82,7 @@ func TestCreateLoadBalancer(t *testing.T) {
 
 // CreateLoadBalancer refuses what Strait's network load balancers cannot be.
 func TestCreateLoadBalancerRefused(t *testing.T) {
+	t.Parallel()
 	c := newTestELB(t)
 	ctx := context.Background()
 	_, subnets := testVPC(t, c, "us-east-1a", "us-east-1a", "us-east-1b")
@@ -129,6 +131,7 @@ func TestCreateLoadBalancerRefused(t *testing.T) {
 // A load balancer with deletion protection, or one an endpoint service
 // publishes, is not deleted.
 func TestDeleteLoadBalancerRefused(t *testing.T) {
+	t.Parallel()
 	c := newTestELB(t)
 	ctx := context.Background()
 	_, subnets := testVPC(t, c, "us-east-1a")

@@ -41,6 +41,7 @@ func health(t *testing.T, c *ELB, arn string) map[string]model.TargetHealth {
 // "all" and a private address. Their health starts initial, or unused in a
 // zone the load balancer does not have.
 func TestRegisterIPTargets(t *testing.T) {
+	t.Parallel()
 	c := newTestELB(t)
 	ctx := context.Background()
 	_, _, tg := ipGroup(t, c, true)
@@ -100,6 +101,7 @@ func TestRegisterIPTargets(t *testing.T) {
 // uses, or with delay 0, a target leaves at once. A target that is not
 // registered cannot be deregistered.
 func TestDeregisterTargets(t *testing.T) {
+	t.Parallel()
 	c := newTestELB(t)
 	ctx := context.Background()
 	_, _, tg := ipGroup(t, c, true)
@@ -161,6 +163,7 @@ func TestDeregisterTargets(t *testing.T) {
 // Instance targets must be running instances of the caller in the group's VPC;
 // they take the instance's zone.
 func TestRegisterInstanceTargets(t *testing.T) {
+	t.Parallel()
 	c := newTestELB(t)
 	ctx := context.Background()
 	v, subnets := testVPC(t, c, "us-east-1b")
@@ -189,6 +192,7 @@ func TestRegisterInstanceTargets(t *testing.T) {
 // Load balancer and target group attributes are checked key by key and value by
 // value; a refused change leaves all of them as they were.
 func TestAttributes(t *testing.T) {
+	t.Parallel()
 	c := newTestELB(t)
 	ctx := context.Background()
 	_, subnets, tg := ipGroup(t, c, false)
@@ -254,6 +258,7 @@ func TestAttributes(t *testing.T) {
 // Tags of load balancers, target groups and listeners: at most 50 each, keys
 // given once, no aws: keys; a change to several resources is all or none.
 func TestELBTags(t *testing.T) {
+	t.Parallel()
 	c := newTestELB(t)
 	ctx := context.Background()
 	_, subnets, tg := ipGroup(t, c, false)

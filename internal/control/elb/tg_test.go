@@ -15,6 +15,7 @@ func i32(n int32) *int32 { return &n }
 // A target group gets the NLB health check defaults; asking again with the same
 // settings returns it, other settings under its name are a duplicate.
 func TestCreateTargetGroup(t *testing.T) {
+	t.Parallel()
 	c := newTestELB(t)
 	ctx := context.Background()
 	v, _ := testVPC(t, c)
@@ -76,6 +77,7 @@ func TestCreateTargetGroup(t *testing.T) {
 // load balancer uses; a port holds one listener. A target group a listener uses
 // cannot be deleted; once the listener is gone it can.
 func TestListeners(t *testing.T) {
+	t.Parallel()
 	c := newTestELB(t)
 	ctx := context.Background()
 	v, subnets := testVPC(t, c, "us-east-1a")
@@ -160,6 +162,7 @@ func TestListeners(t *testing.T) {
 
 // A load balancer has at most 50 listeners.
 func TestListenerLimit(t *testing.T) {
+	t.Parallel()
 	c := newTestELB(t)
 	ctx := context.Background()
 	v, subnets := testVPC(t, c, "us-east-1a")

@@ -15,6 +15,7 @@ import (
 // most one subnet per zone, in zones the service supports. It waits for
 // acceptance when the service requires it; the owner's own endpoint does not.
 func TestCreateEndpoint(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	svc := f.service(t, CreateServiceInput{})
@@ -71,6 +72,7 @@ func TestCreateEndpoint(t *testing.T) {
 // DescribeEndpoints gives the caller's endpoints with the IDs, one by one or in
 // a pass over the records for many IDs, and lets the picker choose or fail.
 func TestDescribeEndpoints(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	svc, vpc, subnets := f.open(t)
@@ -103,6 +105,7 @@ func TestDescribeEndpoints(t *testing.T) {
 // CreateEndpoint refuses what it cannot create, and a refused request leaves no
 // interface behind.
 func TestCreateEndpointRefused(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	svc := f.service(t, CreateServiceInput{})
@@ -157,6 +160,7 @@ func TestCreateEndpointRefused(t *testing.T) {
 // The provider accepts a pendingAcceptance connection (it goes pending) or
 // rejects it; each decision is for the service's own connections only.
 func TestAcceptAndRejectConnections(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	svc, vpc, subnets := f.open(t)
@@ -194,6 +198,7 @@ func TestAcceptAndRejectConnections(t *testing.T) {
 
 // Only its owner deletes an endpoint; deleting twice is fine.
 func TestDeleteEndpoints(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	svc, vpc, subnets := f.open(t)
@@ -214,6 +219,7 @@ func TestDeleteEndpoints(t *testing.T) {
 // ModifyEndpoint adds and removes subnets (with their interfaces) and groups, one
 // subnet per zone, keeping at least one of each.
 func TestModifyEndpoint(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	svc, vpc, subnets := f.open(t)

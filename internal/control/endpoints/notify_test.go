@@ -20,6 +20,7 @@ func outbox(t *testing.T, f fixture) []model.NotificationEvent {
 // for, one event to deliver to its topic; events it did not ask for are not
 // recorded.
 func TestConnectionNotifications(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	svc := f.service(t, CreateServiceInput{})
@@ -80,6 +81,7 @@ func TestConnectionNotifications(t *testing.T) {
 // A notification names exactly one service or endpoint of its account, an SNS
 // topic of this region and known events.
 func TestCreateConnectionNotificationRefused(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	svc, vpc, subnets := f.open(t)

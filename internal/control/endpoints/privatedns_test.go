@@ -21,6 +21,7 @@ import (
 // is refused (the domain is taken), one without private DNS is not, and the name
 // is free again once the holder is deleted.
 func TestPrivateDNSName(t *testing.T) {
+	t.Parallel()
 	const provider, consumer = "111111111111", "222222222222"
 	dns := testenv.StartDNS(t)
 	s := elbtest.New(t, core.Config{Resolver: dns.Addr})

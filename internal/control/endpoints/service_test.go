@@ -13,6 +13,7 @@ import (
 // zones of the NLB's nodes, requires acceptance by default, and holds the NLB so
 // that no other service can take it and it cannot be deleted.
 func TestCreateEndpointService(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	svc := f.service(t, CreateServiceInput{Tags: model.Tags{"team": "db"}, ClientToken: "tok"})
@@ -65,6 +66,7 @@ func TestCreateEndpointService(t *testing.T) {
 
 // A private DNS name is lower-cased and gets a TXT challenge pending verification.
 func TestCreateEndpointServicePrivateDNSName(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	svc := f.service(t, CreateServiceInput{PrivateDNSName: "*.DB.Example.com."})
 	v := svc.DNSVerification
@@ -81,6 +83,7 @@ func TestCreateEndpointServicePrivateDNSName(t *testing.T) {
 // account root, user or role ARN admits its account, "*" admits everyone, a
 // service principal admits no account. The owner always sees its service.
 func TestServicePermissions(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	svc := f.service(t, CreateServiceInput{})
@@ -155,6 +158,7 @@ func TestServicePermissions(t *testing.T) {
 // With RejectRemovedPrincipals, removing a principal rejects the live
 // connections of the accounts it admitted; without it they stay, as in AWS.
 func TestRejectRemovedPrincipals(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	svc := f.service(t, CreateServiceInput{})
@@ -181,6 +185,7 @@ func TestRejectRemovedPrincipals(t *testing.T) {
 // not deleted; once the consumer deleted its endpoint, it is, freeing its NLB and
 // taking its notifications along.
 func TestDeleteEndpointServiceWithLiveConnections(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	svc := f.service(t, CreateServiceInput{})
@@ -215,6 +220,7 @@ func TestDeleteEndpointServiceWithLiveConnections(t *testing.T) {
 // ModifyEndpointService changes acceptance, the private DNS name and the NLBs; a
 // service keeps at least one NLB and one IP address type.
 func TestModifyEndpointService(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	svc := f.service(t, CreateServiceInput{})

@@ -12,6 +12,7 @@ import (
 // RunInstances launches pending instances, each with its own interface and the
 // next free address; a repeat with the client token returns the same instances.
 func TestRunInstances(t *testing.T) {
+	t.Parallel()
 	c := newTestNetwork(t)
 	ctx := context.Background()
 	sn := subnetIn(t, c, "10.0.1.0/24")
@@ -46,6 +47,7 @@ func TestRunInstances(t *testing.T) {
 
 // RunInstances refuses bad requests before launching anything.
 func TestRunInstancesRefused(t *testing.T) {
+	t.Parallel()
 	c := newTestNetwork(t)
 	ctx := context.Background()
 	sn := subnetIn(t, c, "10.0.1.0/28") // 11 usable addresses
@@ -90,6 +92,7 @@ func TestRunInstancesRefused(t *testing.T) {
 // TerminateInstances moves live instances to shutting-down, leaves shutting-down
 // ones alone, and terminates nothing when one ID is unknown or another account's.
 func TestTerminateInstances(t *testing.T) {
+	t.Parallel()
 	c := newTestNetwork(t)
 	ctx := context.Background()
 	sn := subnetIn(t, c, "10.0.1.0/24")

@@ -19,6 +19,7 @@ func tcp(p int32, cidr string) RuleSpec {
 // A new group allows all outbound traffic; names are unique per VPC without
 // regard to case, "default" and sg-* names are refused.
 func TestCreateSecurityGroup(t *testing.T) {
+	t.Parallel()
 	c := newTestNetwork(t)
 	ctx := context.Background()
 	v := controltest.Must(c.CreateVpc(ctx, testAcct, CreateVpcInput{CIDR: "10.0.0.0/16"}))(t)
@@ -56,6 +57,7 @@ func TestCreateSecurityGroup(t *testing.T) {
 // nothing; revoking by spec or by rule ID removes exactly that rule, and revoking
 // a missing rule fails without removing the others.
 func TestSecurityGroupRules(t *testing.T) {
+	t.Parallel()
 	c := newTestNetwork(t)
 	ctx := context.Background()
 	v := controltest.Must(c.CreateVpc(ctx, testAcct, CreateVpcInput{CIDR: "10.0.0.0/16"}))(t)
@@ -126,6 +128,7 @@ func TestSecurityGroupRules(t *testing.T) {
 
 // A group holds at most 60 rules per direction.
 func TestSecurityGroupRuleLimit(t *testing.T) {
+	t.Parallel()
 	c := newTestNetwork(t)
 	ctx := context.Background()
 	v := controltest.Must(c.CreateVpc(ctx, testAcct, CreateVpcInput{CIDR: "10.0.0.0/16"}))(t)
@@ -148,6 +151,7 @@ func TestSecurityGroupRuleLimit(t *testing.T) {
 // A group that a rule of another group or an interface uses cannot be deleted;
 // nor can another VPC's group be referenced.
 func TestDeleteSecurityGroupInUse(t *testing.T) {
+	t.Parallel()
 	c := newTestNetwork(t)
 	ctx := context.Background()
 	sn := subnetIn(t, c, "10.0.1.0/24")

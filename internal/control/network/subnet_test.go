@@ -13,6 +13,7 @@ import (
 // A subnet must lie inside its VPC's range and overlap no other subnet of it;
 // a refused subnet is not stored.
 func TestCreateSubnetRanges(t *testing.T) {
+	t.Parallel()
 	c := newTestNetwork(t)
 	ctx := context.Background()
 	v := controltest.Must(c.CreateVpc(ctx, testAcct, CreateVpcInput{CIDR: "10.0.0.0/16"}))(t)
@@ -52,6 +53,7 @@ func TestCreateSubnetRanges(t *testing.T) {
 
 // Without a zone, a subnet goes to the zone of the VPC with the fewest subnets.
 func TestCreateSubnetPicksLeastUsedZone(t *testing.T) {
+	t.Parallel()
 	c := newTestNetwork(t)
 	ctx := context.Background()
 	v := controltest.Must(c.CreateVpc(ctx, testAcct, CreateVpcInput{CIDR: "10.0.0.0/16"}))(t)
@@ -74,6 +76,7 @@ func TestCreateSubnetPicksLeastUsedZone(t *testing.T) {
 // A subnet with an interface in it cannot be deleted; another account cannot
 // see it.
 func TestDeleteSubnetInUse(t *testing.T) {
+	t.Parallel()
 	c := newTestNetwork(t)
 	ctx := context.Background()
 	sn := subnetIn(t, c, "10.0.1.0/24")

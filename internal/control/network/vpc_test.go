@@ -11,6 +11,7 @@ import (
 // A VPC comes with its default security group (all traffic from itself in, all
 // out), route table and network ACL, and only its owner sees it.
 func TestCreateVpc(t *testing.T) {
+	t.Parallel()
 	c := newTestNetwork(t)
 	ctx := context.Background()
 	v, err := c.CreateVpc(ctx, testAcct, CreateVpcInput{CIDR: "10.1.2.3/16", Tags: model.Tags{"Name": "main"}})
@@ -48,6 +49,7 @@ func TestCreateVpc(t *testing.T) {
 
 // CreateVpc takes /16 to /28 ranges only.
 func TestCreateVpcRange(t *testing.T) {
+	t.Parallel()
 	c := newTestNetwork(t)
 	for _, bad := range []string{"10.0.0.0/15", "10.0.0.0/29", "10.0.0.0", "fd00::/56", ""} {
 		_, err := c.CreateVpc(context.Background(), testAcct, CreateVpcInput{CIDR: bad})
@@ -61,6 +63,7 @@ func TestCreateVpcRange(t *testing.T) {
 // A VPC with a subnet or a security group of its own cannot be deleted; once they
 // are gone it can, with its default group, and its ID is then unknown.
 func TestDeleteVpcDependencies(t *testing.T) {
+	t.Parallel()
 	c := newTestNetwork(t)
 	ctx := context.Background()
 	v := controltest.Must(c.CreateVpc(ctx, testAcct, CreateVpcInput{CIDR: "10.0.0.0/16"}))(t)
@@ -92,6 +95,7 @@ func TestDeleteVpcDependencies(t *testing.T) {
 // ModifyVpcAttribute changes one DNS attribute at a time, and DNS host names need
 // DNS support.
 func TestModifyVpcAttribute(t *testing.T) {
+	t.Parallel()
 	c := newTestNetwork(t)
 	ctx := context.Background()
 	v := controltest.Must(c.CreateVpc(ctx, testAcct, CreateVpcInput{CIDR: "10.0.0.0/16"}))(t)

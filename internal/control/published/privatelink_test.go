@@ -50,6 +50,7 @@ func (f fixture) realize(t *testing.T, svc model.PublishedService, subnets []mod
 // While it exists the service cannot be deleted; once deleted and cleared by the
 // reconciler it can.
 func TestPrivateLinkResource(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	svc, _ := f.published(t)
@@ -141,6 +142,7 @@ func TestPrivateLinkResource(t *testing.T) {
 // or available, not those waiting for acceptance). Deleting the resource with
 // live connections needs force, which rejects them.
 func TestConnectionInfoAndConnections(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	svc, subnets := f.published(t)
@@ -207,6 +209,7 @@ func TestConnectionInfoAndConnections(t *testing.T) {
 
 // ClientCommand knows the usual clients.
 func TestClientCommand(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ component, want string }{
 		{"postgresql", `psql "host=h port=5 user=USER dbname=DB"`},
 		{"kafka", "kafka-console-producer --bootstrap-server h:5 --topic TOPIC"},
@@ -223,6 +226,7 @@ func TestClientCommand(t *testing.T) {
 // the reconciler has put it there; a resolver that does not answer fails the
 // verification, and the service says why.
 func TestVerifyPrivateLinkDNS(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	f.pl.SetResolver("127.0.0.1:1") // loopback, nothing listens: the query is refused at once
@@ -251,6 +255,7 @@ func TestVerifyPrivateLinkDNS(t *testing.T) {
 // The messages that reach the CLI name the PrivateLink resource in words, not
 // by the Go type that holds its operations.
 func TestPrivateLinkMessages(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	f.published(t)

@@ -16,6 +16,7 @@ import (
 // VPC, in creation order, and its components' targets are normalized: the
 // component's port is dropped and repeats are removed.
 func TestCreatePublishedService(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	now := testNow
 	f := newFixtureClock(t, func() time.Time { // a second passes at each reading
@@ -69,6 +70,7 @@ func TestCreatePublishedService(t *testing.T) {
 // CreatePublishedService refuses bad names, components and subnets with their
 // reasons, and stores nothing then.
 func TestCreatePublishedServiceRefused(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	v, subnets := f.VPC(t, provider, "10.0.0.0/16", "us-east-1a", "us-east-1a")
@@ -115,6 +117,7 @@ func TestCreatePublishedServiceRefused(t *testing.T) {
 // UpdatePublishedService removes, then adds, then changes components by name;
 // a refused update changes nothing.
 func TestUpdatePublishedService(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	v, _ := f.VPC(t, provider, "10.0.0.0/16", "us-east-1a")
