@@ -12,7 +12,9 @@ import (
 // prints its help. (Cobra runs a group without Run as a request for help, so a
 // misspelt subcommand would print help and exit 0.)
 func refuseUnknownSubcommands(cmd *cobra.Command) {
-	cmd.DisableFlagsInUseLine = true
+	// The group runs only to refuse what it does not know: its help shows
+	// "strait GROUP [command]" alone, as before it had a Run.
+	cmd.SetUsageTemplate(strings.Replace(cmd.UsageTemplate(), "{{if .Runnable}}", "{{if and .Runnable (not .HasAvailableSubCommands)}}", 1))
 	cmd.Args = cobra.ArbitraryArgs
 	cmd.SuggestionsMinimumDistance = 2 // what cobra uses at the top level
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {

@@ -33,7 +33,10 @@ func (c *Accounts) AccessKeys(ctx context.Context) ([]model.AccessKey, error) {
 		if n := strings.Compare(a.Account, b.Account); n != 0 {
 			return n
 		}
-		return a.Created.Compare(b.Created)
+		if n := a.Created.Compare(b.Created); n != 0 {
+			return n
+		}
+		return strings.Compare(a.ID, b.ID)
 	})
 	return keys, err
 }
