@@ -185,10 +185,10 @@ func (n *cliNormalizer) name(kind, raw string) string {
 
 func cliWait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached in 20s", what)
+			t.Fatalf("%s: not reached in a minute", what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
