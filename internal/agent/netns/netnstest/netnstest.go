@@ -36,6 +36,7 @@ func NewHost(t testing.TB) *netns.Host {
 	b := make([]byte, 3)
 	rand.Read(b)
 	tag := hex.EncodeToString(b)
+	testenv.RegisterDataplane(t, tag)
 	h, err := netns.NewHost(tag, slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {
 		t.Fatal(err)
