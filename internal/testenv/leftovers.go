@@ -30,9 +30,9 @@ type registration struct {
 }
 
 // RegisterDataplane sweeps what killed test runs left behind, then registers the
-// namespaces of tag and the directories dirs as this test's, until the test's
-// cleanups (registered before this call, so run after) have removed them. Call it
-// before creating anything with tag.
+// namespaces of tag (none if tag is "") and the directories dirs as this test's,
+// until the test's cleanups (registered before this call, so run after) have
+// removed them. Call it before creating anything with tag.
 func RegisterDataplane(t testing.TB, tag string, dirs ...string) {
 	t.Helper()
 	SweepLeftovers(t)
@@ -48,7 +48,7 @@ func RegisterDataplane(t testing.TB, tag string, dirs ...string) {
 	if err != nil {
 		t.Fatalf("registering test data plane: %v", err)
 	}
-	path := filepath.Join(leftoverDir, tag)
+	path := filepath.Join(leftoverDir, strings.TrimPrefix(filepath.Base(tmp.Name()), ".new-")+"-"+tag)
 	if err := unix.Flock(int(tmp.Fd()), unix.LOCK_EX); err == nil {
 		if _, err = tmp.Write(b); err == nil {
 			err = os.Rename(tmp.Name(), path)
@@ -104,9 +104,11 @@ func sweep(path string) string {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return ""
 	}
-	removed, err := netns.Down(reg.Tag)
-	if err != nil {
-		return fmt.Sprintf("leftovers of a killed test run (tag %s): removing namespaces: %v", reg.Tag, err)
+	var removed []string
+	if reg.Tag != "" { // "" would be every server's namespaces
+		if removed, err = netns.Down(reg.Tag); err != nil {
+			return fmt.Sprintf("leftovers of a killed test run (tag %s): removing namespaces: %v", reg.Tag, err)
+		}
 	}
 	tmp := filepath.Clean(os.TempDir()) + string(filepath.Separator)
 	for _, d := range reg.Dirs {

@@ -41,7 +41,7 @@ func TestSweepLeftovers(t *testing.T) {
 		}
 		t.Cleanup(func() { os.RemoveAll(dir) })
 		data, _ := json.Marshal(registration{Tag: tag, Dirs: []string{filepath.Join(dir, "001")}})
-		path = filepath.Join(leftoverDir, tag)
+		path = filepath.Join(leftoverDir, "test-"+tag)
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
