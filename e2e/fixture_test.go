@@ -109,7 +109,7 @@ func (l *link) instance(c *ec2.Client, subnet string, groups ...string) (id, ip 
 		SubnetId: aws.String(subnet), SecurityGroupIds: groups})
 	check(l.t, err)
 	id, ip = *out.Instances[0].InstanceId, *out.Instances[0].PrivateIpAddress
-	testenv.Eventually(l.t, 30*time.Second, "instance "+id+" running", func() error {
+	testenv.Eventually(l.t, 2*time.Minute, "instance "+id+" running", func() error {
 		d, err := c.DescribeInstances(l.ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
 		if err != nil {
 			return err
@@ -194,7 +194,7 @@ func (l *link) connect(groups ...string) {
 
 func (l *link) waitEndpoint(state string) {
 	l.t.Helper()
-	testenv.Eventually(l.t, 30*time.Second, "endpoint "+state, func() error {
+	testenv.Eventually(l.t, 2*time.Minute, "endpoint "+state, func() error {
 		d, err := l.cec2.DescribeVpcEndpoints(l.ctx, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{l.endpoint}})
 		if err != nil {
 			return err

@@ -70,7 +70,7 @@ func TestGuide000WithStraitCLI(t *testing.T) {
 	var info struct {
 		Entries []struct{ Component, Host, Command string }
 	}
-	testenv.Eventually(t, 15*time.Second, "connection-info to give the private DNS name", func() error {
+	testenv.Eventually(t, 2*time.Minute, "connection-info to give the private DNS name", func() error {
 		sp.json(&info, "service", "connection-info", "tidb")
 		if len(info.Entries) == 0 || info.Entries[0].Host != dnsName {
 			return fmt.Errorf("entries %+v", info.Entries)
@@ -84,7 +84,7 @@ func TestGuide000WithStraitCLI(t *testing.T) {
 	// The printed command with the user's credentials filled in, as a user types it.
 	line := strings.Replace(strings.Replace(command, "-u USER -p", "-u app -papp-secret", 1), "mysql ", "mysql --no-defaults --connect-timeout=5 -N -B ", 1) +
 		` -e "SELECT v FROM test.t WHERE id = 1"`
-	testenv.Eventually(t, 30*time.Second, "the connection-info mysql command answering", func() error {
+	testenv.Eventually(t, 2*time.Minute, "the connection-info mysql command answering", func() error {
 		out, errOut, code := testenv.Exec(t, client, "bash", "-c", line)
 		if code != 0 {
 			return fmt.Errorf("%s: exit %d: %s", line, code, errOut)
@@ -95,7 +95,7 @@ func TestGuide000WithStraitCLI(t *testing.T) {
 		return nil
 	})
 	var check string
-	testenv.Eventually(t, 10*time.Second, "the query counted in privatelink connections", func() error {
+	testenv.Eventually(t, 2*time.Minute, "the query counted in privatelink connections", func() error {
 		check = sp.run("privatelink", "connections", "tidb")
 		if !strings.Contains(check, "available") || strings.Contains(check, "—") {
 			return fmt.Errorf("connections:\n%s", check)

@@ -69,7 +69,7 @@ func TestGuide003WithStraitCLI(t *testing.T) {
 	if !strings.HasPrefix(host, vpce+"-") {
 		t.Fatalf("connection-info host %q is not %s's DNS name", host, vpce)
 	}
-	testenv.Eventually(t, 30*time.Second, "both enabled components answering through the endpoint", func() error {
+	testenv.Eventually(t, 2*time.Minute, "both enabled components answering through the endpoint", func() error {
 		for comp, port := range map[string]int32{"kafka": 9092, "schema_registry": 8081} {
 			got, err := askHost(t, client, host, port, "ping")
 			if err != nil {
@@ -101,7 +101,7 @@ func TestGuide003WithStraitCLI(t *testing.T) {
 	}
 
 	// The provider sees the connection and its traffic.
-	testenv.Eventually(t, 15*time.Second, "traffic in privatelink connections", func() error {
+	testenv.Eventually(t, 2*time.Minute, "traffic in privatelink connections", func() error {
 		var list struct {
 			Connections []struct {
 				EndpointID string `json:"endpoint_id"`
@@ -130,7 +130,7 @@ func TestGuide003WithStraitCLI(t *testing.T) {
 	// Principals replaced: the consumer can no longer create endpoints; its existing
 	// connection stays up, as on AWS.
 	sp.run("privatelink", "update", "--principal", "arn:aws:iam::"+otherAcct+":root", "my-kafka")
-	testenv.Eventually(t, 10*time.Second, "the removed principal refused", func() error {
+	testenv.Eventually(t, 2*time.Minute, "the removed principal refused", func() error {
 		msg := env.AWSError(consumerAcct, "ec2", "create-vpc-endpoint", "--vpc-endpoint-type", "Interface", "--vpc-id", cvpc,
 			"--subnet-ids", csubs[0], "--service-name", name)
 		if !strings.Contains(msg, "InvalidServiceName") {
@@ -157,7 +157,7 @@ func TestGuide003WithStraitCLI(t *testing.T) {
 		}
 	}
 	c.wait("rejected", 10*time.Second, "ec2", "describe-vpc-endpoints", "--vpc-endpoint-ids", vpce, "--query", "VpcEndpoints[0].State")
-	testenv.Eventually(t, 10*time.Second, "the endpoint to stop carrying traffic", func() error {
+	testenv.Eventually(t, 2*time.Minute, "the endpoint to stop carrying traffic", func() error {
 		if canDial(t, client, ip+":9092") {
 			return fmt.Errorf("%s:9092 still accepts connections", ip)
 		}

@@ -179,7 +179,7 @@ func TestFailoverAndDraining(t *testing.T) {
 	// AWS, seconds) and then reports the target draining in /metrics: from then on,
 	// new connections avoid it. (Asking until one connection avoids it would not do:
 	// the flow hash sends half the connections to the other target anyway.)
-	testenv.Eventually(t, 10*time.Second, "the data plane to drain "+drained, func() error {
+	testenv.Eventually(t, 2*time.Minute, "the data plane to drain "+drained, func() error {
 		if !dataplaneTargetState(t, env, ids[drained], "draining") {
 			return fmt.Errorf("/metrics does not show %s draining", ids[drained])
 		}
@@ -233,7 +233,7 @@ func TestFailoverAndDraining(t *testing.T) {
 	lns[other].Close()
 	killed := time.Now()
 	killedAt.Store(killed.UnixNano())
-	testenv.Eventually(t, 30*time.Second, other+" unhealthy", func() error {
+	testenv.Eventually(t, 2*time.Minute, other+" unhealthy", func() error {
 		h, err := l.elb.DescribeTargetHealth(l.ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(l.tg),
 			Targets: []elbtypes.TargetDescription{{Id: aws.String(ids[other])}}})
 		if err != nil {
@@ -287,7 +287,7 @@ func TestRestartKeepsTraffic(t *testing.T) {
 
 	env.Stop()
 	testenv.StartConfig(t, server.Config{DataDir: dir, Dataplane: "netns", Dev: true})
-	testenv.Eventually(t, 30*time.Second, "traffic after the restart", func() error {
+	testenv.Eventually(t, 2*time.Minute, "traffic after the restart", func() error {
 		got, err := ask(t, client, l.addr(), "after")
 		if err == nil && got != "db after" {
 			err = fmt.Errorf("answer %q", got)

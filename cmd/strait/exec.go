@@ -1,12 +1,9 @@
 package main
 
 import (
-	"errors"
 	"os"
 
 	"github.com/spf13/cobra"
-
-	"strait/internal/agent/netns"
 )
 
 func execCommand() *cobra.Command {
@@ -20,13 +17,10 @@ Needs root, on the host of the server that runs the instance.
 
 Example:
   strait exec i-0123456789abcdef0 -- mysql -h db.example.internal -e 'SELECT 1'`,
-		Args:                  cobra.MinimumNArgs(2),
+		Args:                  execArgs,
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if cmd.ArgsLenAtDash() != 1 {
-				return errors.New("usage: strait exec INSTANCE_ID -- COMMAND [ARG...] (put -- between the instance ID and the command)")
-			}
-			code, err := netns.Exec(args[0], args[1:], os.Stdin, os.Stdout, os.Stderr)
+			code, err := execInInstance(args[0], args[1:], os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}

@@ -46,6 +46,7 @@ component with PrivateLink access, and an endpoint service that allows the given
 Consumers then create interface endpoints to it with the AWS CLI or SDKs.`,
 	}
 	addClientFlags(cmd, &f)
+	refuseUnknownSubcommands(cmd)
 	cmd.AddCommand(plCreateCommand(&f), plGetCommand(&f), plUpdateCommand(&f), plVerifyDNSCommand(&f), plDeleteCommand(&f),
 		plConnectionsCommand(&f), plDecideCommand(&f, "accept"), plDecideCommand(&f, "reject"))
 	return cmd
@@ -112,7 +113,8 @@ func waitPrivateLink(ctx context.Context, c *apiClient, name string, wt waiter) 
 
 // plFields are the fields `privatelink get SERVICE FIELD` prints, in table order.
 var plFields = []string{"state", "state_message", "aws_service_id", "aws_service_name", "principals", "acceptance_required",
-	"private_dns_name", "private_dns_verification", "load_balancer_arn", "target_groups", "listeners", "created"}
+	"private_dns_name", "private_dns_state", "private_dns_txt_record", "private_dns_detail", "private_dns_verification",
+	"load_balancer_arn", "target_groups", "listeners", "created"}
 
 func printPrivateLink(w io.Writer, output string, pl nativeapi.PrivateLink) error {
 	if output == "json" {
@@ -122,7 +124,7 @@ func printPrivateLink(w io.Writer, output string, pl nativeapi.PrivateLink) erro
 		"principals", strings.Join(pl.Principals, ","), "acceptance_required", fmt.Sprint(pl.AcceptanceRequired),
 		"private_dns_name", pl.PrivateDNSName}
 	if v := pl.PrivateDNSVerification; v != nil {
-		kv = append(kv, "private_dns_state", v.State, "private_dns_txt_record", v.Name+"."+strings.TrimPrefix(pl.PrivateDNSName, "*.")+" "+v.Type+" "+strconv.Quote(v.Value))
+		kv = append(kv, "private_dns_state", v.State, "private_dns_txt_record", txtRecord(pl))
 		if v.Detail != "" {
 			kv = append(kv, "private_dns_detail", v.Detail)
 		}
@@ -130,6 +132,34 @@ func printPrivateLink(w io.Writer, output string, pl nativeapi.PrivateLink) erro
 	kv = append(kv, "load_balancer_arn", pl.LoadBalancerARN, "listeners", strings.Join(sortedMapKeys(pl.Listeners), ","),
 		"created", pl.Created.UTC().Format(time.RFC3339))
 	return printFields(w, kv...)
+}
+
+// txtRecord is the DNS record that proves the provider owns the private DNS name,
+// as one line to publish: NAME TXT "VALUE" ("" without a private DNS name).
+func txtRecord(pl nativeapi.PrivateLink) string {
+	v := pl.PrivateDNSVerification
+	if v == nil {
+		return ""
+	}
+	return v.Name + "." + strings.TrimPrefix(pl.PrivateDNSName, "*.") + " " + v.Type + " " + strconv.Quote(v.Value)
+}
+
+// derivedField is a field the table shows that is not a member of the resource's
+// JSON: the private DNS verification's state, record and detail.
+func derivedField(pl nativeapi.PrivateLink, field string) (string, bool) {
+	v := pl.PrivateDNSVerification
+	if v == nil {
+		v = &nativeapi.DNSVerification{}
+	}
+	switch field {
+	case "private_dns_state":
+		return v.State, true
+	case "private_dns_txt_record":
+		return txtRecord(pl), true
+	case "private_dns_detail":
+		return v.Detail, true
+	}
+	return "", false
 }
 
 func sortedMapKeys(m map[string]string) []string {
@@ -147,9 +177,11 @@ func plGetCommand(f *clientFlags) *cobra.Command {
 		Short: "Show a service's PrivateLink resource, or just one field of it",
 		Long: `Show a service's PrivateLink resource. With FIELD, print only that value, for scripts:
 ` + strings.Join(plFields, ", ") + `.
-List fields print one value per line.`,
+List fields print one value per line. private_dns_txt_record is the record to publish in
+your DNS before ` + "`strait privatelink verify-dns`" + `: NAME TXT "VALUE".`,
 		Example: `  strait privatelink get my-kafka
-  strait privatelink get my-kafka aws_service_name`,
+  strait privatelink get my-kafka aws_service_name
+  strait privatelink get my-kafka private_dns_txt_record`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := f.client()
@@ -171,6 +203,13 @@ List fields print one value per line.`,
 // printField prints one field of the resource: a string as is, a list one item
 // per line, a map as KEY=VALUE lines, anything else as JSON.
 func printField(w io.Writer, output string, pl nativeapi.PrivateLink, field string) error {
+	if v, ok := derivedField(pl, field); ok {
+		if output == "json" {
+			return printJSON(w, v)
+		}
+		_, err := fmt.Fprintln(w, v)
+		return err
+	}
 	b, err := json.Marshal(pl)
 	if err != nil {
 		return err
@@ -279,7 +318,7 @@ func plVerifyDNSCommand(f *clientFlags) *cobra.Command {
 (shown as private_dns_txt_record by ` + "`strait privatelink get`" + `). Once verified, consumers'
 endpoints with private DNS enabled answer for the name. On failure, private_dns_detail says
 which record was expected and what the resolver answered; fix the record and run it again.`,
-		Example: `  strait privatelink get my-db private_dns_verification
+		Example: `  strait privatelink get my-db private_dns_txt_record
   strait privatelink verify-dns my-db`,
 		Args: exactArgs(1, "SERVICE"),
 		RunE: func(cmd *cobra.Command, args []string) error {

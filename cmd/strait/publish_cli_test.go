@@ -185,10 +185,10 @@ func (n *cliNormalizer) name(kind, raw string) string {
 
 func cliWait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached in 20s", what)
+			t.Fatalf("%s: not reached in a minute", what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -347,7 +347,20 @@ func TestCLIGuide000(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "tidb.example.com is failed") || !strings.Contains(out, "private_dns_detail") {
 		t.Errorf("verify-dns without the record: %v\n%s", err, out)
 	}
-	dns.SetTXT(pl.Verification.Name+".tidb.example.com", pl.Verification.Value)
+	// The record to publish, as `privatelink get SERVICE private_dns_txt_record` prints it.
+	record := c.run("privatelink", "get", "tidb", "private_dns_txt_record")
+	if want := pl.Verification.Name + ".tidb.example.com TXT " + strconv.Quote(pl.Verification.Value) + "\n"; record != want {
+		t.Fatalf("private_dns_txt_record %q, want %q", record, want)
+	}
+	if state := c.run("privatelink", "get", "tidb", "private_dns_state"); state != "failed\n" {
+		t.Errorf("private_dns_state %q after a failed verification", state)
+	}
+	recName, recValue, _ := strings.Cut(strings.TrimSuffix(record, "\n"), " TXT ")
+	value, err := strconv.Unquote(recValue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dns.SetTXT(recName, value)
 	c.golden("guide000-verify-dns.txt", c.run("privatelink", "verify-dns", "tidb"))
 	if _, err := env.EC2(cliConsumer).ModifyVpcAttribute(ctx, &ec2.ModifyVpcAttributeInput{VpcId: aws.String(cvpc), EnableDnsHostnames: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}}); err != nil {
 		t.Fatal(err)

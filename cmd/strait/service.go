@@ -25,6 +25,7 @@ set of targets (IP:PORT, IP or an instance ID). Publish it to other accounts wit
 ` + "`strait service update -c privatelink_access.COMPONENT=true`" + `.`,
 	}
 	addClientFlags(cmd, &f)
+	refuseUnknownSubcommands(cmd)
 	cmd.AddCommand(serviceCreateCommand(&f), serviceListCommand(&f), serviceGetCommand(&f),
 		serviceUpdateCommand(&f), serviceDeleteCommand(&f), serviceConnectionInfoCommand(&f))
 	return cmd
@@ -58,13 +59,7 @@ one subnet of the VPC per availability zone.`,
 				req.Components = append(req.Components, comp)
 			}
 			for _, name := range access {
-				found := false
-				for i := range req.Components {
-					if req.Components[i].Name == name {
-						req.Components[i].PrivateLinkAccess, found = true, true
-					}
-				}
-				if !found {
+				if !enableAccess(req.Components, name) {
 					return fmt.Errorf("--privatelink-access %s: no --component named %s", name, name)
 				}
 			}
@@ -78,22 +73,50 @@ one subnet of the VPC per availability zone.`,
 	fl := cmd.Flags()
 	fl.StringVar(&req.VpcID, "vpc-id", "", "the VPC the service's targets are in (required)")
 	fl.StringArrayVar(&req.SubnetIDs, "subnet-id", nil, "a subnet for the service's load balancer, at most one per zone (repeatable; default: one per zone)")
-	fl.StringArrayVar(&comps, "component", nil, "a component NAME=PORT[:TARGET,…] (repeatable)")
+	fl.StringArrayVar(&comps, "component", nil, "a component NAME=PORT[:TARGET,…] (repeatable; at least one)")
 	fl.StringArrayVar(&access, "privatelink-access", nil, "enable PrivateLink access for this component at once (repeatable)")
 	_ = cmd.MarkFlagRequired("vpc-id")
+	_ = cmd.MarkFlagRequired("component")
 	return cmd
 }
 
-// parseComponent parses NAME=PORT[:TARGET,TARGET…].
+// parseComponent parses NAME=PORT[:TARGET,TARGET…]; the error says which part is wrong.
 func parseComponent(spec string) (nativeapi.Component, error) {
 	name, rest, ok := strings.Cut(spec, "=")
-	portStr, targets, _ := strings.Cut(rest, ":")
-	port, err := strconv.ParseUint(portStr, 10, 16)
-	if !ok || name == "" || err != nil {
+	if !ok || name == "" {
 		return nativeapi.Component{}, fmt.Errorf("--component %q is not valid: use NAME=PORT[:TARGET,TARGET…], e.g. mysql=3306:10.0.1.20", spec)
 	}
-	c := nativeapi.Component{Name: name, Port: int32(port), Targets: splitList(targets)}
+	portStr, targets, hasTargets := strings.Cut(rest, ":")
+	port, err := parsePort(portStr)
+	if err != nil {
+		return nativeapi.Component{}, fmt.Errorf("--component %q: %w", spec, err)
+	}
+	c := nativeapi.Component{Name: name, Port: port, Targets: splitList(targets)}
+	if hasTargets && len(c.Targets) == 0 {
+		return nativeapi.Component{}, fmt.Errorf("--component %q: the target list after the colon is empty: give targets (IP:PORT, IP or i-…), or leave out the colon to add them later", spec)
+	}
 	return c, nil
+}
+
+// parsePort parses a TCP port from 1 to 65535.
+func parsePort(s string) (int32, error) {
+	p, err := strconv.ParseUint(s, 10, 16)
+	if err != nil || p == 0 {
+		return 0, fmt.Errorf("the port %q is not valid: it must be a number from 1 to 65535", s)
+	}
+	return int32(p), nil
+}
+
+// enableAccess turns PrivateLink access on for the component named name, and
+// reports whether there is one.
+func enableAccess(comps []nativeapi.Component, name string) bool {
+	for i := range comps {
+		if comps[i].Name == name {
+			comps[i].PrivateLinkAccess = true
+			return true
+		}
+	}
+	return false
 }
 
 func splitList(s string) []string {
@@ -164,7 +187,7 @@ func printService(w io.Writer, output string, s nativeapi.Service) error {
 	if output == "json" {
 		return printJSON(w, s)
 	}
-	pl := "none"
+	pl := "" // printed as "-", as in `service list`
 	if s.PrivateLink != nil {
 		pl = s.PrivateLink.State
 		if s.PrivateLink.AWSServiceName != "" {
@@ -184,9 +207,9 @@ func printService(w io.Writer, output string, s nativeapi.Service) error {
 }
 
 func serviceUpdateCommand(f *clientFlags) *cobra.Command {
-	var sets, adds, removes []string
+	var sets, adds, removes, access []string
 	cmd := &cobra.Command{
-		Use:   "update NAME [-c KEY=VALUE]… [--add-component NAME=PORT[:TARGET,…]]… [--remove-component NAME]…",
+		Use:   "update NAME [-c KEY=VALUE]… [--add-component NAME=PORT[:TARGET,…]]… [--remove-component NAME]… [--privatelink-access NAME]…",
 		Short: "Change a published service's components and their PrivateLink access",
 		Long: `Change a published service's components. -c sets one value:
 
@@ -194,6 +217,8 @@ func serviceUpdateCommand(f *clientFlags) *cobra.Command {
                                             listener on its port) or stop publishing it
   components.COMPONENT.targets=T1,T2        replace the component's targets (IP:PORT, IP or i-…)
   components.COMPONENT.port=PORT            change the component's port
+
+--privatelink-access NAME is short for -c privatelink_access.NAME=true.
 
 With a PrivateLink resource, the load balancer follows within a second.`,
 		Example: `  strait service update -c privatelink_access.kafka=true my-kafka
@@ -218,8 +243,16 @@ With a PrivateLink resource, the load balancer follows within a second.`,
 					return err
 				}
 			}
+			for _, name := range access {
+				if enableAccess(req.AddComponents, name) {
+					continue
+				}
+				u := req.Components[name]
+				u.PrivateLinkAccess = new(true)
+				req.Components[name] = u
+			}
 			if len(req.AddComponents)+len(req.RemoveComponents)+len(req.Components) == 0 {
-				return fmt.Errorf("nothing to change: give -c KEY=VALUE, --add-component or --remove-component")
+				return fmt.Errorf("nothing to change: give -c KEY=VALUE, --add-component, --remove-component or --privatelink-access")
 			}
 			var svc nativeapi.Service
 			if err := c.do(cmd.Context(), http.MethodPatch, servicePath(args[0]), nil, req, &svc); err != nil {
@@ -232,6 +265,7 @@ With a PrivateLink resource, the load balancer follows within a second.`,
 	fl.StringArrayVarP(&sets, "config", "c", nil, "set KEY=VALUE (repeatable; see above)")
 	fl.StringArrayVar(&adds, "add-component", nil, "add a component NAME=PORT[:TARGET,…] (repeatable)")
 	fl.StringArrayVar(&removes, "remove-component", nil, "remove a component (repeatable)")
+	fl.StringArrayVar(&access, "privatelink-access", nil, "enable PrivateLink access for this component (repeatable)")
 	return cmd
 }
 
@@ -265,11 +299,10 @@ func applySetting(updates map[string]nativeapi.ComponentUpdate, kv string) error
 		t := splitList(v)
 		u.Targets = &t
 	case "port":
-		p, err := strconv.ParseUint(v, 10, 16)
+		port, err := parsePort(v)
 		if err != nil {
-			return fmt.Errorf("-c %s: the port must be from 1 to 65535", kv)
+			return fmt.Errorf("-c %s: %w", kv, err)
 		}
-		port := int32(p)
 		u.Port = &port
 	default:
 		return bad

@@ -90,7 +90,7 @@ func nlbHealth(t *testing.T, c *elbv2.Client, tg string) []elbtypes.TargetHealth
 // balancer to become active.
 func nlbWaitActive(t *testing.T, c *elbv2.Client, arn string) elbtypes.LoadBalancer {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		out, err := c.DescribeLoadBalancers(testenv.Ctx(t), &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}})
 		if err != nil {

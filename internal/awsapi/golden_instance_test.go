@@ -101,7 +101,7 @@ func waitInstance(capture, state string) func(*testing.T, *testenv.Env, map[stri
 		t.Helper()
 		ctx := testenv.Ctx(t)
 		id := captures[capture]
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(time.Minute)
 		for {
 			out, err := env.EC2(provider).DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
 			if err != nil {

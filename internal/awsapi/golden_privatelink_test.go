@@ -45,7 +45,7 @@ func plAwaitService(name string) func(*testing.T, *testenv.Env, map[string]strin
 	return func(t *testing.T, env *testenv.Env, captures map[string]string) {
 		t.Helper()
 		ctx := testenv.Ctx(t)
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(2 * time.Millisecond) {
 			s, err := env.Server.Control().EndpointService(ctx, provider, captures[name])
 			if err != nil {
 				t.Fatal(err)
@@ -66,7 +66,7 @@ func plAwaitEndpoint(name, state string) func(*testing.T, *testenv.Env, map[stri
 	return func(t *testing.T, env *testenv.Env, captures map[string]string) {
 		t.Helper()
 		ctx := testenv.Ctx(t)
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(2 * time.Millisecond) {
 			eps, err := env.Server.Control().Endpoints(ctx, consumer)
 			if err != nil {
 				t.Fatal(err)

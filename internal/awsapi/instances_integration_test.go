@@ -17,7 +17,7 @@ import (
 func waitInstanceState(t *testing.T, c *ec2.Client, id string, state ec2types.InstanceStateName) ec2types.Instance {
 	t.Helper()
 	ctx := testenv.Ctx(t)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		out, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
 		if err != nil {

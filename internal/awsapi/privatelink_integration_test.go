@@ -123,7 +123,7 @@ func plTryEndpoint(t *testing.T, env *testenv.Env, acct string, n plNet, service
 func plWaitEndpoint(t *testing.T, env *testenv.Env, acct, id, state string) ec2types.VpcEndpoint {
 	t.Helper()
 	c := env.EC2(acct)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		out, err := c.DescribeVpcEndpoints(testenv.Ctx(t), &ec2.DescribeVpcEndpointsInput{
 			Filters: []ec2types.Filter{{Name: aws.String("vpc-endpoint-id"), Values: []string{id}}}})
@@ -145,7 +145,7 @@ func plWaitEndpoint(t *testing.T, env *testenv.Env, acct, id, state string) ec2t
 
 func plWaitService(t *testing.T, env *testenv.Env, acct, id string) ec2types.ServiceConfiguration {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		out, err := env.EC2(acct).DescribeVpcEndpointServiceConfigurations(testenv.Ctx(t), &ec2.DescribeVpcEndpointServiceConfigurationsInput{ServiceIds: []string{id}})
 		if err != nil {
@@ -565,7 +565,7 @@ func TestPrivateLinkPrivateDNS(t *testing.T) {
 	}
 	srv.SetTXT(*n.Name+".db2.example.com", *n.Value)
 	verify()
-	for deadline := time.Now().Add(5 * time.Second); lastName() != "db2.example.com"; time.Sleep(2 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); lastName() != "db2.example.com"; time.Sleep(2 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the endpoint did not take the new name")
 		}

@@ -16,7 +16,9 @@ import (
 )
 
 func fastCheck(healthy, unhealthy int) HealthCheck {
-	return HealthCheck{Enabled: true, Protocol: "TCP", Interval: 50 * time.Millisecond, Timeout: 500 * time.Millisecond,
+	// A live target must not fail a check for being slow on a loaded machine; a
+	// dead one is refused at once, and TestHealthTimeout sets its own timeout.
+	return HealthCheck{Enabled: true, Protocol: "TCP", Interval: 50 * time.Millisecond, Timeout: waitLong,
 		HealthyThreshold: healthy, UnhealthyThreshold: unhealthy}
 }
 

@@ -188,13 +188,16 @@ type rig struct {
 	reg     *prometheus.Registry
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T) *rig { return newRigClock(t, nil) }
+
+// newRigClock is a rig whose proxy measures idle time by clock (nil: the real one).
+func newRigClock(t *testing.T, clock func() time.Duration) *rig {
 	r := &rig{net: &testNet{}, reports: &reportLog{}, reg: prometheus.NewRegistry()}
 	logger := slog.New(slog.DiscardHandler)
 	if os.Getenv("STRAIT_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	r.p = New(Options{Dial: r.net.dial, Report: r.reports.report, Logger: logger, Registerer: r.reg})
+	r.p = New(Options{Dial: r.net.dial, Report: r.reports.report, Logger: logger, Registerer: r.reg, Clock: clock})
 	t.Cleanup(r.p.Close)
 	return r
 }

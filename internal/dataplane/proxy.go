@@ -36,6 +36,10 @@ type Options struct {
 	Selector Selector
 	// DialTimeout bounds each dial to a target (0: DefaultDialTimeout).
 	DialTimeout time.Duration
+	// Clock is the monotonic time since the proxy started, by which idle
+	// timeouts are measured (nil: the real clock). Tests drive it to reach an
+	// idle timeout without depending on the machine's speed.
+	Clock func() time.Duration
 }
 
 // Proxy is the data plane of one host: it relays the connections of the
@@ -115,7 +119,12 @@ func New(opts Options) *Proxy {
 }
 
 // clock returns the monotonic time since the proxy started, in nanoseconds.
-func (p *Proxy) clock() int64 { return int64(time.Since(p.epoch)) }
+func (p *Proxy) clock() int64 {
+	if p.opts.Clock != nil {
+		return int64(p.opts.Clock())
+	}
+	return int64(time.Since(p.epoch))
+}
 
 // Configure replaces the routing configuration atomically. Connections accepted
 // afterwards route by it; established connections stay unless their load

@@ -115,7 +115,7 @@ func TestFailOpen(t *testing.T) {
 	a := startTarget(t, "a", "127.0.0.37", modeGreet)
 	b := startTarget(t, "b", "127.0.0.38", modeGreet)
 	hcAddr := freeAddr(t, "127.0.0.37") // health check port: nothing listens there (yet)
-	hc := HealthCheck{Enabled: true, Protocol: "TCP", Port: hcAddr.Port(), Interval: 50 * time.Millisecond, Timeout: time.Second, HealthyThreshold: 2, UnhealthyThreshold: 2}
+	hc := HealthCheck{Enabled: true, Protocol: "TCP", Port: hcAddr.Port(), Interval: 50 * time.Millisecond, Timeout: waitLong, HealthyThreshold: 2, UnhealthyThreshold: 2}
 	r.p.Configure(oneLB(map[string]string{"us-east-1a": "127.0.0.21"}, false, TargetGroup{Targets: []Target{a.asTarget("us-east-1a"), b.asTarget("us-east-1a")}, HealthCheck: hc}))
 	r.reports.wait(t, a.asTarget("").ID, "unhealthy")
 	r.reports.wait(t, b.asTarget("").ID, "unhealthy")
@@ -228,7 +228,7 @@ func TestTargetKilledNoClientFailure(t *testing.T) {
 	r := newRig(t)
 	a := startTarget(t, "a", "127.0.0.42", modeGreet)
 	b := startTarget(t, "b", "127.0.0.43", modeGreet)
-	hc := HealthCheck{Enabled: true, Protocol: "TCP", Interval: 50 * time.Millisecond, Timeout: time.Second, HealthyThreshold: 2, UnhealthyThreshold: 2}
+	hc := HealthCheck{Enabled: true, Protocol: "TCP", Interval: 50 * time.Millisecond, Timeout: waitLong, HealthyThreshold: 2, UnhealthyThreshold: 2}
 	r.p.Configure(oneLB(map[string]string{"us-east-1a": "127.0.0.21"}, false, TargetGroup{Targets: []Target{a.asTarget("us-east-1a"), b.asTarget("us-east-1a")}, HealthCheck: hc}))
 	r.reports.wait(t, a.asTarget("").ID, "healthy")
 	r.reports.wait(t, b.asTarget("").ID, "healthy")
@@ -260,10 +260,16 @@ func TestTargetKilledNoClientFailure(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(100 * time.Millisecond)
+	served := func() (int, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		return counts["a"], counts["b"]
+	}
+	eventually(t, "both targets to serve", func() bool { na, nb := served(); return na > 0 && nb > 0 })
 	a.kill()
 	r.reports.wait(t, a.asTarget("").ID, "unhealthy")
-	time.Sleep(100 * time.Millisecond)
+	_, nb := served()
+	eventually(t, "b to serve 20 more connections", func() bool { _, n := served(); return n >= nb+20 })
 	close(stop)
 	wg.Wait()
 	if len(failures) > 0 {

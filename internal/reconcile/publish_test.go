@@ -29,7 +29,7 @@ const (
 // gone, for state "").
 func waitState(t *testing.T, ctl *control.Control, name, state string) model.PublishedService {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		svc, err := ctl.PublishedService(testenv.Ctx(t), provider, name)
 		if err != nil {
@@ -336,10 +336,10 @@ func TestPublishNames(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 20s")
+			t.Fatal("condition not reached in a minute")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

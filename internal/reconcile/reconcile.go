@@ -40,6 +40,7 @@ type Reconciler struct {
 	// logged once, not every second.
 	last    map[string]string
 	traffic trafficReporter
+	first   *firstRealization
 }
 
 // New returns a reconciler over ctl.
@@ -47,7 +48,7 @@ func New(ctl *control.Control, cfg Config) *Reconciler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Reconciler{ctl: ctl, status: status.New(ctl), cfg: cfg, log: cfg.Logger, last: map[string]string{}}
+	return &Reconciler{ctl: ctl, status: status.New(ctl), cfg: cfg, log: cfg.Logger, last: map[string]string{}, first: newFirstRealization()}
 }
 
 // Run reconciles after every change until ctx is done. It also runs once a second,
@@ -90,6 +91,7 @@ func (r *Reconciler) Pass(ctx context.Context) {
 			lap("desired")
 			err = dp.Apply(ctx, st)
 			lap("apply")
+			r.first.done()
 		}
 		r.report(ctx, "dataplane", err)
 		realized = dp
@@ -97,6 +99,9 @@ func (r *Reconciler) Pass(ctx context.Context) {
 			r.report(ctx, "traffic", r.traffic.report(ctx, r.status, tc, time.Now()))
 			lap("traffic")
 		}
+	}
+	if r.cfg.Dataplane == nil {
+		r.first.done()
 	}
 	r.report(ctx, "settle", r.status.Settle(ctx, realized))
 	lap("settle")

@@ -21,13 +21,6 @@ type adminServer struct {
 	http *http.Server
 }
 
-// AccountCreated is the answer to an account creation.
-type AccountCreated struct {
-	AccountID       string `json:"account_id"`
-	AccessKeyID     string `json:"access_key_id"`
-	SecretAccessKey string `json:"secret_access_key"`
-}
-
 func startAdmin(path string, ctl *control.Control, log *slog.Logger) (*adminServer, error) {
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		c.Close()
@@ -45,12 +38,15 @@ func startAdmin(path string, ctl *control.Control, log *slog.Logger) (*adminServ
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /accounts", func(w http.ResponseWriter, r *http.Request) {
 		out, err := CreateAccount(r.Context(), ctl, r.URL.Query().Get("id"))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(out)
+		answer(w, out, err)
+	})
+	mux.HandleFunc("GET /accounts", func(w http.ResponseWriter, r *http.Request) {
+		out, err := ListAccounts(r.Context(), ctl)
+		answer(w, out, err)
+	})
+	mux.HandleFunc("POST /accounts/{id}/keys", func(w http.ResponseWriter, r *http.Request) {
+		out, err := CreateAccessKey(r.Context(), ctl, r.PathValue("id"))
+		answer(w, out, err)
 	})
 	a := &adminServer{path: path, http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
 	go func() {
@@ -68,11 +64,12 @@ func (a *adminServer) close() {
 	_ = os.Remove(a.path)
 }
 
-// CreateAccount creates an account and its first access key.
-func CreateAccount(ctx context.Context, ctl *control.Control, id string) (AccountCreated, error) {
-	acct, key, err := ctl.CreateAccount(ctx, id)
+// answer writes out as JSON, or err as a 400 with its message.
+func answer(w http.ResponseWriter, out any, err error) {
 	if err != nil {
-		return AccountCreated{}, err
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
 	}
-	return AccountCreated{AccountID: acct.ID, AccessKeyID: key.ID, SecretAccessKey: key.Secret}, nil
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"strait/internal/agent"
+	"strait/internal/agent/netns"
 	"strait/internal/awsapi"
 	"strait/internal/console"
 	"strait/internal/control"
@@ -54,15 +55,21 @@ type Server struct {
 	ln     net.Listener
 	admin  *adminServer
 	agent  *agent.Agent // nil with --dataplane=none
+	lock   *os.File     // the data directory's lock, held while serving
 	cancel context.CancelFunc
 	done   chan struct{}
-	ready  chan struct{}
+	// ready is closed once the reconciler has realized the stored state: the
+	// data plane's listeners and resolvers answer.
+	ready <-chan struct{}
 	// consolePath is where the console is served ("" when it is off).
 	consolePath string
 }
 
-// Start opens the store, starts the reconciler and begins serving on cfg.Listen.
-func Start(ctx context.Context, cfg Config) (*Server, error) {
+// Start checks what can fail before it changes anything (the data plane's
+// privileges, one server per data directory, the listen address), then opens the
+// store, starts the reconciler and begins serving on cfg.Listen. /healthz answers
+// 200 once the first reconciliation has realized the stored state.
+func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -75,18 +82,46 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("a data directory is required (--data-dir)")
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating data directory: %w", err)
+	if cfg.Dataplane == "netns" {
+		if err := netns.CheckPrivileges(); err != nil {
+			return nil, err
+		}
+	}
+	// What Start has set up so far, undone in reverse order if a later step fails.
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+	var lock *os.File
+	if _, statErr := os.Stat(cfg.DataDir); statErr == nil {
+		if lock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		undo = append(undo, func() { lock.Close() })
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
+	undo = append(undo, func() { ln.Close() })
+	if lock == nil {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("creating data directory: %w", err)
+		}
+		if lock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		undo = append(undo, func() { lock.Close() })
+	}
 	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, Endpoints: cfg.EtcdEndpoints, Logger: cfg.Logger})
 	if err != nil {
-		ln.Close()
 		return nil, err
 	}
+	undo = append(undo, func() { st.Close() })
 	ctl := control.New(st, control.Config{Region: cfg.Region, Resolver: cfg.Resolver, Logger: cfg.Logger})
 	// A store written by an earlier version keeps subnets' addresses in the subnet
 	// records; move them to address records now (changes to a subnet move them
@@ -96,15 +131,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	api, err := awsapi.New(ctl, ctl, awsapi.Config{Dev: cfg.Dev, Logger: cfg.Logger})
 	if err != nil {
-		ln.Close()
-		st.Close()
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	reg.MustRegister(api.Collectors()...)
 
-	s := &Server{cfg: cfg, log: cfg.Logger, st: st, ctl: ctl, ln: ln, done: make(chan struct{}), ready: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, st: st, ctl: ctl, ln: ln, lock: lock, done: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -112,13 +145,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if !cfg.DisableConsole {
 		con, err := console.New(ctl, ctl, console.Config{Prefix: cfg.ConsolePath, Dev: cfg.Dev, Logger: cfg.Logger})
 		if err != nil {
-			ln.Close()
-			st.Close()
 			return nil, err
 		}
 		if con.Prefix() == "/" || con.Prefix() == nativeapi.Prefix {
-			ln.Close()
-			st.Close()
 			return nil, fmt.Errorf("--console-path %s would hide the APIs: choose a path such as /console/", con.Prefix())
 		}
 		mux.Handle(con.Prefix(), con)
@@ -130,28 +159,25 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 	admin, err := startAdmin(filepath.Join(cfg.DataDir, "admin.sock"), ctl, cfg.Logger)
 	if err != nil {
-		ln.Close()
-		st.Close()
 		return nil, err
 	}
 	s.admin = admin
+	undo = append(undo, admin.close)
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	undo = append(undo, cancel)
 	recCfg := reconcile.Config{Logger: cfg.Logger, NotificationDir: filepath.Join(cfg.DataDir, "notifications")}
 	if cfg.Dataplane == "netns" {
 		ag, err := startDataplane(runCtx, cfg, ctl, reg)
 		if err != nil {
-			cancel()
-			s.admin.close()
-			ln.Close()
-			st.Close()
 			return nil, err
 		}
 		s.agent = ag
 		recCfg.Dataplane = ag
 	}
 	rec := reconcile.New(ctl, recCfg)
+	s.ready = rec.Realized()
 	go func() {
 		defer close(s.done)
 		rec.Run(runCtx)
@@ -161,8 +187,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			s.log.Error("http server stopped", "err", err)
 		}
 	}()
-	close(s.ready)
-	s.log.Info("strait server ready", "listen", ln.Addr().String(), "data_dir", cfg.DataDir, "region", ctl.Region(), "dev", cfg.Dev, "dataplane", cfg.Dataplane)
+	go func() {
+		select {
+		case <-s.ready:
+			s.log.Info("strait server ready", "listen", ln.Addr().String(), "data_dir", cfg.DataDir, "region", ctl.Region(), "dev", cfg.Dev, "dataplane", cfg.Dataplane)
+		case <-runCtx.Done():
+		}
+	}()
 	return s, nil
 }
 
@@ -215,5 +246,7 @@ func (s *Server) Close() error {
 	if s.agent != nil {
 		s.agent.Close()
 	}
-	return s.st.Close()
+	err := s.st.Close()
+	s.lock.Close()
+	return err
 }

@@ -17,7 +17,7 @@ const (
 // waitText polls an AWS CLI text query until it prints want.
 func waitText(t *testing.T, env *testenv.Env, acct, want string, args ...string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		got := env.AWSText(acct, args...)
 		if got == want {

@@ -18,6 +18,8 @@ import (
 // StartNetns runs a server with the netns data plane (root only; under STRAIT_E2E=1
 // a missing privilege fails the test). When the test ends it stops the server,
 // runs `strait down` for its data directory and fails if any namespace of it is left.
+// If the test run is killed instead, the next test that starts a data plane
+// removes them (RegisterDataplane).
 func StartNetns(t testing.TB, cfg server.Config) *Env {
 	t.Helper()
 	RequireRoot(t)
@@ -27,6 +29,7 @@ func StartNetns(t testing.TB, cfg server.Config) *Env {
 		cfg.DataDir = t.TempDir()
 	}
 	tag := netns.TagFor(cfg.DataDir)
+	RegisterDataplane(t, tag, cfg.DataDir)
 	t.Cleanup(func() {
 		if _, err := netns.Down(tag); err != nil {
 			t.Errorf("strait down: %v", err)

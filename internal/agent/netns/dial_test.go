@@ -30,6 +30,7 @@ func dialRig(tb testing.TB) (h *netns.Host, v netns.VPC, from netip.Addr, to net
 	testenv.RequireRoot(tb)
 	tag := make([]byte, 3)
 	rand.Read(tag)
+	testenv.RegisterDataplane(tb, hex.EncodeToString(tag))
 	var err error
 	h, err = netns.NewHost(hex.EncodeToString(tag), slog.New(slog.DiscardHandler))
 	if err != nil {

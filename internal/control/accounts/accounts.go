@@ -22,14 +22,10 @@ func (c *Accounts) CreateAccount(ctx context.Context, id string) (model.Account,
 		return model.Account{}, model.AccessKey{}, model.Invalid("An account ID is 12 digits, not %q", id)
 	}
 	acct := model.Account{ID: id, Created: c.Now().UTC()}
-	k := model.AccessKey{
-		ID:      "AKIA" + core.RandomString("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16),
-		Secret:  core.RandomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 40),
-		Account: id, Created: acct.Created,
-	}
+	k := newAccessKey(id, acct.Created)
 	err := c.Update(ctx, func(tx *store.Tx) error {
 		if tx.Exists(core.Key(model.KindAccount, id)) {
-			return model.Duplicate(model.KindAccount, id, "Account %s already exists", id)
+			return model.Duplicate(model.KindAccount, id, "Account %s already exists: issue another access key for it with `strait account create-key %s`", id, id)
 		}
 		if err := tx.Put(core.Key(model.KindAccount, id), acct); err != nil {
 			return err

@@ -57,6 +57,7 @@ func (c *Published) PublishedConnectionInfo(ctx context.Context, acct, name, rou
 		for _, comp := range svc.Components {
 			for _, t := range comp.Targets {
 				host, port, _ := ParseComponentTarget(t, comp.Port)
+				host = c.directHost(ctx, acct, host)
 				info.Entries = append(info.Entries, ConnectionEntry{Component: comp.Name, Host: host, Port: port, Command: ClientCommand(comp.Name, host, port)})
 			}
 		}

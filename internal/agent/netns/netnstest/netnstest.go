@@ -36,6 +36,7 @@ func NewHost(t testing.TB) *netns.Host {
 	b := make([]byte, 3)
 	rand.Read(b)
 	tag := hex.EncodeToString(b)
+	testenv.RegisterDataplane(t, tag)
 	h, err := netns.NewHost(tag, slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +242,7 @@ func StartIn(t testing.TB, ns string, argv ...string) <-chan error {
 	if err := syscall.Stat("/run/netns/"+ns, &want); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
 		var st syscall.Stat_t
 		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", cmd.Process.Pid))
 		if syscall.Stat(fmt.Sprintf("/proc/%d/ns/net", cmd.Process.Pid), &st) == nil && st.Ino == want.Ino &&
