@@ -45,26 +45,20 @@ type Budget struct {
 	lastSample time.Time
 }
 
-// New returns a Budget for the process's current RLIMIT_NOFILE (its soft limit,
-// which the Go runtime raised to the hard one at start) that keeps reserve
-// descriptors free for what it does not count, with the descriptors open now
-// counted.
-func New(reserve int, log *slog.Logger) (*Budget, error) {
+// OpenFileLimit is the process's current RLIMIT_NOFILE: its soft limit, which
+// the Go runtime raised to the hard one at start.
+func OpenFileLimit() (int, error) {
 	var rl unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
-		return nil, fmt.Errorf("reading the open-file limit: %w", err)
+		return 0, fmt.Errorf("reading the open-file limit: %w", err)
 	}
-	limit := rl.Cur
-	if limit > 1<<30 { // RLIM_INFINITY: the kernel caps a table at fs.nr_open anyway
-		limit = 1 << 30
-	}
-	return NewLimit(int(limit), reserve, log)
+	return int(min(rl.Cur, 1<<30)), nil // RLIM_INFINITY: the kernel caps a table at fs.nr_open anyway
 }
 
-// NewLimit returns a Budget for an explicit open-file limit (tests pass one
-// below the real limit) that keeps reserve descriptors free for what it does
-// not count, with the descriptors open now counted.
-func NewLimit(limit, reserve int, log *slog.Logger) (*Budget, error) {
+// New returns a Budget that keeps the process below limit (OpenFileLimit;
+// tests pass less) with reserve descriptors free for what it does not count,
+// and counts the descriptors open now.
+func New(limit, reserve int, log *slog.Logger) (*Budget, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

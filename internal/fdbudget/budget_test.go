@@ -44,7 +44,7 @@ func TestPoolsShareTheBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := NewLimit(open+100, 10, nil)
+	b, err := New(open+100, 10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestSampleCountsOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := NewLimit(open+60, 10, nil)
+	b, err := New(open+60, 10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

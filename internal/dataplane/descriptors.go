@@ -1,0 +1,70 @@
+package dataplane
+
+import (
+	"log/slog"
+	"net/netip"
+	"sync/atomic"
+	"time"
+)
+
+// A process that runs out of descriptors fails wherever it next opens one: in
+// the store, which then stops the process, in a relay, which then breaks an
+// established connection. The data plane therefore takes the descriptors of a
+// connection from its share (Options.Descriptors) when it accepts it, and
+// refuses the connection — a reset right after the handshake, which the
+// client sees as "connection reset by peer" on its first read or write — when
+// the share is spent. The connections already relayed keep their
+// descriptors and carry on.
+
+// refusalLogInterval is how often refusals are logged (with their count).
+const refusalLogInterval = 10 * time.Second
+
+// takeFDs takes n descriptors from the share (always, without one).
+func (p *Proxy) takeFDs(n int) bool {
+	return p.opts.Descriptors == nil || p.opts.Descriptors.Take(n)
+}
+
+// giveFDs gives n descriptors back to the share.
+func (p *Proxy) giveFDs(n int) {
+	if p.opts.Descriptors != nil {
+		p.opts.Descriptors.Give(n)
+	}
+}
+
+// refuse resets a connection just accepted from client on entry e for want of
+// descriptors, and counts it (for its endpoint and service too).
+func (p *Proxy) refuse(fd int, client netip.AddrPort, e Entry) {
+	resetClose(fd)
+	c := &incoming{p: p, client: client, e: e}
+	c.ep, c.svc = p.counters(e, p.table.Load().lbs[e.LoadBalancer])
+	c.countRejected()
+	p.refused.add(p.log, client, e)
+}
+
+// resetClose closes a socket with a reset instead of a FIN.
+func resetClose(fd int) {
+	rawResetOnClose(fd)
+	rawClose(fd)
+}
+
+// refusals counts the connections refused for want of descriptors and logs
+// them at most once per refusalLogInterval.
+type refusals struct {
+	total   atomic.Uint64
+	logged  atomic.Uint64 // total at the last log
+	lastLog atomic.Int64  // unix nanoseconds
+}
+
+// add counts a refusal and logs the refusals since the last log if the
+// interval has passed.
+func (r *refusals) add(log *slog.Logger, client netip.AddrPort, e Entry) {
+	total := r.total.Add(1)
+	now := time.Now().UnixNano()
+	last := r.lastLog.Load()
+	if now-last < int64(refusalLogInterval) || !r.lastLog.CompareAndSwap(last, now) {
+		return
+	}
+	since := total - r.logged.Swap(total)
+	log.Warn("connections refused: the data plane's share of descriptors is spent (open-file limit); established connections carry on",
+		"refused", since, "refused_total", total, "last_client", client.String(), "last_endpoint", e.EndpointID, "last_load_balancer", e.LoadBalancer)
+}
