@@ -174,4 +174,3 @@ func TestBodyBudget(t *testing.T) {
 		t.Fatalf("after release: %d drawn, %d refused; want 0 and 1", bb.used.Load(), bb.refused.Load())
 	}
 }
-
