@@ -34,11 +34,11 @@ func (p *Proxy) giveFDs(n int) {
 // refuse resets a connection just accepted from client on entry e for want of
 // descriptors, and counts it (for its endpoint and service too).
 func (p *Proxy) refuse(fd int, client netip.AddrPort, e Entry) {
-	resetClose(fd)
 	c := &incoming{p: p, client: client, e: e}
 	c.ep, c.svc = p.counters(e, p.table.Load().lbs[e.LoadBalancer])
 	c.countRejected()
 	p.refused.add(p.log, client, e)
+	resetClose(fd) // after counting: whoever sees the reset sees it counted
 }
 
 // resetClose closes a socket with a reset instead of a FIN.
