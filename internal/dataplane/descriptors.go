@@ -2,7 +2,9 @@ package dataplane
 
 import (
 	"log/slog"
+	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -67,4 +69,51 @@ func (r *refusals) add(log *slog.Logger, client netip.AddrPort, e Entry) {
 	since := total - r.logged.Swap(total)
 	log.Warn("connections refused: the data plane's share of descriptors is spent (open-file limit); established connections carry on",
 		"refused", since, "refused_total", total, "last_client", client.String(), "last_endpoint", e.EndpointID, "last_load_balancer", e.LoadBalancer)
+}
+
+// LimitListener returns ln with each accepted connection taking a descriptor
+// from the data plane's share (given back when it is closed) and reset at
+// once when the share is spent (counted and logged as the proxy's refusals).
+// The agent serves each VPC's DNS resolver over TCP through it: clients in a
+// VPC reach the resolver as they reach endpoints, and must not spend the
+// descriptors the store needs either.
+func (p *Proxy) LimitListener(ln net.Listener) net.Listener {
+	return &limitListener{Listener: ln, p: p}
+}
+
+type limitListener struct {
+	net.Listener
+	p *Proxy
+}
+
+// Accept returns the next connection the share covers.
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.p.takeFDs(1) {
+			return &limitConn{Conn: c, p: l.p}, nil
+		}
+		client, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+		l.p.refused.add(l.p.log, client, Entry{})
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		c.Close()
+	}
+}
+
+// limitConn gives its descriptor back once closed.
+type limitConn struct {
+	net.Conn
+	p    *Proxy
+	once sync.Once
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.p.giveFDs(1) })
+	return err
 }

@@ -171,3 +171,44 @@ func counterValue(t *testing.T, r *rig, name string) float64 {
 	t.Fatalf("no counter %s", name)
 	return 0
 }
+
+// TestLimitListener: connections accepted through LimitListener (the VPC
+// resolvers' TCP listeners) take from the share, are reset when it is spent,
+// and give their descriptor back when closed.
+func TestLimitListener(t *testing.T) {
+	t.Parallel()
+	share := &shareOf{cap: 1}
+	var logs logBuffer
+	r := rigWith(t, share, &logs)
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := r.p.LimitListener(inner)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	first := dialFrom(t, "127.0.0.1", addrPort(inner.Addr()))
+	served := <-accepted
+	second := dialFrom(t, "127.0.0.1", addrPort(inner.Addr()))
+	waitClosed(t, second)
+	eventually(t, "the refusal to be counted", func() bool { return counterValue(t, r, "strait_dataplane_refused_connections_total") == 1 })
+	served.Close()
+	first.Close()
+	eventually(t, "the descriptor to be given back", func() bool { return share.holding() == 0 })
+	dialFrom(t, "127.0.0.1", addrPort(inner.Addr()))
+	select {
+	case c := <-accepted:
+		c.Close()
+	case <-time.After(waitLong):
+		t.Fatal("no connection accepted after the first closed")
+	}
+}
