@@ -57,6 +57,7 @@ type Listener struct {
 
 	evicted, refused atomic.Uint64
 	lastLog          atomic.Int64 // unix nanoseconds
+	flush            atomic.Bool  // a log at the end of the interval is scheduled
 	loggedEvicted    atomic.Uint64
 	loggedRefused    atomic.Uint64
 }
@@ -194,18 +195,33 @@ func (l *Listener) answering(ac *conn, on bool) {
 	}
 }
 
-// logNow logs the evictions and refusals since the last log, at most once
-// per logInterval.
+// logNow logs the evictions and refusals since the last log: at once if the
+// last log is logInterval old, else when the interval ends.
 func (l *Listener) logNow() {
 	now := time.Now().UnixNano()
 	last := l.lastLog.Load()
-	if now-last < int64(logInterval) || !l.lastLog.CompareAndSwap(last, now) {
+	if now-last >= int64(logInterval) && l.lastLog.CompareAndSwap(last, now) {
+		l.logCounts(time.Duration(now - last))
 		return
 	}
+	if l.flush.CompareAndSwap(false, true) {
+		time.AfterFunc(time.Duration(last+int64(logInterval)-now), func() {
+			l.lastLog.Store(time.Now().UnixNano())
+			l.flush.Store(false)
+			l.logCounts(logInterval)
+		})
+	}
+}
+
+// logCounts logs the evictions and refusals since the last log, if any.
+func (l *Listener) logCounts(since time.Duration) {
 	ev, rf := l.evicted.Load(), l.refused.Load()
 	dev, drf := ev-l.loggedEvicted.Swap(ev), rf-l.loggedRefused.Swap(rf)
+	if dev == 0 && drf == 0 {
+		return
+	}
 	l.log.Warn("API connections at their cap: evicted the longest waiting, refused those with none to evict",
-		"cap", l.Cap(), "evicted", dev, "refused", drf, "since", time.Duration(now-last).Round(time.Second))
+		"cap", l.Cap(), "evicted", dev, "refused", drf, "within", since.Round(time.Second))
 }
 
 // conn is an admitted connection.

@@ -50,25 +50,48 @@ func resetClose(fd int) {
 }
 
 // refusals counts the connections refused for want of descriptors and logs
-// them at most once per refusalLogInterval.
+// them at most once per refusalLogInterval: the first at once, those that
+// follow within the interval together when it ends.
 type refusals struct {
+	every   time.Duration // 0: refusalLogInterval
 	total   atomic.Uint64
 	logged  atomic.Uint64 // total at the last log
 	lastLog atomic.Int64  // unix nanoseconds
+	flush   atomic.Bool   // a log of the refusals within the interval is scheduled
 }
 
-// add counts a refusal and logs the refusals since the last log if the
-// interval has passed.
+// add counts a refusal and logs it, or schedules the log at the end of the
+// interval.
 func (r *refusals) add(log *slog.Logger, client netip.AddrPort, e Entry) {
-	total := r.total.Add(1)
+	r.total.Add(1)
+	every := r.every
+	if every == 0 {
+		every = refusalLogInterval
+	}
 	now := time.Now().UnixNano()
 	last := r.lastLog.Load()
-	if now-last < int64(refusalLogInterval) || !r.lastLog.CompareAndSwap(last, now) {
+	if now-last >= int64(every) && r.lastLog.CompareAndSwap(last, now) {
+		r.log(log, client, e)
 		return
 	}
+	if r.flush.CompareAndSwap(false, true) {
+		time.AfterFunc(time.Duration(last+int64(every)-now), func() {
+			r.lastLog.Store(time.Now().UnixNano())
+			r.flush.Store(false)
+			r.log(log, client, e)
+		})
+	}
+}
+
+// log logs the refusals since the last log, if any.
+func (r *refusals) log(log *slog.Logger, client netip.AddrPort, e Entry) {
+	total := r.total.Load()
 	since := total - r.logged.Swap(total)
+	if since == 0 {
+		return
+	}
 	log.Warn("connections refused: the data plane's share of descriptors is spent (open-file limit); established connections carry on",
-		"refused", since, "refused_total", total, "last_client", client.String(), "last_endpoint", e.EndpointID, "last_load_balancer", e.LoadBalancer)
+		"refused", since, "refused_total", total, "first_client", client.String(), "first_endpoint", e.EndpointID, "first_load_balancer", e.LoadBalancer)
 }
 
 // LimitListener returns ln with each accepted connection taking a descriptor

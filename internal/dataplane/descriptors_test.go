@@ -77,6 +77,7 @@ func TestRefusedAtTheShare(t *testing.T) {
 	share := &shareOf{cap: 5} // two connections, and a third descriptor while a handshake is awaited
 	var logs logBuffer
 	r := rigWith(t, share, &logs)
+	r.p.refused.every = time.Hour // the refusals after the first are logged when it ends
 	a := startTarget(t, "a", "127.0.0.61", modeEcho)
 	r.p.Configure(oneLB(map[string]string{"us-east-1a": "127.0.0.22"}, false, TargetGroup{Targets: []Target{a.asTarget("us-east-1a")}}))
 	addr := r.serve(t, "127.0.0.1", Entry{EndpointID: "vpce-1", AZ: "us-east-1a", LoadBalancer: testLB, Port: 80})
@@ -111,8 +112,8 @@ func TestRefusedAtTheShare(t *testing.T) {
 	if st := r.p.EndpointStats("vpce-1"); st.Rejected != 3 {
 		t.Errorf("the endpoint counted %d rejected, want 3", st.Rejected)
 	}
-	if n := strings.Count(logs.String(), "connections refused"); n != 1 {
-		t.Errorf("3 refusals within the interval logged %d times, want once:\n%s", n, logs.String())
+	if n := strings.Count(logs.String(), "connections refused"); n != 1 || !strings.Contains(logs.String(), "refused=1 ") {
+		t.Errorf("the first refusal was not logged alone, at once (%d logs):\n%s", n, logs.String())
 	}
 
 	first.Close()
@@ -130,6 +131,26 @@ func TestRefusedAtTheShare(t *testing.T) {
 	eventually(t, "the rejected connection's descriptors to be given back", func() bool {
 		return r.p.EndpointStats("vpce-1").Rejected == 4 && share.holding() == 0
 	})
+}
+
+// TestRefusalsLoggedPerInterval: the first refusal is logged at once, the
+// ones within the interval together when it ends.
+func TestRefusalsLoggedPerInterval(t *testing.T) {
+	t.Parallel()
+	var logs logBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	r := refusals{every: 200 * time.Millisecond}
+	client := netip.MustParseAddrPort("10.0.1.4:50000")
+	for range 5 {
+		r.add(log, client, Entry{EndpointID: "vpce-1"})
+	}
+	if n := strings.Count(logs.String(), "connections refused"); n != 1 || !strings.Contains(logs.String(), "refused=1 ") {
+		t.Fatalf("want the first refusal logged alone at once:\n%s", logs.String())
+	}
+	eventually(t, "the other refusals to be logged", func() bool { return strings.Contains(logs.String(), "refused=4 refused_total=5") })
+	if n := strings.Count(logs.String(), "connections refused"); n != 2 {
+		t.Fatalf("5 refusals logged %d times, want twice:\n%s", n, logs.String())
+	}
 }
 
 // TestDialTimeoutIsReported: a target that drops SYNs rejects the connection
