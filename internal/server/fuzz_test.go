@@ -28,7 +28,7 @@ import (
 // FuzzServerHandler sends arbitrary requests — method, target, header lines,
 // body, and a SigV4 signature for EC2, ELBv2, the native API or none — to
 // the API listener's whole handler (the AWS Query APIs, the native JSON API,
-// /healthz, /metrics) of a server with a real store. Whatever the request,
+// the console, /healthz, /metrics) of a server with a real store. Whatever the request,
 // the answer is one well-formed document in its API's format with a status
 // below 500, and nothing is logged at error level (no panic, no internal
 // error).
@@ -57,6 +57,9 @@ func FuzzServerHandler(f *testing.F) {
 		{"GET", "/metrics", "Accept-Encoding: gzip\r\n", "", 0},
 		{"PUT", "/strait/v1/../healthz", "X-Amz-Date: 20260101T000000Z\r\n", "", 0},
 		{"POST", "/", "Authorization: AWS4-HMAC-SHA256 Credential=111111111111/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=00\r\n", "Action=DescribeVpcs", 0},
+		{"GET", "/console/", "", "", 0},
+		{"POST", "/console/signin", form, "access_key_id=111111111111&secret_access_key=x", 0},
+		{"GET", "/console/static/console.css", "", "", 0},
 	} {
 		f.Add(s.method, s.target, s.headers, []byte(s.body), s.sign)
 	}
@@ -81,7 +84,7 @@ func FuzzServerHandler(f *testing.F) {
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
-		if err := wellFormed(rec); err != nil {
+		if err := wellFormed(rec, req.URL.Path); err != nil {
 			t.Fatalf("%s %q: %v\n%s", method, target, err, rec.Body.Bytes())
 		}
 		if e := errs.Take(); e != "" {
@@ -90,16 +93,19 @@ func FuzzServerHandler(f *testing.F) {
 	})
 }
 
-// wellFormed checks an answer: a status below 500 and one document of the
-// format its Content-Type names.
-func wellFormed(rec *httptest.ResponseRecorder) error {
+// wellFormed checks an answer to a request for path: a status below 500 and
+// one document of the format its Content-Type names (the console's pages and
+// assets are HTML, CSS and scripts: their status is checked).
+func wellFormed(rec *httptest.ResponseRecorder, path string) error {
 	if rec.Code >= 500 {
 		return fmt.Errorf("status %d", rec.Code)
 	}
 	ct := rec.Header().Get("Content-Type")
 	switch {
 	case rec.Code >= 300 && rec.Code < 400:
-		return nil // ServeMux's redirect to the clean path
+		return nil // ServeMux's redirect to the clean path, the console's to sign in
+	case strings.HasPrefix(path, "/console/"):
+		return nil
 	case strings.HasPrefix(ct, "text/xml"):
 		return oneDocument(xml.NewDecoder(bytes.NewReader(rec.Body.Bytes())))
 	case strings.HasPrefix(ct, "application/json"):
