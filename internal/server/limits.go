@@ -25,8 +25,8 @@ const (
 //     checks, DNS and splice pipes opened between two counts of the open
 //     descriptors: a 32nd of the limit, at least 128 (625 at 20,000);
 //   - the data plane takes the rest, two per relayed connection, and refuses
-//     new connections beyond it (9,350 connections at 20,000, less what the
-//     store, listeners and resolvers hold).
+//     new connections beyond it (9,429 connections at 20,000 when the server
+//     starts with its store open, less what listeners and resolvers open later).
 func apiConnectionCap(limit int) int { return min(max(limit/40, 64), 1024) }
 
 func descriptorReserve(limit int) int { return max(limit/32, 128) }
