@@ -34,6 +34,11 @@ type config struct {
 	scaleReps      int
 	only           map[int]bool // figures to run; empty: all
 	hold           bool         // --hold: keep the topology up for manual runs, measure nothing
+	soak           bool         // --soak: run the soak instead of the figures
+	soakIdle       int
+	soakWorkers    int
+	soakDur        time.Duration
+	soakEvery      time.Duration
 }
 
 // fullConfig is the full run (about 15 minutes on 2 CPUs).
@@ -85,6 +90,11 @@ func runDriver(args []string) error {
 	strait := fs.String("strait", "bin/strait", "the strait binary")
 	only := fs.String("only", "", "comma-separated figures to measure, e.g. 1,4 (figures 1–3 run together; default: all)")
 	hold := fs.Bool("hold", false, "build the topology, print each path's peer command, and wait for Ctrl-C instead of measuring (for profiling)")
+	soak := fs.Bool("soak", false, "run the soak instead of the figures: idle connections held through the endpoint and a loop of short connections, the server sampled (default output bench/results/soak)")
+	soakIdle := fs.Int("soak-idle", 9000, "soak: idle connections held")
+	soakWorkers := fs.Int("soak-workers", 4, "soak: workers opening short connections, one at a time each")
+	soakDur := fs.Duration("soak-duration", 10*time.Minute, "soak: how long the short connections run")
+	soakEvery := fs.Duration("soak-every", 5*time.Second, "soak: sampling interval")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -97,6 +107,7 @@ func runDriver(args []string) error {
 	}
 	cfg.out = *out
 	cfg.hold = *hold
+	cfg.soak, cfg.soakIdle, cfg.soakWorkers, cfg.soakDur, cfg.soakEvery = *soak, *soakIdle, *soakWorkers, *soakDur, *soakEvery
 	cfg.only = map[int]bool{}
 	for _, f := range strings.Split(*only, ",") {
 		if f = strings.TrimSpace(f); f == "" {
@@ -112,6 +123,9 @@ func runDriver(args []string) error {
 		cfg.out = "bench/results"
 		if *quick {
 			cfg.out = "bench/results/quick"
+		}
+		if cfg.soak {
+			cfg.out = "bench/results/soak"
 		}
 	}
 	var err error
@@ -173,6 +187,9 @@ func (d *driver) run() error {
 	}
 	if d.cfg.hold {
 		return d.holdPaths()
+	}
+	if d.cfg.soak {
+		return d.soak()
 	}
 	steps := []struct {
 		figs []int

@@ -3,7 +3,7 @@
 //
 // It has two roles in one binary:
 //
-//	strait-bench run [--quick] [--out DIR] [--only FIGS] [--hold] [--strait PATH]
+//	strait-bench run [--quick] [--out DIR] [--only FIGS] [--hold] [--soak] [--strait PATH]
 //	strait-bench peer server|bulk|rr|cps|hold [flags]
 //
 // "run" is the driver: it starts a real `strait server --dev` with the netns data
@@ -51,11 +51,11 @@ func main() {
 // usage prints the command lines and exits 2.
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
-  strait-bench run [--quick] [--out DIR] [--only FIGS] [--hold] [--strait PATH]
+  strait-bench run [--quick] [--out DIR] [--only FIGS] [--hold] [--soak [--soak-idle N] [--soak-workers N] [--soak-duration D]] [--strait PATH]
   strait-bench peer server --listen ADDR [--proxy-v2] [--id C]
   strait-bench peer bulk --addr ADDR --streams N --duration D
   strait-bench peer rr --addr ADDR --count N --size BYTES
   strait-bench peer cps --addr ADDR --conc N --duration D (0: until stdin closes)
-  strait-bench peer hold --addr ADDR --count N (holds until stdin closes)`)
+  strait-bench peer hold --addr ADDR --count N [--reopen] (holds until stdin closes)`)
 	os.Exit(2)
 }

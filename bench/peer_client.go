@@ -49,12 +49,18 @@ type cpsResult struct {
 	FailedStarts []int64 `json:"failed_starts_unix_us,omitempty"`
 }
 
-// holdResult is what `peer hold` prints once its connections are open.
+// holdResult is what `peer hold` prints once its connections are open; with
+// --reopen it prints a second one when stdin closes, with the connections the
+// proxy closed and that were opened again.
 type holdResult struct {
-	Open    int      `json:"open"`
-	Failed  int      `json:"failed"`
-	Seconds float64  `json:"seconds"`
-	Errors  []string `json:"errors,omitempty"`
+	Open     int      `json:"open"`
+	Failed   int      `json:"failed"`
+	Seconds  float64  `json:"seconds"`
+	Errors   []string `json:"errors,omitempty"`
+	Reopened int64    `json:"reopened,omitempty"`
+	// ReopenFailed counts failed attempts to open a closed connection again
+	// (each retried a second later).
+	ReopenFailed int64 `json:"reopen_failed,omitempty"`
 }
 
 // ioTimeout bounds a peer's dial and each handshake read.
@@ -294,6 +300,7 @@ func peerHold(args []string) error {
 	fs := flag.NewFlagSet("peer hold", flag.ContinueOnError)
 	addr := fs.String("addr", "", "server address")
 	count := fs.Int("count", 1000, "connections to hold")
+	reopen := fs.Bool("reopen", false, "open again every connection the proxy closes (its idle timeout), until stdin closes")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -323,7 +330,14 @@ func peerHold(args []string) error {
 	if err := printJSON(holdResult{Open: open, Failed: int(failed.Load()), Seconds: time.Since(start).Seconds(), Errors: errs.msgs}); err != nil {
 		return err
 	}
-	io.Copy(io.Discard, os.Stdin)
+	if !*reopen {
+		io.Copy(io.Discard, os.Stdin)
+	} else {
+		res := keepOpen(*addr, conns)
+		if err := printJSON(res); err != nil {
+			return err
+		}
+	}
 	for _, c := range conns {
 		if c != nil {
 			c.Write([]byte{cmdHold})
@@ -337,4 +351,74 @@ func peerHold(args []string) error {
 		}
 	}
 	return nil
+}
+
+// keepOpen waits on every open connection and opens it again when the proxy
+// closes it, until stdin closes; conns then holds the open connections.
+func keepOpen(addr string, conns []net.Conn) holdResult {
+	stop := make(chan struct{})
+	var reopened, failed atomic.Int64
+	var errs errorList
+	var mu sync.Mutex // guards conns against the final close
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		if c == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop: // a connection opened after the wake-up below
+					return
+				default:
+				}
+				_, err := c.Read(make([]byte, 1)) // the server never writes to a held connection
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c.Close()
+				errs.add(fmt.Errorf("held connection closed: %w", err))
+				for {
+					nc, err := dialMode(addr, cmdHold)
+					if err == nil {
+						mu.Lock()
+						conns[i], c = nc, nc
+						mu.Unlock()
+						reopened.Add(1)
+						break
+					}
+					failed.Add(1)
+					errs.add(err)
+					select {
+					case <-stop:
+						mu.Lock()
+						conns[i] = nil
+						mu.Unlock()
+						return
+					case <-time.After(time.Second):
+					}
+				}
+			}
+		}()
+	}
+	io.Copy(io.Discard, os.Stdin)
+	close(stop)
+	mu.Lock()
+	for _, c := range conns {
+		if c != nil {
+			c.SetReadDeadline(time.Now()) // wakes the readers
+		}
+	}
+	mu.Unlock()
+	wg.Wait()
+	for _, c := range conns {
+		if c != nil {
+			c.SetReadDeadline(time.Time{})
+		}
+	}
+	return holdResult{Reopened: reopened.Load(), ReopenFailed: failed.Load(), Errors: errs.msgs}
 }

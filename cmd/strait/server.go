@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"strait/internal/server"
+	"strait/internal/store"
 )
 
 func serverCommand() *cobra.Command {
@@ -41,7 +42,7 @@ the API and state machine alone.`,
 			if verbose {
 				level = slog.LevelDebug
 			}
-			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: fatalLevelName}))
 			if etcd != "" {
 				cfg.EtcdEndpoints = strings.Split(etcd, ",")
 			}
@@ -72,4 +73,13 @@ the API and state machine alone.`,
 	f.StringVar(&cfg.ConsolePath, "console-path", "/console/", "the path the web console is served under")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
 	return cmd
+}
+
+// fatalLevelName names the level of messages that precede the process's exit
+// (store.LevelFatal) FATAL instead of ERROR+4.
+func fatalLevelName(_ []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.LevelKey && a.Value.Any() == store.LevelFatal {
+		a.Value = slog.StringValue("FATAL")
+	}
+	return a
 }

@@ -102,7 +102,7 @@ func (a *Agent) applyResolver(v VPC) error {
 		r = &resolver{srv: dns.New(a.log), udp: udp, tcp: tcp}
 		a.resolvers[v.ID] = r
 		go func() {
-			if err := r.srv.Serve(udp, tcp); err != nil {
+			if err := r.srv.Serve(udp, a.proxy.LimitListener(tcp)); err != nil {
 				a.log.Warn("resolver stopped", "vpc", v.ID, "err", err)
 			}
 		}()

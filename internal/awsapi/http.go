@@ -12,7 +12,9 @@ import (
 	"runtime/debug"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
+	"strait/internal/admission"
 	"strait/internal/model"
 	"strait/internal/sigv4"
 )
@@ -22,14 +24,19 @@ const maxBody = 4 << 20
 // ServeHTTP answers one Query API request: it verifies the signature, picks the
 // service from the credential scope and the action from the form, runs it and writes
 // the XML response or the AWS error envelope.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (a *API) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := model.NewRequestID()
+	w := &answerOnce{ResponseWriter: rw}
 	defer func() {
-		// A bug must still answer in the AWS envelope (the SDKs retry InternalError).
+		// A bug must still answer in the AWS envelope (the SDKs retry
+		// InternalError), unless an answer has started: a second document
+		// after it would only garble it.
 		if p := recover(); p != nil {
 			a.log.Error("panic serving request", "request_id", reqID, "panic", p, "stack", string(debug.Stack()))
-			writeError(w, a.services["ec2"].model, internalError(), reqID)
+			if !w.started {
+				writeError(w, a.services["ec2"].model, internalError(), reqID)
+			}
 		}
 	}()
 	svc, action, err := a.serve(w, r, reqID)
@@ -47,11 +54,23 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeError(w, m, ae, reqID)
 	}
-	name := "unknown"
-	if svc != nil {
-		name = svc.name
-	}
-	a.metrics.observe(name, action, code, status, time.Since(start))
+	a.metrics.observe(svc, action, code, time.Since(start))
+}
+
+// answerOnce is a ResponseWriter that remembers whether an answer started.
+type answerOnce struct {
+	http.ResponseWriter
+	started bool
+}
+
+func (w *answerOnce) WriteHeader(status int) {
+	w.started = true
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *answerOnce) Write(b []byte) (int, error) {
+	w.started = true
+	return w.ResponseWriter.Write(b)
 }
 
 // serve runs the request and writes a successful response; it returns the error to
@@ -61,6 +80,9 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, reqID string) (*serv
 		return nil, "", &apiError{Code: "InvalidAction", Message: "Only GET and POST requests are supported", Status: http.StatusBadRequest}
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if errors.Is(err, admission.ErrBusy) {
+		return nil, "", &apiError{Code: "ServiceUnavailable", Message: "The server is busy reading other large requests; retry the request", Status: http.StatusServiceUnavailable}
+	}
 	if err != nil {
 		return nil, "", &apiError{Code: "InvalidRequest", Message: "reading request body: " + err.Error(), Status: http.StatusBadRequest}
 	}
@@ -139,7 +161,7 @@ func requestForm(r *http.Request, body []byte) (url.Values, error) {
 		return nil, &apiError{Code: "MalformedQueryString", Message: "The query string is not valid: " + err.Error(), Status: http.StatusBadRequest}
 	}
 	if len(body) == 0 {
-		return form, nil
+		return form, validUTF8(form)
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -154,7 +176,26 @@ func requestForm(r *http.Request, body []byte) (url.Values, error) {
 	for k, v := range bodyForm {
 		form[k] = append(form[k], v...)
 	}
-	return form, nil
+	return form, validUTF8(form)
+}
+
+// validUTF8 refuses a form with a parameter name or value that is not UTF-8:
+// AWS parameters are text, and a value Strait would store or echo must not be
+// altered on the way.
+func validUTF8(form url.Values) error {
+	for k, vs := range form {
+		bad := !utf8.ValidString(k)
+		for _, v := range vs {
+			bad = bad || !utf8.ValidString(v)
+		}
+		if bad {
+			if len(k) > 64 {
+				k = k[:64] + "..."
+			}
+			return &apiError{Code: "MalformedQueryString", Message: fmt.Sprintf("The parameter %q or its value is not valid UTF-8", k), Status: http.StatusBadRequest}
+		}
+	}
+	return nil
 }
 
 // authenticate verifies the signature and returns the service named by the

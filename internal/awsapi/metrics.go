@@ -25,12 +25,25 @@ func newMetrics() *metrics {
 	}
 }
 
-func (m *metrics) observe(service, action, code string, _ int, d time.Duration) {
-	if action == "" {
-		action = "none"
+// observe counts a request to svc (nil: no valid credential scope). Labels come
+// only from fixed sets, never from the request as sent: the action label is
+// one of svc's actions, "none" when the request had no Action, and "other"
+// for anything else (a client could otherwise create a series per request —
+// memory without bound — or break the registry with a value that is not
+// UTF-8). Codes are Strait's own.
+func (m *metrics) observe(svc *service, action, code string, d time.Duration) {
+	name, label := "unknown", "other"
+	if svc != nil {
+		name = svc.name
+		if _, ok := svc.actions[action]; ok {
+			label = action
+		}
 	}
-	m.requests.WithLabelValues(service, action, code).Inc()
-	m.latency.WithLabelValues(service).Observe(d.Seconds())
+	if action == "" {
+		label = "none"
+	}
+	m.requests.WithLabelValues(name, label, code).Inc()
+	m.latency.WithLabelValues(name).Observe(d.Seconds())
 }
 
 // Collectors returns the API's Prometheus collectors for registration.

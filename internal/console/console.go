@@ -163,6 +163,12 @@ func (c *Console) Routes() []string { return append([]string(nil), c.patterns...
 
 func cacheStatic(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A name no file can have (not UTF-8, for one) is not found; the file
+		// server would answer 500 for it.
+		if name := strings.TrimPrefix(r.URL.Path, "/"); name != "" && !fs.ValidPath(name) {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		h.ServeHTTP(w, r)
 	})

@@ -136,6 +136,7 @@ var (
 	descServiceRejected  = prometheus.NewDesc("strait_privatelink_service_rejected_connections_total", "Connections to the endpoint service closed without reaching a target.", []string{"service_id"}, nil)
 	descTargetHealth     = prometheus.NewDesc("strait_target_health", "1 for the current health state of a target (initial, healthy, unhealthy, unavailable, unused, draining).", []string{"target_group", "target", "state"}, nil)
 	descHealthyHosts     = prometheus.NewDesc("strait_target_group_healthy_host_count", "Targets of the group that receive new connections as healthy (HealthyHostCount).", []string{"target_group"}, nil)
+	descRefused          = prometheus.NewDesc("strait_dataplane_refused_connections_total", "Connections reset right after accept because the data plane's share of the process's descriptors was spent (they also count as rejected for their endpoint and service).", nil, nil)
 	descUnhealthyHosts   = prometheus.NewDesc("strait_target_group_unhealthy_host_count", "Targets of the group that failed their health checks (UnHealthyHostCount).", []string{"target_group"}, nil)
 )
 
@@ -148,7 +149,7 @@ type collector struct{ p *Proxy }
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descEndpointActive, descEndpointNew, descEndpointBytes, descEndpointRejected,
 		descServiceActive, descServiceNew, descServiceBytes, descServiceRejected,
-		descTargetHealth, descHealthyHosts, descUnhealthyHosts} {
+		descTargetHealth, descHealthyHosts, descUnhealthyHosts, descRefused} {
 		ch <- d
 	}
 }
@@ -156,6 +157,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge, counter := prometheus.GaugeValue, prometheus.CounterValue
+	ch <- prometheus.MustNewConstMetric(descRefused, counter, float64(c.p.refused.total.Load()))
 	st := &c.p.stats
 	st.mu.RLock()
 	for id, ec := range st.endpoints {

@@ -3,6 +3,7 @@ package dataplane
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -40,6 +41,19 @@ type Options struct {
 	// timeouts are measured (nil: the real clock). Tests drive it to reach an
 	// idle timeout without depending on the machine's speed.
 	Clock func() time.Duration
+	// Descriptors is the data plane's share of the process's descriptors
+	// (nil: no limit): each relayed connection takes two (its client's and
+	// its target's socket) and a third while its handshake with the target is
+	// waited for. A connection the share cannot cover is refused with a reset
+	// right after accept, counted and logged once per interval, and the
+	// connections already relayed carry on.
+	Descriptors Descriptors
+}
+
+// Descriptors hands out descriptors (fdbudget.Pool).
+type Descriptors interface {
+	Take(n int) bool
+	Give(n int)
 }
 
 // Proxy is the data plane of one host: it relays the connections of the
@@ -70,6 +84,8 @@ type Proxy struct {
 	wg        sync.WaitGroup // connection goroutines and relayed directions not ended
 
 	relays *relays // reactors, session registry, idle scan
+
+	refused refusals // connections refused for want of descriptors
 }
 
 // stateKey identifies a target's persistent state: group ARN and target.
@@ -205,6 +221,11 @@ func (p *Proxy) Serve(l *ListenSocket, e Entry) error {
 				unix.Close(fd)
 				return
 			}
+			if !p.takeFDs(2) {
+				p.mu.Unlock()
+				p.refuse(fd, client, e)
+				return
+			}
 			p.wg.Add(1)
 			p.mu.Unlock()
 			if more {
@@ -322,6 +343,12 @@ func (p *Proxy) handle(cfd int, client, local netip.AddrPort, e Entry) {
 	case err != nil:
 		c.reject("no target reachable", "error", err)
 	case pending:
+		// Waiting for the handshake holds a duplicate of the target's socket.
+		if !p.takeFDs(1) {
+			unix.Close(fd)
+			c.refuse()
+			return
+		}
 		go c.connectLater(fd, ref)
 	default:
 		c.start(fd, ref)
@@ -363,26 +390,44 @@ type route struct {
 }
 
 // reject closes the client connection and counts it as rejected, logging why,
-// and ends its turn in p.wg.
+// gives its descriptors back and ends its turn in p.wg.
 func (c *incoming) reject(msg string, args ...any) {
 	defer c.p.wg.Done()
+	defer c.p.giveFDs(2)
 	if c.cfd >= 0 {
 		unix.Close(c.cfd)
 	}
+	c.countRejected()
+	e := c.e
+	c.p.log.Warn("connection rejected: "+msg, append(args, "client", c.client.String(), "endpoint", e.EndpointID, "load_balancer", e.LoadBalancer, "port", e.Port)...)
+}
+
+// countRejected counts the connection as rejected for its endpoint and service.
+func (c *incoming) countRejected() {
 	if c.ep != nil {
 		c.ep.rejected.Add(1)
 	}
 	if c.svc != nil {
 		c.svc.rejected.Add(1)
 	}
-	e := c.e
-	c.p.log.Warn("connection rejected: "+msg, append(args, "client", c.client.String(), "endpoint", e.EndpointID, "load_balancer", e.LoadBalancer, "port", e.Port)...)
+}
+
+// refuse resets the client connection for want of descriptors, like
+// Proxy.refuse, gives its descriptors back and ends its turn in p.wg.
+func (c *incoming) refuse() {
+	defer c.p.wg.Done()
+	defer c.p.giveFDs(2)
+	c.countRejected()
+	c.p.refused.add(c.p.log, c.client, c.e)
+	resetClose(c.cfd)
+	c.cfd = -1
 }
 
 // connectLater waits for the handshake of fd with target ref (dialling the
 // next candidates if it fails) and starts the relay.
 func (c *incoming) connectLater(fd int, ref *targetRef) {
 	fd, ref, _, err := c.p.dialReady(&c.route, fd, ref, true)
+	c.p.giveFDs(1) // the handshake's duplicate is closed
 	if err != nil {
 		c.reject("no target reachable", "error", err)
 		return
@@ -420,11 +465,16 @@ func (c *incoming) start(tfd int, ref *targetRef) {
 // Unless wait, it does not wait for a handshake: it returns a socket whose
 // handshake is in flight with pending true instead.
 func (p *Proxy) dialReady(r *route, fd int, ref *targetRef, wait bool) (_ int, _ *targetRef, pending bool, _ error) {
+	var failed error // why the last target tried here failed
 	for {
 		done := false
 		if fd < 0 {
 			var err error
 			if fd, ref, done, err = p.dialTarget(r.lb, r.node, r.cands, r.flow, r.tried); err != nil {
+				if failed != nil && errors.Is(err, errNoTargets) {
+					// Every candidate was tried: say why the last one failed.
+					err = fmt.Errorf("%d target(s) tried: %w", len(r.tried), failed)
+				}
 				return -1, nil, false, err
 			}
 		}
@@ -437,6 +487,7 @@ func (p *Proxy) dialReady(r *route, fd int, ref *targetRef, wait bool) (_ int, _
 			cancel()
 			if err != nil {
 				p.log.Debug("dial to target failed", "target", ref.label, "from", r.node.IP.String(), "error", err)
+				failed = fmt.Errorf("dial %s from %s: %w", ref.label, r.node.IP, err)
 				unix.Close(fd)
 				fd, r.tried = -1, append(r.tried, ref)
 				if p.ctx.Err() != nil {
@@ -447,6 +498,7 @@ func (p *Proxy) dialReady(r *route, fd int, ref *targetRef, wait bool) (_ int, _
 		}
 		if err := sendHeader(fd, r.header, r.holdHeader); err != nil {
 			p.log.Debug("PROXY v2 header not sent", "target", ref.label, "error", err)
+			failed = fmt.Errorf("PROXY v2 header to %s: %w", ref.label, err)
 			unix.Close(fd)
 			fd, r.tried = -1, append(r.tried, ref)
 			continue

@@ -222,8 +222,10 @@ func (d *pump) run(inline bool) (yield bool) {
 			if d.pipe == nil {
 				p, err := getPipe()
 				if err != nil {
-					d.end(err)
-					return
+					// No pipe (out of descriptors): copy through the small
+					// buffer instead of breaking the connection.
+					d.sb.bulk = false
+					continue
 				}
 				d.pipe = p
 			}

@@ -286,6 +286,7 @@ func (s *session) release() {
 		s.close()
 	}
 	s.p.unregister(s)
+	s.p.giveFDs(2)
 }
 
 // abort closes a prepared session that was never started.

@@ -15,7 +15,9 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"unicode/utf8"
 
+	"strait/internal/admission"
 	"strait/internal/control"
 	"strait/internal/model"
 	"strait/internal/sigv4"
@@ -107,12 +109,21 @@ func (a *API) serve(h handler) http.HandlerFunc {
 			}
 		}()
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if errors.Is(err, admission.ErrBusy) {
+			writeError(w, &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "The server is busy reading other large requests; retry the request"})
+			return
+		}
 		if err != nil {
 			writeError(w, &apiError{Status: http.StatusBadRequest, Code: "InvalidRequest", Message: "reading the request body: " + err.Error()})
 			return
 		}
 		if len(body) > maxBody {
 			writeError(w, &apiError{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge", Message: "The request body exceeds 1 MiB"})
+			return
+		}
+		if !utf8.Valid(body) || !utf8.ValidString(r.URL.Path) {
+			// JSON decoding would replace the bytes silently; nothing is stored altered.
+			writeError(w, &apiError{Status: http.StatusBadRequest, Code: "InvalidParameterValue", Message: "The request path or body is not valid UTF-8"})
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

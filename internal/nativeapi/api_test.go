@@ -66,6 +66,8 @@ func TestErrors(t *testing.T) {
 		{"strait", "GET", "/strait/v1/services/nope", "", 404, "InvalidPublishedService.NotFound"},
 		{"strait", "POST", "/strait/v1/services", "", 400, "MissingParameter"},
 		{"strait", "POST", "/strait/v1/services", `{"name":"db","bogus":1}`, 400, "InvalidParameterValue"},
+		{"strait", "POST", "/strait/v1/services", "{\"name\":\"d\xffb\"}", 400, "InvalidParameterValue"},
+		{"strait", "GET", "/strait/v1/services/d%FFb", "", 400, "InvalidParameterValue"},
 		{"strait", "POST", "/strait/v1/services", `{"name":"db","vpc_id":"vpc-0123456789abcdef0","components":[]}`, 404, "ResourceNotFound"},
 		{"strait", "PATCH", "/strait/v1/services/db/privatelink", `{}`, 400, "MissingParameter"},
 		{"strait", "DELETE", "/strait/v1/services/db/privatelink?force=maybe", "", 400, "InvalidParameterValue"},

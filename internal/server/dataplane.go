@@ -10,15 +10,16 @@ import (
 	"strait/internal/agent/netns"
 	"strait/internal/control"
 	"strait/internal/dataplane"
+	"strait/internal/fdbudget"
 	"strait/internal/model"
 	"strait/internal/reconcile/status"
 )
 
 // startDataplane sets up the netns data plane: the host's namespaces (adopting
 // those a previous run left), their firewalls, the proxy that carries traffic
-// and reports target health into the store, and the agent that applies the
-// desired state.
-func startDataplane(ctx context.Context, cfg Config, ctl *control.Control, reg prometheus.Registerer) (*agent.Agent, error) {
+// (with the data plane's share of descriptors) and reports target health into
+// the store, and the agent that applies the desired state.
+func startDataplane(ctx context.Context, cfg Config, ctl *control.Control, reg prometheus.Registerer, fds *fdbudget.Pool) (*agent.Agent, error) {
 	host, err := netns.NewHost(netns.TagFor(cfg.DataDir), cfg.Logger)
 	if err != nil {
 		return nil, err
@@ -33,6 +34,6 @@ func startDataplane(ctx context.Context, cfg Config, ctl *control.Control, reg p
 			cfg.Logger.Warn("recording target health", "target_group", tg, "target", t.ID, "err", err)
 		}
 	}
-	proxy := dataplane.New(dataplane.Options{Dial: host.StartDial, Report: report, Logger: cfg.Logger, Registerer: reg})
+	proxy := dataplane.New(dataplane.Options{Dial: host.StartDial, Report: report, Logger: cfg.Logger, Registerer: reg, Descriptors: fds})
 	return agent.New(host, fw, proxy, cfg.Logger)
 }

@@ -19,11 +19,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"strait/internal/admission"
 	"strait/internal/agent"
 	"strait/internal/agent/netns"
 	"strait/internal/awsapi"
 	"strait/internal/console"
 	"strait/internal/control"
+	"strait/internal/fdbudget"
 	"strait/internal/nativeapi"
 	"strait/internal/reconcile"
 	"strait/internal/store"
@@ -133,11 +135,24 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	limit, err := fdbudget.OpenFileLimit()
+	if err != nil {
+		return nil, err
+	}
+	fds, err := fdbudget.New(limit, descriptorReserve(limit), cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	apiFDs := fds.Pool(apiConnectionCap(fds.Limit()))
+	dataFDs := fds.Pool(0)
+	apiLn := admission.NewListener(ln, admission.Config{Descriptors: apiFDs, Logger: cfg.Logger})
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	reg.MustRegister(api.Collectors()...)
+	reg.MustRegister(apiLn.Collectors()...)
 
-	s := &Server{cfg: cfg, log: cfg.Logger, st: st, ctl: ctl, ln: ln, lock: lock, done: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, st: st, ctl: ctl, ln: apiLn, lock: lock, done: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -155,7 +170,15 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.consolePath = con.Prefix()
 	}
 	mux.Handle("/", api)
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
+	s.http = &http.Server{
+		Handler:           apiLn.Handler(mux),
+		ReadHeaderTimeout: apiReadHeaderTimeout,
+		ReadTimeout:       apiReadTimeout,
+		WriteTimeout:      apiWriteTimeout,
+		IdleTimeout:       apiIdleTimeout,
+		ConnState:         apiLn.ConnState,
+		ConnContext:       apiLn.ConnContext,
+	}
 
 	admin, err := startAdmin(filepath.Join(cfg.DataDir, "admin.sock"), ctl, cfg.Logger)
 	if err != nil {
@@ -167,9 +190,10 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	undo = append(undo, cancel)
+	go fds.Run(runCtx)
 	recCfg := reconcile.Config{Logger: cfg.Logger, NotificationDir: filepath.Join(cfg.DataDir, "notifications")}
 	if cfg.Dataplane == "netns" {
-		ag, err := startDataplane(runCtx, cfg, ctl, reg)
+		ag, err := startDataplane(runCtx, cfg, ctl, reg, dataFDs)
 		if err != nil {
 			return nil, err
 		}
@@ -183,7 +207,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		rec.Run(runCtx)
 	}()
 	go func() {
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.http.Serve(apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
 		}
 	}()
@@ -194,6 +218,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		case <-runCtx.Done():
 		}
 	}()
+	s.log.Info("descriptor budget", "open_file_limit", fds.Limit(), "reserve", fds.Reserve(), "api_connections", apiLn.Cap(),
+		"relayed_connections", dataFDs.Capacity()/2, "open_now", fds.Open())
 	return s, nil
 }
 
@@ -210,6 +236,10 @@ func (s *Server) ConsoleURL() string {
 	}
 	return s.URL() + s.consolePath
 }
+
+// Handler is the API listener's HTTP handler (the APIs, the console, /healthz,
+// /metrics).
+func (s *Server) Handler() http.Handler { return s.http.Handler }
 
 // Control gives in-process callers (tests, the native API) the control layer.
 func (s *Server) Control() *control.Control { return s.ctl }

@@ -31,7 +31,7 @@ const (
 
 // openEmbedded starts a single-node etcd in dataDir/etcd and connects an
 // in-process client to it.
-func (s *Store) openEmbedded(ctx context.Context, dataDir string) (err error) {
+func (s *Store) openEmbedded(ctx context.Context, dataDir string, purgeInterval time.Duration) (err error) {
 	if dataDir == "" {
 		return errors.New("store: Config.DataDir is required when no Endpoints are given")
 	}
@@ -49,7 +49,8 @@ func (s *Store) openEmbedded(ctx context.Context, dataDir string) (err error) {
 	}()
 
 	start := time.Now()
-	e, err := embed.StartEtcd(embedConfig(dir, newEtcdLogger(s.log, &s.closing)))
+	lg := newEtcdLogger(s.log, &s.closing)
+	e, err := embed.StartEtcd(embedConfig(dir, lg))
 	if err != nil {
 		return fmt.Errorf("store: start embedded etcd in %s: %w", dir, err)
 	}
@@ -73,6 +74,15 @@ func (s *Store) openEmbedded(ctx context.Context, dataDir string) (err error) {
 	}
 	s.etcd = e
 	s.cli = v3client.New(e.Server)
+	if purgeInterval <= 0 {
+		purgeInterval = defaultPurgeInterval
+	}
+	s.stopPurge = make(chan struct{})
+	s.purgeDone = make(chan struct{})
+	go func() {
+		defer close(s.purgeDone)
+		s.purgeFiles(lg, e.Server.Cfg.WALDir(), e.Server.Cfg.SnapDir(), purgeInterval, s.stopPurge)
+	}()
 	s.log.Info("store: embedded etcd ready", "dir", dir, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
@@ -98,6 +108,10 @@ func embedConfig(dir string, lg *zap.Logger) *embed.Config {
 	cfg.AutoCompactionMode = embed.CompactorModePeriodic
 	cfg.AutoCompactionRetention = compactionPeriod
 	cfg.MaxTxnOps = maxTxnOps
+	// The store purges old WAL and snapshot files itself (purge.go): etcd's
+	// purge stops the process on an error.
+	cfg.MaxWalFiles = 0
+	cfg.MaxSnapFiles = 0
 	cfg.SnapshotCatchUpEntries = raftCatchUpEntries
 
 	cfg.Logger = "zap"

@@ -10,10 +10,16 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
+// LevelFatal is the level of a message that precedes the process's exit:
+// etcd's Fatal and Panic messages, after which it exits or panics.
+const LevelFatal = slog.LevelError + 4
+
 // etcdLogCore is a zapcore.Core that forwards the embedded etcd server's
 // error-level messages to the store's slog logger. Once closing is set, they
 // are logged at debug level instead: etcd reports its own listeners shutting
-// down ("use of closed network connection") as errors.
+// down ("use of closed network connection") as errors. A fatal message (etcd
+// exits the process right after it) is logged at LevelFatal, saying so, with
+// its cause, whatever closing says.
 type etcdLogCore struct {
 	log     *slog.Logger
 	closing *atomic.Bool
@@ -56,11 +62,14 @@ func (c *etcdLogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 	for _, k := range keys {
 		attrs = append(attrs, slog.Any(k, enc.Fields[k]))
 	}
-	level := slog.LevelError
-	if c.closing.Load() {
+	level, msg := slog.LevelError, e.Message
+	switch {
+	case e.Level >= zapcore.DPanicLevel:
+		level, msg = LevelFatal, "embedded etcd stops the process: "+e.Message
+	case c.closing.Load():
 		level = slog.LevelDebug
 	}
-	c.log.LogAttrs(context.Background(), level, e.Message, attrs...)
+	c.log.LogAttrs(context.Background(), level, msg, attrs...)
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -52,6 +53,9 @@ type Config struct {
 	Prefix string
 	// Logger receives store log messages; nil discards them.
 	Logger *slog.Logger
+	// PurgeInterval is how often old WAL and snapshot files of the embedded
+	// etcd are removed (0: every 30 s, as etcd does).
+	PurgeInterval time.Duration
 }
 
 // Store is a handle on Strait's etcd-backed state. It is safe for concurrent
@@ -64,6 +68,9 @@ type Store struct {
 	etcd    *embed.Etcd // nil in external mode
 	lock    *dirLock    // nil in external mode
 	closing atomic.Bool // set when the embedded server is being stopped
+
+	stopPurge chan struct{} // embedded: closed by Close to end the purge loops
+	purgeDone chan struct{} // closed once they ended
 
 	closeOnce sync.Once
 	closeErr  error
@@ -84,7 +91,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if len(cfg.Endpoints) > 0 {
 		err = s.openExternal(ctx, cfg.Endpoints)
 	} else {
-		err = s.openEmbedded(ctx, cfg.DataDir)
+		err = s.openEmbedded(ctx, cfg.DataDir, cfg.PurgeInterval)
 	}
 	if err != nil {
 		return nil, err
@@ -101,6 +108,8 @@ func (s *Store) Close() error {
 			s.closeErr = nil // in-process client reports its own cancellation
 		}
 		if s.etcd != nil {
+			close(s.stopPurge)
+			<-s.purgeDone
 			s.closing.Store(true)
 			s.etcd.Close()
 			s.log.Info("store: embedded etcd stopped")

@@ -28,8 +28,16 @@ func StartNetns(t testing.TB, cfg server.Config) *Env {
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
 	}
-	tag := netns.TagFor(cfg.DataDir)
-	RegisterDataplane(t, tag, cfg.DataDir)
+	downAtCleanup(t, cfg.DataDir)
+	return StartConfig(t, cfg)
+}
+
+// downAtCleanup removes, when the test ends (after the server stopped: cleanups
+// run last-registered first), what the data plane of the server on dataDir
+// created, and fails the test if a namespace of it is left.
+func downAtCleanup(t testing.TB, dataDir string) {
+	tag := netns.TagFor(dataDir)
+	RegisterDataplane(t, tag, dataDir)
 	t.Cleanup(func() {
 		if _, err := netns.Down(tag); err != nil {
 			t.Errorf("strait down: %v", err)
@@ -38,7 +46,6 @@ func StartNetns(t testing.TB, cfg server.Config) *Env {
 			t.Errorf("namespaces left behind: %v", left)
 		}
 	})
-	return StartConfig(t, cfg)
 }
 
 // Namespaces lists the network namespaces of the server with tag.

@@ -26,11 +26,21 @@ import (
 // Region is the region test servers answer for.
 const Region = "us-east-1"
 
-// Env is a running test server.
+// Env is a running test server: in this process (Server), or a `strait
+// server` child process (Proc, see StartProcess).
 type Env struct {
 	T       testing.TB
 	Server  *server.Server
+	Proc    *Process
 	DataDir string
+}
+
+// URL is the base URL of the server's API.
+func (e *Env) URL() string {
+	if e.Proc != nil {
+		return e.Proc.URL
+	}
+	return e.Server.URL()
 }
 
 // Start runs a server in dev mode on a loopback port with a fresh data directory,
@@ -73,6 +83,9 @@ func StartConfig(t testing.TB, cfg server.Config) *Env {
 
 // Stop stops the server (idempotent).
 func (e *Env) Stop() {
+	if e.Proc != nil {
+		e.Proc.Stop()
+	}
 	if e.Server != nil {
 		if err := e.Server.Close(); err != nil {
 			e.T.Errorf("stopping server: %v", err)
@@ -90,7 +103,7 @@ func (e *Env) ConfigKey(keyID, secret string) aws.Config {
 	return aws.Config{
 		Region:       Region,
 		Credentials:  credentials.NewStaticCredentialsProvider(keyID, secret, ""),
-		BaseEndpoint: aws.String(e.Server.URL()),
+		BaseEndpoint: aws.String(e.URL()),
 		Retryer:      connectionRetryer,
 	}
 }
@@ -147,7 +160,7 @@ func (e *Env) AWSRaw(acct string, args ...string) ([]byte, []byte, error) {
 	if err != nil {
 		SkipUnlessE2E(e.T, "the AWS CLI (aws) is not installed")
 	}
-	full := append([]string{"--endpoint-url", e.Server.URL(), "--region", Region, "--output", "json"}, args...)
+	full := append([]string{"--endpoint-url", e.URL(), "--region", Region, "--output", "json"}, args...)
 	cmd := exec.Command(path, full...)
 	cmd.Env = append(CleanEnv(),
 		"AWS_ACCESS_KEY_ID="+acct, "AWS_SECRET_ACCESS_KEY=secret",

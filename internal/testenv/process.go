@@ -1,0 +1,170 @@
+package testenv
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// ProcessConfig configures StartProcess.
+type ProcessConfig struct {
+	// NoFile is the child's open-file limit (RLIMIT_NOFILE, soft and hard),
+	// set with prlimit(1) before it starts (0: inherited). Lowering it lets a
+	// test drive the server to its limit with fewer descriptors than the test
+	// process has.
+	NoFile int
+	// Dataplane is "none" (the default) or "netns" (root only; the data
+	// plane's namespaces are removed when the test ends).
+	Dataplane string
+	// DataDir is the data directory (empty: a fresh one).
+	DataDir string
+}
+
+// Process is a `strait server --dev` running as a child process: the binary
+// built from this tree, for what only a whole process shows (its open-file
+// limit, whether it exits).
+type Process struct {
+	t       testing.TB
+	URL     string
+	Addr    string // host:port of the API
+	cmd     *exec.Cmd
+	logPath string
+	done    chan struct{}
+	err     error // the exit status, once done is closed
+}
+
+// StartProcess builds the strait binary, runs `strait server --dev` with cfg on
+// a free loopback port and waits until /healthz answers; the server is stopped
+// (SIGTERM, then SIGKILL after 30 s) when the test ends.
+func StartProcess(t testing.TB, cfg ProcessConfig) *Env {
+	t.Helper()
+	if cfg.Dataplane == "" {
+		cfg.Dataplane = "none"
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	if cfg.Dataplane == "netns" {
+		RequireRoot(t)
+		downAtCleanup(t, cfg.DataDir)
+	}
+	bin := filepath.Join(t.TempDir(), "strait")
+	if out, err := exec.Command("go", "build", "-o", bin, "strait/cmd/strait").CombinedOutput(); err != nil {
+		t.Fatalf("building strait: %v\n%s", err, out)
+	}
+	addr := freeLoopbackPort(t)
+	argv := []string{bin, "server", "--dev", "--data-dir", cfg.DataDir, "--listen", addr, "--dataplane", cfg.Dataplane, "--region", Region}
+	if cfg.NoFile > 0 {
+		prlimit, err := exec.LookPath("prlimit")
+		if err != nil {
+			SkipUnlessE2E(t, "prlimit (util-linux) is not installed")
+		}
+		n := strconv.Itoa(cfg.NoFile)
+		argv = append([]string{prlimit, "--nofile=" + n + ":" + n, "--"}, argv...)
+	}
+	p := &Process{t: t, URL: "http://" + addr, Addr: addr, logPath: filepath.Join(t.TempDir(), "server.log"), done: make(chan struct{})}
+	logf, err := os.Create(p.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	p.cmd = exec.Command(argv[0], argv[1:]...) // prlimit execs the server: one process
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("starting strait server: %v", err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	e := &Env{T: t, Proc: p, DataDir: cfg.DataDir}
+	t.Cleanup(func() {
+		e.Stop()
+		if t.Failed() {
+			t.Logf("strait server log (last 4 KB):\n%s", tail(p.Log(), 4096))
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for {
+		if p.Healthy() {
+			return e
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("strait server exited at start (%v):\n%s", p.err, tail(p.Log(), 4096))
+		case <-ctx.Done():
+			t.Fatalf("strait server not healthy after 2 minutes:\n%s", tail(p.Log(), 4096))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Healthy reports whether /healthz answers 200 (the store answers too).
+func (p *Process) Healthy() bool {
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get(p.URL + "/healthz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// PID is the server's process ID.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// Exited reports whether the server exited, and how.
+func (p *Process) Exited() (bool, error) {
+	select {
+	case <-p.done:
+		return true, p.err
+	default:
+		return false, nil
+	}
+}
+
+// Log is what the server wrote to stdout and stderr so far.
+func (p *Process) Log() string {
+	b, _ := os.ReadFile(p.logPath)
+	return string(b)
+}
+
+// Stop stops the server with SIGTERM (SIGKILL after 30 s) and waits for it
+// (idempotent).
+func (p *Process) Stop() {
+	if exited, _ := p.Exited(); exited {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// freeLoopbackPort returns an address on 127.0.0.1 with a port free right now.
+func freeLoopbackPort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// tail is the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[strings.IndexByte(s[len(s)-n:], '\n')+len(s)-n+1:]
+}
