@@ -183,7 +183,7 @@ func TestReadmeQuickStart(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "unshare", "--mount", "--pid", "--kill-child", "--propagation", "private",
 		"bash", "-euo", "pipefail", "-c", quickStartMachine)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH") + ":/usr/sbin:/sbin", "DIR=" + dir, "AWS=" + aws, "GOMODCACHE=" + modcache, "GOCACHE=" + gocache}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH") + ":/usr/sbin:/sbin", "DIR=" + dir, "REPO=" + repo, "AWS=" + aws, "GOMODCACHE=" + modcache, "GOCACHE=" + gocache}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -223,6 +223,11 @@ mount --rbind /dev "$root/dev"
 mount --rbind /sys "$root/sys"
 mount -t tmpfs tmpfs "$root/run"
 mount -t tmpfs tmpfs "$root/tmp"
+# The checkout and the AWS CLI may live under /tmp or /run, which the machine gets
+# empty: show them at the same place.
+for p in "$REPO" "$(dirname "$(readlink -f "$AWS")")"; do
+  case "$p" in /tmp/*|/run/*) mkdir -p "$root$p"; mount --bind "$p" "$root$p" ;; esac
+done
 cp "$DIR/driver.sh" "$root/tmp/driver.sh"
 mkdir -p "$root/opt/aws-cli"
 ln -s "$AWS" "$root/opt/aws-cli/aws"
