@@ -22,6 +22,7 @@ func (a *API) elbActions() map[string]handler {
 		a.targetGroupActions(),
 		a.targetActions(),
 		a.listenerActions(),
+		a.listenerAttributeActions(),
 		a.elbTagActions(),
 	)
 }

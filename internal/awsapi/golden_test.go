@@ -55,6 +55,7 @@ var goldenScenarios = []func() []goldenStep{
 	goldenPrivateLink,
 	goldenReview,
 	goldenInstances,
+	goldenFidelity,
 }
 
 const (

@@ -1,0 +1,27 @@
+package awsapi_test
+
+// goldenFidelity covers what AWS tools beyond the guides need (issue 20): the
+// listener attributes that Terraform's aws_lb_listener reads after creating a
+// listener, and the divergences found by an AWS emulator's test suite. Each step
+// cites the AWS documentation it follows.
+func goldenFidelity() []goldenStep {
+	return goldenListenerAttributes()
+}
+
+// goldenListenerAttributes: a TCP listener has one attribute,
+// tcp.idle_timeout.seconds, 60–6000 s, default 350 s
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_ListenerAttribute.html,
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/network/update-idle-timeout.html).
+func goldenListenerAttributes() []goldenStep {
+	return []goldenStep{
+		elbStep("DescribeListenerAttributes", "DescribeListenerAttributes", map[string]string{"ListenerArn": "{{listener_arn}}"}),
+		elbStep("ModifyListenerAttributes", "ModifyListenerAttributes", map[string]string{"ListenerArn": "{{listener_arn}}",
+			"Attributes.member.1.Key": "tcp.idle_timeout.seconds", "Attributes.member.1.Value": "6000"}),
+		elbStep("DescribeListenerAttributes.modified", "DescribeListenerAttributes", map[string]string{"ListenerArn": "{{listener_arn}}"}),
+		elbStepErr("ModifyListenerAttributes.error-range", "ModifyListenerAttributes", map[string]string{"ListenerArn": "{{listener_arn}}",
+			"Attributes.member.1.Key": "tcp.idle_timeout.seconds", "Attributes.member.1.Value": "59"}),
+		elbStepErr("ModifyListenerAttributes.error-key", "ModifyListenerAttributes", map[string]string{"ListenerArn": "{{listener_arn}}",
+			"Attributes.member.1.Key": "routing.http.response.server.enabled", "Attributes.member.1.Value": "false"}),
+		elbAsConsumer(elbStepErr("DescribeListenerAttributes.error-other-account", "DescribeListenerAttributes", map[string]string{"ListenerArn": "{{listener_arn}}"})),
+	}
+}
