@@ -1,0 +1,40 @@
+package awsapi_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"strait/internal/testenv"
+)
+
+// isoMoreCases are TestIsolation's cases for the actions added for AWS tools
+// beyond the guides (issue 20).
+func isoMoreCases(s isoStack, e *ec2.Client, l *elbv2.Client) []isoCase {
+	_ = e
+	ignore := func(_ any, err error) error { return err }
+	return []isoCase{
+		{"DescribeListenerAttributes", "of the provider's listener", "ListenerNotFound", func(ctx context.Context) error {
+			return ignore(l.DescribeListenerAttributes(ctx, &elbv2.DescribeListenerAttributesInput{ListenerArn: aws.String(s.listener)}))
+		}},
+		{"ModifyListenerAttributes", "of the provider's listener", "ListenerNotFound", func(ctx context.Context) error {
+			return ignore(l.ModifyListenerAttributes(ctx, &elbv2.ModifyListenerAttributesInput{ListenerArn: aws.String(s.listener),
+				Attributes: []elbtypes.ListenerAttribute{{Key: aws.String("tcp.idle_timeout.seconds"), Value: aws.String("60")}}}))
+		}},
+	}
+}
+
+// isoMoreSnapshot reads what isoMoreCases could change.
+func isoMoreSnapshot(t *testing.T, env *testenv.Env, s isoStack) []any {
+	t.Helper()
+	ctx := testenv.Ctx(t)
+	attrs, err := env.ELB(provider).DescribeListenerAttributes(ctx, &elbv2.DescribeListenerAttributesInput{ListenerArn: aws.String(s.listener)})
+	if err != nil {
+		t.Fatalf("snapshot: %v", err)
+	}
+	return []any{attrs.Attributes}
+}
