@@ -250,7 +250,7 @@ func (a *API) deleteServiceConfigurations(ctx context.Context, c *caller, req *d
 	if err != nil {
 		return nil, err
 	}
-	return &unsuccessfulResponse{Unsuccessful: unsuccessful(failed)}, nil
+	return &unsuccessfulResponse{Unsuccessful: serviceDeleteNotFound(unsuccessful(failed), failed)}, nil
 }
 
 type startPrivateDNSVerificationRequest struct {
