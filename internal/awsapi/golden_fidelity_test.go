@@ -5,7 +5,22 @@ package awsapi_test
 // listener, and the divergences found by an AWS emulator's test suite. Each step
 // cites the AWS documentation it follows.
 func goldenFidelity() []goldenStep {
-	return goldenListenerAttributes()
+	var steps []goldenStep
+	for _, part := range [][]goldenStep{goldenListenerAttributes(), goldenFidelityEC2()} {
+		steps = append(steps, part...)
+	}
+	return steps
+}
+
+// goldenFidelityEC2 covers the EC2 divergences.
+func goldenFidelityEC2() []goldenStep {
+	return []goldenStep{
+		// A group-id filter value that is no security group ID is InvalidGroupId.Malformed
+		// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSecurityGroupRules.html,
+		// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
+		{Name: "DescribeSecurityGroupRules.error-malformed-group-filter", Service: "ec2", Account: provider, Action: "DescribeSecurityGroupRules",
+			Params: map[string]string{"Filter.1.Name": "group-id", "Filter.1.Value.1": "foobar"}, Status: 400},
+	}
 }
 
 // goldenListenerAttributes: a TCP listener has one attribute,
