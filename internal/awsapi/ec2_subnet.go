@@ -52,11 +52,25 @@ type createSubnetRequest struct {
 	AvailabilityZoneId string
 	TagSpecifications  []TagSpecification
 	DryRun             bool
+
+	// Refused (ipv4Only).
+	Ipv6CidrBlock     string
+	Ipv6Native        bool
+	Ipv6IpamPoolId    string
+	Ipv6NetmaskLength int32
+	Ipv4IpamPoolId    string
+	Ipv4NetmaskLength int32
+	OutpostArn        string
 }
 
 type createSubnetResponse struct{ Subnet Subnet }
 
 func (a *API) createSubnet(ctx context.Context, c *caller, req *createSubnetRequest) (*createSubnetResponse, error) {
+	if err := ipv4Only("CreateSubnet", map[string]bool{"Ipv6CidrBlock": req.Ipv6CidrBlock != "", "Ipv6Native": req.Ipv6Native,
+		"Ipv6IpamPoolId": req.Ipv6IpamPoolId != "", "Ipv6NetmaskLength": req.Ipv6NetmaskLength != 0,
+		"Ipv4IpamPoolId": req.Ipv4IpamPoolId != "", "Ipv4NetmaskLength": req.Ipv4NetmaskLength != 0, "OutpostArn": req.OutpostArn != ""}); err != nil {
+		return nil, err
+	}
 	if req.CidrBlock == "" {
 		return nil, model.Missing("CidrBlock")
 	}

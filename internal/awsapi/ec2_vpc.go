@@ -53,11 +53,27 @@ type createVpcRequest struct {
 	InstanceTenancy   string
 	TagSpecifications []TagSpecification
 	DryRun            bool
+
+	// Refused (ipv4Only).
+	AmazonProvidedIpv6CidrBlock     bool
+	Ipv6CidrBlock                   string
+	Ipv6Pool                        string
+	Ipv6IpamPoolId                  string
+	Ipv6NetmaskLength               int32
+	Ipv6CidrBlockNetworkBorderGroup string
+	Ipv4IpamPoolId                  string
+	Ipv4NetmaskLength               int32
 }
 
 type createVpcResponse struct{ Vpc Vpc }
 
 func (a *API) createVpc(ctx context.Context, c *caller, req *createVpcRequest) (*createVpcResponse, error) {
+	if err := ipv4Only("CreateVpc", map[string]bool{"AmazonProvidedIpv6CidrBlock": req.AmazonProvidedIpv6CidrBlock,
+		"Ipv6CidrBlock": req.Ipv6CidrBlock != "", "Ipv6Pool": req.Ipv6Pool != "", "Ipv6IpamPoolId": req.Ipv6IpamPoolId != "",
+		"Ipv6NetmaskLength": req.Ipv6NetmaskLength != 0, "Ipv6CidrBlockNetworkBorderGroup": req.Ipv6CidrBlockNetworkBorderGroup != "",
+		"Ipv4IpamPoolId": req.Ipv4IpamPoolId != "", "Ipv4NetmaskLength": req.Ipv4NetmaskLength != 0}); err != nil {
+		return nil, err
+	}
 	if req.CidrBlock == "" {
 		return nil, model.Missing("CidrBlock")
 	}

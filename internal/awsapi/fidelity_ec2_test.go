@@ -29,4 +29,32 @@ func TestFidelityEC2(t *testing.T) {
 			t.Errorf("a well-formed group ID that matches nothing: %v %+v", err, out)
 		}
 	})
+
+	// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpc.html and
+	// API_CreateSubnet.html: Strait has no IPv6; asking for it is UnsupportedOperation
+	// and creates nothing, instead of an IPv4-only VPC or subnet.
+	t.Run("IPv6 refused", func(t *testing.T) {
+		ctx := testenv.Ctx(t)
+		_, err := e.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.30.0.0/16"), AmazonProvidedIpv6CidrBlock: aws.Bool(true)})
+		netWantCode(t, err, "UnsupportedOperation")
+		vpcs, err := e.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{{Name: aws.String("cidr"), Values: []string{"10.30.0.0/16"}}}})
+		if err != nil || len(vpcs.Vpcs) != 0 {
+			t.Fatalf("a refused CreateVpc left a VPC: %v %+v", err, vpcs)
+		}
+		v, err := e.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.30.0.0/16"), AmazonProvidedIpv6CidrBlock: aws.Bool(false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: v.Vpc.VpcId, Ipv6Native: aws.Bool(true), Ipv6CidrBlock: aws.String("2600:1f18:1234:5600::/64")})
+		netWantCode(t, err, "UnsupportedOperation")
+		_, err = e.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: v.Vpc.VpcId, CidrBlock: aws.String("10.30.1.0/24"), Ipv6CidrBlock: aws.String("2600:1f18:1234:5601::/64")})
+		netWantCode(t, err, "UnsupportedOperation")
+		subnets, err := e.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{*v.Vpc.VpcId}}}})
+		if err != nil || len(subnets.Subnets) != 0 {
+			t.Fatalf("a refused CreateSubnet left a subnet: %v %+v", err, subnets)
+		}
+		if _, err := e.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: v.Vpc.VpcId, CidrBlock: aws.String("10.30.1.0/24"), Ipv6Native: aws.Bool(false)}); err != nil {
+			t.Errorf("Ipv6Native=false (as Terraform sends it): %v", err)
+		}
+	})
 }

@@ -20,6 +20,16 @@ func goldenFidelityEC2() []goldenStep {
 		// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
 		{Name: "DescribeSecurityGroupRules.error-malformed-group-filter", Service: "ec2", Account: provider, Action: "DescribeSecurityGroupRules",
 			Params: map[string]string{"Filter.1.Name": "group-id", "Filter.1.Value.1": "foobar"}, Status: 400},
+		// IPv6 is refused with UnsupportedOperation, not silently dropped
+		// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpc.html,
+		// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSubnet.html,
+		// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
+		{Name: "CreateVpc.error-ipv6", Service: "ec2", Account: provider, Action: "CreateVpc",
+			Params: map[string]string{"CidrBlock": "10.20.0.0/16", "AmazonProvidedIpv6CidrBlock": "true"}, Status: 400},
+		{Name: "CreateSubnet.error-ipv6-native", Service: "ec2", Account: provider, Action: "CreateSubnet",
+			Params: map[string]string{"VpcId": "{{vpc}}", "Ipv6Native": "true", "Ipv6CidrBlock": "2600:1f18:1234:5600::/64"}, Status: 400},
+		{Name: "CreateSubnet.error-ipv6-cidr", Service: "ec2", Account: provider, Action: "CreateSubnet",
+			Params: map[string]string{"VpcId": "{{vpc}}", "CidrBlock": "10.0.200.0/24", "Ipv6CidrBlock": "2600:1f18:1234:5601::/64"}, Status: 400},
 	}
 }
 
