@@ -22,10 +22,15 @@ type Subnet struct {
 	AvailableIpAddressCount     int32
 	DefaultForAz                bool
 	MapPublicIpOnLaunch         bool
+	MapCustomerOwnedIpOnLaunch  bool
 	AssignIpv6AddressOnCreation bool
+	Ipv6CidrBlockAssociationSet []struct{} // always empty: Strait's subnets are IPv4 only
 	Ipv6Native                  bool
 	EnableDns64                 bool
 	Tags                        []Tag
+
+	PrivateDnsNameOptionsOnLaunch *PrivateDnsNameOptionsOnLaunch
+	BlockPublicAccessStates       *BlockPublicAccessStates
 }
 
 func (a *API) toSubnet(s model.Subnet) Subnet {
@@ -34,6 +39,8 @@ func (a *API) toSubnet(s model.Subnet) Subnet {
 		OwnerId: s.Owner, VpcId: s.VpcID, State: s.State, CidrBlock: s.CIDR,
 		AvailabilityZone: s.AZ, AvailabilityZoneId: s.AZID, AvailableIpAddressCount: int32(network.AvailableIPs(s)),
 		MapPublicIpOnLaunch: s.MapPublicIPOnLaunch, Tags: ec2Tags(s.Tags),
+		Ipv6CidrBlockAssociationSet: []struct{}{}, PrivateDnsNameOptionsOnLaunch: subnetDNSOptions(s),
+		BlockPublicAccessStates: &BlockPublicAccessStates{InternetGatewayBlockMode: "off"},
 	}
 }
 

@@ -57,4 +57,36 @@ func TestFidelityEC2(t *testing.T) {
 			t.Errorf("Ipv6Native=false (as Terraform sends it): %v", err)
 		}
 	})
+
+	// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Subnet.html: a subnet
+	// carries its hostname options for launches, its (empty) IPv6 associations and
+	// MapCustomerOwnedIpOnLaunch, in CreateSubnet's answer as in DescribeSubnets'.
+	t.Run("subnet shape", func(t *testing.T) {
+		ctx := testenv.Ctx(t)
+		v, err := e.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.31.0.0/16")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		created, err := e.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: v.Vpc.VpcId, CidrBlock: aws.String("10.31.1.0/24")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		described, err := e.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{*created.Subnet.SubnetId}})
+		if err != nil || len(described.Subnets) != 1 {
+			t.Fatalf("DescribeSubnets: %v %+v", err, described)
+		}
+		for what, s := range map[string]ec2types.Subnet{"CreateSubnet": *created.Subnet, "DescribeSubnets": described.Subnets[0]} {
+			o := s.PrivateDnsNameOptionsOnLaunch
+			if o == nil || o.HostnameType != ec2types.HostnameTypeIpName || o.EnableResourceNameDnsARecord == nil || *o.EnableResourceNameDnsARecord ||
+				o.EnableResourceNameDnsAAAARecord == nil || *o.EnableResourceNameDnsAAAARecord {
+				t.Errorf("%s: PrivateDnsNameOptionsOnLaunch %+v", what, o)
+			}
+			if s.Ipv6CidrBlockAssociationSet == nil || len(s.Ipv6CidrBlockAssociationSet) != 0 {
+				t.Errorf("%s: Ipv6CidrBlockAssociationSet %+v, want an empty list", what, s.Ipv6CidrBlockAssociationSet)
+			}
+			if s.MapCustomerOwnedIpOnLaunch == nil || *s.MapCustomerOwnedIpOnLaunch {
+				t.Errorf("%s: MapCustomerOwnedIpOnLaunch %v", what, s.MapCustomerOwnedIpOnLaunch)
+			}
+		}
+	})
 }
