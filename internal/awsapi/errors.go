@@ -84,6 +84,7 @@ var reasonCodes = map[model.Reason]string{
 	model.ReasonSubnetConflict:           "InvalidSubnet.Conflict",
 	model.ReasonSubnetFull:               "InsufficientFreeAddressesInSubnet",
 	model.ReasonSubnetRange:              "InvalidSubnet.Range",
+	model.ReasonVpcRange:                 "InvalidVpc.Range",
 	model.ReasonSubnetsInSameZone:        "DuplicateSubnetsInSameZone",
 	model.ReasonTagLimit:                 "TagLimitExceeded",
 	model.ReasonTarget:                   "InvalidTarget",

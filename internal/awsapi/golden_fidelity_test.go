@@ -30,6 +30,13 @@ func goldenFidelityEC2() []goldenStep {
 			Params: map[string]string{"VpcId": "{{vpc}}", "Ipv6Native": "true", "Ipv6CidrBlock": "2600:1f18:1234:5600::/64"}, Status: 400},
 		{Name: "CreateSubnet.error-ipv6-cidr", Service: "ec2", Account: provider, Action: "CreateSubnet",
 			Params: map[string]string{"VpcId": "{{vpc}}", "CidrBlock": "10.0.200.0/24", "Ipv6CidrBlock": "2600:1f18:1234:5601::/64"}, Status: 400},
+		// A block outside /16–/28 is InvalidVpc.Range for a VPC and InvalidSubnet.Range for
+		// a subnet (https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html,
+		// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
+		{Name: "CreateVpc.error-range", Service: "ec2", Account: provider, Action: "CreateVpc",
+			Params: map[string]string{"CidrBlock": "10.1.0.0/29"}, Status: 400},
+		{Name: "CreateSubnet.error-range", Service: "ec2", Account: provider, Action: "CreateSubnet",
+			Params: map[string]string{"VpcId": "{{vpc}}", "CidrBlock": "10.0.201.0/29"}, Status: 400},
 	}
 }
 

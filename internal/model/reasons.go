@@ -69,6 +69,8 @@ const (
 	ReasonSubnetFull Reason = "subnet-full"
 	// ReasonSubnetRange: the subnet range is outside the VPC or of the wrong size.
 	ReasonSubnetRange Reason = "subnet-range"
+	// ReasonVpcRange: the VPC's range is of the wrong size.
+	ReasonVpcRange Reason = "vpc-range"
 	// ReasonSubnetsInSameZone: two subnets of one zone.
 	ReasonSubnetsInSameZone Reason = "subnets-in-same-zone"
 	// ReasonTagLimit: an EC2 resource has too many tags.

@@ -25,7 +25,7 @@ func (c *Network) CreateSubnet(ctx context.Context, acct string, in CreateSubnet
 	if err != nil {
 		return model.Subnet{}, err
 	}
-	p, err := parseCIDR(in.CIDR, 16, 28)
+	p, err := parseCIDR(in.CIDR, 16, 28, model.ReasonSubnetRange)
 	if err != nil {
 		return model.Subnet{}, err
 	}

@@ -18,7 +18,7 @@ type CreateVpcInput struct {
 // CreateVpc creates a VPC with its main route table, default network ACL and default
 // security group.
 func (c *Network) CreateVpc(ctx context.Context, acct string, in CreateVpcInput) (model.Vpc, error) {
-	p, err := parseCIDR(in.CIDR, 16, 28)
+	p, err := parseCIDR(in.CIDR, 16, 28, model.ReasonVpcRange)
 	if err != nil {
 		return model.Vpc{}, err
 	}
