@@ -142,9 +142,10 @@ func (a *API) deleteVpc(ctx context.Context, c *caller, req *deleteVpcRequest) (
 }
 
 type modifyVpcAttributeRequest struct {
-	VpcId              string
-	EnableDnsSupport   *AttributeBooleanValue
-	EnableDnsHostnames *AttributeBooleanValue
+	VpcId                            string
+	EnableDnsSupport                 *AttributeBooleanValue
+	EnableDnsHostnames               *AttributeBooleanValue
+	EnableNetworkAddressUsageMetrics *AttributeBooleanValue
 }
 
 func (a *API) modifyVpcAttribute(ctx context.Context, c *caller, req *modifyVpcAttributeRequest) (*emptyResponse, error) {
@@ -154,6 +155,9 @@ func (a *API) modifyVpcAttribute(ctx context.Context, c *caller, req *modifyVpcA
 	}
 	if req.EnableDnsHostnames != nil {
 		in.EnableDNSHostnames = req.EnableDnsHostnames.Value
+	}
+	if req.EnableNetworkAddressUsageMetrics != nil {
+		in.EnableNAUMetrics = req.EnableNetworkAddressUsageMetrics.Value
 	}
 	return &emptyResponse{}, a.ctl.ModifyVpcAttribute(ctx, c.Account, req.VpcId, in)
 }
@@ -183,8 +187,7 @@ func (a *API) describeVpcAttribute(ctx context.Context, c *caller, req *describe
 	case "enableDnsHostnames":
 		out.EnableDnsHostnames = &AttributeBooleanValue{Value: &v.EnableDNSHostnames}
 	case "enableNetworkAddressUsageMetrics":
-		f := false
-		out.EnableNetworkAddressUsageMetrics = &AttributeBooleanValue{Value: &f}
+		out.EnableNetworkAddressUsageMetrics = &AttributeBooleanValue{Value: &v.EnableNAUMetrics}
 	}
 	return out, nil
 }

@@ -110,4 +110,24 @@ func TestFidelityEC2(t *testing.T) {
 		_, err = e.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.1.0.0/33")})
 		netWantCode(t, err, "InvalidParameterValue")
 	})
+
+	// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyVpcAttribute.html:
+	// EnableNetworkAddressUsageMetrics is modified alone and read back.
+	t.Run("ModifyVpcAttribute/EnableNetworkAddressUsageMetrics", func(t *testing.T) {
+		ctx := testenv.Ctx(t)
+		v, err := e.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.34.0.0/16")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.ModifyVpcAttribute(ctx, &ec2.ModifyVpcAttributeInput{VpcId: v.Vpc.VpcId,
+			EnableNetworkAddressUsageMetrics: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.DescribeVpcAttribute(ctx, &ec2.DescribeVpcAttributeInput{VpcId: v.Vpc.VpcId, Attribute: ec2types.VpcAttributeNameEnableNetworkAddressUsageMetrics})
+		if err != nil || got.EnableNetworkAddressUsageMetrics == nil || !*got.EnableNetworkAddressUsageMetrics.Value {
+			t.Errorf("after enabling: %v %+v", err, got)
+		}
+		_, err = e.ModifyVpcAttribute(ctx, &ec2.ModifyVpcAttributeInput{VpcId: v.Vpc.VpcId})
+		netWantCode(t, err, "MissingParameter")
+	})
 }

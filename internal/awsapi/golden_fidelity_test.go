@@ -37,6 +37,16 @@ func goldenFidelityEC2() []goldenStep {
 			Params: map[string]string{"CidrBlock": "10.1.0.0/29"}, Status: 400},
 		{Name: "CreateSubnet.error-range", Service: "ec2", Account: provider, Action: "CreateSubnet",
 			Params: map[string]string{"VpcId": "{{vpc}}", "CidrBlock": "10.0.201.0/29"}, Status: 400},
+		// enableNetworkAddressUsageMetrics is one of ModifyVpcAttribute's attributes
+		// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyVpcAttribute.html).
+		{Name: "ModifyVpcAttribute.nau-metrics", Service: "ec2", Account: provider, Action: "ModifyVpcAttribute",
+			Params: map[string]string{"VpcId": "{{vpc}}", "EnableNetworkAddressUsageMetrics.Value": "true"}},
+		{Name: "DescribeVpcAttribute.nau-metrics", Service: "ec2", Account: provider, Action: "DescribeVpcAttribute",
+			Params: map[string]string{"VpcId": "{{vpc}}", "Attribute": "enableNetworkAddressUsageMetrics"}},
+		{Name: "ModifyVpcAttribute.error-two", Service: "ec2", Account: provider, Action: "ModifyVpcAttribute",
+			Params: map[string]string{"VpcId": "{{vpc}}", "EnableNetworkAddressUsageMetrics.Value": "false", "EnableDnsSupport.Value": "true"}, Status: 400},
+		{Name: "ModifyVpcAttribute.nau-metrics-off", Service: "ec2", Account: provider, Action: "ModifyVpcAttribute",
+			Params: map[string]string{"VpcId": "{{vpc}}", "EnableNetworkAddressUsageMetrics.Value": "false"}},
 	}
 }
 

@@ -42,6 +42,7 @@ type Vpc struct {
 	InstanceTenancy        string    `json:"instanceTenancy"`
 	EnableDNSSupport       bool      `json:"enableDnsSupport"`
 	EnableDNSHostnames     bool      `json:"enableDnsHostnames"`
+	EnableNAUMetrics       bool      `json:"enableNetworkAddressUsageMetrics,omitempty"`
 	MainRouteTableID       string    `json:"mainRouteTableId"`
 	MainRouteAssocID       string    `json:"mainRouteAssocId"`
 	DefaultNetworkACLID    string    `json:"defaultNetworkAclId"`

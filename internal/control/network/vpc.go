@@ -123,14 +123,23 @@ func (c *Network) vpcDependency(ctx context.Context, v model.Vpc) (string, error
 type VpcAttributes struct {
 	EnableDNSSupport   *bool
 	EnableDNSHostnames *bool
+	// EnableNAUMetrics is recorded and described; Strait publishes no Network
+	// Address Usage metrics (there is no CloudWatch).
+	EnableNAUMetrics *bool
 }
 
-// ModifyVpcAttribute changes a VPC's DNS attributes.
+// ModifyVpcAttribute changes one attribute of a VPC.
 func (c *Network) ModifyVpcAttribute(ctx context.Context, acct, id string, in VpcAttributes) error {
-	if in.EnableDNSSupport == nil && in.EnableDNSHostnames == nil {
-		return model.Missingf("Either enableDnsSupport or enableDnsHostnames must be given")
+	given := 0
+	for _, a := range []*bool{in.EnableDNSSupport, in.EnableDNSHostnames, in.EnableNAUMetrics} {
+		if a != nil {
+			given++
+		}
 	}
-	if in.EnableDNSSupport != nil && in.EnableDNSHostnames != nil {
+	if given == 0 {
+		return model.Missingf("One of enableDnsSupport, enableDnsHostnames or enableNetworkAddressUsageMetrics must be given")
+	}
+	if given > 1 {
 		return model.WithReason(model.ErrInvalid, model.ReasonParameterCombination, "Only one attribute may be modified per request")
 	}
 	if _, err := c.Vpc(ctx, acct, id); err != nil {
@@ -149,6 +158,9 @@ func (c *Network) ModifyVpcAttribute(ctx context.Context, acct, id string, in Vp
 				return model.Invalid("enableDnsHostnames requires enableDnsSupport on VPC %s", id)
 			}
 			v.EnableDNSHostnames = *in.EnableDNSHostnames
+		}
+		if in.EnableNAUMetrics != nil {
+			v.EnableNAUMetrics = *in.EnableNAUMetrics
 		}
 		return tx.Put(core.Key(model.KindVpc, id), v)
 	})
