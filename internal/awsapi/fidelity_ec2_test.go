@@ -131,3 +131,8 @@ func TestFidelityEC2(t *testing.T) {
 		netWantCode(t, err, "MissingParameter")
 	})
 }
+
+// awsDefaultInterfaceEndpointPolicy is the policy AWS shows for an interface
+// endpoint created without one: no Version
+// (https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html).
+const awsDefaultInterfaceEndpointPolicy = `{"Statement":[{"Action":"*","Effect":"Allow","Principal":"*","Resource":"*"}]}`

@@ -247,7 +247,7 @@ func TestPrivateLinkGuide004(t *testing.T) {
 	if len(ep.Groups) != 1 || *ep.Groups[0].GroupId != c.sg || *ep.Groups[0].GroupName != "default" {
 		t.Errorf("groups %+v", ep.Groups)
 	}
-	if ep.DnsOptions.DnsRecordIpType != ec2types.DnsRecordIpTypeIpv4 || ep.IpAddressType != ec2types.IpAddressTypeIpv4 || *ep.PolicyDocument != endpoints.DefaultEndpointPolicy {
+	if ep.DnsOptions.DnsRecordIpType != ec2types.DnsRecordIpTypeIpv4 || ep.IpAddressType != ec2types.IpAddressTypeIpv4 || *ep.PolicyDocument != awsDefaultInterfaceEndpointPolicy {
 		t.Errorf("options %+v %v %v", ep.DnsOptions, ep.IpAddressType, *ep.PolicyDocument)
 	}
 	conns, err := env.EC2(provider).DescribeVpcEndpointConnections(ctx, &ec2.DescribeVpcEndpointConnectionsInput{
