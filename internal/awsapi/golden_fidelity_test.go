@@ -45,6 +45,19 @@ func goldenFidelityEC2() []goldenStep {
 			Params: map[string]string{"VpcId": "{{vpc}}", "Attribute": "enableNetworkAddressUsageMetrics"}},
 		{Name: "ModifyVpcAttribute.error-two", Service: "ec2", Account: provider, Action: "ModifyVpcAttribute",
 			Params: map[string]string{"VpcId": "{{vpc}}", "EnableNetworkAddressUsageMetrics.Value": "false", "EnableDnsSupport.Value": "true"}, Status: 400},
+		// DescribeVpcEndpoints and DescribeVpcEndpointServices take any MaxResults; above
+		// 1,000 they return 1,000 items, as the endpoint-service calls also do
+		// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcEndpoints.html,
+		// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcEndpointServices.html,
+		// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcEndpointServiceConfigurations.html).
+		{Name: "DescribeVpcEndpointServices.max-results-1", Service: "ec2", Account: provider, Action: "DescribeVpcEndpointServices",
+			Params: map[string]string{"MaxResults": "1"}},
+		{Name: "DescribeVpcEndpoints.max-results-1", Service: "ec2", Account: consumer, Action: "DescribeVpcEndpoints",
+			Params: map[string]string{"MaxResults": "1"}},
+		{Name: "DescribeVpcEndpointServiceConfigurations.max-results-2000", Service: "ec2", Account: provider, Action: "DescribeVpcEndpointServiceConfigurations",
+			Params: map[string]string{"MaxResults": "2000"}},
+		{Name: "DescribeVpcEndpointServiceConfigurations.error-max-results-1", Service: "ec2", Account: provider, Action: "DescribeVpcEndpointServiceConfigurations",
+			Params: map[string]string{"MaxResults": "1"}, Status: 400},
 		{Name: "ModifyVpcAttribute.nau-metrics-off", Service: "ec2", Account: provider, Action: "ModifyVpcAttribute",
 			Params: map[string]string{"VpcId": "{{vpc}}", "EnableNetworkAddressUsageMetrics.Value": "false"}},
 	}
@@ -65,5 +78,8 @@ func goldenListenerAttributes() []goldenStep {
 		elbStepErr("ModifyListenerAttributes.error-key", "ModifyListenerAttributes", map[string]string{"ListenerArn": "{{listener_arn}}",
 			"Attributes.member.1.Key": "routing.http.response.server.enabled", "Attributes.member.1.Value": "false"}),
 		elbAsConsumer(elbStepErr("DescribeListenerAttributes.error-other-account", "DescribeListenerAttributes", map[string]string{"ListenerArn": "{{listener_arn}}"})),
+		// Beyond CreateTargetGroup's documented rules, AWS refuses "--" in a target group
+		// name by its pattern (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html).
+		elbStepErr("CreateTargetGroup.error-double-hyphen", "CreateTargetGroup", map[string]string{"Name": "pl--tg", "Protocol": "TCP", "Port": "3306", "VpcId": "{{vpc}}"}),
 	}
 }
