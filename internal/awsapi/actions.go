@@ -4,6 +4,7 @@ package awsapi
 func (a *API) ec2Actions() map[string]handler {
 	return merge(
 		a.vpcActions(),
+		a.defaultVpcActions(),
 		a.subnetActions(),
 		a.privateLinkActions(),
 		a.sgActions(),

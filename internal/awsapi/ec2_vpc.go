@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"context"
+	"strconv"
 
 	"strait/internal/control/network"
 	"strait/internal/model"
@@ -34,7 +35,7 @@ func toVpc(v model.Vpc) Vpc {
 	return Vpc{
 		VpcId: v.ID, OwnerId: v.Owner, State: v.State, CidrBlock: v.CIDR,
 		CidrBlockAssociationSet: []VpcCidrBlockAssociation{{AssociationId: v.CidrAssociationID, CidrBlock: v.CIDR, CidrBlockState: VpcCidrBlockState{State: "associated"}}},
-		DhcpOptionsId:           v.DhcpOptionsID, InstanceTenancy: v.InstanceTenancy, Tags: ec2Tags(v.Tags),
+		DhcpOptionsId:           v.DhcpOptionsID, InstanceTenancy: v.InstanceTenancy, IsDefault: v.IsDefault, Tags: ec2Tags(v.Tags),
 	}
 }
 
@@ -108,8 +109,8 @@ var vpcFilters = filterFuncs[model.Vpc]{
 	"cidr-block-association.association-id": func(v model.Vpc) []string { return []string{v.CidrAssociationID} },
 	"cidr-block-association.state":          func(v model.Vpc) []string { return []string{"associated"} },
 	"dhcp-options-id":                       func(v model.Vpc) []string { return []string{v.DhcpOptionsID} },
-	"is-default":                            func(v model.Vpc) []string { return []string{"false"} },
-	"isDefault":                             func(v model.Vpc) []string { return []string{"false"} },
+	"is-default":                            func(v model.Vpc) []string { return []string{strconv.FormatBool(v.IsDefault)} },
+	"isDefault":                             func(v model.Vpc) []string { return []string{strconv.FormatBool(v.IsDefault)} },
 	"owner-id":                              func(v model.Vpc) []string { return []string{v.Owner} },
 	"state":                                 func(v model.Vpc) []string { return []string{v.State} },
 }

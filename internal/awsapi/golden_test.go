@@ -56,6 +56,7 @@ var goldenScenarios = []func() []goldenStep{
 	goldenReview,
 	goldenInstances,
 	goldenFidelity,
+	goldenDefaultVpc,
 }
 
 const (

@@ -15,9 +15,15 @@ import (
 // isoMoreCases are TestIsolation's cases for the actions added for AWS tools
 // beyond the guides (issue 20).
 func isoMoreCases(s isoStack, e *ec2.Client, l *elbv2.Client) []isoCase {
-	_ = e
 	ignore := func(_ any, err error) error { return err }
 	return []isoCase{
+		// The default VPC calls name no resource: the stranger's concern its own.
+		{"CreateDefaultVpc", "while it has its own", "DefaultVpcAlreadyExists", func(ctx context.Context) error {
+			return ignore(e.CreateDefaultVpc(ctx, &ec2.CreateDefaultVpcInput{}))
+		}},
+		{"CreateDefaultSubnet", "where it has its own", "DefaultSubnetAlreadyExistsInAvailabilityZone", func(ctx context.Context) error {
+			return ignore(e.CreateDefaultSubnet(ctx, &ec2.CreateDefaultSubnetInput{AvailabilityZone: aws.String("us-east-1a")}))
+		}},
 		{"DescribeListenerAttributes", "of the provider's listener", "ListenerNotFound", func(ctx context.Context) error {
 			return ignore(l.DescribeListenerAttributes(ctx, &elbv2.DescribeListenerAttributesInput{ListenerArn: aws.String(s.listener)}))
 		}},

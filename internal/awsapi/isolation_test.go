@@ -528,7 +528,9 @@ func TestIsolation(t *testing.T) {
 		t.Errorf("the third account's calls changed the other accounts' resources:\n%s", isoDiff(before, after))
 	}
 
-	// The third account sees nothing of the others in listings.
+	// The third account sees nothing of the others in listings (its own default VPC
+	// set aside first).
+	deleteDefaultVpc(t, env, stranger)
 	empty := []struct {
 		name string
 		n    func() (int, error)

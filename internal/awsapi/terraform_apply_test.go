@@ -49,8 +49,9 @@ func terraformTool(t *testing.T) (bin, providerDir string) {
 // TestTerraformGuide004 applies guide 004 (the producer's VPC, subnets, NLB with a
 // security group, target group, target, listener with a 600 s TCP idle timeout,
 // endpoint service and allowed principal) plus a consumer's VPC, subnet, security
-// group and interface endpoint with Terraform and the hashicorp/aws provider, from
-// a local copy of the provider (dev_overrides: nothing is downloaded). Then a
+// group and interface endpoint, and reads the consumer's default VPC, with
+// Terraform and the hashicorp/aws provider, from a local copy of the provider
+// (dev_overrides: nothing is downloaded). Then a
 // second plan must find no changes, and destroy must leave nothing behind. Every
 // read the provider makes after a create (DescribeListenerAttributes among them)
 // must be answered as AWS does, or the apply fails.
@@ -102,6 +103,9 @@ func TestTerraformGuide004(t *testing.T) {
 	var outputs map[string]struct{ Value string }
 	if err := json.Unmarshal([]byte(raw), &outputs); err != nil {
 		t.Fatalf("terraform output: %v\n%s", err, raw)
+	}
+	if got := outputs["consumer_default_vpc_cidr"].Value; got != "172.31.0.0/16" {
+		t.Errorf("the consumer's default VPC as Terraform reads it: %q", got)
 	}
 	qctx := testenv.Ctx(t)
 	ep, err := env.EC2(consumer).DescribeVpcEndpoints(qctx, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{outputs["endpoint_id"].Value}})

@@ -25,13 +25,20 @@ func (c *Network) CreateVpc(ctx context.Context, acct string, in CreateVpcInput)
 	if in.InstanceTenancy == "" {
 		in.InstanceTenancy = "default"
 	}
+	v, sg := c.newVpc(acct, p.String(), in.InstanceTenancy, in.Tags)
+	err = c.Update(ctx, func(tx *store.Tx) error { return txPutVpc(tx, v, sg) })
+	return v, err
+}
+
+// newVpc is a new VPC record with its default security group.
+func (c *Network) newVpc(acct, cidr, tenancy string, tags model.Tags) (model.Vpc, model.SecurityGroup) {
 	v := model.Vpc{
-		ID: model.NewID(model.PrefixVpc), Owner: acct, CIDR: p.String(),
+		ID: model.NewID(model.PrefixVpc), Owner: acct, CIDR: cidr,
 		CidrAssociationID: model.NewID(model.PrefixCidrAssoc), State: "available",
-		InstanceTenancy: in.InstanceTenancy, EnableDNSSupport: true,
+		InstanceTenancy: tenancy, EnableDNSSupport: true,
 		MainRouteTableID: model.NewID(model.PrefixRouteTable), MainRouteAssocID: model.NewID(model.PrefixRTAssoc),
 		DefaultNetworkACLID: model.NewID(model.PrefixACL), DefaultSecurityGroupID: model.NewID(model.PrefixSG),
-		DhcpOptionsID: "dopt-" + model.RandomHex(17), Tags: in.Tags, Created: c.Now().UTC(),
+		DhcpOptionsID: "dopt-" + model.RandomHex(17), Tags: tags, Created: c.Now().UTC(),
 	}
 	sg := model.SecurityGroup{
 		ID: v.DefaultSecurityGroupID, Owner: acct, VpcID: v.ID, Name: "default",
@@ -41,16 +48,18 @@ func (c *Network) CreateVpc(ctx context.Context, acct string, in CreateVpcInput)
 			{ID: model.NewID(model.PrefixRule), Egress: true, Protocol: "-1", FromPort: -1, ToPort: -1, CIDR: "0.0.0.0/0"},
 		},
 	}
-	err = c.Update(ctx, func(tx *store.Tx) error {
-		if err := tx.Put(core.Key(model.KindVpc, v.ID), v); err != nil {
-			return err
-		}
-		if err := tx.Put(sgNameKey(v.ID, sg.Name), sg.ID); err != nil {
-			return err
-		}
-		return tx.Put(core.Key(model.KindSecurityGroup, sg.ID), sg)
-	})
-	return v, err
+	return v, sg
+}
+
+// txPutVpc writes a new VPC and its default security group.
+func txPutVpc(tx *store.Tx, v model.Vpc, sg model.SecurityGroup) error {
+	if err := tx.Put(core.Key(model.KindVpc, v.ID), v); err != nil {
+		return err
+	}
+	if err := tx.Put(sgNameKey(v.ID, sg.Name), sg.ID); err != nil {
+		return err
+	}
+	return tx.Put(core.Key(model.KindSecurityGroup, sg.ID), sg)
 }
 
 // Vpc returns one of the account's VPCs.

@@ -1,5 +1,5 @@
 # Guide 004 ("reverse PrivateLink") as Terraform, plus the consumer's interface endpoint:
-# two accounts, 16 resources. TestTerraformGuide004 applies it against a Strait server,
+# two accounts, 16 resources, and the consumer's default VPC as a data source. TestTerraformGuide004 applies it against a Strait server,
 # plans again (no changes), and destroys it. The endpoint variable is the server's URL.
 
 variable "endpoint" { type = string }
@@ -154,6 +154,13 @@ resource "aws_vpc_endpoint" "db" {
   depends_on         = [aws_vpc_endpoint_service_allowed_principal.consumer]
 }
 
+# The consumer's default VPC, as Terraform finds it (DescribeVpcs, isDefault=true).
+data "aws_vpc" "consumer_default" {
+  provider = aws.consumer
+  default  = true
+}
+
+output "consumer_default_vpc_cidr" { value = data.aws_vpc.consumer_default.cidr_block }
 output "endpoint_id" { value = aws_vpc_endpoint.db.id }
 output "endpoint_dns" { value = aws_vpc_endpoint.db.dns_entry[0].dns_name }
 output "listener_arn" { value = aws_lb_listener.mysql.arn }
