@@ -20,6 +20,7 @@ func (a *API) ec2Actions() map[string]handler {
 func (a *API) elbActions() map[string]handler {
 	return merge(
 		a.loadBalancerActions(),
+		a.loadBalancerUpdateActions(),
 		a.targetGroupActions(),
 		a.targetActions(),
 		a.listenerActions(),

@@ -6,7 +6,7 @@ package awsapi_test
 // cites the AWS documentation it follows.
 func goldenFidelity() []goldenStep {
 	var steps []goldenStep
-	for _, part := range [][]goldenStep{goldenListenerAttributes(), goldenFidelityEC2()} {
+	for _, part := range [][]goldenStep{goldenListenerAttributes(), goldenFidelityEC2(), goldenLoadBalancerUpdates()} {
 		steps = append(steps, part...)
 	}
 	return steps
@@ -81,5 +81,37 @@ func goldenListenerAttributes() []goldenStep {
 		// Beyond CreateTargetGroup's documented rules, AWS refuses "--" in a target group
 		// name by its pattern (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html).
 		elbStepErr("CreateTargetGroup.error-double-hyphen", "CreateTargetGroup", map[string]string{"Name": "pl--tg", "Protocol": "TCP", "Port": "3306", "VpcId": "{{vpc}}"}),
+	}
+}
+
+// goldenLoadBalancerUpdates: SetSubnets adds and removes zones, SetSecurityGroups replaces the groups of
+// a load balancer created with some, SetIpAddressType keeps ipv4, and
+// DescribeAccountLimits lists the quotas Strait enforces
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/availability-zones.html,
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_SetSecurityGroups.html,
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_SetIpAddressType.html,
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeAccountLimits.html).
+func goldenLoadBalancerUpdates() []goldenStep {
+	return []goldenStep{
+		{Name: "CreateSecurityGroup.set-nlb", Service: "ec2", Account: provider, Action: "CreateSecurityGroup",
+			Params: map[string]string{"VpcId": "{{vpc}}", "GroupName": "set-nlb", "GroupDescription": "replaces db_sg"}, Capture: map[string]string{"set_sg": "groupId"}},
+		elbCapture(elbStep("CreateLoadBalancer.set-nlb", "CreateLoadBalancer", map[string]string{"Name": "set-nlb", "Scheme": "internal", "Type": "network",
+			"Subnets.member.1": "{{subnet_a}}", "SecurityGroups.member.1": "{{db_sg}}"}), "set_nlb", "LoadBalancerArn"),
+		elbCapture(elbStep("CreateLoadBalancer.bare-nlb", "CreateLoadBalancer", map[string]string{"Name": "bare-nlb", "Scheme": "internal", "Type": "network",
+			"Subnets.member.1": "{{subnet_c}}"}), "bare_nlb", "LoadBalancerArn"),
+		elbStep("SetSubnets", "SetSubnets", map[string]string{"LoadBalancerArn": "{{set_nlb}}", "Subnets.member.1": "{{subnet_a}}", "Subnets.member.2": "{{subnet_b}}"}),
+		elbStep("SetSubnets.remove", "SetSubnets", map[string]string{"LoadBalancerArn": "{{set_nlb}}", "Subnets.member.1": "{{subnet_b}}"}),
+		elbStepErr("SetSubnets.error-other-vpc", "SetSubnets", map[string]string{"LoadBalancerArn": "{{set_nlb}}", "Subnets.member.1": "{{scratch_subnet}}"}),
+		elbStep("SetSecurityGroups", "SetSecurityGroups", map[string]string{"LoadBalancerArn": "{{set_nlb}}", "SecurityGroups.member.1": "{{set_sg}}",
+			"EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic": "off"}),
+		elbStepErr("SetSecurityGroups.error-created-without", "SetSecurityGroups", map[string]string{"LoadBalancerArn": "{{bare_nlb}}", "SecurityGroups.member.1": "{{set_sg}}"}),
+		elbStepErr("SetSecurityGroups.error-other-account", "SetSecurityGroups", map[string]string{"LoadBalancerArn": "{{set_nlb}}", "SecurityGroups.member.1": "{{csg}}"}),
+		elbStep("DescribeLoadBalancers.set-nlb", "DescribeLoadBalancers", map[string]string{"LoadBalancerArns.member.1": "{{set_nlb}}"}),
+		elbStep("SetIpAddressType", "SetIpAddressType", map[string]string{"LoadBalancerArn": "{{set_nlb}}", "IpAddressType": "ipv4"}),
+		elbStepErr("SetIpAddressType.error-dualstack", "SetIpAddressType", map[string]string{"LoadBalancerArn": "{{set_nlb}}", "IpAddressType": "dualstack"}),
+		elbStep("DescribeAccountLimits", "DescribeAccountLimits", map[string]string{}),
+		elbStep("DeleteLoadBalancer.set-nlb", "DeleteLoadBalancer", map[string]string{"LoadBalancerArn": "{{set_nlb}}"}),
+		elbStep("DeleteLoadBalancer.bare-nlb", "DeleteLoadBalancer", map[string]string{"LoadBalancerArn": "{{bare_nlb}}"}),
+		{Name: "DeleteSecurityGroup.set-nlb", Service: "ec2", Account: provider, Action: "DeleteSecurityGroup", Params: map[string]string{"GroupId": "{{set_sg}}"}},
 	}
 }

@@ -24,6 +24,18 @@ func isoMoreCases(s isoStack, e *ec2.Client, l *elbv2.Client) []isoCase {
 		{"CreateDefaultSubnet", "where it has its own", "DefaultSubnetAlreadyExistsInAvailabilityZone", func(ctx context.Context) error {
 			return ignore(e.CreateDefaultSubnet(ctx, &ec2.CreateDefaultSubnetInput{AvailabilityZone: aws.String("us-east-1a")}))
 		}},
+		{"SetSubnets", "of the provider's NLB", "LoadBalancerNotFound", func(ctx context.Context) error {
+			return ignore(l.SetSubnets(ctx, &elbv2.SetSubnetsInput{LoadBalancerArn: aws.String(s.lb), Subnets: []string{s.provider.subnets["us-east-1a"]}}))
+		}},
+		{"SetSecurityGroups", "of the provider's NLB", "LoadBalancerNotFound", func(ctx context.Context) error {
+			return ignore(l.SetSecurityGroups(ctx, &elbv2.SetSecurityGroupsInput{LoadBalancerArn: aws.String(s.lb), SecurityGroups: []string{s.consumerSG}}))
+		}},
+		{"SetIpAddressType", "of the provider's NLB", "LoadBalancerNotFound", func(ctx context.Context) error {
+			return ignore(l.SetIpAddressType(ctx, &elbv2.SetIpAddressTypeInput{LoadBalancerArn: aws.String(s.lb), IpAddressType: elbtypes.IpAddressTypeIpv4}))
+		}},
+		{"DescribeAccountLimits", "(names no resource)", "", func(ctx context.Context) error {
+			return ignore(l.DescribeAccountLimits(ctx, &elbv2.DescribeAccountLimitsInput{}))
+		}},
 		{"DescribeListenerAttributes", "of the provider's listener", "ListenerNotFound", func(ctx context.Context) error {
 			return ignore(l.DescribeListenerAttributes(ctx, &elbv2.DescribeListenerAttributesInput{ListenerArn: aws.String(s.listener)}))
 		}},
