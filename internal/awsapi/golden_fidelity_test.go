@@ -6,7 +6,7 @@ package awsapi_test
 // cites the AWS documentation it follows.
 func goldenFidelity() []goldenStep {
 	var steps []goldenStep
-	for _, part := range [][]goldenStep{goldenListenerAttributes(), goldenFidelityEC2(), goldenLoadBalancerUpdates()} {
+	for _, part := range [][]goldenStep{goldenListenerAttributes(), goldenFidelityEC2(), goldenLoadBalancerUpdates(), goldenRuleUpdates()} {
 		steps = append(steps, part...)
 	}
 	return steps
@@ -113,5 +113,50 @@ func goldenLoadBalancerUpdates() []goldenStep {
 		elbStep("DeleteLoadBalancer.set-nlb", "DeleteLoadBalancer", map[string]string{"LoadBalancerArn": "{{set_nlb}}"}),
 		elbStep("DeleteLoadBalancer.bare-nlb", "DeleteLoadBalancer", map[string]string{"LoadBalancerArn": "{{bare_nlb}}"}),
 		{Name: "DeleteSecurityGroup.set-nlb", Service: "ec2", Account: provider, Action: "DeleteSecurityGroup", Params: map[string]string{"GroupId": "{{set_sg}}"}},
+	}
+}
+
+// goldenRuleUpdates: ModifySecurityGroupRules replaces a rule in place (same ID),
+// UpdateSecurityGroupRuleDescriptionsIngress/Egress change descriptions of rules
+// named by definition or ID, and ModifySubnetAttribute takes one attribute, at the
+// value Strait's subnets have
+// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifySecurityGroupRules.html,
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_UpdateSecurityGroupRuleDescriptionsIngress.html,
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_UpdateSecurityGroupRuleDescriptionsEgress.html,
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifySubnetAttribute.html).
+func goldenRuleUpdates() []goldenStep {
+	ec2 := func(name, action string, params map[string]string) goldenStep {
+		return goldenStep{Name: name, Service: "ec2", Account: provider, Action: action, Params: params}
+	}
+	fail := func(s goldenStep) goldenStep { s.Status = 400; return s }
+	capture := func(s goldenStep, name, elem string) goldenStep { s.Capture = map[string]string{name: elem}; return s }
+	return []goldenStep{
+		capture(ec2("CreateSecurityGroup.rules", "CreateSecurityGroup", map[string]string{"VpcId": "{{vpc}}", "GroupName": "rules", "GroupDescription": "rule updates"}), "rules_sg", "groupId"),
+		capture(ec2("AuthorizeSecurityGroupIngress.rules", "AuthorizeSecurityGroupIngress", map[string]string{"GroupId": "{{rules_sg}}",
+			"IpPermissions.1.IpProtocol": "tcp", "IpPermissions.1.FromPort": "80", "IpPermissions.1.ToPort": "80", "IpPermissions.1.IpRanges.1.CidrIp": "10.0.0.0/16"}), "rules_in", "securityGroupRuleId"),
+		capture(ec2("AuthorizeSecurityGroupEgress.rules", "AuthorizeSecurityGroupEgress", map[string]string{"GroupId": "{{rules_sg}}",
+			"IpPermissions.1.IpProtocol": "tcp", "IpPermissions.1.FromPort": "5432", "IpPermissions.1.ToPort": "5432", "IpPermissions.1.IpRanges.1.CidrIp": "10.0.6.0/24"}), "rules_out", "securityGroupRuleId"),
+		ec2("ModifySecurityGroupRules", "ModifySecurityGroupRules", map[string]string{"GroupId": "{{rules_sg}}", "SecurityGroupRule.1.SecurityGroupRuleId": "{{rules_in}}",
+			"SecurityGroupRule.1.SecurityGroupRule.IpProtocol": "tcp", "SecurityGroupRule.1.SecurityGroupRule.FromPort": "443", "SecurityGroupRule.1.SecurityGroupRule.ToPort": "443",
+			"SecurityGroupRule.1.SecurityGroupRule.CidrIpv4": "10.0.5.0/24", "SecurityGroupRule.1.SecurityGroupRule.Description": "https"}),
+		fail(ec2("ModifySecurityGroupRules.error-not-found", "ModifySecurityGroupRules", map[string]string{"GroupId": "{{rules_sg}}", "SecurityGroupRule.1.SecurityGroupRuleId": "sgr-0123456789abcdef0",
+			"SecurityGroupRule.1.SecurityGroupRule.IpProtocol": "-1", "SecurityGroupRule.1.SecurityGroupRule.CidrIpv4": "10.0.5.0/24"})),
+		fail(ec2("ModifySecurityGroupRules.error-duplicate", "ModifySecurityGroupRules", map[string]string{"GroupId": "{{rules_sg}}", "SecurityGroupRule.1.SecurityGroupRuleId": "{{rules_out}}",
+			"SecurityGroupRule.1.SecurityGroupRule.IpProtocol": "-1", "SecurityGroupRule.1.SecurityGroupRule.CidrIpv4": "0.0.0.0/0"})),
+		ec2("UpdateSecurityGroupRuleDescriptionsIngress", "UpdateSecurityGroupRuleDescriptionsIngress", map[string]string{"GroupId": "{{rules_sg}}",
+			"IpPermissions.1.IpProtocol": "tcp", "IpPermissions.1.FromPort": "443", "IpPermissions.1.ToPort": "443",
+			"IpPermissions.1.IpRanges.1.CidrIp": "10.0.5.0/24", "IpPermissions.1.IpRanges.1.Description": "web clients"}),
+		ec2("UpdateSecurityGroupRuleDescriptionsEgress", "UpdateSecurityGroupRuleDescriptionsEgress", map[string]string{"GroupId": "{{rules_sg}}",
+			"SecurityGroupRuleDescription.1.SecurityGroupRuleId": "{{rules_out}}", "SecurityGroupRuleDescription.1.Description": "database"}),
+		fail(ec2("UpdateSecurityGroupRuleDescriptionsIngress.error-not-found", "UpdateSecurityGroupRuleDescriptionsIngress", map[string]string{"GroupId": "{{rules_sg}}",
+			"IpPermissions.1.IpProtocol": "tcp", "IpPermissions.1.FromPort": "22", "IpPermissions.1.ToPort": "22", "IpPermissions.1.IpRanges.1.CidrIp": "10.0.0.0/8"})),
+		ec2("DescribeSecurityGroupRules.modified-in", "DescribeSecurityGroupRules", map[string]string{"SecurityGroupRuleId.1": "{{rules_in}}"}),
+		ec2("DescribeSecurityGroupRules.modified-out", "DescribeSecurityGroupRules", map[string]string{"SecurityGroupRuleId.1": "{{rules_out}}"}),
+		ec2("DeleteSecurityGroup.rules", "DeleteSecurityGroup", map[string]string{"GroupId": "{{rules_sg}}"}),
+
+		ec2("ModifySubnetAttribute", "ModifySubnetAttribute", map[string]string{"SubnetId": "{{subnet_a}}", "MapPublicIpOnLaunch.Value": "false"}),
+		fail(ec2("ModifySubnetAttribute.error-public", "ModifySubnetAttribute", map[string]string{"SubnetId": "{{subnet_a}}", "MapPublicIpOnLaunch.Value": "true"})),
+		fail(ec2("ModifySubnetAttribute.error-two", "ModifySubnetAttribute", map[string]string{"SubnetId": "{{subnet_a}}", "MapPublicIpOnLaunch.Value": "false",
+			"PrivateDnsHostnameTypeOnLaunch": "ip-name"})),
 	}
 }

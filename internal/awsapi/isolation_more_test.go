@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
@@ -23,6 +24,23 @@ func isoMoreCases(s isoStack, e *ec2.Client, l *elbv2.Client) []isoCase {
 		}},
 		{"CreateDefaultSubnet", "where it has its own", "DefaultSubnetAlreadyExistsInAvailabilityZone", func(ctx context.Context) error {
 			return ignore(e.CreateDefaultSubnet(ctx, &ec2.CreateDefaultSubnetInput{AvailabilityZone: aws.String("us-east-1a")}))
+		}},
+		{"ModifySecurityGroupRules", "of the provider's default group", "InvalidGroup.NotFound", func(ctx context.Context) error {
+			return ignore(e.ModifySecurityGroupRules(ctx, &ec2.ModifySecurityGroupRulesInput{GroupId: aws.String(s.provider.sg),
+				SecurityGroupRules: []ec2types.SecurityGroupRuleUpdate{{SecurityGroupRuleId: aws.String(s.sgRule),
+					SecurityGroupRule: &ec2types.SecurityGroupRuleRequest{IpProtocol: aws.String("-1"), CidrIpv4: aws.String("0.0.0.0/0")}}}}))
+		}},
+		{"UpdateSecurityGroupRuleDescriptionsIngress", "of the provider's default group", "InvalidGroup.NotFound", func(ctx context.Context) error {
+			return ignore(e.UpdateSecurityGroupRuleDescriptionsIngress(ctx, &ec2.UpdateSecurityGroupRuleDescriptionsIngressInput{GroupId: aws.String(s.provider.sg),
+				SecurityGroupRuleDescriptions: []ec2types.SecurityGroupRuleDescription{{SecurityGroupRuleId: aws.String(s.sgRule), Description: aws.String("mine")}}}))
+		}},
+		{"UpdateSecurityGroupRuleDescriptionsEgress", "of the provider's default group", "InvalidGroup.NotFound", func(ctx context.Context) error {
+			return ignore(e.UpdateSecurityGroupRuleDescriptionsEgress(ctx, &ec2.UpdateSecurityGroupRuleDescriptionsEgressInput{GroupId: aws.String(s.provider.sg),
+				SecurityGroupRuleDescriptions: []ec2types.SecurityGroupRuleDescription{{SecurityGroupRuleId: aws.String(s.sgRule), Description: aws.String("mine")}}}))
+		}},
+		{"ModifySubnetAttribute", "of the provider's subnet", "InvalidSubnetID.NotFound", func(ctx context.Context) error {
+			return ignore(e.ModifySubnetAttribute(ctx, &ec2.ModifySubnetAttributeInput{SubnetId: aws.String(s.provider.subnets["us-east-1a"]),
+				MapPublicIpOnLaunch: &ec2types.AttributeBooleanValue{Value: aws.Bool(false)}}))
 		}},
 		{"SetSubnets", "of the provider's NLB", "LoadBalancerNotFound", func(ctx context.Context) error {
 			return ignore(l.SetSubnets(ctx, &elbv2.SetSubnetsInput{LoadBalancerArn: aws.String(s.lb), Subnets: []string{s.provider.subnets["us-east-1a"]}}))

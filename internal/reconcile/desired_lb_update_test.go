@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
@@ -15,10 +16,10 @@ import (
 	"strait/internal/testenv"
 )
 
-// SetSubnets and SetSecurityGroups change what the data plane realizes: a subnet in
-// a new zone gives the load balancer a node there (an address of that subnet), and
-// new security groups are the rules its nodes apply, PrivateLink traffic included
-// unless enforcement is turned off
+// SetSubnets, SetSecurityGroups and ModifySecurityGroupRules change what the data
+// plane realizes: a subnet in a new zone gives the load balancer a node there (an
+// address of that subnet), and new security groups, or modified rules, are the
+// rules its nodes apply, PrivateLink traffic included unless enforcement is off
 // (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/availability-zones.html,
 // https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-security-groups.html).
 func TestDesiredLoadBalancerUpdates(t *testing.T) {
@@ -27,16 +28,19 @@ func TestDesiredLoadBalancerUpdates(t *testing.T) {
 	ctx := testenv.Ctx(t)
 	e, elb := env.EC2(provider), env.ELB(provider)
 	vpc, subnets := env.Network(provider, testenv.Zones(2)...)
+	var postgresRule string
 	group := func(name string, port int32, cidr string) string {
 		t.Helper()
 		g, err := e.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(name), Description: aws.String(name), VpcId: aws.String(vpc)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: g.GroupId, IpProtocol: aws.String("tcp"),
-			FromPort: aws.Int32(port), ToPort: aws.Int32(port), CidrIp: aws.String(cidr)}); err != nil {
+		r, err := e.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: g.GroupId, IpProtocol: aws.String("tcp"),
+			FromPort: aws.Int32(port), ToPort: aws.Int32(port), CidrIp: aws.String(cidr)})
+		if err != nil {
 			t.Fatal(err)
 		}
+		postgresRule = *r.SecurityGroupRules[0].SecurityGroupRuleId
 		return *g.GroupId
 	}
 	mysql, postgres := group("mysql", 3306, "10.0.1.0/24"), group("postgres", 5432, "10.0.2.0/24")
@@ -87,6 +91,16 @@ func TestDesiredLoadBalancerUpdates(t *testing.T) {
 	lb = desiredLB()
 	if p := ingressPorts(lb); len(p) != 1 || p[0] != 5432 || lb.Firewall.Ingress[0].Prefixes[0] != netip.MustParsePrefix("10.0.2.0/24") || lb.EnforceOnPrivateLink {
 		t.Errorf("after SetSecurityGroups: ingress %+v, enforce %v", lb.Firewall.Ingress, lb.EnforceOnPrivateLink)
+	}
+	// ModifySecurityGroupRules changes the rule the nodes apply
+	// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifySecurityGroupRules.html).
+	if _, err := e.ModifySecurityGroupRules(ctx, &ec2.ModifySecurityGroupRulesInput{GroupId: aws.String(postgres),
+		SecurityGroupRules: []ec2types.SecurityGroupRuleUpdate{{SecurityGroupRuleId: aws.String(postgresRule), SecurityGroupRule: &ec2types.SecurityGroupRuleRequest{
+			IpProtocol: aws.String("tcp"), FromPort: aws.Int32(6432), ToPort: aws.Int32(6432), CidrIpv4: aws.String("10.0.3.0/24")}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if lb := desiredLB(); len(lb.Firewall.Ingress) != 1 || lb.Firewall.Ingress[0].FromPort != 6432 || lb.Firewall.Ingress[0].Prefixes[0] != netip.MustParsePrefix("10.0.3.0/24") {
+		t.Errorf("after ModifySecurityGroupRules: ingress %+v", lb.Firewall.Ingress)
 	}
 	// The old group no longer has members: it can be deleted.
 	if _, err := e.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(mysql)}); err != nil {
