@@ -12,6 +12,7 @@ func (a *API) ec2Actions() map[string]handler {
 		a.sgRuleUpdateActions(),
 		a.tagActions(),
 		a.networkActions(),
+		a.eniActions(),
 		a.prefixListActions(),
 		a.accountActions(),
 		a.instanceActions(),

@@ -85,6 +85,7 @@ var reasonCodes = map[model.Reason]string{
 	model.ReasonSubnetFull:               "InsufficientFreeAddressesInSubnet",
 	model.ReasonSubnetRange:              "InvalidSubnet.Range",
 	model.ReasonVpcRange:                 "InvalidVpc.Range",
+	model.ReasonInterfaceInUse:           "InvalidNetworkInterface.InUse",
 	model.ReasonDefaultVpcExists:         "DefaultVpcAlreadyExists",
 	model.ReasonNoDefaultVpc:             "DefaultVpcDoesNotExist",
 	model.ReasonDefaultSubnetExists:      "DefaultSubnetAlreadyExistsInAvailabilityZone",

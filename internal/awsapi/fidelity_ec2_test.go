@@ -136,3 +136,63 @@ func TestFidelityEC2(t *testing.T) {
 // endpoint created without one: no Version
 // (https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html).
 const awsDefaultInterfaceEndpointPolicy = `{"Statement":[{"Action":"*","Effect":"Allow","Principal":"*","Resource":"*"}]}`
+
+// TestNetworkInterfaces follows
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateNetworkInterface.html and
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyNetworkInterfaceAttribute.html
+// with the SDK: a created interface holds an address of its subnet (which then
+// cannot be deleted) until it is deleted; the groups of an instance's interface are
+// the instance's groups.
+func TestNetworkInterfaces(t *testing.T) {
+	env := testenv.Start(t)
+	ctx := testenv.Ctx(t)
+	e := env.EC2(provider)
+	n := plNetwork(t, env, provider, "us-east-1a")
+	subnet := n.subnets["us-east-1a"]
+	free := func() int32 {
+		t.Helper()
+		out, err := e.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{subnet}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *out.Subnets[0].AvailableIpAddressCount
+	}
+	before := free()
+	eni, err := e.CreateNetworkInterface(ctx, &ec2.CreateNetworkInterfaceInput{SubnetId: aws.String(subnet), Description: aws.String("spare")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := eni.NetworkInterface.NetworkInterfaceId
+	if eni.NetworkInterface.Status != ec2types.NetworkInterfaceStatusAvailable || eni.NetworkInterface.Attachment != nil ||
+		len(eni.NetworkInterface.Groups) != 1 || *eni.NetworkInterface.Groups[0].GroupId != n.sg {
+		t.Errorf("new interface: %+v", eni.NetworkInterface)
+	}
+	if got := free(); got != before-1 {
+		t.Errorf("free addresses %d after creating an interface, want %d", got, before-1)
+	}
+	_, err = e.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(subnet)})
+	netWantCode(t, err, "DependencyViolation")
+	if _, err := e.DeleteNetworkInterface(ctx, &ec2.DeleteNetworkInterfaceInput{NetworkInterfaceId: id}); err != nil {
+		t.Fatal(err)
+	}
+	if got := free(); got != before {
+		t.Errorf("free addresses %d after deleting it, want %d", got, before)
+	}
+
+	web := netCreateSG(t, e, n.vpc, "web")
+	run, err := e.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-12345678"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1), SubnetId: aws.String(subnet)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := run.Instances[0]
+	if _, err := e.ModifyNetworkInterfaceAttribute(ctx, &ec2.ModifyNetworkInterfaceAttributeInput{NetworkInterfaceId: inst.NetworkInterfaces[0].NetworkInterfaceId,
+		Groups: []string{web}}); err != nil {
+		t.Fatal(err)
+	}
+	got := waitInstanceState(t, e, *inst.InstanceId, ec2types.InstanceStateNameRunning)
+	if len(got.SecurityGroups) != 1 || *got.SecurityGroups[0].GroupId != web {
+		t.Errorf("instance groups after changing its interface's: %+v", got.SecurityGroups)
+	}
+	_, err = e.DeleteNetworkInterface(ctx, &ec2.DeleteNetworkInterfaceInput{NetworkInterfaceId: inst.NetworkInterfaces[0].NetworkInterfaceId})
+	netWantCode(t, err, "InvalidNetworkInterface.InUse")
+}

@@ -6,7 +6,7 @@ package awsapi_test
 // cites the AWS documentation it follows.
 func goldenFidelity() []goldenStep {
 	var steps []goldenStep
-	for _, part := range [][]goldenStep{goldenListenerAttributes(), goldenFidelityEC2(), goldenLoadBalancerUpdates(), goldenRuleUpdates()} {
+	for _, part := range [][]goldenStep{goldenListenerAttributes(), goldenFidelityEC2(), goldenLoadBalancerUpdates(), goldenRuleUpdates(), goldenNetworkInterfaces()} {
 		steps = append(steps, part...)
 	}
 	return steps
@@ -158,5 +158,42 @@ func goldenRuleUpdates() []goldenStep {
 		fail(ec2("ModifySubnetAttribute.error-public", "ModifySubnetAttribute", map[string]string{"SubnetId": "{{subnet_a}}", "MapPublicIpOnLaunch.Value": "true"})),
 		fail(ec2("ModifySubnetAttribute.error-two", "ModifySubnetAttribute", map[string]string{"SubnetId": "{{subnet_a}}", "MapPublicIpOnLaunch.Value": "false",
 			"PrivateDnsHostnameTypeOnLaunch": "ip-name"})),
+	}
+}
+
+// goldenNetworkInterfaces: an interface created in a subnet holds an address of it
+// and is "available" (attached to nothing); its attributes are described one at a
+// time and its description and groups modified; attached and requester-managed
+// interfaces are neither modified nor deleted here
+// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateNetworkInterface.html,
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeNetworkInterfaceAttribute.html,
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyNetworkInterfaceAttribute.html,
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteNetworkInterface.html).
+func goldenNetworkInterfaces() []goldenStep {
+	ec2 := func(name, action string, params map[string]string) goldenStep {
+		return goldenStep{Name: name, Service: "ec2", Account: provider, Action: action, Params: params}
+	}
+	fail := func(s goldenStep) goldenStep { s.Status = 400; return s }
+	capture := func(s goldenStep, name, elem string) goldenStep { s.Capture = map[string]string{name: elem}; return s }
+	attr := func(name string) goldenStep {
+		return ec2("DescribeNetworkInterfaceAttribute."+name, "DescribeNetworkInterfaceAttribute", map[string]string{"NetworkInterfaceId": "{{spare_eni}}", "Attribute": name})
+	}
+	return []goldenStep{
+		capture(ec2("CreateNetworkInterface", "CreateNetworkInterface", map[string]string{"SubnetId": "{{subnet_b}}", "Description": "spare",
+			"SecurityGroupId.1": "{{db_sg}}", "PrivateIpAddress": "10.0.2.200", "TagSpecification.1.ResourceType": "network-interface",
+			"TagSpecification.1.Tag.1.Key": "role", "TagSpecification.1.Tag.1.Value": "standby"}), "spare_eni", "networkInterfaceId"),
+		fail(ec2("CreateNetworkInterface.error-ipv6", "CreateNetworkInterface", map[string]string{"SubnetId": "{{subnet_b}}", "Ipv6AddressCount": "1"})),
+		fail(ec2("CreateNetworkInterface.error-address-in-use", "CreateNetworkInterface", map[string]string{"SubnetId": "{{subnet_b}}", "PrivateIpAddress": "10.0.2.200"})),
+		attr("description"), attr("groupSet"), attr("sourceDestCheck"), attr("attachment"),
+		ec2("ModifyNetworkInterfaceAttribute", "ModifyNetworkInterfaceAttribute", map[string]string{"NetworkInterfaceId": "{{spare_eni}}", "Description.Value": "standby"}),
+		ec2("ModifyNetworkInterfaceAttribute.groups", "ModifyNetworkInterfaceAttribute", map[string]string{"NetworkInterfaceId": "{{spare_eni}}", "SecurityGroupId.1": "{{default_sg}}"}),
+		fail(ec2("ModifyNetworkInterfaceAttribute.error-source-dest", "ModifyNetworkInterfaceAttribute", map[string]string{"NetworkInterfaceId": "{{spare_eni}}", "SourceDestCheck.Value": "false"})),
+		ec2("DescribeNetworkInterfaces.spare", "DescribeNetworkInterfaces", map[string]string{"NetworkInterfaceId.1": "{{spare_eni}}"}),
+		capture(ec2("DescribeNetworkInterfaces.nlb-node", "DescribeNetworkInterfaces", map[string]string{"Filter.1.Name": "description", "Filter.1.Value.1": "ELB net/pl-nlb/*",
+			"Filter.2.Name": "availability-zone", "Filter.2.Value.1": "us-east-1a"}), "nlb_eni", "networkInterfaceId"),
+		fail(ec2("ModifyNetworkInterfaceAttribute.error-requester-managed", "ModifyNetworkInterfaceAttribute", map[string]string{"NetworkInterfaceId": "{{nlb_eni}}", "Description.Value": "mine"})),
+		fail(ec2("DeleteNetworkInterface.error-in-use", "DeleteNetworkInterface", map[string]string{"NetworkInterfaceId": "{{nlb_eni}}"})),
+		ec2("DeleteNetworkInterface", "DeleteNetworkInterface", map[string]string{"NetworkInterfaceId": "{{spare_eni}}"}),
+		fail(ec2("DeleteNetworkInterface.error-gone", "DeleteNetworkInterface", map[string]string{"NetworkInterfaceId": "{{spare_eni}}"})),
 	}
 }

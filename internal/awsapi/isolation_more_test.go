@@ -42,6 +42,20 @@ func isoMoreCases(s isoStack, e *ec2.Client, l *elbv2.Client) []isoCase {
 			return ignore(e.ModifySubnetAttribute(ctx, &ec2.ModifySubnetAttributeInput{SubnetId: aws.String(s.provider.subnets["us-east-1a"]),
 				MapPublicIpOnLaunch: &ec2types.AttributeBooleanValue{Value: aws.Bool(false)}}))
 		}},
+		{"CreateNetworkInterface", "in the provider's subnet", "InvalidSubnetID.NotFound", func(ctx context.Context) error {
+			return ignore(e.CreateNetworkInterface(ctx, &ec2.CreateNetworkInterfaceInput{SubnetId: aws.String(s.provider.subnets["us-east-1a"])}))
+		}},
+		{"DescribeNetworkInterfaceAttribute", "of the provider's NLB node", "InvalidNetworkInterfaceID.NotFound", func(ctx context.Context) error {
+			return ignore(e.DescribeNetworkInterfaceAttribute(ctx, &ec2.DescribeNetworkInterfaceAttributeInput{NetworkInterfaceId: aws.String(s.eni),
+				Attribute: ec2types.NetworkInterfaceAttributeDescription}))
+		}},
+		{"ModifyNetworkInterfaceAttribute", "of the provider's NLB node", "InvalidNetworkInterfaceID.NotFound", func(ctx context.Context) error {
+			return ignore(e.ModifyNetworkInterfaceAttribute(ctx, &ec2.ModifyNetworkInterfaceAttributeInput{NetworkInterfaceId: aws.String(s.eni),
+				Description: &ec2types.AttributeValue{Value: aws.String("mine")}}))
+		}},
+		{"DeleteNetworkInterface", "of the provider's NLB node", "InvalidNetworkInterfaceID.NotFound", func(ctx context.Context) error {
+			return ignore(e.DeleteNetworkInterface(ctx, &ec2.DeleteNetworkInterfaceInput{NetworkInterfaceId: aws.String(s.eni)}))
+		}},
 		{"SetSubnets", "of the provider's NLB", "LoadBalancerNotFound", func(ctx context.Context) error {
 			return ignore(l.SetSubnets(ctx, &elbv2.SetSubnetsInput{LoadBalancerArn: aws.String(s.lb), Subnets: []string{s.provider.subnets["us-east-1a"]}}))
 		}},

@@ -77,6 +77,8 @@ const (
 	ReasonDefaultSubnetExists Reason = "default-subnet-exists"
 	// ReasonNoDefaultSubnet: the default VPC has no default subnet in the zone.
 	ReasonNoDefaultSubnet Reason = "no-default-subnet"
+	// ReasonInterfaceInUse: the network interface is attached.
+	ReasonInterfaceInUse Reason = "interface-in-use"
 	// ReasonVpcRange: the VPC's range is of the wrong size.
 	ReasonVpcRange Reason = "vpc-range"
 	// ReasonSubnetsInSameZone: two subnets of one zone.
