@@ -1,7 +1,9 @@
 package awsapi_test
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,4 +117,27 @@ func TestSetSecurityGroups(t *testing.T) {
 	bare := plNLB(t, env, provider, "bare", n.subnets["us-east-1a"])
 	_, err = elb.SetSecurityGroups(ctx, &elbv2.SetSecurityGroupsInput{LoadBalancerArn: aws.String(bare), SecurityGroups: []string{b}})
 	netWantCode(t, err, "InvalidConfigurationRequest")
+}
+
+// TestELBValidationWording: ELBv2 answers a value outside its model's constraints
+// with ValidationError worded by its validation layer — "1 validation error
+// detected: Value 'X' at 'protocol' failed to satisfy constraint: Member must
+// satisfy enum value set: [...]" — not with EC2's "Value (X) for parameter …"
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/CommonErrors.html).
+// The AWS CLI shows the message as the service sent it.
+func TestELBValidationWording(t *testing.T) {
+	env := testenv.Start(t)
+	n := plNetwork(t, env, provider, "us-east-1a")
+	stderr := env.AWSError(provider, "elbv2", "create-target-group", "--name", "bad", "--protocol", "SCTP", "--port", "80", "--vpc-id", n.vpc)
+	want := "ValidationError) when calling the CreateTargetGroup operation: 1 validation error detected: Value 'SCTP' at 'protocol' failed to satisfy constraint: Member must satisfy enum value set: ["
+	if !strings.Contains(stderr, want) {
+		t.Errorf("create-target-group --protocol SCTP: %s\nwant %s…", stderr, want)
+	}
+	_, err := env.ELB(provider).CreateTargetGroup(testenv.Ctx(t), &elbv2.CreateTargetGroupInput{Name: aws.String("slow"), Protocol: elbtypes.ProtocolEnumTcp,
+		Port: aws.Int32(80), VpcId: aws.String(n.vpc), HealthCheckIntervalSeconds: aws.Int32(301)})
+	var ae interface{ ErrorMessage() string }
+	if netErrCode(err) != "ValidationError" || !errors.As(err, &ae) ||
+		ae.ErrorMessage() != "1 validation error detected: Value '301' at 'healthCheckIntervalSeconds' failed to satisfy constraint: Member must have value less than or equal to 300" {
+		t.Errorf("HealthCheckIntervalSeconds 301: %v", err)
+	}
 }

@@ -80,6 +80,14 @@ func goldenListenerAttributes() []goldenStep {
 		elbAsConsumer(elbStepErr("DescribeListenerAttributes.error-other-account", "DescribeListenerAttributes", map[string]string{"ListenerArn": "{{listener_arn}}"})),
 		// Beyond CreateTargetGroup's documented rules, AWS refuses "--" in a target group
 		// name by its pattern (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html).
+		// ELBv2 words validation errors as its validation layer does, not as EC2
+		// (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/CommonErrors.html).
+		elbStepErr("CreateListener.error-protocol-enum", "CreateListener", map[string]string{"LoadBalancerArn": "{{nlb_arn}}", "Protocol": "SCTP", "Port": "3306",
+			"DefaultActions.member.1.Type": "forward", "DefaultActions.member.1.TargetGroupArn": "{{tg_arn}}"}),
+		elbStepErr("CreateListener.error-action-enum", "CreateListener", map[string]string{"LoadBalancerArn": "{{nlb_arn}}", "Protocol": "TCP", "Port": "3306",
+			"DefaultActions.member.1.Type": "drop", "DefaultActions.member.1.TargetGroupArn": "{{tg_arn}}"}),
+		elbStepErr("CreateListener.error-port-range", "CreateListener", map[string]string{"LoadBalancerArn": "{{nlb_arn}}", "Protocol": "TCP", "Port": "70000",
+			"DefaultActions.member.1.Type": "forward", "DefaultActions.member.1.TargetGroupArn": "{{tg_arn}}"}),
 		elbStepErr("CreateTargetGroup.error-double-hyphen", "CreateTargetGroup", map[string]string{"Name": "pl--tg", "Protocol": "TCP", "Port": "3306", "VpcId": "{{vpc}}"}),
 	}
 }
