@@ -2,9 +2,6 @@ package awsapi
 
 import (
 	"context"
-	"net/http"
-	"sort"
-	"strings"
 
 	"strait/internal/control/network"
 	"strait/internal/model"
@@ -17,22 +14,6 @@ func (a *API) eniActions() map[string]handler {
 		"DescribeNetworkInterfaceAttribute": bind(a.describeNetworkInterfaceAttribute),
 		"ModifyNetworkInterfaceAttribute":   bind(a.modifyNetworkInterfaceAttribute),
 	}
-}
-
-// unsupported is UnsupportedOperation for the named parameters of action that
-// were given (given maps each to whether the request set it).
-func unsupported(action, why string, given map[string]bool) error {
-	var set []string
-	for name, ok := range given {
-		if ok {
-			set = append(set, name)
-		}
-	}
-	if len(set) == 0 {
-		return nil
-	}
-	sort.Strings(set)
-	return &apiError{Code: "UnsupportedOperation", Status: http.StatusBadRequest, Message: action + ": " + strings.Join(set, ", ") + " cannot be used: " + why}
 }
 
 type createNetworkInterfaceRequest struct {

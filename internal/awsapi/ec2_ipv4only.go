@@ -12,6 +12,12 @@ import (
 // instead of creating an IPv4-only resource and pretending. given maps each such
 // parameter to whether the request set it.
 func ipv4Only(action string, given map[string]bool) error {
+	return unsupported(action, "Strait's VPCs and subnets are IPv4 only, with addresses from their own CIDR blocks (no IPv6, IPAM pools or Outposts)", given)
+}
+
+// unsupported is UnsupportedOperation for the parameters of action that were
+// given (given maps each to whether the request set it), saying why.
+func unsupported(action, why string, given map[string]bool) error {
 	var set []string
 	for name, ok := range given {
 		if ok {
@@ -22,6 +28,5 @@ func ipv4Only(action string, given map[string]bool) error {
 		return nil
 	}
 	sort.Strings(set)
-	return &apiError{Code: "UnsupportedOperation", Status: http.StatusBadRequest,
-		Message: action + ": " + strings.Join(set, ", ") + " cannot be used: Strait's VPCs and subnets are IPv4 only, with addresses from their own CIDR blocks (no IPv6, IPAM pools or Outposts)"}
+	return &apiError{Code: "UnsupportedOperation", Status: http.StatusBadRequest, Message: action + ": " + strings.Join(set, ", ") + " cannot be used: " + why}
 }
