@@ -55,8 +55,9 @@ func TestAccountCreateAndSigV4(t *testing.T) {
 	if *vpc.Vpc.OwnerId != a.AccountID {
 		t.Errorf("owner %s, want %s", *vpc.Vpc.OwnerId, a.AccountID)
 	}
+	// Account b sees its own default VPC only.
 	seen, err := cb.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
-	if err != nil || len(seen.Vpcs) != 0 {
+	if err != nil || len(seen.Vpcs) != 1 || *seen.Vpcs[0].OwnerId != b.AccountID || !*seen.Vpcs[0].IsDefault {
 		t.Errorf("account b sees %v (%v)", seen, err)
 	}
 	_, err = cb.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: vpc.Vpc.VpcId})

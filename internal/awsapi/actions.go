@@ -4,11 +4,15 @@ package awsapi
 func (a *API) ec2Actions() map[string]handler {
 	return merge(
 		a.vpcActions(),
+		a.defaultVpcActions(),
 		a.subnetActions(),
+		a.subnetAttributeActions(),
 		a.privateLinkActions(),
 		a.sgActions(),
+		a.sgRuleUpdateActions(),
 		a.tagActions(),
 		a.networkActions(),
+		a.eniActions(),
 		a.prefixListActions(),
 		a.accountActions(),
 		a.instanceActions(),
@@ -19,9 +23,11 @@ func (a *API) ec2Actions() map[string]handler {
 func (a *API) elbActions() map[string]handler {
 	return merge(
 		a.loadBalancerActions(),
+		a.loadBalancerUpdateActions(),
 		a.targetGroupActions(),
 		a.targetActions(),
 		a.listenerActions(),
+		a.listenerAttributeActions(),
 		a.elbTagActions(),
 	)
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"reflect"
+	"sync"
 
 	"strait/internal/control"
 	"strait/internal/sigv4"
@@ -31,6 +32,8 @@ type API struct {
 	log      *slog.Logger
 	services map[string]*service
 	metrics  *metrics
+	// defaultVpcs holds the accounts whose default VPC is known to be set up.
+	defaultVpcs sync.Map
 }
 
 // service is one AWS service: its model and its actions.

@@ -227,6 +227,11 @@ func (d *decoder) decodeMap(p *param, s *shape, path string, v reflect.Value) er
 }
 
 func (d *decoder) decodeScalar(raw string, s *shape, path string, v reflect.Value) error {
+	if !d.m.ec2() {
+		if err := elbConstraint(raw, s, path); err != nil {
+			return err
+		}
+	}
 	var val any
 	switch s.Type {
 	case "string":

@@ -190,10 +190,15 @@ type query[T any] struct {
 	Funcs   filterFuncs[T]
 	TagsOf  func(T) model.Tags
 	// MaxResults and NextToken select the page; MaxLimit is the largest
-	// MaxResults allowed, ec2MaxResults when 0.
+	// MaxResults allowed, ec2MaxResults when 0, and MinLimit the smallest,
+	// ec2MinResults when 0. With Clamp, a MaxResults above MaxLimit returns
+	// MaxLimit items instead of failing (as the endpoint calls document it:
+	// "if the value is greater than 1,000, we return only 1,000 items").
 	MaxResults int32
 	NextToken  string
 	MaxLimit   int32
+	MinLimit   int32
+	Clamp      bool
 }
 
 // describe runs an EC2 describe call over all the caller's items: byIDs, then
@@ -207,11 +212,17 @@ func describe[T, R any](all []T, q query[T], conv func(T) R) (items []R, next st
 	if selected, err = applyFilters(selected, q.Filters, q.Funcs, q.TagsOf); err != nil {
 		return nil, "", err
 	}
-	limit := q.MaxLimit
+	limit, least, max := q.MaxLimit, q.MinLimit, q.MaxResults
 	if limit == 0 {
 		limit = ec2MaxResults
 	}
-	page, next, err := paginate(selected, q.IDOf, q.MaxResults, q.NextToken, ec2MinResults, limit)
+	if least == 0 {
+		least = ec2MinResults
+	}
+	if q.Clamp && max > limit {
+		max = limit
+	}
+	page, next, err := paginate(selected, q.IDOf, max, q.NextToken, least, limit)
 	if err != nil {
 		return nil, "", err
 	}

@@ -23,7 +23,8 @@ type AccountAttributeValue struct {
 }
 
 // accountAttributes are every account's attributes, in the order EC2 lists them:
-// VPC only, no default VPC, and EC2's default quotas.
+// VPC only and EC2's default quotas; default-vpc is the account's default VPC, or
+// "none" (filled in per request).
 var accountAttributes = []struct{ name, value string }{
 	{"supported-platforms", "VPC"},
 	{"vpc-max-security-groups-per-interface", "5"},
@@ -47,6 +48,15 @@ func (a *API) describeAccountAttributes(ctx context.Context, c *caller, req *des
 	for _, attr := range accountAttributes {
 		if len(req.AttributeNames) > 0 && !slices.Contains(req.AttributeNames, attr.name) {
 			continue
+		}
+		if attr.name == "default-vpc" {
+			v, ok, err := a.ctl.DefaultVpc(ctx, c.Account)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				attr.value = v.ID
+			}
 		}
 		out.AccountAttributes = append(out.AccountAttributes, AccountAttribute{
 			AttributeName: attr.name, AttributeValues: []AccountAttributeValue{{AttributeValue: attr.value}},

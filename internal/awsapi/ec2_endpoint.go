@@ -204,7 +204,7 @@ func (a *API) describeEndpoints(ctx context.Context, c *caller, req *describeEnd
 		page, n, err := describe(all, query[*model.Endpoint]{
 			IDs: req.VpcEndpointIds, Kind: model.KindEndpoint, IDOf: func(ep *model.Endpoint) string { return ep.ID },
 			Filters: req.Filters, Funcs: a.endpointFilters(), TagsOf: func(ep *model.Endpoint) model.Tags { return ep.Tags },
-			MaxResults: req.MaxResults, NextToken: req.NextToken,
+			MaxResults: req.MaxResults, NextToken: req.NextToken, MinLimit: 1, Clamp: true,
 		}, func(ep *model.Endpoint) *model.Endpoint { return ep })
 		next = n
 		return page, err

@@ -83,7 +83,7 @@ func (a *API) describeConnections(ctx context.Context, c *caller, req *describeC
 			Filters: req.Filters, Funcs: connectionFilters,
 			// The endpoint's tags belong to its owner; the service owner does not see them.
 			TagsOf:     func(*model.Endpoint) model.Tags { return nil },
-			MaxResults: req.MaxResults, NextToken: req.NextToken,
+			MaxResults: req.MaxResults, NextToken: req.NextToken, Clamp: true,
 		}, func(ep *model.Endpoint) *model.Endpoint { return ep })
 		next = n
 		return page, err

@@ -333,6 +333,14 @@ func (a *API) runInstances(ctx context.Context, c *caller, req *runInstancesRequ
 	if len(req.SecurityGroups) > 0 && in.SubnetID != "" {
 		return nil, model.WithReason(model.ErrInvalid, model.ReasonParameterCombination, "The parameter groupName cannot be used with the parameter subnet")
 	}
+	// Without a subnet the instance goes to the default VPC, whose groups names name.
+	for _, name := range req.SecurityGroups {
+		g, err := a.ctl.SecurityGroupByName(ctx, c.Account, name)
+		if err != nil {
+			return nil, err
+		}
+		in.SecurityGroupIDs = append(in.SecurityGroupIDs, g.ID)
+	}
 	if p := req.Placement; p != nil {
 		in.AZ = p.AvailabilityZone
 		if in.AZ == "" && p.AvailabilityZoneId != "" {

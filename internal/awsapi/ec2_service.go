@@ -228,7 +228,7 @@ func (a *API) describeServiceConfigurations(ctx context.Context, c *caller, req 
 	configs, next, err := describe(all, query[model.EndpointService]{
 		IDs: req.ServiceIds, Kind: model.KindService, IDOf: func(s model.EndpointService) string { return s.ID },
 		Filters: req.Filters, Funcs: serviceConfigurationFilters, TagsOf: func(s model.EndpointService) model.Tags { return s.Tags },
-		MaxResults: req.MaxResults, NextToken: req.NextToken,
+		MaxResults: req.MaxResults, NextToken: req.NextToken, Clamp: true,
 	}, a.toServiceConfiguration)
 	if err != nil {
 		return nil, err
@@ -250,7 +250,7 @@ func (a *API) deleteServiceConfigurations(ctx context.Context, c *caller, req *d
 	if err != nil {
 		return nil, err
 	}
-	return &unsuccessfulResponse{Unsuccessful: unsuccessful(failed)}, nil
+	return &unsuccessfulResponse{Unsuccessful: serviceDeleteNotFound(unsuccessful(failed), failed)}, nil
 }
 
 type startPrivateDNSVerificationRequest struct {
@@ -340,7 +340,7 @@ func (a *API) describeEndpointServices(ctx context.Context, c *caller, req *desc
 	details, next, err := describe(items, query[model.EndpointService]{
 		IDOf:    func(s model.EndpointService) string { return s.Name },
 		Filters: req.Filters, Funcs: a.endpointServiceFilters(), TagsOf: func(s model.EndpointService) model.Tags { return s.Tags },
-		MaxResults: req.MaxResults, NextToken: req.NextToken,
+		MaxResults: req.MaxResults, NextToken: req.NextToken, MinLimit: 1, Clamp: true,
 	}, func(s model.EndpointService) ServiceDetail { return a.toServiceDetail(s, c.Account) })
 	if err != nil {
 		return nil, err

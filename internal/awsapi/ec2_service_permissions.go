@@ -83,7 +83,7 @@ func (a *API) describeServicePermissions(ctx context.Context, c *caller, req *de
 	principals, next, err := describe(svc.Principals, query[model.Permission]{
 		IDOf:    func(p model.Permission) string { return p.ID },
 		Filters: req.Filters, Funcs: permissionFilters, TagsOf: func(p model.Permission) model.Tags { return p.Tags },
-		MaxResults: req.MaxResults, NextToken: req.NextToken,
+		MaxResults: req.MaxResults, NextToken: req.NextToken, Clamp: true,
 	}, func(p model.Permission) AllowedPrincipal {
 		return AllowedPrincipal{
 			PrincipalType: p.Type, Principal: p.Principal, ServicePermissionId: p.ID, Tags: ec2Tags(p.Tags), ServiceId: svc.ID,

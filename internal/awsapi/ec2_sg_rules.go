@@ -340,6 +340,9 @@ var sgRuleFilters = filterFuncs[groupRule]{
 }
 
 func (a *API) describeSecurityGroupRules(ctx context.Context, c *caller, req *describeSecurityGroupRulesRequest) (*describeSecurityGroupRulesResponse, error) {
+	if err := checkRuleFilters(req.Filters); err != nil {
+		return nil, err
+	}
 	groups, err := a.ctl.SecurityGroups(ctx, c.Account)
 	if err != nil {
 		return nil, err

@@ -22,10 +22,15 @@ type Subnet struct {
 	AvailableIpAddressCount     int32
 	DefaultForAz                bool
 	MapPublicIpOnLaunch         bool
+	MapCustomerOwnedIpOnLaunch  bool
 	AssignIpv6AddressOnCreation bool
+	Ipv6CidrBlockAssociationSet []struct{} // always empty: Strait's subnets are IPv4 only
 	Ipv6Native                  bool
 	EnableDns64                 bool
 	Tags                        []Tag
+
+	PrivateDnsNameOptionsOnLaunch *PrivateDnsNameOptionsOnLaunch
+	BlockPublicAccessStates       *BlockPublicAccessStates
 }
 
 func (a *API) toSubnet(s model.Subnet) Subnet {
@@ -33,7 +38,9 @@ func (a *API) toSubnet(s model.Subnet) Subnet {
 		SubnetId: s.ID, SubnetArn: fmt.Sprintf("arn:aws:ec2:%s:%s:subnet/%s", a.ctl.Region(), s.Owner, s.ID),
 		OwnerId: s.Owner, VpcId: s.VpcID, State: s.State, CidrBlock: s.CIDR,
 		AvailabilityZone: s.AZ, AvailabilityZoneId: s.AZID, AvailableIpAddressCount: int32(network.AvailableIPs(s)),
-		MapPublicIpOnLaunch: s.MapPublicIPOnLaunch, Tags: ec2Tags(s.Tags),
+		MapPublicIpOnLaunch: s.MapPublicIPOnLaunch, DefaultForAz: s.DefaultForAZ, Tags: ec2Tags(s.Tags),
+		Ipv6CidrBlockAssociationSet: []struct{}{}, PrivateDnsNameOptionsOnLaunch: subnetDNSOptions(s),
+		BlockPublicAccessStates: &BlockPublicAccessStates{InternetGatewayBlockMode: "off"},
 	}
 }
 
@@ -52,11 +59,25 @@ type createSubnetRequest struct {
 	AvailabilityZoneId string
 	TagSpecifications  []TagSpecification
 	DryRun             bool
+
+	// Refused (ipv4Only).
+	Ipv6CidrBlock     string
+	Ipv6Native        bool
+	Ipv6IpamPoolId    string
+	Ipv6NetmaskLength int32
+	Ipv4IpamPoolId    string
+	Ipv4NetmaskLength int32
+	OutpostArn        string
 }
 
 type createSubnetResponse struct{ Subnet Subnet }
 
 func (a *API) createSubnet(ctx context.Context, c *caller, req *createSubnetRequest) (*createSubnetResponse, error) {
+	if err := ipv4Only("CreateSubnet", map[string]bool{"Ipv6CidrBlock": req.Ipv6CidrBlock != "", "Ipv6Native": req.Ipv6Native,
+		"Ipv6IpamPoolId": req.Ipv6IpamPoolId != "", "Ipv6NetmaskLength": req.Ipv6NetmaskLength != 0,
+		"Ipv4IpamPoolId": req.Ipv4IpamPoolId != "", "Ipv4NetmaskLength": req.Ipv4NetmaskLength != 0, "OutpostArn": req.OutpostArn != ""}); err != nil {
+		return nil, err
+	}
 	if req.CidrBlock == "" {
 		return nil, model.Missing("CidrBlock")
 	}
@@ -102,8 +123,8 @@ var subnetFilters = filterFuncs[model.Subnet]{
 	"availability-zone-id":       func(s model.Subnet) []string { return []string{s.AZID} },
 	"availabilityZoneId":         func(s model.Subnet) []string { return []string{s.AZID} },
 	"available-ip-address-count": func(s model.Subnet) []string { return []string{strconv.Itoa(network.AvailableIPs(s))} },
-	"default-for-az":             func(s model.Subnet) []string { return []string{"false"} },
-	"defaultForAz":               func(s model.Subnet) []string { return []string{"false"} },
+	"default-for-az":             func(s model.Subnet) []string { return []string{strconv.FormatBool(s.DefaultForAZ)} },
+	"defaultForAz":               func(s model.Subnet) []string { return []string{strconv.FormatBool(s.DefaultForAZ)} },
 	"map-public-ip-on-launch":    func(s model.Subnet) []string { return []string{strconv.FormatBool(s.MapPublicIPOnLaunch)} },
 	"owner-id":                   func(s model.Subnet) []string { return []string{s.Owner} },
 	"state":                      func(s model.Subnet) []string { return []string{s.State} },

@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"context"
+	"strconv"
 
 	"strait/internal/control/network"
 	"strait/internal/model"
@@ -34,7 +35,7 @@ func toVpc(v model.Vpc) Vpc {
 	return Vpc{
 		VpcId: v.ID, OwnerId: v.Owner, State: v.State, CidrBlock: v.CIDR,
 		CidrBlockAssociationSet: []VpcCidrBlockAssociation{{AssociationId: v.CidrAssociationID, CidrBlock: v.CIDR, CidrBlockState: VpcCidrBlockState{State: "associated"}}},
-		DhcpOptionsId:           v.DhcpOptionsID, InstanceTenancy: v.InstanceTenancy, Tags: ec2Tags(v.Tags),
+		DhcpOptionsId:           v.DhcpOptionsID, InstanceTenancy: v.InstanceTenancy, IsDefault: v.IsDefault, Tags: ec2Tags(v.Tags),
 	}
 }
 
@@ -53,11 +54,27 @@ type createVpcRequest struct {
 	InstanceTenancy   string
 	TagSpecifications []TagSpecification
 	DryRun            bool
+
+	// Refused (ipv4Only).
+	AmazonProvidedIpv6CidrBlock     bool
+	Ipv6CidrBlock                   string
+	Ipv6Pool                        string
+	Ipv6IpamPoolId                  string
+	Ipv6NetmaskLength               int32
+	Ipv6CidrBlockNetworkBorderGroup string
+	Ipv4IpamPoolId                  string
+	Ipv4NetmaskLength               int32
 }
 
 type createVpcResponse struct{ Vpc Vpc }
 
 func (a *API) createVpc(ctx context.Context, c *caller, req *createVpcRequest) (*createVpcResponse, error) {
+	if err := ipv4Only("CreateVpc", map[string]bool{"AmazonProvidedIpv6CidrBlock": req.AmazonProvidedIpv6CidrBlock,
+		"Ipv6CidrBlock": req.Ipv6CidrBlock != "", "Ipv6Pool": req.Ipv6Pool != "", "Ipv6IpamPoolId": req.Ipv6IpamPoolId != "",
+		"Ipv6NetmaskLength": req.Ipv6NetmaskLength != 0, "Ipv6CidrBlockNetworkBorderGroup": req.Ipv6CidrBlockNetworkBorderGroup != "",
+		"Ipv4IpamPoolId": req.Ipv4IpamPoolId != "", "Ipv4NetmaskLength": req.Ipv4NetmaskLength != 0}); err != nil {
+		return nil, err
+	}
 	if req.CidrBlock == "" {
 		return nil, model.Missing("CidrBlock")
 	}
@@ -92,8 +109,8 @@ var vpcFilters = filterFuncs[model.Vpc]{
 	"cidr-block-association.association-id": func(v model.Vpc) []string { return []string{v.CidrAssociationID} },
 	"cidr-block-association.state":          func(v model.Vpc) []string { return []string{"associated"} },
 	"dhcp-options-id":                       func(v model.Vpc) []string { return []string{v.DhcpOptionsID} },
-	"is-default":                            func(v model.Vpc) []string { return []string{"false"} },
-	"isDefault":                             func(v model.Vpc) []string { return []string{"false"} },
+	"is-default":                            func(v model.Vpc) []string { return []string{strconv.FormatBool(v.IsDefault)} },
+	"isDefault":                             func(v model.Vpc) []string { return []string{strconv.FormatBool(v.IsDefault)} },
 	"owner-id":                              func(v model.Vpc) []string { return []string{v.Owner} },
 	"state":                                 func(v model.Vpc) []string { return []string{v.State} },
 }
@@ -126,9 +143,10 @@ func (a *API) deleteVpc(ctx context.Context, c *caller, req *deleteVpcRequest) (
 }
 
 type modifyVpcAttributeRequest struct {
-	VpcId              string
-	EnableDnsSupport   *AttributeBooleanValue
-	EnableDnsHostnames *AttributeBooleanValue
+	VpcId                            string
+	EnableDnsSupport                 *AttributeBooleanValue
+	EnableDnsHostnames               *AttributeBooleanValue
+	EnableNetworkAddressUsageMetrics *AttributeBooleanValue
 }
 
 func (a *API) modifyVpcAttribute(ctx context.Context, c *caller, req *modifyVpcAttributeRequest) (*emptyResponse, error) {
@@ -138,6 +156,9 @@ func (a *API) modifyVpcAttribute(ctx context.Context, c *caller, req *modifyVpcA
 	}
 	if req.EnableDnsHostnames != nil {
 		in.EnableDNSHostnames = req.EnableDnsHostnames.Value
+	}
+	if req.EnableNetworkAddressUsageMetrics != nil {
+		in.EnableNAUMetrics = req.EnableNetworkAddressUsageMetrics.Value
 	}
 	return &emptyResponse{}, a.ctl.ModifyVpcAttribute(ctx, c.Account, req.VpcId, in)
 }
@@ -167,8 +188,7 @@ func (a *API) describeVpcAttribute(ctx context.Context, c *caller, req *describe
 	case "enableDnsHostnames":
 		out.EnableDnsHostnames = &AttributeBooleanValue{Value: &v.EnableDNSHostnames}
 	case "enableNetworkAddressUsageMetrics":
-		f := false
-		out.EnableNetworkAddressUsageMetrics = &AttributeBooleanValue{Value: &f}
+		out.EnableNetworkAddressUsageMetrics = &AttributeBooleanValue{Value: &v.EnableNAUMetrics}
 	}
 	return out, nil
 }

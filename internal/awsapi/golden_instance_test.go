@@ -59,7 +59,6 @@ func goldenInstances() []goldenStep {
 		ec2Step("RunInstances.count", "RunInstances", map[string]string{"ImageId": "ami-0abcdef1234567890", "SubnetId": "{{inst_subnet}}",
 			"MinCount": "2", "MaxCount": "3"}),
 		fail(ec2Step("RunInstances.error-idempotent-mismatch", "RunInstances", with(run, "InstanceType", "t3.large"))),
-		fail(ec2Step("RunInstances.error-no-subnet", "RunInstances", map[string]string{"ImageId": "ami-12345678", "MinCount": "1", "MaxCount": "1"})),
 		fail(ec2Step("RunInstances.error-ip-in-use", "RunInstances", with(run, "ClientToken", ""))),
 		fail(ec2Step("RunInstances.error-ip-outside-subnet", "RunInstances", with(run, "ClientToken", "", "PrivateIpAddress", "10.0.9.9"))),
 		fail(ec2Step("RunInstances.error-group-other-vpc", "RunInstances", map[string]string{"ImageId": "ami-12345678", "SubnetId": "{{inst_subnet}}",

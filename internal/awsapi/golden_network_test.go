@@ -30,8 +30,9 @@ func goldenSecurityGroups() []goldenStep {
 			Params: map[string]string{"VpcId": "{{vpc}}", "GroupName": "default", "GroupDescription": "mine"}, Status: 400},
 		{Name: "CreateSecurityGroup.error-sg-prefix", Service: "ec2", Account: provider, Action: "CreateSecurityGroup",
 			Params: map[string]string{"VpcId": "{{vpc}}", "GroupName": "sg-web", "GroupDescription": "looks like an ID"}, Status: 400},
-		{Name: "CreateSecurityGroup.error-no-vpc", Service: "ec2", Account: provider, Action: "CreateSecurityGroup",
-			Params: map[string]string{"GroupName": "web", "GroupDescription": "no VPC given"}, Status: 400},
+		// Without VpcId, a group goes to the default VPC (goldenDefaultVpc deletes it again).
+		{Name: "CreateSecurityGroup.default-vpc", Service: "ec2", Account: provider, Action: "CreateSecurityGroup",
+			Params: map[string]string{"GroupName": "web", "GroupDescription": "no VPC given"}, Capture: map[string]string{"default_vpc_sg": "groupId"}},
 		{Name: "CreateSecurityGroup.error-other-account-vpc", Service: "ec2", Account: consumer, Action: "CreateSecurityGroup",
 			Params: map[string]string{"VpcId": "{{vpc}}", "GroupName": "web", "GroupDescription": "not my VPC"}, Status: 400},
 		{Name: "CreateSecurityGroup.error-missing-description", Service: "ec2", Account: provider, Action: "CreateSecurityGroup",

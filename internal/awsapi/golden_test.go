@@ -55,6 +55,8 @@ var goldenScenarios = []func() []goldenStep{
 	goldenPrivateLink,
 	goldenReview,
 	goldenInstances,
+	goldenFidelity,
+	goldenDefaultVpc,
 }
 
 const (

@@ -110,6 +110,9 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, reqID string) (*serv
 		return svc, action, &apiError{Code: "InvalidAction", Message: fmt.Sprintf("The action %s is not valid for this web service.", action), Status: http.StatusBadRequest}
 	}
 	c := &caller{Account: acct, Region: cred.Region, RequestID: reqID}
+	if err := a.ensureDefaultVpc(r.Context(), svc, acct); err != nil {
+		return svc, action, err
+	}
 	out, err := h(r.Context(), c, decodeFunc(svc.model, action, form))
 	if err != nil {
 		return svc, action, err

@@ -252,7 +252,6 @@ func TestInstancesErrors(t *testing.T) {
 		in   ec2.RunInstancesInput
 		code string
 	}{
-		{"no subnet", ec2.RunInstancesInput{}, "VPCIdNotSpecified"},
 		{"malformed subnet", ec2.RunInstancesInput{SubnetId: aws.String("subnet-1")}, "InvalidSubnetID.Malformed"},
 		{"unknown subnet", ec2.RunInstancesInput{SubnetId: aws.String("subnet-0123456789abcdef0")}, "InvalidSubnetID.NotFound"},
 		{"image", ec2.RunInstancesInput{SubnetId: sn, ImageId: aws.String("debian")}, "InvalidAMIID.Malformed"},
@@ -380,7 +379,20 @@ func TestInstancesCLI(t *testing.T) {
 		t.Errorf("terminate-instances: %v", term)
 	}
 	env.AWS(provider, "ec2", "wait", "instance-terminated", "--instance-ids", id)
+	// Without a subnet the instance goes to a default subnet of the default VPC; with
+	// no default VPC, that is VPCIdNotSpecified.
+	dsub := env.AWSText(provider, "ec2", "describe-subnets", "--filters", "Name=default-for-az,Values=true", "Name=availability-zone,Values=us-east-1a",
+		"--query", "Subnets[0].SubnetId")
+	did := env.AWSText(provider, "ec2", "run-instances", "--image-id", "ami-12345678", "--placement", "AvailabilityZone=us-east-1a",
+		"--query", "Instances[0].[InstanceId,SubnetId]")
+	if f := strings.Fields(did); len(f) != 2 || f[1] != dsub {
+		t.Errorf("run-instances without a subnet: %q, want an instance in the default subnet %s", did, dsub)
+	} else {
+		env.AWS(provider, "ec2", "terminate-instances", "--instance-ids", f[0])
+		env.AWS(provider, "ec2", "wait", "instance-terminated", "--instance-ids", f[0])
+	}
+	deleteDefaultVpc(t, env, provider)
 	if stderr := env.AWSError(provider, "ec2", "run-instances", "--image-id", "ami-12345678"); !strings.Contains(stderr, "VPCIdNotSpecified") {
-		t.Errorf("run-instances without a subnet: %s", stderr)
+		t.Errorf("run-instances without a subnet or default VPC: %s", stderr)
 	}
 }

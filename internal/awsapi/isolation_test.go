@@ -155,6 +155,7 @@ func isoSnapshot(t *testing.T, env *testenv.Env, s isoStack) string {
 	add(l.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(s.tg)}))
 	add(l.DescribeListeners(ctx, &elbv2.DescribeListenersInput{LoadBalancerArn: aws.String(s.lb)}))
 	add(l.DescribeTags(ctx, &elbv2.DescribeTagsInput{ResourceArns: []string{s.lb, s.tg, s.listener}}))
+	parts = append(parts, isoMoreSnapshot(t, env, s)...)
 	b, err := json.MarshalIndent(parts, "", " ")
 	if err != nil {
 		t.Fatal(err)
@@ -297,7 +298,7 @@ func isoCases(s isoStack, e *ec2.Client, l *elbv2.Client) []isoCase {
 		{"ModifyVpcEndpointServiceConfiguration", "the provider's service", "InvalidVpcEndpointServiceId.NotFound", func(ctx context.Context) error {
 			return ignore(e.ModifyVpcEndpointServiceConfiguration(ctx, &ec2.ModifyVpcEndpointServiceConfigurationInput{ServiceId: aws.String(s.service), AcceptanceRequired: aws.Bool(true)}))
 		}},
-		{"DeleteVpcEndpointServiceConfigurations", "the provider's service", "InvalidVpcEndpointServiceId.NotFound", func(ctx context.Context) error {
+		{"DeleteVpcEndpointServiceConfigurations", "the provider's service", "InvalidVpcEndpointService.NotFound", func(ctx context.Context) error {
 			out, err := e.DeleteVpcEndpointServiceConfigurations(ctx, &ec2.DeleteVpcEndpointServiceConfigurationsInput{ServiceIds: []string{s.service}})
 			if err != nil {
 				return err
@@ -499,7 +500,7 @@ func TestIsolation(t *testing.T) {
 	ctx := testenv.Ctx(t)
 	s := isoSetup(t, env)
 	e, l := env.EC2(stranger), env.ELB(stranger)
-	cases := isoCases(s, e, l)
+	cases := append(isoCases(s, e, l), isoMoreCases(s, e, l)...)
 
 	// Every registered action is either tried with foreign IDs or known to take none.
 	tried := map[string]bool{}
@@ -527,7 +528,9 @@ func TestIsolation(t *testing.T) {
 		t.Errorf("the third account's calls changed the other accounts' resources:\n%s", isoDiff(before, after))
 	}
 
-	// The third account sees nothing of the others in listings.
+	// The third account sees nothing of the others in listings (its own default VPC
+	// set aside first).
+	deleteDefaultVpc(t, env, stranger)
 	empty := []struct {
 		name string
 		n    func() (int, error)

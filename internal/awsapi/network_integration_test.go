@@ -317,8 +317,8 @@ func TestSecurityGroupCrossAccount(t *testing.T) {
 			t.Errorf("consumer sees %s of %s", *g.GroupId, *g.OwnerId)
 		}
 	}
-	if len(all.SecurityGroups) != 2 {
-		t.Errorf("consumer should see its default group and db, got %d", len(all.SecurityGroups))
+	if len(all.SecurityGroups) != 3 {
+		t.Errorf("consumer should see the default groups of its VPC and of its default VPC, and db: got %d", len(all.SecurityGroups))
 	}
 	rules, err := cons.DescribeSecurityGroupRules(ctx, &ec2.DescribeSecurityGroupRulesInput{})
 	if err != nil {

@@ -109,13 +109,15 @@ func (r *relays) scanLoop() {
 }
 
 // scan closes the sessions that moved no byte either way for their idle
-// timeout.
+// timeout: their listener's current one (tcp.idle_timeout.seconds may change
+// while a connection is open).
 func (r *relays) scan() {
 	now := r.p.clock()
+	t := r.p.table.Load()
 	var idle []*session
 	r.mu.Lock()
 	for _, s := range r.byID {
-		if now-s.last.Load() >= s.idle {
+		if now-s.last.Load() >= s.idleTimeout(t) {
 			idle = append(idle, s)
 		}
 	}

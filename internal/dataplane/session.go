@@ -43,6 +43,17 @@ type session struct {
 	up, down pump // client → target, target → client
 }
 
+// idleTimeout is the idle timeout of the session's listener in table t (ns), or
+// the one it started with when t no longer has the listener.
+func (s *session) idleTimeout(t *table) int64 {
+	if r := t.lbs[s.lis.lb.arn]; r != nil {
+		if l := r.listeners[s.lis.port]; l != nil {
+			return int64(l.idle)
+		}
+	}
+	return s.idle
+}
+
 // routed reports whether table t still routes the session's connection.
 func (s *session) routed(t *table) bool {
 	return t.has(s.lis.lb.arn, s.lis.port, s.lis.group.arn, s.ref.Load().key)

@@ -34,14 +34,17 @@ type AccessKey struct {
 // Vpc is a virtual private cloud: an isolated IPv4 network. Its main route table,
 // default network ACL and default security group are created with it.
 type Vpc struct {
-	ID                     string    `json:"id"`
-	Owner                  string    `json:"owner"`
-	CIDR                   string    `json:"cidr"`
-	CidrAssociationID      string    `json:"cidrAssociationId"`
-	State                  string    `json:"state"`
-	InstanceTenancy        string    `json:"instanceTenancy"`
-	EnableDNSSupport       bool      `json:"enableDnsSupport"`
-	EnableDNSHostnames     bool      `json:"enableDnsHostnames"`
+	ID                 string `json:"id"`
+	Owner              string `json:"owner"`
+	CIDR               string `json:"cidr"`
+	CidrAssociationID  string `json:"cidrAssociationId"`
+	State              string `json:"state"`
+	InstanceTenancy    string `json:"instanceTenancy"`
+	EnableDNSSupport   bool   `json:"enableDnsSupport"`
+	EnableDNSHostnames bool   `json:"enableDnsHostnames"`
+	EnableNAUMetrics   bool   `json:"enableNetworkAddressUsageMetrics,omitempty"`
+	// IsDefault marks the account's default VPC (see control.EnsureDefaultVpc).
+	IsDefault              bool      `json:"isDefault,omitempty"`
 	MainRouteTableID       string    `json:"mainRouteTableId"`
 	MainRouteAssocID       string    `json:"mainRouteAssocId"`
 	DefaultNetworkACLID    string    `json:"defaultNetworkAclId"`
@@ -56,17 +59,19 @@ type Vpc struct {
 // their number and an allocation hint, so that its record stays small however
 // many interfaces the subnet holds.
 type Subnet struct {
-	ID                  string    `json:"id"`
-	Owner               string    `json:"owner"`
-	VpcID               string    `json:"vpcId"`
-	CIDR                string    `json:"cidr"`
-	AZ                  string    `json:"az"`
-	AZID                string    `json:"azId"`
-	State               string    `json:"state"`
-	MapPublicIPOnLaunch bool      `json:"mapPublicIpOnLaunch"`
-	ACLAssociationID    string    `json:"aclAssociationId"`
-	Tags                Tags      `json:"tags,omitempty"`
-	Created             time.Time `json:"created"`
+	ID                  string `json:"id"`
+	Owner               string `json:"owner"`
+	VpcID               string `json:"vpcId"`
+	CIDR                string `json:"cidr"`
+	AZ                  string `json:"az"`
+	AZID                string `json:"azId"`
+	State               string `json:"state"`
+	MapPublicIPOnLaunch bool   `json:"mapPublicIpOnLaunch"`
+	// DefaultForAZ marks a default subnet of the default VPC.
+	DefaultForAZ     bool      `json:"defaultForAz,omitempty"`
+	ACLAssociationID string    `json:"aclAssociationId"`
+	Tags             Tags      `json:"tags,omitempty"`
+	Created          time.Time `json:"created"`
 	// UsedCount is how many addresses have an IPAddress record in the subnet.
 	UsedCount int `json:"usedCount,omitempty"`
 	// FreeFrom is an allocation hint: no address of the subnet below it is free

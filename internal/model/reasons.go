@@ -69,6 +69,18 @@ const (
 	ReasonSubnetFull Reason = "subnet-full"
 	// ReasonSubnetRange: the subnet range is outside the VPC or of the wrong size.
 	ReasonSubnetRange Reason = "subnet-range"
+	// ReasonDefaultVpcExists: the account already has a default VPC.
+	ReasonDefaultVpcExists Reason = "default-vpc-exists"
+	// ReasonNoDefaultVpc: the account has no default VPC.
+	ReasonNoDefaultVpc Reason = "no-default-vpc"
+	// ReasonDefaultSubnetExists: the zone already has a default subnet.
+	ReasonDefaultSubnetExists Reason = "default-subnet-exists"
+	// ReasonNoDefaultSubnet: the default VPC has no default subnet in the zone.
+	ReasonNoDefaultSubnet Reason = "no-default-subnet"
+	// ReasonInterfaceInUse: the network interface is attached.
+	ReasonInterfaceInUse Reason = "interface-in-use"
+	// ReasonVpcRange: the VPC's range is of the wrong size.
+	ReasonVpcRange Reason = "vpc-range"
 	// ReasonSubnetsInSameZone: two subnets of one zone.
 	ReasonSubnetsInSameZone Reason = "subnets-in-same-zone"
 	// ReasonTagLimit: an EC2 resource has too many tags.

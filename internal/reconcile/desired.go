@@ -11,6 +11,7 @@ import (
 	"strait/internal/agent/firewall"
 	"strait/internal/agent/netns"
 	"strait/internal/control"
+	"strait/internal/control/elb"
 	"strait/internal/control/endpoints"
 	"strait/internal/dataplane"
 	"strait/internal/model"
@@ -161,7 +162,8 @@ func (d *desired) build() agent.State {
 			if !ok || len(l.Actions) == 0 || l.Actions[0].TargetGroupARN == "" {
 				continue
 			}
-			out.Listeners = append(out.Listeners, dataplane.Listener{Port: uint16(l.Port), TargetGroup: l.Actions[0].TargetGroupARN})
+			out.Listeners = append(out.Listeners, dataplane.Listener{Port: uint16(l.Port), TargetGroup: l.Actions[0].TargetGroupARN,
+				IdleTimeout: elb.ListenerIdleTimeout(l)})
 			used[l.Actions[0].TargetGroupARN] = true
 		}
 		if len(lb.SecurityGroups) > 0 {

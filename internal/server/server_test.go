@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"strait/internal/testenv"
 )
@@ -33,7 +34,7 @@ func TestRestartKeepsState(t *testing.T) {
 	}
 
 	env = testenv.StartIn(t, dir)
-	out, err := env.EC2("123456789012").DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{})
+	out, err := env.EC2("123456789012").DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{*vpc.Vpc.VpcId}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,7 +123,7 @@ func TestGuide004WithAWSCLI(t *testing.T) {
 		p("ec2", "delete-subnet", "--subnet-id", s)
 	}
 	p("ec2", "delete-vpc", "--vpc-id", vpc)
-	if got := p("ec2", "describe-vpcs", "--query", "Vpcs[].VpcId"); got != "" {
+	if got := p("ec2", "describe-vpcs", "--query", "Vpcs[?!IsDefault].VpcId"); got != "" {
 		t.Errorf("provider VPCs left: %q", got)
 	}
 }

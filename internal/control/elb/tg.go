@@ -84,7 +84,7 @@ func (c *ELB) CreateTargetGroup(ctx context.Context, acct string, in CreateTarge
 
 // planTargetGroup checks a CreateTargetGroup request and fills in AWS's defaults.
 func (c *ELB) planTargetGroup(ctx context.Context, acct string, in CreateTargetGroupInput) (model.TargetGroup, error) {
-	if err := checkELBName("Target group", in.Name); err != nil {
+	if err := checkTargetGroupName(in.Name); err != nil {
 		return model.TargetGroup{}, err
 	}
 	if in.TargetType == "" {

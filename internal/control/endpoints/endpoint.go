@@ -13,9 +13,10 @@ import (
 	"strait/internal/store"
 )
 
-// DefaultEndpointPolicy is the policy of an endpoint created without one: full
-// access, as AWS shows it.
-const DefaultEndpointPolicy = `{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`
+// DefaultEndpointPolicy is the policy of an interface endpoint created without one
+// (or reset): full access, as AWS shows it — no Version, unlike a gateway
+// endpoint's default (https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html).
+const DefaultEndpointPolicy = `{"Statement":[{"Action":"*","Effect":"Allow","Principal":"*","Resource":"*"}]}`
 
 // EndpointHostedZoneID is the hosted zone of the regional and zonal endpoint names
 // (AWS's zone for vpce.amazonaws.com in us-east-1; one fixed value for every region).

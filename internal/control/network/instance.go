@@ -116,10 +116,15 @@ func (c *Network) checkRunInstances(ctx context.Context, acct string, in RunInst
 		return model.Subnet{}, nil, model.Invalid("Value (%d) for parameter maxCount is invalid. It must be at least minCount (%d).", in.MaxCount, in.MinCount)
 	case in.PrivateIP != "" && in.MaxCount > 1:
 		return model.Subnet{}, nil, model.WithReason(model.ErrInvalid, model.ReasonParameterCombination, "A private IP address can only be given when launching a single instance (MaxCount 1), not %d", in.MaxCount)
-	case in.SubnetID == "":
-		return model.Subnet{}, nil, model.WithReason(model.ErrMissing, model.ReasonNoVpc, "No default VPC for this user: give the subnet to launch in (SubnetId).")
 	}
-	sn, err := c.Subnet(ctx, acct, in.SubnetID)
+	// Without a subnet, an instance goes to a default subnet of the default VPC.
+	var sn model.Subnet
+	var err error
+	if in.SubnetID == "" {
+		sn, err = c.DefaultSubnet(ctx, acct, in.AZ)
+	} else {
+		sn, err = c.Subnet(ctx, acct, in.SubnetID)
+	}
 	if err != nil {
 		return sn, nil, err
 	}

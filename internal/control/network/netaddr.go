@@ -13,14 +13,15 @@ import (
 )
 
 // parseCIDR reads an IPv4 CIDR, canonicalizes it (10.0.0.7/16 → 10.0.0.0/16) and
-// checks that its prefix length is between min and max.
-func parseCIDR(s string, minBits, maxBits int) (netip.Prefix, error) {
+// checks that its prefix length is between min and max (rangeReason says what a
+// length outside is: ReasonVpcRange or ReasonSubnetRange).
+func parseCIDR(s string, minBits, maxBits int, rangeReason model.Reason) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
 	if err != nil || !p.Addr().Is4() {
 		return netip.Prefix{}, model.Invalid("Value (%s) for parameter cidrBlock is invalid. This is not a valid CIDR block.", s)
 	}
 	if p.Bits() < minBits || p.Bits() > maxBits {
-		return netip.Prefix{}, model.Invalid("The CIDR '%s' is invalid: the prefix length must be between /%d and /%d.", s, minBits, maxBits)
+		return netip.Prefix{}, model.WithReason(model.ErrInvalid, rangeReason, "The CIDR '%s' is invalid: the prefix length must be between /%d and /%d.", s, minBits, maxBits)
 	}
 	return p.Masked(), nil
 }

@@ -343,12 +343,12 @@ func TestAllocateIPAfterOldFormatSubnet(t *testing.T) {
 }
 
 func TestParseCIDR(t *testing.T) {
-	p, err := parseCIDR("100.68.0.18/18", 16, 28)
+	p, err := parseCIDR("100.68.0.18/18", 16, 28, model.ReasonVpcRange)
 	if err != nil || p.String() != "100.68.0.0/18" {
 		t.Fatalf("canonical form: %v %v", p, err)
 	}
 	for _, bad := range []string{"10.0.0.0/8", "10.0.0.0/29", "10.0.0.0", "fd00::/64", "x"} {
-		if _, err := parseCIDR(bad, 16, 28); !errors.Is(err, model.ErrInvalid) {
+		if _, err := parseCIDR(bad, 16, 28, model.ReasonVpcRange); !errors.Is(err, model.ErrInvalid) {
 			t.Errorf("%s: %v", bad, err)
 		}
 	}

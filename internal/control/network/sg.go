@@ -39,10 +39,13 @@ func (c *Network) CreateSecurityGroup(ctx context.Context, acct string, in Creat
 	if strings.HasPrefix(strings.ToLower(in.Name), "sg-") {
 		return model.SecurityGroup{}, model.Invalid("Group names may not be in the format sg-*.")
 	}
+	var v model.Vpc
+	var err error
 	if in.VpcID == "" {
-		return model.SecurityGroup{}, model.WithReason(model.ErrMissing, model.ReasonNoVpc, "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.")
+		v, err = c.defaultVpcOrNone(ctx, acct, "GroupName is only supported for EC2-Classic and default VPC.")
+	} else {
+		v, err = c.Vpc(ctx, acct, in.VpcID)
 	}
-	v, err := c.Vpc(ctx, acct, in.VpcID)
 	if err != nil {
 		return model.SecurityGroup{}, err
 	}
@@ -110,12 +113,21 @@ func (c *Network) SecurityGroup(ctx context.Context, acct, id string) (model.Sec
 }
 
 // SecurityGroupByName returns the account's security group with the given name. In
-// EC2 a name alone identifies a group only in a default VPC; Strait has none, so a
-// name must be unique among the account's groups to identify one.
+// EC2 a name alone identifies a group of the default VPC; a name that no group of
+// the default VPC has must be unique among the account's groups to identify one.
 func (c *Network) SecurityGroupByName(ctx context.Context, acct, name string) (model.SecurityGroup, error) {
 	all, err := c.SecurityGroups(ctx, acct)
 	if err != nil {
 		return model.SecurityGroup{}, err
+	}
+	if dv, ok, err := c.DefaultVpc(ctx, acct); err != nil {
+		return model.SecurityGroup{}, err
+	} else if ok {
+		for _, g := range all {
+			if g.VpcID == dv.ID && g.Name == name {
+				return g, nil
+			}
+		}
 	}
 	var found []model.SecurityGroup
 	for _, g := range all {

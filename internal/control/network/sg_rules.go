@@ -171,13 +171,8 @@ func resolveRule(tx *store.Tx, g model.SecurityGroup, acct string, egress bool, 
 	if r.FromPort, r.ToPort, err = rulePorts(proto, s.FromPort, s.ToPort); err != nil {
 		return r, err
 	}
-	if len(s.Description) > 255 {
-		return r, model.Invalid("Invalid rule description: it must be at most 255 characters long.")
-	}
-	for _, ch := range s.Description {
-		if !strings.ContainsRune(sgNameChars, ch) {
-			return r, model.Invalid("Invalid rule description. Valid descriptions are strings less than 256 characters from the following set:  a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*")
-		}
+	if err := checkRuleDescription(s.Description); err != nil {
+		return r, err
 	}
 	peers := 0
 	for _, p := range []string{s.CIDR, s.CIDRv6, s.PrefixListID, s.GroupID + s.GroupName} {
@@ -212,6 +207,19 @@ func resolveRule(tx *store.Tx, g model.SecurityGroup, acct string, egress bool, 
 		r.GroupID, r.GroupOwner = peer.ID, peer.Owner
 	}
 	return r, nil
+}
+
+// checkRuleDescription checks a rule's description: at most 255 characters of EC2's set.
+func checkRuleDescription(d string) error {
+	if len(d) > 255 {
+		return model.Invalid("Invalid rule description: it must be at most 255 characters long.")
+	}
+	for _, ch := range d {
+		if !strings.ContainsRune(sgNameChars, ch) {
+			return model.Invalid("Invalid rule description. Valid descriptions are strings less than 256 characters from the following set:  a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*")
+		}
+	}
+	return nil
 }
 
 // resolvePeerGroup finds the security group a rule refers to. Without peering, a

@@ -25,7 +25,7 @@ func (c *Network) CreateSubnet(ctx context.Context, acct string, in CreateSubnet
 	if err != nil {
 		return model.Subnet{}, err
 	}
-	p, err := parseCIDR(in.CIDR, 16, 28)
+	p, err := parseCIDR(in.CIDR, 16, 28, model.ReasonSubnetRange)
 	if err != nil {
 		return model.Subnet{}, err
 	}
@@ -53,17 +53,22 @@ func (c *Network) CreateSubnet(ctx context.Context, acct string, in CreateSubnet
 		if err != nil {
 			return err
 		}
-		sn = model.Subnet{
-			ID: model.NewID(model.PrefixSubnet), Owner: acct, VpcID: v.ID, CIDR: p.String(),
-			AZ: z.Name, AZID: z.ZoneID, State: "available", ACLAssociationID: model.NewID(model.PrefixACLAssoc),
-			Tags: in.Tags, Created: c.Now().UTC(),
-		}
+		sn = c.newSubnet(acct, v.ID, p, z, in.Tags)
 		return tx.Put(core.Key(model.KindSubnet, sn.ID), sn)
 	})
 	if err != nil {
 		return model.Subnet{}, err
 	}
 	return sn, nil
+}
+
+// newSubnet is a new subnet record.
+func (c *Network) newSubnet(acct, vpcID string, p netip.Prefix, z model.AvailabilityZone, tags model.Tags) model.Subnet {
+	return model.Subnet{
+		ID: model.NewID(model.PrefixSubnet), Owner: acct, VpcID: vpcID, CIDR: p.String(),
+		AZ: z.Name, AZID: z.ZoneID, State: "available", ACLAssociationID: model.NewID(model.PrefixACLAssoc),
+		Tags: tags, Created: c.Now().UTC(),
+	}
 }
 
 func (c *Network) pickZone(name string, siblings []model.Subnet) (model.AvailabilityZone, error) {

@@ -30,8 +30,8 @@ func TestCreateSubnetRanges(t *testing.T) {
 		reason model.Reason
 	}{
 		{"10.1.0.0/24", model.ErrInvalid, model.ReasonSubnetRange},       // outside the VPC
-		{"10.0.0.0/15", model.ErrInvalid, ""},                            // larger than /16
-		{"10.0.1.0/29", model.ErrInvalid, ""},                            // smaller than /28
+		{"10.0.0.0/15", model.ErrInvalid, model.ReasonSubnetRange},       // larger than /16
+		{"10.0.1.0/29", model.ErrInvalid, model.ReasonSubnetRange},       // smaller than /28
 		{"10.0.1.128/25", model.ErrConflict, model.ReasonSubnetConflict}, // inside 10.0.1.0/24
 		{"10.0.0.0/23", model.ErrConflict, model.ReasonSubnetConflict},   // holds 10.0.1.0/24
 	} {

@@ -18,20 +18,27 @@ type CreateVpcInput struct {
 // CreateVpc creates a VPC with its main route table, default network ACL and default
 // security group.
 func (c *Network) CreateVpc(ctx context.Context, acct string, in CreateVpcInput) (model.Vpc, error) {
-	p, err := parseCIDR(in.CIDR, 16, 28)
+	p, err := parseCIDR(in.CIDR, 16, 28, model.ReasonVpcRange)
 	if err != nil {
 		return model.Vpc{}, err
 	}
 	if in.InstanceTenancy == "" {
 		in.InstanceTenancy = "default"
 	}
+	v, sg := c.newVpc(acct, p.String(), in.InstanceTenancy, in.Tags)
+	err = c.Update(ctx, func(tx *store.Tx) error { return txPutVpc(tx, v, sg) })
+	return v, err
+}
+
+// newVpc is a new VPC record with its default security group.
+func (c *Network) newVpc(acct, cidr, tenancy string, tags model.Tags) (model.Vpc, model.SecurityGroup) {
 	v := model.Vpc{
-		ID: model.NewID(model.PrefixVpc), Owner: acct, CIDR: p.String(),
+		ID: model.NewID(model.PrefixVpc), Owner: acct, CIDR: cidr,
 		CidrAssociationID: model.NewID(model.PrefixCidrAssoc), State: "available",
-		InstanceTenancy: in.InstanceTenancy, EnableDNSSupport: true,
+		InstanceTenancy: tenancy, EnableDNSSupport: true,
 		MainRouteTableID: model.NewID(model.PrefixRouteTable), MainRouteAssocID: model.NewID(model.PrefixRTAssoc),
 		DefaultNetworkACLID: model.NewID(model.PrefixACL), DefaultSecurityGroupID: model.NewID(model.PrefixSG),
-		DhcpOptionsID: "dopt-" + model.RandomHex(17), Tags: in.Tags, Created: c.Now().UTC(),
+		DhcpOptionsID: "dopt-" + model.RandomHex(17), Tags: tags, Created: c.Now().UTC(),
 	}
 	sg := model.SecurityGroup{
 		ID: v.DefaultSecurityGroupID, Owner: acct, VpcID: v.ID, Name: "default",
@@ -41,16 +48,18 @@ func (c *Network) CreateVpc(ctx context.Context, acct string, in CreateVpcInput)
 			{ID: model.NewID(model.PrefixRule), Egress: true, Protocol: "-1", FromPort: -1, ToPort: -1, CIDR: "0.0.0.0/0"},
 		},
 	}
-	err = c.Update(ctx, func(tx *store.Tx) error {
-		if err := tx.Put(core.Key(model.KindVpc, v.ID), v); err != nil {
-			return err
-		}
-		if err := tx.Put(sgNameKey(v.ID, sg.Name), sg.ID); err != nil {
-			return err
-		}
-		return tx.Put(core.Key(model.KindSecurityGroup, sg.ID), sg)
-	})
-	return v, err
+	return v, sg
+}
+
+// txPutVpc writes a new VPC and its default security group.
+func txPutVpc(tx *store.Tx, v model.Vpc, sg model.SecurityGroup) error {
+	if err := tx.Put(core.Key(model.KindVpc, v.ID), v); err != nil {
+		return err
+	}
+	if err := tx.Put(sgNameKey(v.ID, sg.Name), sg.ID); err != nil {
+		return err
+	}
+	return tx.Put(core.Key(model.KindSecurityGroup, sg.ID), sg)
 }
 
 // Vpc returns one of the account's VPCs.
@@ -123,14 +132,23 @@ func (c *Network) vpcDependency(ctx context.Context, v model.Vpc) (string, error
 type VpcAttributes struct {
 	EnableDNSSupport   *bool
 	EnableDNSHostnames *bool
+	// EnableNAUMetrics is recorded and described; Strait publishes no Network
+	// Address Usage metrics (there is no CloudWatch).
+	EnableNAUMetrics *bool
 }
 
-// ModifyVpcAttribute changes a VPC's DNS attributes.
+// ModifyVpcAttribute changes one attribute of a VPC.
 func (c *Network) ModifyVpcAttribute(ctx context.Context, acct, id string, in VpcAttributes) error {
-	if in.EnableDNSSupport == nil && in.EnableDNSHostnames == nil {
-		return model.Missingf("Either enableDnsSupport or enableDnsHostnames must be given")
+	given := 0
+	for _, a := range []*bool{in.EnableDNSSupport, in.EnableDNSHostnames, in.EnableNAUMetrics} {
+		if a != nil {
+			given++
+		}
 	}
-	if in.EnableDNSSupport != nil && in.EnableDNSHostnames != nil {
+	if given == 0 {
+		return model.Missingf("One of enableDnsSupport, enableDnsHostnames or enableNetworkAddressUsageMetrics must be given")
+	}
+	if given > 1 {
 		return model.WithReason(model.ErrInvalid, model.ReasonParameterCombination, "Only one attribute may be modified per request")
 	}
 	if _, err := c.Vpc(ctx, acct, id); err != nil {
@@ -149,6 +167,9 @@ func (c *Network) ModifyVpcAttribute(ctx context.Context, acct, id string, in Vp
 				return model.Invalid("enableDnsHostnames requires enableDnsSupport on VPC %s", id)
 			}
 			v.EnableDNSHostnames = *in.EnableDNSHostnames
+		}
+		if in.EnableNAUMetrics != nil {
+			v.EnableNAUMetrics = *in.EnableNAUMetrics
 		}
 		return tx.Put(core.Key(model.KindVpc, id), v)
 	})

@@ -51,9 +51,12 @@ func TestCreateVpc(t *testing.T) {
 func TestCreateVpcRange(t *testing.T) {
 	t.Parallel()
 	c := newTestNetwork(t)
-	for _, bad := range []string{"10.0.0.0/15", "10.0.0.0/29", "10.0.0.0", "fd00::/56", ""} {
+	// Outside /16–/28 is InvalidVpc.Range for AWS (ReasonVpcRange); not a CIDR at all
+	// is a plain invalid value.
+	for bad, reason := range map[string]model.Reason{"10.0.0.0/15": model.ReasonVpcRange, "10.0.0.0/29": model.ReasonVpcRange,
+		"10.0.0.0": "", "fd00::/56": "", "": ""} {
 		_, err := c.CreateVpc(context.Background(), testAcct, CreateVpcInput{CIDR: bad})
-		controltest.WantError(t, "VPC range "+bad, err, model.ErrInvalid, "", "")
+		controltest.WantError(t, "VPC range "+bad, err, model.ErrInvalid, "", reason)
 	}
 	if vs, err := c.Vpcs(context.Background(), testAcct); err != nil || len(vs) != 0 {
 		t.Fatalf("refused ranges left VPCs %+v (%v)", vs, err)
