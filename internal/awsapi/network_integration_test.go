@@ -342,7 +342,10 @@ func TestDescribeSecurityGroupsPagination(t *testing.T) {
 	for i := range 11 {
 		want[netCreateSG(t, c, vpc, fmt.Sprintf("g%02d", i))] = true
 	}
-	def, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupNames: []string{"default"}})
+	// The VPC's own default group (GroupNames would name the default VPC's: every
+	// account has one since issue 20).
+	def, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{vpc}}, {Name: aws.String("group-name"), Values: []string{"default"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
