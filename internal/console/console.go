@@ -147,10 +147,10 @@ func (c *Console) routes() {
 	handle("POST "+p+"endpoints/{id}/private-dns", c.action(c.modifyPrivateDNS))
 	handle("GET "+p+"endpoints/{id}/delete", c.page(c.deleteEndpointPage))
 	handle("POST "+p+"endpoints/{id}/delete", c.action(c.deleteEndpoint))
-	handle("GET "+p+"vpcs", c.page(c.vpcsPage))
-	handle("GET "+p+"subnets", c.page(c.subnetsPage))
-	handle("GET "+p+"security-groups", c.page(c.securityGroupsPage))
-	handle("GET "+p+"instances", c.page(c.instancesPage))
+	handle("GET "+p+"vpcs", c.page(listPage(c, "vpcs", "VPCs", "vpcs", c.ctl.Vpcs)))
+	handle("GET "+p+"subnets", c.page(listPage(c, "subnets", "Subnets", "subnets", c.ctl.Subnets)))
+	handle("GET "+p+"security-groups", c.page(listPage(c, "security_groups", "Security groups", "security-groups", c.ctl.SecurityGroups)))
+	handle("GET "+p+"instances", c.page(listPage(c, "instances", "Instances", "instances", c.liveInstances)))
 
 	c.mux.HandleFunc(p, c.page(func(w http.ResponseWriter, r *http.Request, s *session) {
 		c.notFound(w, r, s, "There is no console page at "+r.URL.Path+".")

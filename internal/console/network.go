@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 
 	"strait/internal/model"
@@ -8,44 +9,26 @@ import (
 
 // The consumer's (and provider's) network, listed with copyable IDs.
 
-func (c *Console) vpcsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	vpcs, err := c.ctl.Vpcs(r.Context(), s.Account)
-	if err != nil {
-		c.failed(w, r, s, err)
-		return
+// listPage renders the template tmpl with the account's resources as list returns them.
+func listPage[T any](c *Console, tmpl, title, nav string, list func(ctx context.Context, acct string) ([]T, error)) func(http.ResponseWriter, *http.Request, *session) {
+	return func(w http.ResponseWriter, r *http.Request, s *session) {
+		items, err := list(r.Context(), s.Account)
+		if err != nil {
+			c.failed(w, r, s, err)
+			return
+		}
+		c.render(w, r, http.StatusOK, tmpl, s, view{Title: title, Nav: nav, Data: items})
 	}
-	c.render(w, r, http.StatusOK, "vpcs", s, view{Title: "VPCs", Nav: "vpcs", Data: vpcs})
 }
 
-func (c *Console) subnetsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	subnets, err := c.ctl.Subnets(r.Context(), s.Account)
-	if err != nil {
-		c.failed(w, r, s, err)
-		return
-	}
-	c.render(w, r, http.StatusOK, "subnets", s, view{Title: "Subnets", Nav: "subnets", Data: subnets})
-}
-
-func (c *Console) securityGroupsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	groups, err := c.ctl.SecurityGroups(r.Context(), s.Account)
-	if err != nil {
-		c.failed(w, r, s, err)
-		return
-	}
-	c.render(w, r, http.StatusOK, "security_groups", s, view{Title: "Security groups", Nav: "security-groups", Data: groups})
-}
-
-func (c *Console) instancesPage(w http.ResponseWriter, r *http.Request, s *session) {
-	insts, err := c.ctl.Instances(r.Context(), s.Account)
-	if err != nil {
-		c.failed(w, r, s, err)
-		return
-	}
+// liveInstances lists the account's instances that are not terminated.
+func (c *Console) liveInstances(ctx context.Context, acct string) ([]model.Instance, error) {
+	insts, err := c.ctl.Instances(ctx, acct)
 	live := insts[:0:0]
 	for _, i := range insts {
 		if i.State != model.InstanceTerminated {
 			live = append(live, i)
 		}
 	}
-	c.render(w, r, http.StatusOK, "instances", s, view{Title: "Instances", Nav: "instances", Data: live})
+	return live, err
 }
