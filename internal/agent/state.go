@@ -58,6 +58,9 @@ type Endpoint struct {
 type LoadBalancer struct {
 	dataplane.LoadBalancer
 	ENIs []netns.ENI // one per node, same order as Nodes
+	// Transit holds each node's transit address (model.LBNode.TransitIP), same
+	// order as Nodes; an invalid address where a node has none yet.
+	Transit []netip.Addr
 	// Firewall holds the ingress rules of its security groups; nil when it has none.
 	Firewall *firewall.Rules
 	// EnforceOnPrivateLink applies Firewall to traffic that arrives through endpoints.

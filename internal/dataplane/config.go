@@ -61,6 +61,9 @@ type TargetGroup struct {
 	Targets         []Target
 	HealthCheck     HealthCheck
 	ProxyProtocolV2 bool // proxy_protocol_v2.enabled
+	// Relay asks for the user-space relay for the group's listeners
+	// (model.RelayAttribute) instead of translation in the kernel.
+	Relay bool
 }
 
 // Target is one registered target. AZ is its zone, or "all" for an address

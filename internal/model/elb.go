@@ -44,6 +44,10 @@ type LBNode struct {
 	AZ        string `json:"az"`
 	ENIID     string `json:"eniId"`
 	PrivateIP string `json:"privateIp"`
+	// TransitIP is the node's address on the kernel forwarding path (in
+	// TransitRange), unique in the region: endpoints' flows are translated to
+	// it, and the node's VPC translates them on to a target. "" until assigned.
+	TransitIP string `json:"transitIp,omitempty"`
 }
 
 // HealthCheck is a target group's health-check configuration.

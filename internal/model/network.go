@@ -44,14 +44,17 @@ type Vpc struct {
 	EnableDNSHostnames bool   `json:"enableDnsHostnames"`
 	EnableNAUMetrics   bool   `json:"enableNetworkAddressUsageMetrics,omitempty"`
 	// IsDefault marks the account's default VPC (see control.EnsureDefaultVpc).
-	IsDefault              bool      `json:"isDefault,omitempty"`
-	MainRouteTableID       string    `json:"mainRouteTableId"`
-	MainRouteAssocID       string    `json:"mainRouteAssocId"`
-	DefaultNetworkACLID    string    `json:"defaultNetworkAclId"`
-	DefaultSecurityGroupID string    `json:"defaultSecurityGroupId"`
-	DhcpOptionsID          string    `json:"dhcpOptionsId"`
-	Tags                   Tags      `json:"tags,omitempty"`
-	Created                time.Time `json:"created"`
+	IsDefault              bool   `json:"isDefault,omitempty"`
+	MainRouteTableID       string `json:"mainRouteTableId"`
+	MainRouteAssocID       string `json:"mainRouteAssocId"`
+	DefaultNetworkACLID    string `json:"defaultNetworkAclId"`
+	DefaultSecurityGroupID string `json:"defaultSecurityGroupId"`
+	DhcpOptionsID          string `json:"dhcpOptionsId"`
+	// TransitIP is the VPC's address on the kernel forwarding path (in
+	// TransitRange), unique in the region; "" until assigned.
+	TransitIP string    `json:"transitIp,omitempty"`
+	Tags      Tags      `json:"tags,omitempty"`
+	Created   time.Time `json:"created"`
 }
 
 // Subnet is a range of a VPC's addresses in one availability zone. Each private IP

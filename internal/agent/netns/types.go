@@ -8,6 +8,9 @@ type VPC struct {
 	ID      string
 	CIDR    netip.Prefix
 	Subnets []Subnet
+	// TransitIP is the VPC namespace's address on the link to the host's transit
+	// namespace (in model.TransitRange); invalid when it has none yet.
+	TransitIP netip.Addr
 }
 
 // Subnet is a range of a VPC in one zone.

@@ -1,0 +1,23 @@
+package model
+
+import "net/netip"
+
+// TransitRange is the address range of the kernel forwarding path between VPCs
+// on a host (the transit namespace, each VPC's transit interface and each load
+// balancer node's transit address). No VPC or subnet may overlap it: CreateVpc
+// and CreateSubnet refuse such CIDRs.
+var TransitRange = netip.MustParsePrefix("169.254.0.0/16")
+
+// TransitGateway is the transit namespace's own address, the next hop of every
+// VPC's route to TransitRange.
+var TransitGateway = netip.MustParseAddr("169.254.0.1")
+
+// TransitAllocRange is the part of TransitRange from which VPCs and load balancer
+// nodes get their transit addresses (the rest is kept for fixed addresses).
+var TransitAllocRange = netip.MustParsePrefix("169.254.0.0/16")
+
+// RelayAttribute is the Strait target-group attribute that sends a listener's
+// connections through the user-space relay (which retries another target when a
+// dial fails before the first byte) instead of translating them in the kernel.
+// Target groups with proxy_protocol_v2.enabled always use the relay.
+const RelayAttribute = "strait.relay.enabled"
