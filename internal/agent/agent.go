@@ -24,6 +24,8 @@ type Agent struct {
 	proxy *dataplane.Proxy
 	log   *slog.Logger
 
+	forwarding Forwarding
+
 	applyMu   sync.Mutex // one Apply at a time
 	vpcs      map[string]netns.VPC
 	instances map[string]netns.Instance
@@ -64,13 +66,16 @@ type resolver struct {
 // security groups' rules and proxy carrying the traffic. It adopts the
 // namespaces a previous run left: the first Apply keeps those still wanted and
 // removes the rest.
-func New(host *netns.Host, fw Firewall, proxy *dataplane.Proxy, log *slog.Logger) (*Agent, error) {
+func New(host *netns.Host, fw Firewall, proxy *dataplane.Proxy, log *slog.Logger, opts ...Option) (*Agent, error) {
 	a := &Agent{
 		host: host, fw: fw, proxy: proxy, log: log,
 		vpcs: map[string]netns.VPC{}, instances: map[string]netns.Instance{}, addrs: map[string]map[netip.Addr]netns.ENI{},
 		vpcFW: map[string]appliedFirewall[map[netip.Addr]firewall.Rules]{}, instFW: map[string]appliedFirewall[firewall.Rules]{},
 		listeners: map[listenKey]*listener{}, resolvers: map[string]*resolver{},
 		ready: map[string]bool{}, known: map[string]bool{},
+	}
+	for _, o := range opts {
+		o(a)
 	}
 	vpcs, insts, err := host.Managed()
 	if err != nil {

@@ -12,9 +12,10 @@ var TransitRange = netip.MustParsePrefix("169.254.0.0/16")
 // VPC's route to TransitRange.
 var TransitGateway = netip.MustParseAddr("169.254.0.1")
 
-// TransitAllocRange is the part of TransitRange from which VPCs and load balancer
-// nodes get their transit addresses (the rest is kept for fixed addresses).
-var TransitAllocRange = netip.MustParsePrefix("169.254.0.0/16")
+// TransitFixed holds the fixed addresses of TransitRange (TransitGateway among
+// them); VPCs and load balancer nodes get their transit addresses from the
+// rest of the range.
+var TransitFixed = netip.MustParsePrefix("169.254.0.0/24")
 
 // RelayAttribute is the Strait target-group attribute that sends a listener's
 // connections through the user-space relay (which retries another target when a
