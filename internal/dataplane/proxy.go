@@ -81,7 +81,9 @@ type Proxy struct {
 	closed    bool
 	sessions  map[*session]struct{}
 	listeners map[*ListenSocket]struct{}
-	wg        sync.WaitGroup // connection goroutines and relayed directions not ended
+
+	healthChanged chan struct{}  // HealthChanged's, capacity 1
+	wg            sync.WaitGroup // connection goroutines and relayed directions not ended
 
 	relays *relays // reactors, session registry, idle scan
 
@@ -98,14 +100,15 @@ type stateKey struct {
 // until Configure.
 func New(opts Options) *Proxy {
 	p := &Proxy{
-		opts:        opts,
-		log:         opts.Logger,
-		sel:         opts.Selector,
-		dialTimeout: opts.DialTimeout,
-		epoch:       time.Now(),
-		states:      map[stateKey]*targetState{},
-		sessions:    map[*session]struct{}{},
-		listeners:   map[*ListenSocket]struct{}{},
+		opts:          opts,
+		log:           opts.Logger,
+		sel:           opts.Selector,
+		dialTimeout:   opts.DialTimeout,
+		epoch:         time.Now(),
+		states:        map[stateKey]*targetState{},
+		sessions:      map[*session]struct{}{},
+		listeners:     map[*ListenSocket]struct{}{},
+		healthChanged: make(chan struct{}, 1),
 		stats: statsTable{
 			endpoints: map[string]*endpointCounters{},
 			services:  map[string]*counters{},
