@@ -12,6 +12,7 @@ import (
 
 	"strait/internal/agent/firewall"
 	"strait/internal/agent/netns"
+	"strait/internal/agent/translate"
 	"strait/internal/dataplane"
 	"strait/internal/dns"
 )
@@ -25,6 +26,8 @@ type Agent struct {
 	log   *slog.Logger
 
 	forwarding Forwarding
+	tr         *translate.Translator
+	stop       chan struct{} // closed by Close: ends watchHealth
 
 	applyMu   sync.Mutex // one Apply at a time
 	vpcs      map[string]netns.VPC
@@ -36,12 +39,21 @@ type Agent struct {
 	resolvers map[string]*resolver                                      // VPC → its DNS resolver
 	proxyCfg  *dataplane.Config                                         // the routing last given to the proxy
 	ph        *phases                                                   // the running Apply's step timings
+	links     map[string]netip.Addr                                     // VPC → transit address linked
+	routes    map[netip.Addr]netip.Addr                                 // transit routes applied
+	last      *State                                                    // the state last applied
 
 	mu        sync.RWMutex // guards ready, known, endpoints and services
 	ready     map[string]bool
 	known     map[string]bool // everything that has something on the host
 	endpoints map[string]bool // endpoints whose traffic the proxy counts
 	services  map[string]bool // endpoint services whose traffic the proxy counts
+	// kernelENIs maps the ENI addresses the kernel path counts, per VPC, to
+	// their endpoints.
+	kernelENIs map[string]map[netip.Addr]endpointRef
+
+	kbaseMu sync.Mutex
+	kbase   map[string]translate.Counts // "VPC/ENI" → counters at this process's start
 }
 
 // listenKey identifies a data-plane listener: an address and port in a VPC.
@@ -73,10 +85,12 @@ func New(host *netns.Host, fw Firewall, proxy *dataplane.Proxy, log *slog.Logger
 		vpcFW: map[string]appliedFirewall[map[netip.Addr]firewall.Rules]{}, instFW: map[string]appliedFirewall[firewall.Rules]{},
 		listeners: map[listenKey]*listener{}, resolvers: map[string]*resolver{},
 		ready: map[string]bool{}, known: map[string]bool{},
+		links: map[string]netip.Addr{}, stop: make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(a)
 	}
+	a.tr = translate.New(host.OpenNamespace, log)
 	vpcs, insts, err := host.Managed()
 	if err != nil {
 		return nil, err
@@ -90,6 +104,7 @@ func New(host *netns.Host, fw Firewall, proxy *dataplane.Proxy, log *slog.Logger
 		a.instances[id] = netns.Instance{ID: id}
 		a.known[id] = true
 	}
+	go a.watchHealth(a.stop)
 	return a, nil
 }
 
@@ -177,8 +192,16 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 	}
 	step("proxy")
 
-	failed, lerrs := a.applyListeners(st, addrOK)
+	want, owner := wantListeners(st)
+	plan := a.planKernel(st, want)
+	failed, lerrs := a.applyListeners(want, owner, addrOK)
 	errs = append(errs, lerrs...)
+	kfailed, kerrs := a.applyKernel(plan, addrOK)
+	errs = append(errs, kerrs...)
+	for id := range kfailed {
+		failed[id] = true
+	}
+	a.last = &st
 	for _, lb := range st.LoadBalancers {
 		if addrOK[lb.VpcID] && !failed[lb.ARN] {
 			ready[lb.ARN] = true
@@ -189,7 +212,7 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 			ready[ep.ID] = true
 		}
 	}
-	step("listeners")
+	step("listeners_kernel")
 
 	for id, v := range vpcs {
 		if ready[id] {
@@ -303,6 +326,7 @@ func (a *Agent) closeResolver(vpc string) {
 // host's spare sockets. The namespaces, addresses and rules stay for the next
 // run to adopt (`strait down` removes them).
 func (a *Agent) Close() {
+	close(a.stop)
 	a.applyMu.Lock()
 	defer a.applyMu.Unlock()
 	for k, l := range a.listeners {

@@ -6,15 +6,13 @@ import (
 	"strait/internal/dataplane"
 )
 
-// applyListeners makes the open data-plane listeners those st wants: one on every
-// node of every load balancer for each of its listener ports, and one on every
-// ENI of every open endpoint for each listener port of its service's load
-// balancers. Listeners whose entry is unchanged stay open; new ones are opened
-// with one entry into each VPC's namespace. failed holds the endpoints and load
-// balancers (IDs, ARNs) some listener of which could not be opened.
-func (a *Agent) applyListeners(st State, addrOK map[string]bool) (failed map[string]bool, errs []error) {
-	want := map[listenKey]dataplane.Entry{}
-	owner := map[listenKey]string{} // listener → endpoint ID or LB ARN
+// wantListeners returns the data-plane listeners st wants, with the endpoint
+// ID or load balancer ARN each belongs to: one on every node of every load
+// balancer for each of its listener ports, and one on every ENI of every open
+// endpoint for each listener port of its service's load balancers.
+func wantListeners(st State) (want map[listenKey]dataplane.Entry, owner map[listenKey]string) {
+	want = map[listenKey]dataplane.Entry{}
+	owner = map[listenKey]string{} // listener → endpoint ID or LB ARN
 	lbByARN := map[string]LoadBalancer{}
 	for _, lb := range st.LoadBalancers {
 		lbByARN[lb.ARN] = lb
@@ -43,6 +41,15 @@ func (a *Agent) applyListeners(st State, addrOK map[string]bool) (failed map[str
 			}
 		}
 	}
+	return want, owner
+}
+
+// applyListeners makes the open data-plane listeners those of want (see
+// wantListeners, less what the kernel path carries). Listeners whose entry is
+// unchanged stay open; new ones are opened with one entry into each VPC's
+// namespace. failed holds the endpoints and load balancers (IDs, ARNs) some
+// listener of which could not be opened.
+func (a *Agent) applyListeners(want map[listenKey]dataplane.Entry, owner map[listenKey]string, addrOK map[string]bool) (failed map[string]bool, errs []error) {
 	failed = map[string]bool{}
 	for k, l := range a.listeners {
 		if e, ok := want[k]; !ok || e != l.entry {

@@ -2,11 +2,12 @@ package agent
 
 import "strait/internal/dataplane"
 
-// Traffic returns the proxy's counters of every endpoint in the last applied
-// state (counted since this process started).
+// Traffic returns the counters of every endpoint in the last applied state,
+// relayed and translated (counted since this process started).
 func (a *Agent) Traffic() map[string]dataplane.Stats {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
+	a.kernelTraffic()
 	out := make(map[string]dataplane.Stats, len(a.endpoints))
 	for id := range a.endpoints {
 		out[id] = a.proxy.EndpointStats(id)

@@ -45,6 +45,45 @@ func (c *counters) stats() Stats {
 type endpointCounters struct {
 	counters
 	serviceID string
+	// kernel is the traffic of the endpoint's translated flows (SetTranslated),
+	// guarded by statsTable.mu.
+	kernel Stats
+}
+
+// total is the relayed and the translated traffic. The caller holds
+// statsTable.mu.
+func (c *endpointCounters) total() Stats { return c.stats().plus(c.kernel) }
+
+func (s Stats) plus(o Stats) Stats {
+	return Stats{
+		ActiveConnections: s.ActiveConnections + o.ActiveConnections,
+		NewConnections:    s.NewConnections + o.NewConnections,
+		BytesIn:           s.BytesIn + o.BytesIn,
+		BytesOut:          s.BytesOut + o.BytesOut,
+		Rejected:          s.Rejected + o.Rejected,
+	}
+}
+
+// SetTranslated records the traffic of endpoint id's flows that the kernel
+// translates (counted outside the relay, since this process started); its
+// stats and metrics, and its service's, include it from then on.
+func (p *Proxy) SetTranslated(id, serviceID string, s Stats) {
+	c := p.stats.endpoint(id, serviceID)
+	p.stats.mu.Lock()
+	c.kernel = s
+	p.stats.mu.Unlock()
+}
+
+// serviceKernel sums the translated traffic of each service's endpoints. The
+// caller holds statsTable.mu.
+func (t *statsTable) serviceKernel() map[string]Stats {
+	out := map[string]Stats{}
+	for _, ec := range t.endpoints {
+		if ec.kernel != (Stats{}) {
+			out[ec.serviceID] = out[ec.serviceID].plus(ec.kernel)
+		}
+	}
+	return out
 }
 
 // statsTable holds the counters per endpoint and per service.
@@ -94,7 +133,7 @@ func (p *Proxy) EndpointStats(id string) Stats {
 	p.stats.mu.RLock()
 	defer p.stats.mu.RUnlock()
 	if c := p.stats.endpoints[id]; c != nil {
-		return c.stats()
+		return c.total()
 	}
 	return Stats{}
 }
@@ -104,7 +143,7 @@ func (p *Proxy) EndpointStats(id string) Stats {
 func (p *Proxy) ServiceStats(id string) Stats {
 	p.stats.mu.RLock()
 	defer p.stats.mu.RUnlock()
-	return p.stats.services[id].stats()
+	return p.stats.services[id].stats().plus(p.stats.serviceKernel()[id])
 }
 
 // ForgetEndpoint drops the counters and metric series of endpoint id; the agent
@@ -161,15 +200,22 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	st := &c.p.stats
 	st.mu.RLock()
 	for id, ec := range st.endpoints {
-		s := ec.stats()
+		s := ec.total()
 		ch <- prometheus.MustNewConstMetric(descEndpointActive, gauge, float64(s.ActiveConnections), id, ec.serviceID)
 		ch <- prometheus.MustNewConstMetric(descEndpointNew, counter, float64(s.NewConnections), id, ec.serviceID)
 		ch <- prometheus.MustNewConstMetric(descEndpointBytes, counter, float64(s.BytesIn), id, ec.serviceID, "in")
 		ch <- prometheus.MustNewConstMetric(descEndpointBytes, counter, float64(s.BytesOut), id, ec.serviceID, "out")
 		ch <- prometheus.MustNewConstMetric(descEndpointRejected, counter, float64(s.Rejected), id, ec.serviceID)
 	}
+	kernel := st.serviceKernel()
+	services := map[string]Stats{}
 	for id, sc := range st.services {
-		s := sc.stats()
+		services[id] = sc.stats()
+	}
+	for id, k := range kernel {
+		services[id] = services[id].plus(k)
+	}
+	for id, s := range services {
 		ch <- prometheus.MustNewConstMetric(descServiceActive, gauge, float64(s.ActiveConnections), id)
 		ch <- prometheus.MustNewConstMetric(descServiceNew, counter, float64(s.NewConnections), id)
 		ch <- prometheus.MustNewConstMetric(descServiceBytes, counter, float64(s.BytesIn), id, "in")

@@ -1,0 +1,151 @@
+package agent
+
+import (
+	"maps"
+	"net/netip"
+	"slices"
+	"time"
+
+	"strait/internal/agent/translate"
+	"strait/internal/dataplane"
+)
+
+// The kernel path: endpoint listeners whose target group needs no relay are
+// translated in the kernel (package translate) instead of being accepted by
+// the relay. Load balancer nodes keep their relay listeners for traffic from
+// inside the provider VPC.
+
+// kernelPlan is what the kernel carries for one desired state.
+type kernelPlan struct {
+	nss []translate.Namespace
+	// owners maps each VPC with entries to the endpoints that have them, so a
+	// failing VPC fails its endpoints.
+	owners map[string][]string
+	// enis maps each counted ENI address, per VPC, to its endpoint.
+	enis map[string]map[netip.Addr]endpointRef
+	// routes maps node transit addresses to their VPC's transit address.
+	routes map[netip.Addr]netip.Addr
+	// links holds the transit address of each VPC that has one.
+	links map[string]netip.Addr
+}
+
+type endpointRef struct{ id, service string }
+
+// kernelListener reports whether connections to listener port of lb are
+// translated in the kernel: forwarding is kernel, the listener's target group
+// wants no relay (no PROXY v2, no relay attribute), and the load balancer's
+// VPC and nodes have transit addresses.
+func (a *Agent) kernelListener(lb LoadBalancer, port uint16, groups map[string]dataplane.TargetGroup, links map[string]netip.Addr) (dataplane.Listener, bool) {
+	if a.forwarding != ForwardKernel || !links[lb.VpcID].IsValid() || len(lb.Transit) != len(lb.Nodes) {
+		return dataplane.Listener{}, false
+	}
+	for _, t := range lb.Transit {
+		if !t.IsValid() {
+			return dataplane.Listener{}, false
+		}
+	}
+	for _, l := range lb.Listeners {
+		if l.Port != port {
+			continue
+		}
+		g, ok := groups[l.TargetGroup]
+		return l, ok && !g.ProxyProtocolV2 && !g.Relay
+	}
+	return dataplane.Listener{}, false
+}
+
+// planKernel decides which endpoint listeners of want the kernel carries,
+// removes them from want (the relay does not listen there) and builds the
+// translation of every VPC. The proxy must have st's configuration.
+func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelPlan {
+	p := kernelPlan{owners: map[string][]string{}, enis: map[string]map[netip.Addr]endpointRef{}, routes: map[netip.Addr]netip.Addr{}, links: map[string]netip.Addr{}}
+	for _, v := range st.VPCs {
+		if v.TransitIP.IsValid() {
+			p.links[v.ID] = v.TransitIP
+		}
+	}
+	groups := make(map[string]dataplane.TargetGroup, len(st.TargetGroups))
+	for _, g := range st.TargetGroups {
+		groups[g.ARN] = g
+	}
+	lbs := make(map[string]LoadBalancer, len(st.LoadBalancers))
+	byVPC := map[string]*translate.Namespace{}
+	ns := func(vpc string) *translate.Namespace {
+		if byVPC[vpc] == nil {
+			byVPC[vpc] = &translate.Namespace{VPC: vpc}
+		}
+		return byVPC[vpc]
+	}
+	for _, lb := range st.LoadBalancers {
+		lbs[lb.ARN] = lb
+		for _, t := range lb.Transit {
+			if t.IsValid() && p.links[lb.VpcID].IsValid() {
+				p.routes[t] = p.links[lb.VpcID]
+			}
+		}
+		for _, l := range lb.Listeners {
+			if _, ok := a.kernelListener(lb, l.Port, groups, p.links); !ok {
+				continue
+			}
+			g := groups[l.TargetGroup]
+			registered := make([]netip.AddrPort, 0, len(g.Targets))
+			for _, t := range g.Targets {
+				registered = append(registered, t.Addr)
+			}
+			slices.SortFunc(registered, netip.AddrPort.Compare)
+			registered = slices.Compact(registered)
+			for i, n := range lb.Nodes {
+				ns(lb.VpcID).Exits = append(ns(lb.VpcID).Exits, translate.Exit{
+					Node:       netip.AddrPortFrom(lb.Transit[i], l.Port),
+					Source:     n.IP,
+					Targets:    a.proxy.Eligible(lb.ARN, n.AZ, l.Port),
+					Registered: registered,
+					Idle:       idleOf(l),
+				})
+			}
+		}
+	}
+	for k, e := range want {
+		if e.EndpointID == "" || !p.links[k.vpc].IsValid() {
+			continue
+		}
+		lb := lbs[e.LoadBalancer]
+		l, ok := a.kernelListener(lb, e.Port, groups, p.links)
+		if !ok {
+			continue
+		}
+		node, ok := a.proxy.Node(lb.ARN, e.AZ)
+		i := slices.IndexFunc(lb.Nodes, func(n dataplane.Node) bool { return n == node })
+		if !ok || i < 0 {
+			continue
+		}
+		delete(want, k)
+		n := ns(k.vpc)
+		n.Entries = append(n.Entries, translate.Entry{ENI: k.addr, Node: netip.AddrPortFrom(lb.Transit[i], e.Port), Idle: idleOf(l)})
+		if p.enis[k.vpc] == nil {
+			p.enis[k.vpc] = map[netip.Addr]endpointRef{}
+		}
+		if _, counted := p.enis[k.vpc][k.addr.Addr()]; !counted {
+			n.Counted = append(n.Counted, k.addr.Addr())
+			p.enis[k.vpc][k.addr.Addr()] = endpointRef{e.EndpointID, e.ServiceID}
+		}
+		if !slices.Contains(p.owners[k.vpc], e.EndpointID) {
+			p.owners[k.vpc] = append(p.owners[k.vpc], e.EndpointID)
+		}
+	}
+	for _, vpc := range slices.Sorted(maps.Keys(byVPC)) {
+		n := byVPC[vpc]
+		slices.SortFunc(n.Entries, func(x, y translate.Entry) int { return x.ENI.Compare(y.ENI) })
+		slices.SortFunc(n.Exits, func(x, y translate.Exit) int { return x.Node.Compare(y.Node) })
+		slices.SortFunc(n.Counted, netip.Addr.Compare)
+		p.nss = append(p.nss, *n)
+	}
+	return p
+}
+
+func idleOf(l dataplane.Listener) time.Duration {
+	if l.IdleTimeout > 0 {
+		return l.IdleTimeout
+	}
+	return dataplane.DefaultIdleTimeout
+}

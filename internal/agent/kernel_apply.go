@@ -1,0 +1,176 @@
+package agent
+
+import (
+	"fmt"
+	"maps"
+	"net/netip"
+
+	"strait/internal/agent/translate"
+	"strait/internal/dataplane"
+)
+
+// applyKernel links ready VPCs to the transit namespace, routes the nodes'
+// transit addresses and applies the translation. failed holds the endpoints
+// whose entries could not be applied.
+func (a *Agent) applyKernel(p kernelPlan, ready map[string]bool) (failed map[string]bool, errs []error) {
+	failed = map[string]bool{}
+	for vpc, addr := range p.links {
+		if !ready[vpc] || a.links[vpc] == addr {
+			continue
+		}
+		if err := a.host.LinkTransit(vpc, addr); err != nil {
+			errs = append(errs, fmt.Errorf("vpc %s transit link: %w", vpc, err))
+			continue
+		}
+		a.links[vpc] = addr
+	}
+	for vpc := range a.links {
+		if _, ok := p.links[vpc]; !ok {
+			delete(a.links, vpc) // the VPC went (its link with it) or lost its address
+		}
+	}
+	routes := map[netip.Addr]netip.Addr{}
+	for node, via := range p.routes {
+		if _, linked := a.links[viaVPC(p.links, via)]; linked {
+			routes[node] = via
+		}
+	}
+	if !maps.Equal(routes, a.routes) {
+		if err := a.host.SetTransitRoutes(routes); err != nil {
+			errs = append(errs, fmt.Errorf("transit routes: %w", err))
+		} else {
+			a.routes = routes
+		}
+	}
+	var nss []translate.Namespace
+	for _, n := range p.nss {
+		if _, linked := a.links[n.VPC]; linked {
+			nss = append(nss, n)
+			continue
+		}
+		for _, id := range p.owners[n.VPC] {
+			failed[id] = true
+		}
+	}
+	if err := a.tr.Apply(nss); err != nil {
+		errs = append(errs, err)
+		// Which VPC failed is in the error; its endpoints are retried next Apply.
+		for _, n := range nss {
+			for _, id := range p.owners[n.VPC] {
+				failed[id] = true
+			}
+		}
+	}
+	a.setBaselines(p.enis)
+	a.mu.Lock()
+	a.kernelENIs = p.enis
+	a.mu.Unlock()
+	return failed, errs
+}
+
+// setBaselines records where each counted ENI's counters start for this
+// process: at their value when the process first applies a state (adopted
+// counters hold what an earlier process counted and reported), at zero for
+// ENIs counted later.
+func (a *Agent) setBaselines(enis map[string]map[netip.Addr]endpointRef) {
+	a.kbaseMu.Lock()
+	defer a.kbaseMu.Unlock()
+	if a.kbase == nil {
+		a.kbase = map[string]translate.Counts{}
+		counts, _ := a.tr.Counters()
+		for vpc, m := range counts {
+			for addr, c := range m {
+				c.Active = 0
+				a.kbase[vpc+"/"+addr.String()] = c
+			}
+		}
+	}
+	for vpc, m := range enis {
+		for addr := range m {
+			if _, ok := a.kbase[vpc+"/"+addr.String()]; !ok {
+				a.kbase[vpc+"/"+addr.String()] = translate.Counts{}
+			}
+		}
+	}
+}
+
+// viaVPC returns the VPC whose transit address is via.
+func viaVPC(links map[string]netip.Addr, via netip.Addr) string {
+	for vpc, a := range links {
+		if a == via {
+			return vpc
+		}
+	}
+	return ""
+}
+
+// refreshKernel re-reads the eligible targets of every exit after a health
+// change and rewrites the slots that changed.
+func (a *Agent) refreshKernel() {
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
+	if a.last == nil {
+		return
+	}
+	want, _ := wantListeners(*a.last)
+	p := a.planKernel(*a.last, want)
+	var nss []translate.Namespace
+	for _, n := range p.nss {
+		if _, linked := a.links[n.VPC]; linked {
+			nss = append(nss, n)
+		}
+	}
+	if err := a.tr.Apply(nss); err != nil {
+		a.log.Warn("kernel path: applying target health", "error", err)
+	}
+}
+
+// watchHealth refreshes the kernel path's targets on every health change
+// until stop is closed.
+func (a *Agent) watchHealth(stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-a.proxy.HealthChanged():
+			a.refreshKernel()
+		}
+	}
+}
+
+// kernelTraffic reads the kernel path's counters and hands each endpoint's
+// translated traffic since this process started to the proxy, which adds it
+// to the endpoint's relayed traffic. The caller holds a.mu (read).
+func (a *Agent) kernelTraffic() {
+	counts, err := a.tr.Counters()
+	if err != nil {
+		a.log.Debug("kernel path counters", "error", err)
+	}
+	per := map[string]dataplane.Stats{}
+	svc := map[string]string{}
+	a.kbaseMu.Lock()
+	defer a.kbaseMu.Unlock()
+	for vpc, enis := range a.kernelENIs {
+		for addr, ep := range enis {
+			c, ok := counts[vpc][addr]
+			if !ok {
+				continue
+			}
+			k := vpc + "/" + addr.String()
+			base := a.kbase[k]
+			if c.Flows < base.Flows || c.BytesIn < base.BytesIn || c.BytesOut < base.BytesOut {
+				base = translate.Counts{} // the counters were recreated
+				a.kbase[k] = base
+			}
+			s := per[ep.id]
+			s.NewConnections += c.Flows - base.Flows
+			s.BytesIn += c.BytesIn - base.BytesIn
+			s.BytesOut += c.BytesOut - base.BytesOut
+			s.ActiveConnections += c.Active
+			per[ep.id], svc[ep.id] = s, ep.service
+		}
+	}
+	for id, s := range per {
+		a.proxy.SetTranslated(id, svc[id], s)
+	}
+}
