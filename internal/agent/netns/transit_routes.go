@@ -18,8 +18,10 @@ const dumpAttempts = 5
 // as "<node>/32 via <VPC address> dev <the VPC's link> onlink". It changes only
 // what differs from the kernel's main table (one dump, then one request per
 // added, changed or removed route); LinkTransit's routes to the VPCs' addresses
-// are kept. A route whose VPC address is not linked (LinkTransit first) is left
-// out and reported in the error, after the others are set.
+// are kept. Addresses outside the transit range, or a node address that is a
+// linked VPC's, are an error and change nothing; a route whose VPC address is
+// not linked (LinkTransit first) is left out and reported in the error, after
+// the others are set.
 func (h *Host) SetTransitRoutes(routes map[netip.Addr]netip.Addr) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -58,15 +60,16 @@ func (h *Host) SetTransitRoutes(routes map[netip.Addr]netip.Addr) error {
 				}
 			}
 		}
+		for node := range routes {
+			if _, isVPC := links[node]; isVPC {
+				return fmt.Errorf("transit routes: route to %s: it is a VPC's transit address", node)
+			}
+		}
 		var errs []error
 		for node, vpc := range routes {
 			link, ok := links[vpc]
 			if !ok {
 				errs = append(errs, fmt.Errorf("route to %s: no VPC with transit address %s is linked", node, vpc))
-				continue
-			}
-			if _, isVPC := links[node]; isVPC {
-				errs = append(errs, fmt.Errorf("route to %s: it is a VPC's transit address", node))
 				continue
 			}
 			if r, ok := via[node]; ok && r.LinkIndex == link && r.Gw.Equal(vpc.AsSlice()) && r.Flags&int(netlink.FLAG_ONLINK) != 0 {
