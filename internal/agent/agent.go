@@ -27,7 +27,6 @@ type Agent struct {
 
 	forwarding Forwarding
 	tr         *translate.Translator
-	stop       chan struct{} // closed by Close: ends watchHealth
 
 	applyMu   sync.Mutex // one Apply at a time
 	vpcs      map[string]netns.VPC
@@ -42,6 +41,7 @@ type Agent struct {
 	links     map[string]netip.Addr                                     // VPC → transit address linked
 	routes    map[netip.Addr]netip.Addr                                 // transit routes applied
 	last      *State                                                    // the state last applied
+	closed    bool                                                      // Close was called
 
 	mu        sync.RWMutex // guards ready, known, endpoints and services
 	ready     map[string]bool
@@ -85,7 +85,7 @@ func New(host *netns.Host, fw Firewall, proxy *dataplane.Proxy, log *slog.Logger
 		vpcFW: map[string]appliedFirewall[map[netip.Addr]firewall.Rules]{}, instFW: map[string]appliedFirewall[firewall.Rules]{},
 		listeners: map[listenKey]*listener{}, resolvers: map[string]*resolver{},
 		ready: map[string]bool{}, known: map[string]bool{},
-		links: map[string]netip.Addr{}, stop: make(chan struct{}),
+		links: map[string]netip.Addr{},
 	}
 	for _, o := range opts {
 		o(a)
@@ -104,7 +104,8 @@ func New(host *netns.Host, fw Firewall, proxy *dataplane.Proxy, log *slog.Logger
 		a.instances[id] = netns.Instance{ID: id}
 		a.known[id] = true
 	}
-	go a.watchHealth(a.stop)
+	proxy.OnHealthChange(a.refreshKernel)
+	proxy.OnCollect(a.collectTraffic)
 	return a, nil
 }
 
@@ -326,9 +327,8 @@ func (a *Agent) closeResolver(vpc string) {
 // host's spare sockets. The namespaces, addresses and rules stay for the next
 // run to adopt (`strait down` removes them).
 func (a *Agent) Close() {
-	close(a.stop)
 	a.applyMu.Lock()
-	defer a.applyMu.Unlock()
+	a.closed = true
 	for k, l := range a.listeners {
 		l.ln.Close()
 		delete(a.listeners, k)
@@ -336,6 +336,8 @@ func (a *Agent) Close() {
 	for id := range a.resolvers {
 		a.closeResolver(id)
 	}
+	// The proxy's last health reports call refreshKernel, which takes applyMu.
+	a.applyMu.Unlock()
 	a.proxy.Close()
 	a.host.CloseSpares()
 }

@@ -109,7 +109,7 @@ func viaVPC(links map[string]netip.Addr, via netip.Addr) string {
 func (a *Agent) refreshKernel() {
 	a.applyMu.Lock()
 	defer a.applyMu.Unlock()
-	if a.last == nil {
+	if a.closed || a.last == nil {
 		return
 	}
 	want, _ := wantListeners(*a.last)
@@ -122,19 +122,6 @@ func (a *Agent) refreshKernel() {
 	}
 	if err := a.tr.Apply(nss); err != nil {
 		a.log.Warn("kernel path: applying target health", "error", err)
-	}
-}
-
-// watchHealth refreshes the kernel path's targets on every health change
-// until stop is closed.
-func (a *Agent) watchHealth(stop <-chan struct{}) {
-	for {
-		select {
-		case <-stop:
-			return
-		case <-a.proxy.HealthChanged():
-			a.refreshKernel()
-		}
 	}
 }
 

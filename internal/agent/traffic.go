@@ -15,6 +15,14 @@ func (a *Agent) Traffic() map[string]dataplane.Stats {
 	return out
 }
 
+// collectTraffic brings the kernel path's counters in the proxy up to date
+// before a metrics scrape.
+func (a *Agent) collectTraffic() {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	a.kernelTraffic()
+}
+
 // forgetCounters drops the proxy's counters of the endpoints and services st no
 // longer has, and records those it has. The caller holds a.mu.
 func (a *Agent) forgetCounters(st State) {

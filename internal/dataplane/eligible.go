@@ -48,15 +48,13 @@ func (p *Proxy) Eligible(lb, nodeAZ string, port uint16) []netip.AddrPort {
 	return slices.Compact(out)
 }
 
-// HealthChanged receives a value after target health changed (a target became
-// healthy, unhealthy, initial or unavailable); changes that come in a burst may
-// be folded into one. The kernel path then re-reads Eligible.
-func (p *Proxy) HealthChanged() <-chan struct{} { return p.healthChanged }
+// OnHealthChange registers fn, called after target health changed (a target
+// became healthy, unhealthy, initial or unavailable) and before the change is
+// reported (Options.Report): what fn does, the kernel path re-reading
+// Eligible, is done by the time the store shows the new health. It runs on the
+// proxy's report goroutine; changes that come in a burst may share one call.
+func (p *Proxy) OnHealthChange(fn func()) { p.reports.hook.Store(&fn) }
 
-// signalHealth notes a health change for HealthChanged, without blocking.
-func (p *Proxy) signalHealth() {
-	select {
-	case p.healthChanged <- struct{}{}:
-	default:
-	}
-}
+// OnCollect registers fn, called before the metrics are read at a scrape: the
+// kernel path brings its counters (SetTranslated) up to date.
+func (p *Proxy) OnCollect(fn func()) { p.onCollect.Store(&fn) }

@@ -194,7 +194,6 @@ func (p *Proxy) reportLocked(st *targetState, h model.TargetHealth) {
 	st.reported = h
 	p.log.Debug("target health", "target_group", st.group, "target", st.target.ID, "state", h.State, "reason", h.Reason)
 	p.reports.add(healthChange{st.group, st.target, h})
-	p.signalHealth()
 }
 
 // checkResult is the outcome of one health check.

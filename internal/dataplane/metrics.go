@@ -196,6 +196,9 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge, counter := prometheus.GaugeValue, prometheus.CounterValue
+	if fn := c.p.onCollect.Load(); fn != nil {
+		(*fn)()
+	}
 	ch <- prometheus.MustNewConstMetric(descRefused, counter, float64(c.p.refused.total.Load()))
 	st := &c.p.stats
 	st.mu.RLock()

@@ -82,6 +82,8 @@ type Proxy struct {
 	sessions  map[*session]struct{}
 	listeners map[*ListenSocket]struct{}
 
+	onCollect atomic.Pointer[func()] // OnCollect's
+
 	healthChanged chan struct{}  // HealthChanged's, capacity 1
 	wg            sync.WaitGroup // connection goroutines and relayed directions not ended
 
@@ -100,15 +102,14 @@ type stateKey struct {
 // until Configure.
 func New(opts Options) *Proxy {
 	p := &Proxy{
-		opts:          opts,
-		log:           opts.Logger,
-		sel:           opts.Selector,
-		dialTimeout:   opts.DialTimeout,
-		epoch:         time.Now(),
-		states:        map[stateKey]*targetState{},
-		sessions:      map[*session]struct{}{},
-		listeners:     map[*ListenSocket]struct{}{},
-		healthChanged: make(chan struct{}, 1),
+		opts:        opts,
+		log:         opts.Logger,
+		sel:         opts.Selector,
+		dialTimeout: opts.DialTimeout,
+		epoch:       time.Now(),
+		states:      map[stateKey]*targetState{},
+		sessions:    map[*session]struct{}{},
+		listeners:   map[*ListenSocket]struct{}{},
 		stats: statsTable{
 			endpoints: map[string]*endpointCounters{},
 			services:  map[string]*counters{},

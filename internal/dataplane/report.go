@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"strait/internal/model"
 )
@@ -11,6 +12,7 @@ import (
 // health checks or Configure, and Report may call back into the Proxy.
 type reporter struct {
 	fn    HealthReport
+	hook  atomic.Pointer[func()] // Proxy.OnHealthChange's
 	mu    sync.Mutex
 	queue []healthChange
 	wake  chan struct{} // capacity 1
@@ -33,7 +35,7 @@ func newReporter(fn HealthReport) *reporter {
 
 // add queues a report.
 func (r *reporter) add(c healthChange) {
-	if r.fn == nil {
+	if r.fn == nil && r.hook.Load() == nil {
 		return
 	}
 	r.mu.Lock()
@@ -66,6 +68,12 @@ func (r *reporter) flush() {
 		r.mu.Unlock()
 		if len(q) == 0 {
 			return
+		}
+		if h := r.hook.Load(); h != nil {
+			(*h)()
+		}
+		if r.fn == nil {
+			continue
 		}
 		for _, c := range q {
 			r.fn(c.group, c.target, c.health)
