@@ -179,9 +179,11 @@ func TestLinkTransitRelinkAndReaddress(t *testing.T) {
 
 	links := ipIn(t, h.TransitNamespace(), "-o", "link", "show")
 	routes := transitRoutes(t, h)
+	start := time.Now()
 	if err := h.LinkTransit(a, netip.MustParseAddr("169.254.1.1")); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("LinkTransit with nothing to change: %v", time.Since(start))
 	if got := ipIn(t, h.TransitNamespace(), "-o", "link", "show"); got != links {
 		t.Fatalf("links changed by an idempotent LinkTransit:\n%s\nwas:\n%s", got, links)
 	}
