@@ -9,8 +9,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// dumpAttempts is how often a route dump interrupted by a concurrent change
-// (the kernel flags it, netlink.ErrDumpInterrupted) is tried.
+// dumpAttempts is how often a route dump is tried when a concurrent change
+// interrupts it (the kernel flags it, netlink.ErrDumpInterrupted).
 const dumpAttempts = 5
 
 // SetTransitRoutes makes the routes via a gateway in the transit namespace
@@ -41,28 +41,19 @@ func (h *Host) SetTransitRoutes(routes map[netip.Addr]netip.Addr) error {
 		return fmt.Errorf("transit routes: no VPC is linked to the transit namespace (LinkTransit first)")
 	}
 	return withHandle(name, func(nh *netlink.Handle) error {
-		have, err := listRoutes(nh)
+		t, err := readTransitTable(nh)
 		if err != nil {
 			return fmt.Errorf("transit routes: %w", err)
 		}
-		links := map[netip.Addr]int{}         // VPC transit address → its link
-		via := map[netip.Addr]netlink.Route{} // node address → route
-		for _, r := range have {
-			dst := prefixOf(r.Dst)
-			switch {
-			case r.Gw == nil && dst.Bits() == 32:
-				links[dst.Addr()] = r.LinkIndex
-			case r.Gw != nil && dst.Bits() == 32:
-				via[dst.Addr()] = r
-			case r.Gw != nil: // not one of ours: nothing else routes via a gateway here
-				if err := nh.RouteDel(&r); err != nil && !errors.Is(err, unix.ESRCH) {
-					return fmt.Errorf("transit routes: removing the route to %s: %w", dst, err)
-				}
-			}
-		}
+		links, via := t.links, t.via
 		for node := range routes {
 			if _, isVPC := links[node]; isVPC {
 				return fmt.Errorf("transit routes: route to %s: it is a VPC's transit address", node)
+			}
+		}
+		for _, r := range t.others {
+			if err := nh.RouteDel(&r); err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("transit routes: removing the route to %s: %w", prefixOf(r.Dst), err)
 			}
 		}
 		var errs []error
@@ -95,13 +86,32 @@ func (h *Host) SetTransitRoutes(routes map[netip.Addr]netip.Addr) error {
 	})
 }
 
-// listRoutes lists the IPv4 routes of the main table, dumping again when a
-// concurrent change interrupted the dump.
-func listRoutes(nh *netlink.Handle) ([]netlink.Route, error) {
+// transitTable is the transit namespace's main table, sorted out.
+type transitTable struct {
+	links  map[netip.Addr]int           // VPC transit address → its link (LinkTransit's routes)
+	via    map[netip.Addr]netlink.Route // node address → its route via a VPC
+	others []netlink.Route              // other routes via a gateway: none of ours
+}
+
+// readTransitTable dumps the IPv4 main table of the transit namespace, again
+// when a concurrent change interrupted the dump.
+func readTransitTable(nh *netlink.Handle) (transitTable, error) {
 	for attempt := 1; ; attempt++ {
-		routes, err := nh.RouteList(nil, netlink.FAMILY_V4)
-		if !errors.Is(err, netlink.ErrDumpInterrupted) || attempt == dumpAttempts {
-			return routes, err
+		t := transitTable{links: map[netip.Addr]int{}, via: map[netip.Addr]netlink.Route{}}
+		err := nh.RouteListFilteredIter(netlink.FAMILY_V4, &netlink.Route{}, 0, func(r netlink.Route) bool {
+			dst := prefixOf(r.Dst)
+			switch {
+			case r.Gw == nil && dst.Bits() == 32:
+				t.links[dst.Addr()] = r.LinkIndex
+			case r.Gw != nil && dst.Bits() == 32:
+				t.via[dst.Addr()] = r
+			case r.Gw != nil:
+				t.others = append(t.others, r)
+			}
+			return true
+		})
+		if err == nil || !errors.Is(err, netlink.ErrDumpInterrupted) || attempt == dumpAttempts {
+			return t, err
 		}
 	}
 }

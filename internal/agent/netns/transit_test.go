@@ -119,7 +119,6 @@ func TestTransitForwardsBetweenVPCs(t *testing.T) {
 
 	// A load balancer node's address, routed via B.
 	ipIn(t, h.Namespace(b), "addr", "add", "169.254.2.7/32", "dev", "lo")
-	ipIn(t, h.Namespace(b), "addr", "add", "169.254.2.8/32", "dev", "lo")
 	nodes := map[netip.Addr]netip.Addr{
 		netip.MustParseAddr("169.254.2.7"): netip.MustParseAddr("169.254.1.2"),
 		netip.MustParseAddr("169.254.2.8"): netip.MustParseAddr("169.254.1.2"),
@@ -132,21 +131,25 @@ func TestTransitForwardsBetweenVPCs(t *testing.T) {
 
 	// A claims B's node address 169.254.2.8 (on its lo) as source: the transit
 	// namespace routes that address to B's link, not A's, and drops the packet.
-	// B receives the honest datagram sent after it first.
+	// B receives the honest datagrams sent before and after it, and nothing
+	// between them. (The first one also resolves the transit gateway's MAC in A
+	// with A's own address as the ARP sender, which the transit namespace would
+	// not answer for the spoofed one.)
 	ipIn(t, h.Namespace(a), "addr", "add", "169.254.2.8/32", "dev", "lo")
 	rc, err := h.ListenUDP(b, netip.MustParseAddrPort("169.254.2.7:7001"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	for _, from := range []string{"169.254.2.8", "169.254.1.1"} {
+	sent := []struct{ from, msg string }{{"169.254.1.1", "before"}, {"169.254.2.8", "spoofed"}, {"169.254.1.1", "after"}}
+	for _, s := range sent {
 		err := h.Do(a, func() error {
-			c, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(from+":0")), net.UDPAddrFromAddrPort(netip.MustParseAddrPort("169.254.2.7:7001")))
+			c, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(s.from+":0")), net.UDPAddrFromAddrPort(netip.MustParseAddrPort("169.254.2.7:7001")))
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			_, err = c.Write([]byte(from))
+			_, err = c.Write([]byte(s.msg))
 			return err
 		})
 		if err != nil {
@@ -154,13 +157,15 @@ func TestTransitForwardsBetweenVPCs(t *testing.T) {
 		}
 	}
 	rc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 64)
-	n, src, err := rc.ReadFromUDPAddrPort(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(buf[:n]) != "169.254.1.1" || src.Addr() != netip.MustParseAddr("169.254.1.1") {
-		t.Fatalf("B received %q from %s first, want the datagram from 169.254.1.1 (the spoofed one dropped)", buf[:n], src)
+	for _, want := range []string{"before", "after"} {
+		buf := make([]byte, 64)
+		n, src, err := rc.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(buf[:n]) != want || src.Addr() != netip.MustParseAddr("169.254.1.1") {
+			t.Fatalf("B received %q from %s, want %q from 169.254.1.1 (the spoofed one dropped)", buf[:n], src, want)
+		}
 	}
 }
 
@@ -174,9 +179,11 @@ func TestLinkTransitRelinkAndReaddress(t *testing.T) {
 
 	links := ipIn(t, h.TransitNamespace(), "-o", "link", "show")
 	routes := transitRoutes(t, h)
+	start := time.Now()
 	if err := h.LinkTransit(a, netip.MustParseAddr("169.254.1.1")); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("LinkTransit with nothing to change: %v", time.Since(start))
 	if got := ipIn(t, h.TransitNamespace(), "-o", "link", "show"); got != links {
 		t.Fatalf("links changed by an idempotent LinkTransit:\n%s\nwas:\n%s", got, links)
 	}
@@ -231,7 +238,10 @@ func TestLinkTransitRelinkAndReaddress(t *testing.T) {
 	}
 }
 
-// routeEvents counts the route changes in the transit namespace that fn makes.
+// routeEvents counts the route changes in the transit namespace that fn makes,
+// as the kernel reports them. (Replacing a route with an identical one is no
+// change to the kernel and reports nothing: this counts changes, not requests;
+// BenchmarkSetTransitRoutes shows what comparing first saves.)
 func routeEvents(t *testing.T, h *netns.Host, fn func()) int {
 	t.Helper()
 	fd, release, err := h.NamespaceFd(netns.TransitID)
