@@ -90,7 +90,7 @@ func New(host *netns.Host, fw Firewall, proxy *dataplane.Proxy, log *slog.Logger
 	for _, o := range opts {
 		o(a)
 	}
-	a.tr = translate.New(host.OpenNamespace, log)
+	a.tr = translate.New(host.NamespaceFd, log)
 	vpcs, insts, err := host.Managed()
 	if err != nil {
 		return nil, err

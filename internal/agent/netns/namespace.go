@@ -137,7 +137,7 @@ func deleteNamespace(name string) error {
 // openNamespace opens a named namespace, with a clear error when it does not exist.
 func openNamespace(name string) (vnetns.NsHandle, error) {
 	if !nsExists(name) {
-		return vnetns.None(), fmt.Errorf("namespace %s does not exist", name)
+		return vnetns.None(), &os.PathError{Op: "open namespace", Path: nsPath(name), Err: os.ErrNotExist}
 	}
 	ns, err := vnetns.GetFromPath(nsPath(name))
 	if err != nil {

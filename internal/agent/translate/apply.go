@@ -15,8 +15,10 @@ import (
 	"github.com/google/nftables/expr"
 )
 
-// Opener opens a VPC's network namespace (its /run/netns file).
-type Opener func(vpcID string) (*os.File, error)
+// Opener opens a VPC's network namespace (netns.Host.NamespaceFd): a
+// descriptor and the function that closes it. A namespace that does not exist
+// gives an error satisfying os.ErrNotExist.
+type Opener func(vpcID string) (fd int, release func(), err error)
 
 // Translator keeps the tables of the VPC namespaces on the kernel path. Apply
 // changes them by difference: entries, exits and counted addresses coming and
@@ -49,12 +51,12 @@ func New(open Opener, log *slog.Logger) *Translator {
 
 // conn runs fn with a netlink connection to vpc's namespace.
 func (t *Translator) conn(vpc string, fn func(*nftables.Conn) error) error {
-	f, err := t.open(vpc)
+	fd, release, err := t.open(vpc)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	c, err := nftables.New(nftables.WithNetNSFd(int(f.Fd())))
+	defer release()
+	c, err := nftables.New(nftables.WithNetNSFd(fd))
 	if err != nil {
 		return err
 	}

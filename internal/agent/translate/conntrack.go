@@ -105,15 +105,15 @@ func (t *Translator) cutFlows(cuts []cut) []error {
 
 // withConntrack runs fn with a netlink handle in vpc's namespace.
 func (t *Translator) withConntrack(vpc string, fn func(*netlink.Handle) error) error {
-	f, err := t.open(vpc)
+	fd, release, err := t.open(vpc)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil // the VPC is gone, and its flows with it
 		}
 		return err
 	}
-	defer f.Close()
-	h, err := netlink.NewHandleAt(vnetns.NsHandle(int(f.Fd())), unix.NETLINK_NETFILTER)
+	defer release()
+	h, err := netlink.NewHandleAt(vnetns.NsHandle(fd), unix.NETLINK_NETFILTER)
 	if err != nil {
 		return err
 	}

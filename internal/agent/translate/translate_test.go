@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -72,9 +70,7 @@ func newWorld(t *testing.T) *world {
 		run("netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	}
 	run("-n", x, "route", "add", w.node.Addr().String()+"/32", "via", w.provT.String(), "dev", "xp", "onlink")
-	w.tr = translate.New(func(vpc string) (*os.File, error) {
-		return os.Open(filepath.Join("/run/netns", h.Namespace(vpc)))
-	}, slog.Default())
+	w.tr = translate.New(h.NamespaceFd, slog.Default())
 	for _, id := range []string{w.tgt.ID, w.tgt2.ID} {
 		netnstest.Listen(t, h, id, "0.0.0.0:3306", id)
 	}
@@ -129,9 +125,7 @@ func TestTranslatedFlow(t *testing.T) {
 	if err := w.tr.Apply(w.state([]netip.AddrPort{t2}, []netip.AddrPort{t1, t2}, true)); err != nil {
 		t.Fatal(err)
 	}
-	tr2 := translate.New(func(vpc string) (*os.File, error) {
-		return os.Open(filepath.Join("/run/netns", w.h.Namespace(vpc)))
-	}, slog.Default())
+	tr2 := translate.New(w.h.NamespaceFd, slog.Default())
 	if err := tr2.Apply(w.state([]netip.AddrPort{t1}, []netip.AddrPort{t1, t2}, true)); err != nil {
 		t.Fatal(err)
 	}
