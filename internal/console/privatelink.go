@@ -109,15 +109,6 @@ func liveCount(conns []published.PrivateLinkConnection) int {
 	return n
 }
 
-func (c *Console) plFailed(w http.ResponseWriter, r *http.Request, s *session, err error, fields []string, fallback string) {
-	fe, err := fieldErrors(err, r.PostForm, fields, fallback)
-	if err != nil {
-		c.failed(w, r, s, err)
-		return
-	}
-	c.showPrivateLink(w, r, s, http.StatusBadRequest, fe, r.PostForm)
-}
-
 func (c *Console) createPrivateLink(w http.ResponseWriter, r *http.Request, s *session) {
 	name := r.PathValue("name")
 	principals := splitList(r.PostForm.Get("principals"))
@@ -129,7 +120,7 @@ func (c *Console) createPrivateLink(w http.ResponseWriter, r *http.Request, s *s
 		Principals: principals, AcceptanceRequired: r.PostForm.Get("acceptance_required") == "on",
 		PrivateDNSName: strings.TrimSpace(r.PostForm.Get("private_dns_name"))})
 	if err != nil {
-		c.plFailed(w, r, s, err, []string{"principals", "private_dns_name"}, "principals")
+		c.refused(w, r, s, c.showPrivateLink, err, []string{"principals", "private_dns_name"}, "principals")
 		return
 	}
 	c.redirect(w, r, s, c.path("services/"+name+"/privatelink"), "PrivateLink is being created: the load balancer and the endpoint service take a few seconds.")
@@ -160,12 +151,7 @@ func (c *Console) updatePrincipals(w http.ResponseWriter, r *http.Request, s *se
 	ps := splitList(r.PostForm.Get("principals"))
 	_, err := c.ctl.UpdatePrivateLink(r.Context(), s.Account, name, published.UpdatePrivateLinkInput{Principals: &ps})
 	if err != nil {
-		fe, err := fieldErrors(err, r.PostForm, []string{"principals"}, "principals")
-		if err != nil {
-			c.failed(w, r, s, err)
-			return
-		}
-		c.showPrincipals(w, r, s, http.StatusBadRequest, fe, r.PostForm)
+		c.refused(w, r, s, c.showPrincipals, err, []string{"principals"}, "principals")
 		return
 	}
 	msg := "Principals replaced: " + strings.Join(ps, ", ") + ". Existing connections stay up."
@@ -180,7 +166,7 @@ func (c *Console) updatePrivateDNS(w http.ResponseWriter, r *http.Request, s *se
 	dnsName := strings.TrimSpace(r.PostForm.Get("private_dns_name"))
 	_, err := c.ctl.UpdatePrivateLink(r.Context(), s.Account, name, published.UpdatePrivateLinkInput{PrivateDNSName: &dnsName})
 	if err != nil {
-		c.plFailed(w, r, s, err, []string{"private_dns_name"}, "private_dns_name")
+		c.refused(w, r, s, c.showPrivateLink, err, []string{"private_dns_name"}, "private_dns_name")
 		return
 	}
 	msg := "Private DNS name removed."
@@ -194,7 +180,7 @@ func (c *Console) verifyDNS(w http.ResponseWriter, r *http.Request, s *session) 
 	name := r.PathValue("name")
 	es, err := c.ctl.VerifyPrivateLinkDNS(r.Context(), s.Account, name)
 	if err != nil {
-		c.plFailed(w, r, s, err, nil, "verify")
+		c.refused(w, r, s, c.showPrivateLink, err, nil, "verify")
 		return
 	}
 	v := es.DNSVerification
@@ -322,12 +308,7 @@ func (c *Console) decideConnections(w http.ResponseWriter, r *http.Request, s *s
 	}
 	failed, err := op(r.Context(), s.Account, name, ids)
 	if err != nil {
-		fe, err := fieldErrors(err, r.PostForm, []string{"endpoint_ids"}, "endpoint_ids")
-		if err != nil {
-			c.failed(w, r, s, err)
-			return
-		}
-		c.showConnections(w, r, s, http.StatusBadRequest, fe, r.PostForm)
+		c.refused(w, r, s, c.showConnections, err, []string{"endpoint_ids"}, "endpoint_ids")
 		return
 	}
 	if len(failed) > 0 {
