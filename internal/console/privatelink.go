@@ -1,6 +1,8 @@
 package console
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -23,31 +25,77 @@ func (c *Console) privateLinkPage(w http.ResponseWriter, r *http.Request, s *ses
 // resource's state, service name, consumer command, principals and private DNS
 // name with its TXT record.
 func (c *Console) showPrivateLink(w http.ResponseWriter, r *http.Request, s *session, status int, errs formErrors, form url.Values) {
-	ctx := r.Context()
-	svc, err := c.ctl.PublishedService(ctx, s.Account, r.PathValue("name"))
+	svc, err := c.ctl.PublishedService(r.Context(), s.Account, r.PathValue("name"))
 	if err != nil {
 		c.failed(w, r, s, err)
 		return
 	}
-	v := serviceView{Service: svc, Tab: "privatelink"}
-	if pl := svc.PrivateLink; pl != nil {
-		if pl.ServiceName != "" {
-			v.Command = consumerCommand(c.ctl.Region(), pl.ServiceName)
-		}
-		if pl.ServiceID != "" {
-			if es, err := c.ctl.EndpointService(ctx, s.Account, pl.ServiceID); err == nil && es.PrivateDNSName == pl.PrivateDNSName {
-				v.Verification = es.DNSVerification
-			}
-			conns, err := c.ctl.PrivateLinkConnections(ctx, s.Account, svc.Name)
-			if err != nil {
-				c.failed(w, r, s, err)
-				return
-			}
-			v.Connections = conns
-			v.Live = liveCount(conns)
-		}
+	c.showPrivateLinkOf(w, r, s, svc, status, errs, form)
+}
+
+// showPrivateLinkOf renders the PrivateLink tab of svc as just read.
+func (c *Console) showPrivateLinkOf(w http.ResponseWriter, r *http.Request, s *session, svc model.PublishedService, status int, errs formErrors, form url.Values) {
+	c.showTab(w, r, s, svc, "privatelink", "PrivateLink", c.privateLinkView, status, errs, form)
+}
+
+// showTab renders one tab (page, titled title) of svc as just read; build reads
+// what else the tab shows.
+func (c *Console) showTab(w http.ResponseWriter, r *http.Request, s *session, svc model.PublishedService, page, title string,
+	build func(context.Context, string, model.PublishedService) (serviceView, error), status int, errs formErrors, form url.Values) {
+	v, err := build(r.Context(), s.Account, svc)
+	if err != nil {
+		c.failed(w, r, s, err)
+		return
 	}
-	c.render(w, r, status, "privatelink", s, view{Title: svc.Name + " · PrivateLink", Nav: "services", Errors: errs, Form: form, Data: v})
+	c.render(w, r, status, page, s, view{Title: svc.Name + " · " + title, Nav: "services", Errors: errs, Form: form, Data: v})
+}
+
+// privateLinkView is the PrivateLink tab of svc as just read. A resource that
+// is gone by the time its connections are read was deleted meanwhile (a
+// deletion finishing between the two reads): the tab shows it gone, the
+// deletion done, as the next read would.
+func (c *Console) privateLinkView(ctx context.Context, acct string, svc model.PublishedService) (serviceView, error) {
+	v := serviceView{Service: svc, Tab: "privatelink"}
+	pl := svc.PrivateLink
+	if pl == nil {
+		return v, nil
+	}
+	if pl.ServiceName != "" {
+		v.Command = consumerCommand(c.ctl.Region(), pl.ServiceName)
+	}
+	if pl.ServiceID == "" {
+		return v, nil
+	}
+	conns, gone, err := c.privateLinkConnections(ctx, acct, svc.Name)
+	if err != nil {
+		return v, err
+	}
+	if gone {
+		svc.PrivateLink = nil
+		return serviceView{Service: svc, Tab: "privatelink"}, nil
+	}
+	v.Connections, v.Live = conns, liveCount(conns)
+	if es, err := c.ctl.EndpointService(ctx, acct, pl.ServiceID); err == nil && es.PrivateDNSName == pl.PrivateDNSName {
+		v.Verification = es.DNSVerification
+	}
+	return v, nil
+}
+
+// privateLinkConnections lists the connections of a service's PrivateLink
+// resource; gone reports that the resource no longer exists (deleted since the
+// service was read), which the pages show as the deletion done, not an error.
+func (c *Console) privateLinkConnections(ctx context.Context, acct, name string) (conns []published.PrivateLinkConnection, gone bool, err error) {
+	conns, err = c.ctl.PrivateLinkConnections(ctx, acct, name)
+	if noPrivateLink(err) {
+		return nil, true, nil
+	}
+	return conns, false, err
+}
+
+// noPrivateLink reports whether err says the service has no PrivateLink resource.
+func noPrivateLink(err error) bool {
+	var de *model.Error
+	return errors.As(err, &de) && de.Reason == model.ReasonNoPrivateLink
 }
 
 func liveCount(conns []published.PrivateLinkConnection) int {
@@ -61,15 +109,6 @@ func liveCount(conns []published.PrivateLinkConnection) int {
 	return n
 }
 
-func (c *Console) plFailed(w http.ResponseWriter, r *http.Request, s *session, err error, fields []string, fallback string) {
-	fe, err := fieldErrors(err, r.PostForm, fields, fallback)
-	if err != nil {
-		c.failed(w, r, s, err)
-		return
-	}
-	c.showPrivateLink(w, r, s, http.StatusBadRequest, fe, r.PostForm)
-}
-
 func (c *Console) createPrivateLink(w http.ResponseWriter, r *http.Request, s *session) {
 	name := r.PathValue("name")
 	principals := splitList(r.PostForm.Get("principals"))
@@ -81,7 +120,7 @@ func (c *Console) createPrivateLink(w http.ResponseWriter, r *http.Request, s *s
 		Principals: principals, AcceptanceRequired: r.PostForm.Get("acceptance_required") == "on",
 		PrivateDNSName: strings.TrimSpace(r.PostForm.Get("private_dns_name"))})
 	if err != nil {
-		c.plFailed(w, r, s, err, []string{"principals", "private_dns_name"}, "principals")
+		c.refused(w, r, s, c.showPrivateLink, err, []string{"principals", "private_dns_name"}, "principals")
 		return
 	}
 	c.redirect(w, r, s, c.path("services/"+name+"/privatelink"), "PrivateLink is being created: the load balancer and the endpoint service take a few seconds.")
@@ -112,12 +151,7 @@ func (c *Console) updatePrincipals(w http.ResponseWriter, r *http.Request, s *se
 	ps := splitList(r.PostForm.Get("principals"))
 	_, err := c.ctl.UpdatePrivateLink(r.Context(), s.Account, name, published.UpdatePrivateLinkInput{Principals: &ps})
 	if err != nil {
-		fe, err := fieldErrors(err, r.PostForm, []string{"principals"}, "principals")
-		if err != nil {
-			c.failed(w, r, s, err)
-			return
-		}
-		c.showPrincipals(w, r, s, http.StatusBadRequest, fe, r.PostForm)
+		c.refused(w, r, s, c.showPrincipals, err, []string{"principals"}, "principals")
 		return
 	}
 	msg := "Principals replaced: " + strings.Join(ps, ", ") + ". Existing connections stay up."
@@ -132,7 +166,7 @@ func (c *Console) updatePrivateDNS(w http.ResponseWriter, r *http.Request, s *se
 	dnsName := strings.TrimSpace(r.PostForm.Get("private_dns_name"))
 	_, err := c.ctl.UpdatePrivateLink(r.Context(), s.Account, name, published.UpdatePrivateLinkInput{PrivateDNSName: &dnsName})
 	if err != nil {
-		c.plFailed(w, r, s, err, []string{"private_dns_name"}, "private_dns_name")
+		c.refused(w, r, s, c.showPrivateLink, err, []string{"private_dns_name"}, "private_dns_name")
 		return
 	}
 	msg := "Private DNS name removed."
@@ -146,7 +180,7 @@ func (c *Console) verifyDNS(w http.ResponseWriter, r *http.Request, s *session) 
 	name := r.PathValue("name")
 	es, err := c.ctl.VerifyPrivateLinkDNS(r.Context(), s.Account, name)
 	if err != nil {
-		c.plFailed(w, r, s, err, nil, "verify")
+		c.refused(w, r, s, c.showPrivateLink, err, nil, "verify")
 		return
 	}
 	v := es.DNSVerification
@@ -162,25 +196,37 @@ func (c *Console) verifyDNS(w http.ResponseWriter, r *http.Request, s *session) 
 }
 
 func (c *Console) deletePrivateLinkPage(w http.ResponseWriter, r *http.Request, s *session) {
-	ctx := r.Context()
-	svc, err := c.ctl.PublishedService(ctx, s.Account, r.PathValue("name"))
+	svc, err := c.ctl.PublishedService(r.Context(), s.Account, r.PathValue("name"))
 	if err != nil {
 		c.failed(w, r, s, err)
 		return
 	}
+	c.confirmDeletePrivateLink(w, r, s, svc)
+}
+
+// confirmDeletePrivateLink asks to confirm the deletion of svc's PrivateLink
+// resource (svc as just read), offering to force it while connections are live.
+// A resource that is gone, also one deleted since svc was read, needs no
+// confirmation: the PrivateLink tab shows it gone.
+func (c *Console) confirmDeletePrivateLink(w http.ResponseWriter, r *http.Request, s *session, svc model.PublishedService) {
+	tab := c.path("services/" + svc.Name + "/privatelink")
 	if svc.PrivateLink == nil {
-		c.redirect(w, r, s, c.path("services/"+svc.Name+"/privatelink"), "")
+		c.redirect(w, r, s, tab, "")
 		return
 	}
 	cv := confirmView{
 		Question: "Delete the PrivateLink resource of " + svc.Name + "?",
 		Detail:   "This deletes its load balancer, target groups, listeners and endpoint service. Consumers' endpoints stop carrying traffic.",
-		Action:   c.path("services/" + svc.Name + "/privatelink/delete"), Cancel: c.path("services/" + svc.Name + "/privatelink"), Button: "Confirm",
+		Action:   c.path("services/" + svc.Name + "/privatelink/delete"), Cancel: tab, Button: "Confirm",
 	}
 	if svc.PrivateLink.ServiceID != "" {
-		conns, err := c.ctl.PrivateLinkConnections(ctx, s.Account, svc.Name)
+		conns, gone, err := c.privateLinkConnections(r.Context(), s.Account, svc.Name)
 		if err != nil {
 			c.failed(w, r, s, err)
+			return
+		}
+		if gone {
+			c.redirect(w, r, s, tab, "")
 			return
 		}
 		if n := liveCount(conns); n > 0 {
@@ -192,7 +238,13 @@ func (c *Console) deletePrivateLinkPage(w http.ResponseWriter, r *http.Request, 
 
 func (c *Console) deletePrivateLink(w http.ResponseWriter, r *http.Request, s *session) {
 	name := r.PathValue("name")
-	if _, err := c.ctl.DeletePrivateLink(r.Context(), s.Account, name, r.PostForm.Get("force") == "on"); err != nil {
+	_, err := c.ctl.DeletePrivateLink(r.Context(), s.Account, name, r.PostForm.Get("force") == "on")
+	if noPrivateLink(err) {
+		// Already deleted (the form sent twice, or from another tab): done.
+		c.redirect(w, r, s, c.path("services/"+name+"/privatelink"), "The PrivateLink resource of "+name+" is deleted.")
+		return
+	}
+	if err != nil {
 		c.failed(w, r, s, err)
 		return
 	}
@@ -204,22 +256,35 @@ func (c *Console) connectionsPage(w http.ResponseWriter, r *http.Request, s *ses
 }
 
 func (c *Console) showConnections(w http.ResponseWriter, r *http.Request, s *session, status int, errs formErrors, form url.Values) {
-	ctx := r.Context()
-	svc, err := c.ctl.PublishedService(ctx, s.Account, r.PathValue("name"))
+	svc, err := c.ctl.PublishedService(r.Context(), s.Account, r.PathValue("name"))
 	if err != nil {
 		c.failed(w, r, s, err)
 		return
 	}
+	c.showConnectionsOf(w, r, s, svc, status, errs, form)
+}
+
+// showConnectionsOf renders the Connections tab of svc as just read.
+func (c *Console) showConnectionsOf(w http.ResponseWriter, r *http.Request, s *session, svc model.PublishedService, status int, errs formErrors, form url.Values) {
+	c.showTab(w, r, s, svc, "connections", "Connections", c.connectionsView, status, errs, form)
+}
+
+// connectionsView is the Connections tab of svc as just read; a PrivateLink
+// resource deleted before its connections are read is shown gone.
+func (c *Console) connectionsView(ctx context.Context, acct string, svc model.PublishedService) (serviceView, error) {
 	v := serviceView{Service: svc, Tab: "connections"}
-	if svc.PrivateLink != nil {
-		conns, err := c.ctl.PrivateLinkConnections(ctx, s.Account, svc.Name)
-		if err != nil {
-			c.failed(w, r, s, err)
-			return
-		}
-		v.Connections = conns
+	if svc.PrivateLink == nil {
+		return v, nil
 	}
-	c.render(w, r, status, "connections", s, view{Title: svc.Name + " · Connections", Nav: "services", Errors: errs, Form: form, Data: v})
+	conns, gone, err := c.privateLinkConnections(ctx, acct, svc.Name)
+	if err != nil {
+		return v, err
+	}
+	if gone {
+		v.Service.PrivateLink = nil
+	}
+	v.Connections = conns
+	return v, nil
 }
 
 // decideConnections accepts or rejects the endpoints named in the form (one
@@ -243,12 +308,7 @@ func (c *Console) decideConnections(w http.ResponseWriter, r *http.Request, s *s
 	}
 	failed, err := op(r.Context(), s.Account, name, ids)
 	if err != nil {
-		fe, err := fieldErrors(err, r.PostForm, []string{"endpoint_ids"}, "endpoint_ids")
-		if err != nil {
-			c.failed(w, r, s, err)
-			return
-		}
-		c.showConnections(w, r, s, http.StatusBadRequest, fe, r.PostForm)
+		c.refused(w, r, s, c.showConnections, err, []string{"endpoint_ids"}, "endpoint_ids")
 		return
 	}
 	if len(failed) > 0 {

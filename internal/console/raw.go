@@ -1,6 +1,8 @@
 package console
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -89,33 +91,49 @@ type tgView struct {
 }
 
 func (c *Console) loadBalancersPage(w http.ResponseWriter, r *http.Request, s *session) {
-	ctx := r.Context()
-	lbs, err := c.ctl.LoadBalancers(ctx, s.Account)
+	lbs, err := c.ctl.LoadBalancers(r.Context(), s.Account)
 	if err != nil {
 		c.failed(w, r, s, err)
 		return
 	}
+	out, err := c.loadBalancerViews(r.Context(), s.Account, lbs)
+	if err != nil {
+		c.failed(w, r, s, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "load_balancers", s, view{Title: "Load balancers", Nav: "load-balancers", Data: out})
+}
+
+// loadBalancerViews adds listeners, target groups and target health to the
+// load balancers just listed. A load balancer or target group deleted since it
+// was listed (a PrivateLink resource's deletion removes them one by one) is left
+// out, as the next read would.
+func (c *Console) loadBalancerViews(ctx context.Context, acct string, lbs []model.LoadBalancer) ([]lbView, error) {
 	var out []lbView
 	for _, lb := range lbs {
 		v := lbView{LB: lb}
-		if v.Listeners, err = c.ctl.Listeners(ctx, s.Account, lb.ARN); err != nil {
-			c.failed(w, r, s, err)
-			return
+		var err error
+		if v.Listeners, err = c.ctl.Listeners(ctx, acct, lb.ARN); errors.Is(err, model.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
 		}
-		groups, err := c.ctl.TargetGroupsOfLoadBalancer(ctx, s.Account, lb.ARN)
-		if err != nil {
-			c.failed(w, r, s, err)
-			return
+		groups, err := c.ctl.TargetGroupsOfLoadBalancer(ctx, acct, lb.ARN)
+		if errors.Is(err, model.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
 		}
 		for _, g := range groups {
-			h, err := c.ctl.DescribeTargetHealth(ctx, s.Account, g.ARN, nil)
-			if err != nil {
-				c.failed(w, r, s, err)
-				return
+			h, err := c.ctl.DescribeTargetHealth(ctx, acct, g.ARN, nil)
+			if errors.Is(err, model.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return nil, err
 			}
 			v.Groups = append(v.Groups, tgView{Group: g, Health: h})
 		}
 		out = append(out, v)
 	}
-	c.render(w, r, http.StatusOK, "load_balancers", s, view{Title: "Load balancers", Nav: "load-balancers", Data: out})
+	return out, nil
 }

@@ -128,6 +128,22 @@ func (c *Console) redirect(w http.ResponseWriter, r *http.Request, s *session, t
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
+// formPage shows a page with a form: with status, errors next to their fields
+// and the values to fill in.
+type formPage func(w http.ResponseWriter, r *http.Request, s *session, status int, errs formErrors, form url.Values)
+
+// refused shows a form page again after an operation refused what the form
+// sent: the error next to the field it is about (see fieldErrors), the values
+// sent filled in. An error that is not a domain error fails the page.
+func (c *Console) refused(w http.ResponseWriter, r *http.Request, s *session, show formPage, err error, fields []string, fallback string) {
+	fe, err := fieldErrors(err, r.PostForm, fields, fallback)
+	if err != nil {
+		c.failed(w, r, s, err)
+		return
+	}
+	show(w, r, s, http.StatusBadRequest, fe, r.PostForm)
+}
+
 // fieldErrors places an operation's error next to the field it is about: the
 // field whose submitted value the message names (longest value first), else the
 // first of fallback, else the whole form. Errors that are not domain errors are

@@ -161,12 +161,7 @@ func (c *Console) createService(w http.ResponseWriter, r *http.Request, s *sessi
 	}
 	svc, err := c.ctl.CreatePublishedService(r.Context(), s.Account, in)
 	if err != nil {
-		fe, err := fieldErrors(err, form, append([]string{"name", "vpc_id", "subnet_ids"}, componentFields("comp_", rows)...), "")
-		if err != nil {
-			c.failed(w, r, s, err)
-			return
-		}
-		c.showNewService(w, r, s, http.StatusBadRequest, fe, form)
+		c.refused(w, r, s, c.showNewService, err, append([]string{"name", "vpc_id", "subnet_ids"}, componentFields("comp_", rows)...), "")
 		return
 	}
 	c.redirect(w, r, s, c.path("services/"+svc.Name), "Service "+svc.Name+" created. Publish it on its PrivateLink tab.")
@@ -210,17 +205,6 @@ func (c *Console) showService(w http.ResponseWriter, r *http.Request, s *session
 		Data: serviceView{Service: svc, Tab: "overview", Route: route, Info: &info}})
 }
 
-// serviceFormFailed shows the Overview again with an operation's error next to
-// the field it is about.
-func (c *Console) serviceFormFailed(w http.ResponseWriter, r *http.Request, s *session, err error, fields []string, fallback string) {
-	fe, err := fieldErrors(err, r.PostForm, fields, fallback)
-	if err != nil {
-		c.failed(w, r, s, err)
-		return
-	}
-	c.showService(w, r, s, http.StatusBadRequest, fe, r.PostForm)
-}
-
 func (c *Console) updateComponent(w http.ResponseWriter, r *http.Request, s *session) {
 	name := r.PathValue("name")
 	comp := r.PostForm.Get("component")
@@ -235,7 +219,7 @@ func (c *Console) updateComponent(w http.ResponseWriter, r *http.Request, s *ses
 	_, err = c.ctl.UpdatePublishedService(r.Context(), s.Account, name, published.UpdatePublishedServiceInput{
 		Components: map[string]published.ComponentUpdate{comp: {Port: &p, Targets: &targets}}})
 	if err != nil {
-		c.serviceFormFailed(w, r, s, err, []string{prefix + "targets"}, prefix+"targets")
+		c.refused(w, r, s, c.showService, err, []string{prefix + "targets"}, prefix+"targets")
 		return
 	}
 	c.redirect(w, r, s, c.path("services/"+name), "Component "+comp+" saved.")
@@ -253,7 +237,7 @@ func (c *Console) addComponent(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	_, err := c.ctl.UpdatePublishedService(r.Context(), s.Account, name, published.UpdatePublishedServiceInput{AddComponents: []model.Component{comp}})
 	if err != nil {
-		c.serviceFormFailed(w, r, s, err, []string{"add_name", "add_targets", "add_port"}, "add_name")
+		c.refused(w, r, s, c.showService, err, []string{"add_name", "add_targets", "add_port"}, "add_name")
 		return
 	}
 	c.redirect(w, r, s, c.path("services/"+name), "Component "+comp.Name+" added.")
@@ -264,7 +248,7 @@ func (c *Console) removeComponent(w http.ResponseWriter, r *http.Request, s *ses
 	comp := r.PostForm.Get("component")
 	_, err := c.ctl.UpdatePublishedService(r.Context(), s.Account, name, published.UpdatePublishedServiceInput{RemoveComponents: []string{comp}})
 	if err != nil {
-		c.serviceFormFailed(w, r, s, err, nil, "edit_"+comp+"_targets")
+		c.refused(w, r, s, c.showService, err, nil, "edit_"+comp+"_targets")
 		return
 	}
 	c.redirect(w, r, s, c.path("services/"+name), "Component "+comp+" removed.")
@@ -289,7 +273,7 @@ func (c *Console) updateAccess(w http.ResponseWriter, r *http.Request, s *sessio
 		in.Components[comp.Name] = published.ComponentUpdate{PrivateLinkAccess: &access}
 	}
 	if _, err := c.ctl.UpdatePublishedService(r.Context(), s.Account, name, in); err != nil {
-		c.serviceFormFailed(w, r, s, err, nil, "access")
+		c.refused(w, r, s, c.showService, err, nil, "access")
 		return
 	}
 	msg := "Advanced configuration saved: no component has PrivateLink access."
