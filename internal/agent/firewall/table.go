@@ -115,7 +115,7 @@ func vpcTable(fw map[netip.Addr]Rules, groups map[string][]netip.Addr) nftTable 
 		t.addSets(f.AlsoIngress, groups)
 	}
 	t.chains = append(t.chains, nftChain{
-		name: "input", hook: "input", policy: nftables.ChainPolicyAccept,
+		name: "prerouting", hook: "prerouting", priority: vpcPriority, policy: nftables.ChainPolicyAccept,
 		rules: []nftRule{
 			{matches: []match{ctEstablished{}}, verdict: acceptVerdict},
 			{matches: []match{loopback{}}, verdict: acceptVerdict},
