@@ -45,9 +45,9 @@ func (b elementDelta) send() error {
 	if len(b.changes) == 0 {
 		return nil
 	}
-	conn, err := nftables.New()
+	conn, err := newConn()
 	if err != nil {
-		return fmt.Errorf("nftables: %w", err)
+		return err
 	}
 	l := &loader{conn: conn, table: straitTable()}
 	for _, c := range b.changes {

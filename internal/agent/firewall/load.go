@@ -5,9 +5,11 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
+	"github.com/mdlayher/netlink"
 )
 
 // Tables and their element changes go to the kernel over netlink through
@@ -17,6 +19,22 @@ import (
 // straitTable is table "inet strait" as the library names it.
 func straitTable() *nftables.Table {
 	return &nftables.Table{Family: nftables.TableFamilyINet, Name: nftTableName}
+}
+
+// replyTimeout bounds the wait for the kernel's answers to a transaction.
+const replyTimeout = 5 * time.Second
+
+// newConn opens an nftables connection in the calling thread's network
+// namespace (netns.Host.Do puts the thread there): the library creates its
+// socket on the calling thread.
+func newConn() (*nftables.Conn, error) {
+	conn, err := nftables.New(nftables.WithSockOptions(func(c *netlink.Conn) error {
+		return c.SetReadDeadline(time.Now().Add(replyTimeout))
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	return conn, nil
 }
 
 // maxBatchElements bounds the elements of one netlink message: a message's
@@ -184,9 +202,9 @@ type mapEntry struct {
 // fail), deletes it, and adds it whole: chains first (map elements jump to
 // them), then sets with their elements, then the rules.
 func (t nftTable) load() error {
-	conn, err := nftables.New()
+	conn, err := newConn()
 	if err != nil {
-		return fmt.Errorf("nftables: %w", err)
+		return err
 	}
 	l := &loader{conn: conn, table: straitTable(), sets: map[string]*nftables.Set{}}
 	conn.AddTable(l.table)
