@@ -18,8 +18,10 @@ const otherAcct = "333333333333"
 // the printed service name) reaches the two components with PrivateLink access and
 // not the third; traffic shows in `privatelink connections`; replacing the
 // principals shuts the consumer out of new endpoints; delete removes everything.
-func TestGuide003WithStraitCLI(t *testing.T) {
-	env := testenv.StartNetns(t, server.Config{})
+func TestGuide003WithStraitCLI(t *testing.T) { onBothPaths(t, testGuide003WithStraitCLI) }
+
+func testGuide003WithStraitCLI(t *testing.T, cfg server.Config) {
+	env := testenv.StartNetns(t, cfg)
 	p := cli{t, env, providerAcct}
 	c := cli{t, env, consumerAcct}
 	sp := buildStrait(t, env, providerAcct)

@@ -68,7 +68,7 @@ func mustNotReach(t *testing.T, from, addr string) {
 }
 
 func TestKernelPathIsolation(t *testing.T) {
-	env := testenv.StartNetns(t, server.Config{})
+	env := testenv.StartNetns(t, server.Config{Forwarding: "kernel"})
 	l := newLink(t, env)
 	target, _ := l.target(l.subnets[0], "db", nil)
 	client, _ := l.instance(l.cec2, l.csubnet)
@@ -95,7 +95,7 @@ func TestKernelPathIsolation(t *testing.T) {
 // while the server is stopped and after it restarted.
 func TestKernelFlowsOutliveTheServer(t *testing.T) {
 	dir := t.TempDir()
-	env := testenv.StartNetns(t, server.Config{DataDir: dir})
+	env := testenv.StartNetns(t, server.Config{DataDir: dir, Forwarding: "kernel"})
 	l := newLink(t, env)
 	l.target(l.subnets[0], "db", nil)
 	client, _ := l.instance(l.cec2, l.csubnet)
@@ -109,7 +109,7 @@ func TestKernelFlowsOutliveTheServer(t *testing.T) {
 	if got, err := talk("stopped"); err != nil || got != "db stopped" {
 		t.Fatalf("while the server is stopped: %q, %v", got, err)
 	}
-	testenv.StartConfig(t, server.Config{DataDir: dir, Dataplane: "netns", Dev: true})
+	testenv.StartConfig(t, server.Config{DataDir: dir, Dataplane: "netns", Dev: true, Forwarding: "kernel"})
 	testenv.Eventually(t, 2*time.Minute, "a new connection after the restart", func() error {
 		got, err := ask(t, client, l.addr(), "new")
 		if err == nil && got != "db new" {
@@ -164,7 +164,7 @@ func mustBeCut(t *testing.T, talk func(string) (string, error), what string, tim
 // a deletion the endpoint's address is gone, so the client times out (as on
 // AWS), and its flow's state is gone from the kernel.
 func TestRejectAndDeleteCutFlows(t *testing.T) {
-	env := testenv.StartNetns(t, server.Config{})
+	env := testenv.StartNetns(t, server.Config{Forwarding: "kernel"})
 	l := newLink(t, env)
 	l.target(l.subnets[0], "db", nil)
 	client, _ := l.instance(l.cec2, l.csubnet)
@@ -216,7 +216,7 @@ func flowsTo(t *testing.T, env *testenv.Env, vpc, addr string) int {
 // bytes: every connection, and at least the payload both ways (the kernel
 // counts IP packets, headers included: at most 100 bytes more per packet).
 func TestKernelCounters(t *testing.T) {
-	env := testenv.StartNetns(t, server.Config{})
+	env := testenv.StartNetns(t, server.Config{Forwarding: "kernel"})
 	l := newLink(t, env)
 	l.target(l.subnets[0], "db", nil)
 	client, _ := l.instance(l.cec2, l.csubnet)
