@@ -12,7 +12,7 @@ import (
 
 // Down removes every namespace named "strait-<tag>-*" (every "strait-*" when tag is
 // empty), instances first (their processes are killed), with their interfaces and
-// /etc/netns directories, and returns the names it removed. It goes on after an
+// /etc/netns directories (the transit namespace too, with the VPCs' links to it), and returns the names it removed. It goes on after an
 // error and returns the errors joined.
 func Down(tag string) ([]string, error) {
 	prefix := nsPrefix(tag)

@@ -141,7 +141,8 @@ func nsPrefix(tag string) string {
 }
 
 // Managed lists the resource IDs of this tag's existing namespaces, VPCs and
-// instances apart, so that a restarted server can re-adopt or remove them.
+// instances apart, so that a restarted server can re-adopt or remove them. The
+// transit namespace is neither: LinkTransit adopts it as it is.
 func (h *Host) Managed() (vpcs, instances []string, err error) {
 	names, err := listNamespaces(nsPrefix(h.tag))
 	if err != nil {

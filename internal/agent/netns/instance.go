@@ -71,7 +71,7 @@ func (h *Host) EnsureInstance(i Instance, v VPC) (created bool, err error) {
 			if err != nil {
 				return fmt.Errorf("instance %s: bridge of %s: %w (EnsureVPC first)", i.ID, s.ID, err)
 			}
-			outer, eth0, err := ensureVeth(vh, ih, vethName(i.ID), int(instNS))
+			outer, eth0, err := ensureVeth(vh, ih, vethName(i.ID), instanceIface, int(instNS))
 			if err != nil {
 				return fmt.Errorf("instance %s: %w", i.ID, err)
 			}
@@ -98,38 +98,39 @@ func (h *Host) EnsureInstance(i Instance, v VPC) (created bool, err error) {
 	})
 }
 
-// ensureVeth returns the two ends of an instance's veth pair, creating the pair
-// when either end is missing or they are not each other's peer.
-func ensureVeth(vh, ih *netlink.Handle, outerName string, instNSFd int) (outer, inner netlink.Link, err error) {
-	outer, oerr := vh.LinkByName(outerName)
-	inner, ierr := ih.LinkByName(instanceIface)
+// ensureVeth returns the two ends of a veth pair, outerName in the namespace of
+// oh and innerName in that of ih (whose descriptor is innerNSFd), creating the
+// pair when either end is missing or they are not each other's peer.
+func ensureVeth(oh, ih *netlink.Handle, outerName, innerName string, innerNSFd int) (outer, inner netlink.Link, err error) {
+	outer, oerr := oh.LinkByName(outerName)
+	inner, ierr := ih.LinkByName(innerName)
 	if oerr == nil && ierr == nil && outer.Type() == "veth" && inner.Type() == "veth" &&
 		outer.Attrs().ParentIndex == inner.Attrs().Index && inner.Attrs().ParentIndex == outer.Attrs().Index {
 		return outer, inner, nil
 	}
 	// Rewire: remove what is left of an old pair.
 	if oerr == nil {
-		if err := vh.LinkDel(outer); err != nil && !errors.Is(err, unix.ENODEV) {
+		if err := oh.LinkDel(outer); err != nil && !errors.Is(err, unix.ENODEV) {
 			return nil, nil, fmt.Errorf("removing stale %s: %w", outerName, err)
 		}
 	}
-	if inner, ierr = ih.LinkByName(instanceIface); ierr == nil {
+	if inner, ierr = ih.LinkByName(innerName); ierr == nil {
 		if err := ih.LinkDel(inner); err != nil && !errors.Is(err, unix.ENODEV) {
-			return nil, nil, fmt.Errorf("removing stale %s: %w", instanceIface, err)
+			return nil, nil, fmt.Errorf("removing stale %s: %w", innerName, err)
 		}
 	}
 	veth := &netlink.Veth{
 		LinkAttrs:     netlink.LinkAttrs{Name: outerName},
-		PeerName:      instanceIface,
-		PeerNamespace: netlink.NsFd(instNSFd),
+		PeerName:      innerName,
+		PeerNamespace: netlink.NsFd(innerNSFd),
 	}
-	if err := vh.LinkAdd(veth); err != nil {
+	if err := oh.LinkAdd(veth); err != nil {
 		return nil, nil, fmt.Errorf("creating veth %s: %w", outerName, err)
 	}
-	if outer, err = vh.LinkByName(outerName); err != nil {
+	if outer, err = oh.LinkByName(outerName); err != nil {
 		return nil, nil, err
 	}
-	if inner, err = ih.LinkByName(instanceIface); err != nil {
+	if inner, err = ih.LinkByName(innerName); err != nil {
 		return nil, nil, err
 	}
 	return outer, inner, nil

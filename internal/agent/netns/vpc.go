@@ -75,8 +75,9 @@ func (h *Host) EnsureVPC(v VPC) (created bool, err error) {
 	})
 }
 
-// RemoveVPC ends every process in the VPC's namespace, deletes its interfaces and
-// the namespace. Sockets still open in it (listeners of this process) keep an empty
+// RemoveVPC ends every process in the VPC's namespace, deletes its interfaces
+// (its link to the transit namespace too, and with it the transit routes via the
+// VPC) and the namespace. Sockets still open in it (listeners of this process) keep an empty
 // namespace alive until they are closed. Removing a VPC that does not exist is not
 // an error.
 func (h *Host) RemoveVPC(id string) error { return h.remove("vpc", id) }
@@ -171,13 +172,11 @@ func ensureAddr(nh *netlink.Handle, l netlink.Link, addr netip.Prefix, exclusive
 	}
 	found := false
 	for _, a := range addrs {
-		ip, _ := netip.AddrFromSlice(a.IP)
-		ones, _ := a.Mask.Size()
-		p := netip.PrefixFrom(ip.Unmap(), ones)
+		p := prefixOf(a.IPNet)
 		switch {
 		case p == addr:
 			found = true
-		case exclusive && ones != 32:
+		case exclusive && p.Bits() != 32:
 			if err := nh.AddrDel(l, &netlink.Addr{IPNet: a.IPNet}); err != nil {
 				return fmt.Errorf("removing %s from %s: %w", p, l.Attrs().Name, err)
 			}
