@@ -169,3 +169,18 @@ func (c *Network) AssignVpcTransit(ctx context.Context) (assigned int, err error
 	}
 	return assigned, nil
 }
+
+// TransitOwner says who holds a transit address: the VPC ID or load balancer
+// node ENI ID it was allocated to, or "" when it is free.
+func (c *Network) TransitOwner(ctx context.Context, ip string) (string, error) {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is4() || !model.TransitRange.Contains(a) {
+		return "", model.Invalid("%q is not a transit address (in %s)", ip, model.TransitRange)
+	}
+	var rec model.TransitAddress
+	err = c.Store().Get(ctx, transitKey(u32(a)), &rec)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return rec.Owner, err
+}
