@@ -22,3 +22,14 @@ var TransitFixed = netip.MustParsePrefix("169.254.0.0/24")
 // dial fails before the first byte) instead of translating them in the kernel.
 // Target groups with proxy_protocol_v2.enabled always use the relay.
 const RelayAttribute = "strait.relay.enabled"
+
+// KindTransitAddress is the store kind of an allocated transit address; its key
+// is the address as eight hex digits (see control/network).
+const KindTransitAddress = "transit"
+
+// TransitAddress is a transit address allocated to a VPC or a load balancer
+// node, and who holds it (the VPC ID, or the node's ENI ID).
+type TransitAddress struct {
+	IP    string `json:"ip"`
+	Owner string `json:"owner"`
+}

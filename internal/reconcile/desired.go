@@ -88,7 +88,8 @@ func (d *desired) build() agent.State {
 		if err != nil {
 			continue
 		}
-		st.VPCs = append(st.VPCs, agent.VPC{VPC: netns.VPC{ID: v.ID, CIDR: cidr}, DNS: map[string][]netip.Addr{}})
+		transit, _ := netip.ParseAddr(v.TransitIP) // invalid until assigned
+		st.VPCs = append(st.VPCs, agent.VPC{VPC: netns.VPC{ID: v.ID, CIDR: cidr, TransitIP: transit}, DNS: map[string][]netip.Addr{}})
 		dnsSupport[v.ID] = v.EnableDNSSupport
 	}
 	for i := range st.VPCs {
@@ -155,6 +156,8 @@ func (d *desired) build() agent.State {
 			}
 			out.Nodes = append(out.Nodes, dataplane.Node{AZ: n.AZ, IP: ip})
 			out.ENIs = append(out.ENIs, netns.ENI{ID: n.ENIID, SubnetID: n.SubnetID, AZ: n.AZ, IP: ip})
+			transit, _ := netip.ParseAddr(n.TransitIP) // invalid until assigned
+			out.Transit = append(out.Transit, transit)
 			nodeIPs = append(nodeIPs, ip)
 		}
 		for _, arn := range lb.Listeners {
@@ -233,6 +236,7 @@ func (d *desired) targetGroup(tg model.TargetGroup) dataplane.TargetGroup {
 	out := dataplane.TargetGroup{
 		ARN: tg.ARN, VpcID: tg.VpcID,
 		ProxyProtocolV2: tg.Attributes["proxy_protocol_v2.enabled"] == "true",
+		Relay:           tg.Attributes[model.RelayAttribute] == "true",
 		HealthCheck: dataplane.HealthCheck{
 			Enabled: hc.Enabled, Protocol: hc.Protocol, Path: hc.Path, Matcher: hc.Matcher,
 			Interval:           time.Duration(hc.IntervalSeconds) * time.Second,

@@ -46,6 +46,9 @@ const (
 	attrDNSFailoverPercent  = "target_group_health.dns_failover.minimum_healthy_targets.percentage"
 	attrRoutingHealthyCount = "target_group_health.unhealthy_state_routing.minimum_healthy_targets.count"
 	attrRoutingHealthyPct   = "target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage"
+	// attrRelay is Strait's own (model.RelayAttribute): the group's listeners
+	// go through the user-space relay instead of the kernel path.
+	attrRelay = model.RelayAttribute
 )
 
 // attrRule checks one attribute value; it returns why the value is wrong, or "".
@@ -146,6 +149,7 @@ var tgAttrRules = map[string]attrRule{
 	attrDNSFailoverPercent:  offOrIntAttr(1, 100),
 	attrRoutingHealthyCount: intAttr(1, maxTargets),
 	attrRoutingHealthyPct:   offOrIntAttr(1, 100),
+	attrRelay:               boolAttr,
 }
 
 func defaultTGAttributes(targetType string) map[string]string {
@@ -163,7 +167,16 @@ func defaultTGAttributes(targetType string) map[string]string {
 		attrDNSFailoverPercent:  "off",
 		attrRoutingHealthyCount: "1",
 		attrRoutingHealthyPct:   "off",
+		attrRelay:               "false",
 	}
+}
+
+// tgAttributes are a target group's attributes, with the defaults of keys added
+// after it was created.
+func tgAttributes(tg model.TargetGroup) map[string]string {
+	out := defaultTGAttributes(tg.TargetType)
+	maps.Copy(out, tg.Attributes)
+	return out
 }
 
 // mergeAttributes applies changes to a copy of current after checking each key and
@@ -240,7 +253,7 @@ func (c *ELB) TargetGroupAttributes(ctx context.Context, acct, arn string) ([]EL
 	if err != nil {
 		return nil, err
 	}
-	return attributeList(tg.Attributes), nil
+	return attributeList(tgAttributes(tg)), nil
 }
 
 // ModifyTargetGroupAttributes changes attributes of a target group and returns all
@@ -255,7 +268,7 @@ func (c *ELB) ModifyTargetGroupAttributes(ctx context.Context, acct, arn string,
 		if err != nil {
 			return err
 		}
-		if out, err = mergeAttributes("Target group", tg.Attributes, changes, tgAttrRules); err != nil {
+		if out, err = mergeAttributes("Target group", tgAttributes(tg), changes, tgAttrRules); err != nil {
 			return err
 		}
 		if out[attrUnhealthyTerminate] == "true" && out[attrUnhealthyDraining] != "0" {

@@ -98,7 +98,11 @@ func (c *ELB) CreateLoadBalancer(ctx context.Context, acct string, in CreateLoad
 			if err != nil {
 				return err
 			}
-			lb.Nodes = append(lb.Nodes, model.LBNode{SubnetID: eni.SubnetID, AZ: eni.AZ, ENIID: eni.ID, PrivateIP: eni.PrivateIP})
+			node, err := txNewNode(tx, eni)
+			if err != nil {
+				return err
+			}
+			lb.Nodes = append(lb.Nodes, node)
 		}
 		if err := tx.Put(lbNameKey(acct, in.Name), hex); err != nil {
 			return err
@@ -323,7 +327,7 @@ func (c *ELB) DeleteLoadBalancer(ctx context.Context, acct, arn string) error {
 			}
 		}
 		for _, n := range lb.Nodes {
-			if err := network.DeleteENI(tx, n.ENIID); err != nil {
+			if err := txDeleteNode(tx, n); err != nil {
 				return err
 			}
 		}

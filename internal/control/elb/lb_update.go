@@ -43,7 +43,7 @@ func (c *ELB) SetSubnets(ctx context.Context, acct, arn string, subnets []string
 		}
 		for _, n := range lb.Nodes {
 			if !slices.ContainsFunc(keep, func(k model.LBNode) bool { return k.ENIID == n.ENIID }) {
-				if err := network.DeleteENI(tx, n.ENIID); err != nil {
+				if err := txDeleteNode(tx, n); err != nil {
 					return err
 				}
 			}
@@ -58,7 +58,11 @@ func (c *ELB) SetSubnets(ctx context.Context, acct, arn string, subnets []string
 			if err != nil {
 				return err
 			}
-			nodes = append(nodes, model.LBNode{SubnetID: eni.SubnetID, AZ: eni.AZ, ENIID: eni.ID, PrivateIP: eni.PrivateIP})
+			node, err := txNewNode(tx, eni)
+			if err != nil {
+				return err
+			}
+			nodes = append(nodes, node)
 		}
 		lb.Nodes = nodes
 		return tx.Put(core.Key(model.KindLoadBalancer, model.ARNResourceID(arn)), lb)

@@ -79,7 +79,7 @@ func (c *Network) createDefaultVpc(ctx context.Context, acct string, firstOnly b
 		if had && rec.VpcID != "" && tx.Exists(core.Key(model.KindVpc, rec.VpcID)) {
 			return model.WithReason(model.ErrDuplicate, model.ReasonDefaultVpcExists, "A Default VPC already exists for this account in this region.")
 		}
-		if err := txPutVpc(tx, v, sg); err != nil {
+		if err := txPutVpc(tx, &v, sg); err != nil {
 			return err
 		}
 		for _, sn := range subnets {

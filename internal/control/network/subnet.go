@@ -29,6 +29,9 @@ func (c *Network) CreateSubnet(ctx context.Context, acct string, in CreateSubnet
 	if err != nil {
 		return model.Subnet{}, err
 	}
+	if err := checkNotTransit(p, model.ReasonSubnetRange); err != nil {
+		return model.Subnet{}, err
+	}
 	vp := netip.MustParsePrefix(v.CIDR)
 	if !vp.Contains(p.Addr()) || p.Bits() < vp.Bits() {
 		return model.Subnet{}, model.WithReason(model.ErrInvalid, model.ReasonSubnetRange, "The CIDR '%s' is invalid for VPC %s (%s): a subnet must lie within the VPC's range.", in.CIDR, v.ID, v.CIDR)

@@ -22,11 +22,14 @@ func (c *Network) CreateVpc(ctx context.Context, acct string, in CreateVpcInput)
 	if err != nil {
 		return model.Vpc{}, err
 	}
+	if err := checkNotTransit(p, model.ReasonVpcRange); err != nil {
+		return model.Vpc{}, err
+	}
 	if in.InstanceTenancy == "" {
 		in.InstanceTenancy = "default"
 	}
 	v, sg := c.newVpc(acct, p.String(), in.InstanceTenancy, in.Tags)
-	err = c.Update(ctx, func(tx *store.Tx) error { return txPutVpc(tx, v, sg) })
+	err = c.Update(ctx, func(tx *store.Tx) error { return txPutVpc(tx, &v, sg) })
 	return v, err
 }
 
@@ -51,9 +54,14 @@ func (c *Network) newVpc(acct, cidr, tenancy string, tags model.Tags) (model.Vpc
 	return v, sg
 }
 
-// txPutVpc writes a new VPC and its default security group.
-func txPutVpc(tx *store.Tx, v model.Vpc, sg model.SecurityGroup) error {
-	if err := tx.Put(core.Key(model.KindVpc, v.ID), v); err != nil {
+// txPutVpc writes a new VPC, with a transit address allocated to it (set in
+// *v), and its default security group.
+func txPutVpc(tx *store.Tx, v *model.Vpc, sg model.SecurityGroup) error {
+	var err error
+	if v.TransitIP, err = TxAllocateTransit(tx, v.ID); err != nil {
+		return err
+	}
+	if err := tx.Put(core.Key(model.KindVpc, v.ID), *v); err != nil {
 		return err
 	}
 	if err := tx.Put(sgNameKey(v.ID, sg.Name), sg.ID); err != nil {
@@ -85,7 +93,11 @@ func (c *Network) DeleteVpc(ctx context.Context, acct, id string) error {
 		return model.InUse(model.KindVpc, id, "The vpc '%s' has dependencies and cannot be deleted: %s", id, dep)
 	}
 	return c.Update(ctx, func(tx *store.Tx) error {
-		if _, err := core.TxGet[model.Vpc](tx, model.KindVpc, id); err != nil {
+		cur, err := core.TxGet[model.Vpc](tx, model.KindVpc, id)
+		if err != nil {
+			return err
+		}
+		if err := TxReleaseTransit(tx, cur.TransitIP, id); err != nil {
 			return err
 		}
 		tx.Delete(core.Key(model.KindVpc, id))
