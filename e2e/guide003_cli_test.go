@@ -120,7 +120,10 @@ func testGuide003WithStraitCLI(t *testing.T, cfg server.Config) {
 			return fmt.Errorf("connections %+v", list.Connections)
 		}
 		tr := list.Connections[0].Traffic
-		if tr == nil || tr.Connections < 4 || tr.BytesIn == 0 || tr.BytesOut <= tr.BytesIn {
+		// Bytes both ways (the kernel path counts IP packets, headers included,
+		// as AWS's ProcessedBytes does, so small exchanges do not compare like
+		// their payloads; TestKernelCounters checks the amounts).
+		if tr == nil || tr.Connections < 4 || tr.BytesIn == 0 || tr.BytesOut == 0 {
 			return fmt.Errorf("traffic %+v", tr)
 		}
 		return nil
