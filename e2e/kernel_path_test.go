@@ -92,7 +92,8 @@ func TestKernelPathIsolation(t *testing.T) {
 }
 
 // TestKernelFlowsOutliveTheServer: a connection through the endpoint goes on
-// while the server is stopped and after it restarted.
+// while the server is stopped and after it restarted, and new connections work
+// while it is stopped.
 func TestKernelFlowsOutliveTheServer(t *testing.T) {
 	dir := t.TempDir()
 	env := testenv.StartNetns(t, server.Config{DataDir: dir, Forwarding: "kernel"})
@@ -108,6 +109,10 @@ func TestKernelFlowsOutliveTheServer(t *testing.T) {
 	env.Stop()
 	if got, err := talk("stopped"); err != nil || got != "db stopped" {
 		t.Fatalf("while the server is stopped: %q, %v", got, err)
+	}
+	// New connections too: the translation stays in the kernel.
+	if got, err := ask(t, client, l.addr(), "new while stopped"); err != nil || got != "db new while stopped" {
+		t.Fatalf("a new connection while the server is stopped: %q, %v", got, err)
 	}
 	testenv.StartConfig(t, server.Config{DataDir: dir, Dataplane: "netns", Dev: true, Forwarding: "kernel"})
 	testenv.Eventually(t, 2*time.Minute, "a new connection after the restart", func() error {
