@@ -17,6 +17,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/vishvananda/netlink"
 	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -271,4 +273,54 @@ func TestKernelCounters(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRelayAttributeMovesNewConnections: strait.relay.enabled moves a
+// listener's new connections between the paths; connections already open
+// finish on the path they took.
+func TestRelayAttributeMovesNewConnections(t *testing.T) {
+	env := testenv.StartNetns(t, server.Config{Forwarding: "kernel"})
+	l := newLink(t, env)
+	l.target(l.subnets[0], "db", nil)
+	client, _ := l.instance(l.cec2, l.csubnet)
+	l.connect()
+	setRelay := func(on bool) {
+		_, err := l.elb.ModifyTargetGroupAttributes(l.ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(l.tg),
+			Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("strait.relay.enabled"), Value: aws.String(strconv.FormatBool(on))}}})
+		check(t, err)
+		testenv.Eventually(t, time.Minute, fmt.Sprintf("the relay listening on the endpoint: %v", on), func() error {
+			if listensOn(t, env, l.cvpc, l.addr()) != on {
+				return errors.New("not yet")
+			}
+			return nil
+		})
+	}
+	kernelConn, viaKernel := dialTalk(t, client, l.addr())
+	defer kernelConn.Close()
+	if got, err := viaKernel("k1"); err != nil || got != "db k1" {
+		t.Fatalf("translated connection: %q, %v", got, err)
+	}
+	setRelay(true)
+	relayConn, viaRelay := dialTalk(t, client, l.addr())
+	defer relayConn.Close()
+	for _, c := range []struct {
+		talk func(string) (string, error)
+		line string
+	}{{viaKernel, "k2"}, {viaRelay, "r1"}} {
+		if got, err := c.talk(c.line); err != nil || got != "db "+c.line {
+			t.Fatalf("after moving to the relay, %s: %q, %v", c.line, got, err)
+		}
+	}
+	setRelay(false)
+	for _, c := range []struct {
+		talk func(string) (string, error)
+		line string
+	}{{viaKernel, "k3"}, {viaRelay, "r2"}} {
+		if got, err := c.talk(c.line); err != nil || got != "db "+c.line {
+			t.Fatalf("after moving back to the kernel, %s: %q, %v", c.line, got, err)
+		}
+	}
+	if got, err := ask(t, client, l.addr(), "new"); err != nil || got != "db new" {
+		t.Fatalf("a new connection on the kernel path again: %q, %v", got, err)
+	}
 }

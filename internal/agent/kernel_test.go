@@ -14,7 +14,7 @@ import (
 func planFixture() State {
 	lb := LoadBalancer{
 		LoadBalancer: dataplane.LoadBalancer{ARN: "lb", VpcID: "vpc-p", ServiceID: "svc",
-			Nodes: []dataplane.Node{{AZ: "a", IP: netip.MustParseAddr("10.0.1.50")}, {AZ: "b", IP: netip.MustParseAddr("10.0.2.50")}},
+			Nodes:     []dataplane.Node{{AZ: "a", IP: netip.MustParseAddr("10.0.1.50")}, {AZ: "b", IP: netip.MustParseAddr("10.0.2.50")}},
 			Listeners: []dataplane.Listener{{Port: 3306, TargetGroup: "tg-db"}, {Port: 5432, TargetGroup: "tg-pg"}}},
 		ENIs:    []netns.ENI{{AZ: "a", IP: netip.MustParseAddr("10.0.1.50")}, {AZ: "b", IP: netip.MustParseAddr("10.0.2.50")}},
 		Transit: []netip.Addr{netip.MustParseAddr("169.254.9.1"), netip.MustParseAddr("169.254.9.2")},
