@@ -25,7 +25,6 @@ const TransitLink = "transit"
 const (
 	reg1   = unix.NFT_REG_1
 	reg2   = unix.NFT_REG_2
-	reg3   = unix.NFT_REG_3
 	reg1w1 = unix.NFT_REG32_01
 	reg2w1 = unix.NFT_REG32_05
 )
@@ -38,10 +37,14 @@ const (
 	mapCounted = "counted" // ENI address → jump to its counting chain
 )
 
-// snatPorts is the source port range of flows SNATed to a node's ENI address:
-// below the ephemeral range (32768–60999) that the relay and health checks
-// dial from on the same address, so translated flows never take their ports.
-const snatPortMin, snatPortMax = 1024, 32767
+// Flows SNATed to a node's ENI address keep their source port where the
+// address and port are free (conntrack picks another where not: also against
+// the relay's and the health checks' own connections from that address, whose
+// clashes it resolves the same way). Keeping the client's port keeps a
+// target's view of a client's successive connections consistent: a remapped
+// port would meet the target's TIME_WAIT of another client's connection with
+// an unrelated sequence number, and the SYN would be answered with an ACK
+// instead of a SYN-ACK (a retransmit, a second lost).
 
 var (
 	addrPortType = nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetService)
@@ -169,9 +172,7 @@ func baseRules(pre, post, fwd *nftables.Chain) []*nftables.Rule {
 		{Table: table, Chain: post, Exprs: join(iif(TransitLink), dnatted(), tcp(), []expr.Any{
 			&expr.Ct{Key: expr.CtKeyDST, Register: reg1, Direction: 0},
 			&expr.Lookup{SourceRegister: reg1, DestRegister: reg1, IsDestRegSet: true, SetName: mapSNAT},
-			&expr.Immediate{Register: reg2, Data: binaryutil.BigEndian.PutUint16(snatPortMin)},
-			&expr.Immediate{Register: reg3, Data: binaryutil.BigEndian.PutUint16(snatPortMax)},
-			&expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1, RegAddrMax: reg1, RegProtoMin: reg2, RegProtoMax: reg3, Specified: true},
+			&expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1, RegAddrMax: reg1},
 		})},
 		// Forward: count endpoint flows; only translated flows cross the
 		// transit link; a TCP packet from it that belongs to no flow is reset.
