@@ -242,14 +242,14 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 		}
 		for a, src := range oldSNAT {
 			if snat[a] != src {
-				if err := c.SetDeleteElements(sets[mapSNAT], []nftables.SetElement{{Key: addrBytes(a)}}); err != nil {
+				if err := c.SetDeleteElements(sets[mapSNAT], []nftables.SetElement{{Key: mark(a)}}); err != nil {
 					return err
 				}
 			}
 		}
 		for a, src := range snat {
 			if oldSNAT[a] != src {
-				if err := c.SetAddElements(sets[mapSNAT], []nftables.SetElement{{Key: addrBytes(a), Val: addrBytes(src)}}); err != nil {
+				if err := c.SetAddElements(sets[mapSNAT], []nftables.SetElement{{Key: mark(a), Val: addrBytes(src)}}); err != nil {
 					return err
 				}
 			}
@@ -267,7 +267,7 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 			ch := &nftables.Chain{Table: table, Name: countChain(a)}
 			c.AddChain(ch)
 			addRules(c, countRules(ch, a))
-			if err := c.SetAddElements(sets[mapCounted], []nftables.SetElement{jumpElem(addrBytes(a), ch.Name)}); err != nil {
+			if err := c.SetAddElements(sets[mapCounted], []nftables.SetElement{jumpElem(mark(a), ch.Name)}); err != nil {
 				return err
 			}
 			if err := flushSome(); err != nil {
@@ -278,7 +278,7 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 			if next.counted[a] {
 				continue
 			}
-			if err := c.SetDeleteElements(sets[mapCounted], []nftables.SetElement{{Key: addrBytes(a)}}); err != nil {
+			if err := c.SetDeleteElements(sets[mapCounted], []nftables.SetElement{{Key: mark(a)}}); err != nil {
 				return err
 			}
 			ch := &nftables.Chain{Table: table, Name: countChain(a)}

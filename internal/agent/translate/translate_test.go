@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	osexec "os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +104,13 @@ func TestTranslatedFlow(t *testing.T) {
 	t1, t2 := ap("10.0.1.10:3306"), ap("10.0.1.11:3306")
 	if err := w.tr.Apply(w.state([]netip.AddrPort{t1}, []netip.AddrPort{t1, t2}, true)); err != nil {
 		t.Fatal(err)
+	}
+	// The tables read back with nft (operators inspect them that way).
+	for _, id := range []string{w.cons.ID, w.prov.ID} {
+		out, err := osexec.Command("ip", "netns", "exec", w.h.Namespace(id), "nft", "list", "ruleset").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "table ip "+translate.TableName) {
+			t.Fatalf("nft list ruleset in %s: %v\n%s", id, err, out)
+		}
 	}
 	// The target sees the node's ENI address as its peer.
 	netnstest.MustAsk(t, w.h, w.client.ID, "", w.eni.String(), w.tgt.ID+" 10.0.1.50:*")
