@@ -314,7 +314,7 @@ func (d *driver) holdPaths() error {
 	fmt.Printf("strait server: %s (pid %d); HAProxy pid %d\n", d.srv.url, d.srv.pid(), d.hap.pid())
 	for _, p := range d.paths {
 		argv := d.peerArgv(p.Client, "rr", "--addr", p.Addr, "--count", strconv.Itoa(d.cfg.rrCount), "--size", strconv.Itoa(rrSize))
-		fmt.Printf("%-12s %s\n", p.Name, strings.Join(argv, " "))
+		fmt.Printf("%-20s %s\n", p.Name, strings.Join(argv, " "))
 	}
 	d.logf("holding the topology; Ctrl-C removes it")
 	<-d.ctx.Done()
