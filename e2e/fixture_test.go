@@ -16,6 +16,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
+	"strait/internal/server"
 	"strait/internal/testenv"
 )
 
@@ -223,4 +224,19 @@ func ask(t *testing.T, from, addr, line string) (string, error) {
 	}
 	got, err := bufio.NewReader(c).ReadString('\n')
 	return strings.TrimSpace(got), err
+}
+
+// onBothPaths runs a traffic test on each forwarding path as a subtest: every
+// eligible endpoint listener translated in the kernel, and every one through
+// the relay (strait server --forwarding).
+func onBothPaths(t *testing.T, test func(t *testing.T, cfg server.Config)) {
+	for _, f := range []string{"kernel", "relay"} {
+		t.Run(f, func(t *testing.T) { test(t, server.Config{Forwarding: f}) })
+	}
+}
+
+// withDir is cfg with a data directory.
+func withDir(cfg server.Config, dir string) server.Config {
+	cfg.DataDir = dir
+	return cfg
 }

@@ -16,9 +16,12 @@ import (
 // `strait privatelink accept` and private DNS enabled on the endpoint, the mysql
 // command printed by `strait service connection-info` works from the consumer's
 // instance.
-func TestGuide000WithStraitCLI(t *testing.T) {
+func TestGuide000WithStraitCLI(t *testing.T) { onBothPaths(t, testGuide000WithStraitCLI) }
+
+func testGuide000WithStraitCLI(t *testing.T, cfg server.Config) {
 	dns := testenv.StartDNS(t)
-	env := testenv.StartNetns(t, server.Config{Resolver: dns.Addr})
+	cfg.Resolver = dns.Addr
+	env := testenv.StartNetns(t, cfg)
 	p := cli{t, env, providerAcct}
 	c := cli{t, env, consumerAcct}
 	sp := buildStrait(t, env, providerAcct)

@@ -18,8 +18,10 @@ const otherAcct = "333333333333"
 // the printed service name) reaches the two components with PrivateLink access and
 // not the third; traffic shows in `privatelink connections`; replacing the
 // principals shuts the consumer out of new endpoints; delete removes everything.
-func TestGuide003WithStraitCLI(t *testing.T) {
-	env := testenv.StartNetns(t, server.Config{})
+func TestGuide003WithStraitCLI(t *testing.T) { onBothPaths(t, testGuide003WithStraitCLI) }
+
+func testGuide003WithStraitCLI(t *testing.T, cfg server.Config) {
+	env := testenv.StartNetns(t, cfg)
 	p := cli{t, env, providerAcct}
 	c := cli{t, env, consumerAcct}
 	sp := buildStrait(t, env, providerAcct)
@@ -118,7 +120,10 @@ func TestGuide003WithStraitCLI(t *testing.T) {
 			return fmt.Errorf("connections %+v", list.Connections)
 		}
 		tr := list.Connections[0].Traffic
-		if tr == nil || tr.Connections < 4 || tr.BytesIn == 0 || tr.BytesOut <= tr.BytesIn {
+		// Bytes both ways (the kernel path counts IP packets, headers included,
+		// as AWS's ProcessedBytes does, so small exchanges do not compare like
+		// their payloads; TestKernelCounters checks the amounts).
+		if tr == nil || tr.Connections < 4 || tr.BytesIn == 0 || tr.BytesOut == 0 {
 			return fmt.Errorf("traffic %+v", tr)
 		}
 		return nil

@@ -14,9 +14,12 @@ import (
 // whose VPC uses the same 10.0.0.0/16; the consumer's instance reaches the database by
 // the service's private DNS name through its interface endpoint, and a row written
 // through the endpoint is read back directly on the server.
-func TestGuide004MariaDB(t *testing.T) {
+func TestGuide004MariaDB(t *testing.T) { onBothPaths(t, testGuide004MariaDB) }
+
+func testGuide004MariaDB(t *testing.T, cfg server.Config) {
 	dns := testenv.StartDNS(t)
-	env := testenv.StartNetns(t, server.Config{Resolver: dns.Addr})
+	cfg.Resolver = dns.Addr
+	env := testenv.StartNetns(t, cfg)
 	p := cli{t, env, providerAcct}
 	c := cli{t, env, consumerAcct}
 

@@ -26,7 +26,11 @@ import (
 // (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/availability-zones.html,
 // https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-security-groups.html).
 func TestSetSubnetsAndGroupsCarryTraffic(t *testing.T) {
-	env := testenv.StartNetns(t, server.Config{})
+	onBothPaths(t, testSetSubnetsAndGroupsCarryTraffic)
+}
+
+func testSetSubnetsAndGroupsCarryTraffic(t *testing.T, cfg server.Config) {
+	env := testenv.StartNetns(t, cfg)
 	l := &link{t: t, env: env, ctx: context.Background(), pec2: env.EC2(providerAcct), cec2: env.EC2(consumerAcct), elb: env.ELB(providerAcct)}
 	ctx := l.ctx
 	l.vpc, l.subnets = l.network(l.pec2, "a", "b")

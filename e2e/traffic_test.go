@@ -26,8 +26,10 @@ import (
 
 // TestAcceptanceRequired: the endpoint is unusable while pendingAcceptance and
 // carries traffic once the provider accepts it by endpoint ID (guide 000's flow).
-func TestAcceptanceRequired(t *testing.T) {
-	env := testenv.StartNetns(t, server.Config{})
+func TestAcceptanceRequired(t *testing.T) { onBothPaths(t, testAcceptanceRequired) }
+
+func testAcceptanceRequired(t *testing.T, cfg server.Config) {
+	env := testenv.StartNetns(t, cfg)
 	l := newLink(t, env)
 	_, err := l.pec2.ModifyVpcEndpointServiceConfiguration(l.ctx, &ec2.ModifyVpcEndpointServiceConfigurationInput{ServiceId: aws.String(l.svc), AcceptanceRequired: aws.Bool(true)})
 	check(t, err)
@@ -102,8 +104,10 @@ func TestProxyProtocolV2(t *testing.T) {
 
 // TestSecurityGroups: the endpoint's group admits only members of a client group:
 // a consumer instance in it connects, one outside it times out (dropped, not refused).
-func TestSecurityGroups(t *testing.T) {
-	env := testenv.StartNetns(t, server.Config{})
+func TestSecurityGroups(t *testing.T) { onBothPaths(t, testSecurityGroups) }
+
+func testSecurityGroups(t *testing.T, cfg server.Config) {
+	env := testenv.StartNetns(t, cfg)
 	l := newLink(t, env)
 	l.target(l.subnets[0], "db", nil)
 	sg := func(name string) string {
@@ -135,8 +139,10 @@ func TestSecurityGroups(t *testing.T) {
 // connection keeps working for the delay, then is closed; new connections go to
 // the other); killing one turns it unhealthy within interval × threshold and no
 // new client connection fails meanwhile.
-func TestFailoverAndDraining(t *testing.T) {
-	env := testenv.StartNetns(t, server.Config{})
+func TestFailoverAndDraining(t *testing.T) { onBothPaths(t, testFailoverAndDraining) }
+
+func testFailoverAndDraining(t *testing.T, cfg server.Config) {
+	env := testenv.StartNetns(t, cfg)
 	l := newLink(t, env)
 	_, err := l.elb.ModifyTargetGroupAttributes(l.ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(l.tg),
 		Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("3")}}})
@@ -204,10 +210,13 @@ func TestFailoverAndDraining(t *testing.T) {
 	check(t, err)
 	l.waitHealth(elbtypes.TargetHealthStateEnumHealthy, 30*time.Second)
 	// A connection already under way when the target dies may be reset with it
-	// (its first bytes may have gone there; on AWS too): only connections started
-	// after the kill must all succeed.
-	var failures, inFlight, total atomic.Int64
-	var killedAt atomic.Int64 // UnixNano of the kill; 0 before
+	// (its first bytes may have gone there; on AWS too). The relay retries
+	// another target when a dial fails before the first byte, so no connection
+	// started after the kill fails; the kernel path, like AWS's NLB, sends new
+	// connections to the dead target until its health checks fail, so only
+	// those started after it shows unhealthy must all succeed.
+	var afterKill, afterUnhealthy, inFlight, total atomic.Int64
+	var killedAt, unhealthyAt atomic.Int64 // UnixNano; 0 before
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -219,12 +228,15 @@ func TestFailoverAndDraining(t *testing.T) {
 			default:
 			}
 			total.Add(1)
-			before := killedAt.Load() == 0
+			killed, unhealthy := killedAt.Load() != 0, unhealthyAt.Load() != 0
 			if got, err := ask(t, client, l.addr(), "x"); err != nil || !strings.HasSuffix(got, " x") {
-				if before {
+				switch {
+				case unhealthy:
+					afterUnhealthy.Add(1)
+				case killed:
+					afterKill.Add(1)
+				default:
 					inFlight.Add(1)
-				} else {
-					failures.Add(1)
 				}
 			}
 			time.Sleep(20 * time.Millisecond)
@@ -245,28 +257,42 @@ func TestFailoverAndDraining(t *testing.T) {
 		return nil
 	})
 	took := time.Since(killed)
-	time.Sleep(500 * time.Millisecond)
+	unhealthyAt.Store(time.Now().UnixNano())
+	// Keep connecting until 20 connections started after the target showed
+	// unhealthy.
+	before := total.Load()
+	testenv.Eventually(t, time.Minute, "connections after unhealthy", func() error {
+		if n := total.Load() - before; n < 20 {
+			return fmt.Errorf("%d connections", n)
+		}
+		return nil
+	})
 	close(stop)
 	<-done
-	t.Logf("killed target unhealthy after %s; %d client connections meanwhile, %d started after the kill failed, %d under way at the kill failed",
-		took.Round(time.Millisecond), total.Load(), failures.Load(), inFlight.Load())
+	t.Logf("%s path: killed target unhealthy after %s; %d client connections, failed: %d under way at the kill, %d started after the kill and before unhealthy, %d started after unhealthy",
+		cfg.Forwarding, took.Round(time.Millisecond), total.Load(), inFlight.Load(), afterKill.Load(), afterUnhealthy.Load())
 	if inFlight.Load() > 1 {
 		t.Errorf("%d connections under way at the kill failed; the client has at most one open", inFlight.Load())
 	}
 	if took > 10*time.Second+3*time.Second {
 		t.Errorf("unhealthy after %s, want within interval × threshold (10 s) plus one check", took)
 	}
-	if failures.Load() != 0 {
-		t.Errorf("%d of %d client connections started after the kill failed", failures.Load(), total.Load())
+	if afterUnhealthy.Load() != 0 {
+		t.Errorf("%d client connections started after the target showed unhealthy failed", afterUnhealthy.Load())
+	}
+	if cfg.Forwarding == "relay" && afterKill.Load() != 0 {
+		t.Errorf("relay: %d client connections started after the kill failed (the relay retries another target)", afterKill.Load())
 	}
 }
 
 // TestRestartKeepsTraffic: a restarted server re-adopts the namespaces (a target
 // listening inside an instance keeps its socket) and the endpoint carries traffic
 // again; the endpoint's traffic shows in /metrics.
-func TestRestartKeepsTraffic(t *testing.T) {
+func TestRestartKeepsTraffic(t *testing.T) { onBothPaths(t, testRestartKeepsTraffic) }
+
+func testRestartKeepsTraffic(t *testing.T, cfg server.Config) {
 	dir := t.TempDir()
-	env := testenv.StartNetns(t, server.Config{DataDir: dir})
+	env := testenv.StartNetns(t, withDir(cfg, dir))
 	l := newLink(t, env)
 	l.target(l.subnets[0], "db", nil)
 	client, _ := l.instance(l.cec2, l.csubnet)
@@ -286,7 +312,7 @@ func TestRestartKeepsTraffic(t *testing.T) {
 	}
 
 	env.Stop()
-	testenv.StartConfig(t, server.Config{DataDir: dir, Dataplane: "netns", Dev: true})
+	testenv.StartConfig(t, server.Config{DataDir: dir, Dataplane: "netns", Dev: true, Forwarding: cfg.Forwarding})
 	testenv.Eventually(t, 2*time.Minute, "traffic after the restart", func() error {
 		got, err := ask(t, client, l.addr(), "after")
 		if err == nil && got != "db after" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"strait/internal/agent"
 	"strait/internal/server"
 	"strait/internal/store"
 )
@@ -38,6 +39,9 @@ traffic; this needs root. 'strait down' removes what it created. --dataplane=non
 the API and state machine alone.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := agent.ParseForwarding(cfg.Forwarding); err != nil {
+				return fmt.Errorf("--forwarding: %w", err)
+			}
 			level := slog.LevelInfo
 			if verbose {
 				level = slog.LevelDebug
@@ -66,6 +70,7 @@ the API and state machine alone.`,
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory for the embedded etcd and the admin socket")
 	f.BoolVar(&cfg.Dev, "dev", false, "accept any secret; a 12-digit access key ID is that account")
 	f.StringVar(&cfg.Dataplane, "dataplane", "netns", "data plane: netns (VPCs and instances as network namespaces on this host, real traffic; needs root) or none (API and state machine only)")
+	f.StringVar(&cfg.Forwarding, "forwarding", "kernel", "how endpoint traffic is carried: kernel (listeners whose target group needs no relay are translated in the kernel) or relay (every listener through the user-space relay)")
 	f.StringVar(&etcd, "etcd-endpoints", "", "comma-separated URLs of an external etcd cluster (default: embedded etcd in --data-dir)")
 	f.StringVar(&cfg.Region, "region", "us-east-1", "the AWS region this server answers for")
 	f.StringVar(&cfg.Resolver, "verification-resolver", "", "DNS server (host:port) used to verify private DNS names (default: the system resolver)")

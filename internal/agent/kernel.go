@@ -133,11 +133,31 @@ func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelP
 			p.owners[k.vpc] = append(p.owners[k.vpc], e.EndpointID)
 		}
 	}
+	// What the relay carries now: flows translated before it took over
+	// finish where they are.
+	for k, e := range want {
+		if e.EndpointID != "" && p.links[k.vpc].IsValid() {
+			ns(k.vpc).Relayed = append(ns(k.vpc).Relayed, k.addr)
+		}
+	}
+	for _, lb := range st.LoadBalancers {
+		for _, l := range lb.Listeners {
+			if _, ok := a.kernelListener(lb, l.Port, groups, p.links); ok || len(lb.Transit) != len(lb.Nodes) {
+				continue
+			}
+			for _, t := range lb.Transit {
+				if t.IsValid() && p.links[lb.VpcID].IsValid() {
+					ns(lb.VpcID).Relayed = append(ns(lb.VpcID).Relayed, netip.AddrPortFrom(t, l.Port))
+				}
+			}
+		}
+	}
 	for _, vpc := range slices.Sorted(maps.Keys(byVPC)) {
 		n := byVPC[vpc]
 		slices.SortFunc(n.Entries, func(x, y translate.Entry) int { return x.ENI.Compare(y.ENI) })
 		slices.SortFunc(n.Exits, func(x, y translate.Exit) int { return x.Node.Compare(y.Node) })
 		slices.SortFunc(n.Counted, netip.Addr.Compare)
+		slices.SortFunc(n.Relayed, netip.AddrPort.Compare)
 		p.nss = append(p.nss, *n)
 	}
 	return p

@@ -92,10 +92,11 @@ func TestFidelityEC2(t *testing.T) {
 
 	// https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html: VPC and
 	// subnet blocks are /16 to /28; outside that, AWS answers InvalidVpc.Range and
-	// InvalidSubnet.Range.
+	// InvalidSubnet.Range. Strait gives the same answer for a block overlapping its
+	// transit range 169.254.0.0/16.
 	t.Run("CIDR range", func(t *testing.T) {
 		ctx := testenv.Ctx(t)
-		for _, cidr := range []string{"10.1.0.0/29", "10.0.0.0/15"} {
+		for _, cidr := range []string{"10.1.0.0/29", "10.0.0.0/15", "169.254.0.0/16"} {
 			_, err := e.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String(cidr)})
 			netWantCode(t, err, "InvalidVpc.Range")
 		}
@@ -103,7 +104,7 @@ func TestFidelityEC2(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, cidr := range []string{"10.32.1.0/29", "10.33.1.0/24"} {
+		for _, cidr := range []string{"10.32.1.0/29", "10.33.1.0/24", "169.254.1.0/24"} {
 			_, err := e.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: v.Vpc.VpcId, CidrBlock: aws.String(cidr)})
 			netWantCode(t, err, "InvalidSubnet.Range")
 		}

@@ -123,6 +123,10 @@ func goldenELBTargetGroups() []goldenStep {
 			"Attributes.member.1.Key": "deregistration_delay.timeout_seconds", "Attributes.member.1.Value": "4000"}),
 		elbStepErr("ModifyTargetGroupAttributes.error-key", "ModifyTargetGroupAttributes", map[string]string{"TargetGroupArn": "{{tg_arn}}",
 			"Attributes.member.1.Key": "slow_start.duration_seconds", "Attributes.member.1.Value": "30"}),
+		// Strait's own strait.relay.enabled (docs/actions.md) is a boolean like
+		// AWS's: another value is the same ValidationError.
+		elbStepErr("ModifyTargetGroupAttributes.error-relay", "ModifyTargetGroupAttributes", map[string]string{"TargetGroupArn": "{{tg_arn}}",
+			"Attributes.member.1.Key": "strait.relay.enabled", "Attributes.member.1.Value": "yes"}),
 		elbStep("RegisterTargets", "RegisterTargets", map[string]string{"TargetGroupArn": "{{tg_arn}}", "Targets.member.1.Id": "10.0.1.10"}),
 		elbStep("RegisterTargets.outside-vpc", "RegisterTargets", map[string]string{"TargetGroupArn": "{{tg_arn}}",
 			"Targets.member.1.Id": "172.16.0.5", "Targets.member.1.Port": "3307", "Targets.member.1.AvailabilityZone": "all"}),

@@ -37,6 +37,12 @@ func goldenFidelityEC2() []goldenStep {
 			Params: map[string]string{"CidrBlock": "10.1.0.0/29"}, Status: 400},
 		{Name: "CreateSubnet.error-range", Service: "ec2", Account: provider, Action: "CreateSubnet",
 			Params: map[string]string{"VpcId": "{{vpc}}", "CidrBlock": "10.0.201.0/29"}, Status: 400},
+		// 169.254.0.0/16 is Strait's transit range between VPCs (docs/actions.md): a
+		// block overlapping it gets AWS's answer for a block it cannot use.
+		{Name: "CreateVpc.error-transit", Service: "ec2", Account: provider, Action: "CreateVpc",
+			Params: map[string]string{"CidrBlock": "169.254.0.0/16"}, Status: 400},
+		{Name: "CreateSubnet.error-transit", Service: "ec2", Account: provider, Action: "CreateSubnet",
+			Params: map[string]string{"VpcId": "{{vpc}}", "CidrBlock": "169.254.7.0/24"}, Status: 400},
 		// enableNetworkAddressUsageMetrics is one of ModifyVpcAttribute's attributes
 		// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyVpcAttribute.html).
 		{Name: "ModifyVpcAttribute.nau-metrics", Service: "ec2", Account: provider, Action: "ModifyVpcAttribute",

@@ -18,8 +18,8 @@ import (
 // startDataplane sets up the netns data plane: the host's namespaces (adopting
 // those a previous run left), their firewalls, the proxy that carries traffic
 // (with the data plane's share of descriptors) and reports target health into
-// the store, and the agent that applies the desired state.
-func startDataplane(ctx context.Context, cfg Config, ctl *control.Control, reg prometheus.Registerer, fds *fdbudget.Pool) (*agent.Agent, error) {
+// the store, and the agent that applies the desired state, forwarding as f says.
+func startDataplane(ctx context.Context, cfg Config, ctl *control.Control, reg prometheus.Registerer, fds *fdbudget.Pool, f agent.Forwarding) (*agent.Agent, error) {
 	host, err := netns.NewHost(netns.TagFor(cfg.DataDir), cfg.Logger)
 	if err != nil {
 		return nil, err
@@ -35,5 +35,5 @@ func startDataplane(ctx context.Context, cfg Config, ctl *control.Control, reg p
 		}
 	}
 	proxy := dataplane.New(dataplane.Options{Dial: host.StartDial, Report: report, Logger: cfg.Logger, Registerer: reg, Descriptors: fds})
-	return agent.New(host, fw, proxy, cfg.Logger)
+	return agent.New(host, fw, proxy, cfg.Logger, agent.WithForwarding(f))
 }

@@ -44,7 +44,10 @@ type Config struct {
 	// (default /console/); DisableConsole turns it off.
 	ConsolePath    string
 	DisableConsole bool
-	Logger         *slog.Logger
+	// Forwarding is how the netns data plane carries endpoint traffic: "kernel"
+	// (the default) or "relay" (see agent.ParseForwarding).
+	Forwarding string
+	Logger     *slog.Logger
 }
 
 // Server is a running Strait server.
@@ -80,6 +83,13 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	if cfg.Dataplane != "none" && cfg.Dataplane != "netns" {
 		return nil, fmt.Errorf("unknown data plane %q: use --dataplane=netns (namespaces on this host, needs root) or --dataplane=none (the API and state machine without traffic)", cfg.Dataplane)
+	}
+	if cfg.Forwarding == "" {
+		cfg.Forwarding = agent.ForwardKernel.String()
+	}
+	forwarding, err := agent.ParseForwarding(cfg.Forwarding)
+	if err != nil {
+		return nil, fmt.Errorf("--forwarding: %w", err)
 	}
 	if cfg.DataDir == "" {
 		return nil, errors.New("a data directory is required (--data-dir)")
@@ -130,6 +140,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// too, so a failure here loses nothing).
 	if err := ctl.MoveLegacyAddresses(ctx); err != nil {
 		cfg.Logger.Warn("moving subnet addresses to address records failed; they move as subnets change", "err", err)
+	}
+	// VPCs and load balancer nodes of an earlier version have no transit address:
+	// the reconciler needs one for each.
+	if err := ctl.AssignTransitAddresses(ctx); err != nil {
+		return nil, err
 	}
 	api, err := awsapi.New(ctl, ctl, awsapi.Config{Dev: cfg.Dev, Logger: cfg.Logger})
 	if err != nil {
@@ -193,7 +208,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	go fds.Run(runCtx)
 	recCfg := reconcile.Config{Logger: cfg.Logger, NotificationDir: filepath.Join(cfg.DataDir, "notifications")}
 	if cfg.Dataplane == "netns" {
-		ag, err := startDataplane(runCtx, cfg, ctl, reg, dataFDs)
+		ag, err := startDataplane(runCtx, cfg, ctl, reg, dataFDs, forwarding)
 		if err != nil {
 			return nil, err
 		}
@@ -214,7 +229,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	go func() {
 		select {
 		case <-s.ready:
-			s.log.Info("strait server ready", "listen", ln.Addr().String(), "data_dir", cfg.DataDir, "region", ctl.Region(), "dev", cfg.Dev, "dataplane", cfg.Dataplane)
+			s.log.Info("strait server ready", "listen", ln.Addr().String(), "data_dir", cfg.DataDir, "region", ctl.Region(), "dev", cfg.Dev, "dataplane", cfg.Dataplane, "forwarding", cfg.Forwarding)
 		case <-runCtx.Done():
 		}
 	}()

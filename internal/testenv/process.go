@@ -61,7 +61,7 @@ func StartProcess(t testing.TB, cfg ProcessConfig) *Env {
 		t.Fatalf("building strait: %v\n%s", err, out)
 	}
 	addr := freeLoopbackPort(t)
-	argv := []string{bin, "server", "--dev", "--data-dir", cfg.DataDir, "--listen", addr, "--dataplane", cfg.Dataplane, "--region", Region}
+	argv := []string{bin, "server", "--dev", "--data-dir", cfg.DataDir, "--listen", addr, "--dataplane", cfg.Dataplane, "--region", Region, "--forwarding", Forwarding(t)}
 	if cfg.NoFile > 0 {
 		prlimit, err := exec.LookPath("prlimit")
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
+	"strait/internal/agent"
 	"strait/internal/server"
 )
 
@@ -69,6 +70,9 @@ func StartConfig(t testing.TB, cfg server.Config) *Env {
 	if cfg.Region == "" {
 		cfg.Region = Region
 	}
+	if cfg.Forwarding == "" {
+		cfg.Forwarding = Forwarding(t)
+	}
 	dir := cfg.DataDir
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -79,6 +83,21 @@ func StartConfig(t testing.TB, cfg server.Config) *Env {
 	e := &Env{T: t, Server: s, DataDir: dir}
 	t.Cleanup(func() { e.Stop() })
 	return e
+}
+
+// Forwarding is the --forwarding of the servers tests start: the environment
+// variable STRAIT_TEST_FORWARDING ("kernel" or "relay"; "kernel" when unset),
+// so that the suite can run on either path. Another value fails the test.
+func Forwarding(t testing.TB) string {
+	t.Helper()
+	f := os.Getenv("STRAIT_TEST_FORWARDING")
+	if f == "" {
+		return agent.ForwardKernel.String()
+	}
+	if _, err := agent.ParseForwarding(f); err != nil {
+		t.Fatalf("STRAIT_TEST_FORWARDING: %v", err)
+	}
+	return f
 }
 
 // Stop stops the server (idempotent).

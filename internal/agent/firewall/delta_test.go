@@ -25,14 +25,14 @@ func TestTableDelta(t *testing.T) {
 		t.Error("the same firewall gives different tables")
 	}
 	b, ok := one.delta(two)
-	if !ok || len(b.msgs) != 2 {
-		t.Errorf("adding an address with the same rules: delta %v with %d messages, want 2 (set, map)", ok, len(b.msgs))
+	if !ok || len(b.changes) != 2 {
+		t.Errorf("adding an address with the same rules: delta %v with %d changes, want 2 (set, map)", ok, len(b.changes))
 	}
-	if b, ok := two.delta(one); !ok || len(b.msgs) != 2 {
-		t.Errorf("removing it again: delta %v with %d messages, want 2", ok, len(b.msgs))
+	if b, ok := two.delta(one); !ok || len(b.changes) != 2 {
+		t.Errorf("removing it again: delta %v with %d changes, want 2", ok, len(b.changes))
 	}
-	if b, ok := one.delta(one); !ok || len(b.msgs) != 0 {
-		t.Errorf("no change: delta %v with %d messages", ok, len(b.msgs))
+	if b, ok := one.delta(one); !ok || len(b.changes) != 0 {
+		t.Errorf("no change: delta %v with %d changes", ok, len(b.changes))
 	}
 	three := vpcTable(map[netip.Addr]Rules{ip("10.0.1.5"): self, ip("10.0.1.6"): other}, groups("10.0.1.5", "10.0.1.6"))
 	if _, ok := two.delta(three); ok {
@@ -45,8 +45,8 @@ func TestTableDelta(t *testing.T) {
 
 	in1 := instanceTable(self, groups("10.0.1.5"), ip("10.0.0.2"))
 	in2 := instanceTable(self, groups("10.0.1.5", "10.0.1.6"), ip("10.0.0.2"))
-	if b, ok := in1.delta(in2); !ok || len(b.msgs) != 1 {
-		t.Errorf("instance, a new member: delta %v with %d messages, want 1", ok, len(b.msgs))
+	if b, ok := in1.delta(in2); !ok || len(b.changes) != 1 {
+		t.Errorf("instance, a new member: delta %v with %d changes, want 1", ok, len(b.changes))
 	}
 }
 

@@ -1,12 +1,9 @@
 package firewall
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"os/exec"
-	"strings"
 	"sync"
 
 	"strait/internal/agent/netns"
@@ -23,12 +20,9 @@ type NFTables struct {
 	tables map[string]nftTable // namespace (VPC or instance ID) → table last applied
 }
 
-// New returns an NFTables for the namespaces of host. It needs the nft
-// program; the error wraps netns.ErrNeedRoot when it is missing.
+// New returns an NFTables for the namespaces of host. It talks to the kernel
+// over netlink and needs no program.
 func New(host *netns.Host, log *slog.Logger) (*NFTables, error) {
-	if _, err := exec.LookPath("nft"); err != nil {
-		return nil, fmt.Errorf("%w (nft not found in PATH)", netns.ErrNeedRoot)
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -39,7 +33,7 @@ func New(host *netns.Host, log *slog.Logger) (*NFTables, error) {
 // VPCRuleset) the rules of each address in fw, with groups holding the members
 // of the security groups the rules refer to. Applying the same firewall again
 // costs nothing; addresses and members that come and go are element updates;
-// other changes replace the table in one nft transaction.
+// other changes replace the table in one netlink transaction.
 func (f *NFTables) ApplyVPC(vpcID string, fw map[netip.Addr]Rules, groups map[string][]netip.Addr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -72,7 +66,7 @@ func (f *NFTables) Forget(id string) {
 
 // applyTable makes the table of the namespace of a VPC or instance t: nothing
 // when it is the one last applied there, element updates over netlink when only
-// elements differ, else the whole table with nft. A failed element update falls
+// elements differ, else the whole table, both over netlink. A failed element update falls
 // back to the whole table.
 func (f *NFTables) applyTable(id string, t nftTable) error {
 	name := f.host.Namespace(id)
@@ -95,24 +89,9 @@ func (f *NFTables) applyTable(id string, t nftTable) error {
 			f.log.Warn("updating nftables elements failed; loading the whole table", "netns", name, "err", err)
 		}
 	}
-	if err := f.host.Do(id, func() error { return nftLoad(name, t.text()) }); err != nil {
-		return err
+	if err := f.host.Do(id, t.load); err != nil {
+		return fmt.Errorf("loading table inet strait in %s: %w", name, err)
 	}
 	f.tables[id] = t
-	return nil
-}
-
-// nftLoad runs `nft -f -` with script as input. Called inside a namespace
-// (netns.Host.Do), nft runs in it: a child process starts in its parent
-// thread's namespace.
-func nftLoad(name, script string) error {
-	cmd := exec.Command("nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(script)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("nft -f in %s: %v: %s", name, err, strings.TrimSpace(out.String()))
-	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +89,45 @@ func TestVPCFirewall(t *testing.T) {
 		t.Fatal(err)
 	}
 	netnstest.MustAsk(t, h, denied.ID, "", "10.0.1.50:443", "eni 10.0.2.20:*")
+}
+
+// An ENI's rules also decide connections to it that are translated elsewhere
+// (the kernel path DNATs endpoint connections in prerouting, and they never
+// reach input): the firewall runs in prerouting before destination NAT.
+func TestVPCFirewallBeforeDNAT(t *testing.T) {
+	h := netnstest.NewHost(t)
+	nft := newNFTables(t, h)
+	v := netnstest.VPC("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24")
+	netnstest.EnsureVPC(t, h, v)
+	allowed := netnstest.Instance(t, h, v, 0, "10.0.1.10")
+	denied := netnstest.Instance(t, h, v, 1, "10.0.2.20")
+	target := netnstest.Instance(t, h, v, 0, "10.0.1.30")
+	eni := netip.MustParseAddr("10.0.1.50")
+	if err := h.SetAddresses(v.ID, []netns.ENI{{ID: netnstest.RandomID("eni"), SubnetID: v.Subnets[0].ID, IP: eni}}, v); err != nil {
+		t.Fatal(err)
+	}
+	netnstest.Listen(t, h, target.ID, "10.0.1.30:8080", "target")
+	// What the kernel path will load: the ENI's port translated to the target.
+	nat := filepath.Join(t.TempDir(), "nat.nft")
+	err := os.WriteFile(nat, []byte("table ip dnat_test {\n"+
+		"\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n"+
+		"\t\tip daddr 10.0.1.50 tcp dport 443 dnat to 10.0.1.30:8080\n\t}\n}\n"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	netnstest.Run(t, "ip", "netns", "exec", h.Namespace(v.ID), "nft", "-f", nat)
+	netnstest.MustAsk(t, h, denied.ID, "", "10.0.1.50:443", "target 10.0.2.20:*") // no firewall yet
+
+	fw := map[netip.Addr]firewall.Rules{eni: {Ingress: []firewall.Rule{
+		{Protocol: "tcp", FromPort: 443, ToPort: 443, Prefixes: []netip.Prefix{netip.MustParsePrefix("10.0.1.10/32")}},
+	}}}
+	if err := nft.ApplyVPC(v.ID, fw, nil); err != nil {
+		t.Fatal(err)
+	}
+	netnstest.MustAsk(t, h, allowed.ID, "", "10.0.1.50:443", "target 10.0.1.10:*")
+	netnstest.MustTimeOut(t, h, denied.ID, "10.0.1.50:443")
+	// The target itself is no ENI with rules: reached directly, it is open.
+	netnstest.MustAsk(t, h, denied.ID, "", "10.0.1.30:8080", "target 10.0.2.20:*")
 }
 
 // Instance groups: inbound must match an ingress rule and outbound an egress rule;

@@ -8,100 +8,100 @@ import (
 	"strings"
 )
 
-// ruleLines renders rules as nft statements matching the peer address with dir
-// ("saddr" or "daddr"), sorted and without duplicates; a rule nft cannot express
-// becomes a comment.
-func ruleLines(rules []Rule, dir string) []string {
-	lines := make([]string, 0, len(rules))
+// groupRules turns security group rules into accepting nft rules matching the
+// peer's source address (or, with dst, its destination), sorted and without
+// duplicates; a rule nft cannot express becomes a comment.
+func groupRules(rules []Rule, dst bool) []nftRule {
+	out := make([]nftRule, 0, len(rules))
 	for _, r := range rules {
-		lines = append(lines, ruleLine(r, dir))
+		if nr, ok := groupRule(r, dst); ok {
+			out = append(out, nr)
+		}
 	}
-	lines = slices.DeleteFunc(lines, func(l string) bool { return l == "" })
-	slices.Sort(lines) // all rules accept: their order does not matter
-	return slices.Compact(lines)
+	return sortedRules(out)
 }
 
-// ruleLine renders one rule, "" when it matches nothing (no IPv4 prefix). A rule
-// of a group matches the group's set, whatever its members.
-func ruleLine(r Rule, dir string) string {
-	match, ok := protoMatch(r)
-	if !ok {
-		return fmt.Sprintf("# skipped: protocol %q from %d to %d", r.Protocol, r.FromPort, r.ToPort)
-	}
-	if match == "-" {
-		return "" // IPv6-only protocol
+// groupRule turns one rule into an nft rule; ok is false when it matches
+// nothing (no IPv4 prefix). A rule of a group matches the group's set, whatever
+// its members.
+func groupRule(r Rule, dst bool) (nr nftRule, ok bool) {
+	proto, kind := protoMatch(r)
+	switch kind {
+	case invalidProto:
+		return nftRule{skipped: fmt.Sprintf("skipped: protocol %q from %d to %d", r.Protocol, r.FromPort, r.ToPort)}, true
+	case ipv6Proto:
+		return nftRule{}, false
 	}
 	peers := ipv4Prefixes(r.Prefixes)
-	var parts []string
+	var matches []match
 	switch {
 	case r.Group != "":
-		parts = append(parts, "ip "+dir+" @"+setName(r.Group))
+		matches = append(matches, addrMatch{dst: dst, set: setName(r.Group)})
 	case len(peers) == 0:
-		return ""
+		return nftRule{}, false
 	case len(peers) == 1 && peers[0].Bits() == 0:
-		if match == "" {
-			parts = append(parts, "meta nfproto ipv4")
+		if proto == nil {
+			matches = append(matches, anyIPv4{})
 		}
-	case len(peers) == 1:
-		parts = append(parts, "ip "+dir+" "+prefixString(peers[0]))
 	default:
-		s := make([]string, len(peers))
-		for i, p := range peers {
-			s[i] = prefixString(p)
-		}
-		parts = append(parts, "ip "+dir+" { "+strings.Join(s, ", ")+" }")
+		matches = append(matches, addrMatch{dst: dst, prefixes: peers})
 	}
-	if match != "" {
-		parts = append(parts, match)
+	if proto != nil {
+		matches = append(matches, proto)
 	}
-	parts = append(parts, "accept")
-	return strings.Join(parts, " ")
+	return nftRule{matches: matches, verdict: acceptVerdict}, true
 }
 
-// protoMatch renders a rule's protocol and ports: "" for any IPv4 traffic, "-" for
-// a protocol that only exists over IPv6; ok is false when the rule is invalid.
-func protoMatch(r Rule) (match string, ok bool) {
+// protoKind tells a rule's protocol apart: one nft filters, one only IPv6 has,
+// or an invalid one.
+type protoKind int
+
+const (
+	ipv4Proto protoKind = iota
+	ipv6Proto
+	invalidProto
+)
+
+// protoMatch matches a rule's protocol and ports: nil for any IPv4 traffic.
+func protoMatch(r Rule) (match, protoKind) {
 	proto := strings.ToLower(r.Protocol)
 	switch proto {
 	case "all", "-1", "":
-		return "", true
+		return nil, ipv4Proto
 	case "tcp", "6":
-		return portMatch("tcp", r.FromPort, r.ToPort)
+		return portMatch(6, r.FromPort, r.ToPort)
 	case "udp", "17":
-		return portMatch("udp", r.FromPort, r.ToPort)
+		return portMatch(17, r.FromPort, r.ToPort)
 	case "icmp", "1":
 		switch {
 		case r.FromPort < 0:
-			return "meta l4proto icmp", true
+			return l4proto{1}, ipv4Proto
 		case r.FromPort > 255 || r.ToPort > 255:
-			return "", false
+			return nil, invalidProto
 		case r.ToPort < 0:
-			return fmt.Sprintf("icmp type %d", r.FromPort), true
+			return icmpType{typ: int(r.FromPort), code: -1}, ipv4Proto
 		default:
-			return fmt.Sprintf("icmp type %d icmp code %d", r.FromPort, r.ToPort), true
+			return icmpType{typ: int(r.FromPort), code: int(r.ToPort)}, ipv4Proto
 		}
 	case "icmpv6", "58":
-		return "-", true
+		return nil, ipv6Proto
 	}
 	n, err := strconv.Atoi(proto)
 	if err != nil || n < 0 || n > 255 {
-		return "", false
+		return nil, invalidProto
 	}
-	return fmt.Sprintf("meta l4proto %d", n), true
+	return l4proto{uint8(n)}, ipv4Proto
 }
 
 // portMatch matches a TCP or UDP destination port range; -1 (or 0-65535) is any.
-func portMatch(proto string, from, to int32) (string, bool) {
+func portMatch(proto uint8, from, to int32) (match, protoKind) {
 	switch {
 	case from < 0 || from == 0 && to >= 65535:
-		return "meta l4proto " + proto, true
+		return l4proto{proto}, ipv4Proto
 	case to < from || to > 65535:
-		return "", false
-	case from == to:
-		return fmt.Sprintf("%s dport %d", proto, from), true
-	default:
-		return fmt.Sprintf("%s dport %d-%d", proto, from, to), true
+		return nil, invalidProto
 	}
+	return dport{proto: proto, from: uint16(from), to: uint16(to)}, ipv4Proto
 }
 
 // ipv4Prefixes keeps the IPv4 prefixes, masked, sorted, without those contained in

@@ -6,38 +6,90 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
 )
 
 // tableHeader starts every ruleset.
 const tableHeader = "add table inet strait\ndelete table inet strait\ntable inet strait {\n"
 
-// vpcInput is the base chain of a VPC namespace.
-const vpcInput = "\tchain input {\n" +
-	"\t\ttype filter hook input priority filter; policy accept;\n" +
-	"\t\tct state established,related accept\n" +
-	"\t\tiif \"lo\" accept\n" +
-	"\t\tip daddr vmap @" + ingressMap + "\n" +
-	"\t}\n"
-
 // ingressMap names the verdict map of a VPC namespace: address → its chain.
 const ingressMap = "ingress"
+
+// nftTableName is the name of Strait's table in every namespace.
+const nftTableName = "strait"
 
 // nftTable is the table of one namespace in three parts: the named sets of
 // security group members, the ingress map (VPC namespaces only) and the chains.
 // Two tables whose chains and set names are the same differ in elements only.
 type nftTable struct {
-	vpc     bool
-	sets    map[string][]netip.Addr // set name → sorted IPv4 members
-	ingress map[netip.Addr]string   // address → the chain its traffic must pass
-	chains  string                  // every chain, as nft text
+	vpc       bool
+	sets      map[string][]netip.Addr // set name → sorted IPv4 members
+	ingress   map[netip.Addr]string   // address → the chain its traffic must pass
+	chains    []nftChain
+	chainText string // the chains as nft text, to compare tables by
+}
+
+// nftChain is a chain: a base chain when hook is set, which applies policy to
+// what its rules leave.
+type nftChain struct {
+	name     string
+	hook     string // "prerouting", "input", "output"
+	priority int32
+	policy   nftables.ChainPolicy
+	rules    []nftRule
+}
+
+// hooks are the base chain hooks the tables use.
+var hooks = map[string]*nftables.ChainHook{
+	"prerouting": nftables.ChainHookPrerouting,
+	"input":      nftables.ChainHookInput,
+	"output":     nftables.ChainHookOutput,
+}
+
+// vpcPriority is the priority of a VPC namespace's base chain: after conntrack
+// (-200), so that replies pass as established, and before destination NAT
+// (-100), so that the security groups of an address also see the connections
+// to it that are translated to somewhere else.
+const vpcPriority = -150
+
+func (c nftChain) text() string {
+	var b strings.Builder
+	b.WriteString("\tchain " + c.name + " {\n")
+	if c.hook != "" {
+		prio, policy := "filter", "accept"
+		if c.priority != 0 {
+			prio = strconv.Itoa(int(c.priority))
+		}
+		if c.policy == nftables.ChainPolicyDrop {
+			policy = "drop"
+		}
+		b.WriteString("\t\ttype filter hook " + c.hook + " priority " + prio + "; policy " + policy + ";\n")
+	}
+	b.WriteString(rulesText(c.rules))
+	b.WriteString("\t}\n")
+	return b.String()
+}
+
+// rulesText is the rules of a chain as nft text.
+func rulesText(rules []nftRule) string {
+	var b strings.Builder
+	for _, r := range rules {
+		b.WriteString("\t\t" + r.text() + "\n")
+	}
+	return b.String()
 }
 
 // VPCRuleset is the firewall of a VPC namespace. Traffic to an address listed in fw
 // (an endpoint ENI, a load balancer node with security groups) must match one of
 // the address's ingress rules or is dropped, so that the client times out as with a
 // security group; replies to connections the namespace made, traffic from the
-// namespace itself and everything else (the resolver, routed traffic) pass.
+// namespace itself and everything else (the resolver, routed traffic) pass. The
+// check is made in prerouting, before destination NAT, so it also covers
+// connections to the address that are translated elsewhere.
 // groups holds the members of the security groups that rules refer to.
 func VPCRuleset(fw map[netip.Addr]Rules, groups map[string][]netip.Addr) string {
 	return vpcTable(fw, groups).text()
@@ -53,7 +105,7 @@ func InstanceRuleset(fw Rules, groups map[string][]netip.Addr, resolver netip.Ad
 
 func vpcTable(fw map[netip.Addr]Rules, groups map[string][]netip.Addr) nftTable {
 	t := nftTable{vpc: true, sets: map[string][]netip.Addr{}, ingress: map[netip.Addr]string{}}
-	chains := map[string]string{} // name → body
+	chains := map[string][]nftRule{} // name → rules
 	for a, f := range fw {
 		if !a.Is4() {
 			continue
@@ -62,50 +114,51 @@ func vpcTable(fw map[netip.Addr]Rules, groups map[string][]netip.Addr) nftTable 
 		t.addSets(f.Ingress, groups)
 		t.addSets(f.AlsoIngress, groups)
 	}
-	var b strings.Builder
-	b.WriteString(vpcInput)
+	t.chains = append(t.chains, nftChain{
+		name: "prerouting", hook: "prerouting", priority: vpcPriority, policy: nftables.ChainPolicyAccept,
+		rules: []nftRule{
+			{matches: []match{ctEstablished{}}, verdict: acceptVerdict},
+			{matches: []match{loopback{}}, verdict: acceptVerdict},
+			{verdict: verdict{vmap: ingressMap}},
+		},
+	})
 	for _, name := range slices.Sorted(maps.Keys(chains)) {
-		b.WriteString("\tchain " + name + " {\n" + chains[name] + "\t}\n")
+		t.chains = append(t.chains, nftChain{name: name, rules: chains[name]})
 	}
-	t.chains = b.String()
+	t.renderChains()
 	return t
 }
 
-// firewallChain adds the chains of an address's firewall to chains (name → body)
+// firewallChain adds the chains of an address's firewall to chains (name → rules)
 // and returns the name of the one its traffic jumps to. A chain is named after
 // its content, so addresses with the same rules share it. Traffic admitted by the
 // ingress rules must pass the AlsoIngress chain too, when there is one.
-func firewallChain(f Rules, chains map[string]string) string {
-	verdict := "accept"
+func firewallChain(f Rules, chains map[string][]nftRule) string {
+	v := acceptVerdict
 	if f.AlsoIngress != nil {
-		also := chainBody(ruleLines(f.AlsoIngress, "saddr"), "accept")
+		also := chainRules(groupRules(f.AlsoIngress, false), acceptVerdict)
 		name := chainName(also)
 		chains[name] = also
-		verdict = "goto " + name
+		v = verdict{kind: expr.VerdictGoto, chain: name}
 	}
-	body := chainBody(ruleLines(f.Ingress, "saddr"), verdict)
-	name := chainName(body)
-	chains[name] = body
+	rules := chainRules(groupRules(f.Ingress, false), v)
+	name := chainName(rules)
+	chains[name] = rules
 	return name
 }
 
-// chainBody is the text of a chain of accepting rules (with verdict instead of
-// accept) that drops what they do not match.
-func chainBody(lines []string, verdict string) string {
-	var b strings.Builder
-	for _, line := range lines {
-		if rest, ok := strings.CutSuffix(line, " accept"); ok && !strings.HasPrefix(line, "#") {
-			line = rest + " " + verdict
-		}
-		b.WriteString("\t\t" + line + "\n")
+// chainRules is a chain of accepting rules (with verdict v instead of accept)
+// that drops what they do not match.
+func chainRules(rules []nftRule, v verdict) []nftRule {
+	for i := range rules {
+		rules[i].verdict = v
 	}
-	b.WriteString("\t\tdrop\n")
-	return b.String()
+	return append(rules, nftRule{verdict: dropVerdict})
 }
 
-// chainName names a chain after its body.
-func chainName(body string) string {
-	sum := sha256.Sum256([]byte(body))
+// chainName names a chain after its rules.
+func chainName(rules []nftRule) string {
+	sum := sha256.Sum256([]byte(rulesText(rules)))
 	return "fw_" + hex.EncodeToString(sum[:8])
 }
 
@@ -113,28 +166,35 @@ func instanceTable(fw Rules, groups map[string][]netip.Addr, resolver netip.Addr
 	t := nftTable{sets: map[string][]netip.Addr{}}
 	t.addSets(fw.Ingress, groups)
 	t.addSets(fw.Egress, groups)
-	var b strings.Builder
-	b.WriteString("\tchain input {\n")
-	b.WriteString("\t\ttype filter hook input priority filter; policy drop;\n")
-	b.WriteString("\t\tct state established,related accept\n")
-	b.WriteString("\t\tiif \"lo\" accept\n")
-	for _, line := range ruleLines(fw.Ingress, "saddr") {
-		b.WriteString("\t\t" + line + "\n")
+	input := []nftRule{
+		{matches: []match{ctEstablished{}}, verdict: acceptVerdict},
+		{matches: []match{loopback{}}, verdict: acceptVerdict},
 	}
-	b.WriteString("\t}\n")
-	b.WriteString("\tchain output {\n")
-	b.WriteString("\t\ttype filter hook output priority filter; policy drop;\n")
-	b.WriteString("\t\tct state established,related accept\n")
-	b.WriteString("\t\toif \"lo\" accept\n")
+	output := []nftRule{
+		{matches: []match{ctEstablished{}}, verdict: acceptVerdict},
+		{matches: []match{loopback{out: true}}, verdict: acceptVerdict},
+	}
 	if resolver.Is4() {
-		b.WriteString("\t\tip daddr " + resolver.String() + " meta l4proto { tcp, udp } th dport 53 accept\n")
+		output = append(output, nftRule{
+			matches: []match{addrMatch{dst: true, prefixes: []netip.Prefix{netip.PrefixFrom(resolver, 32)}}, l4proto{6, 17}, dport{from: 53, to: 53}},
+			verdict: acceptVerdict,
+		})
 	}
-	for _, line := range ruleLines(fw.Egress, "daddr") {
-		b.WriteString("\t\t" + line + "\n")
+	t.chains = []nftChain{
+		{name: "input", hook: "input", policy: nftables.ChainPolicyDrop, rules: append(input, groupRules(fw.Ingress, false)...)},
+		{name: "output", hook: "output", policy: nftables.ChainPolicyDrop, rules: append(output, groupRules(fw.Egress, true)...)},
 	}
-	b.WriteString("\t}\n")
-	t.chains = b.String()
+	t.renderChains()
 	return t
+}
+
+// renderChains sets the text of the table's chains.
+func (t *nftTable) renderChains() {
+	var b strings.Builder
+	for _, c := range t.chains {
+		b.WriteString(c.text())
+	}
+	t.chainText = b.String()
 }
 
 // addSets adds the sets of the groups rules refer to, with their IPv4 members.
@@ -168,7 +228,8 @@ func setName(group string) string {
 	}, group)
 }
 
-// text is the table as an nft script that replaces it whole.
+// text is the table as an nft script that replaces it whole (the golden files'
+// form; NFTables loads the same description through netlink, see load).
 func (t nftTable) text() string {
 	var b strings.Builder
 	b.WriteString(tableHeader)
@@ -195,13 +256,13 @@ func (t nftTable) text() string {
 		}
 		b.WriteString("\t}\n")
 	}
-	b.WriteString(t.chains)
+	b.WriteString(t.chainText)
 	b.WriteString("}\n")
 	return b.String()
 }
 
 // equal reports whether two tables are the same.
 func (t nftTable) equal(o nftTable) bool {
-	return t.vpc == o.vpc && t.chains == o.chains && maps.Equal(t.ingress, o.ingress) &&
+	return t.vpc == o.vpc && t.chainText == o.chainText && maps.Equal(t.ingress, o.ingress) &&
 		maps.EqualFunc(t.sets, o.sets, slices.Equal[[]netip.Addr])
 }

@@ -154,7 +154,9 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 			ch := &nftables.Chain{Table: table, Name: entryChain(eni)}
 			c.FlushChain(ch)
 			c.DelChain(ch)
-			cuts = append(cuts, cut{vpc: ns.VPC, origDst: eni, entry: true})
+			if !slices.Contains(ns.Relayed, eni) {
+				cuts = append(cuts, cut{vpc: ns.VPC, origDst: eni, entry: true})
+			}
 		}
 		// Exits.
 		snat := map[netip.Addr]netip.Addr{}
@@ -209,7 +211,9 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 			c.FlushChain(ch)
 			c.DelChain(ch)
 			c.DelSet(slotSet(node))
-			cuts = append(cuts, cut{vpc: ns.VPC, origDst: node})
+			if !slices.Contains(ns.Relayed, node) {
+				cuts = append(cuts, cut{vpc: ns.VPC, origDst: node})
+			}
 		}
 		for a, src := range oldSNAT {
 			if snat[a] != src {
@@ -257,11 +261,10 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 				c.DeleteObject(&nftables.CounterObj{Table: table, Name: n})
 			}
 		}
-		// Policies no chain uses any more.
+		// Timeout policies stay while the table does: flows that took one keep
+		// it (deleting a policy resets its flows to the default timeouts).
 		for d := range vt.timeouts {
-			if !next.timeouts[d] {
-				c.DeleteObject(timeoutObj(d))
-			}
+			next.timeouts[d] = true
 		}
 		if err := c.Flush(); err != nil {
 			if !fresh {

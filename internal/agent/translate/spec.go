@@ -14,6 +14,10 @@ type Namespace struct {
 	// Counted holds the endpoint ENI addresses whose flows are counted (every
 	// address of Entries, usually).
 	Counted []netip.Addr
+	// Relayed holds the endpoint ENI:ports and node transit address:ports whose
+	// new connections the relay carries now: when one stops being an entry or
+	// an exit, its translated flows finish where they are instead of being cut.
+	Relayed []netip.AddrPort
 }
 
 // Entry translates connections to an endpoint ENI's listener port to a load

@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
+	vnetns "github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
 	"strait/internal/agent/netns"
 	"strait/internal/agent/netns/netnstest"
 	"strait/internal/agent/translate"
@@ -195,6 +199,13 @@ func TestCutFlows(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := dial()
+	// The listener's idle timeout is the flow's conntrack timeout on both
+	// sides (the default would be five days).
+	for vpc, dst := range map[string]netip.AddrPort{w.cons.ID: eni, w.prov.ID: node} {
+		if got := flowTimeout(t, w, vpc, dst); got == 0 || got > 350 {
+			t.Errorf("conntrack timeout of the flow to %s in %s: %d s, want ≤ 350", dst, vpc, got)
+		}
+	}
 	counts, _ := w.tr.Counters()
 	if got := counts[w.cons.ID][eni.Addr()].Active; got != 1 {
 		t.Fatalf("active flows %d, want 1", got)
@@ -236,4 +247,30 @@ func mustReset(t *testing.T, c net.Conn) {
 	if err == nil || !errors.Is(err, syscallECONNRESET) {
 		t.Fatalf("after the cut: %v, want a connection reset", err)
 	}
+}
+
+// flowTimeout returns the seconds left of the established flow to dst in vpc's
+// namespace (0 when there is none).
+func flowTimeout(t *testing.T, w *world, vpc string, dst netip.AddrPort) uint32 {
+	t.Helper()
+	fd, release, err := w.h.NamespaceFd(vpc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	h, err := netlink.NewHandleAt(vnetns.NsHandle(fd), unix.NETLINK_NETFILTER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	flows, err := h.ConntrackTableList(netlink.ConntrackTable, unix.AF_INET)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range flows {
+		if f.Forward.DstIP.String() == dst.Addr().String() && f.Forward.DstPort == dst.Port() {
+			return f.TimeOut
+		}
+	}
+	return 0
 }

@@ -1,0 +1,126 @@
+package agent
+
+import (
+	"log/slog"
+	"net/netip"
+	"testing"
+
+	"strait/internal/agent/netns"
+	"strait/internal/dataplane"
+)
+
+// planFixture is a provider VPC with an NLB (nodes in zones a and b, listeners
+// 3306 and 5432 to two groups) and a consumer endpoint with an ENI in each zone.
+func planFixture() State {
+	lb := LoadBalancer{
+		LoadBalancer: dataplane.LoadBalancer{ARN: "lb", VpcID: "vpc-p", ServiceID: "svc",
+			Nodes:     []dataplane.Node{{AZ: "a", IP: netip.MustParseAddr("10.0.1.50")}, {AZ: "b", IP: netip.MustParseAddr("10.0.2.50")}},
+			Listeners: []dataplane.Listener{{Port: 3306, TargetGroup: "tg-db"}, {Port: 5432, TargetGroup: "tg-pg"}}},
+		ENIs:    []netns.ENI{{AZ: "a", IP: netip.MustParseAddr("10.0.1.50")}, {AZ: "b", IP: netip.MustParseAddr("10.0.2.50")}},
+		Transit: []netip.Addr{netip.MustParseAddr("169.254.9.1"), netip.MustParseAddr("169.254.9.2")},
+	}
+	target := func(ip, az string) dataplane.Target {
+		return dataplane.Target{ID: ip, Addr: netip.MustParseAddrPort(ip), AZ: az}
+	}
+	return State{
+		VPCs: []VPC{{VPC: netns.VPC{ID: "vpc-p", TransitIP: netip.MustParseAddr("169.254.1.1")}},
+			{VPC: netns.VPC{ID: "vpc-c", TransitIP: netip.MustParseAddr("169.254.1.2")}}},
+		LoadBalancers: []LoadBalancer{lb},
+		TargetGroups: []dataplane.TargetGroup{
+			{ARN: "tg-db", VpcID: "vpc-p", Targets: []dataplane.Target{target("10.0.1.10:3306", "a"), target("10.0.2.10:3306", "b")}},
+			{ARN: "tg-pg", VpcID: "vpc-p", Targets: []dataplane.Target{target("10.0.1.11:5432", "a")}, ProxyProtocolV2: true},
+		},
+		Endpoints: []Endpoint{{ID: "vpce-1", VpcID: "vpc-c", ServiceID: "svc", LoadBalancers: []string{"lb"}, Open: true,
+			ENIs: []netns.ENI{{AZ: "a", IP: netip.MustParseAddr("10.0.1.100")}, {AZ: "b", IP: netip.MustParseAddr("10.0.2.100")}}}},
+	}
+}
+
+func plan(t *testing.T, st State, f Forwarding) (kernelPlan, map[listenKey]dataplane.Entry) {
+	t.Helper()
+	proxy := dataplane.New(dataplane.Options{Dial: func(string, netip.Addr, netip.AddrPort) (int, bool, error) { return -1, false, nil }})
+	t.Cleanup(proxy.Close)
+	cfg := dataplane.Config{TargetGroups: st.TargetGroups}
+	for _, lb := range st.LoadBalancers {
+		cfg.LoadBalancers = append(cfg.LoadBalancers, lb.LoadBalancer)
+	}
+	proxy.Configure(cfg)
+	a := &Agent{proxy: proxy, forwarding: f, log: slog.New(slog.DiscardHandler)}
+	want, _ := wantListeners(st)
+	return a.planKernel(st, want), want
+}
+
+func TestPlanKernel(t *testing.T) {
+	p, want := plan(t, planFixture(), ForwardKernel)
+	// 3306 (no PROXY v2) is translated on both ENIs, each to its zone's node;
+	// 5432 (PROXY v2) stays on the relay, as do the nodes' own listeners.
+	if len(p.nss) != 2 {
+		t.Fatalf("namespaces %+v", p.nss)
+	}
+	cons, prov := p.nss[0], p.nss[1]
+	if cons.VPC != "vpc-c" || prov.VPC != "vpc-p" {
+		cons, prov = prov, cons
+	}
+	wantEntries := map[string]string{"10.0.1.100:3306": "169.254.9.1:3306", "10.0.2.100:3306": "169.254.9.2:3306"}
+	if len(cons.Entries) != 2 {
+		t.Fatalf("entries %+v", cons.Entries)
+	}
+	for _, e := range cons.Entries {
+		if wantEntries[e.ENI.String()] != e.Node.String() || e.Idle != dataplane.DefaultIdleTimeout {
+			t.Errorf("entry %+v", e)
+		}
+	}
+	if len(cons.Counted) != 2 {
+		t.Errorf("counted %v", cons.Counted)
+	}
+	for _, k := range []string{"10.0.1.100:3306", "10.0.2.100:3306"} {
+		if _, relayed := want[listenKey{"vpc-c", netip.MustParseAddrPort(k)}]; relayed {
+			t.Errorf("%s is still a relay listener", k)
+		}
+	}
+	for _, k := range []string{"10.0.1.100:5432", "10.0.2.100:5432"} {
+		if _, relayed := want[listenKey{"vpc-c", netip.MustParseAddrPort(k)}]; !relayed {
+			t.Errorf("%s (PROXY v2) is not a relay listener", k)
+		}
+	}
+	if _, relayed := want[listenKey{"vpc-p", netip.MustParseAddrPort("10.0.1.50:3306")}]; !relayed {
+		t.Error("the node's own listener is not a relay listener")
+	}
+	// Exits: one per node for 3306, each with its zone's target (no cross-zone),
+	// failing open (health unknown yet: every candidate).
+	if len(prov.Exits) != 2 {
+		t.Fatalf("exits %+v", prov.Exits)
+	}
+	for _, x := range prov.Exits {
+		if len(x.Targets) != 1 || len(x.Registered) != 2 {
+			t.Errorf("exit %+v", x)
+		}
+		if x.Node.Addr().String() == "169.254.9.1" && (x.Source.String() != "10.0.1.50" || x.Targets[0].String() != "10.0.1.10:3306") {
+			t.Errorf("zone a exit %+v", x)
+		}
+	}
+	if p.routes[netip.MustParseAddr("169.254.9.2")] != netip.MustParseAddr("169.254.1.1") {
+		t.Errorf("routes %v", p.routes)
+	}
+}
+
+func TestPlanKernelRelayCases(t *testing.T) {
+	for name, change := range map[string]func(*State) Forwarding{
+		"forwarding relay":     func(*State) Forwarding { return ForwardRelay },
+		"relay attribute":      func(st *State) Forwarding { st.TargetGroups[0].Relay = true; return ForwardKernel },
+		"no VPC transit":       func(st *State) Forwarding { st.VPCs[1].TransitIP = netip.Addr{}; return ForwardKernel },
+		"no node transit":      func(st *State) Forwarding { st.LoadBalancers[0].Transit[1] = netip.Addr{}; return ForwardKernel },
+		"endpoint not open":    func(st *State) Forwarding { st.Endpoints[0].Open = false; return ForwardKernel },
+		"PROXY v2 on 3306 too": func(st *State) Forwarding { st.TargetGroups[0].ProxyProtocolV2 = true; return ForwardKernel },
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := planFixture()
+			f := change(&st)
+			p, _ := plan(t, st, f)
+			for _, n := range p.nss {
+				if len(n.Entries) > 0 {
+					t.Errorf("entries translated: %+v", n.Entries)
+				}
+			}
+		})
+	}
+}
