@@ -324,3 +324,54 @@ func TestRelayAttributeMovesNewConnections(t *testing.T) {
 		t.Fatalf("a new connection on the kernel path again: %q, %v", got, err)
 	}
 }
+
+// TestKernelFlowsSurviveServerCrash (issue 18): 100 connections established
+// through an endpoint on the kernel path outlive a kill -9 of the server
+// process, a restart, a SIGTERM and another restart, and still echo; new
+// connections work after each restart.
+func TestKernelFlowsSurviveServerCrash(t *testing.T) {
+	dir := t.TempDir()
+	start := func() *testenv.Env {
+		return testenv.StartProcess(t, testenv.ProcessConfig{Dataplane: "netns", Forwarding: "kernel", DataDir: dir})
+	}
+	env := start()
+	l := newLink(t, env)
+	l.target(l.subnets[0], "db", nil)
+	client, _ := l.instance(l.cec2, l.csubnet)
+	l.connect()
+	const n = 100
+	talks := make([]func(string) (string, error), n)
+	for i := range talks {
+		conn, talk := dialTalk(t, client, l.addr())
+		defer conn.Close()
+		talks[i] = talk
+	}
+	echoAll := func(when string) {
+		t.Helper()
+		for i, talk := range talks {
+			line := fmt.Sprintf("%s %d", when, i)
+			if got, err := talk(line); err != nil || got != "db "+line {
+				t.Fatalf("connection %d %s: %q, %v", i, when, got, err)
+			}
+		}
+	}
+	echoAll("before")
+
+	check(t, syscall.Kill(env.Proc.PID(), syscall.SIGKILL))
+	testenv.Eventually(t, time.Minute, "the killed server gone", func() error {
+		if done, _ := env.Proc.Exited(); !done {
+			return errors.New("still running")
+		}
+		return nil
+	})
+	echoAll("after kill -9")
+	env = start()
+	echoAll("after the restart")
+	if got, err := ask(t, client, l.addr(), "new"); err != nil || got != "db new" {
+		t.Fatalf("a new connection after the restart: %q, %v", got, err)
+	}
+	env.Stop() // SIGTERM
+	echoAll("after SIGTERM")
+	start()
+	echoAll("after the second restart")
+}
