@@ -111,7 +111,11 @@ func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelP
 		}
 		lb := lbs[e.LoadBalancer]
 		l, ok := a.kernelListener(lb, e.Port, groups, p.links)
-		if !ok {
+		if !ok || lb.VpcID == k.vpc {
+			// An endpoint in its service's own VPC stays on the relay: its
+			// translated replies would come back to the VPC's own transit
+			// address inside the same conntrack table and never reach the
+			// consumer's half of the flow.
 			continue
 		}
 		node, ok := a.proxy.Node(lb.ARN, e.AZ)

@@ -111,6 +111,10 @@ func TestPlanKernelRelayCases(t *testing.T) {
 		"no node transit":      func(st *State) Forwarding { st.LoadBalancers[0].Transit[1] = netip.Addr{}; return ForwardKernel },
 		"endpoint not open":    func(st *State) Forwarding { st.Endpoints[0].Open = false; return ForwardKernel },
 		"PROXY v2 on 3306 too": func(st *State) Forwarding { st.TargetGroups[0].ProxyProtocolV2 = true; return ForwardKernel },
+		"endpoint in the service's VPC": func(st *State) Forwarding {
+			st.Endpoints[0].VpcID = "vpc-p"
+			return ForwardKernel
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			st := planFixture()
