@@ -116,7 +116,7 @@ func (t *Translator) Apply(nss []Namespace) error {
 			continue
 		}
 		for eni := range vt.entries {
-			cuts = append(cuts, cut{vpc: vpc, origDst: eni, entry: true})
+			cuts = append(cuts, cut{vpc: vpc, origDst: eni})
 		}
 		for node := range vt.exits {
 			cuts = append(cuts, cut{vpc: vpc, origDst: node})
@@ -201,7 +201,7 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 			c.FlushChain(ch)
 			c.DelChain(ch)
 			if !slices.Contains(ns.Relayed, eni) {
-				cuts = append(cuts, cut{vpc: ns.VPC, origDst: eni, entry: true})
+				cuts = append(cuts, cut{vpc: ns.VPC, origDst: eni})
 			}
 			if err := flushSome(); err != nil {
 				return err

@@ -6,10 +6,8 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
-	"github.com/vishvananda/netlink"
+	"github.com/ti-mo/conntrack"
 	"golang.org/x/sys/unix"
-
-	"strait/internal/model"
 )
 
 // Counts are an endpoint ENI's translated traffic: flows since its counters
@@ -94,36 +92,32 @@ func (t *Translator) vpcCounters(vpc string, addrs []netip.Addr, active bool) (m
 	if !active {
 		return out, nil
 	}
-	err = t.withConntrack(vpc, func(h *netlink.Handle) error {
-		flows, err := h.ConntrackTableList(netlink.ConntrackTable, unix.AF_INET)
+	marks := map[uint32]netip.Addr{}
+	for a := range want {
+		marks[markValue(a)] = a
+	}
+	err = t.withConntrack(vpc, func(c *conntrack.Conn) error {
+		flows, err := c.Dump(nil)
 		if err != nil {
 			return err
 		}
 		for _, f := range flows {
-			d, ok := netip.AddrFromSlice(f.Forward.DstIP)
-			if !ok || !want[d.Unmap()] || f.Forward.Protocol != unix.IPPROTO_TCP || !open(f) {
+			a, ok := marks[f.Mark]
+			if !ok || !open(f) {
 				continue
 			}
-			c := out[d.Unmap()]
-			c.Active++
-			out[d.Unmap()] = c
+			n := out[a]
+			n.Active++
+			out[a] = n
 		}
 		return nil
 	})
 	return out, err
 }
 
-// open reports whether a TCP flow is open: from its first SYN until one side
-// closed it (TIME_WAIT, CLOSE, LAST_ACK are over). Flows whose entry was not
-// translated (say, to an ENI with no entry for its port) are not counted.
-func open(f *netlink.ConntrackFlow) bool {
-	tcp, ok := f.ProtoInfo.(*netlink.ProtoInfoTCP)
-	if !ok {
-		return false
-	}
-	rs, _ := netip.AddrFromSlice(f.Reverse.SrcIP)
-	if !model.TransitRange.Contains(rs.Unmap()) {
-		return false
-	}
-	return tcp.State >= 1 && tcp.State <= 5 // SYN_SENT … CLOSE_WAIT
+// open reports whether a translated TCP flow is open: from its first SYN
+// until one side closed it (TIME_WAIT, CLOSE and LAST_ACK are over).
+func open(f conntrack.Flow) bool {
+	tcp := f.ProtoInfo.TCP
+	return f.TupleOrig.Proto.Protocol == unix.IPPROTO_TCP && tcp != nil && tcp.State >= 1 && tcp.State <= 5 // SYN_SENT … CLOSE_WAIT
 }

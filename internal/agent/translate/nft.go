@@ -101,10 +101,10 @@ func addrBytes(a netip.Addr) []byte { b := a.As4(); return b[:] }
 // from, as a number: the endpoint ENI address in the consumer namespace, the
 // node's transit address in the provider namespace. Postrouting finds the
 // node's ENI address by it, and forward an ENI's counters.
-func mark(a netip.Addr) []byte {
-	b := a.As4()
-	return binaryutil.NativeEndian.PutUint32(binary.BigEndian.Uint32(b[:]))
-}
+func mark(a netip.Addr) []byte { return binaryutil.NativeEndian.PutUint32(markValue(a)) }
+
+// markValue is the conntrack mark of flows translated from a.
+func markValue(a netip.Addr) uint32 { b := a.As4(); return binary.BigEndian.Uint32(b[:]) }
 
 // setMark sets the flow's conntrack mark to a's.
 func setMark(a netip.Addr) []expr.Any {
