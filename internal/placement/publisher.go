@@ -122,6 +122,11 @@ func (p *Publisher) Watch(ctx context.Context, host string, fromRev uint64) <-ch
 			}
 			if rev > fromRev {
 				select {
+				case <-changed: // already replaced: send the newer one
+					continue
+				default:
+				}
+				select {
 				case out <- Update{Revision: rev, State: st}:
 					fromRev = rev
 				case <-changed: // a newer part replaces this one
