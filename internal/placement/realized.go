@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"maps"
 	"slices"
 
 	"strait/internal/agent"
@@ -49,7 +50,7 @@ type Realized struct {
 
 // NewRealized combines the hosts' reports about parts (as Split made them).
 func NewRealized(parts map[string]agent.State, hosts map[string]HostRealized) Realized {
-	r := Realized{holders: map[string][]string{}, hosts: hosts}
+	r := Realized{holders: map[string][]string{}, hosts: maps.Clone(hosts)}
 	for h, p := range parts {
 		for _, id := range IDs(p) {
 			if !slices.Contains(r.holders[id], h) {

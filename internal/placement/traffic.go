@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"maps"
 	"sync"
 
 	"strait/internal/dataplane"
@@ -47,7 +48,7 @@ func (t *Traffic) Update(host, epoch string, counters map[string]dataplane.Stats
 		tot.Rejected += grown(cur.Rejected, old.Rejected)
 		t.total[id] = tot
 	}
-	t.hosts[host] = hostCounters{epoch: epoch, counters: counters}
+	t.hosts[host] = hostCounters{epoch: epoch, counters: maps.Clone(counters)}
 	t.prune()
 }
 
