@@ -43,8 +43,9 @@ type Backbone struct {
 	log    *slog.Logger
 	method Method
 	hostNS vnetns.NsHandle
-	local  netip.Addr // this host's VXLAN endpoint
-	mtu    int        // of the VXLAN devices
+	vxNS   vnetns.NsHandle // where the VXLAN devices' UDP socket lives
+	local  netip.Addr      // this host's VXLAN endpoint
+	mtu    int             // of the VXLAN devices
 
 	mu      sync.Mutex
 	wg      *userspace // nil in plain mode
@@ -85,6 +86,7 @@ func New(cfg Config) (*Backbone, error) {
 	switch cfg.Mode {
 	case ModePlain:
 		b.method, b.local, b.mtu = MethodPlain, cfg.Underlay, cfg.UnderlayMTU-vxlanOverhead4
+		b.vxNS = ns
 	case ModeAuto, "":
 		if cfg.PrivateKey.IsZero() {
 			ns.Close()
@@ -95,8 +97,13 @@ func New(cfg Config) (*Backbone, error) {
 		}
 		tunMTU := cfg.UnderlayMTU - wireGuardOverhead
 		b.method, b.local, b.mtu = MethodUserspace, InnerAddr(cfg.Underlay), tunMTU-vxlanOverhead6
-		b.wg, err = startUserspace(ns, cfg.Tag, cfg.PrivateKey, b.local, cfg.ListenPort, tunMTU, b.log)
+		if b.vxNS, err = ensureEndpointNS(cfg.Tag); err != nil {
+			ns.Close()
+			return nil, fmt.Errorf("backbone: %w", err)
+		}
+		b.wg, err = startUserspace(ns, b.vxNS, cfg.Tag, cfg.PrivateKey, b.local, cfg.ListenPort, tunMTU, b.log)
 		if err != nil {
+			b.vxNS.Close()
 			ns.Close()
 			return nil, fmt.Errorf("backbone: %w", err)
 		}
@@ -187,6 +194,7 @@ func (b *Backbone) Close() error {
 	b.closed = true
 	if b.wg != nil {
 		b.wg.close()
+		b.vxNS.Close()
 	}
 	return b.hostNS.Close()
 }
@@ -205,18 +213,14 @@ func (b *Backbone) Down() error {
 		b.transit = nil
 	}
 	b.mu.Unlock()
-	errs = append(errs, b.Close(), Down(b.cfg.Namespace, b.cfg.Tag))
+	errs = append(errs, b.Close(), Down(b.cfg.Tag))
 	return errors.Join(errs...)
 }
 
-// Down removes what a tag's backbone left in the host namespace (the TUN
-// device, when a crashed process left it). The VXLAN devices go with the
-// VPC and transit namespaces (netns.Down).
-func Down(namespace, tag string) error {
-	return withLinks(namespace, func(_ vnetns.NsHandle, nh *netlink.Handle) error {
-		return removeLink(nh, tunName(tag))
-	})
-}
+// Down removes a tag's endpoint namespace (with its TUN device). The VXLAN
+// devices go with the VPC and transit namespaces (netns.Down, which removes
+// the endpoint namespace too).
+func Down(tag string) error { return removeEndpointNS(tag) }
 
 // removeBackboneLink deletes the "backbone" device of a namespace, if both exist.
 func removeBackboneLink(namespace string) error {

@@ -2,9 +2,11 @@ package backbone
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	vnetns "github.com/vishvananda/netns"
@@ -96,6 +98,10 @@ func testBackbone(t *testing.T, mode string) {
 		t.Fatal("SetVPC gave VPC B the VNI of VPC A")
 	}
 
+	// A WireGuard session starts with the first packet; wait for it (a
+	// handshake that crosses the peer's is retried after 5 seconds).
+	waitReach(t, hosts[0].nh, inst[0][vpcA], "10.0.2.3:80")
+
 	// Same VPC across hosts, both ways; the same CIDR in the other VPC is
 	// never reached.
 	for i, h := range hosts {
@@ -106,6 +112,7 @@ func testBackbone(t *testing.T, mode string) {
 			netnstest.MustAsk(t, h.nh, inst[i][vpc], "", dst, fmt.Sprintf("%s-%s-%s %s:*", who, hosts[1-i].id, marker, src))
 		}
 	}
+	cap.flush(t, d)
 	matched, wgFrames := cap.counts(DefaultListenPort)
 	_, vxFrames := cap.counts(vxlanPort)
 	switch mode {
@@ -120,6 +127,13 @@ func testBackbone(t *testing.T, mode string) {
 		if matched == 0 || vxFrames == 0 {
 			t.Errorf("plain backbone: %d frames hold the payload, %d are VXLAN: the capture sees nothing", matched, vxFrames)
 		}
+	}
+
+	// Nothing on the underlay side can inject VXLAN when encrypted: the host
+	// namespace has no VXLAN socket (its port is free), only WireGuard's.
+	free := vxlanPortFree(t, d.hosts[0])
+	if want := mode == ModeAuto; free != want {
+		t.Errorf("VXLAN port free in the host namespace: %v, want %v", free, want)
 	}
 
 	// VPC A leaves host 2: its probe finds nothing there, not VPC B's
@@ -161,6 +175,7 @@ func testBackbone(t *testing.T, mode string) {
 	if after := linkIndex(t, hosts[0].nh.Namespace(vpcB)); after != before {
 		t.Errorf("the restarted backbone replaced VPC B's device (index %d, was %d)", after, before)
 	}
+	waitReach(t, hosts[0].nh, inst[0][vpcB], "10.0.2.3:80")
 	netnstest.MustAsk(t, hosts[0].nh, inst[0][vpcB], "", "10.0.2.3:80", "B-host-2-*")
 	netnstest.MustAsk(t, hosts[0].nh, vpcB, tr[0].String(), netip.AddrPortFrom(tr[1], 8080).String(), "transit 169.254.3.1:*")
 
@@ -174,8 +189,11 @@ func testBackbone(t *testing.T, mode string) {
 				t.Errorf("Down left %s in %s", linkName, ns)
 			}
 		}
-		if slices.Contains(linksIn(t, d.hosts[i]), tunName(h.nh.Tag())) {
-			t.Errorf("Down left %s in %s", tunName(h.nh.Tag()), d.hosts[i])
+		if got := linksIn(t, d.hosts[i]); !slices.Equal(got, []string{"lo", "eth0"}) {
+			t.Errorf("host namespace after Down: links %v, want [lo eth0]", got)
+		}
+		if _, err := openNS(endpointNSName(h.nh.Tag())); err == nil {
+			t.Errorf("Down left namespace %s", endpointNSName(h.nh.Tag()))
 		}
 	}
 }
@@ -195,4 +213,45 @@ func linkIndex(t *testing.T, ns string) int {
 		t.Fatal(err)
 	}
 	return idx
+}
+
+// vxlanPortFree reports whether UDP port 4789 can be bound in a namespace
+// (IPv4 and IPv6), that is whether no VXLAN device listens there.
+func vxlanPortFree(t *testing.T, name string) bool {
+	t.Helper()
+	ns, err := openNS(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	free := true
+	err = runIn(ns, func() error {
+		for _, network := range []string{"udp4", "udp6"} {
+			c, err := net.ListenPacket(network, fmt.Sprintf(":%d", vxlanPort))
+			if err != nil {
+				free = false
+				continue
+			}
+			c.Close()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return free
+}
+
+// waitReach waits until a connection from id to addr gets an answer.
+func waitReach(t *testing.T, h *netns.Host, id, addr string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; {
+		_, err := netnstest.Ask(h, id, "", addr, 2*time.Second)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("from %s to %s: %v", id, addr, err)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	vnetns "github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // errNoNamespace is returned for a named namespace that does not exist.
@@ -50,6 +51,15 @@ func withLinks(name string, fn func(vnetns.NsHandle, *netlink.Handle) error) err
 	return fn(ns, nh)
 }
 
+// setNS switches this thread to ns; a closed handle leaves it where it is
+// (for fn that switch it themselves).
+func setNS(ns vnetns.NsHandle) error {
+	if !ns.IsOpen() {
+		return nil
+	}
+	return vnetns.Set(ns)
+}
+
 // runIn runs fn on an OS thread inside namespace ns, so that the sockets and
 // devices it creates belong there, and waits for it. A thread that cannot
 // switch back stays locked, so the runtime ends it rather than reuse it.
@@ -64,7 +74,7 @@ func runIn(ns vnetns.NsHandle, fn func() error) error {
 			return
 		}
 		defer orig.Close()
-		if err := vnetns.Set(ns); err != nil {
+		if err := setNS(ns); err != nil {
 			runtime.UnlockOSThread()
 			done <- fmt.Errorf("entering the host namespace: %w", err)
 			return
@@ -78,4 +88,41 @@ func runIn(ns vnetns.NsHandle, fn func() error) error {
 		done <- ferr
 	}()
 	return <-done
+}
+
+// endpointNSName is the namespace of a tag's encrypted backbone endpoint: it
+// holds the TUN device and the VXLAN devices' UDP socket, and nothing on the
+// underlay reaches it but what WireGuard lets through. Its name has the
+// server's tag, so netns.Down removes it with the others.
+func endpointNSName(tag string) string { return "strait-" + tag + "-backbone" }
+
+// ensureEndpointNS opens the tag's endpoint namespace, creating it if needed.
+func ensureEndpointNS(tag string) (vnetns.NsHandle, error) {
+	name := endpointNSName(tag)
+	if ns, err := openNS(name); err == nil {
+		return ns, nil
+	}
+	var ns vnetns.NsHandle
+	err := runIn(vnetns.None(), func() error {
+		var err error
+		ns, err = vnetns.NewNamed(name) // switches this thread; runIn switches it back
+		return err
+	})
+	if err != nil {
+		return vnetns.None(), fmt.Errorf("creating namespace %s: %w", name, err)
+	}
+	return ns, nil
+}
+
+// removeEndpointNS removes the tag's endpoint namespace if it exists.
+func removeEndpointNS(tag string) error {
+	p := filepath.Join("/run/netns", endpointNSName(tag))
+	err := unix.Unmount(p, unix.MNT_DETACH)
+	if err == nil || errors.Is(err, unix.EINVAL) { // EINVAL: a file left without its mount
+		err = os.Remove(p)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing namespace %s: %w", endpointNSName(tag), err)
+	}
+	return nil
 }

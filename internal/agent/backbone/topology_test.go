@@ -6,11 +6,14 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/netip"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	vnetns "github.com/vishvananda/netns"
@@ -73,6 +76,7 @@ type capture struct {
 	udp     map[uint16]int // destination port → frames
 	matched int            // frames holding the marker
 	marker  []byte
+	flushed map[string]bool // flush tokens seen
 	done    chan struct{}
 }
 
@@ -85,7 +89,7 @@ func (d *datacenter) startCapture(t *testing.T, marker string) *capture {
 		t.Fatal(err)
 	}
 	defer ns.Close()
-	c := &capture{udp: map[uint16]int{}, marker: []byte(marker), done: make(chan struct{})}
+	c := &capture{udp: map[uint16]int{}, marker: []byte(marker), flushed: map[string]bool{}, done: make(chan struct{})}
 	proto := uint16(unix.ETH_P_ALL)<<8 | uint16(unix.ETH_P_ALL)>>8 // network order
 	err = runIn(ns, func() error {
 		l, err := netlink.LinkByName("p1")
@@ -124,6 +128,9 @@ func (c *capture) read() {
 		if bytes.Contains(f, c.marker) {
 			c.matched++
 		}
+		if i := bytes.Index(f, []byte(flushPrefix)); i >= 0 && len(f) >= i+len(flushPrefix)+8 {
+			c.flushed[string(f[i:i+len(flushPrefix)+8])] = true
+		}
 		if len(f) >= 14+20+8 && binary.BigEndian.Uint16(f[12:]) == unix.ETH_P_IP && f[14+9] == unix.IPPROTO_UDP {
 			ihl := int(f[14]&0x0f) * 4
 			if len(f) >= 14+ihl+4 {
@@ -131,6 +138,47 @@ func (c *capture) read() {
 			}
 		}
 		c.mu.Unlock()
+	}
+}
+
+// flushPrefix starts the payload of the packets flush sends.
+const flushPrefix = "strait-flush-"
+
+// flush sends a packet from host 1 to host 2 across the underlay and waits
+// until the capture has read it, so that it has read everything before it.
+func (c *capture) flush(t *testing.T, d *datacenter) {
+	t.Helper()
+	b := make([]byte, 4)
+	rand.Read(b)
+	token := flushPrefix + hex.EncodeToString(b)
+	ns, err := openNS(d.hosts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		err := runIn(ns, func() error {
+			conn, err := net.Dial("udp4", netip.AddrPortFrom(d.addrs[1], 9).String())
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			_, err = conn.Write([]byte(token))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.mu.Lock()
+		seen := c.flushed[token]
+		c.mu.Unlock()
+		if seen {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the capture never saw the flush packet")
+		}
+		time.Sleep(50 * time.Millisecond) // then send it again (ARP may have dropped it)
 	}
 }
 
@@ -152,7 +200,8 @@ type hostSide struct {
 // it down and checks that nothing of it is left in the host namespace.
 func (d *datacenter) newBackbone(t *testing.T, i int, tag string, mode string, priv Key) *Backbone {
 	t.Helper()
-	bb, err := New(Config{Tag: tag, HostID: fmt.Sprintf("host-%d", i+1), Namespace: d.hosts[i], Underlay: d.addrs[i], Mode: mode, PrivateKey: priv})
+	bb, err := New(Config{Tag: tag, HostID: fmt.Sprintf("host-%d", i+1), Namespace: d.hosts[i], Underlay: d.addrs[i], Mode: mode, PrivateKey: priv,
+		Log: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

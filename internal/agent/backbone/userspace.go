@@ -40,10 +40,6 @@ const (
 // DefaultListenPort is WireGuard's UDP port when Config.ListenPort is 0.
 const DefaultListenPort = 51820
 
-// persistentKeepalive keeps each peer's session warm, in seconds, so the
-// first packet after a quiet spell does not wait for a handshake.
-const persistentKeepalive = 25
-
 // tunName is the TUN device of a tag's userspace WireGuard in the host namespace.
 func tunName(tag string) string { return "bbwg" + tag }
 
@@ -55,13 +51,13 @@ type userspace struct {
 	peers   map[Key]bool // public keys configured
 }
 
-// startUserspace creates the TUN device in the host namespace (its sockets
-// too), holding inner/96, up, and starts wireguard-go on it with the host's
-// private key, listening on port.
-func startUserspace(hostNS vnetns.NsHandle, tag string, priv Key, inner netip.Addr, port uint16, mtu int, log *slog.Logger) (*userspace, error) {
+// startUserspace creates the TUN device in the endpoint namespace, holding
+// inner/96, up, and starts wireguard-go on it with the host's private key,
+// its UDP sockets in the host namespace listening on port.
+func startUserspace(hostNS, endpointNS vnetns.NsHandle, tag string, priv Key, inner netip.Addr, port uint16, mtu int, log *slog.Logger) (*userspace, error) {
 	name := tunName(tag)
 	var dev *device.Device
-	err := runIn(hostNS, func() error {
+	err := runIn(endpointNS, func() error {
 		// A device of the name left by a crash would make TUNSETIFF attach to it.
 		if l, err := netlink.LinkByName(name); err == nil {
 			if err := netlink.LinkDel(l); err != nil {
@@ -83,7 +79,14 @@ func startUserspace(hostNS vnetns.NsHandle, tag string, priv Key, inner netip.Ad
 		dev.Close()
 		return nil, fmt.Errorf("configuring wireguard-go: %w", err)
 	}
-	err = withHandleIn(hostNS, func(nh *netlink.Handle) error {
+	err = withHandleIn(endpointNS, func(nh *netlink.Handle) error {
+		lo, err := nh.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		if err := nh.LinkSetUp(lo); err != nil {
+			return err
+		}
 		l, err := nh.LinkByName(name)
 		if err != nil {
 			return err
@@ -112,8 +115,12 @@ func (u *userspace) setPeers(peers []Peer) error {
 	want := map[Key]bool{}
 	for _, p := range peers {
 		want[p.Keys.Public] = true
-		fmt.Fprintf(&b, "public_key=%s\npreshared_key=%s\nendpoint=%s\npersistent_keepalive_interval=%d\nreplace_allowed_ips=true\nallowed_ip=%s\n",
-			p.Keys.Public.hex(), p.Keys.Preshared.hex(), netip.AddrPortFrom(p.Underlay, u.port), persistentKeepalive,
+		// No persistent keepalive: on a datacenter network no NAT needs it,
+		// and two peers that both start a handshake at once (as a keepalive
+		// sent on configuration makes them) discard each other's responses
+		// and wait 5 seconds to retry. A session starts with the first packet.
+		fmt.Fprintf(&b, "public_key=%s\npreshared_key=%s\nendpoint=%s\nreplace_allowed_ips=true\nallowed_ip=%s\n",
+			p.Keys.Public.hex(), p.Keys.Preshared.hex(), netip.AddrPortFrom(p.Underlay, u.port),
 			netip.PrefixFrom(InnerAddr(p.Underlay), 128))
 	}
 	for k := range u.peers {

@@ -108,7 +108,7 @@ func (b *Backbone) applyVPC(vpcID string, v vpcConfig) error {
 // applyLink makes the namespace's backbone device the VXLAN of vni carrying want.
 func (b *Backbone) applyLink(namespace string, vni uint32, want linkState) error {
 	spec := vxlanSpec{vni: vni, mac: deviceMAC(b.cfg.HostID, vni), local: b.local, mtu: b.mtu}
-	return withHandleIn(b.hostNS, func(hostNH *netlink.Handle) error {
+	return withHandleIn(b.vxNS, func(hostNH *netlink.Handle) error {
 		return withLinks(namespace, func(ns vnetns.NsHandle, nh *netlink.Handle) error {
 			l, err := ensureVXLAN(hostNH, ns, nh, spec)
 			if err != nil {
