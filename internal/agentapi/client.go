@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -219,6 +220,11 @@ func call(ctx context.Context, c *http.Client, u string, in, out any) error {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.Do(req)
 	if err != nil {
+		var he x509.HostnameError
+		if errors.As(err, &he) {
+			return fmt.Errorf("the server's certificate does not name %s (it names %s): reach the server by one of those, or start it with --agent-advertise %s",
+				he.Host, certNames(he.Certificate), he.Host)
+		}
 		return err
 	}
 	defer resp.Body.Close()
@@ -234,6 +240,18 @@ func call(ctx context.Context, c *http.Client, u string, in, out any) error {
 		return &Error{Status: resp.StatusCode, ErrorDetail: eb.Error}
 	}
 	return json.Unmarshal(data, out)
+}
+
+// certNames lists the names and addresses a certificate is valid for.
+func certNames(c *x509.Certificate) string {
+	names := slices.Clone(c.DNSNames)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	if len(names) == 0 {
+		return "nothing"
+	}
+	return strings.Join(names, ", ")
 }
 
 // writeFile writes name in dir atomically (a temporary file renamed).
