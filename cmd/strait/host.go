@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -31,8 +32,8 @@ func hostCommand() *cobra.Command {
 		Short: "Manage the hosts of the region: join tokens, the host list (in progress)",
 		Long: `Hosts join the region with ` + "`strait agent`" + ` and a one-time join token, and serve
 availability zones. These commands are the operator's: on the server's host they go
-through its admin socket (--data-dir); with --endpoint (or no server on --data-dir) they
-call the native API, which admits any account only on a --dev server.`,
+through its admin socket (--data-dir); with --endpoint or STRAIT_ENDPOINT (or no server on
+--data-dir) they call the native API, which admits any account only on a --dev server.`,
 	}
 	addClientFlags(cmd, &f.clientFlags)
 	cmd.PersistentFlags().StringVar(&f.dataDir, "data-dir", defaultDataDir(), "the server's data directory (its admin socket)")
@@ -119,14 +120,15 @@ func hostRemoveCommand(f *hostFlags) *cobra.Command {
 }
 
 // call asks the server on --data-dir's admin socket when one answers there and
-// no --endpoint was given; otherwise the native API.
+// no endpoint was given (--endpoint or STRAIT_ENDPOINT); otherwise the native
+// API.
 func (f *hostFlags) call(ctx context.Context, method, path string, in, out any) error {
 	if err := f.checkOutput(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if f.Endpoint == "" {
+	if f.Endpoint == "" && os.Getenv("STRAIT_ENDPOINT") == "" {
 		if err := callAdmin(ctx, filepath.Join(f.dataDir, "admin.sock"), method, path, in, out); !errors.Is(err, errNoServer) {
 			return err
 		}
