@@ -201,3 +201,19 @@ func TestRunEnrolsOnceThenReports(t *testing.T) {
 		t.Fatalf("run of a removed host: %v", err)
 	}
 }
+
+func TestServerURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.0.0.1":                 "https://10.0.0.1:8788",
+		"10.0.0.1:9000":            "https://10.0.0.1:9000",
+		"https://strait.example":   "https://strait.example:8788",
+		"https://[2001:db8::1]:99": "https://[2001:db8::1]:99",
+		"http://10.0.0.1:8788":     "",
+		"https://":                 "",
+	} {
+		got, err := ServerURL(in)
+		if (err != nil) != (want == "") || got != want {
+			t.Errorf("%q: got %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
