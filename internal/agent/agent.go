@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"reflect"
 	"sync"
+	"time"
 
 	"strait/internal/agent/firewall"
 	"strait/internal/agent/netns"
@@ -52,8 +53,10 @@ type Agent struct {
 	// their endpoints.
 	kernelENIs map[string]map[netip.Addr]endpointRef
 
-	kbaseMu sync.Mutex
-	kbase   map[string]translate.Counts // "VPC/ENI" → counters at this process's start
+	kbaseMu  sync.Mutex
+	kbase    map[string]translate.Counts // "VPC/ENI" → counters at this process's start
+	kactive  map[string]int64            // "VPC/ENI" → open flows when last counted
+	activeAt time.Time                   // when open flows were last counted
 }
 
 // listenKey identifies a data-plane listener: an address and port in a VPC.
@@ -85,7 +88,7 @@ func New(host *netns.Host, fw Firewall, proxy *dataplane.Proxy, log *slog.Logger
 		vpcFW: map[string]appliedFirewall[map[netip.Addr]firewall.Rules]{}, instFW: map[string]appliedFirewall[firewall.Rules]{},
 		listeners: map[listenKey]*listener{}, resolvers: map[string]*resolver{},
 		ready: map[string]bool{}, known: map[string]bool{},
-		links: map[string]netip.Addr{},
+		links: map[string]netip.Addr{}, kactive: map[string]int64{},
 	}
 	for _, o := range opts {
 		o(a)

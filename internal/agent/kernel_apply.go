@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"time"
 
 	"strait/internal/agent/translate"
 	"strait/internal/dataplane"
@@ -94,6 +95,11 @@ func (a *Agent) setBaselines(enis map[string]map[netip.Addr]endpointRef) {
 	}
 }
 
+// activeEvery is how often the kernel path's open flows are counted (a dump
+// of the consumer namespaces' conntrack tables); its byte and connection
+// counters are read at every Traffic call and scrape.
+const activeEvery = 10 * time.Second
+
 // viaVPC returns the VPC whose transit address is via.
 func viaVPC(links map[string]netip.Addr, via netip.Addr) string {
 	for vpc, a := range links {
@@ -129,7 +135,13 @@ func (a *Agent) refreshKernel() {
 // translated traffic since this process started to the proxy, which adds it
 // to the endpoint's relayed traffic. The caller holds a.mu (read).
 func (a *Agent) kernelTraffic() {
-	counts, err := a.tr.Counters()
+	read, withActive := a.tr.Counters, false
+	a.kbaseMu.Lock()
+	if time.Since(a.activeAt) >= activeEvery {
+		read, withActive, a.activeAt = a.tr.Active, true, time.Now()
+	}
+	a.kbaseMu.Unlock()
+	counts, err := read()
 	if err != nil {
 		a.log.Debug("kernel path counters", "error", err)
 	}
@@ -149,11 +161,14 @@ func (a *Agent) kernelTraffic() {
 				base = translate.Counts{} // the counters were recreated
 				a.kbase[k] = base
 			}
+			if withActive {
+				a.kactive[k] = c.Active
+			}
 			s := per[ep.id]
 			s.NewConnections += c.Flows - base.Flows
 			s.BytesIn += c.BytesIn - base.BytesIn
 			s.BytesOut += c.BytesOut - base.BytesOut
-			s.ActiveConnections += c.Active
+			s.ActiveConnections += a.kactive[k]
 			per[ep.id], svc[ep.id] = s, ep.service
 		}
 	}

@@ -26,6 +26,8 @@ type ProcessConfig struct {
 	Dataplane string
 	// DataDir is the data directory (empty: a fresh one).
 	DataDir string
+	// Forwarding is the server's --forwarding (empty: Forwarding(t)).
+	Forwarding string
 	// AgentListener starts the agent listener (--agent-listen) on a free
 	// loopback port (Process.AgentAddr), for `strait agent` processes
 	// (Process.StartAgent).
@@ -69,7 +71,10 @@ func StartProcess(t testing.TB, cfg ProcessConfig) *Env {
 		t.Fatalf("building strait: %v\n%s", err, out)
 	}
 	addr := freeLoopbackPort(t)
-	argv := []string{bin, "server", "--dev", "--data-dir", cfg.DataDir, "--listen", addr, "--dataplane", cfg.Dataplane, "--region", Region, "--forwarding", Forwarding(t)}
+	if cfg.Forwarding == "" {
+		cfg.Forwarding = Forwarding(t)
+	}
+	argv := []string{bin, "server", "--dev", "--data-dir", cfg.DataDir, "--listen", addr, "--dataplane", cfg.Dataplane, "--region", Region, "--forwarding", cfg.Forwarding}
 	agentAddr := ""
 	if cfg.AgentListener {
 		agentAddr = freeLoopbackPort(t)

@@ -110,8 +110,7 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 	vt := t.applied[ns.VPC]
 	var cuts []cut
 	err := t.conn(ns.VPC, func(c *nftables.Conn) error {
-		fresh := vt == nil
-		if fresh {
+		if vt == nil {
 			if err := t.reset(c); err != nil {
 				return err
 			}
@@ -119,6 +118,17 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 		}
 		next := newVPCTable()
 		sets := fixedSetsByName()
+		// A netlink batch has a size limit: changes go in batches of about
+		// batchItems entries, exits or counted addresses, each item whole in one
+		// (its chain, rules and map element together).
+		items := 0
+		flushSome := func() error {
+			if items++; items < batchItems {
+				return nil
+			}
+			items = 0
+			return c.Flush()
+		}
 
 		// Timeout policies first: chains refer to them.
 		for _, d := range idleTimeouts(ns) {
@@ -143,6 +153,9 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 				c.FlushChain(ch)
 				addRules(c, entryRules(ch, e))
 			}
+			if err := flushSome(); err != nil {
+				return err
+			}
 		}
 		for eni := range vt.entries {
 			if _, ok := next.entries[eni]; ok {
@@ -156,6 +169,9 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 			c.DelChain(ch)
 			if !slices.Contains(ns.Relayed, eni) {
 				cuts = append(cuts, cut{vpc: ns.VPC, origDst: eni, entry: true})
+			}
+			if err := flushSome(); err != nil {
+				return err
 			}
 		}
 		// Exits.
@@ -174,6 +190,9 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 				c.AddChain(ch)
 				addRules(c, exitRules(ch, x))
 				if err := c.SetAddElements(sets[mapExits], []nftables.SetElement{gotoElem(addrPortKey(x.Node), ch.Name)}); err != nil {
+					return err
+				}
+				if err := flushSome(); err != nil {
 					return err
 				}
 				continue
@@ -197,6 +216,9 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 			for _, gone := range missing(old.Registered, x.Registered) {
 				cuts = append(cuts, cut{vpc: ns.VPC, origDst: x.Node, replySrc: gone})
 			}
+			if err := flushSome(); err != nil {
+				return err
+			}
 		}
 		oldSNAT := map[netip.Addr]netip.Addr{}
 		for node, x := range vt.exits {
@@ -214,17 +236,20 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 			if !slices.Contains(ns.Relayed, node) {
 				cuts = append(cuts, cut{vpc: ns.VPC, origDst: node})
 			}
+			if err := flushSome(); err != nil {
+				return err
+			}
 		}
 		for a, src := range oldSNAT {
 			if snat[a] != src {
-				if err := c.SetDeleteElements(sets[mapSNAT], []nftables.SetElement{{Key: addrBytes(a)}}); err != nil {
+				if err := c.SetDeleteElements(sets[mapSNAT], []nftables.SetElement{{Key: mark(a)}}); err != nil {
 					return err
 				}
 			}
 		}
 		for a, src := range snat {
 			if oldSNAT[a] != src {
-				if err := c.SetAddElements(sets[mapSNAT], []nftables.SetElement{{Key: addrBytes(a), Val: addrBytes(src)}}); err != nil {
+				if err := c.SetAddElements(sets[mapSNAT], []nftables.SetElement{{Key: mark(a), Val: addrBytes(src)}}); err != nil {
 					return err
 				}
 			}
@@ -242,7 +267,10 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 			ch := &nftables.Chain{Table: table, Name: countChain(a)}
 			c.AddChain(ch)
 			addRules(c, countRules(ch, a))
-			if err := c.SetAddElements(sets[mapCounted], []nftables.SetElement{jumpElem(addrBytes(a), ch.Name)}); err != nil {
+			if err := c.SetAddElements(sets[mapCounted], []nftables.SetElement{jumpElem(mark(a), ch.Name)}); err != nil {
+				return err
+			}
+			if err := flushSome(); err != nil {
 				return err
 			}
 		}
@@ -250,7 +278,7 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 			if next.counted[a] {
 				continue
 			}
-			if err := c.SetDeleteElements(sets[mapCounted], []nftables.SetElement{{Key: addrBytes(a)}}); err != nil {
+			if err := c.SetDeleteElements(sets[mapCounted], []nftables.SetElement{{Key: mark(a)}}); err != nil {
 				return err
 			}
 			ch := &nftables.Chain{Table: table, Name: countChain(a)}
@@ -260,6 +288,9 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 			for _, n := range []string{flows, in, out} {
 				c.DeleteObject(&nftables.CounterObj{Table: table, Name: n})
 			}
+			if err := flushSome(); err != nil {
+				return err
+			}
 		}
 		// Timeout policies stay while the table does: flows that took one keep
 		// it (deleting a policy resets its flows to the default timeouts).
@@ -267,18 +298,24 @@ func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 			next.timeouts[d] = true
 		}
 		if err := c.Flush(); err != nil {
-			if !fresh {
-				// Something differs from what we think the table holds:
-				// rebuild it on the next Apply.
-				delete(t.applied, ns.VPC)
-			}
 			return err
 		}
 		t.applied[ns.VPC] = next
 		return nil
 	})
+	if err != nil {
+		// The table holds part of the change or differs from what we think:
+		// rebuild it on the next Apply.
+		delete(t.applied, ns.VPC)
+	}
 	return cuts, err
 }
+
+// batchItems is how many entries, exits or counted addresses go in one netlink
+// batch: each is up to eight messages, and the kernel acknowledges every
+// message with a copy of it, which must fit the socket's receive buffer
+// (64 items overflowed it: ENOBUFS; TestManyEntries).
+const batchItems = 16
 
 // reset makes the namespace's table hold the hooks and fixed maps only,
 // keeping its named objects: the counters go on counting, and the conntrack

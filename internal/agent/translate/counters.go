@@ -13,8 +13,8 @@ import (
 )
 
 // Counts are an endpoint ENI's translated traffic: flows since its counters
-// were created, bytes both ways as IP packets (headers included), and the
-// flows open now.
+// were created, bytes both ways as IP packets (headers included), and (from
+// Active only) the flows open now.
 type Counts struct {
 	Flows    uint64
 	BytesIn  uint64 // client → target
@@ -22,8 +22,21 @@ type Counts struct {
 	Active   int64
 }
 
-// Counters reads the counters of every counted ENI address, per VPC.
+// Counters reads the counters of every counted ENI address, per VPC: one
+// netlink dump of the table's counters per VPC. Active is left zero.
 func (t *Translator) Counters() (map[string]map[netip.Addr]Counts, error) {
+	return t.read(false)
+}
+
+// Active reads the counters like Counters, and counts each ENI's open flows in
+// its namespace's conntrack table: a dump of the whole table, whose cost grows
+// with every flow the namespace tracks (closed ones in TIME_WAIT too), so
+// callers read it seldom.
+func (t *Translator) Active() (map[string]map[netip.Addr]Counts, error) {
+	return t.read(true)
+}
+
+func (t *Translator) read(active bool) (map[string]map[netip.Addr]Counts, error) {
 	t.mu.Lock()
 	vpcs := map[string][]netip.Addr{}
 	for vpc, vt := range t.applied {
@@ -35,7 +48,7 @@ func (t *Translator) Counters() (map[string]map[netip.Addr]Counts, error) {
 	out := map[string]map[netip.Addr]Counts{}
 	var firstErr error
 	for vpc, addrs := range vpcs {
-		counts, err := t.vpcCounters(vpc, addrs)
+		counts, err := t.vpcCounters(vpc, addrs, active)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = fmt.Errorf("counters of %s: %w", vpc, err)
@@ -47,7 +60,7 @@ func (t *Translator) Counters() (map[string]map[netip.Addr]Counts, error) {
 	return out, firstErr
 }
 
-func (t *Translator) vpcCounters(vpc string, addrs []netip.Addr) (map[netip.Addr]Counts, error) {
+func (t *Translator) vpcCounters(vpc string, addrs []netip.Addr, active bool) (map[netip.Addr]Counts, error) {
 	byName := map[string]uint64{}
 	err := t.conn(vpc, func(c *nftables.Conn) error {
 		objs, err := c.GetNamedObjects(table)
@@ -77,6 +90,9 @@ func (t *Translator) vpcCounters(vpc string, addrs []netip.Addr) (map[netip.Addr
 		want[a] = true
 		flows, in, o := counterNames(a)
 		out[a] = Counts{Flows: byName["pkts:"+flows], BytesIn: byName[in], BytesOut: byName[o]}
+	}
+	if !active {
+		return out, nil
 	}
 	err = t.withConntrack(vpc, func(h *netlink.Handle) error {
 		flows, err := h.ConntrackTableList(netlink.ConntrackTable, unix.AF_INET)

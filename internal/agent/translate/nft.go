@@ -25,7 +25,6 @@ const TransitLink = "transit"
 const (
 	reg1   = unix.NFT_REG_1
 	reg2   = unix.NFT_REG_2
-	reg3   = unix.NFT_REG_3
 	reg1w1 = unix.NFT_REG32_01
 	reg2w1 = unix.NFT_REG32_05
 )
@@ -34,14 +33,18 @@ const (
 const (
 	mapEntries = "entries" // ENI . port → goto the entry's chain
 	mapExits   = "exits"   // node transit address . port → goto the exit's chain
-	mapSNAT    = "snat"    // node transit address → node ENI address
-	mapCounted = "counted" // ENI address → jump to its counting chain
+	mapSNAT    = "snat"    // mark of a node transit address → node ENI address
+	mapCounted = "counted" // mark of an ENI address → jump to its counting chain
 )
 
-// snatPorts is the source port range of flows SNATed to a node's ENI address:
-// below the ephemeral range (32768–60999) that the relay and health checks
-// dial from on the same address, so translated flows never take their ports.
-const snatPortMin, snatPortMax = 1024, 32767
+// Flows SNATed to a node's ENI address keep their source port where the
+// address and port are free (conntrack picks another where not: also against
+// the relay's and the health checks' own connections from that address, whose
+// clashes it resolves the same way). Keeping the client's port keeps a
+// target's view of a client's successive connections consistent: a remapped
+// port would meet the target's TIME_WAIT of another client's connection with
+// an unrelated sequence number, and the SYN would be answered with an ACK
+// instead of a SYN-ACK (a retransmit, a second lost).
 
 var (
 	addrPortType = nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInetService)
@@ -53,8 +56,8 @@ func fixedSets() []*nftables.Set {
 	return []*nftables.Set{
 		{Table: table, Name: mapEntries, KeyType: addrPortType, DataType: nftables.TypeVerdict, IsMap: true, Concatenation: true},
 		{Table: table, Name: mapExits, KeyType: addrPortType, DataType: nftables.TypeVerdict, IsMap: true, Concatenation: true},
-		{Table: table, Name: mapSNAT, KeyType: nftables.TypeIPAddr, DataType: nftables.TypeIPAddr, IsMap: true},
-		{Table: table, Name: mapCounted, KeyType: nftables.TypeIPAddr, DataType: nftables.TypeVerdict, IsMap: true},
+		{Table: table, Name: mapSNAT, KeyType: nftables.TypeMark, DataType: nftables.TypeIPAddr, IsMap: true},
+		{Table: table, Name: mapCounted, KeyType: nftables.TypeMark, DataType: nftables.TypeVerdict, IsMap: true},
 	}
 }
 
@@ -93,6 +96,25 @@ func addrPortKey(ap netip.AddrPort) []byte {
 }
 
 func addrBytes(a netip.Addr) []byte { b := a.As4(); return b[:] }
+
+// A translated flow's conntrack mark is the address its translation started
+// from, as a number: the endpoint ENI address in the consumer namespace, the
+// node's transit address in the provider namespace. Postrouting finds the
+// node's ENI address by it, and forward an ENI's counters.
+func mark(a netip.Addr) []byte {
+	b := a.As4()
+	return binaryutil.NativeEndian.PutUint32(binary.BigEndian.Uint32(b[:]))
+}
+
+// setMark sets the flow's conntrack mark to a's.
+func setMark(a netip.Addr) []expr.Any {
+	return []expr.Any{
+		&expr.Immediate{Register: reg1, Data: mark(a)},
+		&expr.Ct{Key: expr.CtKeyMARK, Register: reg1, SourceRegister: true},
+	}
+}
+
+func loadMark() *expr.Ct { return &expr.Ct{Key: expr.CtKeyMARK, Register: reg1} }
 
 func ifname(n string) []byte { b := make([]byte, 16); copy(b, n); return b }
 
@@ -167,18 +189,13 @@ func baseRules(pre, post, fwd *nftables.Chain) []*nftables.Rule {
 		// address; exits reach their target from the node's ENI address.
 		{Table: table, Chain: post, Exprs: join(oif(TransitLink), dnatted(), []expr.Any{&expr.Masq{}})},
 		{Table: table, Chain: post, Exprs: join(iif(TransitLink), dnatted(), tcp(), []expr.Any{
-			&expr.Ct{Key: expr.CtKeyDST, Register: reg1, Direction: 0},
+			loadMark(),
 			&expr.Lookup{SourceRegister: reg1, DestRegister: reg1, IsDestRegSet: true, SetName: mapSNAT},
-			&expr.Immediate{Register: reg2, Data: binaryutil.BigEndian.PutUint16(snatPortMin)},
-			&expr.Immediate{Register: reg3, Data: binaryutil.BigEndian.PutUint16(snatPortMax)},
-			&expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1, RegAddrMax: reg1, RegProtoMin: reg2, RegProtoMax: reg3, Specified: true},
+			&expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: reg1, RegAddrMax: reg1},
 		})},
 		// Forward: count endpoint flows; only translated flows cross the
 		// transit link; a TCP packet from it that belongs to no flow is reset.
-		{Table: table, Chain: fwd, Exprs: []expr.Any{
-			&expr.Ct{Key: expr.CtKeyDST, Register: reg1, Direction: 0},
-			vmap(mapCounted),
-		}},
+		{Table: table, Chain: fwd, Exprs: []expr.Any{loadMark(), vmap(mapCounted)}},
 		{Table: table, Chain: fwd, Exprs: join(iif(TransitLink), dnatted(), []expr.Any{verdict(expr.VerdictAccept)})},
 		{Table: table, Chain: fwd, Exprs: join(oif(TransitLink), dnatted(), []expr.Any{verdict(expr.VerdictAccept)})},
 		{Table: table, Chain: fwd, Exprs: join(iif(TransitLink), tcp(), []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_TCP_RST}})},
@@ -203,7 +220,7 @@ func setTimeout(idle time.Duration) *expr.Objref {
 // entryRules DNAT an entry's flows to its node.
 func entryRules(c *nftables.Chain, e Entry) []*nftables.Rule {
 	return []*nftables.Rule{
-		{Table: table, Chain: c, Exprs: []expr.Any{setTimeout(e.Idle)}},
+		{Table: table, Chain: c, Exprs: join([]expr.Any{setTimeout(e.Idle)}, setMark(e.ENI.Addr()))},
 		{Table: table, Chain: c, Exprs: join(tcp(), []expr.Any{
 			&expr.Immediate{Register: reg1, Data: addrBytes(e.Node.Addr())},
 			&expr.Immediate{Register: reg2, Data: binaryutil.BigEndian.PutUint16(e.Node.Port())},
@@ -216,7 +233,7 @@ func entryRules(c *nftables.Chain, e Entry) []*nftables.Rule {
 // slot is empty (no target) matches nothing and is reset in forward.
 func exitRules(c *nftables.Chain, x Exit) []*nftables.Rule {
 	return []*nftables.Rule{
-		{Table: table, Chain: c, Exprs: []expr.Any{setTimeout(x.Idle)}},
+		{Table: table, Chain: c, Exprs: join([]expr.Any{setTimeout(x.Idle)}, setMark(x.Node.Addr()))},
 		{Table: table, Chain: c, Exprs: join(tcp(), []expr.Any{
 			&expr.Payload{DestRegister: reg2, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
 			&expr.Payload{DestRegister: reg2w1, Base: expr.PayloadBaseTransportHeader, Offset: 0, Len: 2},

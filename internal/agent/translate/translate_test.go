@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	osexec "os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +104,13 @@ func TestTranslatedFlow(t *testing.T) {
 	t1, t2 := ap("10.0.1.10:3306"), ap("10.0.1.11:3306")
 	if err := w.tr.Apply(w.state([]netip.AddrPort{t1}, []netip.AddrPort{t1, t2}, true)); err != nil {
 		t.Fatal(err)
+	}
+	// The tables read back with nft (operators inspect them that way).
+	for _, id := range []string{w.cons.ID, w.prov.ID} {
+		out, err := osexec.Command("ip", "netns", "exec", w.h.Namespace(id), "nft", "list", "ruleset").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "table ip "+translate.TableName) {
+			t.Fatalf("nft list ruleset in %s: %v\n%s", id, err, out)
+		}
 	}
 	// The target sees the node's ENI address as its peer.
 	netnstest.MustAsk(t, w.h, w.client.ID, "", w.eni.String(), w.tgt.ID+" 10.0.1.50:*")
@@ -206,7 +214,7 @@ func TestCutFlows(t *testing.T) {
 			t.Errorf("conntrack timeout of the flow to %s in %s: %d s, want ≤ 350", dst, vpc, got)
 		}
 	}
-	counts, _ := w.tr.Counters()
+	counts, _ := w.tr.Active()
 	if got := counts[w.cons.ID][eni.Addr()].Active; got != 1 {
 		t.Fatalf("active flows %d, want 1", got)
 	}
@@ -273,4 +281,37 @@ func flowTimeout(t *testing.T, w *world, vpc string, dst netip.AddrPort) uint32 
 		}
 	}
 	return 0
+}
+
+// TestManyEntries: a thousand endpoints' entries and counters go in and out of
+// one namespace in one Apply each (in several netlink batches).
+func TestManyEntries(t *testing.T) {
+	h := netnstest.NewHost(t)
+	v := netnstest.VPC("10.0.0.0/16", "10.0.0.0/20")
+	netnstest.EnsureVPC(t, h, v)
+	tr := translate.New(h.NamespaceFd, slog.Default())
+	ns := translate.Namespace{VPC: v.ID}
+	for i := range 1000 {
+		eni := netip.AddrFrom4([4]byte{10, 0, byte(i / 250), byte(1 + i%250)})
+		ns.Entries = append(ns.Entries, translate.Entry{ENI: netip.AddrPortFrom(eni, 3306), Node: ap("169.254.9.9:3306"), Idle: 350 * time.Second})
+		ns.Counted = append(ns.Counted, eni)
+	}
+	if err := tr.Apply([]translate.Namespace{ns}); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := tr.Counters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(counts[v.ID]) != 1000 {
+		t.Fatalf("%d counted addresses, want 1000", len(counts[v.ID]))
+	}
+	ns.Entries, ns.Counted = ns.Entries[:1], ns.Counted[:1]
+	if err := tr.Apply([]translate.Namespace{ns}); err != nil {
+		t.Fatal(err)
+	}
+	out := netnstest.Run(t, "ip", "netns", "exec", h.Namespace(v.ID), "nft", "list", "map", "ip", translate.TableName, "entries")
+	if n := strings.Count(out, "goto"); n != 1 {
+		t.Fatalf("%d entries left, want 1:\n%s", n, out)
+	}
 }
