@@ -26,7 +26,11 @@ var allowed = map[string][]string{
 	"fdbudget":  {},
 	"admission": {"fdbudget"},
 	"awsapi":    {"control", "sigv4", "admission", "model"},
-	"nativeapi": {"control", "sigv4", "admission", "model"},
+	"nativeapi": {"control", "hosts", "sigv4", "admission", "model"},
+	// The host registry is operations over the store; the agent API serves it
+	// to agents and is their client.
+	"hosts":     {"store", "model"},
+	"agentapi":  {"hosts", "model"},
 	"console":   {"control", "sigv4", "model"},
 	"reconcile": {"reconcile", "control", "placement", "agent", "dataplane", "store", "model"},
 	"placement": {"placement", "agent", "dataplane", "model"},

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"strait/internal/agentapi"
+)
+
+func agentCommand() *cobra.Command {
+	var cfg agentapi.AgentConfig
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "agent --server URL --token TOKEN --zones ZONE[,ZONE…]",
+		Short: "Join this host to a Strait region and serve availability zones (in progress)",
+		Long: `Join this host to the region of a Strait server and serve the given availability zones.
+
+The first start enrols: the agent checks that the server's CA is the one the join token
+names (` + "`strait host token create`" + ` on the server prints the token), sends a certificate
+request with the zones and its backbone address, and keeps the host's key and certificate
+in --data-dir. From then on every call to the server is mutual TLS, and a restarted agent
+uses its certificate again: no token is needed.
+
+In this increment the agent enrols and reports every few seconds (` + "`strait host list`" + `
+shows it); it does not carry traffic yet.`,
+		Example: `  strait agent --server https://10.0.0.1:8788 --token abc123.… --zones us-east-1b`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Server == "" {
+				return errors.New("--server is required: the https://HOST:PORT of the server's agent listener (strait server --agent-listen)")
+			}
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			cfg.Version = version()
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return agentapi.Run(ctx, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Server, "server", "", "the server's agent listener, https://HOST[:PORT] (port 8788 when omitted)")
+	f.StringVar(&cfg.Token, "token", "", "the one-time join token (needed only to enrol)")
+	f.StringSliceVar(&cfg.Zones, "zones", nil, "the availability zones this host serves, comma-separated (e.g. us-east-1b)")
+	f.StringVar(&cfg.DataDir, "data-dir", defaultAgentDataDir(), "directory for the host's key, certificate and the region's CA")
+	f.StringVar(&cfg.BackboneAddress, "backbone-address", "", "the IP address other hosts reach this one on (default: the address the server sees this host's connections come from)")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages (each heartbeat)")
+	_ = cmd.MarkFlagRequired("zones")
+	return cmd
+}
+
+// defaultAgentDataDir is /var/lib/strait-agent for root and
+// ~/.local/state/strait-agent otherwise.
+func defaultAgentDataDir() string {
+	return filepath.Join(filepath.Dir(defaultDataDir()), filepath.Base(defaultDataDir())+"-agent")
+}
+
+// version names this build: the module version and, when built from a
+// repository, its commit.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			if len(s.Value) > 12 {
+				s.Value = s.Value[:12]
+			}
+			v += " " + s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				v += "+dirty"
+			}
+		}
+	}
+	return v
+}
