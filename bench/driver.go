@@ -77,8 +77,9 @@ type path struct {
 const (
 	pLoopback = "loopback"
 	pDirect   = "direct"
-	pStrait   = "strait"
-	pPPv2     = "strait+ppv2"
+	pStrait   = "strait (kernel)"     // the kernel path: no proxy process
+	pRelay    = "strait (relay)"      // the same target, strait.relay.enabled
+	pPPv2     = "strait+ppv2 (relay)" // PROXY v2 needs the relay
 	pHAProxy  = "haproxy"
 )
 
@@ -223,7 +224,7 @@ func (d *driver) run() error {
 }
 
 // startServers starts the peer servers (B on every target port, C on the failover
-// port, one on loopback) and HAProxy, and sets up the paths.
+// ports, one on loopback) and HAProxy, and sets up the paths.
 func (d *driver) startServers() error {
 	t := d.topo
 	for _, s := range []struct{ name, inst, listen, id string }{
@@ -231,6 +232,9 @@ func (d *driver) startServers() error {
 		{"b:7001", t.b, fmt.Sprintf(":%d", portPPv2), "b"},
 		{"b:7002", t.b, fmt.Sprintf(":%d", portFailover), "b"},
 		{"c:7002", t.c, fmt.Sprintf(":%d", portFailover), "c"},
+		{"b:7003", t.b, fmt.Sprintf(":%d", portRelay), "b"},
+		{"b:7004", t.b, fmt.Sprintf(":%d", portRelayFO), "b"},
+		{"c:7004", t.c, fmt.Sprintf(":%d", portRelayFO), "c"},
 		{"loopback", "", "127.0.0.1:0", "l"},
 	} {
 		if err := d.startPeerServer(s.name, s.inst, s.listen, s.id, s.listen == fmt.Sprintf(":%d", portPPv2)); err != nil {
@@ -254,6 +258,7 @@ func (d *driver) startServers() error {
 		{pLoopback, "", d.res.loopbackAddr},
 		{pDirect, t.a, fmt.Sprintf("%s:%d", t.bIP, portPlain)},
 		{pStrait, t.client, fmt.Sprintf("%s:%d", t.endpointIP, portPlain)},
+		{pRelay, t.client, fmt.Sprintf("%s:%d", t.endpointIP, portRelay)},
 		{pPPv2, t.client, fmt.Sprintf("%s:%d", t.endpointIP, portPPv2)},
 		{pHAProxy, t.a, listen},
 	}
@@ -309,7 +314,7 @@ func (d *driver) holdPaths() error {
 	fmt.Printf("strait server: %s (pid %d); HAProxy pid %d\n", d.srv.url, d.srv.pid(), d.hap.pid())
 	for _, p := range d.paths {
 		argv := d.peerArgv(p.Client, "rr", "--addr", p.Addr, "--count", strconv.Itoa(d.cfg.rrCount), "--size", strconv.Itoa(rrSize))
-		fmt.Printf("%-12s %s\n", p.Name, strings.Join(argv, " "))
+		fmt.Printf("%-20s %s\n", p.Name, strings.Join(argv, " "))
 	}
 	d.logf("holding the topology; Ctrl-C removes it")
 	<-d.ctx.Done()

@@ -25,7 +25,7 @@ type dataTest struct {
 // latency, connections/s sequential and 32 concurrent.
 func (d *driver) dataTests() []dataTest {
 	r := d.res
-	vsDirect := []string{pDirect, pHAProxy}
+	vsDirect := []string{pDirect, pHAProxy, pRelay}
 	bulk := func(streams int) dataTest {
 		m := r.define(metric{Figure: 1, Name: fmt.Sprintf("throughput, %d stream%s", streams, plural(streams)), Unit: "Gbit/s", Refs: vsDirect})
 		return dataTest{
@@ -155,10 +155,12 @@ func plural(n int) string {
 }
 
 // proxyPID is the process that relays a path's connections: the Strait server
-// or HAProxy; 0 for the paths without a proxy.
+// or HAProxy; 0 for the paths without a proxy. The kernel path has no proxy
+// process either, but the Strait server is measured there too, to show that it
+// does no work per connection or byte.
 func (d *driver) proxyPID(pathName string) int {
 	switch pathName {
-	case pStrait, pPPv2:
+	case pStrait, pRelay, pPPv2:
 		return d.srv.pid()
 	case pHAProxy:
 		if d.hap != nil {

@@ -22,13 +22,13 @@ type idleRaw struct {
 // only its slab delta (two sockets per connection, the baseline) is recorded.
 func (d *driver) idleFigure() error {
 	r := d.res
-	refs := []string{pHAProxy, pDirect}
+	refs := []string{pHAProxy, pDirect, pRelay}
 	rss := r.define(metric{Figure: 4, Name: "idle: proxy RSS per connection", Unit: "KiB", Lower: true, Refs: refs})
 	fds := r.define(metric{Figure: 4, Name: "idle: proxy descriptors per connection", Unit: "fd", Lower: true, Refs: refs})
 	slab := r.define(metric{Figure: 4, Name: "idle: kernel slab per connection", Unit: "KiB", Lower: true, Refs: refs})
 	var paths []path
 	for _, p := range d.paths {
-		if p.Name == pDirect || p.Name == pStrait || p.Name == pHAProxy {
+		if p.Name == pDirect || p.Name == pStrait || p.Name == pRelay || p.Name == pHAProxy {
 			paths = append(paths, p)
 		}
 	}
@@ -67,7 +67,7 @@ func (d *driver) idleFigure() error {
 func (d *driver) freshProxy(p path) (int, error) {
 	var pid int
 	switch p.Name {
-	case pStrait:
+	case pStrait, pRelay:
 		if err := d.srv.restart(d.ctx); err != nil {
 			return 0, err
 		}

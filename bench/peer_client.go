@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"flag"
@@ -9,6 +10,8 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +50,12 @@ type cpsResult struct {
 	Errors  []string       `json:"errors,omitempty"`
 	// FailedStarts are the start times (Unix µs) of the first 1,000 failed tests.
 	FailedStarts []int64 `json:"failed_starts_unix_us,omitempty"`
+	// With --duration 0, each line on stdin is a mark (a Unix µs time): the
+	// tests are counted by the interval between marks they started in
+	// (before the first, between the first and second, …, after the last).
+	Marks         []int64 `json:"marks_unix_us,omitempty"`
+	OKByPhase     []int64 `json:"ok_by_phase,omitempty"`
+	FailedByPhase []int64 `json:"failed_by_phase,omitempty"`
 }
 
 // holdResult is what `peer hold` prints once its connections are open; with
@@ -206,7 +215,8 @@ func (l *errorList) add(err error) {
 }
 
 // peerCPS runs connect tests (connect, send 'C', read one byte, close) from conc
-// workers for a duration, or until stdin closes when the duration is 0.
+// workers for a duration, or until stdin closes when the duration is 0 (each
+// line read before that is a mark: see cpsResult).
 func peerCPS(args []string) error {
 	fs := flag.NewFlagSet("peer cps", flag.ContinueOnError)
 	addr := fs.String("addr", "", "server address")
@@ -216,16 +226,22 @@ func peerCPS(args []string) error {
 		return err
 	}
 	stop := make(chan struct{})
+	var marks []int64
+	var markErr error
 	if *dur > 0 {
 		time.AfterFunc(*dur, func() { close(stop) })
 	} else {
-		go func() { io.Copy(io.Discard, os.Stdin); close(stop) }()
+		go func() {
+			marks, markErr = readMarks(os.Stdin)
+			close(stop)
+		}()
 	}
 	var ok, failed, maxNs atomic.Int64
 	var mu sync.Mutex
 	by := map[string]int{}
 	var errs errorList
 	var failedStarts []int64
+	var okAt, failedAt []int64 // start times of every test, with marks only
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range *conc {
@@ -233,6 +249,7 @@ func peerCPS(args []string) error {
 		go func() {
 			defer wg.Done()
 			local := map[string]int{}
+			var localOK, localFailed []int64
 			for {
 				select {
 				case <-stop:
@@ -240,6 +257,7 @@ func peerCPS(args []string) error {
 					for k, v := range local {
 						by[k] += v
 					}
+					okAt, failedAt = append(okAt, localOK...), append(failedAt, localFailed...)
 					mu.Unlock()
 					return
 				default:
@@ -257,17 +275,59 @@ func peerCPS(args []string) error {
 						failedStarts = append(failedStarts, t0.UnixMicro())
 					}
 					mu.Unlock()
+					if *dur == 0 {
+						localFailed = append(localFailed, t0.UnixMicro())
+					}
 					continue
 				}
 				ok.Add(1)
 				local[string(id)]++
+				if *dur == 0 {
+					localOK = append(localOK, t0.UnixMicro())
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	secs := time.Since(start).Seconds()
-	return printJSON(cpsResult{Conc: *conc, OK: ok.Load(), Failed: failed.Load(), Seconds: secs, PerSec: float64(ok.Load()) / secs,
-		MaxMs: float64(maxNs.Load()) / 1e6, By: by, Errors: errs.msgs, FailedStarts: failedStarts})
+	res := cpsResult{Conc: *conc, OK: ok.Load(), Failed: failed.Load(), Seconds: secs, PerSec: float64(ok.Load()) / secs,
+		MaxMs: float64(maxNs.Load()) / 1e6, By: by, Errors: errs.msgs, FailedStarts: failedStarts}
+	if markErr != nil {
+		return markErr
+	}
+	if len(marks) > 0 {
+		res.Marks, res.OKByPhase, res.FailedByPhase = marks, byPhase(okAt, marks), byPhase(failedAt, marks)
+	}
+	return printJSON(res)
+}
+
+// readMarks reads one Unix µs time per line until EOF.
+func readMarks(r io.Reader) ([]int64, error) {
+	var marks []int64
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		m, err := strconv.ParseInt(line, 10, 64)
+		if err != nil {
+			return marks, fmt.Errorf("mark %q: %w", line, err)
+		}
+		marks = append(marks, m)
+	}
+	return marks, sc.Err()
+}
+
+// byPhase counts the times before marks[0], in [marks[i], marks[i+1]), and at
+// or after the last mark; marks are in increasing order.
+func byPhase(times, marks []int64) []int64 {
+	n := make([]int64, len(marks)+1)
+	for _, t := range times {
+		i, _ := slices.BinarySearch(marks, t+1) // marks ≤ t
+		n[i]++
+	}
+	return n
 }
 
 // connectTest makes one connection, sends 'C', reads the server's id byte and

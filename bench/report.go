@@ -127,9 +127,11 @@ func markdown(r *results) string {
 var pathDescriptions = map[string]string{
 	pLoopback: "client and server on 127.0.0.1 in the host namespace: the limit",
 	pDirect:   "provider instance A → instance B in another subnet of the same VPC, no proxy",
-	pStrait:   "consumer instance → interface endpoint → NLB → instance B, PROXY v2 off",
-	pPPv2:     "the same with PROXY v2 on (the server strips the header)",
-	pHAProxy:  "instance A → HAProxy (mode tcp, splice) in the provider VPC namespace → instance B",
+	pStrait: "consumer instance → interface endpoint → NLB → instance B, PROXY v2 off, translated in the kernel " +
+		"(nftables DNAT/SNAT through the transit namespace; no proxy process: its proxy CPU, RSS and descriptor rows are the Strait server's, which does no work per connection)",
+	pRelay:   "the same on a target group with strait.relay.enabled=true: the Strait server's user-space relay accepts and dials",
+	pPPv2:    "the same through the relay with PROXY v2 on (the server strips the header)",
+	pHAProxy: "instance A → HAProxy (mode tcp, splice) in the provider VPC namespace → instance B",
 }
 
 // num formats a value with about three significant digits, without exponents.

@@ -9,7 +9,8 @@ import (
 
 // Plot geometry: one panel per metric, side by side.
 const (
-	panelW   = 380
+	panelW   = 380 // at least; wider for more than 5 bars (slotW each)
+	slotW    = 70
 	panelH   = 300
 	plotTop  = 60  // room for the panel title and bar labels
 	plotBot  = 250 // baseline of the bars
@@ -24,6 +25,7 @@ var pathColors = map[string]string{
 	pLoopback: "#9e9e9e",
 	pDirect:   "#1f77b4",
 	pStrait:   "#2ca02c",
+	pRelay:    "#98df8a",
 	pPPv2:     "#17becf",
 	pHAProxy:  "#ff7f0e",
 }
@@ -43,20 +45,24 @@ func figureSVG(r *results, fig int) string {
 	}
 	cols := min(max(len(ms), 1), panelsPerRow)
 	rows := max((len(ms)+panelsPerRow-1)/panelsPerRow, 1)
-	w, h := cols*panelW, titleH+rows*panelH
+	pw := panelW
+	for _, m := range ms {
+		pw = max(pw, plotLeft+10+slotW*len(r.pathsOf(m.Name)))
+	}
+	w, h := cols*pw, titleH+rows*panelH
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif">`+"\n", w, h, w, h)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", w, h)
 	fmt.Fprintf(&b, `<text x="10" y="20" font-size="15" font-weight="bold">Figure %d: %s</text>`+"\n", fig, esc(figureTitles[fig]))
 	for i, m := range ms {
-		panelSVG(&b, r, m, i%panelsPerRow*panelW, titleH+i/panelsPerRow*panelH)
+		panelSVG(&b, r, m, pw, i%panelsPerRow*pw, titleH+i/panelsPerRow*panelH)
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
 }
 
-// panelSVG draws one metric's bars at offset (x0, y0).
-func panelSVG(b *strings.Builder, r *results, m metric, x0, y0 int) {
+// panelSVG draws one metric's bars in a panel pw wide at offset (x0, y0).
+func panelSVG(b *strings.Builder, r *results, m metric, pw, x0, y0 int) {
 	paths := r.pathsOf(m.Name)
 	sums := make([]summary, len(paths))
 	top := 0.0
@@ -80,8 +86,8 @@ func panelSVG(b *strings.Builder, r *results, m metric, x0, y0 int) {
 	fmt.Fprintf(b, `<g transform="translate(%d,%d)">`+"\n", x0, y0)
 	fmt.Fprintf(b, `<text x="%d" y="16" font-size="12" font-weight="bold">%s</text>`+"\n", plotLeft, esc(m.Name))
 	fmt.Fprintf(b, `<text x="%d" y="30" font-size="11" fill="#555">%s</text>`+"\n", plotLeft, esc(unit))
-	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>`+"\n", plotLeft, plotBot, panelW-10, plotBot)
-	slot := float64(panelW-10-plotLeft) / float64(len(paths))
+	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>`+"\n", plotLeft, plotBot, pw-10, plotBot)
+	slot := float64(pw-10-plotLeft) / float64(len(paths))
 	y := func(v float64) float64 { return plotBot - v/top*float64(plotBot-plotTop) }
 	for i, p := range paths {
 		s := sums[i]
@@ -103,8 +109,14 @@ func panelSVG(b *strings.Builder, r *results, m metric, x0, y0 int) {
 		if label != "" {
 			fmt.Fprintf(b, `<text x="%.1f" y="%.1f" font-size="10" text-anchor="middle">%s</text>`+"\n", cx, y(s.Max)-4, label)
 		}
-		fmt.Fprintf(b, `<text x="%.1f" y="%d" font-size="10" text-anchor="middle">%s</text>`+"\n", cx, plotBot+14, esc(p))
-		fmt.Fprintf(b, `<text x="%.1f" y="%d" font-size="9" text-anchor="middle" fill="#777">n=%d</text>`+"\n", cx, plotBot+26, s.N)
+		name, detail, twoLines := strings.Cut(p, " (") // "strait (kernel)": the detail on a second line
+		fmt.Fprintf(b, `<text x="%.1f" y="%d" font-size="10" text-anchor="middle">%s</text>`+"\n", cx, plotBot+14, esc(name))
+		nY := plotBot + 26
+		if twoLines {
+			fmt.Fprintf(b, `<text x="%.1f" y="%d" font-size="10" text-anchor="middle">(%s</text>`+"\n", cx, plotBot+26, esc(detail))
+			nY = plotBot + 38
+		}
+		fmt.Fprintf(b, `<text x="%.1f" y="%d" font-size="9" text-anchor="middle" fill="#777">n=%d</text>`+"\n", cx, nY, s.N)
 	}
 	b.WriteString("</g>\n")
 }

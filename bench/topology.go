@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +18,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"strait/internal/model"
 )
 
 const (
@@ -25,6 +29,8 @@ const (
 	portPlain    = 7000 // NLB listener and target port, PROXY v2 off
 	portPPv2     = 7001 // NLB listener and target port, PROXY v2 on
 	portFailover = 7002 // NLB listener and target port of the two-target group
+	portRelay    = 7003 // NLB listener and target port, PROXY v2 off, strait.relay.enabled
+	portRelayFO  = 7004 // the two-target group again, strait.relay.enabled
 	portHAProxy  = 7100 // HAProxy's listener on the gateway of instance A's subnet
 )
 
@@ -33,8 +39,10 @@ const (
 //	provider VPC 10.0.0.0/16: subnet a 10.0.1.0/24 (us-east-1a) with instance A (the
 //	direct and HAProxy client), subnet b 10.0.2.0/24 (us-east-1b) with instances B
 //	(the server of every path) and C (the second failover target); an internal NLB
-//	in both subnets with listeners 7000 → B, 7001 → B with PROXY v2, 7002 → B and C;
-//	an endpoint service open to the consumer account.
+//	in both subnets with listeners 7000 → B, 7001 → B with PROXY v2, 7002 → B and C,
+//	and with strait.relay.enabled 7003 → B and 7004 → B and C (the kernel path
+//	carries 7000 and 7002, the relay 7001, 7003 and 7004); an endpoint service
+//	open to the consumer account.
 //	consumer VPC 10.0.0.0/16: subnet 10.0.1.0/24 (us-east-1b) with the client
 //	instance and the interface endpoint, subnet 10.0.16.0/20 (us-east-1b) for the
 //	endpoints of the control-plane and scale figures.
@@ -48,6 +56,7 @@ type topology struct {
 	a, aIP, b, bIP, c     string // provider instances and addresses
 	lb                    string
 	tgPlain, tgPP, tgFail string
+	tgRelay, tgRelayFail  string // the same as tgPlain and tgFail, relayed
 	svc, svcName          string
 	cvpc, csub, cscale    string
 	client                string // consumer instance
@@ -121,7 +130,7 @@ func buildTopology(ctx context.Context, url string, logf func(string, ...any)) (
 		return t, err
 	}
 	if _, err = t.pec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sgs.SecurityGroups[0].GroupId,
-		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(portPlain), ToPort: aws.Int32(portFailover), CidrIp: aws.String("10.0.0.0/16")}); err != nil {
+		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(portPlain), ToPort: aws.Int32(portRelayFO), CidrIp: aws.String("10.0.0.0/16")}); err != nil {
 		return t, err
 	}
 	logf("provider VPC %s, launching instances", t.vpc)
@@ -140,14 +149,24 @@ func buildTopology(ctx context.Context, url string, logf func(string, ...any)) (
 		return t, err
 	}
 	t.lb = *lb.LoadBalancers[0].LoadBalancerArn
-	if t.tgPlain, err = t.targetGroup(ctx, "plain", portPlain, false, t.b); err != nil {
-		return t, err
-	}
-	if t.tgPP, err = t.targetGroup(ctx, "proxyv2", portPPv2, true, t.b); err != nil {
-		return t, err
-	}
-	if t.tgFail, err = t.targetGroup(ctx, "failover", portFailover, false, t.b, t.c); err != nil {
-		return t, err
+	ppv2 := map[string]string{"proxy_protocol_v2.enabled": "true"}
+	relay := map[string]string{model.RelayAttribute: "true"}
+	for _, g := range []struct {
+		arn     *string
+		name    string
+		port    int32
+		attrs   map[string]string
+		targets []string
+	}{
+		{&t.tgPlain, "plain", portPlain, nil, []string{t.b}},
+		{&t.tgPP, "proxyv2", portPPv2, ppv2, []string{t.b}},
+		{&t.tgFail, "failover", portFailover, nil, []string{t.b, t.c}},
+		{&t.tgRelay, "relay", portRelay, relay, []string{t.b}},
+		{&t.tgRelayFail, "relay-failover", portRelayFO, relay, []string{t.b, t.c}},
+	} {
+		if *g.arn, err = t.targetGroup(ctx, g.name, g.port, g.attrs, g.targets...); err != nil {
+			return t, err
+		}
 	}
 	svc, err := t.pec2.CreateVpcEndpointServiceConfiguration(ctx, &ec2.CreateVpcEndpointServiceConfigurationInput{
 		NetworkLoadBalancerArns: []string{t.lb}, AcceptanceRequired: aws.Bool(false)})
@@ -218,9 +237,10 @@ func runInstance(ctx context.Context, c *ec2.Client, subnet string) (id, ip stri
 	return id, ip, err
 }
 
-// targetGroup creates an instance target group on port with fast health checks,
-// registers targets and forwards the NLB's listener on the same port to it.
-func (t *topology) targetGroup(ctx context.Context, name string, port int32, ppv2 bool, targets ...string) (string, error) {
+// targetGroup creates an instance target group on port with fast health checks
+// and the given attributes, registers targets and forwards the NLB's listener on
+// the same port to it.
+func (t *topology) targetGroup(ctx context.Context, name string, port int32, attrs map[string]string, targets ...string) (string, error) {
 	tg, err := t.elb.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: aws.String(name), Protocol: elbtypes.ProtocolEnumTcp,
 		Port: aws.Int32(port), VpcId: aws.String(t.vpc), TargetType: elbtypes.TargetTypeEnumInstance,
 		HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(2), HealthyThresholdCount: aws.Int32(2), UnhealthyThresholdCount: aws.Int32(2)})
@@ -228,11 +248,11 @@ func (t *topology) targetGroup(ctx context.Context, name string, port int32, ppv
 		return "", err
 	}
 	arn := *tg.TargetGroups[0].TargetGroupArn
-	attrs := []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("0")}}
-	if ppv2 {
-		attrs = append(attrs, elbtypes.TargetGroupAttribute{Key: aws.String("proxy_protocol_v2.enabled"), Value: aws.String("true")})
+	set := []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("0")}}
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
+		set = append(set, elbtypes.TargetGroupAttribute{Key: aws.String(k), Value: aws.String(attrs[k])})
 	}
-	if _, err := t.elb.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(arn), Attributes: attrs}); err != nil {
+	if _, err := t.elb.ModifyTargetGroupAttributes(ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(arn), Attributes: set}); err != nil {
 		return "", err
 	}
 	var descs []elbtypes.TargetDescription

@@ -44,6 +44,36 @@ func newVPCTable() *vpcTable {
 	return &vpcTable{entries: map[netip.AddrPort]Entry{}, exits: map[netip.AddrPort]Exit{}, counted: map[netip.Addr]bool{}, timeouts: map[time.Duration]bool{}}
 }
 
+// holds reports whether the table already holds exactly ns.
+func (vt *vpcTable) holds(ns Namespace) bool {
+	if len(ns.Entries) != len(vt.entries) || len(ns.Exits) != len(vt.exits) || len(ns.Counted) != len(vt.counted) {
+		return false
+	}
+	for _, e := range ns.Entries {
+		if vt.entries[e.ENI] != e {
+			return false
+		}
+	}
+	for _, a := range ns.Counted {
+		if !vt.counted[a] {
+			return false
+		}
+	}
+	for _, x := range ns.Exits {
+		old, ok := vt.exits[x.Node]
+		if !ok || old.Source != x.Source || old.Idle != x.Idle ||
+			!slices.Equal(old.Targets, slotTargets(x.Targets)) || !slices.Equal(old.Registered, x.Registered) {
+			return false
+		}
+	}
+	for _, d := range idleTimeouts(ns) {
+		if !vt.timeouts[d] {
+			return false
+		}
+	}
+	return true
+}
+
 // New returns a Translator that reaches namespaces through open.
 func New(open Opener, log *slog.Logger) *Translator {
 	return &Translator{open: open, log: log, applied: map[string]*vpcTable{}}
@@ -108,6 +138,9 @@ func (t *Translator) Apply(nss []Namespace) error {
 // applyVPC brings one namespace's table to ns and returns the flows to cut.
 func (t *Translator) applyVPC(ns Namespace) ([]cut, error) {
 	vt := t.applied[ns.VPC]
+	if vt != nil && vt.holds(ns) {
+		return nil, nil // nothing to change: no netlink round trip
+	}
 	var cuts []cut
 	err := t.conn(ns.VPC, func(c *nftables.Conn) error {
 		if vt == nil {
