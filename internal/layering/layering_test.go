@@ -34,6 +34,9 @@ var allowed = map[string][]string{
 	"console":   {"control", "sigv4", "model"},
 	"reconcile": {"reconcile", "control", "placement", "agent", "dataplane", "store", "model"},
 	"placement": {"placement", "agent", "dataplane", "model"},
+	// The fleet applies through the local agent and publishes the remote
+	// hosts' parts (placement).
+	"fleet": {"placement", "agent", "dataplane", "model"},
 	"agent":     {"agent", "dataplane", "dns", "model"},
 	"dataplane": {"dataplane", "model"},
 	"dns":       {"model"},
