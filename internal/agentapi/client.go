@@ -188,13 +188,18 @@ func fetchCA(ctx context.Context, serverURL string) ([]byte, error) {
 type Client struct {
 	id   Identity
 	http *http.Client
+	poll *http.Client // for long polls: a longer time limit
 }
 
 // NewClient is a client with the host's credentials.
 func NewClient(id Identity) *Client {
 	tr := &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: id.ca, Certificates: []tls.Certificate{id.cert}}}
-	return &Client{id: id, http: &http.Client{Timeout: callLimit, Transport: tr}}
+	return &Client{id: id, http: &http.Client{Timeout: callLimit, Transport: tr},
+		poll: &http.Client{Timeout: DefaultPollWait + callLimit, Transport: tr}}
 }
+
+// HostID is the host the client calls as.
+func (c *Client) HostID() string { return c.id.HostID }
 
 // Heartbeat sends a report.
 func (c *Client) Heartbeat(ctx context.Context, rep Report) (ReportResponse, error) {
@@ -228,18 +233,28 @@ func call(ctx context.Context, c *http.Client, u string, in, out any) error {
 		return err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return responseError(resp, u)
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusOK {
-		var eb ErrorBody
-		if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
-			return fmt.Errorf("%s answered %s: %s", u, resp.Status, strings.TrimSpace(string(data)))
-		}
-		return &Error{Status: resp.StatusCode, ErrorDetail: eb.Error}
-	}
 	return json.Unmarshal(data, out)
+}
+
+// responseError is the error of a response that is not 200: an *Error when it
+// has the agent API's error body.
+func responseError(resp *http.Response, u string) error {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return fmt.Errorf("%s answered %s", u, resp.Status)
+	}
+	var eb ErrorBody
+	if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
+		return fmt.Errorf("%s answered %s: %s", u, resp.Status, strings.TrimSpace(string(data)))
+	}
+	return &Error{Status: resp.StatusCode, ErrorDetail: eb.Error}
 }
 
 // certNames lists the names and addresses a certificate is valid for.

@@ -25,13 +25,29 @@ type ServerConfig struct {
 	// Advertise are further DNS names or IP addresses agents reach the server
 	// by; the serving certificate names them besides the listen address.
 	Advertise []string
-	Logger    *slog.Logger
+	// Fleet serves the hosts their parts and takes their reports; nil: the
+	// server has no data plane to share (--dataplane=none), and the state and
+	// report routes say so.
+	Fleet Fleet
+	// PollWait is how long a state request waits for a newer part before it
+	// answers 204 (DefaultPollWait).
+	PollWait time.Duration
+	Logger   *slog.Logger
 }
+
+// DefaultPollWait is how long a state request waits for a newer part.
+const DefaultPollWait = 30 * time.Second
+
+// maxReport bounds a report's body: the IDs of a host's part and its
+// endpoints' counters.
+const maxReport = 16 << 20
 
 // Server is the server's agent listener.
 type Server struct {
-	reg  *hosts.Registry
-	log  *slog.Logger
+	reg      *hosts.Registry
+	fleet    Fleet
+	pollWait time.Duration
+	log      *slog.Logger
 	ln   net.Listener
 	http *http.Server
 }
@@ -61,7 +77,10 @@ func Start(ctx context.Context, reg *hosts.Registry, cfg ServerConfig) (*Server,
 	if err != nil {
 		return nil, fmt.Errorf("agent listener on %s: %w", cfg.Listen, err)
 	}
-	s := &Server{reg: reg, log: cfg.Logger}
+	if cfg.PollWait <= 0 {
+		cfg.PollWait = DefaultPollWait
+	}
+	s := &Server{reg: reg, fleet: cfg.Fleet, pollWait: cfg.PollWait, log: cfg.Logger}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+PathCA, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/x-pem-file")
@@ -69,6 +88,8 @@ func Start(ctx context.Context, reg *hosts.Registry, cfg ServerConfig) (*Server,
 	})
 	mux.HandleFunc("POST "+PathEnrol, s.serve(s.enrol))
 	mux.HandleFunc("POST "+PathHeartbeat, s.serve(s.authenticated(s.heartbeat)))
+	mux.HandleFunc("GET "+PathState, s.serveLimit(0, s.authenticated(s.state)))
+	mux.HandleFunc("POST "+PathReport, s.serveLimit(maxReport, s.authenticated(s.report)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, ErrorDetail: ErrorDetail{Code: "UnknownOperation", Message: r.Method + " " + r.URL.Path + " is not an agent API route"}})
 	})
@@ -82,7 +103,7 @@ func Start(ctx context.Context, reg *hosts.Registry, cfg ServerConfig) (*Server,
 	}
 	s.ln = tls.NewListener(ln, tlsCfg)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		WriteTimeout: cfg.PollWait + 30*time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 	go func() {
 		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -147,12 +168,16 @@ func servingNames(listen string, advertise []string) ([]string, []net.IP, error)
 // handler runs one request; it returns the response value or an error.
 type handler func(r *http.Request, body []byte) (any, error)
 
-// serve reads the body, runs h and writes its JSON result or error.
-func (s *Server) serve(h handler) http.HandlerFunc {
+// serve reads the body (up to 64 KiB), runs h and writes its JSON result or error.
+func (s *Server) serve(h handler) http.HandlerFunc { return s.serveLimit(maxBody, h) }
+
+// serveLimit reads a body of up to limit bytes, runs h and writes its JSON
+// result (204 for none) or error.
+func (s *Server) serveLimit(limit int, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-		if err == nil && len(body) > maxBody {
-			err = &Error{Status: http.StatusRequestEntityTooLarge, ErrorDetail: ErrorDetail{Code: "RequestEntityTooLarge", Message: "The request body exceeds 64 KiB"}}
+		body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
+		if err == nil && len(body) > limit {
+			err = &Error{Status: http.StatusRequestEntityTooLarge, ErrorDetail: ErrorDetail{Code: "RequestEntityTooLarge", Message: fmt.Sprintf("The request body exceeds %d KiB", limit>>10)}}
 		}
 		var out any
 		if err == nil {
@@ -161,6 +186,10 @@ func (s *Server) serve(h handler) http.HandlerFunc {
 		if err != nil {
 			e := s.translate(r, err)
 			writeError(w, e)
+			return
+		}
+		if out == nil {
+			w.WriteHeader(http.StatusNoContent)
 			return
 		}
 		b, _ := json.Marshal(out)

@@ -7,16 +7,60 @@
 //	GET  /agent/v1/ca         the CA certificate (PEM); the agent checks it against its token's pin
 //	POST /agent/v1/enrol      token + CSR + zones → the host's certificate (server verified by the CA)
 //	POST /agent/v1/heartbeat  (mutual TLS) the agent's report → the heartbeat interval
+//	GET  /agent/v1/state?after=REV  (mutual TLS) the host's part of the desired state
+//	                          newer than REV (long poll: 204 when none came within PollWait)
+//	POST /agent/v1/report     (mutual TLS) what the host realized of a revision, and its traffic
 //
+// The host of a call is the one its verified client certificate names, never
+// anything in the request.
 // Errors are JSON, {"error": {"code": …, "message": …}}, as in the native API.
 package agentapi
+
+import (
+	"context"
+
+	"strait/internal/agent"
+	"strait/internal/dataplane"
+	"strait/internal/placement"
+)
 
 // Paths of the agent API.
 const (
 	PathCA        = "/agent/v1/ca"
 	PathEnrol     = "/agent/v1/enrol"
 	PathHeartbeat = "/agent/v1/heartbeat"
+	PathState     = "/agent/v1/state"
+	PathReport    = "/agent/v1/report"
 )
+
+// Fleet is where the agent listener finds each host's part of the desired
+// state and takes the hosts' reports (package fleet).
+type Fleet interface {
+	// Watch delivers host's part when its revision is above after, then each
+	// newer one; the channel closes when ctx is done or the host is gone.
+	Watch(ctx context.Context, host string, after uint64) <-chan placement.Update
+	// Report takes what host realized of a revision and its traffic counters
+	// since its agent process started (epoch).
+	Report(host string, rep placement.Report, epoch string, traffic map[string]dataplane.Stats)
+}
+
+// StateResponse is a host's part of the desired state under its revision.
+type StateResponse struct {
+	Revision uint64      `json:"revision"`
+	State    agent.State `json:"state"`
+}
+
+// StateReport is what a host's agent realized of the part of Revision: the
+// IDs of it that are ready, the IDs the host still has something of, and its
+// traffic counters per endpoint since its process started (Epoch names the
+// process).
+type StateReport struct {
+	Revision uint64                     `json:"revision"`
+	Ready    []string                   `json:"ready"`
+	Present  []string                   `json:"present"`
+	Epoch    string                     `json:"epoch"`
+	Traffic  map[string]dataplane.Stats `json:"traffic,omitempty"`
+}
 
 // DefaultPort is the agent listener's default port (`strait server --agent-listen :8788`).
 const DefaultPort = "8788"
@@ -81,4 +125,5 @@ const (
 	CodeZoneAlreadyServed = "ZoneAlreadyServed"
 	CodeInvalidZone       = "InvalidZone"
 	CodeNoCertificate     = "MissingClientCertificate"
+	CodeNoDataplane       = "NoDataplane"
 )

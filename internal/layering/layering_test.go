@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	// The host registry is operations over the store; the agent API serves it
 	// to agents and is their client.
 	"hosts":     {"store", "model"},
-	"agentapi":  {"hosts", "model"},
+	"agentapi":  {"hosts", "placement", "agent", "dataplane", "model"},
 	"console":   {"control", "sigv4", "model"},
 	"reconcile": {"reconcile", "control", "placement", "agent", "dataplane", "store", "model"},
 	"placement": {"placement", "agent", "dataplane", "model"},
