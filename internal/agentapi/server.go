@@ -48,8 +48,8 @@ type Server struct {
 	fleet    Fleet
 	pollWait time.Duration
 	log      *slog.Logger
-	ln   net.Listener
-	http *http.Server
+	ln       net.Listener
+	http     *http.Server
 }
 
 const maxBody = 64 << 10

@@ -36,7 +36,7 @@ var allowed = map[string][]string{
 	"placement": {"placement", "agent", "dataplane", "model"},
 	// The fleet applies through the local agent and publishes the remote
 	// hosts' parts (placement).
-	"fleet": {"placement", "agent", "dataplane", "model"},
+	"fleet":     {"placement", "agent", "dataplane", "model"},
 	"agent":     {"agent", "dataplane", "dns", "model"},
 	"dataplane": {"dataplane", "model"},
 	"dns":       {"model"},
