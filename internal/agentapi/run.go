@@ -22,7 +22,10 @@ type AgentConfig struct {
 	// address the server sees the agent's connections come from).
 	BackboneAddress string
 	Version         string
-	Logger          *slog.Logger
+	// Serve runs the host's data plane with the enrolled client, alongside the
+	// heartbeats, until ctx is done (nil: heartbeats only). Its error ends Run.
+	Serve  func(ctx context.Context, c *Client) error
+	Logger *slog.Logger
 }
 
 // Run enrols the host unless its data directory already holds its
@@ -68,12 +71,21 @@ func Run(ctx context.Context, cfg AgentConfig) error {
 	}
 	c := NewClient(id)
 	defer c.Close()
+	served := make(chan error, 1)
+	if cfg.Serve != nil {
+		serveCtx, stop := context.WithCancel(ctx)
+		go func() { served <- cfg.Serve(serveCtx, c) }()
+		defer func() { stop(); <-served }()
+	}
 	rep := Report{Zones: cfg.Zones, BackboneAddress: cfg.BackboneAddress, Version: cfg.Version, State: "running"}
 	reachable, first := true, true
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case err := <-served:
+			served <- err // for the deferred wait
+			return err
 		case <-time.After(wait):
 		}
 		wait = interval

@@ -37,6 +37,8 @@ var allowed = map[string][]string{
 	// The fleet applies through the local agent and publishes the remote
 	// hosts' parts (placement).
 	"fleet":     {"placement", "agent", "dataplane", "model"},
+	// A host's agent process: its data plane, served from the agent API.
+	"hostagent": {"agentapi", "placement", "agent", "dataplane", "model"},
 	"agent":     {"agent", "dataplane", "dns", "model"},
 	"dataplane": {"dataplane", "model"},
 	"dns":       {"model"},

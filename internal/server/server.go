@@ -27,6 +27,7 @@ import (
 	"strait/internal/console"
 	"strait/internal/control"
 	"strait/internal/fdbudget"
+	"strait/internal/fleet"
 	"strait/internal/hosts"
 	"strait/internal/nativeapi"
 	"strait/internal/reconcile"
@@ -161,13 +162,6 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if _, err := hostReg.CA(ctx); err != nil {
 		return nil, fmt.Errorf("host certificate authority: %w", err)
 	}
-	var agents *agentapi.Server
-	if cfg.AgentListen != "" {
-		if agents, err = agentapi.Start(ctx, hostReg, agentapi.ServerConfig{Listen: cfg.AgentListen, Advertise: cfg.AgentAdvertise, Logger: cfg.Logger}); err != nil {
-			return nil, err
-		}
-		undo = append(undo, agents.Close)
-	}
 	api, err := awsapi.New(ctl, ctl, awsapi.Config{Dev: cfg.Dev, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
@@ -189,7 +183,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	reg.MustRegister(api.Collectors()...)
 	reg.MustRegister(apiLn.Collectors()...)
 
-	s := &Server{cfg: cfg, log: cfg.Logger, st: st, ctl: ctl, ln: apiLn, lock: lock, hosts: hostReg, agents: agents, done: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, st: st, ctl: ctl, ln: apiLn, lock: lock, hosts: hostReg, done: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -229,13 +223,31 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	undo = append(undo, cancel)
 	go fds.Run(runCtx)
 	recCfg := reconcile.Config{Logger: cfg.Logger, NotificationDir: filepath.Join(cfg.DataDir, "notifications")}
+	// With an agent listener the reconciler applies through the fleet: the
+	// hosts that joined serve their zones, the in-process agent the others.
+	var fl *fleet.Fleet
 	if cfg.Dataplane == "netns" {
 		ag, err := startDataplane(runCtx, cfg, ctl, reg, dataFDs, forwarding)
 		if err != nil {
 			return nil, err
 		}
+		undo = append(undo, ag.Close)
 		s.agent = ag
 		recCfg.Dataplane = ag
+		if cfg.AgentListen != "" {
+			fl = fleet.New(fleet.Config{Local: ag, Hosts: remoteHosts(hostReg), RevisionBase: revisionBase(), Logger: cfg.Logger})
+			recCfg.Dataplane = fl
+		}
+	}
+	if cfg.AgentListen != "" {
+		acfg := agentapi.ServerConfig{Listen: cfg.AgentListen, Advertise: cfg.AgentAdvertise, Logger: cfg.Logger}
+		if fl != nil {
+			acfg.Fleet = fl
+		}
+		if s.agents, err = agentapi.Start(ctx, hostReg, acfg); err != nil {
+			return nil, err
+		}
+		undo = append(undo, s.agents.Close)
 	}
 	rec := reconcile.New(ctl, recCfg)
 	s.ready = rec.Realized()
