@@ -36,7 +36,7 @@ var allowed = map[string][]string{
 	"placement": {"placement", "agent", "dataplane", "model"},
 	// The fleet applies through the local agent and publishes the remote
 	// hosts' parts (placement).
-	"fleet":     {"placement", "agent", "dataplane", "model"},
+	"fleet": {"placement", "agent", "dataplane", "model"},
 	// A host's agent process: its data plane, served from the agent API.
 	"hostagent": {"agentapi", "placement", "agent", "dataplane", "model"},
 	"agent":     {"agent", "dataplane", "dns", "model"},
