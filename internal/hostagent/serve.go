@@ -57,8 +57,12 @@ func Serve(ctx context.Context, srv Server, dp Dataplane, log *slog.Logger) erro
 	)
 	apply := func() {
 		applyErr = dp.Apply(ctx, part)
-		if applyErr != nil && ctx.Err() == nil {
+		switch {
+		case ctx.Err() != nil:
+		case applyErr != nil:
 			log.Warn("applying the host's part", "revision", rev, "err", applyErr)
+		default:
+			log.Info("applied the host's part", "revision", rev, "objects", len(placement.IDs(part)))
 		}
 	}
 	for {
@@ -67,7 +71,6 @@ func Serve(ctx context.Context, srv Server, dp Dataplane, log *slog.Logger) erro
 			return nil
 		case u := <-updates:
 			rev, part = u.Revision, u.State
-			log.Debug("applying the host's part", "revision", rev, "ids", len(placement.IDs(part)))
 			apply()
 		case <-tick.C:
 			if rev != 0 && applyErr != nil {

@@ -19,13 +19,27 @@ type AgentProcess struct {
 }
 
 // StartAgent runs `strait agent --server https://AGENT_ADDR ARGS…` with the
-// server's binary (the server needs ProcessConfig.AgentListener). The agent is
-// stopped when the test ends, and killed if the test process dies.
+// server's binary (the server needs ProcessConfig.AgentListener; ARGS need
+// --data-dir). The agent is stopped when the test ends, and killed if the test
+// process dies; then what its data plane left is removed.
 func (p *Process) StartAgent(t testing.TB, args ...string) *AgentProcess {
 	t.Helper()
 	if p.AgentAddr == "" {
 		t.Fatal("the server has no agent listener: start it with ProcessConfig{AgentListener: true}")
 	}
+	// The agent runs a data plane in namespaces named after its data
+	// directory: removed when the test ends (after the agent stopped).
+	RequireRoot(t)
+	dataDir := ""
+	for i, a := range args {
+		if a == "--data-dir" && i+1 < len(args) {
+			dataDir = args[i+1]
+		}
+	}
+	if dataDir == "" {
+		t.Fatal("StartAgent needs --data-dir DIR (its namespaces are named after it)")
+	}
+	downAtCleanup(t, dataDir)
 	a := &AgentProcess{t: t, logPath: filepath.Join(t.TempDir(), "agent.log"), done: make(chan struct{})}
 	logf, err := os.Create(a.logPath)
 	if err != nil {
