@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -141,7 +142,7 @@ func (f *accountFlags) call(ctx context.Context, method, path string, out any, d
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if f.etcd == "" {
-		if err := callAdmin(ctx, filepath.Join(f.dataDir, "admin.sock"), method, path, out); !errors.Is(err, errNoServer) {
+		if err := callAdmin(ctx, filepath.Join(f.dataDir, "admin.sock"), method, path, nil, out); !errors.Is(err, errNoServer) {
 			return err
 		}
 	}
@@ -159,16 +160,24 @@ func (f *accountFlags) call(ctx context.Context, method, path string, out any, d
 
 var errNoServer = errors.New("no server on the admin socket")
 
-// callAdmin sends one request to a server's admin socket; errNoServer means none
-// answers there.
-func callAdmin(ctx context.Context, sock, method, path string, out any) error {
+// callAdmin sends one request to a server's admin socket (in as its JSON body
+// when not nil); errNoServer means none answers there.
+func callAdmin(ctx context.Context, sock, method, path string, in, out any) error {
 	if _, err := os.Stat(sock); err != nil {
 		return errNoServer
 	}
 	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 	}}}
-	req, err := http.NewRequestWithContext(ctx, method, "http://strait/"+path, nil)
+	var reqBody io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		reqBody = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://strait/"+path, reqBody)
 	if err != nil {
 		return err
 	}

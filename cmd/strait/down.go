@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"strait/internal/agent/netns"
+	"strait/internal/hostagent"
 )
 
 func downCommand() *cobra.Command {
@@ -17,8 +18,8 @@ func downCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "down",
 		Short: "Remove every namespace, interface, address and rule the server created on this host",
-		Long: `Remove everything the netns data plane of the server with --data-dir created on this
-host: instance namespaces (their processes are stopped first), VPC namespaces with their
+		Long: `Remove everything the netns data plane of the server (or ` + "`strait agent`" + `) with --data-dir
+created on this host: instance namespaces (their processes are stopped first), VPC namespaces with their
 interfaces, addresses and nftables rules, and /etc/netns entries. The state in the data
 directory stays: a server started again rebuilds the data plane from it. With --all,
 remove what every Strait server on this host created. Stop the server first.`,
@@ -26,8 +27,8 @@ remove what every Strait server on this host created. Stop the server first.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tag := ""
 			if !all {
-				if serverRunning(dataDir) {
-					return fmt.Errorf("a server is running with data directory %s: stop it first (it would rebuild what down removes)", dataDir)
+				if serverRunning(dataDir) || hostagent.DataDirBusy(dataDir) {
+					return fmt.Errorf("a server or agent is running with data directory %s: stop it first (it would rebuild what down removes)", dataDir)
 				}
 				tag = netns.TagFor(dataDir)
 			}
@@ -44,7 +45,7 @@ remove what every Strait server on this host created. Stop the server first.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "data directory of the server whose data plane to remove")
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "data directory of the server or agent whose data plane to remove")
 	cmd.Flags().BoolVar(&all, "all", false, "remove what every Strait server on this host created")
 	return cmd
 }

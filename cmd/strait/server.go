@@ -36,7 +36,11 @@ accounts and keys with 'strait account create'.
 With --dataplane=netns (the default) every VPC is a network namespace on this host, every
 instance a namespace wired into its subnet, and endpoints and load balancers carry real
 traffic; this needs root. 'strait down' removes what it created. --dataplane=none runs
-the API and state machine alone.`,
+the API and state machine alone.
+
+With --agent-listen (e.g. :8788) other hosts join the region: 'strait host token create'
+prints a one-time join token for 'strait agent' on the new host, which then talks to this
+listener over mutual TLS only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, err := agent.ParseForwarding(cfg.Forwarding); err != nil {
@@ -58,6 +62,9 @@ the API and state machine alone.`,
 				return err
 			}
 			fmt.Fprintf(os.Stderr, "strait: serving the EC2 and ELBv2 APIs on %s (region %s)\n", s.URL(), cfg.Region)
+			if a := s.AgentAddr(); a != "" {
+				fmt.Fprintf(os.Stderr, "strait: agents of other hosts enrol on %s (strait host token create)\n", a)
+			}
 			if u := s.ConsoleURL(); u != "" {
 				fmt.Fprintf(os.Stderr, "strait: web console at %s\n", u)
 			}
@@ -76,6 +83,8 @@ the API and state machine alone.`,
 	f.StringVar(&cfg.Resolver, "verification-resolver", "", "DNS server (host:port) used to verify private DNS names (default: the system resolver)")
 	f.BoolVar(&withConsole, "console", true, "serve the web console on the API listener (--console=false turns it off)")
 	f.StringVar(&cfg.ConsolePath, "console-path", "/console/", "the path the web console is served under")
+	f.StringVar(&cfg.AgentListen, "agent-listen", "", "address of the agent listener where other hosts' agents enrol and report, mutual TLS (e.g. :8788; default: none, this host only)")
+	f.StringSliceVar(&cfg.AgentAdvertise, "agent-advertise", nil, "further DNS names or IP addresses agents reach the agent listener by, for its certificate (comma-separated)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
 	return cmd
 }

@@ -22,6 +22,10 @@ type State struct {
 	// Groups holds the member addresses of the security groups that rules refer
 	// to (firewall.Rule.Group).
 	Groups map[string][]netip.Addr
+	// RemoteNodes maps the transit address of each load balancer node on
+	// another host (agent.LoadBalancer.Transit) to that host's ID, for the
+	// backbone to route; nil on a host alone (package placement).
+	RemoteNodes map[netip.Addr]string
 }
 
 // VPC is a VPC's namespace (netns.VPC) with the names its resolver answers.
@@ -30,6 +34,16 @@ type VPC struct {
 	// DNS holds the names the VPC resolver answers: lower-case, fully qualified
 	// (trailing dot) → A records. Everything else is NXDOMAIN.
 	DNS map[string][]netip.Addr
+	// Remote holds the VPC's subnets that other hosts serve, with their host,
+	// for the backbone to route; netns.VPC.Subnets holds the local ones (a
+	// bridge each). Nil on a host alone (package placement).
+	Remote []RemoteSubnet
+}
+
+// RemoteSubnet is a subnet of a VPC that another host serves.
+type RemoteSubnet struct {
+	netns.Subnet
+	Host string // the ID of the host that serves the subnet's zone
 }
 
 // Instance is an instance's namespace (netns.Instance) with its security

@@ -26,9 +26,19 @@ var allowed = map[string][]string{
 	"fdbudget":  {},
 	"admission": {"fdbudget"},
 	"awsapi":    {"control", "sigv4", "admission", "model"},
-	"nativeapi": {"control", "sigv4", "admission", "model"},
+	"nativeapi": {"control", "hosts", "sigv4", "admission", "model"},
+	// The host registry is operations over the store; the agent API serves it
+	// to agents and is their client.
+	"hosts":     {"store", "model"},
+	"agentapi":  {"hosts", "placement", "agent", "dataplane", "model"},
 	"console":   {"control", "sigv4", "model"},
-	"reconcile": {"reconcile", "control", "agent", "dataplane", "store", "model"},
+	"reconcile": {"reconcile", "control", "placement", "agent", "dataplane", "store", "model"},
+	"placement": {"placement", "agent", "dataplane", "model"},
+	// The fleet applies through the local agent and publishes the remote
+	// hosts' parts (placement).
+	"fleet": {"placement", "agent", "dataplane", "model"},
+	// A host's agent process: its data plane, served from the agent API.
+	"hostagent": {"agentapi", "placement", "agent", "dataplane", "model"},
 	"agent":     {"agent", "dataplane", "dns", "model"},
 	"dataplane": {"dataplane", "model"},
 	"dns":       {"model"},

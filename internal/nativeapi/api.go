@@ -19,6 +19,7 @@ import (
 
 	"strait/internal/admission"
 	"strait/internal/control"
+	"strait/internal/hosts"
 	"strait/internal/model"
 	"strait/internal/sigv4"
 )
@@ -35,7 +36,10 @@ const maxBody = 1 << 20
 type Config struct {
 	// Dev accepts any secret: a 12-digit access key ID is that account, any other
 	// key is account 000000000000 (as in the AWS APIs).
-	Dev    bool
+	Dev bool
+	// Hosts is the region's host registry (nil: the host routes answer
+	// UnknownOperation).
+	Hosts  *hosts.Registry
 	Logger *slog.Logger
 }
 
@@ -82,6 +86,9 @@ func New(ctl *control.Control, accounts sigv4.Accounts, cfg Config) *API {
 		"GET /strait/v1/services/{name}/privatelink/connections":         a.listConnections,
 		"POST /strait/v1/services/{name}/privatelink/connections/accept": a.acceptConnections,
 		"POST /strait/v1/services/{name}/privatelink/connections/reject": a.rejectConnections,
+		"GET /strait/v1/hosts":                                           a.listHosts,
+		"POST /strait/v1/hosts/tokens":                                   a.createJoinToken,
+		"DELETE /strait/v1/hosts/{id}":                                   a.removeHost,
 	}
 	for pattern, h := range routes {
 		a.mux.HandleFunc(pattern, a.serve(h))
@@ -210,6 +217,10 @@ var reasonCodes = map[model.Reason]string{
 	model.ReasonSubnetsInSameZone:        "DuplicateSubnetsInSameZone",
 	model.ReasonTarget:                   "InvalidTarget",
 	model.ReasonTokenMismatch:            "IdempotentParameterMismatch",
+	model.ReasonJoinToken:                "InvalidJoinToken",
+	model.ReasonZone:                     "InvalidZone",
+	model.ReasonZoneServed:               "ZoneAlreadyServed",
+	model.ReasonHostRemoved:              "HostRemoved",
 }
 
 // statusOf maps domain sentinels to HTTP statuses and default codes.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"strait/internal/control"
+	"strait/internal/hosts"
+	"strait/internal/nativeapi"
 )
 
 // adminServer answers local administrative requests (account creation) on a unix
@@ -21,7 +24,7 @@ type adminServer struct {
 	http *http.Server
 }
 
-func startAdmin(path string, ctl *control.Control, log *slog.Logger) (*adminServer, error) {
+func startAdmin(path string, ctl *control.Control, reg *hosts.Registry, log *slog.Logger) (*adminServer, error) {
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		c.Close()
 		return nil, fmt.Errorf("another strait server is running on data directory (%s answers)", path)
@@ -47,6 +50,24 @@ func startAdmin(path string, ctl *control.Control, log *slog.Logger) (*adminServ
 	mux.HandleFunc("POST /accounts/{id}/keys", func(w http.ResponseWriter, r *http.Request) {
 		out, err := CreateAccessKey(r.Context(), ctl, r.PathValue("id"))
 		answer(w, out, err)
+	})
+	// The admin socket is the operator's way to the host registry (the same
+	// answers as the native API's /strait/v1/hosts routes).
+	mux.HandleFunc("POST /hosts/tokens", func(w http.ResponseWriter, r *http.Request) {
+		var req nativeapi.CreateJoinTokenRequest
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+			answer(w, nil, fmt.Errorf("the request body is not valid JSON: %w", err))
+			return
+		}
+		out, err := nativeapi.CreateJoinToken(r.Context(), reg, req, "admin socket")
+		answer(w, out, err)
+	})
+	mux.HandleFunc("GET /hosts", func(w http.ResponseWriter, r *http.Request) {
+		list, err := reg.Hosts(r.Context())
+		answer(w, nativeapi.HostsView(list), err)
+	})
+	mux.HandleFunc("DELETE /hosts/{id}", func(w http.ResponseWriter, r *http.Request) {
+		answer(w, struct{}{}, reg.Remove(r.Context(), r.PathValue("id")))
 	})
 	a := &adminServer{path: path, http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
 	go func() {

@@ -22,10 +22,13 @@ import (
 	"strait/internal/admission"
 	"strait/internal/agent"
 	"strait/internal/agent/netns"
+	"strait/internal/agentapi"
 	"strait/internal/awsapi"
 	"strait/internal/console"
 	"strait/internal/control"
 	"strait/internal/fdbudget"
+	"strait/internal/fleet"
+	"strait/internal/hosts"
 	"strait/internal/nativeapi"
 	"strait/internal/reconcile"
 	"strait/internal/store"
@@ -47,7 +50,12 @@ type Config struct {
 	// Forwarding is how the netns data plane carries endpoint traffic: "kernel"
 	// (the default) or "relay" (see agent.ParseForwarding).
 	Forwarding string
-	Logger     *slog.Logger
+	// AgentListen is the address of the agent listener, where the agents of
+	// other hosts enrol and report (mutual TLS); empty: no listener.
+	// AgentAdvertise are further names or addresses agents reach it by.
+	AgentListen    string
+	AgentAdvertise []string
+	Logger         *slog.Logger
 }
 
 // Server is a running Strait server.
@@ -59,8 +67,10 @@ type Server struct {
 	http   *http.Server
 	ln     net.Listener
 	admin  *adminServer
-	agent  *agent.Agent // nil with --dataplane=none
-	lock   *os.File     // the data directory's lock, held while serving
+	hosts  *hosts.Registry
+	agents *agentapi.Server // nil without an agent listener
+	agent  *agent.Agent     // nil with --dataplane=none
+	lock   *os.File         // the data directory's lock, held while serving
 	cancel context.CancelFunc
 	done   chan struct{}
 	// ready is closed once the reconciler has realized the stored state: the
@@ -146,6 +156,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := ctl.AssignTransitAddresses(ctx); err != nil {
 		return nil, err
 	}
+	// The host registry's CA is created on the first start, so that join
+	// tokens can name it before any agent listener runs.
+	hostReg := hosts.New(st, hosts.Config{Region: ctl.Region(), Zones: ctl.Zones(), Logger: cfg.Logger})
+	if _, err := hostReg.CA(ctx); err != nil {
+		return nil, fmt.Errorf("host certificate authority: %w", err)
+	}
 	api, err := awsapi.New(ctl, ctl, awsapi.Config{Dev: cfg.Dev, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
@@ -167,11 +183,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	reg.MustRegister(api.Collectors()...)
 	reg.MustRegister(apiLn.Collectors()...)
 
-	s := &Server{cfg: cfg, log: cfg.Logger, st: st, ctl: ctl, ln: apiLn, lock: lock, done: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, st: st, ctl: ctl, ln: apiLn, lock: lock, hosts: hostReg, done: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle(nativeapi.Prefix, nativeapi.New(ctl, ctl, nativeapi.Config{Dev: cfg.Dev, Logger: cfg.Logger}))
+	mux.Handle(nativeapi.Prefix, nativeapi.New(ctl, ctl, nativeapi.Config{Dev: cfg.Dev, Hosts: hostReg, Logger: cfg.Logger}))
 	if !cfg.DisableConsole {
 		con, err := console.New(ctl, ctl, console.Config{Prefix: cfg.ConsolePath, Dev: cfg.Dev, Logger: cfg.Logger})
 		if err != nil {
@@ -195,7 +211,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		ConnContext:       apiLn.ConnContext,
 	}
 
-	admin, err := startAdmin(filepath.Join(cfg.DataDir, "admin.sock"), ctl, cfg.Logger)
+	admin, err := startAdmin(filepath.Join(cfg.DataDir, "admin.sock"), ctl, hostReg, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -207,13 +223,31 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	undo = append(undo, cancel)
 	go fds.Run(runCtx)
 	recCfg := reconcile.Config{Logger: cfg.Logger, NotificationDir: filepath.Join(cfg.DataDir, "notifications")}
+	// With an agent listener the reconciler applies through the fleet: the
+	// hosts that joined serve their zones, the in-process agent the others.
+	var fl *fleet.Fleet
 	if cfg.Dataplane == "netns" {
 		ag, err := startDataplane(runCtx, cfg, ctl, reg, dataFDs, forwarding)
 		if err != nil {
 			return nil, err
 		}
+		undo = append(undo, ag.Close)
 		s.agent = ag
 		recCfg.Dataplane = ag
+		if cfg.AgentListen != "" {
+			fl = fleet.New(fleet.Config{Local: ag, Hosts: remoteHosts(hostReg), RevisionBase: revisionBase(), Logger: cfg.Logger})
+			recCfg.Dataplane = fl
+		}
+	}
+	if cfg.AgentListen != "" {
+		acfg := agentapi.ServerConfig{Listen: cfg.AgentListen, Advertise: cfg.AgentAdvertise, Logger: cfg.Logger}
+		if fl != nil {
+			acfg.Fleet = fl
+		}
+		if s.agents, err = agentapi.Start(ctx, hostReg, acfg); err != nil {
+			return nil, err
+		}
+		undo = append(undo, s.agents.Close)
 	}
 	rec := reconcile.New(ctl, recCfg)
 	s.ready = rec.Realized()
@@ -256,6 +290,17 @@ func (s *Server) ConsoleURL() string {
 // /metrics).
 func (s *Server) Handler() http.Handler { return s.http.Handler }
 
+// AgentAddr is the agent listener's address ("" when there is none).
+func (s *Server) AgentAddr() string {
+	if s.agents == nil {
+		return ""
+	}
+	return s.agents.Addr()
+}
+
+// Hosts is the region's host registry.
+func (s *Server) Hosts() *hosts.Registry { return s.hosts }
+
 // Control gives in-process callers (tests, the native API) the control layer.
 func (s *Server) Control() *control.Control { return s.ctl }
 
@@ -286,6 +331,9 @@ func (s *Server) Close() error {
 		_ = s.http.Close()
 	}
 	s.admin.close()
+	if s.agents != nil {
+		s.agents.Close()
+	}
 	s.cancel()
 	<-s.done
 	if s.agent != nil {

@@ -28,15 +28,23 @@ type ProcessConfig struct {
 	DataDir string
 	// Forwarding is the server's --forwarding (empty: Forwarding(t)).
 	Forwarding string
+	// AgentListener starts the agent listener (--agent-listen) on a free
+	// loopback port (Process.AgentAddr), for `strait agent` processes
+	// (Process.StartAgent).
+	AgentListener bool
 }
 
 // Process is a `strait server --dev` running as a child process: the binary
 // built from this tree, for what only a whole process shows (its open-file
 // limit, whether it exits).
 type Process struct {
-	t       testing.TB
-	URL     string
-	Addr    string // host:port of the API
+	t    testing.TB
+	URL  string
+	Addr string // host:port of the API
+	// AgentAddr is host:port of the agent listener ("" without one).
+	AgentAddr string
+	// Bin is the strait binary the server runs (built from this tree).
+	Bin     string
 	cmd     *exec.Cmd
 	logPath string
 	done    chan struct{}
@@ -67,6 +75,11 @@ func StartProcess(t testing.TB, cfg ProcessConfig) *Env {
 		cfg.Forwarding = Forwarding(t)
 	}
 	argv := []string{bin, "server", "--dev", "--data-dir", cfg.DataDir, "--listen", addr, "--dataplane", cfg.Dataplane, "--region", Region, "--forwarding", cfg.Forwarding}
+	agentAddr := ""
+	if cfg.AgentListener {
+		agentAddr = freeLoopbackPort(t)
+		argv = append(argv, "--agent-listen", agentAddr)
+	}
 	if cfg.NoFile > 0 {
 		prlimit, err := exec.LookPath("prlimit")
 		if err != nil {
@@ -75,7 +88,7 @@ func StartProcess(t testing.TB, cfg ProcessConfig) *Env {
 		n := strconv.Itoa(cfg.NoFile)
 		argv = append([]string{prlimit, "--nofile=" + n + ":" + n, "--"}, argv...)
 	}
-	p := &Process{t: t, URL: "http://" + addr, Addr: addr, logPath: filepath.Join(t.TempDir(), "server.log"), done: make(chan struct{})}
+	p := &Process{t: t, URL: "http://" + addr, Addr: addr, AgentAddr: agentAddr, Bin: bin, logPath: filepath.Join(t.TempDir(), "server.log"), done: make(chan struct{})}
 	logf, err := os.Create(p.logPath)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"strait/internal/agent"
+	"strait/internal/agent/netns"
+	"strait/internal/agentapi"
+	"strait/internal/dataplane"
+	"strait/internal/hostagent"
+	"strait/internal/model"
+)
+
+func agentCommand() *cobra.Command {
+	var cfg agentapi.AgentConfig
+	var verbose bool
+	var forwarding string
+	cmd := &cobra.Command{
+		Use:   "agent --server URL --token TOKEN --zones ZONE[,ZONE…]",
+		Short: "Join this host to a Strait region and serve availability zones (in progress)",
+		Long: `Join this host to the region of a Strait server and serve the given availability zones.
+
+The first start enrols: the agent checks that the server's CA is the one the join token
+names (` + "`strait host token create`" + ` on the server prints the token), sends a certificate
+request with the zones and its backbone address, and keeps the host's key and certificate
+in --data-dir. From then on every call to the server is mutual TLS, and a restarted agent
+uses its certificate again: no token is needed.
+
+The agent then serves its zones: it watches the host's part of the region's desired state
+(the VPCs, instances, endpoint ENIs and load balancer nodes of its zones), applies it in
+network namespaces named after --data-dir (like the server's) and reports what it realized,
+so that instances in its zones become running once it has them. It needs root. Stopped, it
+leaves the namespaces for the next start to adopt; ` + "`strait down --data-dir DIR`" + ` removes them.
+In this increment hosts do not carry traffic to each other (no backbone yet), and target
+health seen by a host stays on that host.`,
+		Example: `  strait agent --server https://10.0.0.1:8788 --token abc123.… --zones us-east-1b`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Server == "" {
+				return errors.New("--server is required: the https://HOST:PORT of the server's agent listener (strait server --agent-listen)")
+			}
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			if err := netns.CheckPrivileges(); err != nil {
+				return fmt.Errorf("strait agent runs its zones' network namespaces and needs root: run it as root (sudo)%s", strings.TrimPrefix(err.Error(), netns.ErrNeedRoot.Error()))
+			}
+			forward, err := agent.ParseForwarding(forwarding)
+			if err != nil {
+				return fmt.Errorf("--forwarding: %w", err)
+			}
+			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			cfg.Logger = log
+			cfg.Version = version()
+			if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+				return err
+			}
+			lock, err := hostagent.LockDataDir(cfg.DataDir, "strait agent or server")
+			if err != nil {
+				return err
+			}
+			defer lock.Close()
+			cfg.Serve = func(ctx context.Context, c *agentapi.Client) error {
+				// Target health stays on this host in this increment: logged only.
+				health := func(tg string, t dataplane.Target, h model.TargetHealth) {
+					log.Info("target health", "target_group", tg, "target", t.ID, "state", h.State)
+				}
+				dp, err := hostagent.NewDataplane(hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: forward, Report: health, Logger: log})
+				if err != nil {
+					return err
+				}
+				defer dp.Close()
+				log.Info("serving the host's zones", "host", c.HostID(), "zones", cfg.Zones, "namespaces", "strait-"+netns.TagFor(cfg.DataDir)+"-…")
+				return hostagent.Serve(ctx, c, dp, log)
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return agentapi.Run(ctx, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Server, "server", "", "the server's agent listener, https://HOST[:PORT] (port 8788 when omitted)")
+	f.StringVar(&cfg.Token, "token", "", "the one-time join token (needed only to enrol)")
+	f.StringSliceVar(&cfg.Zones, "zones", nil, "the availability zones this host serves, comma-separated (e.g. us-east-1b)")
+	f.StringVar(&cfg.DataDir, "data-dir", defaultAgentDataDir(), "directory for the host's key, certificate and the region's CA")
+	f.StringVar(&cfg.BackboneAddress, "backbone-address", "", "the IP address other hosts reach this one on (default: the address the server sees this host's connections come from)")
+	f.StringVar(&forwarding, "forwarding", agent.ForwardKernel.String(), "how endpoint traffic is carried: kernel or relay (as strait server --forwarding)")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages (each heartbeat)")
+	_ = cmd.MarkFlagRequired("zones")
+	return cmd
+}
+
+// defaultAgentDataDir is /var/lib/strait-agent for root and
+// ~/.local/state/strait-agent otherwise.
+func defaultAgentDataDir() string {
+	return filepath.Join(filepath.Dir(defaultDataDir()), filepath.Base(defaultDataDir())+"-agent")
+}
+
+// version names this build: the module version and, when built from a
+// repository, its commit.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			if len(s.Value) > 12 {
+				s.Value = s.Value[:12]
+			}
+			v += " " + s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				v += "+dirty"
+			}
+		}
+	}
+	return v
+}

@@ -1,0 +1,71 @@
+package backbone
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+
+	"strait/internal/model"
+)
+
+// transitConfig is what SetTransit was last given.
+type transitConfig struct {
+	namespace string
+	routes    map[netip.Addr]string // transit address → host ID
+}
+
+// SetTransit joins this host's transit namespace (a name as `ip netns` shows
+// it) to the other hosts' with a VXLAN of TransitVNI, and routes each transit
+// address that lives on another host there: "<addr>/32 dev backbone" with a
+// permanent neighbour entry giving that host's device MAC. routes must list
+// every remote address a flow through this host's transit namespace meets:
+// load balancer nodes' and the VPCs' (replies go back to them, and the transit
+// namespace's strict reverse-path filter drops what it cannot route back).
+// An empty namespace removes the link.
+func (b *Backbone) SetTransit(namespace string, routes map[netip.Addr]string) error {
+	for a := range routes {
+		if !a.Is4() || !model.TransitRange.Contains(a) || model.TransitFixed.Contains(a) {
+			return fmt.Errorf("backbone: transit route to %s: not in %s outside %s", a, model.TransitRange, model.TransitFixed)
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return errors.New("backbone: closed")
+	}
+	if b.transit != nil && b.transit.namespace != namespace {
+		if err := removeBackboneLink(b.transit.namespace); err != nil {
+			return fmt.Errorf("backbone: transit: %w", err)
+		}
+		b.transit = nil
+	}
+	if namespace == "" {
+		return nil
+	}
+	t := transitConfig{namespace: namespace, routes: maps.Clone(routes)}
+	b.transit = &t
+	return b.applyTransit(t)
+}
+
+// applyTransit brings the transit namespace's device to what t and the peers say.
+func (b *Backbone) applyTransit(t transitConfig) error {
+	want := newLinkState()
+	var errs []error
+	for addr, host := range t.routes {
+		p, ok := b.peers[host]
+		if !ok {
+			errs = append(errs, fmt.Errorf("route to %s: host %s is not a peer", addr, host))
+			continue
+		}
+		mac := deviceMAC(host, TransitVNI)
+		want.routes[netip.PrefixFrom(addr, 32)] = netip.Addr{}
+		want.neigh[addr] = mac
+		want.fdb[mac.String()] = b.endpoint(p)
+	}
+	errs = append(errs, b.applyLink(t.namespace, TransitVNI, want))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("backbone: transit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,205 @@
+// Package fleet is the region's data plane as the reconciler sees it when
+// other hosts serve zones: it splits each desired state per host by zone
+// (placement.Split), applies the local part with the server's in-process agent
+// and publishes each remote host's part under a revision for that host's agent
+// to watch; it reads the hosts' reports back as one status.Realized and adds
+// up their traffic.
+//
+// Without a remote host it is the local agent: the state goes to it whole and
+// Ready, Removed and Traffic are the agent's own.
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"strait/internal/agent"
+	"strait/internal/dataplane"
+	"strait/internal/placement"
+)
+
+// LocalID names the server's in-process agent among the hosts.
+const LocalID = "local"
+
+// Local is the server's in-process agent.
+type Local interface {
+	Apply(ctx context.Context, st agent.State) error
+	Ready(id string) bool
+	Removed(id string) bool
+	Traffic() map[string]dataplane.Stats
+}
+
+// Remote is a host of the registry: the zones it serves and whether it
+// reports (a host that missed its heartbeats is not reachable).
+type Remote struct {
+	ID        string
+	Zones     []string
+	Reachable bool
+}
+
+// Config is what a Fleet works with.
+type Config struct {
+	// Local applies the parts of the zones no remote host serves.
+	Local Local
+	// Hosts lists the region's remote hosts (the host registry).
+	Hosts func(ctx context.Context) ([]Remote, error)
+	// RevisionBase is the publisher's base revision (placement.NewPublisher):
+	// above every revision an earlier server handed out.
+	RevisionBase uint64
+	Logger       *slog.Logger
+}
+
+// Fleet applies desired states across the local agent and the remote hosts.
+// It implements the reconciler's Dataplane and TrafficCounter. Safe for
+// concurrent use.
+type Fleet struct {
+	local   Local
+	hosts   func(ctx context.Context) ([]Remote, error)
+	pub     *placement.Publisher
+	traffic *placement.Traffic
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	remotes  []Remote                    // as of the last Apply; nil: the local agent alone
+	parts    map[string]agent.State      // as of the last Apply with remotes
+	reports  map[string]placement.Report // host → its latest report
+	realized placement.Realized          // parts and reports combined
+}
+
+// New returns a fleet over cfg.Local and the hosts cfg.Hosts lists.
+func New(cfg Config) *Fleet {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Fleet{local: cfg.Local, hosts: cfg.Hosts, pub: placement.NewPublisher(cfg.RevisionBase),
+		traffic: placement.NewTraffic(), log: cfg.Logger, reports: map[string]placement.Report{}}
+}
+
+// Apply splits st over the hosts, publishes the remote hosts' parts and applies
+// the local part. Without remote hosts the local agent applies st itself. When
+// the host list cannot be read, the hosts of the last Apply stand.
+func (f *Fleet) Apply(ctx context.Context, st agent.State) error {
+	remotes, err := f.hosts(ctx)
+	f.mu.Lock()
+	if err != nil {
+		remotes = f.remotes
+		err = fmt.Errorf("listing the region's hosts: %w", err)
+	}
+	f.forgetGone(remotes)
+	if len(remotes) == 0 {
+		f.remotes, f.parts = nil, nil
+		f.realized = placement.Realized{}
+		f.mu.Unlock()
+		return joinErr(err, f.local.Apply(ctx, st))
+	}
+	hs := []placement.Host{{ID: LocalID, Local: true}}
+	for _, r := range remotes {
+		hs = append(hs, placement.Host{ID: r.ID, Zones: r.Zones})
+	}
+	parts := placement.Split(st, hs)
+	for _, r := range remotes {
+		if rev, changed := f.pub.Set(r.ID, parts[r.ID]); changed {
+			f.log.Debug("host part published", "host", r.ID, "revision", rev)
+		}
+	}
+	f.remotes, f.parts = remotes, parts
+	f.combine()
+	local := parts[LocalID]
+	f.mu.Unlock()
+	return joinErr(err, f.local.Apply(ctx, local))
+}
+
+// forgetGone drops the parts, reports and traffic of hosts no longer in the
+// registry (removed): their watches end. The caller holds f.mu.
+func (f *Fleet) forgetGone(remotes []Remote) {
+	for _, old := range f.remotes {
+		if !slices.ContainsFunc(remotes, func(r Remote) bool { return r.ID == old.ID }) {
+			f.pub.Forget(old.ID)
+			f.traffic.Forget(old.ID)
+			delete(f.reports, old.ID)
+		}
+	}
+}
+
+// combine rebuilds what the hosts realized from the parts and the latest
+// reports. The caller holds f.mu.
+func (f *Fleet) combine() {
+	hosts := map[string]placement.HostRealized{LocalID: {Realizer: f.local, Current: true, Reachable: true}}
+	for _, r := range f.remotes {
+		hr := placement.HostRealized{Reachable: r.Reachable}
+		if rep, ok := f.reports[r.ID]; ok {
+			hr.Realizer = rep
+			hr.Current = rep.Revision == f.pub.Revision(r.ID)
+		}
+		hosts[r.ID] = hr
+	}
+	f.realized = placement.NewRealized(f.parts, hosts)
+}
+
+// Watch delivers host's part when its revision is above after, then each newer
+// one, until ctx is done or the host leaves the region (placement.Publisher).
+func (f *Fleet) Watch(ctx context.Context, host string, after uint64) <-chan placement.Update {
+	return f.pub.Watch(ctx, host, after)
+}
+
+// Report takes a remote host's report about the part of rep.Revision and its
+// traffic counters, counted since its agent process started (epoch).
+func (f *Fleet) Report(host string, rep placement.Report, epoch string, traffic map[string]dataplane.Stats) {
+	f.traffic.Update(host, epoch, traffic)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reports[host] = rep
+	if f.remotes != nil {
+		f.combine()
+	}
+}
+
+// Ready implements status.Realized: the local agent's alone, or every host
+// whose part has id reports it ready about its current part.
+func (f *Fleet) Ready(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.remotes == nil {
+		return f.local.Ready(id)
+	}
+	return f.realized.Ready(id)
+}
+
+// Removed implements status.Realized: the local agent's alone, or no reachable
+// host has anything of id left.
+func (f *Fleet) Removed(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.remotes == nil {
+		return f.local.Removed(id)
+	}
+	return f.realized.Removed(id)
+}
+
+// Traffic implements the reconciler's TrafficCounter: the local agent's
+// counters alone, or running totals over the local agent and the hosts'
+// reports.
+func (f *Fleet) Traffic() map[string]dataplane.Stats {
+	local := f.local.Traffic()
+	f.mu.Lock()
+	alone := f.remotes == nil
+	f.mu.Unlock()
+	if alone {
+		return local
+	}
+	f.traffic.Update(LocalID, LocalID, local)
+	return f.traffic.Traffic()
+}
+
+func joinErr(a, b error) error {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return fmt.Errorf("%w; %w", a, b)
+}

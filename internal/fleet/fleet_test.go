@@ -1,0 +1,174 @@
+package fleet_test
+
+import (
+	"context"
+	"net/netip"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+
+	"strait/internal/agent"
+	"strait/internal/agent/netns"
+	"strait/internal/dataplane"
+	"strait/internal/fleet"
+	"strait/internal/placement"
+)
+
+// fakeLocal records the states applied and is ready for what the last one has.
+type fakeLocal struct {
+	mu      sync.Mutex
+	applied []agent.State
+	traffic map[string]dataplane.Stats
+}
+
+func (l *fakeLocal) Apply(_ context.Context, st agent.State) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.applied = append(l.applied, st)
+	return nil
+}
+
+func (l *fakeLocal) last() agent.State {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.applied[len(l.applied)-1]
+}
+
+func (l *fakeLocal) Ready(id string) bool {
+	return len(l.applied) > 0 && slices.Contains(placement.IDs(l.last()), id)
+}
+func (l *fakeLocal) Removed(id string) bool { return !l.Ready(id) }
+func (l *fakeLocal) Traffic() map[string]dataplane.Stats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.traffic
+}
+
+// region is a VPC with a subnet and an instance in each of us-east-1a and b.
+func region() agent.State {
+	p := netip.MustParsePrefix
+	a := netns.Subnet{ID: "subnet-a", CIDR: p("10.0.1.0/24"), AZ: "us-east-1a"}
+	b := netns.Subnet{ID: "subnet-b", CIDR: p("10.0.2.0/24"), AZ: "us-east-1b"}
+	return agent.State{
+		VPCs: []agent.VPC{{VPC: netns.VPC{ID: "vpc-1", CIDR: p("10.0.0.0/16"), Subnets: []netns.Subnet{a, b}}}},
+		Instances: []agent.Instance{
+			{Instance: netns.Instance{ID: "i-a", VpcID: "vpc-1", SubnetID: "subnet-a", IP: netip.MustParseAddr("10.0.1.4")}},
+			{Instance: netns.Instance{ID: "i-b", VpcID: "vpc-1", SubnetID: "subnet-b", IP: netip.MustParseAddr("10.0.2.4")}},
+		},
+	}
+}
+
+type hostList struct {
+	mu      sync.Mutex
+	remotes []fleet.Remote
+}
+
+func (h *hostList) set(r ...fleet.Remote) { h.mu.Lock(); h.remotes = r; h.mu.Unlock() }
+func (h *hostList) list(context.Context) ([]fleet.Remote, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.remotes), nil
+}
+
+// Without a remote host the local agent gets the whole state and answers
+// Ready itself: the one-host path.
+func TestAloneTheLocalAgentHasEverything(t *testing.T) {
+	local, hosts := &fakeLocal{traffic: map[string]dataplane.Stats{"vpce-1": {NewConnections: 3}}}, &hostList{}
+	f := fleet.New(fleet.Config{Local: local, Hosts: hosts.list})
+	if err := f.Apply(context.Background(), region()); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(local.last(), region()) {
+		t.Fatalf("local agent got %+v, want the whole state", local.last())
+	}
+	for _, id := range []string{"vpc-1", "i-a", "i-b"} {
+		if !f.Ready(id) {
+			t.Errorf("%s not ready", id)
+		}
+	}
+	if got := f.Traffic(); !reflect.DeepEqual(got, local.traffic) {
+		t.Errorf("traffic %+v, want the local agent's %+v", got, local.traffic)
+	}
+}
+
+// With a remote host serving us-east-1b, its instance is published to it and
+// not applied locally; it is ready only once the host reports it ready about
+// its current revision, and not while the host is unreachable. Its removal
+// waits for the host's report while it is reachable.
+func TestRemoteHostPartIsReadyWhenReported(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	local, hosts := &fakeLocal{}, &hostList{}
+	hosts.set(fleet.Remote{ID: "host-b", Zones: []string{"us-east-1b"}, Reachable: true})
+	f := fleet.New(fleet.Config{Local: local, Hosts: hosts.list, RevisionBase: 100})
+	if err := f.Apply(ctx, region()); err != nil {
+		t.Fatal(err)
+	}
+	if ids := placement.IDs(local.last()); !slices.Equal(ids, []string{"vpc-1", "i-a"}) {
+		t.Fatalf("local part has %v, want vpc-1 and i-a", ids)
+	}
+	u := <-f.Watch(ctx, "host-b", 0)
+	if ids := placement.IDs(u.State); u.Revision != 101 || !slices.Equal(ids, []string{"vpc-1", "i-b"}) {
+		t.Fatalf("host-b's part: revision %d with %v, want 101 with vpc-1 and i-b", u.Revision, ids)
+	}
+	if !f.Ready("i-a") || f.Ready("i-b") || f.Ready("vpc-1") {
+		t.Fatalf("before host-b reports: ready i-a %v, i-b %v, vpc-1 %v; want only i-a", f.Ready("i-a"), f.Ready("i-b"), f.Ready("vpc-1"))
+	}
+	// A report about an older revision does not count.
+	f.Report("host-b", placement.NewReport(u.Revision-1, []string{"vpc-1", "i-b"}, []string{"vpc-1", "i-b"}), "e1", nil)
+	if f.Ready("i-b") {
+		t.Fatal("i-b ready on a report about an older revision")
+	}
+	f.Report("host-b", placement.NewReport(u.Revision, []string{"vpc-1", "i-b"}, []string{"vpc-1", "i-b"}), "e1",
+		map[string]dataplane.Stats{"vpce-9": {NewConnections: 2, BytesIn: 10}})
+	if !f.Ready("i-b") || !f.Ready("vpc-1") {
+		t.Fatal("i-b and vpc-1 not ready after host-b reported them")
+	}
+	if got := f.Traffic()["vpce-9"]; got.NewConnections != 2 || got.BytesIn != 10 {
+		t.Errorf("traffic of host-b's endpoint: %+v", got)
+	}
+
+	// Unreachable: what is on it is not ready any more for anything new, and
+	// does not hold back removals.
+	hosts.set(fleet.Remote{ID: "host-b", Zones: []string{"us-east-1b"}, Reachable: false})
+	if err := f.Apply(ctx, region()); err != nil {
+		t.Fatal(err)
+	}
+	if f.Ready("i-b") {
+		t.Error("i-b ready on an unreachable host")
+	}
+	hosts.set(fleet.Remote{ID: "host-b", Zones: []string{"us-east-1b"}, Reachable: true})
+
+	// i-b terminated: a new revision without it; removed only once host-b
+	// reports that revision without it.
+	st := region()
+	st.Instances = st.Instances[:1]
+	if err := f.Apply(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	u2 := <-f.Watch(ctx, "host-b", u.Revision)
+	if u2.Revision <= u.Revision || slices.Contains(placement.IDs(u2.State), "i-b") {
+		t.Fatalf("after terminating i-b host-b gets revision %d with %v", u2.Revision, placement.IDs(u2.State))
+	}
+	if f.Removed("i-b") {
+		t.Fatal("i-b removed before host-b reported the new revision")
+	}
+	f.Report("host-b", placement.NewReport(u2.Revision, []string{"vpc-1"}, []string{"vpc-1"}), "e1", nil)
+	if !f.Removed("i-b") {
+		t.Fatal("i-b not removed after host-b reported it gone")
+	}
+
+	// The host leaves the region: its watch ends and the local agent is alone again.
+	watch := f.Watch(ctx, "host-b", u2.Revision)
+	hosts.set()
+	if err := f.Apply(ctx, region()); err != nil {
+		t.Fatal(err)
+	}
+	if _, open := <-watch; open {
+		t.Fatal("watch of a removed host delivered a part")
+	}
+	if !reflect.DeepEqual(local.last(), region()) || !f.Ready("i-b") {
+		t.Fatal("after host-b left, the local agent does not have the whole state")
+	}
+}

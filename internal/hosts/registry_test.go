@@ -1,0 +1,279 @@
+package hosts
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"strait/internal/model"
+	"strait/internal/store"
+)
+
+// clock is a settable time for the registry.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func zones() []model.AvailabilityZone {
+	return []model.AvailabilityZone{{Name: "us-east-1a", ZoneID: "use1-az1"}, {Name: "us-east-1b", ZoneID: "use1-az2"}, {Name: "us-east-1c", ZoneID: "use1-az3"}}
+}
+
+// openStore opens an embedded etcd in a fresh directory.
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := store.Open(ctx, store.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func newRegistry(t *testing.T, st *store.Store, c *clock) *Registry {
+	return New(st, Config{Region: "us-east-1", Zones: zones(), Now: c.Now, HeartbeatInterval: 3 * time.Second})
+}
+
+// enrol enrols a host for zones with a fresh token.
+func enrol(t *testing.T, r *Registry, zs ...string) (model.Host, *x509.Certificate) {
+	t.Helper()
+	ctx := context.Background()
+	tok, _, err := r.CreateToken(ctx, time.Hour, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, certPEM, err := r.Enrol(ctx, EnrolInput{Token: tok.String(), CSRPEM: csrPEM(t, p256(t)), Zones: zs, BackboneAddress: "192.0.2.1", Version: "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ParseCertificatePEM(certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, cert
+}
+
+func wantReason(t *testing.T, what string, err error, reason model.Reason) {
+	t.Helper()
+	var de *model.Error
+	if !errors.As(err, &de) || de.Reason != reason {
+		t.Fatalf("%s: got %v, want reason %s", what, err, reason)
+	}
+}
+
+// Two replicas over one store share one CA, whoever created it.
+func TestReplicasShareTheCA(t *testing.T) {
+	st := openStore(t)
+	c := &clock{now: time.Now()}
+	a, b := newRegistry(t, st, c), newRegistry(t, st, c)
+	var wg sync.WaitGroup
+	pins := make([]string, 2)
+	for i, r := range []*Registry{a, b} {
+		wg.Go(func() {
+			ca, err := r.CA(context.Background())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			pins[i] = ca.Pin()
+		})
+	}
+	wg.Wait()
+	if pins[0] == "" || pins[0] != pins[1] {
+		t.Fatalf("replicas have CAs %q and %q", pins[0], pins[1])
+	}
+	// A token of one replica enrols on the other.
+	tok, _, err := a.CreateToken(context.Background(), time.Hour, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Enrol(context.Background(), EnrolInput{Token: tok.String(), CSRPEM: csrPEM(t, p256(t)), Zones: []string{"us-east-1a"}, BackboneAddress: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEnrolUsesTheTokenOnce(t *testing.T) {
+	st := openStore(t)
+	c := &clock{now: time.Now()}
+	r := newRegistry(t, st, c)
+	ctx := context.Background()
+	tok, rec, err := r.CreateToken(ctx, time.Hour, "account 111111111111")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.SecretHash == "" || strings.Contains(rec.SecretHash, tok.Secret) {
+		t.Fatal("the token's secret is stored, not its hash")
+	}
+	in := EnrolInput{Token: tok.String(), CSRPEM: csrPEM(t, p256(t)), Zones: []string{"use1-az2", "us-east-1a", "us-east-1b"}, BackboneAddress: "192.0.2.1", Version: "v1"}
+	h, _, err := r.Enrol(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h.ID, "host-") || len(h.ID) != len("host-")+16 {
+		t.Errorf("host ID %q", h.ID)
+	}
+	if strings.Join(h.Zones, ",") != "us-east-1a,us-east-1b" {
+		t.Errorf("zones %v: want names, deduplicated, sorted", h.Zones)
+	}
+	in.Zones = []string{"us-east-1c"}
+	_, _, err = r.Enrol(ctx, in)
+	wantReason(t, "reused token", err, model.ReasonJoinToken)
+	if !strings.Contains(err.Error(), "already used (by "+h.ID) {
+		t.Errorf("reuse error does not name the host that used it: %v", err)
+	}
+	list, _ := r.Hosts(ctx)
+	if len(list) != 1 {
+		t.Fatalf("%d hosts after a refused enrolment, want 1", len(list))
+	}
+}
+
+func TestEnrolRefuses(t *testing.T) {
+	st := openStore(t)
+	c := &clock{now: time.Now()}
+	r := newRegistry(t, st, c)
+	ctx := context.Background()
+	first, _ := enrol(t, r, "us-east-1a")
+	newTok := func(ttl time.Duration) string {
+		tok, _, err := r.CreateToken(ctx, ttl, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.String()
+	}
+	input := func(tok string, zs ...string) EnrolInput {
+		return EnrolInput{Token: tok, CSRPEM: csrPEM(t, p256(t)), Zones: zs, BackboneAddress: "192.0.2.2"}
+	}
+
+	_, _, err := r.Enrol(ctx, input(newTok(time.Hour), "us-east-1a"))
+	wantReason(t, "zone of another host", err, model.ReasonZoneServed)
+	if !errors.Is(err, model.ErrConflict) || !strings.Contains(err.Error(), first.ID) {
+		t.Errorf("zone conflict: %v", err)
+	}
+	_, _, err = r.Enrol(ctx, input(newTok(time.Hour), "us-east-1z"))
+	wantReason(t, "unknown zone", err, model.ReasonZone)
+
+	tok := newTok(time.Minute)
+	c.Add(time.Minute)
+	_, _, err = r.Enrol(ctx, input(tok, "us-east-1b"))
+	wantReason(t, "expired token", err, model.ReasonJoinToken)
+
+	parsed, _ := ParseToken(newTok(time.Hour))
+	parsed.Secret = strings.Repeat("0", 32)
+	_, _, err = r.Enrol(ctx, input(parsed.String(), "us-east-1b"))
+	wantReason(t, "wrong secret", err, model.ReasonJoinToken)
+
+	parsed, _ = ParseToken(newTok(time.Hour))
+	other, _ := NewCA("us-east-1", c.Now())
+	parsed.Pin = other.Pin()
+	_, _, err = r.Enrol(ctx, input(parsed.String(), "us-east-1b"))
+	wantReason(t, "another CA's pin", err, model.ReasonJoinToken)
+
+	if _, _, err = r.Enrol(ctx, EnrolInput{Token: newTok(time.Hour), CSRPEM: csrPEM(t, p256(t)), Zones: []string{"us-east-1b"}, BackboneAddress: "nowhere"}); !errors.Is(err, model.ErrInvalid) {
+		t.Errorf("a backbone address that is no IP: %v", err)
+	}
+	// None of the refusals used its token or left a host.
+	list, _ := r.Hosts(ctx)
+	if len(list) != 1 {
+		t.Fatalf("%d hosts, want 1", len(list))
+	}
+	// Creating a token removes the expired ones.
+	var n int
+	st.List(ctx, model.KindJoinToken+"/", func(string, []byte) error { n++; return nil })
+	c.Add(2 * time.Hour)
+	newTok(time.Hour)
+	var after int
+	st.List(ctx, model.KindJoinToken+"/", func(string, []byte) error { after++; return nil })
+	if after != 1 {
+		t.Errorf("%d tokens after the others expired (before: %d), want 1", after, n)
+	}
+}
+
+// A host is ready while it reports, unreachable since three intervals after
+// its last report, and ready again when it reports.
+func TestHeartbeatsMakeTheState(t *testing.T) {
+	st := openStore(t)
+	c := &clock{now: time.Now().UTC()}
+	r := newRegistry(t, st, c)
+	ctx := context.Background()
+	h, _ := enrol(t, r, "us-east-1b")
+	state := func() Status {
+		t.Helper()
+		list, err := r.Hosts(ctx)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("hosts %v, %v", list, err)
+		}
+		return list[0]
+	}
+	if s := state(); s.State != StateReady {
+		t.Fatalf("just enrolled: %s", s.State)
+	}
+	last := c.Now()
+	c.Add(9*time.Second - time.Nanosecond)
+	if s := state(); s.State != StateReady {
+		t.Fatalf("within three intervals: %s", s.State)
+	}
+	c.Add(time.Nanosecond)
+	s := state()
+	if s.State != StateUnreachable || !s.UnreachableSince.Equal(last.Add(9*time.Second)) {
+		t.Fatalf("after three intervals: %s since %s", s.State, s.UnreachableSince)
+	}
+	if _, err := r.Report(ctx, h.ID, Report{Zones: []string{"us-east-1b"}, BackboneAddress: "192.0.2.9", Version: "v2", State: "running"}); err != nil {
+		t.Fatal(err)
+	}
+	s = state()
+	if s.State != StateReady || s.BackboneAddress != "192.0.2.9" || s.Version != "v2" || !s.LastReport.Equal(c.Now()) {
+		t.Fatalf("after a report: %+v", s)
+	}
+	// A report that moves to a zone another host serves is refused.
+	enrol(t, r, "us-east-1c")
+	_, err := r.Report(ctx, h.ID, Report{Zones: []string{"us-east-1c"}, BackboneAddress: "192.0.2.9"})
+	wantReason(t, "report taking another host's zone", err, model.ReasonZoneServed)
+}
+
+// A removed host's certificate is no longer accepted, nor is a certificate the
+// host was not issued; its zones are free again.
+func TestRemoveRevokes(t *testing.T) {
+	st := openStore(t)
+	c := &clock{now: time.Now()}
+	r := newRegistry(t, st, c)
+	ctx := context.Background()
+	h, cert := enrol(t, r, "us-east-1a")
+	if got, err := r.Authenticate(ctx, cert); err != nil || got.ID != h.ID {
+		t.Fatalf("authenticate: %v, %v", got.ID, err)
+	}
+	ca, _ := r.CA(ctx)
+	forged, _, err := ca.SignHost(csrPEM(t, p256(t)), h.ID, c.Now()) // the host's ID, another serial
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Authenticate(ctx, forged)
+	wantReason(t, "a second certificate for the host", err, model.ReasonHostRemoved)
+
+	if err := r.Remove(ctx, h.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Authenticate(ctx, cert)
+	wantReason(t, "removed host", err, model.ReasonHostRemoved)
+	_, err = r.Report(ctx, h.ID, Report{Zones: []string{"us-east-1a"}, BackboneAddress: "192.0.2.1"})
+	wantReason(t, "report of a removed host", err, model.ReasonHostRemoved)
+	if err := r.Remove(ctx, h.ID); !errors.Is(err, model.ErrNotFound) {
+		t.Errorf("removing twice: %v", err)
+	}
+	if err := r.Remove(ctx, "host-XYZ"); !errors.Is(err, model.ErrInvalid) {
+		t.Errorf("malformed ID: %v", err)
+	}
+	enrol(t, r, "us-east-1a") // the zone is free
+}

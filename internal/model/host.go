@@ -1,0 +1,81 @@
+package model
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Store kinds of the host registry (see internal/hosts).
+const (
+	// KindHost is a host that joined the region with `strait agent`.
+	KindHost = "host"
+	// KindHostCA is the region's certificate authority for hosts (one record).
+	KindHostCA = "hostca"
+	// KindJoinToken is a one-time join token, stored hashed.
+	KindJoinToken = "jointoken"
+)
+
+// PrefixHost is the prefix of host IDs (host-<16 hex digits>).
+const PrefixHost = "host"
+
+// The reasons of the host registry's errors.
+const (
+	// ReasonJoinToken: the join token is malformed, unknown, expired or used.
+	ReasonJoinToken Reason = "join-token"
+	// ReasonZoneServed: another host already serves the zone.
+	ReasonZoneServed Reason = "zone-served"
+	// ReasonZone: the zone is not a zone of the region.
+	ReasonZone Reason = "zone"
+	// ReasonHostRemoved: the host's certificate belongs to a host that was
+	// removed from the region (or never enrolled).
+	ReasonHostRemoved Reason = "host-removed"
+)
+
+// BackboneNone is the backbone method of a host until the backbone between
+// hosts exists: its traffic is not carried to other hosts.
+const BackboneNone = "none"
+
+// Host is a host that joined the region: the availability zones it serves, the
+// address other hosts reach it on, and what its agent last reported.
+type Host struct {
+	ID              string    `json:"id"`
+	Zones           []string  `json:"zones"`
+	BackboneAddress string    `json:"backbone_address"`
+	BackboneMethod  string    `json:"backbone_method"`
+	Version         string    `json:"version"`
+	AgentState      string    `json:"agent_state,omitempty"`
+	Enrolled        time.Time `json:"enrolled"`
+	LastReport      time.Time `json:"last_report"`
+	// CertSerial is the serial number (hex) of the one certificate the host may
+	// use; CertNotAfter is when it expires.
+	CertSerial   string    `json:"cert_serial"`
+	CertNotAfter time.Time `json:"cert_not_after"`
+	// Token is the ID of the join token the host enrolled with.
+	Token string `json:"token"`
+}
+
+// HostCA is the region's certificate authority for hosts: its certificate and
+// its private key (PEM). The key is in the store only: it is never logged (see
+// LogValue) and never served.
+type HostCA struct {
+	CertPEM string    `json:"cert_pem"`
+	KeyPEM  string    `json:"key_pem"`
+	Created time.Time `json:"created"`
+}
+
+// LogValue keeps the private key out of logs.
+func (c HostCA) LogValue() slog.Value {
+	return slog.GroupValue(slog.Time("created", c.Created), slog.String("key_pem", "[redacted]"))
+}
+
+// JoinToken is a one-time join token: its ID, the SHA-256 of its secret, when it
+// expires and, once used, which host used it and when.
+type JoinToken struct {
+	ID         string    `json:"id"`
+	SecretHash string    `json:"secret_hash"`
+	Created    time.Time `json:"created"`
+	Expires    time.Time `json:"expires"`
+	CreatedBy  string    `json:"created_by"`
+	UsedBy     string    `json:"used_by,omitempty"`
+	UsedAt     time.Time `json:"used_at,omitzero"`
+}
