@@ -30,6 +30,11 @@ import (
 // work on. Every answer is one JSON value with a status below 500 — an error
 // object for every failure — and nothing is logged at error level.
 //
+// acct's low bit chooses the account; bit 1 makes the body continue with a
+// tail of acct>>4 MiB (and a byte) of filler, declared in Content-Length or,
+// with bit 2, of unknown length (chunked): the API must read no more of it
+// than its 1 MiB limit and a byte, so no request holds more memory than that.
+//
 //	go test ./internal/nativeapi -run '^$' -fuzz FuzzNativeAPI -fuzztime 5m
 func FuzzNativeAPI(f *testing.F) {
 	errs := &testenv.ErrorLog{}
@@ -37,7 +42,7 @@ func FuzzNativeAPI(f *testing.F) {
 	vpc, _ := env.Network("111111111111", testenv.Zones(2)...)
 	h := env.Server.Handler()
 	svc := `{"name":"db","vpc_id":"` + vpc + `","components":[{"name":"pg","port":5432,"targets":["10.0.1.5"]}]}`
-	if rec := serveNative(h, 0, "POST", "services", "", []byte(svc)); rec.Code != http.StatusCreated {
+	if rec, _ := serveNative(h, 0, "POST", "services", "", []byte(svc)); rec.Code != http.StatusCreated {
 		f.Fatalf("creating the service: %d %s", rec.Code, rec.Body)
 	}
 	for _, s := range []struct {
@@ -61,6 +66,10 @@ func FuzzNativeAPI(f *testing.F) {
 		{1, "services", "", "{\"name\":\"d\xffb\"}", 0},
 		{1, "services", "", `[]`, 0},
 		{0, "services/%2e%2e/x", "a=%zz", "", 0},
+		{1, "services", "", `{"name":"`, 2 | 1<<4},
+		{2, "services/db", "", `{"name":"`, 1 | 2 | 4 | 3<<4},
+		{1, "services/db/privatelink", "", `{}`, 2 | 0<<4},
+		{3, "services/db", "", "", 2 | 4 | 15<<4},
 	} {
 		f.Add(s.method, s.route, s.q, []byte(s.body), s.acct)
 	}
@@ -68,12 +77,15 @@ func FuzzNativeAPI(f *testing.F) {
 		if len(body) > 64<<10 {
 			return
 		}
-		rec := serveNative(h, acct, []string{"GET", "POST", "PATCH", "DELETE", "PUT"}[method%5], route, query, body)
+		rec, read := serveNative(h, acct, []string{"GET", "POST", "PATCH", "DELETE", "PUT"}[method%5], route, query, body)
 		if rec == nil {
 			return // not a request a client can send
 		}
 		if err := oneJSONAnswer(rec); err != nil {
 			t.Fatalf("%q %q: %v\n%s", route, query, err, rec.Body.Bytes())
+		}
+		if read > 1<<20+1 {
+			t.Fatalf("%q %q: the API read %d bytes of the body (limit 1 MiB and a byte)", route, query, read)
 		}
 		if e := errs.Take(); e != "" {
 			t.Fatalf("%q %q logged an error: %s", route, query, e)
@@ -81,30 +93,44 @@ func FuzzNativeAPI(f *testing.F) {
 	})
 }
 
-// serveNative signs a request for the native API as account acct (of two)
-// and serves it; nil if no client could send it.
-func serveNative(h http.Handler, acct uint8, method, route, query string, body []byte) *httptest.ResponseRecorder {
+// serveNative signs a request for the native API as account acct (of two),
+// with body continued by a long tail if acct says so (see FuzzNativeAPI), and
+// serves it; it returns the answer (nil if no client could send the request)
+// and how many bytes of the body the API read.
+func serveNative(h http.Handler, acct uint8, method, route, query string, body []byte) (*httptest.ResponseRecorder, int64) {
 	u, err := url.Parse("http://127.0.0.1" + nativeapi.Prefix + route)
 	if err != nil || u.Host != "127.0.0.1" {
-		return nil
+		return nil, 0
 	}
 	u.RawQuery = query
 	req, err := http.NewRequest(method, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return nil
+		return nil, 0
 	}
 	if len(body) > 0 {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	var long *testenv.LongBody
+	if acct&2 != 0 {
+		tail := int64(acct>>4)<<20 + 1
+		long = testenv.NewLongBody(body, tail)
+		req.Body, req.ContentLength = long, int64(len(body))+tail
+		if acct&4 != 0 {
+			req.ContentLength, req.TransferEncoding = -1, []string{"chunked"}
+		}
 	}
 	sum := sha256.Sum256(body)
 	key := []string{"111111111111", "222222222222"}[acct%2]
 	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key, SecretAccessKey: "dev"}, req,
 		hex.EncodeToString(sum[:]), nativeapi.SigningName, testenv.Region, time.Now()); err != nil {
-		return nil
+		return nil, 0
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
-	return rec
+	if long == nil {
+		return rec, 0
+	}
+	return rec, long.BytesRead()
 }
 
 // oneJSONAnswer checks an answer: a status below 500, one JSON value, and an

@@ -33,6 +33,12 @@ import (
 // below 500, and nothing is logged at error level (no panic, no internal
 // error).
 //
+// sign's low two bits choose the signature; bit 2 makes the body continue
+// with a tail of sign>>4 MiB (and a byte) of filler, declared in
+// Content-Length or, with bit 3, of unknown length (chunked): the handler
+// must read no more of it than its largest limit (the Query APIs' 4 MiB and
+// a byte), so no request holds more memory than that.
+//
 //	go test ./internal/server -run '^$' -fuzz FuzzServerHandler -fuzztime 5m
 func FuzzServerHandler(f *testing.F) {
 	errs := &testenv.ErrorLog{}
@@ -60,6 +66,12 @@ func FuzzServerHandler(f *testing.F) {
 		{"GET", "/console/", "", "", 0},
 		{"POST", "/console/signin", form, "access_key_id=111111111111&secret_access_key=x", 0},
 		{"GET", "/console/static/console.css", "", "", 0},
+		{"POST", "/", form, "Action=DescribeVpcs&Version=2016-11-15&x=", 1 | 4 | 5<<4},
+		{"POST", "/", form, "Action=DescribeVpcs&Version=2016-11-15&x=", 1 | 4 | 8 | 1<<4},
+		{"POST", "/strait/v1/services", "Content-Type: application/json\r\n", `{"name":"`, 3 | 4 | 8 | 2<<4},
+		{"PATCH", "/strait/v1/services/db", "Content-Type: application/json\r\n", `{"name":"`, 3 | 4 | 0<<4},
+		{"POST", "/console/signin", form, "access_key_id=", 0 | 4 | 8 | 3<<4},
+		{"POST", "/healthz", "", "", 0 | 4 | 15<<4},
 	} {
 		f.Add(s.method, s.target, s.headers, []byte(s.body), s.sign)
 	}
@@ -82,16 +94,37 @@ func FuzzServerHandler(f *testing.F) {
 				return
 			}
 		}
+		var long *testenv.LongBody
+		if sign&4 != 0 {
+			tail := int64(sign>>4)<<20 + 1
+			long = testenv.NewLongBody(body, tail)
+			req.Body, req.ContentLength = long, int64(len(body))+tail
+			if sign&8 != 0 {
+				req.ContentLength = -1
+				req.Header.Del("Content-Length")
+				req.TransferEncoding = []string{"chunked"}
+			} else {
+				req.Header.Set("Content-Length", fmt.Sprint(req.ContentLength))
+			}
+		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if err := wellFormed(rec, req.URL.Path); err != nil {
 			t.Fatalf("%s %q: %v\n%s", method, target, err, rec.Body.Bytes())
+		}
+		if long != nil && long.BytesRead() > maxBodyRead {
+			t.Fatalf("%s %q: the handler read %d bytes of a %d-byte body (limit %d)", method, target, long.BytesRead(), int64(len(body))+int64(sign>>4)<<20+1, maxBodyRead)
 		}
 		if e := errs.Take(); e != "" {
 			t.Fatalf("%s %q logged an error: %s", method, target, e)
 		}
 	})
 }
+
+// maxBodyRead is the most of a request body the handler may read: the
+// largest body limit (the Query APIs' 4 MiB) and the byte that shows a body
+// exceeds it.
+const maxBodyRead = 4<<20 + 1
 
 // wellFormed checks an answer to a request for path: a status below 500 and
 // one document of the format its Content-Type names (the console's pages and
