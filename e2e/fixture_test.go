@@ -226,6 +226,17 @@ func ask(t *testing.T, from, addr, line string) (string, error) {
 	return strings.TrimSpace(got), err
 }
 
+// dbAndClient runs a target "db" (a line server in the provider's first
+// subnet) and a client instance in the consumer subnet, and connects the
+// endpoint: the common start of a traffic test.
+func (l *link) dbAndClient() (target, client string) {
+	l.t.Helper()
+	target, _ = l.target(l.subnets[0], "db", nil)
+	client, _ = l.instance(l.cec2, l.csubnet)
+	l.connect()
+	return target, client
+}
+
 // onBothPaths runs a traffic test on each forwarding path as a subtest: every
 // eligible endpoint listener translated in the kernel, and every one through
 // the relay (strait server --forwarding).

@@ -72,9 +72,7 @@ func mustNotReach(t *testing.T, from, addr string) {
 func TestKernelPathIsolation(t *testing.T) {
 	env := testenv.StartNetns(t, server.Config{Forwarding: "kernel"})
 	l := newLink(t, env)
-	target, _ := l.target(l.subnets[0], "db", nil)
-	client, _ := l.instance(l.cec2, l.csubnet)
-	l.connect()
+	target, client := l.dbAndClient()
 	if got, err := ask(t, client, l.addr(), "hello"); err != nil || got != "db hello" {
 		t.Fatalf("through the endpoint: %q, %v", got, err)
 	}
@@ -100,9 +98,7 @@ func TestKernelFlowsOutliveTheServer(t *testing.T) {
 	dir := t.TempDir()
 	env := testenv.StartNetns(t, server.Config{DataDir: dir, Forwarding: "kernel"})
 	l := newLink(t, env)
-	l.target(l.subnets[0], "db", nil)
-	client, _ := l.instance(l.cec2, l.csubnet)
-	l.connect()
+	_, client := l.dbAndClient()
 	conn, talk := dialTalk(t, client, l.addr())
 	defer conn.Close()
 	if got, err := talk("before"); err != nil || got != "db before" {
@@ -173,9 +169,7 @@ func mustBeCut(t *testing.T, talk func(string) (string, error), what string, tim
 func TestRejectAndDeleteCutFlows(t *testing.T) {
 	env := testenv.StartNetns(t, server.Config{Forwarding: "kernel"})
 	l := newLink(t, env)
-	l.target(l.subnets[0], "db", nil)
-	client, _ := l.instance(l.cec2, l.csubnet)
-	l.connect()
+	_, client := l.dbAndClient()
 	conn, talk := dialTalk(t, client, l.addr())
 	defer conn.Close()
 	if got, err := talk("one"); err != nil || got != "db one" {
@@ -225,9 +219,7 @@ func flowsTo(t *testing.T, env *testenv.Env, vpc, addr string) int {
 func TestKernelCounters(t *testing.T) {
 	env := testenv.StartNetns(t, server.Config{Forwarding: "kernel"})
 	l := newLink(t, env)
-	l.target(l.subnets[0], "db", nil)
-	client, _ := l.instance(l.cec2, l.csubnet)
-	l.connect()
+	_, client := l.dbAndClient()
 	const conns, lines = 5, 20
 	line := strings.Repeat("x", 1000)
 	var sent, received int
@@ -281,9 +273,7 @@ func TestKernelCounters(t *testing.T) {
 func TestRelayAttributeMovesNewConnections(t *testing.T) {
 	env := testenv.StartNetns(t, server.Config{Forwarding: "kernel"})
 	l := newLink(t, env)
-	l.target(l.subnets[0], "db", nil)
-	client, _ := l.instance(l.cec2, l.csubnet)
-	l.connect()
+	_, client := l.dbAndClient()
 	setRelay := func(on bool) {
 		_, err := l.elb.ModifyTargetGroupAttributes(l.ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(l.tg),
 			Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("strait.relay.enabled"), Value: aws.String(strconv.FormatBool(on))}}})
@@ -336,9 +326,7 @@ func TestKernelFlowsSurviveServerCrash(t *testing.T) {
 	}
 	env := start()
 	l := newLink(t, env)
-	l.target(l.subnets[0], "db", nil)
-	client, _ := l.instance(l.cec2, l.csubnet)
-	l.connect()
+	_, client := l.dbAndClient()
 	const n = 100
 	talks := make([]func(string) (string, error), n)
 	for i := range talks {

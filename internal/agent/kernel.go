@@ -4,7 +4,6 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
-	"time"
 
 	"strait/internal/agent/translate"
 	"strait/internal/dataplane"
@@ -100,7 +99,7 @@ func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelP
 					Source:     n.IP,
 					Targets:    a.proxy.Eligible(lb.ARN, n.AZ, l.Port),
 					Registered: registered,
-					Idle:       idleOf(l),
+					Idle:       l.Idle(),
 				})
 			}
 		}
@@ -125,7 +124,7 @@ func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelP
 		}
 		delete(want, k)
 		n := ns(k.vpc)
-		n.Entries = append(n.Entries, translate.Entry{ENI: k.addr, Node: netip.AddrPortFrom(lb.Transit[i], e.Port), Idle: idleOf(l)})
+		n.Entries = append(n.Entries, translate.Entry{ENI: k.addr, Node: netip.AddrPortFrom(lb.Transit[i], e.Port), Idle: l.Idle()})
 		if p.enis[k.vpc] == nil {
 			p.enis[k.vpc] = map[netip.Addr]endpointRef{}
 		}
@@ -165,11 +164,4 @@ func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelP
 		p.nss = append(p.nss, *n)
 	}
 	return p
-}
-
-func idleOf(l dataplane.Listener) time.Duration {
-	if l.IdleTimeout > 0 {
-		return l.IdleTimeout
-	}
-	return dataplane.DefaultIdleTimeout
 }

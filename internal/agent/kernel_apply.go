@@ -30,9 +30,13 @@ func (a *Agent) applyKernel(p kernelPlan, ready map[string]bool) (failed map[str
 			delete(a.links, vpc) // the VPC went (its link with it) or lost its address
 		}
 	}
+	vpcOf := make(map[netip.Addr]string, len(p.links)) // transit address → its VPC
+	for vpc, addr := range p.links {
+		vpcOf[addr] = vpc
+	}
 	routes := map[netip.Addr]netip.Addr{}
 	for node, via := range p.routes {
-		if _, linked := a.links[viaVPC(p.links, via)]; linked {
+		if _, linked := a.links[vpcOf[via]]; linked {
 			routes[node] = via
 		}
 	}
@@ -99,16 +103,6 @@ func (a *Agent) setBaselines(enis map[string]map[netip.Addr]endpointRef) {
 // of the consumer namespaces' conntrack tables); its byte and connection
 // counters are read at every Traffic call and scrape.
 const activeEvery = 10 * time.Second
-
-// viaVPC returns the VPC whose transit address is via.
-func viaVPC(links map[string]netip.Addr, via netip.Addr) string {
-	for vpc, a := range links {
-		if a == via {
-			return vpc
-		}
-	}
-	return ""
-}
 
 // refreshKernel re-reads the eligible targets of every exit after a health
 // change and rewrites the slots that changed.

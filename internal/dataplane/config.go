@@ -54,6 +54,15 @@ type Listener struct {
 	IdleTimeout time.Duration
 }
 
+// Idle is the listener's idle timeout: IdleTimeout, or DefaultIdleTimeout
+// when it sets none.
+func (l Listener) Idle() time.Duration {
+	if l.IdleTimeout > 0 {
+		return l.IdleTimeout
+	}
+	return DefaultIdleTimeout
+}
+
 // TargetGroup is a set of targets with one health check.
 type TargetGroup struct {
 	ARN             string

@@ -129,10 +129,7 @@ func buildTable(cfg Config, state func(group string, k targetKey) *targetState) 
 	for _, lb := range cfg.LoadBalancers {
 		r := &lbRoute{arn: lb.ARN, vpcID: lb.VpcID, serviceID: lb.ServiceID, nodes: lb.Nodes, listeners: make(map[uint16]*listenerRoute, len(lb.Listeners))}
 		for _, l := range lb.Listeners {
-			lr := &listenerRoute{lb: r, port: l.Port, group: t.groups[l.TargetGroup], idle: l.IdleTimeout, byZone: map[string][]*targetRef{}}
-			if lr.idle <= 0 {
-				lr.idle = DefaultIdleTimeout
-			}
+			lr := &listenerRoute{lb: r, port: l.Port, group: t.groups[l.TargetGroup], idle: l.Idle(), byZone: map[string][]*targetRef{}}
 			if lr.group != nil {
 				for _, n := range lb.Nodes {
 					if _, done := lr.byZone[n.AZ]; done {

@@ -23,6 +23,7 @@
 //
 // Replies follow conntrack; no process touches a translated flow's bytes, so
 // flows outlive the Strait process. Cutting flows (a drained target, a rejected
-// or deleted endpoint) deletes their conntrack entries in the namespaces they
-// pass.
+// or deleted endpoint) deletes their conntrack entries in one namespace; the
+// next packet of either end is reset where its entry is gone, which ends the
+// other half.
 package translate
