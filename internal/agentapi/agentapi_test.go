@@ -181,7 +181,14 @@ func TestRunEnrolsOnceThenReports(t *testing.T) {
 		}
 	}
 	hostsList := func() []hosts.Status { l, _ := f.reg.Hosts(context.Background()); return l }
-	if err := runFor(cfg, func() bool { return len(hostsList()) == 1 }); err != nil {
+	// Enrolled means both sides hold it: the server lists the host and the
+	// agent has stored its credentials (the server lists it a moment before
+	// its answer reaches the agent; a stop in between is an enrolment cut off).
+	enrolled := func() bool {
+		_, stored, _ := LoadIdentity(dir)
+		return stored && len(hostsList()) == 1
+	}
+	if err := runFor(cfg, enrolled); err != nil {
 		t.Fatal(err)
 	}
 	first := hostsList()[0]
