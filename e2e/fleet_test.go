@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"strait/internal/agent/netns"
 	"strait/internal/nativeapi"
@@ -44,7 +46,8 @@ func instanceState(t *testing.T, c *ec2.Client, id string) ec2types.InstanceStat
 // agent only: it stays pending while the agent is stopped (though an instance
 // in us-east-1a launched after it is running already) and becomes running
 // once the agent has it; its namespace is under the agent's tag, the 1a
-// instance's under the server's, and `strait exec` reaches it. Killed with
+// instance's under the server's, and `strait exec` reaches it. The health an
+// NLB node on the agent's host sees of it reaches the API. Killed with
 // SIGKILL, the agent's host is unreachable and the instance stays running;
 // restarted, the agent re-adopts the same namespace. Terminated, the
 // instance's namespace goes from the agent's host. `strait down` for both data
@@ -104,6 +107,44 @@ func TestHostServesItsZone(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), " "+ipb+"/") {
 		t.Fatalf("strait exec %s -- ip addr: %v\n%s", ib, err, out)
 	}
+	// Target health as the host's load balancer node sees it reaches the
+	// API: an NLB in us-east-1b (its node on the agent's host) checks the
+	// 1b instance.
+	elb := env.ELB(providerAcct)
+	sgs, err := l.pec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{vpc}}, {Name: aws.String("group-name"), Values: []string{"default"}}}})
+	check(t, err)
+	_, err = l.pec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sgs.SecurityGroups[0].GroupId,
+		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(servicePort), ToPort: aws.Int32(servicePort), CidrIp: aws.String("10.0.0.0/16")})
+	check(t, err)
+	lb, err := elb.CreateLoadBalancer(ctx, &elbv2.CreateLoadBalancerInput{Name: aws.String("hosts"), Scheme: elbtypes.LoadBalancerSchemeEnumInternal,
+		Type: elbtypes.LoadBalancerTypeEnumNetwork, Subnets: subnets[1:]})
+	check(t, err)
+	tg, err := elb.CreateTargetGroup(ctx, &elbv2.CreateTargetGroupInput{Name: aws.String("hosts"), Protocol: elbtypes.ProtocolEnumTcp,
+		Port: aws.Int32(servicePort), VpcId: aws.String(vpc), TargetType: elbtypes.TargetTypeEnumInstance,
+		HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(2), HealthyThresholdCount: aws.Int32(2), UnhealthyThresholdCount: aws.Int32(2)})
+	check(t, err)
+	l.tg = *tg.TargetGroups[0].TargetGroupArn
+	l.elb = elb
+	_, err = elb.CreateListener(ctx, &elbv2.CreateListenerInput{LoadBalancerArn: lb.LoadBalancers[0].LoadBalancerArn, Protocol: elbtypes.ProtocolEnumTcp,
+		Port: aws.Int32(servicePort), DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(l.tg)}}})
+	check(t, err)
+	ln := testenv.ListenIn(t, ib, fmt.Sprintf(":%d", servicePort))
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	_, err = elb.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: aws.String(l.tg), Targets: []elbtypes.TargetDescription{{Id: aws.String(ib)}}})
+	check(t, err)
+	l.waitHealth(elbtypes.TargetHealthStateEnumHealthy, 2*time.Minute)
+	ln.Close()
+	l.waitHealth(elbtypes.TargetHealthStateEnumUnhealthy, 2*time.Minute)
+
 	if out, err := exec.Command(env.Proc.Bin, "down", "--data-dir", agentDir).CombinedOutput(); err == nil || !strings.Contains(string(out), "stop it first") {
 		t.Fatalf("strait down on a running agent's data dir: %v\n%s", err, out)
 	}

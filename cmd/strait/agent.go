@@ -17,9 +17,7 @@ import (
 	"strait/internal/agent"
 	"strait/internal/agent/netns"
 	"strait/internal/agentapi"
-	"strait/internal/dataplane"
 	"strait/internal/hostagent"
-	"strait/internal/model"
 )
 
 func agentCommand() *cobra.Command {
@@ -42,8 +40,9 @@ The agent then serves its zones: it watches the host's part of the region's desi
 network namespaces named after --data-dir (like the server's) and reports what it realized,
 so that instances in its zones become running once it has them. It needs root. Stopped, it
 leaves the namespaces for the next start to adopt; ` + "`strait down --data-dir DIR`" + ` removes them.
-In this increment hosts do not carry traffic to each other (no backbone yet), and target
-health seen by a host stays on that host.`,
+In this increment hosts do not carry traffic to each other (no backbone yet). Each host
+reports the health of the targets its load balancer nodes check; the server combines the
+hosts' views (a target is healthy when a reachable host sees it healthy).`,
 		Example: `  strait agent --server https://10.0.0.1:8788 --token abc123.… --zones us-east-1b`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -73,17 +72,16 @@ health seen by a host stays on that host.`,
 			}
 			defer lock.Close()
 			cfg.Serve = func(ctx context.Context, c *agentapi.Client) error {
-				// Target health stays on this host in this increment: logged only.
-				health := func(tg string, t dataplane.Target, h model.TargetHealth) {
-					log.Info("target health", "target_group", tg, "target", t.ID, "state", h.State)
-				}
-				dp, err := hostagent.NewDataplane(hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: forward, Report: health, Logger: log})
+				// Target health goes to the server with each report, where the
+				// hosts' views combine.
+				health := hostagent.NewHealthView()
+				dp, err := hostagent.NewDataplane(hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: forward, Report: health.Record, Logger: log})
 				if err != nil {
 					return err
 				}
 				defer dp.Close()
 				log.Info("serving the host's zones", "host", c.HostID(), "zones", cfg.Zones, "namespaces", "strait-"+netns.TagFor(cfg.DataDir)+"-…")
-				return hostagent.Serve(ctx, c, dp, log)
+				return hostagent.Serve(ctx, c, dp, health, log)
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

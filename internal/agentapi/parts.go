@@ -3,6 +3,7 @@ package agentapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -42,7 +43,13 @@ func (s *Server) report(_ *http.Request, host model.Host, body []byte) (any, err
 	if err := decode(body, &rep); err != nil {
 		return nil, err
 	}
-	s.fleet.Report(host.ID, placement.NewReport(rep.Revision, rep.Ready, rep.Present), rep.Epoch, rep.Traffic)
+	for _, h := range rep.Health {
+		if !model.IsTargetHealthState(h.Health.State) {
+			return nil, &Error{Status: http.StatusBadRequest, ErrorDetail: ErrorDetail{Code: "InvalidParameterValue",
+				Message: fmt.Sprintf("target %s of %s: %q is not a target health state", h.Target, h.TargetGroup, h.Health.State)}}
+		}
+	}
+	s.fleet.Report(host.ID, placement.NewReport(rep.Revision, rep.Ready, rep.Present), rep.Epoch, rep.Traffic, rep.Health)
 	return struct{}{}, nil
 }
 

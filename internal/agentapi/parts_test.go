@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"strait/internal/agent"
 	"strait/internal/agent/netns"
 	"strait/internal/dataplane"
+	"strait/internal/model"
 	"strait/internal/placement"
 )
 
@@ -20,16 +22,18 @@ type fleetStub struct {
 	pub     *placement.Publisher
 	mu      sync.Mutex
 	reports map[string]placement.Report
+	health  []placement.TargetHealth // of the last report
 }
 
 func (f *fleetStub) Watch(ctx context.Context, host string, after uint64) <-chan placement.Update {
 	return f.pub.Watch(ctx, host, after)
 }
 
-func (f *fleetStub) Report(host string, rep placement.Report, _ string, _ map[string]dataplane.Stats) {
+func (f *fleetStub) Report(host string, rep placement.Report, _ string, _ map[string]dataplane.Stats, health []placement.TargetHealth) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reports[host] = rep
+	f.health = health
 }
 
 // A host long-polls its own part (the one its certificate names): the newest
@@ -89,14 +93,30 @@ func TestStateAndReportAreTheCertificatesHost(t *testing.T) {
 		t.Fatalf("after a change: %+v", r)
 	}
 
-	if err := a.Report(ctx, StateReport{Revision: revA, Ready: []string{"i-a"}, Present: []string{"i-a"}, Epoch: "e"}); err != nil {
+	health := func(state string) []placement.TargetHealth {
+		return []placement.TargetHealth{{TargetGroup: "arn:tg", Target: "i-b", Port: 80, Health: model.TargetHealth{State: state}}}
+	}
+	if err := a.Report(ctx, StateReport{Revision: revA, Ready: []string{"i-a"}, Present: []string{"i-a"}, Epoch: "e", Health: health(model.TargetHealthy)}); err != nil {
 		t.Fatal(err)
 	}
 	stub.mu.Lock()
-	rep, other := stub.reports[idA.HostID], len(stub.reports)
+	rep, other, seen := stub.reports[idA.HostID], len(stub.reports), stub.health
 	stub.mu.Unlock()
 	if other != 1 || rep.Revision != revA || !slices.Equal(rep.ReadyIDs, []string{"i-a"}) {
 		t.Fatalf("reports: %+v", stub.reports)
+	}
+	if !reflect.DeepEqual(seen, health(model.TargetHealthy)) {
+		t.Fatalf("target health reached the fleet as %+v", seen)
+	}
+	// A state ELBv2 does not have is refused, and nothing of the report taken.
+	if err := a.Report(ctx, StateReport{Revision: revA + 1, Epoch: "e", Health: health("fine")}); apiCode(err) != "InvalidParameterValue" {
+		t.Fatalf("a report with target state \"fine\": %v", err)
+	}
+	stub.mu.Lock()
+	rep = stub.reports[idA.HostID]
+	stub.mu.Unlock()
+	if rep.Revision != revA {
+		t.Fatalf("the refused report was taken: %+v", rep)
 	}
 	if _, _, err := NewClientNoCert(t, url, idA).State(ctx, 0); apiCode(err) != CodeNoCertificate {
 		t.Fatalf("state without a certificate: %v", err)

@@ -9,7 +9,8 @@
 //	POST /agent/v1/heartbeat  (mutual TLS) the agent's report → the heartbeat interval
 //	GET  /agent/v1/state?after=REV  (mutual TLS) the host's part of the desired state
 //	                          newer than REV (long poll: 204 when none came within PollWait)
-//	POST /agent/v1/report     (mutual TLS) what the host realized of a revision, and its traffic
+//	POST /agent/v1/report     (mutual TLS) what the host realized of a revision, its traffic
+//	                          and its view of target health
 //
 // The host of a call is the one its verified client certificate names, never
 // anything in the request.
@@ -39,9 +40,9 @@ type Fleet interface {
 	// Watch delivers host's part when its revision is above after, then each
 	// newer one; the channel closes when ctx is done or the host is gone.
 	Watch(ctx context.Context, host string, after uint64) <-chan placement.Update
-	// Report takes what host realized of a revision and its traffic counters
-	// since its agent process started (epoch).
-	Report(host string, rep placement.Report, epoch string, traffic map[string]dataplane.Stats)
+	// Report takes what host realized of a revision, its traffic counters
+	// since its agent process started (epoch) and its view of target health.
+	Report(host string, rep placement.Report, epoch string, traffic map[string]dataplane.Stats, health []placement.TargetHealth)
 }
 
 // StateResponse is a host's part of the desired state under its revision.
@@ -60,6 +61,9 @@ type StateReport struct {
 	Present  []string                   `json:"present"`
 	Epoch    string                     `json:"epoch"`
 	Traffic  map[string]dataplane.Stats `json:"traffic,omitempty"`
+	// Health is the host's view of the health of the targets its load
+	// balancer nodes check (the whole of it, each report).
+	Health []placement.TargetHealth `json:"health,omitempty"`
 }
 
 // DefaultPort is the agent listener's default port (`strait server --agent-listen :8788`).

@@ -18,6 +18,7 @@ import (
 
 	"strait/internal/agent"
 	"strait/internal/dataplane"
+	"strait/internal/model"
 	"strait/internal/placement"
 )
 
@@ -49,6 +50,9 @@ type Config struct {
 	// RevisionBase is the publisher's base revision (placement.NewPublisher):
 	// above every revision an earlier server handed out.
 	RevisionBase uint64
+	// RecordHealth records a target's health as the hosts' views combine
+	// (placement.Health); nil: not recorded.
+	RecordHealth func(placement.TargetHealth)
 	Logger       *slog.Logger
 }
 
@@ -60,7 +64,11 @@ type Fleet struct {
 	hosts   func(ctx context.Context) ([]Remote, error)
 	pub     *placement.Publisher
 	traffic *placement.Traffic
-	log     *slog.Logger
+	// healthMu serializes changes to health and their recording.
+	healthMu sync.Mutex
+	health   *placement.Health
+	record   func(placement.TargetHealth)
+	log      *slog.Logger
 
 	mu       sync.Mutex
 	remotes  []Remote                    // as of the last Apply; nil: the local agent alone
@@ -75,7 +83,8 @@ func New(cfg Config) *Fleet {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Fleet{local: cfg.Local, hosts: cfg.Hosts, pub: placement.NewPublisher(cfg.RevisionBase),
-		traffic: placement.NewTraffic(), log: cfg.Logger, reports: map[string]placement.Report{}}
+		traffic: placement.NewTraffic(), health: placement.NewHealth(), record: cfg.RecordHealth, log: cfg.Logger,
+		reports: map[string]placement.Report{}}
 }
 
 // Apply splits st over the hosts, publishes the remote hosts' parts and applies
@@ -88,11 +97,25 @@ func (f *Fleet) Apply(ctx context.Context, st agent.State) error {
 		remotes = f.remotes
 		err = fmt.Errorf("listing the region's hosts: %w", err)
 	}
-	f.forgetGone(remotes)
+	gone := f.forgetGone(remotes)
+	var unreachable []string
+	for _, r := range remotes {
+		if !r.Reachable {
+			unreachable = append(unreachable, r.ID)
+		}
+	}
+	changed := func() []placement.TargetHealth {
+		var out []placement.TargetHealth
+		for _, id := range gone {
+			out = append(out, f.health.Forget(id)...)
+		}
+		return append(out, f.health.SetUnreachable(unreachable)...)
+	}
 	if len(remotes) == 0 {
 		f.remotes, f.parts = nil, nil
 		f.realized = placement.Realized{}
 		f.mu.Unlock()
+		f.updateHealth(changed)
 		return joinErr(err, f.local.Apply(ctx, st))
 	}
 	hs := []placement.Host{{ID: LocalID, Local: true}}
@@ -109,19 +132,24 @@ func (f *Fleet) Apply(ctx context.Context, st agent.State) error {
 	f.combine()
 	local := parts[LocalID]
 	f.mu.Unlock()
+	f.updateHealth(changed)
 	return joinErr(err, f.local.Apply(ctx, local))
 }
 
 // forgetGone drops the parts, reports and traffic of hosts no longer in the
-// registry (removed): their watches end. The caller holds f.mu.
-func (f *Fleet) forgetGone(remotes []Remote) {
+// registry (removed): their watches end. It returns their IDs, whose health
+// views the caller drops. The caller holds f.mu.
+func (f *Fleet) forgetGone(remotes []Remote) []string {
+	var gone []string
 	for _, old := range f.remotes {
 		if !slices.ContainsFunc(remotes, func(r Remote) bool { return r.ID == old.ID }) {
 			f.pub.Forget(old.ID)
 			f.traffic.Forget(old.ID)
 			delete(f.reports, old.ID)
+			gone = append(gone, old.ID)
 		}
 	}
+	return gone
 }
 
 // combine rebuilds what the hosts realized from the parts and the latest
@@ -145,15 +173,38 @@ func (f *Fleet) Watch(ctx context.Context, host string, after uint64) <-chan pla
 	return f.pub.Watch(ctx, host, after)
 }
 
-// Report takes a remote host's report about the part of rep.Revision and its
-// traffic counters, counted since its agent process started (epoch).
-func (f *Fleet) Report(host string, rep placement.Report, epoch string, traffic map[string]dataplane.Stats) {
+// Report takes a remote host's report about the part of rep.Revision, its
+// traffic counters, counted since its agent process started (epoch), and its
+// view of target health.
+func (f *Fleet) Report(host string, rep placement.Report, epoch string, traffic map[string]dataplane.Stats, health []placement.TargetHealth) {
 	f.traffic.Update(host, epoch, traffic)
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.reports[host] = rep
 	if f.remotes != nil {
 		f.combine()
+	}
+	f.mu.Unlock()
+	f.updateHealth(func() []placement.TargetHealth { return f.health.Replace(host, health) })
+}
+
+// LocalHealth takes a change of target health the in-process agent saw (its
+// proxy's dataplane.HealthReport).
+func (f *Fleet) LocalHealth(group string, t dataplane.Target, h model.TargetHealth) {
+	f.updateHealth(func() []placement.TargetHealth {
+		return f.health.Set(LocalID, placement.TargetHealth{TargetGroup: group, Target: t.ID, Port: int32(t.Addr.Port()), Health: h})
+	})
+}
+
+// updateHealth makes a change to the hosts' views of target health and
+// records the combined health that changed, one change at a time, so that
+// what is recorded last is the newest.
+func (f *Fleet) updateHealth(change func() []placement.TargetHealth) {
+	f.healthMu.Lock()
+	defer f.healthMu.Unlock()
+	for _, c := range change() {
+		if f.record != nil {
+			f.record(c)
+		}
 	}
 }
 

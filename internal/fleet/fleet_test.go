@@ -12,6 +12,7 @@ import (
 	"strait/internal/agent/netns"
 	"strait/internal/dataplane"
 	"strait/internal/fleet"
+	"strait/internal/model"
 	"strait/internal/placement"
 )
 
@@ -116,12 +117,12 @@ func TestRemoteHostPartIsReadyWhenReported(t *testing.T) {
 		t.Fatalf("before host-b reports: ready i-a %v, i-b %v, vpc-1 %v; want only i-a", f.Ready("i-a"), f.Ready("i-b"), f.Ready("vpc-1"))
 	}
 	// A report about an older revision does not count.
-	f.Report("host-b", placement.NewReport(u.Revision-1, []string{"vpc-1", "i-b"}, []string{"vpc-1", "i-b"}), "e1", nil)
+	f.Report("host-b", placement.NewReport(u.Revision-1, []string{"vpc-1", "i-b"}, []string{"vpc-1", "i-b"}), "e1", nil, nil)
 	if f.Ready("i-b") {
 		t.Fatal("i-b ready on a report about an older revision")
 	}
 	f.Report("host-b", placement.NewReport(u.Revision, []string{"vpc-1", "i-b"}, []string{"vpc-1", "i-b"}), "e1",
-		map[string]dataplane.Stats{"vpce-9": {NewConnections: 2, BytesIn: 10}})
+		map[string]dataplane.Stats{"vpce-9": {NewConnections: 2, BytesIn: 10}}, nil)
 	if !f.Ready("i-b") || !f.Ready("vpc-1") {
 		t.Fatal("i-b and vpc-1 not ready after host-b reported them")
 	}
@@ -154,7 +155,7 @@ func TestRemoteHostPartIsReadyWhenReported(t *testing.T) {
 	if f.Removed("i-b") {
 		t.Fatal("i-b removed before host-b reported the new revision")
 	}
-	f.Report("host-b", placement.NewReport(u2.Revision, []string{"vpc-1"}, []string{"vpc-1"}), "e1", nil)
+	f.Report("host-b", placement.NewReport(u2.Revision, []string{"vpc-1"}, []string{"vpc-1"}), "e1", nil, nil)
 	if !f.Removed("i-b") {
 		t.Fatal("i-b not removed after host-b reported it gone")
 	}
@@ -170,5 +171,55 @@ func TestRemoteHostPartIsReadyWhenReported(t *testing.T) {
 	}
 	if !reflect.DeepEqual(local.last(), region()) || !f.Ready("i-b") {
 		t.Fatal("after host-b left, the local agent does not have the whole state")
+	}
+}
+
+// Target health is what the hosts' views combine to: the local agent's
+// changes and a remote host's whole view; a host that stops reporting no
+// longer counts, one that leaves the region is forgotten.
+func TestTargetHealthCombinesLocalAndRemoteViews(t *testing.T) {
+	local, hosts := &fakeLocal{}, &hostList{}
+	var mu sync.Mutex
+	recorded := map[string]string{}
+	record := func(h placement.TargetHealth) { mu.Lock(); recorded[h.Target] = h.Health.State; mu.Unlock() }
+	last := func(target string) string { mu.Lock(); defer mu.Unlock(); return recorded[target] }
+	hosts.set(fleet.Remote{ID: "host-b", Zones: []string{"us-east-1b"}, Reachable: true})
+	f := fleet.New(fleet.Config{Local: local, Hosts: hosts.list, RecordHealth: record})
+	ctx := context.Background()
+	if err := f.Apply(ctx, region()); err != nil {
+		t.Fatal(err)
+	}
+	target := dataplane.Target{ID: "i-b", Addr: netip.MustParseAddrPort("10.0.2.4:3306")}
+	view := func(state string) []placement.TargetHealth {
+		return []placement.TargetHealth{{TargetGroup: "arn:tg", Target: "i-b", Port: 3306, Health: model.TargetHealth{State: state}}}
+	}
+	f.LocalHealth("arn:tg", target, model.TargetHealth{State: model.TargetUnhealthy})
+	if got := last("i-b"); got != model.TargetUnhealthy {
+		t.Fatalf("local view alone: %q", got)
+	}
+	f.Report("host-b", placement.NewReport(1, nil, nil), "e1", nil, view(model.TargetHealthy))
+	if got := last("i-b"); got != model.TargetHealthy {
+		t.Fatalf("host-b sees it healthy: %q", got)
+	}
+	hosts.set(fleet.Remote{ID: "host-b", Zones: []string{"us-east-1b"}, Reachable: false})
+	if err := f.Apply(ctx, region()); err != nil {
+		t.Fatal(err)
+	}
+	if got := last("i-b"); got != model.TargetUnhealthy {
+		t.Fatalf("host-b unreachable: %q, want the local view, unhealthy", got)
+	}
+	hosts.set(fleet.Remote{ID: "host-b", Zones: []string{"us-east-1b"}, Reachable: true})
+	if err := f.Apply(ctx, region()); err != nil {
+		t.Fatal(err)
+	}
+	if got := last("i-b"); got != model.TargetHealthy {
+		t.Fatalf("host-b back: %q", got)
+	}
+	hosts.set()
+	if err := f.Apply(ctx, region()); err != nil {
+		t.Fatal(err)
+	}
+	if got := last("i-b"); got != model.TargetUnhealthy {
+		t.Fatalf("host-b removed: %q, want the local view", got)
 	}
 }

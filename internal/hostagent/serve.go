@@ -37,10 +37,11 @@ type Dataplane interface {
 // Serve watches the host's part from the server (from revision 0: after a
 // restart the host takes its current part, and its agent re-adopts the
 // namespaces it still has), applies each revision, and reports what it
-// realized and its traffic after each apply and every ReportEvery, until ctx
-// is done. A failed apply is retried at each report. Losing the server is
+// realized, its traffic and its view of target health (health, the proxy's
+// reports; nil: none) after each apply and every ReportEvery, until ctx is
+// done. A failed apply is retried at each report. Losing the server is
 // logged and retried; the data plane keeps what it has meanwhile.
-func Serve(ctx context.Context, srv Server, dp Dataplane, log *slog.Logger) error {
+func Serve(ctx context.Context, srv Server, dp Dataplane, health *HealthView, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -80,7 +81,7 @@ func Serve(ctx context.Context, srv Server, dp Dataplane, log *slog.Logger) erro
 		if rev == 0 {
 			continue
 		}
-		err := srv.Report(ctx, report(rev, part, dp, epoch))
+		err := srv.Report(ctx, report(rev, part, dp, health, epoch))
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -96,14 +97,18 @@ func Serve(ctx context.Context, srv Server, dp Dataplane, log *slog.Logger) erro
 }
 
 // report is what dp realized of part (revision rev).
-func report(rev uint64, part agent.State, dp Dataplane, epoch string) agentapi.StateReport {
+func report(rev uint64, part agent.State, dp Dataplane, health *HealthView, epoch string) agentapi.StateReport {
 	var ready []string
 	for _, id := range placement.IDs(part) {
 		if dp.Ready(id) && !slices.Contains(ready, id) {
 			ready = append(ready, id)
 		}
 	}
-	return agentapi.StateReport{Revision: rev, Ready: ready, Present: dp.Present(), Epoch: epoch, Traffic: dp.Traffic()}
+	rep := agentapi.StateReport{Revision: rev, Ready: ready, Present: dp.Present(), Epoch: epoch, Traffic: dp.Traffic()}
+	if health != nil {
+		rep.Health = health.Snapshot(part)
+	}
+	return rep
 }
 
 // watch long-polls the host's part and hands the newest to updates (one

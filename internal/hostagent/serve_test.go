@@ -3,6 +3,7 @@ package hostagent
 import (
 	"context"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"strait/internal/agent/netns"
 	"strait/internal/agentapi"
 	"strait/internal/dataplane"
+	"strait/internal/model"
 	"strait/internal/placement"
 )
 
@@ -74,7 +76,8 @@ func TestServeAppliesAndReportsEachRevision(t *testing.T) {
 	srv := &server{pub: placement.NewPublisher(0), reports: make(chan agentapi.StateReport)}
 	d := &dp{}
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, srv, d, nil) }()
+	health := NewHealthView()
+	go func() { done <- Serve(ctx, srv, d, health, nil) }()
 	defer func() { cancel(); <-done }()
 
 	want := func(rev uint64, ids ...string) {
@@ -93,4 +96,25 @@ func TestServeAppliesAndReportsEachRevision(t *testing.T) {
 	want(r1, "i-1", "i-2")
 	r2, _ := srv.pub.Set("h", part("i-2"))
 	want(r2, "i-2")
+
+	// The health its checks saw goes with the reports, of registered targets only.
+	target := dataplane.Target{ID: "i-2", Addr: netip.MustParseAddrPort("10.0.0.4:80")}
+	health.Record("arn:tg", target, model.TargetHealth{State: model.TargetHealthy})
+	health.Record("arn:tg", dataplane.Target{ID: "i-9", Addr: netip.MustParseAddrPort("10.0.0.9:80")}, model.TargetHealth{State: model.TargetUnhealthy})
+	withGroup := part("i-2")
+	withGroup.TargetGroups = []dataplane.TargetGroup{{ARN: "arn:tg", Targets: []dataplane.Target{target}}}
+	r3, _ := srv.pub.Set("h", withGroup)
+	for rep := range srv.reports {
+		if rep.Revision != r3 {
+			continue
+		}
+		wantHealth := []placement.TargetHealth{{TargetGroup: "arn:tg", Target: "i-2", Port: 80, Health: model.TargetHealth{State: model.TargetHealthy}}}
+		if !reflect.DeepEqual(rep.Health, wantHealth) {
+			t.Fatalf("health reported: %+v, want %+v", rep.Health, wantHealth)
+		}
+		break
+	}
+	if got := health.Snapshot(part("i-2")); len(got) != 0 {
+		t.Fatalf("the group gone: %+v still in the view", got)
+	}
 }

@@ -128,6 +128,15 @@ const (
 	TargetUnavailable = "unavailable"
 )
 
+// IsTargetHealthState reports whether s is one of the target health states.
+func IsTargetHealthState(s string) bool {
+	switch s {
+	case TargetInitial, TargetHealthy, TargetUnhealthy, TargetUnused, TargetDraining, TargetUnavailable:
+		return true
+	}
+	return false
+}
+
 // TargetHealth is the observed health of one target, written by the data plane.
 type TargetHealth struct {
 	State       string    `json:"state"`

@@ -2,35 +2,57 @@ package server
 
 import (
 	"context"
+	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"strait/internal/agent"
 	"strait/internal/agent/netns"
-	"strait/internal/control"
 	"strait/internal/dataplane"
 	"strait/internal/fdbudget"
 	"strait/internal/fleet"
 	"strait/internal/hostagent"
 	"strait/internal/hosts"
 	"strait/internal/model"
+	"strait/internal/placement"
 	"strait/internal/reconcile/status"
 )
 
 // startDataplane sets up the netns data plane: the host's namespaces (adopting
 // those a previous run left), their firewalls, the proxy that carries traffic
-// (with the data plane's share of descriptors) and reports target health into
-// the store, and the agent that applies the desired state, forwarding as f says.
-func startDataplane(ctx context.Context, cfg Config, ctl *control.Control, reg prometheus.Registerer, fds *fdbudget.Pool, f agent.Forwarding) (*agent.Agent, error) {
-	st := status.New(ctl)
-	report := func(tg string, t dataplane.Target, h model.TargetHealth) {
-		if err := st.SetTargetHealth(ctx, tg, t.ID, int32(t.Addr.Port()), h); err != nil && ctx.Err() == nil {
-			cfg.Logger.Warn("recording target health", "target_group", tg, "target", t.ID, "err", err)
-		}
-	}
-	return hostagent.NewDataplane(hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: f, Report: report,
+// (with the data plane's share of descriptors) and reports target health to
+// health, and the agent that applies the desired state, forwarding as f says.
+func startDataplane(cfg Config, reg prometheus.Registerer, fds *fdbudget.Pool, f agent.Forwarding, health dataplane.HealthReport) (*agent.Agent, error) {
+	return hostagent.NewDataplane(hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: f, Report: health,
 		Registerer: reg, Descriptors: fds, Logger: cfg.Logger})
+}
+
+// healthRecorder records target health in the store: the in-process agent's
+// reports, or with other hosts (once fleet is set) what the hosts' views
+// combine to.
+type healthRecorder struct {
+	ctx   context.Context
+	st    *status.Status
+	log   *slog.Logger
+	fleet atomic.Pointer[fleet.Fleet]
+}
+
+// local takes a report of the in-process agent's proxy.
+func (r *healthRecorder) local(tg string, t dataplane.Target, h model.TargetHealth) {
+	if f := r.fleet.Load(); f != nil {
+		f.LocalHealth(tg, t, h)
+		return
+	}
+	r.record(placement.TargetHealth{TargetGroup: tg, Target: t.ID, Port: int32(t.Addr.Port()), Health: h})
+}
+
+// record writes one target's health.
+func (r *healthRecorder) record(h placement.TargetHealth) {
+	if err := r.st.SetTargetHealth(r.ctx, h.TargetGroup, h.Target, h.Port, h.Health); err != nil && r.ctx.Err() == nil {
+		r.log.Warn("recording target health", "target_group", h.TargetGroup, "target", h.Target, "err", err)
+	}
 }
 
 // remoteHosts lists the registry's hosts for the fleet.

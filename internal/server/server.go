@@ -31,6 +31,7 @@ import (
 	"strait/internal/hosts"
 	"strait/internal/nativeapi"
 	"strait/internal/reconcile"
+	"strait/internal/reconcile/status"
 	"strait/internal/store"
 )
 
@@ -227,7 +228,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// hosts that joined serve their zones, the in-process agent the others.
 	var fl *fleet.Fleet
 	if cfg.Dataplane == "netns" {
-		ag, err := startDataplane(runCtx, cfg, ctl, reg, dataFDs, forwarding)
+		health := &healthRecorder{ctx: runCtx, st: status.New(ctl), log: cfg.Logger}
+		ag, err := startDataplane(cfg, reg, dataFDs, forwarding, health.local)
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +237,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.agent = ag
 		recCfg.Dataplane = ag
 		if cfg.AgentListen != "" {
-			fl = fleet.New(fleet.Config{Local: ag, Hosts: remoteHosts(hostReg), RevisionBase: revisionBase(), Logger: cfg.Logger})
+			fl = fleet.New(fleet.Config{Local: ag, Hosts: remoteHosts(hostReg), RevisionBase: revisionBase(),
+				RecordHealth: health.record, Logger: cfg.Logger})
+			health.fleet.Store(fl)
 			recCfg.Dataplane = fl
 		}
 	}

@@ -1,0 +1,173 @@
+package placement
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"sync"
+
+	"strait/internal/model"
+)
+
+// TargetHealth is one host's view of one registered target's health: every
+// host with a node of a load balancer forwarding to the target's group checks
+// the target from that node (package dataplane).
+type TargetHealth struct {
+	TargetGroup string             `json:"target_group"`
+	Target      string             `json:"target"`
+	Port        int32              `json:"port"`
+	Health      model.TargetHealth `json:"health"`
+}
+
+// targetKey names a registered target.
+type targetKey struct {
+	group, target string
+	port          int32
+}
+
+func keyOf(t TargetHealth) targetKey { return targetKey{t.TargetGroup, t.Target, t.Port} }
+
+// Health combines the hosts' views of target health into the one health the
+// API shows for each target, and tells which targets' combined health
+// changed. A target is healthy when a reachable host sees it healthy (a node
+// that reaches it routes to it); otherwise it has the most telling state the
+// reachable hosts see, in the order unhealthy, draining, initial, unavailable,
+// unused (a host that has just started and sees "initial" does not hide
+// another host's verdict), of the first such host by ID. An unreachable host's
+// view does not count: the targets it alone saw healthy go unhealthy by the
+// other hosts' checks. A target no reachable host sees keeps its last health.
+// Safe for concurrent use.
+type Health struct {
+	mu          sync.Mutex
+	views       map[string]map[targetKey]model.TargetHealth // host → its view
+	unreachable map[string]bool
+	combined    map[targetKey]model.TargetHealth // as last returned
+}
+
+// NewHealth returns a Health with no views.
+func NewHealth() *Health {
+	return &Health{views: map[string]map[targetKey]model.TargetHealth{}, unreachable: map[string]bool{},
+		combined: map[targetKey]model.TargetHealth{}}
+}
+
+// Set takes one change of host's view (the in-process agent reports changes
+// one by one) and returns the combined health that changed.
+func (h *Health) Set(host string, t TargetHealth) []TargetHealth {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.views[host] == nil {
+		h.views[host] = map[targetKey]model.TargetHealth{}
+	}
+	h.views[host][keyOf(t)] = t.Health
+	return h.recombine([]targetKey{keyOf(t)})
+}
+
+// Replace takes the whole of host's view (a remote host reports it with each
+// report) and returns the combined health that changed.
+func (h *Health) Replace(host string, view []TargetHealth) []TargetHealth {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	next := make(map[targetKey]model.TargetHealth, len(view))
+	for _, t := range view {
+		next[keyOf(t)] = t.Health
+	}
+	touched := slices.Collect(maps.Keys(next))
+	for k := range h.views[host] {
+		if _, ok := next[k]; !ok {
+			touched = append(touched, k)
+		}
+	}
+	h.views[host] = next
+	return h.recombine(touched)
+}
+
+// SetUnreachable says which hosts do not report (the others do) and returns
+// the combined health that changed.
+func (h *Health) SetUnreachable(hosts []string) []TargetHealth {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	next := map[string]bool{}
+	for _, id := range hosts {
+		next[id] = true
+	}
+	var touched []targetKey
+	for id, view := range h.views {
+		if next[id] != h.unreachable[id] {
+			touched = slices.AppendSeq(touched, maps.Keys(view))
+		}
+	}
+	h.unreachable = next
+	return h.recombine(touched)
+}
+
+// Forget drops a host that left the region and returns the combined health
+// that changed.
+func (h *Health) Forget(host string) []TargetHealth {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	touched := slices.Collect(maps.Keys(h.views[host]))
+	delete(h.views, host)
+	delete(h.unreachable, host)
+	return h.recombine(touched)
+}
+
+// recombine works out the combined health of keys; the caller holds h.mu.
+// Targets no host sees any longer are forgotten (deregistered, or their
+// groups no longer used), so the maps grow only with the registered targets.
+func (h *Health) recombine(keys []targetKey) []TargetHealth {
+	slices.SortFunc(keys, func(a, b targetKey) int {
+		return cmp.Or(cmp.Compare(a.group, b.group), cmp.Compare(a.target, b.target), cmp.Compare(a.port, b.port))
+	})
+	keys = slices.Compact(keys)
+	hosts := slices.Sorted(maps.Keys(h.views))
+	var changed []TargetHealth
+	for _, k := range keys {
+		var best model.TargetHealth
+		found, seen := false, false
+		for _, id := range hosts {
+			v, ok := h.views[id][k]
+			if !ok {
+				continue
+			}
+			seen = true
+			if h.unreachable[id] {
+				continue
+			}
+			if !found || rank(v.State) < rank(best.State) {
+				best, found = v, true
+			}
+		}
+		if !seen {
+			delete(h.combined, k)
+			continue
+		}
+		if !found {
+			continue
+		}
+		if old, ok := h.combined[k]; ok && old.State == best.State && old.Reason == best.Reason && old.Description == best.Description {
+			continue
+		}
+		h.combined[k] = best
+		changed = append(changed, TargetHealth{TargetGroup: k.group, Target: k.target, Port: k.port, Health: best})
+	}
+	return changed
+}
+
+// rank orders target states by how much they tell: lower wins.
+func rank(state string) int {
+	switch state {
+	case model.TargetHealthy:
+		return 0
+	case model.TargetUnhealthy:
+		return 1
+	case model.TargetDraining:
+		return 2
+	case model.TargetInitial:
+		return 3
+	case model.TargetUnavailable:
+		return 4
+	case model.TargetUnused:
+		return 5
+	}
+	return 6
+}
