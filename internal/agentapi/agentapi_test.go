@@ -157,6 +157,38 @@ func TestEnrolChecksTheServersCA(t *testing.T) {
 	}
 }
 
+// An enrolment whose answer never reached the agent (stopped before it
+// stored its certificate) is done again with the same token: the agent sends
+// the key it kept, and is the host it was.
+func TestEnrolAgainAfterACutOff(t *testing.T) {
+	f := start(t)
+	tok := f.token(t).String()
+	dir := t.TempDir()
+	ctx := context.Background()
+	first, _, err := Enrol(ctx, dir, f.url, tok, EnrolRequest{Zones: []string{"us-east-1a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{certFile, caFile, hostFile} { // what the cut-off agent never wrote
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again, _, err := Enrol(ctx, dir, f.url, tok, EnrolRequest{Zones: []string{"us-east-1a"}})
+	if err != nil || again.HostID != first.HostID {
+		t.Fatalf("enrolling again with the same token: %+v, %v; want host %s", again, err, first.HostID)
+	}
+	c := NewClient(again)
+	defer c.Close()
+	if _, err := c.Heartbeat(ctx, Report{Zones: []string{"us-east-1a"}, State: "running"}); err != nil {
+		t.Fatalf("heartbeat with the new certificate: %v", err)
+	}
+	// Another agent (another key) with that token is refused.
+	if _, _, err := Enrol(ctx, t.TempDir(), f.url, tok, EnrolRequest{Zones: []string{"us-east-1b"}}); err == nil || !strings.Contains(err.Error(), "already used") {
+		t.Fatalf("another key with a used token: %v", err)
+	}
+}
+
 // Run enrols once; a restarted Run uses the stored certificate without a
 // token; a removed host's Run ends with the server's refusal.
 func TestRunEnrolsOnceThenReports(t *testing.T) {

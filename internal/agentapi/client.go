@@ -93,8 +93,8 @@ func LoadIdentity(dir string) (Identity, bool, error) {
 
 // Enrol joins the region of the server at serverURL with a join token: it
 // fetches the server's CA and refuses it unless its pin is the token's, then
-// sends a certificate request (a new ECDSA P-256 key, written to dir first)
-// with the zones, the backbone address and version over TLS verified by that
+// sends a certificate request (a new ECDSA P-256 key, written to dir first;
+// or the key an enrolment that was cut off left there) with the zones, the backbone address and version over TLS verified by that
 // CA, and stores the certificate it gets.
 func Enrol(ctx context.Context, dir, serverURL, token string, req EnrolRequest) (Identity, EnrolResponse, error) {
 	t, err := hosts.ParseToken(token)
@@ -117,16 +117,8 @@ func Enrol(ctx context.Context, dir, serverURL, token string, req EnrolRequest) 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Identity{}, EnrolResponse{}, err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, keyPEM, err := enrolmentKey(dir)
 	if err != nil {
-		return Identity{}, EnrolResponse{}, err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return Identity{}, EnrolResponse{}, err
-	}
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-	if err := writeFile(dir, keyFile, keyPEM, 0o600); err != nil {
 		return Identity{}, EnrolResponse{}, err
 	}
 	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "strait agent"}}, key)
@@ -288,4 +280,34 @@ func writeFile(dir, name string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), filepath.Join(dir, name))
+}
+
+// enrolmentKey is the host's key and its PEM: the one an earlier enrolment
+// that was cut off left in dir (the server admits the same token and key
+// again), else a new ECDSA P-256 key, written to dir before it is used.
+func enrolmentKey(dir string) (*ecdsa.PrivateKey, []byte, error) {
+	path := filepath.Join(dir, keyFile)
+	if b, err := os.ReadFile(path); err == nil {
+		if block, _ := pem.Decode(b); block != nil && block.Type == "EC PRIVATE KEY" {
+			if key, err := x509.ParseECPrivateKey(block.Bytes); err == nil && key.Curve == elliptic.P256() {
+				return key, b, nil
+			}
+		}
+		return nil, nil, fmt.Errorf("%s holds no ECDSA P-256 key (PEM \"EC PRIVATE KEY\"): remove it to enrol with a new key", path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
+	if err := writeFile(dir, keyFile, keyPEM, 0o600); err != nil {
+		return nil, nil, err
+	}
+	return key, keyPEM, nil
 }

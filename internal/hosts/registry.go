@@ -16,9 +16,11 @@ package hosts
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -170,7 +172,11 @@ type EnrolInput struct {
 }
 
 // Enrol admits a host: the token must be known, unused and unexpired (it is
-// used up by this call), the zones valid and served by no other host. It signs
+// used up by this call), the zones valid and served by no other host. A
+// request with a token already used by the same key (an agent whose first
+// enrolment was cut off before the answer reached it) admits that host again,
+// while the token has not expired and the host is in the region: its new
+// certificate replaces the one it never got. It signs
 // the host's certificate (CN = the new host ID) and records the host; it
 // returns the host and its certificate (PEM).
 func (r *Registry) Enrol(ctx context.Context, in EnrolInput) (model.Host, []byte, error) {
@@ -194,7 +200,17 @@ func (r *Registry) Enrol(ctx context.Context, in EnrolInput) (model.Host, []byte
 		return model.Host{}, nil, err
 	}
 	now := r.cfg.Now().UTC()
+	keyID, err := csrKeyID(in.CSRPEM)
+	if err != nil {
+		return model.Host{}, nil, err
+	}
+	// The host ID: a new one, or the one this key got with this token before
+	// (an enrolment whose answer never reached the agent).
 	id := newHostID()
+	var seen model.JoinToken
+	if err := r.st.Get(ctx, tokenKey(t.ID), &seen); err == nil && seen.UsedBy != "" && seen.UsedKey == keyID {
+		id = seen.UsedBy
+	}
 	cert, certPEM, err := ca.SignHost(in.CSRPEM, id, now)
 	if err != nil {
 		return model.Host{}, nil, err
@@ -202,6 +218,7 @@ func (r *Registry) Enrol(ctx context.Context, in EnrolInput) (model.Host, []byte
 	h := model.Host{ID: id, Zones: zones, BackboneAddress: in.BackboneAddress, BackboneMethod: model.BackboneNone,
 		Version: in.Version, AgentState: "enrolled", Enrolled: now, LastReport: now,
 		CertSerial: Serial(cert), CertNotAfter: cert.NotAfter.UTC(), Token: t.ID}
+	again := false
 	err = r.st.Update(ctx, func(tx *store.Tx) error {
 		var tok model.JoinToken
 		ok, err := tx.Get(tokenKey(t.ID), &tok)
@@ -211,13 +228,29 @@ func (r *Registry) Enrol(ctx context.Context, in EnrolInput) (model.Host, []byte
 		if !ok {
 			return unknownToken(t.ID)
 		}
-		if err := checkToken(tok, t, now); err != nil {
+		again = tok.UsedBy == id && tok.UsedKey == keyID
+		if again {
+			// The same agent again: the token is checked as if unused, and
+			// the host must still be in the region.
+			unused := tok
+			unused.UsedBy = ""
+			if err := checkToken(unused, t, now); err != nil {
+				return err
+			}
+			var old model.Host
+			if ok, err := tx.Get(hostKey(id), &old); err != nil {
+				return err
+			} else if !ok {
+				return removed(id)
+			}
+			h.Enrolled = old.Enrolled
+		} else if err := checkToken(tok, t, now); err != nil {
 			return err
 		}
 		if err := zonesFree(tx, zones, id); err != nil {
 			return err
 		}
-		tok.UsedBy, tok.UsedAt = id, now
+		tok.UsedBy, tok.UsedAt, tok.UsedKey = id, now, keyID
 		if err := tx.Put(tokenKey(t.ID), tok); err != nil {
 			return err
 		}
@@ -226,8 +259,28 @@ func (r *Registry) Enrol(ctx context.Context, in EnrolInput) (model.Host, []byte
 	if err != nil {
 		return model.Host{}, nil, err
 	}
-	r.cfg.Logger.Info("host enrolled", "host", id, "zones", zones, "backbone_address", in.BackboneAddress, "version", in.Version, "token", t.ID)
+	if again {
+		r.cfg.Logger.Info("host enrolled again with its token and key (its first answer was lost): a new certificate replaces the one it never got",
+			"host", id, "zones", zones, "token", t.ID)
+	} else {
+		r.cfg.Logger.Info("host enrolled", "host", id, "zones", zones, "backbone_address", in.BackboneAddress, "version", in.Version, "token", t.ID)
+	}
 	return h, certPEM, nil
+}
+
+// csrKeyID is the SHA-256 (hex) of the public key of a certificate request
+// (PEM); SignHost checks the request itself.
+func csrKeyID(csrPEM []byte) (string, error) {
+	block, _ := pem.Decode(csrPEM)
+	if block == nil || block.Type != "CERTIFICATE REQUEST" {
+		return "", model.Invalid("The certificate request is not a PEM CERTIFICATE REQUEST")
+	}
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return "", model.Invalid("The certificate request is not valid: %v", err)
+	}
+	sum := sha256.Sum256(csr.RawSubjectPublicKeyInfo)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // Authenticate finds the host a verified client certificate belongs to: the

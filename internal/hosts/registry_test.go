@@ -129,6 +129,7 @@ func TestEnrolUsesTheTokenOnce(t *testing.T) {
 		t.Errorf("zones %v: want names, deduplicated, sorted", h.Zones)
 	}
 	in.Zones = []string{"us-east-1c"}
+	in.CSRPEM = csrPEM(t, p256(t)) // another key: another host
 	_, _, err = r.Enrol(ctx, in)
 	wantReason(t, "reused token", err, model.ReasonJoinToken)
 	if !strings.Contains(err.Error(), "already used (by "+h.ID) {
@@ -276,4 +277,53 @@ func TestRemoveRevokes(t *testing.T) {
 		t.Errorf("malformed ID: %v", err)
 	}
 	enrol(t, r, "us-east-1a") // the zone is free
+}
+
+// An agent whose enrolment was cut off after the server admitted it sends the
+// same token and key again: it is the same host with a new certificate (the
+// first one, never received, is refused from then on), until the token
+// expires or the host is removed.
+func TestEnrolAgainWithTheSameKey(t *testing.T) {
+	st := openStore(t)
+	c := &clock{now: time.Now()}
+	r := newRegistry(t, st, c)
+	ctx := context.Background()
+	tok, _, err := r.CreateToken(ctx, time.Hour, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := EnrolInput{Token: tok.String(), CSRPEM: csrPEM(t, p256(t)), Zones: []string{"us-east-1a"}, BackboneAddress: "192.0.2.1", Version: "v1"}
+	first, firstPEM, err := r.Enrol(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, againPEM, err := r.Enrol(ctx, in)
+	if err != nil {
+		t.Fatalf("the same token and key again: %v", err)
+	}
+	if again.ID != first.ID || again.CertSerial == first.CertSerial || !again.Enrolled.Equal(first.Enrolled) {
+		t.Fatalf("enrolled again as %+v, first %+v: want the same host, enrolled when it was, with a new certificate", again, first)
+	}
+	lost, _ := ParseCertificatePEM(firstPEM)
+	if _, err := r.Authenticate(ctx, lost); err == nil {
+		t.Error("the certificate the agent never got is still accepted")
+	}
+	got, _ := ParseCertificatePEM(againPEM)
+	if h, err := r.Authenticate(ctx, got); err != nil || h.ID != first.ID {
+		t.Errorf("the new certificate: %+v, %v", h, err)
+	}
+	if list, _ := r.Hosts(ctx); len(list) != 1 {
+		t.Fatalf("%d hosts, want 1", len(list))
+	}
+	// Not once the host is removed, nor after the token expired.
+	c.Add(2 * time.Hour)
+	_, _, err = r.Enrol(ctx, in)
+	wantReason(t, "expired token, same key", err, model.ReasonJoinToken)
+	c.Add(-2 * time.Hour)
+	if err := r.Remove(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Enrol(ctx, in); err == nil {
+		t.Fatal("a removed host enrolled again with its old token")
+	}
 }

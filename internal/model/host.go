@@ -78,4 +78,8 @@ type JoinToken struct {
 	CreatedBy  string    `json:"created_by"`
 	UsedBy     string    `json:"used_by,omitempty"`
 	UsedAt     time.Time `json:"used_at,omitzero"`
+	// UsedKey is the SHA-256 (hex) of the public key the host enrolled with:
+	// an agent cut off before it got its certificate may enrol again with the
+	// same token and key, as the same host, until the token expires.
+	UsedKey string `json:"used_key,omitempty"`
 }
