@@ -28,6 +28,8 @@ type Agent struct {
 
 	forwarding Forwarding
 	tr         *translate.Translator
+	bb         Backbone      // nil: the host does not join the backbone
+	bbState    backboneState // what bb was last given
 
 	applyMu   sync.Mutex // one Apply at a time
 	vpcs      map[string]netns.VPC
@@ -164,6 +166,9 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 		ready[in.ID] = true
 	}
 	step("vpcs_instances")
+	bbFailed, bbErrs := a.applyBackbone(st, ready)
+	errs = append(errs, bbErrs...)
+	step("backbone")
 
 	enis, fws := vpcInterfaces(st)
 	for _, ep := range st.Endpoints {
@@ -229,6 +234,9 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 
 	errs = append(errs, a.removeUnknown(known)...)
 	step("removals")
+	for id := range bbFailed {
+		delete(ready, id) // its namespace is set up, but not its remote subnets
+	}
 	a.mu.Lock()
 	a.ready, a.known = ready, known
 	a.forgetCounters(st)
@@ -343,4 +351,9 @@ func (a *Agent) Close() {
 	a.applyMu.Unlock()
 	a.proxy.Close()
 	a.host.CloseSpares()
+	if a.bb != nil {
+		if err := a.bb.Close(); err != nil {
+			a.log.Warn("closing the backbone", "err", err)
+		}
+	}
 }

@@ -37,3 +37,7 @@ type Option func(*Agent)
 
 // WithForwarding sets how endpoint traffic is carried (default ForwardKernel).
 func WithForwarding(f Forwarding) Option { return func(a *Agent) { a.forwarding = f } }
+
+// WithBackbone links the host's VPC namespaces to the other hosts' over b
+// (default: none; remote subnets are then not routed).
+func WithBackbone(b Backbone) Option { return func(a *Agent) { a.bb = b } }

@@ -3,6 +3,7 @@ package agent
 import (
 	"net/netip"
 
+	"strait/internal/agent/backbone"
 	"strait/internal/agent/firewall"
 	"strait/internal/agent/netns"
 	"strait/internal/dataplane"
@@ -26,6 +27,10 @@ type State struct {
 	// another host (agent.LoadBalancer.Transit) to that host's ID, for the
 	// backbone to route; nil on a host alone (package placement).
 	RemoteNodes map[netip.Addr]string
+	// Peers are the other hosts of the backbone this host links to, with the
+	// keys of each pair (package fleet); nil on a host alone. Remote subnets of
+	// a host that is not a peer are not routed.
+	Peers []backbone.Peer
 }
 
 // VPC is a VPC's namespace (netns.VPC) with the names its resolver answers.

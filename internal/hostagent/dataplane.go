@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"strait/internal/agent"
+	"strait/internal/agent/backbone"
 	"strait/internal/agent/firewall"
 	"strait/internal/agent/netns"
 	"strait/internal/dataplane"
@@ -24,12 +25,18 @@ type DataplaneConfig struct {
 	Registerer prometheus.Registerer
 	// Descriptors is the data plane's share of descriptors (nil: no limit).
 	Descriptors dataplane.Descriptors
-	Logger      *slog.Logger
+	// Backbone, when set, joins the host to the backbone (backbone.New with
+	// Tag and Log filled in from here), and the agent links its VPCs' remote
+	// subnets over it; Close on the agent stops it. Nil: no backbone (the
+	// server's in-process data plane, in this increment).
+	Backbone *backbone.Config
+	Logger   *slog.Logger
 }
 
 // NewDataplane sets up the netns data plane of a host: its namespaces
 // (adopting those a previous run with the same tag left), their firewalls, the
-// proxy that carries traffic, and the agent that applies desired states.
+// proxy that carries traffic, the backbone when asked for, and the agent that
+// applies desired states.
 func NewDataplane(cfg DataplaneConfig) (*agent.Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -44,5 +51,20 @@ func NewDataplane(cfg DataplaneConfig) (*agent.Agent, error) {
 	}
 	proxy := dataplane.New(dataplane.Options{Dial: host.StartDial, Report: cfg.Report, Logger: cfg.Logger,
 		Registerer: cfg.Registerer, Descriptors: cfg.Descriptors})
-	return agent.New(host, fw, proxy, cfg.Logger, agent.WithForwarding(cfg.Forwarding))
+	opts := []agent.Option{agent.WithForwarding(cfg.Forwarding)}
+	var bb *backbone.Backbone
+	if cfg.Backbone != nil {
+		bc := *cfg.Backbone
+		bc.Tag, bc.Log = cfg.Tag, cfg.Logger
+		if bb, err = backbone.New(bc); err != nil {
+			proxy.Close()
+			return nil, err
+		}
+		opts = append(opts, agent.WithBackbone(bb))
+	}
+	a, err := agent.New(host, fw, proxy, cfg.Logger, opts...)
+	if err != nil && bb != nil {
+		bb.Close()
+	}
+	return a, err
 }

@@ -44,6 +44,23 @@ func (k Key) String() string { return base64.StdEncoding.EncodeToString(k[:]) }
 // hex is the form of k that wireguard-go's configuration protocol takes.
 func (k Key) hex() string { return hex.EncodeToString(k[:]) }
 
+// MarshalText is the base64 form of k (JSON carries keys as strings).
+func (k Key) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads the base64 form of a key; "" is the zero key.
+func (k *Key) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*k = Key{}
+		return nil
+	}
+	parsed, err := ParseKey(string(b))
+	if err != nil {
+		return err
+	}
+	*k = parsed
+	return nil
+}
+
 // ParseKey reads a key in base64.
 func ParseKey(s string) (Key, error) {
 	b, err := base64.StdEncoding.DecodeString(s)

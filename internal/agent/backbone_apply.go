@@ -1,0 +1,93 @@
+package agent
+
+import (
+	"fmt"
+	"net/netip"
+
+	"strait/internal/agent/backbone"
+)
+
+// Backbone links this host's VPC namespaces to other hosts'
+// (*backbone.Backbone implements it).
+type Backbone interface {
+	SetPeers(peers []backbone.Peer) error
+	SetVPC(vpcID string, vni uint32, namespace string, remote map[netip.Prefix]string) error
+	RemoveVPC(vpcID string) error
+	// Close stops carrying traffic (Agent.Close calls it).
+	Close() error
+}
+
+// backboneState is what the agent last gave its backbone.
+type backboneState struct {
+	vpcs    map[string]bool // VPCs joined with SetVPC
+	skipped map[string]bool // "VPC subnet host" of remote subnets not routed, logged once
+}
+
+// applyBackbone gives the backbone st's peers and, for every VPC namespace
+// that exists (ready) and has remote subnets of a peer, those subnets; VPCs
+// that no longer need the backbone leave it. Remote subnets of hosts that are
+// not peers (such as the server's in-process agent, which does not join the
+// backbone) are skipped and logged once. It returns the VPCs whose backbone
+// failed (not ready: the next Apply retries them) and the errors.
+func (a *Agent) applyBackbone(st State, ready map[string]bool) (failed map[string]bool, errs []error) {
+	failed = map[string]bool{}
+	if a.bb == nil {
+		return failed, nil
+	}
+	if a.bbState.vpcs == nil {
+		a.bbState = backboneState{vpcs: map[string]bool{}, skipped: map[string]bool{}}
+	}
+	peerErr := a.bb.SetPeers(st.Peers)
+	if peerErr != nil {
+		errs = append(errs, fmt.Errorf("backbone peers: %w", peerErr))
+	}
+	peers := map[string]bool{}
+	for _, p := range st.Peers {
+		peers[p.HostID] = true
+	}
+	skipped := map[string]bool{}
+	want := map[string]bool{}
+	for _, v := range st.VPCs {
+		if !ready[v.ID] {
+			want[v.ID] = a.bbState.vpcs[v.ID] // left as it is until its namespace is back
+			continue
+		}
+		remote := map[netip.Prefix]string{}
+		for _, r := range v.Remote {
+			if peers[r.Host] {
+				remote[r.CIDR.Masked()] = r.Host
+				continue
+			}
+			key := v.ID + " " + r.CIDR.String() + " " + r.Host
+			skipped[key] = true
+			if !a.bbState.skipped[key] {
+				a.log.Warn("not routing a remote subnet: its host is not a backbone peer (the server's own data plane does not join the backbone yet; or the host has no backbone key, address or the same method)",
+					"vpc", v.ID, "subnet", r.ID, "cidr", r.CIDR, "host", r.Host)
+			}
+		}
+		if len(remote) == 0 {
+			continue
+		}
+		want[v.ID] = true
+		if peerErr != nil {
+			failed[v.ID] = true
+		}
+		if err := a.bb.SetVPC(v.ID, backbone.DefaultVNI(v.ID), a.host.Namespace(v.ID), remote); err != nil {
+			errs = append(errs, fmt.Errorf("vpc %s backbone: %w", v.ID, err))
+			failed[v.ID] = true
+		}
+		a.bbState.vpcs[v.ID] = true
+	}
+	a.bbState.skipped = skipped
+	for id := range a.bbState.vpcs {
+		if want[id] {
+			continue
+		}
+		if err := a.bb.RemoveVPC(id); err != nil {
+			errs = append(errs, fmt.Errorf("vpc %s leaving the backbone: %w", id, err))
+			continue
+		}
+		delete(a.bbState.vpcs, id)
+	}
+	return failed, errs
+}
