@@ -13,10 +13,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"sync"
 
 	"strait/internal/agent"
+	"strait/internal/agent/backbone"
 	"strait/internal/dataplane"
 	"strait/internal/model"
 	"strait/internal/placement"
@@ -33,12 +35,16 @@ type Local interface {
 	Traffic() map[string]dataplane.Stats
 }
 
-// Remote is a host of the registry: the zones it serves and whether it
-// reports (a host that missed its heartbeats is not reachable).
+// Remote is a host of the registry: the zones it serves, whether it reports
+// (a host that missed its heartbeats is not reachable) and how it joins the
+// backbone (its address, method and public key, as its agent reported them).
 type Remote struct {
-	ID        string
-	Zones     []string
-	Reachable bool
+	ID              string
+	Zones           []string
+	Reachable       bool
+	BackboneAddress netip.Addr
+	BackboneMethod  string
+	BackboneKey     backbone.Key
 }
 
 // Config is what a Fleet works with.
@@ -53,7 +59,11 @@ type Config struct {
 	// RecordHealth records a target's health as the hosts' views combine
 	// (placement.Health); nil: not recorded.
 	RecordHealth func(placement.TargetHealth)
-	Logger       *slog.Logger
+	// PairSecret returns the region's backbone pair secret, from which each
+	// pair of hosts gets its preshared key (backbone.PairKey); read once. Nil:
+	// hosts get no backbone peers.
+	PairSecret func(ctx context.Context) ([]byte, error)
+	Logger     *slog.Logger
 }
 
 // Fleet applies desired states across the local agent and the remote hosts.
@@ -70,11 +80,15 @@ type Fleet struct {
 	record   func(placement.TargetHealth)
 	log      *slog.Logger
 
+	pairSecret func(ctx context.Context) ([]byte, error)
+
 	mu       sync.Mutex
 	remotes  []Remote                    // as of the last Apply; nil: the local agent alone
 	parts    map[string]agent.State      // as of the last Apply with remotes
 	reports  map[string]placement.Report // host → its latest report
 	realized placement.Realized          // parts and reports combined
+	secret   []byte                      // the pair secret, once read
+	skipped  map[string]string           // hosts and pairs left off the backbone, as last logged
 }
 
 // New returns a fleet over cfg.Local and the hosts cfg.Hosts lists.
@@ -84,11 +98,12 @@ func New(cfg Config) *Fleet {
 	}
 	return &Fleet{local: cfg.Local, hosts: cfg.Hosts, pub: placement.NewPublisher(cfg.RevisionBase),
 		traffic: placement.NewTraffic(), health: placement.NewHealth(), record: cfg.RecordHealth, log: cfg.Logger,
-		reports: map[string]placement.Report{}}
+		reports: map[string]placement.Report{}, pairSecret: cfg.PairSecret}
 }
 
-// Apply splits st over the hosts, publishes the remote hosts' parts and applies
-// the local part. Without remote hosts the local agent applies st itself. When
+// Apply splits st over the hosts, adds to each remote host's part its backbone
+// peers, publishes the remote hosts' parts and applies the local part. Without
+// remote hosts the local agent applies st itself. When
 // the host list cannot be read, the hosts of the last Apply stand.
 func (f *Fleet) Apply(ctx context.Context, st agent.State) error {
 	remotes, err := f.hosts(ctx)
@@ -123,6 +138,15 @@ func (f *Fleet) Apply(ctx context.Context, st agent.State) error {
 		hs = append(hs, placement.Host{ID: r.ID, Zones: r.Zones})
 	}
 	parts := placement.Split(st, hs)
+	peers, perr := f.backbonePeers(ctx, remotes)
+	err = joinErr(err, perr)
+	for _, r := range remotes {
+		if p := peers[r.ID]; p != nil {
+			part := parts[r.ID]
+			part.Peers = p
+			parts[r.ID] = part
+		}
+	}
 	for _, r := range remotes {
 		if rev, changed := f.pub.Set(r.ID, parts[r.ID]); changed {
 			f.log.Debug("host part published", "host", r.ID, "revision", rev)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"strait/internal/agent"
+	"strait/internal/agent/backbone"
 	"strait/internal/agent/netns"
 	"strait/internal/dataplane"
 	"strait/internal/fleet"
@@ -221,5 +222,56 @@ func TestTargetHealthCombinesLocalAndRemoteViews(t *testing.T) {
 	}
 	if got := last("i-b"); got != model.TargetUnhealthy {
 		t.Fatalf("host-b removed: %q, want the local view", got)
+	}
+}
+
+// Each remote host's part lists the other hosts it links to over the backbone,
+// with the pair's preshared key from the pair secret (the same on both sides)
+// and the peer's public key; a plain host is no peer of encrypted ones, a host
+// without a backbone is nobody's, and a changed key publishes a new revision.
+func TestPartsCarryBackbonePeers(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	key := func(b byte) backbone.Key { var k backbone.Key; k[0] = b; return k }
+	addr := netip.MustParseAddr
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	hosts := &hostList{}
+	remotes := []fleet.Remote{
+		{ID: "host-a", Zones: []string{"us-east-1a"}, Reachable: true, BackboneAddress: addr("192.0.2.1"), BackboneMethod: string(backbone.MethodUserspace), BackboneKey: key(1)},
+		{ID: "host-b", Zones: []string{"us-east-1b"}, Reachable: true, BackboneAddress: addr("192.0.2.2"), BackboneMethod: string(backbone.MethodUserspace), BackboneKey: key(2)},
+		{ID: "host-c", Zones: []string{"us-east-1c"}, Reachable: true, BackboneAddress: addr("192.0.2.3"), BackboneMethod: string(backbone.MethodPlain)},
+		{ID: "host-d", Zones: []string{"us-east-1d"}, Reachable: true, BackboneAddress: addr("192.0.2.4"), BackboneMethod: "none"},
+	}
+	hosts.set(remotes...)
+	f := fleet.New(fleet.Config{Local: &fakeLocal{}, Hosts: hosts.list, RevisionBase: 100,
+		PairSecret: func(context.Context) ([]byte, error) { return secret, nil }})
+	if err := f.Apply(ctx, region()); err != nil {
+		t.Fatal(err)
+	}
+	psk, err := backbone.PairKey(secret, "host-a", "host-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := func(host string) placement.Update { return <-f.Watch(ctx, host, 0) }
+	a, b := part("host-a"), part("host-b")
+	wantA := []backbone.Peer{{HostID: "host-b", Underlay: addr("192.0.2.2"), Keys: backbone.Keys{Public: key(2), Preshared: psk}}}
+	wantB := []backbone.Peer{{HostID: "host-a", Underlay: addr("192.0.2.1"), Keys: backbone.Keys{Public: key(1), Preshared: psk}}}
+	if !reflect.DeepEqual(a.State.Peers, wantA) || !reflect.DeepEqual(b.State.Peers, wantB) {
+		t.Fatalf("peers: host-a %+v, host-b %+v; want %+v and %+v", a.State.Peers, b.State.Peers, wantA, wantB)
+	}
+	for _, h := range []string{"host-c", "host-d"} {
+		if p := part(h).State.Peers; p != nil {
+			t.Errorf("%s has peers %+v, want none", h, p)
+		}
+	}
+
+	remotes[1].BackboneKey = key(3)
+	hosts.set(remotes...)
+	if err := f.Apply(ctx, region()); err != nil {
+		t.Fatal(err)
+	}
+	next := <-f.Watch(ctx, "host-a", a.Revision)
+	if len(next.State.Peers) != 1 || next.State.Peers[0].Keys.Public != key(3) {
+		t.Fatalf("after host-b's new key, host-a's part (revision %d) has peers %+v", next.Revision, next.State.Peers)
 	}
 }
