@@ -66,8 +66,9 @@ type Registry struct {
 	st  *store.Store
 	cfg Config
 
-	mu sync.Mutex
-	ca *CA // loaded once: the CA never changes
+	mu         sync.Mutex
+	ca         *CA    // loaded once: the CA never changes
+	pairSecret []byte // loaded once: the backbone pair secret never changes
 }
 
 // New returns the registry over st.
@@ -168,7 +169,11 @@ type EnrolInput struct {
 	CSRPEM          []byte
 	Zones           []string
 	BackboneAddress string
-	Version         string
+	// BackboneMethod and BackboneKey say how the host joins the backbone
+	// (model.BackboneWireGuardGo and its public key, base64); "" for none.
+	BackboneMethod string
+	BackboneKey    string
+	Version        string
 }
 
 // Enrol admits a host: the token must be known, unused and unexpired (it is
@@ -199,6 +204,10 @@ func (r *Registry) Enrol(ctx context.Context, in EnrolInput) (model.Host, []byte
 	if err := checkBackboneAddress(in.BackboneAddress); err != nil {
 		return model.Host{}, nil, err
 	}
+	method, err := checkBackbone(in.BackboneMethod, in.BackboneKey)
+	if err != nil {
+		return model.Host{}, nil, err
+	}
 	now := r.cfg.Now().UTC()
 	keyID, err := csrKeyID(in.CSRPEM)
 	if err != nil {
@@ -215,7 +224,7 @@ func (r *Registry) Enrol(ctx context.Context, in EnrolInput) (model.Host, []byte
 	if err != nil {
 		return model.Host{}, nil, err
 	}
-	h := model.Host{ID: id, Zones: zones, BackboneAddress: in.BackboneAddress, BackboneMethod: model.BackboneNone,
+	h := model.Host{ID: id, Zones: zones, BackboneAddress: in.BackboneAddress, BackboneMethod: method, BackboneKey: in.BackboneKey,
 		Version: in.Version, AgentState: "enrolled", Enrolled: now, LastReport: now,
 		CertSerial: Serial(cert), CertNotAfter: cert.NotAfter.UTC(), Token: t.ID}
 	again := false
@@ -263,7 +272,7 @@ func (r *Registry) Enrol(ctx context.Context, in EnrolInput) (model.Host, []byte
 		r.cfg.Logger.Info("host enrolled again with its token and key (its first answer was lost): a new certificate replaces the one it never got",
 			"host", id, "zones", zones, "token", t.ID)
 	} else {
-		r.cfg.Logger.Info("host enrolled", "host", id, "zones", zones, "backbone_address", in.BackboneAddress, "version", in.Version, "token", t.ID)
+		r.cfg.Logger.Info("host enrolled", "host", id, "zones", zones, "backbone_address", in.BackboneAddress, "backbone_method", method, "version", in.Version, "token", t.ID)
 	}
 	return h, certPEM, nil
 }
@@ -304,6 +313,8 @@ func (r *Registry) Authenticate(ctx context.Context, cert *x509.Certificate) (mo
 type Report struct {
 	Zones           []string
 	BackboneAddress string
+	BackboneMethod  string // as EnrolInput's
+	BackboneKey     string
 	Version         string
 	State           string
 }
@@ -316,6 +327,10 @@ func (r *Registry) Report(ctx context.Context, id string, rep Report) (model.Hos
 		return model.Host{}, err
 	}
 	if err := checkBackboneAddress(rep.BackboneAddress); err != nil {
+		return model.Host{}, err
+	}
+	method, err := checkBackbone(rep.BackboneMethod, rep.BackboneKey)
+	if err != nil {
 		return model.Host{}, err
 	}
 	var h model.Host
@@ -334,6 +349,7 @@ func (r *Registry) Report(ctx context.Context, id string, rep Report) (model.Hos
 			h.Zones = zones
 		}
 		h.BackboneAddress, h.Version, h.AgentState = rep.BackboneAddress, rep.Version, rep.State
+		h.BackboneMethod, h.BackboneKey = method, rep.BackboneKey
 		h.LastReport = r.cfg.Now().UTC()
 		return tx.Put(hostKey(id), h)
 	})

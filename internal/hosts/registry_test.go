@@ -327,3 +327,44 @@ func TestEnrolAgainWithTheSameKey(t *testing.T) {
 		t.Fatal("a removed host enrolled again with its old token")
 	}
 }
+
+// The backbone fields come with reports: method and public key are recorded,
+// an encrypted method without a key or a malformed key is refused, no method
+// is "none". The pair secret is made once and shared by replicas.
+func TestBackboneMethodKeyAndPairSecret(t *testing.T) {
+	st := openStore(t)
+	c := &clock{now: time.Now().UTC()}
+	r := newRegistry(t, st, c)
+	ctx := context.Background()
+	h, _ := enrol(t, r, "us-east-1b")
+	if h.BackboneMethod != model.BackboneNone || h.BackboneKey != "" {
+		t.Fatalf("enrolled without a backbone: method %q key %q", h.BackboneMethod, h.BackboneKey)
+	}
+	key := "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=" // 32 bytes
+	rep := Report{Zones: []string{"us-east-1b"}, BackboneAddress: "192.0.2.9", BackboneMethod: model.BackboneWireGuardGo, BackboneKey: key}
+	got, err := r.Report(ctx, h.ID, rep)
+	if err != nil || got.BackboneMethod != model.BackboneWireGuardGo || got.BackboneKey != key {
+		t.Fatalf("report with a key: %+v, %v", got, err)
+	}
+	for _, bad := range []Report{
+		{BackboneMethod: model.BackboneWireGuardGo},
+		{BackboneMethod: model.BackboneWireGuardGo, BackboneKey: "AQID"},
+		{BackboneMethod: "ipsec", BackboneKey: key},
+	} {
+		bad.Zones, bad.BackboneAddress = rep.Zones, rep.BackboneAddress
+		if _, err := r.Report(ctx, h.ID, bad); !errors.Is(err, model.ErrInvalid) && !errors.Is(err, model.ErrMissing) {
+			t.Errorf("report %+v: got %v, want it refused", bad, err)
+		}
+	}
+	if list, _ := r.Hosts(ctx); list[0].BackboneKey != key {
+		t.Errorf("a refused report changed the key: %q", list[0].BackboneKey)
+	}
+	s1, err := r.PairSecret(ctx)
+	if err != nil || len(s1) != 32 {
+		t.Fatalf("pair secret %d bytes, %v", len(s1), err)
+	}
+	s2, err := newRegistry(t, st, c).PairSecret(ctx)
+	if err != nil || string(s1) != string(s2) {
+		t.Fatalf("another replica's pair secret differs (%v)", err)
+	}
+}

@@ -13,6 +13,8 @@ const (
 	KindHostCA = "hostca"
 	// KindJoinToken is a one-time join token, stored hashed.
 	KindJoinToken = "jointoken"
+	// KindBackboneSecret is the region's backbone pair secret (one record).
+	KindBackboneSecret = "backbonesecret"
 )
 
 // PrefixHost is the prefix of host IDs (host-<16 hex digits>).
@@ -31,21 +33,33 @@ const (
 	ReasonHostRemoved Reason = "host-removed"
 )
 
-// BackboneNone is the backbone method of a host until the backbone between
-// hosts exists: its traffic is not carried to other hosts.
-const BackboneNone = "none"
+// Backbone methods a host reports (the values of backbone.Method).
+const (
+	// BackboneNone: the host's agent does not join the backbone (an agent
+	// from before the backbone): its traffic is not carried to other hosts.
+	BackboneNone = "none"
+	// BackboneWireGuard is the kernel's WireGuard.
+	BackboneWireGuard = "wireguard"
+	// BackboneWireGuardGo is WireGuard in the agent's process on a TUN device.
+	BackboneWireGuardGo = "wireguard-go"
+	// BackbonePlain is unencrypted VXLAN, for trusted networks only.
+	BackbonePlain = "plain"
+)
 
 // Host is a host that joined the region: the availability zones it serves, the
 // address other hosts reach it on, and what its agent last reported.
 type Host struct {
-	ID              string    `json:"id"`
-	Zones           []string  `json:"zones"`
-	BackboneAddress string    `json:"backbone_address"`
-	BackboneMethod  string    `json:"backbone_method"`
-	Version         string    `json:"version"`
-	AgentState      string    `json:"agent_state,omitempty"`
-	Enrolled        time.Time `json:"enrolled"`
-	LastReport      time.Time `json:"last_report"`
+	ID              string   `json:"id"`
+	Zones           []string `json:"zones"`
+	BackboneAddress string   `json:"backbone_address"`
+	BackboneMethod  string   `json:"backbone_method"`
+	// BackboneKey is the host's WireGuard public key (base64), "" when it
+	// reported none.
+	BackboneKey string    `json:"backbone_key,omitempty"`
+	Version     string    `json:"version"`
+	AgentState  string    `json:"agent_state,omitempty"`
+	Enrolled    time.Time `json:"enrolled"`
+	LastReport  time.Time `json:"last_report"`
 	// CertSerial is the serial number (hex) of the one certificate the host may
 	// use; CertNotAfter is when it expires.
 	CertSerial   string    `json:"cert_serial"`
@@ -82,4 +96,18 @@ type JoinToken struct {
 	// an agent cut off before it got its certificate may enrol again with the
 	// same token and key, as the same host, until the token expires.
 	UsedKey string `json:"used_key,omitempty"`
+}
+
+// BackboneSecret is the region's backbone pair secret: each pair of hosts gets
+// a preshared key derived from it (backbone.PairKey), handed to those two
+// hosts only. It is in the store only: never logged (see LogValue), never
+// served.
+type BackboneSecret struct {
+	Secret  []byte    `json:"secret"`
+	Created time.Time `json:"created"`
+}
+
+// LogValue keeps the secret out of logs.
+func (s BackboneSecret) LogValue() slog.Value {
+	return slog.GroupValue(slog.Time("created", s.Created), slog.String("secret", "[redacted]"))
 }
