@@ -194,7 +194,16 @@ func TestEnrolAgainAfterACutOff(t *testing.T) {
 func TestRunEnrolsOnceThenReports(t *testing.T) {
 	f := start(t)
 	dir := t.TempDir()
-	cfg := AgentConfig{Server: f.url, Token: f.token(t).String(), DataDir: dir, Zones: []string{"us-east-1b"}, Version: "test"}
+	key, err := BackboneKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := key.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := AgentConfig{Server: f.url, Token: f.token(t).String(), DataDir: dir, Zones: []string{"us-east-1b"}, Version: "test",
+		BackboneMethod: model.BackboneWireGuardGo, BackboneKey: pub}
 	runFor := func(cfg AgentConfig, until func() bool) error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -224,6 +233,9 @@ func TestRunEnrolsOnceThenReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := hostsList()[0]
+	if first.BackboneMethod != model.BackboneWireGuardGo || first.BackboneKey != pub.String() {
+		t.Fatalf("enrolled with backbone method %q key %q, want %s %s", first.BackboneMethod, first.BackboneKey, model.BackboneWireGuardGo, pub)
+	}
 	cfg.Token = "" // a restart needs none
 	cfg.Version = "restarted"
 	if err := runFor(cfg, func() bool { l := hostsList(); return len(l) == 1 && l[0].Version == "restarted" }); err != nil {
@@ -235,7 +247,7 @@ func TestRunEnrolsOnceThenReports(t *testing.T) {
 	if err := f.reg.Remove(context.Background(), first.ID); err != nil {
 		t.Fatal(err)
 	}
-	err := runFor(cfg, func() bool { return false })
+	err = runFor(cfg, func() bool { return false })
 	if apiCode(err) != CodeHostRemoved {
 		t.Fatalf("run of a removed host: %v", err)
 	}

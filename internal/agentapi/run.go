@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"strait/internal/agent/backbone"
 )
 
 // AgentConfig is what `strait agent` takes.
@@ -21,7 +23,12 @@ type AgentConfig struct {
 	// BackboneAddress is the address other hosts reach this one on (empty: the
 	// address the server sees the agent's connections come from).
 	BackboneAddress string
-	Version         string
+	// BackboneMethod and BackboneKey are how the host joins the backbone
+	// (backbone.Method) and its public key, reported at enrolment and with
+	// each heartbeat; "" and zero: it does not join.
+	BackboneMethod string
+	BackboneKey    backbone.Key
+	Version        string
 	// Serve runs the host's data plane with the enrolled client, alongside the
 	// heartbeats, until ctx is done (nil: heartbeats only). Its error ends Run.
 	Serve  func(ctx context.Context, c *Client) error
@@ -61,7 +68,8 @@ func Run(ctx context.Context, cfg AgentConfig) error {
 		return fmt.Errorf("this host is not enrolled (%s holds no credentials): give a join token, --token (from `strait host token create` on the server)", cfg.DataDir)
 	default:
 		var resp EnrolResponse
-		id, resp, err = Enrol(ctx, cfg.DataDir, serverURL, cfg.Token, EnrolRequest{Zones: cfg.Zones, BackboneAddress: cfg.BackboneAddress, Version: cfg.Version})
+		id, resp, err = Enrol(ctx, cfg.DataDir, serverURL, cfg.Token, EnrolRequest{Zones: cfg.Zones, BackboneAddress: cfg.BackboneAddress,
+			BackboneMethod: cfg.BackboneMethod, BackboneKey: keyText(cfg.BackboneKey), Version: cfg.Version})
 		if err != nil {
 			return fmt.Errorf("enrolling with %s: %w", serverURL, err)
 		}
@@ -77,7 +85,8 @@ func Run(ctx context.Context, cfg AgentConfig) error {
 		go func() { served <- cfg.Serve(serveCtx, c) }()
 		defer func() { stop(); <-served }()
 	}
-	rep := Report{Zones: cfg.Zones, BackboneAddress: cfg.BackboneAddress, Version: cfg.Version, State: "running"}
+	rep := Report{Zones: cfg.Zones, BackboneAddress: cfg.BackboneAddress, BackboneMethod: cfg.BackboneMethod,
+		BackboneKey: keyText(cfg.BackboneKey), Version: cfg.Version, State: "running"}
 	reachable, first := true, true
 	for {
 		select {
@@ -124,4 +133,12 @@ func seconds(s float64) time.Duration {
 		d = time.Second
 	}
 	return d
+}
+
+// keyText is a public key as reported: base64, "" for none.
+func keyText(k backbone.Key) string {
+	if k.IsZero() {
+		return ""
+	}
+	return k.String()
 }

@@ -226,7 +226,7 @@ func (s *Server) enrol(r *http.Request, body []byte) (any, error) {
 		req.BackboneAddress = remoteIP(r)
 	}
 	h, certPEM, err := s.reg.Enrol(r.Context(), hosts.EnrolInput{Token: req.Token, CSRPEM: []byte(req.CSR), Zones: req.Zones,
-		BackboneAddress: req.BackboneAddress, Version: req.Version})
+		BackboneAddress: req.BackboneAddress, BackboneMethod: req.BackboneMethod, BackboneKey: req.BackboneKey, Version: req.Version})
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +246,8 @@ func (s *Server) heartbeat(r *http.Request, host model.Host, body []byte) (any, 
 	if rep.BackboneAddress == "" {
 		rep.BackboneAddress = remoteIP(r)
 	}
-	h, err := s.reg.Report(r.Context(), host.ID, hosts.Report{Zones: rep.Zones, BackboneAddress: rep.BackboneAddress, Version: rep.Version, State: rep.State})
+	h, err := s.reg.Report(r.Context(), host.ID, hosts.Report{Zones: rep.Zones, BackboneAddress: rep.BackboneAddress,
+		BackboneMethod: rep.BackboneMethod, BackboneKey: rep.BackboneKey, Version: rep.Version, State: rep.State})
 	if err != nil {
 		return nil, err
 	}

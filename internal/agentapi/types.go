@@ -70,12 +70,16 @@ type StateReport struct {
 const DefaultPort = "8788"
 
 // EnrolRequest is what an agent sends to join the region. An empty
-// BackboneAddress means the address the request came from.
+// BackboneAddress means the address the request came from. BackboneMethod is
+// how the host joins the backbone (backbone.Method; empty: it does not) and
+// BackboneKey its WireGuard public key (base64).
 type EnrolRequest struct {
 	Token           string   `json:"token"`
 	CSR             string   `json:"csr"`
 	Zones           []string `json:"zones"`
 	BackboneAddress string   `json:"backbone_address,omitempty"`
+	BackboneMethod  string   `json:"backbone_method,omitempty"`
+	BackboneKey     string   `json:"backbone_key,omitempty"`
 	Version         string   `json:"version"`
 }
 
@@ -89,10 +93,12 @@ type EnrolResponse struct {
 }
 
 // Report is an agent's heartbeat. An empty BackboneAddress means the address
-// the request came from.
+// the request came from; the backbone fields are EnrolRequest's.
 type Report struct {
 	Zones           []string `json:"zones"`
 	BackboneAddress string   `json:"backbone_address,omitempty"`
+	BackboneMethod  string   `json:"backbone_method,omitempty"`
+	BackboneKey     string   `json:"backbone_key,omitempty"`
 	Version         string   `json:"version"`
 	State           string   `json:"state"`
 }
