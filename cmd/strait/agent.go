@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"strait/internal/agent"
+	"strait/internal/agent/backbone"
 	"strait/internal/agent/netns"
 	"strait/internal/agentapi"
 	"strait/internal/hostagent"
@@ -23,7 +25,7 @@ import (
 func agentCommand() *cobra.Command {
 	var cfg agentapi.AgentConfig
 	var verbose bool
-	var forwarding string
+	var forwarding, backboneMode string
 	cmd := &cobra.Command{
 		Use:   "agent --server URL --token TOKEN --zones ZONE[,ZONE…]",
 		Short: "Join this host to a Strait region and serve availability zones (in progress)",
@@ -40,9 +42,18 @@ The agent then serves its zones: it watches the host's part of the region's desi
 network namespaces named after --data-dir (like the server's) and reports what it realized,
 so that instances in its zones become running once it has them. It needs root. Stopped, it
 leaves the namespaces for the next start to adopt; ` + "`strait down --data-dir DIR`" + ` removes them.
-In this increment hosts do not carry traffic to each other (no backbone yet). Each host
-reports the health of the targets its load balancer nodes check; the server combines the
-hosts' views (a target is healthy when a reachable host sees it healthy).`,
+
+Hosts carry their VPCs' traffic to each other over the backbone: with --backbone auto (the
+default) WireGuard in this process on a TUN device (wireguard-go; this kernel module is not
+used yet), keyed by the server: the agent makes its key pair on the first start, keeps the
+private key in --data-dir (backbone.key, 0600) and reports only the public key; the server
+hands each host its peers' public keys and a preshared key per pair. --backbone plain sends
+VXLAN unencrypted, for trusted networks only, and links only with hosts that run plain too.
+Backbone traffic stops with the agent. Instances of one VPC on different agents' hosts reach
+each other; the server's own data plane (zones no agent serves) does not join the backbone
+yet, so its subnets are not reached from agents' hosts, and endpoint traffic does not cross
+hosts yet. Each host reports the health of the targets its load balancer nodes check; the
+server combines the hosts' views (a target is healthy when a reachable host sees it healthy).`,
 		Example: `  strait agent --server https://10.0.0.1:8788 --token abc123.… --zones us-east-1b`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -60,6 +71,15 @@ hosts' views (a target is healthy when a reachable host sees it healthy).`,
 			if err != nil {
 				return fmt.Errorf("--forwarding: %w", err)
 			}
+			method, err := backboneMethod(backboneMode)
+			if err != nil {
+				return err
+			}
+			underlay, err := backboneAddress(cfg.BackboneAddress, cfg.Server)
+			if err != nil {
+				return err
+			}
+			cfg.BackboneAddress, cfg.BackboneMethod = underlay.String(), string(method)
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 			cfg.Logger = log
 			cfg.Version = version()
@@ -71,15 +91,24 @@ hosts' views (a target is healthy when a reachable host sees it healthy).`,
 				return err
 			}
 			defer lock.Close()
+			key, err := agentapi.BackboneKey(cfg.DataDir)
+			if err != nil {
+				return fmt.Errorf("the host's backbone key: %w", err)
+			}
+			if cfg.BackboneKey, err = key.PublicKey(); err != nil {
+				return fmt.Errorf("the host's backbone key: %w", err)
+			}
 			cfg.Serve = func(ctx context.Context, c *agentapi.Client) error {
 				// Target health goes to the server with each report, where the
 				// hosts' views combine.
 				health := hostagent.NewHealthView()
-				dp, err := hostagent.NewDataplane(hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: forward, Report: health.Record, Logger: log})
+				bb := &backbone.Config{HostID: c.HostID(), Underlay: underlay, Mode: backboneMode, PrivateKey: key}
+				dp, err := hostagent.NewDataplane(hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: forward, Report: health.Record,
+					Backbone: bb, Logger: log})
 				if err != nil {
 					return err
 				}
-				defer dp.Close()
+				defer dp.Close() // with the backbone: its traffic stops
 				log.Info("serving the host's zones", "host", c.HostID(), "zones", cfg.Zones, "namespaces", "strait-"+netns.TagFor(cfg.DataDir)+"-…")
 				return hostagent.Serve(ctx, c, dp, health, log)
 			}
@@ -94,10 +123,42 @@ hosts' views (a target is healthy when a reachable host sees it healthy).`,
 	f.StringSliceVar(&cfg.Zones, "zones", nil, "the availability zones this host serves, comma-separated (e.g. us-east-1b)")
 	f.StringVar(&cfg.DataDir, "data-dir", defaultAgentDataDir(), "directory for the host's key, certificate and the region's CA")
 	f.StringVar(&cfg.BackboneAddress, "backbone-address", "", "the IP address other hosts reach this one on (default: the address the server sees this host's connections come from)")
+	f.StringVar(&backboneMode, "backbone", backbone.ModeAuto, "how the backbone to other hosts is carried: auto (WireGuard) or plain (unencrypted, for trusted networks only; every host must run plain)")
 	f.StringVar(&forwarding, "forwarding", agent.ForwardKernel.String(), "how endpoint traffic is carried: kernel or relay (as strait server --forwarding)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages (each heartbeat)")
 	_ = cmd.MarkFlagRequired("zones")
 	return cmd
+}
+
+// backboneMethod is the method a --backbone mode gives.
+func backboneMethod(mode string) (backbone.Method, error) {
+	switch mode {
+	case backbone.ModeAuto:
+		return backbone.MethodUserspace, nil
+	case backbone.ModePlain:
+		return backbone.MethodPlain, nil
+	}
+	return "", fmt.Errorf("--backbone %q: want %s or %s", mode, backbone.ModeAuto, backbone.ModePlain)
+}
+
+// backboneAddress is the host's backbone address: --backbone-address, or the
+// address the kernel picks for reaching the server (what the server sees).
+func backboneAddress(flag, server string) (netip.Addr, error) {
+	if flag == "" {
+		a, err := agentapi.LocalAddress(server)
+		if err != nil {
+			return netip.Addr{}, fmt.Errorf("%w (or give --backbone-address)", err)
+		}
+		if !a.Is4() {
+			return netip.Addr{}, fmt.Errorf("this host reaches the server from %s; the backbone needs an IPv4 address: give --backbone-address", a)
+		}
+		return a, nil
+	}
+	a, err := netip.ParseAddr(flag)
+	if err != nil || !a.Is4() {
+		return netip.Addr{}, fmt.Errorf("--backbone-address %q: want this host's IPv4 address on the network between the hosts", flag)
+	}
+	return a, nil
 }
 
 // defaultAgentDataDir is /var/lib/strait-agent for root and

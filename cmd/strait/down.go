@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"strait/internal/agent/backbone"
 	"strait/internal/agent/netns"
 	"strait/internal/hostagent"
 )
@@ -20,7 +22,7 @@ func downCommand() *cobra.Command {
 		Short: "Remove every namespace, interface, address and rule the server created on this host",
 		Long: `Remove everything the netns data plane of the server (or ` + "`strait agent`" + `) with --data-dir
 created on this host: instance namespaces (their processes are stopped first), VPC namespaces with their
-interfaces, addresses and nftables rules, and /etc/netns entries. The state in the data
+interfaces, addresses and nftables rules, an agent's backbone endpoint, and /etc/netns entries. The state in the data
 directory stays: a server started again rebuilds the data plane from it. With --all,
 remove what every Strait server on this host created. Stop the server first.`,
 		Args: cobra.NoArgs,
@@ -33,6 +35,12 @@ remove what every Strait server on this host created. Stop the server first.`,
 				tag = netns.TagFor(dataDir)
 			}
 			removed, err := netns.Down(tag)
+			if tag != "" {
+				// An agent's backbone endpoint (namespace and TUN device) is
+				// "strait-<tag>-backbone", which netns.Down removes with the
+				// others; this takes whatever is left of it.
+				err = errors.Join(err, backbone.Down(tag))
+			}
 			for _, ns := range removed {
 				fmt.Fprintln(cmd.OutOrStdout(), "removed", ns)
 			}

@@ -79,8 +79,10 @@ func hostListCommand(f *hostFlags) *cobra.Command {
 		Use:   "list",
 		Short: "List the hosts: zones, backbone, state, last report, version",
 		Long: `List the hosts that joined the region. STATE is ready, or unreachable since the time it
-missed its third heartbeat. METHOD is the backbone's encryption; "none" until the backbone
-between hosts exists (hosts do not carry traffic yet).`,
+missed its third heartbeat. METHOD is how the host's agent carries the backbone to other
+hosts: wireguard-go (WireGuard in the agent's process), plain (unencrypted, asked for with
+--backbone plain), or none (an agent that does not join it). KEY says whether the host
+reported its WireGuard public key (-o json shows it; private keys never leave the hosts).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out nativeapi.HostList
@@ -91,13 +93,17 @@ between hosts exists (hosts do not carry traffic yet).`,
 				return printJSON(cmd.OutOrStdout(), out)
 			}
 			t := newTable(cmd.OutOrStdout())
-			t.row("HOST_ID", "ZONES", "BACKBONE_ADDRESS", "METHOD", "STATE", "LAST_REPORT", "VERSION")
+			t.row("HOST_ID", "ZONES", "BACKBONE_ADDRESS", "METHOD", "KEY", "STATE", "LAST_REPORT", "VERSION")
 			for _, h := range out.Hosts {
 				state := h.State
 				if h.UnreachableSince != nil {
 					state += " since " + h.UnreachableSince.UTC().Format(time.RFC3339)
 				}
-				t.row(h.HostID, strings.Join(h.Zones, ","), h.BackboneAddress, h.BackboneMethod, state, age(h.LastReport)+" ago", h.Version)
+				key := "-"
+				if h.BackboneKey != "" {
+					key = "set"
+				}
+				t.row(h.HostID, strings.Join(h.Zones, ","), h.BackboneAddress, h.BackboneMethod, key, state, age(h.LastReport)+" ago", h.Version)
 			}
 			return t.flush()
 		},

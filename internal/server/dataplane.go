@@ -3,12 +3,14 @@ package server
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"strait/internal/agent"
+	"strait/internal/agent/backbone"
 	"strait/internal/agent/netns"
 	"strait/internal/dataplane"
 	"strait/internal/fdbudget"
@@ -64,7 +66,12 @@ func remoteHosts(reg *hosts.Registry) func(ctx context.Context) ([]fleet.Remote,
 		}
 		out := make([]fleet.Remote, 0, len(list))
 		for _, h := range list {
-			out = append(out, fleet.Remote{ID: h.ID, Zones: h.Zones, Reachable: h.State == hosts.StateReady})
+			r := fleet.Remote{ID: h.ID, Zones: h.Zones, Reachable: h.State == hosts.StateReady, BackboneMethod: h.BackboneMethod}
+			r.BackboneAddress, _ = netip.ParseAddr(h.BackboneAddress) // checked by the registry
+			if h.BackboneKey != "" {
+				r.BackboneKey, _ = backbone.ParseKey(h.BackboneKey) // checked by the registry
+			}
+			out = append(out, r)
 		}
 		return out, nil
 	}

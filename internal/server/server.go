@@ -237,7 +237,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.agent = ag
 		recCfg.Dataplane = ag
 		if cfg.AgentListen != "" {
-			fl = fleet.New(fleet.Config{Local: ag, Hosts: remoteHosts(hostReg), RevisionBase: revisionBase(),
+			fl = fleet.New(fleet.Config{Local: ag, Hosts: remoteHosts(hostReg), PairSecret: hostReg.PairSecret, RevisionBase: revisionBase(),
 				RecordHealth: health.record, Logger: cfg.Logger})
 			health.fleet.Store(fl)
 			recCfg.Dataplane = fl
