@@ -1,0 +1,103 @@
+package agent_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"maps"
+	"net/netip"
+	"sync"
+	"testing"
+
+	"strait/internal/agent"
+	"strait/internal/agent/backbone"
+	"strait/internal/agent/firewall"
+	"strait/internal/agent/netns/netnstest"
+	"strait/internal/dataplane"
+)
+
+// fakeBackbone records what the agent gives it; SetVPC fails while fail is set.
+type fakeBackbone struct {
+	mu     sync.Mutex
+	peers  []backbone.Peer
+	vpcs   map[string]map[netip.Prefix]string
+	ns     map[string]string
+	fail   error
+	closed bool
+}
+
+func (b *fakeBackbone) SetPeers(p []backbone.Peer) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.peers = p
+	return nil
+}
+
+func (b *fakeBackbone) SetVPC(id string, _ uint32, namespace string, remote map[netip.Prefix]string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.fail != nil {
+		return b.fail
+	}
+	b.vpcs[id], b.ns[id] = maps.Clone(remote), namespace
+	return nil
+}
+
+func (b *fakeBackbone) RemoveVPC(id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.vpcs, id)
+	return nil
+}
+
+func (b *fakeBackbone) Close() error { b.closed = true; return nil }
+
+// Apply gives the backbone the peers and the VPC's remote subnets of peers
+// (a subnet of a host that is no peer, such as the server's "local", is left
+// out without failing the VPC); a failing SetVPC leaves the VPC not ready until
+// an Apply succeeds; a VPC without remote subnets leaves the backbone; Close
+// closes it.
+func TestApplyJoinsVPCsToTheBackbone(t *testing.T) {
+	h := netnstest.NewHost(t)
+	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	bb := &fakeBackbone{vpcs: map[string]map[netip.Prefix]string{}, ns: map[string]string{}}
+	a, err := agent.New(h, &firewall.Fake{}, dataplane.New(dataplane.Options{Dial: h.StartDial, Logger: log}), log, agent.WithBackbone(bb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	v := netnstest.VPC("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24")
+	local := v
+	local.Subnets = v.Subnets[:1]
+	peer := backbone.Peer{HostID: "host-2", Underlay: netip.MustParseAddr("192.0.2.2")}
+	st := agent.State{
+		VPCs: []agent.VPC{{VPC: local, Remote: []agent.RemoteSubnet{{Subnet: v.Subnets[1], Host: "host-2"}, {Subnet: v.Subnets[2], Host: "local"}}}},
+		Peers: []backbone.Peer{peer},
+	}
+	ctx := context.Background()
+
+	bb.fail = errors.New("no TUN device")
+	if err := a.Apply(ctx, st); err == nil || a.Ready(v.ID) {
+		t.Fatalf("failing backbone: Apply %v, VPC ready %v; want an error and not ready", err, a.Ready(v.ID))
+	}
+	bb.fail = nil
+	if err := a.Apply(ctx, st); err != nil || !a.Ready(v.ID) {
+		t.Fatalf("backbone back: Apply %v, VPC ready %v", err, a.Ready(v.ID))
+	}
+	want := map[netip.Prefix]string{v.Subnets[1].CIDR: "host-2"}
+	if !maps.Equal(bb.vpcs[v.ID], want) || bb.ns[v.ID] != h.Namespace(v.ID) || len(bb.peers) != 1 || bb.peers[0].HostID != "host-2" {
+		t.Fatalf("backbone got VPC %v in %s, peers %+v; want %v in %s and host-2", bb.vpcs[v.ID], bb.ns[v.ID], bb.peers, want, h.Namespace(v.ID))
+	}
+
+	alone := agent.State{VPCs: []agent.VPC{{VPC: local}}}
+	if err := a.Apply(ctx, alone); err != nil || !a.Ready(v.ID) {
+		t.Fatalf("without remote subnets: Apply %v, ready %v", err, a.Ready(v.ID))
+	}
+	if _, ok := bb.vpcs[v.ID]; ok || bb.peers != nil {
+		t.Fatalf("without remote subnets the VPC stays on the backbone (%v) or peers remain (%+v)", bb.vpcs, bb.peers)
+	}
+	a.Close()
+	if !bb.closed {
+		t.Error("Close left the backbone open")
+	}
+}
