@@ -132,7 +132,7 @@ func TestHostsJoinWithATokenAndMutualTLS(t *testing.T) {
 	agentDir := filepath.Join(t.TempDir(), "agent")
 	agent := env.Proc.StartAgent(t, "--token", token, "--zones", "us-east-1b", "--data-dir", agentDir)
 	h := cli.waitHost("the host to be ready", func(h nativeapi.Host) bool { return h.State == "ready" })
-	if strings.Join(h.Zones, ",") != "us-east-1b" || h.BackboneAddress != "127.0.0.1" || h.BackboneMethod != "none" || h.Version == "" {
+	if strings.Join(h.Zones, ",") != "us-east-1b" || h.BackboneAddress != "127.0.0.1" || h.BackboneMethod != "wireguard-go" || h.BackboneKey == "" || h.Version == "" {
 		t.Fatalf("host: %+v", h)
 	}
 	if table := cli.run(false, "host", "list"); !strings.Contains(table, h.HostID) || !strings.Contains(table, "ready") {
