@@ -44,12 +44,13 @@ so that instances in its zones become running once it has them. It needs root. S
 leaves the namespaces for the next start to adopt; ` + "`strait down --data-dir DIR`" + ` removes them.
 
 Hosts carry their VPCs' traffic to each other over the backbone: with --backbone auto (the
-default) WireGuard in this process on a TUN device (wireguard-go; this kernel module is not
-used yet), keyed by the server: the agent makes its key pair on the first start, keeps the
+default) WireGuard in this process on a TUN device (wireguard-go; the kernel's WireGuard is
+not used yet), keyed by the server: the agent makes its key pair on the first start, keeps the
 private key in --data-dir (backbone.key, 0600) and reports only the public key; the server
 hands each host its peers' public keys and a preshared key per pair. --backbone plain sends
 VXLAN unencrypted, for trusted networks only, and links only with hosts that run plain too.
-Backbone traffic stops with the agent. Instances of one VPC on different agents' hosts reach
+Hosts reach each other on their backbone addresses over UDP port 51820 (WireGuard) or 4789
+(plain). Backbone traffic stops with the agent. Instances of one VPC on different agents' hosts reach
 each other; the server's own data plane (zones no agent serves) does not join the backbone
 yet, so its subnets are not reached from agents' hosts, and endpoint traffic does not cross
 hosts yet. Each host reports the health of the targets its load balancer nodes check; the

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"os/exec"
@@ -107,7 +108,7 @@ func TestInstancesOfAVPCReachEachOtherAcrossHosts(t *testing.T) {
 
 	v := netnstest.VPC("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24")
 	open := firewall.Rules{
-		Ingress: []firewall.Rule{{Protocol: "tcp", FromPort: 8080, ToPort: 8080, Prefixes: []netip.Prefix{v.CIDR}}},
+		Ingress: []firewall.Rule{{Protocol: "tcp", FromPort: 8080, ToPort: 8081, Prefixes: []netip.Prefix{v.CIDR}}},
 		Egress:  []firewall.Rule{{Protocol: "-1", FromPort: -1, ToPort: -1, Prefixes: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}}},
 	}
 	inst := []agent.Instance{
@@ -167,4 +168,38 @@ func TestInstancesOfAVPCReachEachOtherAcrossHosts(t *testing.T) {
 	}
 	ask(0, "10.0.2.20:8080", "host-2 10.0.1.10:")
 	ask(1, "10.0.1.10:8080", "host-1 10.0.2.20:")
+
+	// Full-size segments too: the backbone's smaller MTU is learnt (path MTU
+	// discovery through the VPC router), not a black hole.
+	ln, err := nss[1].Listen(inst[1].ID, netip.MustParseAddrPort("10.0.2.20:8081"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	const size = 4 << 20
+	got := make(chan int64, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- -1
+			return
+		}
+		defer c.Close()
+		n, _ := io.Copy(io.Discard, c)
+		fmt.Fprintf(c, "%d", n)
+		got <- n
+	}()
+	c, err := nss[0].Dial(ctx, inst[0].ID, netip.Addr{}, netip.MustParseAddrPort("10.0.2.20:8081"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Minute))
+	if _, err := c.Write(make([]byte, size)); err != nil {
+		t.Fatalf("sending %d bytes across the backbone: %v", size, err)
+	}
+	c.CloseWrite()
+	if n := <-got; n != size {
+		t.Fatalf("host 2's instance received %d bytes, want %d", n, size)
+	}
 }
