@@ -71,7 +71,7 @@ func TestApplyJoinsVPCsToTheBackbone(t *testing.T) {
 	local.Subnets = v.Subnets[:1]
 	peer := backbone.Peer{HostID: "host-2", Underlay: netip.MustParseAddr("192.0.2.2")}
 	st := agent.State{
-		VPCs: []agent.VPC{{VPC: local, Remote: []agent.RemoteSubnet{{Subnet: v.Subnets[1], Host: "host-2"}, {Subnet: v.Subnets[2], Host: "local"}}}},
+		VPCs:  []agent.VPC{{VPC: local, Remote: []agent.RemoteSubnet{{Subnet: v.Subnets[1], Host: "host-2"}, {Subnet: v.Subnets[2], Host: "local"}}}},
 		Peers: []backbone.Peer{peer},
 	}
 	ctx := context.Background()
