@@ -228,7 +228,8 @@ func TestTargetHealthCombinesLocalAndRemoteViews(t *testing.T) {
 // Each remote host's part lists the other hosts it links to over the backbone,
 // with the pair's preshared key from the pair secret (the same on both sides)
 // and the peer's public key; a plain host is no peer of encrypted ones, a host
-// without a backbone is nobody's, and a changed key publishes a new revision.
+// without a backbone is nobody's, nor one with another's address, and a
+// changed key publishes a new revision.
 func TestPartsCarryBackbonePeers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -241,6 +242,8 @@ func TestPartsCarryBackbonePeers(t *testing.T) {
 		{ID: "host-b", Zones: []string{"us-east-1b"}, Reachable: true, BackboneAddress: addr("192.0.2.2"), BackboneMethod: string(backbone.MethodUserspace), BackboneKey: key(2)},
 		{ID: "host-c", Zones: []string{"us-east-1c"}, Reachable: true, BackboneAddress: addr("192.0.2.3"), BackboneMethod: string(backbone.MethodPlain)},
 		{ID: "host-d", Zones: []string{"us-east-1d"}, Reachable: true, BackboneAddress: addr("192.0.2.4"), BackboneMethod: "none"},
+		{ID: "host-e", Zones: []string{"us-east-1e"}, Reachable: true, BackboneAddress: addr("192.0.2.5"), BackboneMethod: string(backbone.MethodUserspace), BackboneKey: key(5)},
+		{ID: "host-f", Zones: []string{"us-east-1f"}, Reachable: true, BackboneAddress: addr("192.0.2.5"), BackboneMethod: string(backbone.MethodUserspace), BackboneKey: key(6)},
 	}
 	hosts.set(remotes...)
 	f := fleet.New(fleet.Config{Local: &fakeLocal{}, Hosts: hosts.list, RevisionBase: 100,
@@ -259,7 +262,7 @@ func TestPartsCarryBackbonePeers(t *testing.T) {
 	if !reflect.DeepEqual(a.State.Peers, wantA) || !reflect.DeepEqual(b.State.Peers, wantB) {
 		t.Fatalf("peers: host-a %+v, host-b %+v; want %+v and %+v", a.State.Peers, b.State.Peers, wantA, wantB)
 	}
-	for _, h := range []string{"host-c", "host-d"} {
+	for _, h := range []string{"host-c", "host-d", "host-e", "host-f"} {
 		if p := part(h).State.Peers; p != nil {
 			t.Errorf("%s has peers %+v, want none", h, p)
 		}

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -37,13 +38,24 @@ func member(r Remote) string {
 
 // peers are, for each remote host, the other remote hosts it links to over
 // the backbone with the keys of each pair: both must be members with the same
-// kind of method (plain with plain, encrypted with encrypted). skipped says
+// kind of method (plain with plain, encrypted with encrypted); hosts that
+// share an address are nobody's peers. skipped says
 // why a host or pair was left out, by "host" or "hostA hostB".
 func peers(remotes []Remote, pairSecret []byte) (out map[string][]backbone.Peer, skipped map[string]string, err error) {
 	out, skipped = map[string][]backbone.Peer{}, map[string]string{}
+	holders := map[netip.Addr][]string{}
 	for _, r := range remotes {
 		if why := member(r); why != "" {
 			skipped[r.ID] = why
+			continue
+		}
+		holders[r.BackboneAddress] = append(holders[r.BackboneAddress], r.ID)
+	}
+	for a, ids := range holders {
+		if len(ids) > 1 {
+			for _, id := range ids {
+				skipped[id] = fmt.Sprintf("hosts %s have the same backbone address %s: give each its own with --backbone-address", strings.Join(ids, ", "), a)
+			}
 		}
 	}
 	for i, a := range remotes {
