@@ -2,7 +2,9 @@ package agent
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 
 	"strait/internal/agent/backbone"
 )
@@ -17,29 +19,37 @@ type Backbone interface {
 	Close() error
 }
 
-// backboneState is what the agent last gave its backbone.
+// backboneState is what the agent last gave its backbone successfully.
 type backboneState struct {
-	vpcs    map[string]bool // VPCs joined with SetVPC
-	skipped map[string]bool // "VPC subnet host" of remote subnets not routed, logged once
+	peers   []backbone.Peer                    // nil also before the first SetPeers
+	peersOK bool                               // SetPeers(peers) succeeded
+	vpcs    map[string]map[netip.Prefix]string // VPC → remote subnets SetVPC took (nil: it failed)
+	skipped map[string]bool                    // "VPC subnet host" of remote subnets not routed, logged once
 }
 
 // applyBackbone gives the backbone st's peers and, for every VPC namespace
 // that exists (ready) and has remote subnets of a peer, those subnets; VPCs
-// that no longer need the backbone leave it. Remote subnets of hosts that are
-// not peers (such as the server's in-process agent, which does not join the
-// backbone) are skipped and logged once. It returns the VPCs whose backbone
-// failed (not ready: the next Apply retries them) and the errors.
+// that no longer need the backbone leave it. Only what changed since the last
+// successful call is given again. Remote subnets of hosts that are not peers
+// (such as the server's in-process agent, which does not join the backbone)
+// are skipped and logged once. It returns the VPCs whose backbone failed (not
+// ready: the next Apply retries them) and the errors.
 func (a *Agent) applyBackbone(st State, ready map[string]bool) (failed map[string]bool, errs []error) {
 	failed = map[string]bool{}
 	if a.bb == nil {
 		return failed, nil
 	}
 	if a.bbState.vpcs == nil {
-		a.bbState = backboneState{vpcs: map[string]bool{}, skipped: map[string]bool{}}
+		a.bbState = backboneState{vpcs: map[string]map[netip.Prefix]string{}, skipped: map[string]bool{}}
 	}
-	peerErr := a.bb.SetPeers(st.Peers)
-	if peerErr != nil {
-		errs = append(errs, fmt.Errorf("backbone peers: %w", peerErr))
+	var peerErr error
+	if !a.bbState.peersOK || !slices.Equal(a.bbState.peers, st.Peers) {
+		// SetPeers also brings every VPC it has to the new peers.
+		peerErr = a.bb.SetPeers(st.Peers)
+		a.bbState.peers, a.bbState.peersOK = slices.Clone(st.Peers), peerErr == nil
+		if peerErr != nil {
+			errs = append(errs, fmt.Errorf("backbone peers: %w", peerErr))
+		}
 	}
 	peers := map[string]bool{}
 	for _, p := range st.Peers {
@@ -48,8 +58,8 @@ func (a *Agent) applyBackbone(st State, ready map[string]bool) (failed map[strin
 	skipped := map[string]bool{}
 	want := map[string]bool{}
 	for _, v := range st.VPCs {
-		if !ready[v.ID] {
-			want[v.ID] = a.bbState.vpcs[v.ID] // left as it is until its namespace is back
+		if _, joined := a.bbState.vpcs[v.ID]; !ready[v.ID] {
+			want[v.ID] = joined // left as it is until its namespace is back
 			continue
 		}
 		remote := map[netip.Prefix]string{}
@@ -72,11 +82,16 @@ func (a *Agent) applyBackbone(st State, ready map[string]bool) (failed map[strin
 		if peerErr != nil {
 			failed[v.ID] = true
 		}
+		if old, ok := a.bbState.vpcs[v.ID]; ok && maps.Equal(old, remote) {
+			continue
+		}
 		if err := a.bb.SetVPC(v.ID, backbone.DefaultVNI(v.ID), a.host.Namespace(v.ID), remote); err != nil {
 			errs = append(errs, fmt.Errorf("vpc %s backbone: %w", v.ID, err))
 			failed[v.ID] = true
+			a.bbState.vpcs[v.ID] = nil // given again next time (or removed)
+			continue
 		}
-		a.bbState.vpcs[v.ID] = true
+		a.bbState.vpcs[v.ID] = remote
 	}
 	a.bbState.skipped = skipped
 	for id := range a.bbState.vpcs {

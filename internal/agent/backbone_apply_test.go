@@ -19,6 +19,7 @@ import (
 // fakeBackbone records what the agent gives it; SetVPC fails while fail is set.
 type fakeBackbone struct {
 	mu     sync.Mutex
+	calls  int // SetPeers and SetVPC
 	peers  []backbone.Peer
 	vpcs   map[string]map[netip.Prefix]string
 	ns     map[string]string
@@ -29,6 +30,7 @@ type fakeBackbone struct {
 func (b *fakeBackbone) SetPeers(p []backbone.Peer) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.calls++
 	b.peers = p
 	return nil
 }
@@ -36,6 +38,7 @@ func (b *fakeBackbone) SetPeers(p []backbone.Peer) error {
 func (b *fakeBackbone) SetVPC(id string, _ uint32, namespace string, remote map[netip.Prefix]string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.calls++
 	if b.fail != nil {
 		return b.fail
 	}
@@ -56,7 +59,7 @@ func (b *fakeBackbone) Close() error { b.closed = true; return nil }
 // (a subnet of a host that is no peer, such as the server's "local", is left
 // out without failing the VPC); a failing SetVPC leaves the VPC not ready until
 // an Apply succeeds; a VPC without remote subnets leaves the backbone; Close
-// closes it.
+// closes it. The same state again changes nothing on the backbone.
 func TestApplyJoinsVPCsToTheBackbone(t *testing.T) {
 	h := netnstest.NewHost(t)
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
@@ -87,6 +90,10 @@ func TestApplyJoinsVPCsToTheBackbone(t *testing.T) {
 	want := map[netip.Prefix]string{v.Subnets[1].CIDR: "host-2"}
 	if !maps.Equal(bb.vpcs[v.ID], want) || bb.ns[v.ID] != h.Namespace(v.ID) || len(bb.peers) != 1 || bb.peers[0].HostID != "host-2" {
 		t.Fatalf("backbone got VPC %v in %s, peers %+v; want %v in %s and host-2", bb.vpcs[v.ID], bb.ns[v.ID], bb.peers, want, h.Namespace(v.ID))
+	}
+	calls := bb.calls
+	if err := a.Apply(ctx, st); err != nil || bb.calls != calls {
+		t.Fatalf("the same state again: Apply %v, %d more backbone calls; want none", err, bb.calls-calls)
 	}
 
 	alone := agent.State{VPCs: []agent.VPC{{VPC: local}}}
