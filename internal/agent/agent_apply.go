@@ -22,6 +22,9 @@ func (a *Agent) applyVPC(v VPC) error {
 	created, err := a.host.EnsureVPC(v.VPC)
 	if created {
 		a.fw.Forget(v.ID)
+		if _, joined := a.bbState.vpcs[v.ID]; joined {
+			a.bbState.vpcs[v.ID] = nil // a new namespace: its backbone device is given again
+		}
 	}
 	if err != nil {
 		return err
