@@ -1,4 +1,4 @@
-package backbone
+package backbone_test
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 	"github.com/vishvananda/netlink"
 	vnetns "github.com/vishvananda/netns"
 
+	"strait/internal/agent/backbone"
 	"strait/internal/agent/netns"
 	"strait/internal/agent/netns/netnstest"
 )
@@ -19,32 +20,32 @@ import (
 // the same CIDR stay apart, transit addresses route across hosts, the
 // underlay carries only WireGuard (no payload in clear), a restarted backbone
 // adopts its devices, and Down leaves nothing.
-func TestBackboneEncrypted(t *testing.T) { testBackbone(t, ModeAuto) }
+func TestBackboneEncrypted(t *testing.T) { testBackbone(t, backbone.ModeAuto) }
 
 // Plain: the same, but the payload is visible on the underlay (so the capture
 // of the encrypted test can see a leak).
-func TestBackbonePlain(t *testing.T) { testBackbone(t, ModePlain) }
+func TestBackbonePlain(t *testing.T) { testBackbone(t, backbone.ModePlain) }
 
 func testBackbone(t *testing.T, mode string) {
 	d := newDatacenter(t)
 	marker := "strait-marker-" + netnstest.RandomID("m")
 	cap := d.startCapture(t, marker)
 
-	var keys [2]Key
-	var pubs [2]Key
+	var keys [2]backbone.Key
+	var pubs [2]backbone.Key
 	for i := range keys {
 		var err error
-		if keys[i], err = GenerateKey(); err != nil {
+		if keys[i], err = backbone.GenerateKey(); err != nil {
 			t.Fatal(err)
 		}
 		pubs[i], _ = keys[i].PublicKey()
 	}
 	secret := []byte("a pair secret of the control plane")
-	psk, err := PairKey(secret, "host-1", "host-2")
+	psk, err := backbone.PairKey(secret, "host-1", "host-2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if psk2, _ := PairKey(secret, "host-2", "host-1"); psk2 != psk {
+	if psk2, _ := backbone.PairKey(secret, "host-2", "host-1"); psk2 != psk {
 		t.Fatal("PairKey depends on the order of the hosts")
 	}
 
@@ -72,14 +73,14 @@ func testBackbone(t *testing.T, mode string) {
 			netnstest.Listen(t, h.nh, in.ID, netip.AddrPortFrom(in.IP, 80).String(), fmt.Sprintf("%s-%s-%s", who, h.id, marker))
 		}
 	}
-	if got := hosts[0].bb.Method(); got != map[string]Method{ModeAuto: MethodUserspace, ModePlain: MethodPlain}[mode] {
+	if got := hosts[0].bb.Method(); got != map[string]backbone.Method{backbone.ModeAuto: backbone.MethodUserspace, backbone.ModePlain: backbone.MethodPlain}[mode] {
 		t.Fatalf("method %q in mode %s", got, mode)
 	}
-	vni := map[string]uint32{vpcA: DefaultVNI(vpcA), vpcB: DefaultVNI(vpcB)}
+	vni := map[string]uint32{vpcA: backbone.DefaultVNI(vpcA), vpcB: backbone.DefaultVNI(vpcB)}
 	apply := func(h hostSide, i int) {
 		t.Helper()
 		other := hosts[1-i]
-		if err := h.bb.SetPeers([]Peer{{HostID: other.id, Underlay: d.addrs[1-i], Keys: Keys{Public: pubs[1-i], Preshared: psk}}}); err != nil {
+		if err := h.bb.SetPeers([]backbone.Peer{{HostID: other.id, Underlay: d.addrs[1-i], Keys: backbone.Keys{Public: pubs[1-i], Preshared: psk}}}); err != nil {
 			t.Fatal(err)
 		}
 		remote := []netip.Prefix{sub2, sub1}[i]
@@ -113,17 +114,17 @@ func testBackbone(t *testing.T, mode string) {
 		}
 	}
 	cap.flush(t, d)
-	matched, wgFrames := cap.counts(DefaultListenPort)
-	_, vxFrames := cap.counts(vxlanPort)
+	matched, wgFrames := cap.counts(backbone.DefaultListenPort)
+	_, vxFrames := cap.counts(backbone.VXLANPort)
 	switch mode {
-	case ModeAuto:
+	case backbone.ModeAuto:
 		if matched != 0 || vxFrames != 0 {
 			t.Errorf("encrypted backbone: %d frames on the underlay hold the payload, %d are VXLAN in clear", matched, vxFrames)
 		}
 		if wgFrames == 0 {
 			t.Errorf("encrypted backbone: no WireGuard frames on the underlay")
 		}
-	case ModePlain:
+	case backbone.ModePlain:
 		if matched == 0 || vxFrames == 0 {
 			t.Errorf("plain backbone: %d frames hold the payload, %d are VXLAN: the capture sees nothing", matched, vxFrames)
 		}
@@ -132,7 +133,7 @@ func testBackbone(t *testing.T, mode string) {
 	// Nothing on the underlay side can inject VXLAN when encrypted: the host
 	// namespace has no VXLAN socket (its port is free), only WireGuard's.
 	free := vxlanPortFree(t, d.hosts[0])
-	if want := mode == ModeAuto; free != want {
+	if want := mode == backbone.ModeAuto; free != want {
 		t.Errorf("VXLAN port free in the host namespace: %v, want %v", free, want)
 	}
 
@@ -143,8 +144,8 @@ func testBackbone(t *testing.T, mode string) {
 	}
 	netnstest.MustTimeOut(t, hosts[0].nh, inst[0][vpcA], "10.0.2.3:80")
 	netnstest.MustAsk(t, hosts[0].nh, inst[0][vpcB], "", "10.0.2.3:80", "B-host-2-*")
-	if slices.Contains(linksIn(t, hosts[1].nh.Namespace(vpcA)), linkName) {
-		t.Errorf("RemoveVPC left %s in the VPC namespace", linkName)
+	if slices.Contains(linksIn(t, hosts[1].nh.Namespace(vpcA)), backbone.LinkName) {
+		t.Errorf("RemoveVPC left %s in the VPC namespace", backbone.LinkName)
 	}
 
 	// Transit: VPC B's namespaces hold transit addresses on their hosts; each
@@ -185,15 +186,15 @@ func testBackbone(t *testing.T, mode string) {
 			t.Fatal(err)
 		}
 		for _, ns := range []string{h.nh.Namespace(vpcA), h.nh.Namespace(vpcB), h.nh.TransitNamespace()} {
-			if slices.Contains(linksIn(t, ns), linkName) {
-				t.Errorf("Down left %s in %s", linkName, ns)
+			if slices.Contains(linksIn(t, ns), backbone.LinkName) {
+				t.Errorf("Down left %s in %s", backbone.LinkName, ns)
 			}
 		}
 		if got := linksIn(t, d.hosts[i]); !slices.Equal(got, []string{"lo", "eth0"}) {
 			t.Errorf("host namespace after Down: links %v, want [lo eth0]", got)
 		}
-		if _, err := openNS(endpointNSName(h.nh.Tag())); err == nil {
-			t.Errorf("Down left namespace %s", endpointNSName(h.nh.Tag()))
+		if _, err := backbone.OpenNS(backbone.EndpointNSName(h.nh.Tag())); err == nil {
+			t.Errorf("Down left namespace %s", backbone.EndpointNSName(h.nh.Tag()))
 		}
 	}
 }
@@ -202,8 +203,8 @@ func testBackbone(t *testing.T, mode string) {
 func linkIndex(t *testing.T, ns string) int {
 	t.Helper()
 	var idx int
-	err := withLinks(ns, func(_ vnetns.NsHandle, nh *netlink.Handle) error {
-		l, err := nh.LinkByName(linkName)
+	err := backbone.WithLinks(ns, func(_ vnetns.NsHandle, nh *netlink.Handle) error {
+		l, err := nh.LinkByName(backbone.LinkName)
 		if err == nil {
 			idx = l.Attrs().Index
 		}
@@ -219,15 +220,15 @@ func linkIndex(t *testing.T, ns string) int {
 // (IPv4 and IPv6), that is whether no VXLAN device listens there.
 func vxlanPortFree(t *testing.T, name string) bool {
 	t.Helper()
-	ns, err := openNS(name)
+	ns, err := backbone.OpenNS(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ns.Close()
 	free := true
-	err = runIn(ns, func() error {
+	err = backbone.RunIn(ns, func() error {
 		for _, network := range []string{"udp4", "udp6"} {
-			c, err := net.ListenPacket(network, fmt.Sprintf(":%d", vxlanPort))
+			c, err := net.ListenPacket(network, fmt.Sprintf(":%d", backbone.VXLANPort))
 			if err != nil {
 				free = false
 				continue

@@ -1,6 +1,8 @@
 package backbone
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -51,5 +53,29 @@ func TestDefaultVNI(t *testing.T) {
 	}
 	if len(seen) < 990 {
 		t.Fatalf("only %d distinct VNIs for 1000 VPCs", len(seen))
+	}
+}
+
+// Keys travel in JSON (a host's part) as base64 strings and come back equal;
+// a malformed one is refused.
+func TestKeysInJSON(t *testing.T) {
+	priv, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Peer{HostID: "host-b", Keys: Keys{Public: priv, Preshared: Key{1, 2, 3}}}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"Public":"`+priv.String()+`"`) {
+		t.Errorf("JSON %s: want the key in base64", b)
+	}
+	var out Peer
+	if err := json.Unmarshal(b, &out); err != nil || out != in {
+		t.Fatalf("round trip: %+v, %v; want %+v", out, err, in)
+	}
+	if err := json.Unmarshal([]byte(`{"Keys":{"Public":"AQID"}}`), &out); err == nil {
+		t.Error("a 3-byte key accepted")
 	}
 }

@@ -1,4 +1,4 @@
-package backbone
+package backbone_test
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"strait/internal/agent/backbone"
 	"strait/internal/agent/netns"
 	"strait/internal/agent/netns/netnstest"
 	"strait/internal/testenv"
@@ -84,14 +85,14 @@ type capture struct {
 // frames by UDP destination port and those that hold marker, until the test ends.
 func (d *datacenter) startCapture(t *testing.T, marker string) *capture {
 	t.Helper()
-	ns, err := openNS(d.dc)
+	ns, err := backbone.OpenNS(d.dc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ns.Close()
 	c := &capture{udp: map[uint16]int{}, marker: []byte(marker), flushed: map[string]bool{}, done: make(chan struct{})}
 	proto := uint16(unix.ETH_P_ALL)<<8 | uint16(unix.ETH_P_ALL)>>8 // network order
-	err = runIn(ns, func() error {
+	err = backbone.RunIn(ns, func() error {
 		l, err := netlink.LinkByName("p1")
 		if err != nil {
 			return err
@@ -151,13 +152,13 @@ func (c *capture) flush(t *testing.T, d *datacenter) {
 	b := make([]byte, 4)
 	rand.Read(b)
 	token := flushPrefix + hex.EncodeToString(b)
-	ns, err := openNS(d.hosts[0])
+	ns, err := backbone.OpenNS(d.hosts[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ns.Close()
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		err := runIn(ns, func() error {
+		err := backbone.RunIn(ns, func() error {
 			conn, err := net.Dial("udp4", netip.AddrPortFrom(d.addrs[1], 9).String())
 			if err != nil {
 				return err
@@ -193,14 +194,14 @@ func (c *capture) counts(port uint16) (matched, toPort int) {
 type hostSide struct {
 	id string
 	nh *netns.Host
-	bb *Backbone
+	bb *backbone.Backbone
 }
 
 // newBackbone starts host i's backbone in mode and, when the test ends, takes
 // it down and checks that nothing of it is left in the host namespace.
-func (d *datacenter) newBackbone(t *testing.T, i int, tag string, mode string, priv Key) *Backbone {
+func (d *datacenter) newBackbone(t *testing.T, i int, tag string, mode string, priv backbone.Key) *backbone.Backbone {
 	t.Helper()
-	bb, err := New(Config{Tag: tag, HostID: fmt.Sprintf("host-%d", i+1), Namespace: d.hosts[i], Underlay: d.addrs[i], Mode: mode, PrivateKey: priv,
+	bb, err := backbone.New(backbone.Config{Tag: tag, HostID: fmt.Sprintf("host-%d", i+1), Namespace: d.hosts[i], Underlay: d.addrs[i], Mode: mode, PrivateKey: priv,
 		Log: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +213,7 @@ func (d *datacenter) newBackbone(t *testing.T, i int, tag string, mode string, p
 func linksIn(t *testing.T, name string) []string {
 	t.Helper()
 	var names []string
-	err := withLinks(name, func(_ vnetns.NsHandle, nh *netlink.Handle) error {
+	err := backbone.WithLinks(name, func(_ vnetns.NsHandle, nh *netlink.Handle) error {
 		ls, err := nh.LinkList()
 		for _, l := range ls {
 			names = append(names, l.Attrs().Name)
