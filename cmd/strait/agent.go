@@ -72,7 +72,7 @@ server combines the hosts' views (a target is healthy when a reachable host sees
 			if err != nil {
 				return fmt.Errorf("--forwarding: %w", err)
 			}
-			method, err := backboneMethod(backboneMode)
+			method, err := backbone.MethodFor(backboneMode)
 			if err != nil {
 				return err
 			}
@@ -129,17 +129,6 @@ server combines the hosts' views (a target is healthy when a reachable host sees
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages (each heartbeat)")
 	_ = cmd.MarkFlagRequired("zones")
 	return cmd
-}
-
-// backboneMethod is the method a --backbone mode gives.
-func backboneMethod(mode string) (backbone.Method, error) {
-	switch mode {
-	case backbone.ModeAuto:
-		return backbone.MethodUserspace, nil
-	case backbone.ModePlain:
-		return backbone.MethodPlain, nil
-	}
-	return "", fmt.Errorf("--backbone %q: want %s or %s", mode, backbone.ModeAuto, backbone.ModePlain)
 }
 
 // backboneAddress is the host's backbone address: --backbone-address, or the

@@ -10,11 +10,11 @@ import (
 // the address the kernel picks towards the server.
 func TestAgentBackboneFlags(t *testing.T) {
 	for mode, want := range map[string]backbone.Method{"auto": backbone.MethodUserspace, "plain": backbone.MethodPlain} {
-		if got, err := backboneMethod(mode); err != nil || got != want {
+		if got, err := backbone.MethodFor(mode); err != nil || got != want {
 			t.Errorf("--backbone %s: %q, %v; want %q", mode, got, err, want)
 		}
 	}
-	if _, err := backboneMethod("ipsec"); err == nil {
+	if _, err := backbone.MethodFor("ipsec"); err == nil {
 		t.Error("--backbone ipsec accepted")
 	}
 	if a, err := backboneAddress("", "https://127.0.0.1:8788"); err != nil || a.String() != "127.0.0.1" {

@@ -63,7 +63,12 @@ type Config struct {
 	// pair of hosts gets its preshared key (backbone.PairKey); read once. Nil:
 	// hosts get no backbone peers.
 	PairSecret func(ctx context.Context) ([]byte, error)
-	Logger     *slog.Logger
+	// LocalBackbone is the in-process agent's place on the backbone (its
+	// address, method and public key; ID and Zones are not used): it is the
+	// remote hosts' peer LocalID and gets them as its peers. Nil: it does not
+	// join the backbone.
+	LocalBackbone *Remote
+	Logger        *slog.Logger
 }
 
 // Fleet applies desired states across the local agent and the remote hosts.
@@ -81,6 +86,7 @@ type Fleet struct {
 	log      *slog.Logger
 
 	pairSecret func(ctx context.Context) ([]byte, error)
+	localBB    *Remote // with ID LocalID; nil: the in-process agent is off the backbone
 
 	mu       sync.Mutex
 	remotes  []Remote                    // as of the last Apply; nil: the local agent alone
@@ -98,7 +104,17 @@ func New(cfg Config) *Fleet {
 	}
 	return &Fleet{local: cfg.Local, hosts: cfg.Hosts, pub: placement.NewPublisher(cfg.RevisionBase),
 		traffic: placement.NewTraffic(), health: placement.NewHealth(), record: cfg.RecordHealth, log: cfg.Logger,
-		reports: map[string]placement.Report{}, pairSecret: cfg.PairSecret}
+		reports: map[string]placement.Report{}, pairSecret: cfg.PairSecret, localBB: localBackbone(cfg.LocalBackbone)}
+}
+
+// localBackbone is the in-process agent as a backbone member (nil: none).
+func localBackbone(r *Remote) *Remote {
+	if r == nil {
+		return nil
+	}
+	l := *r
+	l.ID, l.Zones, l.Reachable = LocalID, nil, true
+	return &l
 }
 
 // Apply splits st over the hosts, adds to each remote host's part its backbone
@@ -138,13 +154,17 @@ func (f *Fleet) Apply(ctx context.Context, st agent.State) error {
 		hs = append(hs, placement.Host{ID: r.ID, Zones: r.Zones})
 	}
 	parts := placement.Split(st, hs)
-	peers, perr := f.backbonePeers(ctx, remotes)
+	members := remotes
+	if f.localBB != nil {
+		members = append([]Remote{*f.localBB}, remotes...)
+	}
+	peers, perr := f.backbonePeers(ctx, members)
 	err = joinErr(err, perr)
-	for _, r := range remotes {
-		if p := peers[r.ID]; p != nil {
-			part := parts[r.ID]
+	for _, h := range hs {
+		if p := peers[h.ID]; p != nil {
+			part := parts[h.ID]
 			part.Peers = p
-			parts[r.ID] = part
+			parts[h.ID] = part
 		}
 	}
 	for _, r := range remotes {

@@ -278,3 +278,39 @@ func TestPartsCarryBackbonePeers(t *testing.T) {
 		t.Fatalf("after host-b's new key, host-a's part (revision %d) has peers %+v", next.Revision, next.State.Peers)
 	}
 }
+
+// With LocalBackbone the in-process agent is a backbone member: the remote
+// hosts' peer "local" and its part's peers are theirs, with the pair keys.
+func TestTheLocalAgentJoinsTheBackbone(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	key := func(b byte) backbone.Key { var k backbone.Key; k[0] = b; return k }
+	addr := netip.MustParseAddr
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	hosts := &hostList{}
+	hosts.set(fleet.Remote{ID: "host-b", Zones: []string{"us-east-1b"}, Reachable: true, BackboneAddress: addr("192.0.2.2"),
+		BackboneMethod: string(backbone.MethodUserspace), BackboneKey: key(2)})
+	local := &fakeLocal{}
+	f := fleet.New(fleet.Config{Local: local, Hosts: hosts.list, PairSecret: func(context.Context) ([]byte, error) { return secret, nil },
+		LocalBackbone: &fleet.Remote{BackboneAddress: addr("192.0.2.1"), BackboneMethod: string(backbone.MethodUserspace), BackboneKey: key(1)}})
+	if err := f.Apply(ctx, region()); err != nil {
+		t.Fatal(err)
+	}
+	psk, err := backbone.PairKey(secret, fleet.LocalID, "host-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLocal := []backbone.Peer{{HostID: "host-b", Underlay: addr("192.0.2.2"), Keys: backbone.Keys{Public: key(2), Preshared: psk}}}
+	wantB := []backbone.Peer{{HostID: fleet.LocalID, Underlay: addr("192.0.2.1"), Keys: backbone.Keys{Public: key(1), Preshared: psk}}}
+	if got := local.last().Peers; !reflect.DeepEqual(got, wantLocal) {
+		t.Errorf("the local part's peers: %+v, want %+v", got, wantLocal)
+	}
+	if got := (<-f.Watch(ctx, "host-b", 0)).State.Peers; !reflect.DeepEqual(got, wantB) {
+		t.Errorf("host-b's peers: %+v, want %+v", got, wantB)
+	}
+	// host-b's part routes its VPC's us-east-1a subnet to the local agent.
+	u := <-f.Watch(ctx, "host-b", 0)
+	if r := u.State.VPCs[0].Remote; len(r) != 1 || r[0].Host != fleet.LocalID {
+		t.Errorf("host-b's remote subnets: %+v, want us-east-1a's on %s", r, fleet.LocalID)
+	}
+}

@@ -86,11 +86,12 @@ func peers(remotes []Remote, pairSecret []byte) (out map[string][]backbone.Peer,
 	return out, skipped, nil
 }
 
-// backbonePeers computes the remote hosts' peers, logging once each host or
+// backbonePeers computes the peers of the backbone's members (the remote
+// hosts, and the in-process agent when it joins), logging once each host or
 // pair left out. Without a pair secret source no host has peers. The caller
 // holds f.mu.
-func (f *Fleet) backbonePeers(ctx context.Context, remotes []Remote) (map[string][]backbone.Peer, error) {
-	if f.pairSecret == nil || len(remotes) < 2 {
+func (f *Fleet) backbonePeers(ctx context.Context, members []Remote) (map[string][]backbone.Peer, error) {
+	if f.pairSecret == nil || len(members) < 2 {
 		return nil, nil
 	}
 	if f.secret == nil {
@@ -100,7 +101,7 @@ func (f *Fleet) backbonePeers(ctx context.Context, remotes []Remote) (map[string
 		}
 		f.secret = s
 	}
-	out, skipped, err := peers(remotes, f.secret)
+	out, skipped, err := peers(members, f.secret)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"strait/internal/agent"
 	"strait/internal/agent/backbone"
 	"strait/internal/agent/netns"
+	"strait/internal/agentapi"
 	"strait/internal/dataplane"
 	"strait/internal/fdbudget"
 	"strait/internal/fleet"
@@ -26,9 +29,68 @@ import (
 // those a previous run left), their firewalls, the proxy that carries traffic
 // (with the data plane's share of descriptors) and reports target health to
 // health, and the agent that applies the desired state, forwarding as f says.
-func startDataplane(cfg Config, reg prometheus.Registerer, fds *fdbudget.Pool, f agent.Forwarding, health dataplane.HealthReport) (*agent.Agent, error) {
+func startDataplane(cfg Config, reg prometheus.Registerer, fds *fdbudget.Pool, f agent.Forwarding, health dataplane.HealthReport, bb *backbone.Config) (*agent.Agent, error) {
 	return hostagent.NewDataplane(hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: f, Report: health,
-		Registerer: reg, Descriptors: fds, Logger: cfg.Logger})
+		Backbone: bb, Registerer: reg, Descriptors: fds, Logger: cfg.Logger})
+}
+
+// localBackbone is how the server's data plane joins the backbone, and what
+// the fleet tells the other hosts of it: with an agent listener, at
+// --backbone-address or the listener's own address, keyed by a key pair kept
+// in the data directory (backbone.key) like an agent's. Nil, nil when it does
+// not join (no agent listener, or no address to join on: logged).
+func localBackbone(cfg Config) (*backbone.Config, *fleet.Remote, error) {
+	mode := cfg.Backbone
+	if mode == "" {
+		mode = backbone.ModeAuto
+	}
+	method, err := backbone.MethodFor(mode)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.AgentListen == "" {
+		return nil, nil, nil
+	}
+	underlay, err := backboneAddress(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !underlay.IsValid() {
+		cfg.Logger.Info("the server's data plane does not join the backbone: the agent listener has no one address to join on; give --backbone-address to link its zones with the hosts'",
+			"agent_listen", cfg.AgentListen)
+		return nil, nil, nil
+	}
+	key, err := agentapi.BackboneKey(cfg.DataDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the server's backbone key: %w", err)
+	}
+	pub, err := key.PublicKey()
+	if err != nil {
+		return nil, nil, fmt.Errorf("the server's backbone key: %w", err)
+	}
+	return &backbone.Config{HostID: fleet.LocalID, Underlay: underlay, Mode: mode, PrivateKey: key},
+		&fleet.Remote{BackboneAddress: underlay, BackboneMethod: string(method), BackboneKey: pub}, nil
+}
+
+// backboneAddress is --backbone-address, else the agent listener's address
+// when it is one IPv4 address other than loopback (invalid: none).
+func backboneAddress(cfg Config) (netip.Addr, error) {
+	if cfg.BackboneAddress != "" {
+		a, err := netip.ParseAddr(cfg.BackboneAddress)
+		if err != nil || !a.Is4() || a.IsUnspecified() || a.IsLoopback() {
+			return netip.Addr{}, fmt.Errorf("--backbone-address %q: want the server's IPv4 address on the network between the hosts", cfg.BackboneAddress)
+		}
+		return a, nil
+	}
+	host, _, err := net.SplitHostPort(cfg.AgentListen)
+	if err != nil {
+		return netip.Addr{}, nil
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil || !a.Is4() || a.IsUnspecified() || a.IsLoopback() {
+		return netip.Addr{}, nil
+	}
+	return a, nil
 }
 
 // healthRecorder records target health in the store: the in-process agent's

@@ -56,7 +56,13 @@ type Config struct {
 	// AgentAdvertise are further names or addresses agents reach it by.
 	AgentListen    string
 	AgentAdvertise []string
-	Logger         *slog.Logger
+	// BackboneAddress is the server's address on the network between hosts,
+	// for its data plane to join the backbone (default: the agent listener's
+	// address when it is one IPv4 address other than loopback). Backbone is
+	// the mode, backbone.ModeAuto (the default) or ModePlain.
+	BackboneAddress string
+	Backbone        string
+	Logger          *slog.Logger
 }
 
 // Server is a running Strait server.
@@ -229,7 +235,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	var fl *fleet.Fleet
 	if cfg.Dataplane == "netns" {
 		health := &healthRecorder{ctx: runCtx, st: status.New(ctl), log: cfg.Logger}
-		ag, err := startDataplane(cfg, reg, dataFDs, forwarding, health.local)
+		bb, member, err := localBackbone(cfg)
+		if err != nil {
+			return nil, err
+		}
+		ag, err := startDataplane(cfg, reg, dataFDs, forwarding, health.local, bb)
 		if err != nil {
 			return nil, err
 		}
@@ -238,7 +248,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		recCfg.Dataplane = ag
 		if cfg.AgentListen != "" {
 			fl = fleet.New(fleet.Config{Local: ag, Hosts: remoteHosts(hostReg), PairSecret: hostReg.PairSecret, RevisionBase: revisionBase(),
-				RecordHealth: health.record, Logger: cfg.Logger})
+				RecordHealth: health.record, LocalBackbone: member, Logger: cfg.Logger})
 			health.fleet.Store(fl)
 			recCfg.Dataplane = fl
 		}

@@ -1,6 +1,8 @@
 package backbone
 
 import (
+	"fmt"
+
 	"github.com/vishvananda/netlink"
 )
 
@@ -30,4 +32,16 @@ const (
 func KernelWireGuard() bool {
 	_, err := netlink.GenlFamilyGet("wireguard")
 	return err == nil
+}
+
+// MethodFor is the method New uses for a mode: MethodUserspace for ModeAuto
+// (the kernel's WireGuard is not used yet), MethodPlain for ModePlain.
+func MethodFor(mode string) (Method, error) {
+	switch mode {
+	case ModeAuto:
+		return MethodUserspace, nil
+	case ModePlain:
+		return MethodPlain, nil
+	}
+	return "", fmt.Errorf("--backbone %q: want %s or %s", mode, ModeAuto, ModePlain)
 }
