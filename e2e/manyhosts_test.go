@@ -90,6 +90,8 @@ func udpBetween(c *testenv.Capture, from, to netip.Addr) int {
 //   - kill -9 host 2's agent: connections through the endpoint (established
 //     and new) fail, while a connection between two instances on host 1 goes
 //     on; restarted, traffic through the endpoint returns;
+//   - with `--backbone plain` the marker does show on the underlay (the
+//     capture's positive control);
 //   - stopped, `strait down --data-dir` on each machine leaves none of their
 //     namespaces.
 func TestGuide004AcrossHosts(t *testing.T) {
@@ -214,6 +216,12 @@ func TestGuide004AcrossHosts(t *testing.T) {
 	})
 
 	t.Run("the backbone is encrypted", func(t *testing.T) {
+		for _, h := range cli.list() {
+			if h.BackboneMethod == "none" || h.BackboneMethod == "plain" {
+				t.Fatalf("host %s has backbone method %q, want an encrypted one", h.HostID, h.BackboneMethod)
+			}
+			t.Logf("host %s: backbone %s", h.HostID, h.BackboneMethod)
+		}
 		capture := dc.Capture(t)
 		b := make([]byte, 12)
 		rand.Read(b)
@@ -278,6 +286,29 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		h2.start(t, env, "")
 		mysqlWorks("mysql through the endpoint after host 2's agent restarted")
 		testenv.Eventually(t, time.Minute, "lines through the endpoint after the restart", func() error { return viaEndpoint("back") })
+	})
+
+	t.Run("plain backbone shows the marker", func(t *testing.T) {
+		// The capture's positive control: with --backbone plain (trusted
+		// networks only) the same lines cross the underlay readable.
+		for _, h := range hosts {
+			h.agent.Stop()
+			h.start(t, env, "", "--backbone", "plain")
+		}
+		cli.waitHosts("both hosts ready with the plain backbone", 2, func(h nativeapi.Host) bool {
+			return h.State == "ready" && h.BackboneMethod == "plain"
+		})
+		capture := dc.Capture(t)
+		marker := "plaintext-marker-plain-" + dc.Netns
+		testenv.Eventually(t, time.Minute, "the marker on the underlay with the plain backbone", func() error {
+			if err := viaEndpoint(marker); err != nil {
+				return err
+			}
+			if !capture.Contains([]byte(marker)) {
+				return fmt.Errorf("not captured (%d frames)", capture.Frames())
+			}
+			return nil
+		})
 	})
 
 	t.Run("strait down on every machine", func(t *testing.T) {
