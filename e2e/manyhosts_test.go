@@ -27,20 +27,22 @@ import (
 
 // fleetHost is a machine of the datacenter running `strait agent` for a zone.
 type fleetHost struct {
+	t       *testing.T // the test that owns the host's agents (not a subtest: its end would stop them)
 	machine *testenv.Machine
 	zone    string
 	dir     string
 	agent   *testenv.AgentProcess
 }
 
-// start runs the host's agent (enrolling with token when it is not "").
-func (h *fleetHost) start(t *testing.T, env *testenv.Env, token string, extra ...string) {
-	t.Helper()
+// start runs the host's agent (enrolling with token when it is not "") until
+// h.t ends.
+func (h *fleetHost) start(env *testenv.Env, token string, extra ...string) {
+	h.t.Helper()
 	args := append([]string{"--zones", h.zone, "--data-dir", h.dir}, extra...)
 	if token != "" {
 		args = append(args, "--token", token)
 	}
-	h.agent = env.Proc.StartAgentIn(t, h.machine.Netns, args...)
+	h.agent = env.Proc.StartAgentIn(h.t, h.machine.Netns, args...)
 }
 
 // waitHosts waits until the server lists n hosts and ok accepts each.
@@ -99,11 +101,11 @@ func TestGuide004AcrossHosts(t *testing.T) {
 	env, srv := dc.StartServer(t, testenv.ProcessConfig{Dataplane: "netns"})
 	cli := hostCLI{t: t, env: env}
 	hosts := []*fleetHost{
-		{machine: dc.Machine(t, "h1"), zone: "us-east-1a", dir: filepath.Join(t.TempDir(), "h1")},
-		{machine: dc.Machine(t, "h2"), zone: "us-east-1b", dir: filepath.Join(t.TempDir(), "h2")},
+		{t: t, machine: dc.Machine(t, "h1"), zone: "us-east-1a", dir: filepath.Join(t.TempDir(), "h1")},
+		{t: t, machine: dc.Machine(t, "h2"), zone: "us-east-1b", dir: filepath.Join(t.TempDir(), "h2")},
 	}
 	for _, h := range hosts {
-		h.start(t, env, cli.run(false, "host", "token", "create", "--ttl", "30m"))
+		h.start(env, cli.run(false, "host", "token", "create", "--ttl", "30m"))
 	}
 	cli.waitHosts("both hosts ready on their underlay addresses", 2, func(h nativeapi.Host) bool {
 		return h.State == "ready" && (h.BackboneAddress == hosts[0].machine.Addr.String() || h.BackboneAddress == hosts[1].machine.Addr.String())
@@ -283,7 +285,7 @@ func TestGuide004AcrossHosts(t *testing.T) {
 			t.Fatalf("a new connection inside host 1: %q, %v", got, err)
 		}
 
-		h2.start(t, env, "")
+		h2.start(env, "")
 		mysqlWorks("mysql through the endpoint after host 2's agent restarted")
 		testenv.Eventually(t, time.Minute, "lines through the endpoint after the restart", func() error { return viaEndpoint("back") })
 	})
@@ -293,7 +295,7 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		// networks only) the same lines cross the underlay readable.
 		for _, h := range hosts {
 			h.agent.Stop()
-			h.start(t, env, "", "--backbone", "plain")
+			h.start(env, "", "--backbone", "plain")
 		}
 		cli.waitHosts("both hosts ready with the plain backbone", 2, func(h nativeapi.Host) bool {
 			return h.State == "ready" && h.BackboneMethod == "plain"

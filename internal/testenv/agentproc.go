@@ -60,11 +60,18 @@ func (p *Process) StartAgentIn(t testing.TB, netns string, args ...string) *Agen
 	a.cmd = exec.Command(argv[0], argv[1:]...)
 	a.cmd.Stdout, a.cmd.Stderr = logf, logf
 	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := a.cmd.Start(); err != nil {
+	if err := startOnLivingThread(a.cmd); err != nil {
 		t.Fatalf("starting strait agent: %v", err)
 	}
 	go func() { a.err = a.cmd.Wait(); close(a.done) }()
 	t.Cleanup(func() {
+		select {
+		case <-a.done:
+			if t.Failed() {
+				t.Logf("strait agent had exited by itself: %v", a.err)
+			}
+		default:
+		}
 		a.Stop()
 		if t.Failed() {
 			t.Logf("strait agent log (last 4 KB):\n%s", tail(a.Log(), 4096))
