@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,7 +92,8 @@ func udpBetween(c *testenv.Capture, from, to netip.Addr) int {
 //     marker cross, and no frame with the marker;
 //   - kill -9 host 2's agent: connections through the endpoint (established
 //     and new) fail, while a connection between two instances on host 1 goes
-//     on; restarted, traffic through the endpoint returns;
+//     on; restarted, traffic through the endpoint returns, and host 2 has the
+//     same namespaces and links as before the kill;
 //   - with `--backbone plain` the marker does show on the underlay (the
 //     capture's positive control);
 //   - stopped, `strait down --data-dir` on each machine leaves none of their
@@ -265,6 +267,8 @@ func TestGuide004AcrossHosts(t *testing.T) {
 			}
 		}
 
+		tag2 := netns.TagFor(h2.dir)
+		nsBefore, linksBefore := testenv.Namespaces(t, tag2), machineLinks(t, h2.machine)
 		h2.agent.Kill()
 		testenv.Eventually(t, time.Minute, "new connections through the endpoint to fail", func() error {
 			if err := viaEndpoint("after the kill"); err == nil {
@@ -288,6 +292,13 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		h2.start(env, "")
 		mysqlWorks("mysql through the endpoint after host 2's agent restarted")
 		testenv.Eventually(t, time.Minute, "lines through the endpoint after the restart", func() error { return viaEndpoint("back") })
+		// Re-adopted: the same namespaces and the same links on the host, nothing left over.
+		if after := testenv.Namespaces(t, tag2); !slices.Equal(after, nsBefore) {
+			t.Errorf("host 2's namespaces: %v before the kill, %v after the restart", nsBefore, after)
+		}
+		if after := machineLinks(t, h2.machine); !slices.Equal(after, linksBefore) {
+			t.Errorf("host 2's links: %v before the kill, %v after the restart", linksBefore, after)
+		}
 	})
 
 	t.Run("plain backbone shows the marker", func(t *testing.T) {
@@ -349,6 +360,23 @@ func lineOn(c net.Conn, line string) (string, error) {
 		}
 	}
 	return strings.TrimSpace(string(got)), nil
+}
+
+// machineLinks is the sorted names of the links in a machine's namespace.
+func machineLinks(t *testing.T, m *testenv.Machine) []string {
+	t.Helper()
+	out, err := m.Command("ip", "-o", "link", "show").Output()
+	if err != nil {
+		t.Fatalf("ip link in %s: %v", m.Netns, err)
+	}
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if f := strings.Fields(line); len(f) > 1 {
+			names = append(names, strings.TrimSuffix(strings.Split(f[1], "@")[0], ":"))
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // instanceIP is an instance's private address.
