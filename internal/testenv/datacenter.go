@@ -103,7 +103,7 @@ func (d *Datacenter) Machine(t testing.TB, name string) *Machine {
 // LinkRoot joins the machine to the root namespace by a veth pair with a /30
 // of 198.19.0.0/16 that no other test uses, so that the test process (SDK
 // clients, the aws and strait CLIs) reaches servers listening on RootAddr. The
-// root end goes with the machine's namespace.
+// link is removed when the test ends.
 func (m *Machine) LinkRoot(t testing.TB) netip.Addr {
 	t.Helper()
 	rootEnd := strings.ReplaceAll(m.Netns, "-", "") // at most 13 characters
@@ -141,6 +141,16 @@ func (m *Machine) LinkRoot(t testing.TB) netip.Addr {
 	}
 	inside, outside := block.Next(), block.Next().Next()
 	ipCmd(t, "link", "add", rootEnd, "type", "veth", "peer", "name", "root", "netns", m.Netns)
+	// Removed with the namespace too, but asynchronously (the kernel's netns
+	// cleanup): deleted here first, so it is gone when the test ends.
+	t.Cleanup(func() {
+		if _, err := net.InterfaceByName(rootEnd); err != nil {
+			return
+		}
+		if out, err := exec.Command("ip", "link", "delete", rootEnd).CombinedOutput(); err != nil {
+			t.Errorf("ip link delete %s: %v: %s", rootEnd, err, out)
+		}
+	})
 	ipCmd(t, "addr", "add", netip.PrefixFrom(outside, 30).String(), "dev", rootEnd)
 	ipCmd(t, "link", "set", rootEnd, "up")
 	ipCmd(t, "-n", m.Netns, "addr", "add", netip.PrefixFrom(inside, 30).String(), "dev", "root")
