@@ -97,7 +97,7 @@ func udpBetween(c *testenv.Capture, from, to netip.Addr) int {
 //   - with `--backbone plain` the marker does show on the underlay (the
 //     capture's positive control);
 //   - stopped, `strait down --data-dir` on each machine leaves none of their
-//     namespaces.
+//     namespaces and /etc/netns entries, and the hosts only their eth0 and lo.
 func TestGuide004AcrossHosts(t *testing.T) {
 	dc := testenv.NewDatacenter(t)
 	env, srv := dc.StartServer(t, testenv.ProcessConfig{Dataplane: "netns"})
@@ -339,8 +339,15 @@ func TestGuide004AcrossHosts(t *testing.T) {
 			if err != nil || !bytes.Contains(out, []byte("removed ")) {
 				t.Fatalf("strait down --data-dir %s in %s: %v\n%s", c.dir, c.m.Netns, err, out)
 			}
-			if left := testenv.Namespaces(t, netns.TagFor(c.dir)); len(left) > 0 {
+			tag := netns.TagFor(c.dir)
+			if left := testenv.Namespaces(t, tag); len(left) > 0 {
 				t.Errorf("after strait down --data-dir %s: %v left", c.dir, left)
+			}
+			if left, _ := filepath.Glob("/etc/netns/strait-" + tag + "-*"); len(left) > 0 {
+				t.Errorf("after strait down --data-dir %s: %v left", c.dir, left)
+			}
+			if links := machineLinks(t, c.m); c.m != srv && !slices.Equal(links, []string{"eth0", "lo"}) {
+				t.Errorf("after strait down --data-dir %s, %s has the links %v, want only eth0 and lo", c.dir, c.m.Netns, links)
 			}
 		}
 	})
