@@ -110,7 +110,9 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		h.start(env, cli.run(false, "host", "token", "create", "--ttl", "30m"))
 	}
 	cli.waitHosts("both hosts ready on their underlay addresses", 2, func(h nativeapi.Host) bool {
-		return h.State == "ready" && (h.BackboneAddress == hosts[0].machine.Addr.String() || h.BackboneAddress == hosts[1].machine.Addr.String())
+		return h.State == "ready" && slices.ContainsFunc(hosts, func(f *fleetHost) bool {
+			return slices.Equal(h.Zones, []string{f.zone}) && h.BackboneAddress == f.machine.Addr.String()
+		})
 	})
 	h1, h2 := hosts[0], hosts[1]
 
@@ -162,7 +164,8 @@ func TestGuide004AcrossHosts(t *testing.T) {
 	check(t, err)
 	dnsName := *d.VpcEndpoints[0].DnsEntries[0].DnsName
 
-	// Where things are: the target on host 2, the consumer and node a on host 1.
+	// Where things are: the targets on host 2, the consumer's instance and
+	// provider a's on host 1.
 	for id, h := range map[string]*fleetHost{db: h2, lineB: h2, pa: h1, client: h1} {
 		if name, err := netns.InstanceNamespace(id); err != nil || !strings.HasPrefix(name, "strait-"+netns.TagFor(h.dir)+"-") {
 			t.Fatalf("instance %s is in namespace %q (%v), want host %s's", id, name, err, h.machine.Netns)
