@@ -24,6 +24,13 @@ type AgentProcess struct {
 // process dies; then what its data plane left is removed.
 func (p *Process) StartAgent(t testing.TB, args ...string) *AgentProcess {
 	t.Helper()
+	return p.StartAgentIn(t, "", args...)
+}
+
+// StartAgentIn is StartAgent in the named network namespace netns (nsenter
+// --net: a Machine's), or in the test's when netns is "".
+func (p *Process) StartAgentIn(t testing.TB, netns string, args ...string) *AgentProcess {
+	t.Helper()
 	if p.AgentAddr == "" {
 		t.Fatal("the server has no agent listener: start it with ProcessConfig{AgentListener: true}")
 	}
@@ -46,14 +53,25 @@ func (p *Process) StartAgent(t testing.TB, args ...string) *AgentProcess {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	a.cmd = exec.Command(p.Bin, append([]string{"agent", "--server", "https://" + p.AgentAddr}, args...)...)
+	argv := append([]string{p.Bin, "agent", "--server", "https://" + p.AgentAddr}, args...)
+	if netns != "" {
+		argv = append([]string{"nsenter", "--net=" + nsRunPath(netns), "--"}, argv...) // nsenter execs the agent
+	}
+	a.cmd = exec.Command(argv[0], argv[1:]...)
 	a.cmd.Stdout, a.cmd.Stderr = logf, logf
 	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := a.cmd.Start(); err != nil {
+	if err := startOnLivingThread(a.cmd); err != nil {
 		t.Fatalf("starting strait agent: %v", err)
 	}
 	go func() { a.err = a.cmd.Wait(); close(a.done) }()
 	t.Cleanup(func() {
+		select {
+		case <-a.done:
+			if t.Failed() {
+				t.Logf("strait agent had exited by itself: %v", a.err)
+			}
+		default:
+		}
 		a.Stop()
 		if t.Failed() {
 			t.Logf("strait agent log (last 4 KB):\n%s", tail(a.Log(), 4096))

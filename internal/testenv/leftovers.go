@@ -23,10 +23,12 @@ import (
 const leftoverDir = "/run/strait-tests"
 
 // registration is what a sweep removes for a dead test run: the namespaces of a
-// data plane tag and temporary directories.
+// data plane tag, other named network namespaces (a Datacenter's) and
+// temporary directories.
 type registration struct {
-	Tag  string   `json:"tag"`
-	Dirs []string `json:"dirs,omitempty"`
+	Tag        string   `json:"tag"`
+	Dirs       []string `json:"dirs,omitempty"`
+	Namespaces []string `json:"namespaces,omitempty"`
 }
 
 // RegisterDataplane sweeps what killed test runs left behind, then registers the
@@ -35,11 +37,19 @@ type registration struct {
 // removed them. Call it before creating anything with tag.
 func RegisterDataplane(t testing.TB, tag string, dirs ...string) {
 	t.Helper()
+	registerLeftovers(t, registration{Tag: tag, Dirs: dirs})
+}
+
+// registerLeftovers sweeps what killed test runs left behind, then registers
+// reg as this test's until the test's cleanups registered before this call
+// have run.
+func registerLeftovers(t testing.TB, reg registration) {
+	t.Helper()
 	SweepLeftovers(t)
 	if err := os.MkdirAll(leftoverDir, 0o700); err != nil {
 		t.Fatalf("registering test data plane: %v", err)
 	}
-	b, err := json.Marshal(registration{Tag: tag, Dirs: dirs})
+	b, err := json.Marshal(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +58,7 @@ func RegisterDataplane(t testing.TB, tag string, dirs ...string) {
 	if err != nil {
 		t.Fatalf("registering test data plane: %v", err)
 	}
-	path := filepath.Join(leftoverDir, strings.TrimPrefix(filepath.Base(tmp.Name()), ".new-")+"-"+tag)
+	path := filepath.Join(leftoverDir, strings.TrimPrefix(filepath.Base(tmp.Name()), ".new-")+"-"+reg.Tag)
 	if err := unix.Flock(int(tmp.Fd()), unix.LOCK_EX); err == nil {
 		if _, err = tmp.Write(b); err == nil {
 			err = os.Rename(tmp.Name(), path)
@@ -109,6 +119,12 @@ func sweep(path string) string {
 		if removed, err = netns.Down(reg.Tag); err != nil {
 			return fmt.Sprintf("leftovers of a killed test run (tag %s): removing namespaces: %v", reg.Tag, err)
 		}
+	}
+	for _, name := range reg.Namespaces {
+		if err := deleteNetns(name); err != nil {
+			return fmt.Sprintf("leftovers of a killed test run: %v", err)
+		}
+		removed = append(removed, name)
 	}
 	tmp := filepath.Clean(os.TempDir()) + string(filepath.Separator)
 	for _, d := range reg.Dirs {

@@ -32,6 +32,15 @@ type ProcessConfig struct {
 	// loopback port (Process.AgentAddr), for `strait agent` processes
 	// (Process.StartAgent).
 	AgentListener bool
+	// Netns runs the server in this named network namespace (nsenter --net;
+	// see Datacenter.StartServer). Listen (and AgentListen with
+	// AgentListener) are then required: addresses inside it.
+	Netns string
+	// Listen is the API's address (empty: a free loopback port).
+	Listen string
+	// AgentListen is the agent listener's address (empty: a free loopback
+	// port).
+	AgentListen string
 }
 
 // Process is a `strait server --dev` running as a child process: the binary
@@ -70,14 +79,23 @@ func StartProcess(t testing.TB, cfg ProcessConfig) *Env {
 	if out, err := exec.Command("go", "build", "-o", bin, "strait/cmd/strait").CombinedOutput(); err != nil {
 		t.Fatalf("building strait: %v\n%s", err, out)
 	}
-	addr := freeLoopbackPort(t)
+	if cfg.Netns != "" && (cfg.Listen == "" || cfg.AgentListener && cfg.AgentListen == "") {
+		t.Fatal("a server in a network namespace needs ProcessConfig.Listen (and AgentListen): the loopback ports free here say nothing there")
+	}
+	addr := cfg.Listen
+	if addr == "" {
+		addr = freeLoopbackPort(t)
+	}
 	if cfg.Forwarding == "" {
 		cfg.Forwarding = Forwarding(t)
 	}
 	argv := []string{bin, "server", "--dev", "--data-dir", cfg.DataDir, "--listen", addr, "--dataplane", cfg.Dataplane, "--region", Region, "--forwarding", cfg.Forwarding}
 	agentAddr := ""
 	if cfg.AgentListener {
-		agentAddr = freeLoopbackPort(t)
+		agentAddr = cfg.AgentListen
+		if agentAddr == "" {
+			agentAddr = freeLoopbackPort(t)
+		}
 		argv = append(argv, "--agent-listen", agentAddr)
 	}
 	if cfg.NoFile > 0 {
@@ -88,13 +106,16 @@ func StartProcess(t testing.TB, cfg ProcessConfig) *Env {
 		n := strconv.Itoa(cfg.NoFile)
 		argv = append([]string{prlimit, "--nofile=" + n + ":" + n, "--"}, argv...)
 	}
+	if cfg.Netns != "" {
+		argv = append([]string{"nsenter", "--net=" + nsRunPath(cfg.Netns), "--"}, argv...)
+	}
 	p := &Process{t: t, URL: "http://" + addr, Addr: addr, AgentAddr: agentAddr, Bin: bin, logPath: filepath.Join(t.TempDir(), "server.log"), done: make(chan struct{})}
 	logf, err := os.Create(p.logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	p.cmd = exec.Command(argv[0], argv[1:]...) // prlimit execs the server: one process
+	p.cmd = exec.Command(argv[0], argv[1:]...) // nsenter and prlimit exec the server: one process
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting strait server: %v", err)

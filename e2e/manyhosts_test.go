@@ -1,0 +1,400 @@
+package e2e_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/netip"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"strait/internal/agent/netns"
+	"strait/internal/nativeapi"
+	"strait/internal/testenv"
+)
+
+// fleetHost is a machine of the datacenter running `strait agent` for a zone.
+type fleetHost struct {
+	t       *testing.T // the test that owns the host's agents (not a subtest: its end would stop them)
+	machine *testenv.Machine
+	zone    string
+	dir     string
+	agent   *testenv.AgentProcess
+}
+
+// start runs the host's agent (enrolling with token when it is not "") until
+// h.t ends.
+func (h *fleetHost) start(env *testenv.Env, token string, extra ...string) {
+	h.t.Helper()
+	args := append([]string{"--zones", h.zone, "--data-dir", h.dir}, extra...)
+	if token != "" {
+		args = append(args, "--token", token)
+	}
+	h.agent = env.Proc.StartAgentIn(h.t, h.machine.Netns, args...)
+}
+
+// waitHosts waits until the server lists n hosts and ok accepts each.
+func (c hostCLI) waitHosts(what string, n int, ok func(nativeapi.Host) bool) {
+	c.t.Helper()
+	testenv.Eventually(c.t, 2*time.Minute, what, func() error {
+		l := c.list()
+		if len(l) != n {
+			return fmt.Errorf("hosts: %+v", l)
+		}
+		for _, h := range l {
+			if !ok(h) {
+				return fmt.Errorf("host %+v", h)
+			}
+		}
+		return nil
+	})
+}
+
+// udpBetween counts the captured IPv4 UDP frames from one address to another.
+func udpBetween(c *testenv.Capture, from, to netip.Addr) int {
+	return c.Count(func(f []byte) bool {
+		if len(f) < 34 || binary.BigEndian.Uint16(f[12:14]) != 0x0800 || f[23] != 17 {
+			return false
+		}
+		src, _ := netip.AddrFromSlice(f[26:30])
+		dst, _ := netip.AddrFromSlice(f[30:34])
+		return src == from && dst == to
+	})
+}
+
+// TestGuide004AcrossHosts runs guide 004 across hosts: a `strait server`
+// process in a machine of its own and two `strait agent` processes, each in
+// its own machine (network namespace) on a datacenter bridge, host 1 serving
+// us-east-1a and host 2 us-east-1b. The provider's VPC 10.0.0.0/16 has subnets
+// in both zones, an NLB with a node in each (cross-zone load balancing on) and
+// its MariaDB target in us-east-1b (host 2); the consumer's VPC has the same
+// CIDR and its endpoint in us-east-1a (host 1). It checks that:
+//   - `strait exec` runs mysql in the consumer's instance through the
+//     endpoint's DNS name (consumer VPC on host 1 → node a on host 1 → the
+//     target on host 2), and the row lands in the database;
+//   - an instance in provider subnet a (host 1) reaches one in subnet b (host
+//     2), while the consumer's instance does not reach that address (same
+//     CIDR, VPCs apart across hosts);
+//   - a capture on the underlay sees UDP between the hosts while lines with a
+//     marker cross, and no frame with the marker;
+//   - kill -9 host 2's agent: connections through the endpoint (established
+//     and new) fail, while a connection between two instances on host 1 goes
+//     on; restarted, traffic through the endpoint returns, and host 2 has the
+//     same namespaces and links as before the kill;
+//   - with `--backbone plain` the marker does show on the underlay (the
+//     capture's positive control);
+//   - stopped, `strait down --data-dir` on each machine leaves none of their
+//     namespaces and /etc/netns entries, and the hosts only their eth0 and lo.
+func TestGuide004AcrossHosts(t *testing.T) {
+	dc := testenv.NewDatacenter(t)
+	env, srv := dc.StartServer(t, testenv.ProcessConfig{Dataplane: "netns"})
+	cli := hostCLI{t: t, env: env}
+	hosts := []*fleetHost{
+		{t: t, machine: dc.Machine(t, "h1"), zone: "us-east-1a", dir: filepath.Join(t.TempDir(), "h1")},
+		{t: t, machine: dc.Machine(t, "h2"), zone: "us-east-1b", dir: filepath.Join(t.TempDir(), "h2")},
+	}
+	for _, h := range hosts {
+		h.start(env, cli.run(false, "host", "token", "create", "--ttl", "30m"))
+	}
+	cli.waitHosts("both hosts ready on their underlay addresses", 2, func(h nativeapi.Host) bool {
+		return h.State == "ready" && slices.ContainsFunc(hosts, func(f *fleetHost) bool {
+			return slices.Equal(h.Zones, []string{f.zone}) && h.BackboneAddress == f.machine.Addr.String()
+		})
+	})
+	h1, h2 := hosts[0], hosts[1]
+
+	// Guide 004: the provider's service (newLink: VPC 10.0.0.0/16 in a and b,
+	// an NLB with nodes in both, the endpoint service; the consumer's VPC
+	// 10.0.0.0/16 in a), cross-zone on, MariaDB on 3306 in b.
+	l := newLink(t, env)
+	_, err := l.elb.ModifyLoadBalancerAttributes(l.ctx, &elbv2.ModifyLoadBalancerAttributesInput{LoadBalancerArn: aws.String(l.lb),
+		Attributes: []elbtypes.LoadBalancerAttribute{{Key: aws.String("load_balancing.cross_zone.enabled"), Value: aws.String("true")}}})
+	check(t, err)
+	sgs, err := l.pec2.DescribeSecurityGroups(l.ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{l.vpc}}, {Name: aws.String("group-name"), Values: []string{"default"}}}})
+	check(t, err)
+	_, err = l.pec2.AuthorizeSecurityGroupIngress(l.ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sgs.SecurityGroups[0].GroupId,
+		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(3306), ToPort: aws.Int32(3306), CidrIp: aws.String("10.0.0.0/16")})
+	check(t, err)
+	db, dbIP := l.instance(l.pec2, l.subnets[1])
+	maria := testenv.StartMariaDB(t, db)
+	maria.Query("CREATE DATABASE shop; CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(64));" +
+		"CREATE USER 'app'@'%' IDENTIFIED BY 'app-secret'; GRANT ALL ON shop.* TO 'app'@'%'")
+	tg, err := l.elb.CreateTargetGroup(l.ctx, &elbv2.CreateTargetGroupInput{Name: aws.String("mysql"), Protocol: elbtypes.ProtocolEnumTcp,
+		Port: aws.Int32(3306), VpcId: aws.String(l.vpc), TargetType: elbtypes.TargetTypeEnumIp,
+		HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(2), HealthyThresholdCount: aws.Int32(2), UnhealthyThresholdCount: aws.Int32(2)})
+	check(t, err)
+	_, err = l.elb.RegisterTargets(l.ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: tg.TargetGroups[0].TargetGroupArn,
+		Targets: []elbtypes.TargetDescription{{Id: aws.String(dbIP)}}})
+	check(t, err)
+	_, err = l.elb.CreateListener(l.ctx, &elbv2.CreateListenerInput{LoadBalancerArn: aws.String(l.lb), Protocol: elbtypes.ProtocolEnumTcp,
+		Port: aws.Int32(3306), DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: tg.TargetGroups[0].TargetGroupArn}}})
+	check(t, err)
+	// A line server in b (host 2) behind port 7000, two instances in a (host 1).
+	lineB, _ := l.target(l.subnets[1], "b", nil)
+	lineBIP := instanceIP(t, l.pec2, lineB)
+	pa, _ := l.instance(l.pec2, l.subnets[0])
+	pa2, pa2IP := l.instance(l.pec2, l.subnets[0])
+	ln := testenv.ListenIn(t, pa2, fmt.Sprintf(":%d", servicePort))
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go lineServer(c, "a")
+		}
+	}()
+	client, _ := l.instance(l.cec2, l.csubnet)
+	l.connect()
+	d, err := l.cec2.DescribeVpcEndpoints(l.ctx, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{l.endpoint}})
+	check(t, err)
+	dnsName := *d.VpcEndpoints[0].DnsEntries[0].DnsName
+
+	// Where things are: the targets on host 2, the consumer's instance and
+	// provider a's on host 1.
+	for id, h := range map[string]*fleetHost{db: h2, lineB: h2, pa: h1, client: h1} {
+		if name, err := netns.InstanceNamespace(id); err != nil || !strings.HasPrefix(name, "strait-"+netns.TagFor(h.dir)+"-") {
+			t.Fatalf("instance %s is in namespace %q (%v), want host %s's", id, name, err, h.machine.Netns)
+		}
+	}
+
+	mysql := func(timeout int, sql string) (string, error) {
+		out, err := exec.Command(env.Proc.Bin, "exec", client, "--", "mysql", "--no-defaults", "-h", dnsName, "-u", "app", "-papp-secret",
+			fmt.Sprintf("--connect-timeout=%d", timeout), "-N", "-B", "-e", sql).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("strait exec %s -- mysql -h %s -e %q: %v\n%s", client, dnsName, sql, err, out)
+		}
+		return strings.TrimSpace(string(out)), nil
+	}
+	mysqlWorks := func(what string) {
+		t.Helper()
+		testenv.Eventually(t, 2*time.Minute, what, func() error {
+			got, err := mysql(5, "SELECT 1")
+			if err == nil && got != "1" {
+				err = fmt.Errorf("SELECT 1 printed %q", got)
+			}
+			return err
+		})
+	}
+	viaEndpoint := func(line string) error {
+		got, err := ask(t, client, l.addr(), line)
+		if err == nil && got != "b "+line {
+			err = fmt.Errorf("answer %q", got)
+		}
+		return err
+	}
+
+	t.Run("mysql through the endpoint to host 2", func(t *testing.T) {
+		mysqlWorks("mysql through the endpoint's DNS name")
+		if _, err := mysql(10, "INSERT INTO shop.orders VALUES (42, 'across hosts')"); err != nil {
+			t.Fatal(err)
+		}
+		if got := maria.Query("SELECT item FROM shop.orders WHERE id = 42"); got != "across hosts" {
+			t.Fatalf("row read directly on the server: %q", got)
+		}
+	})
+
+	t.Run("one VPC across hosts, VPCs apart", func(t *testing.T) {
+		addr := fmt.Sprintf("%s:%d", lineBIP, servicePort)
+		testenv.Eventually(t, time.Minute, "provider a (host 1) to provider b (host 2)", func() error {
+			got, err := ask(t, pa, addr, "same vpc")
+			if err == nil && got != "b same vpc" {
+				err = fmt.Errorf("answer %q", got)
+			}
+			return err
+		})
+		got, err := ask(t, client, addr, "other vpc")
+		if err == nil {
+			t.Fatalf("the consumer's instance reached the provider's %s (same CIDR): %q", addr, got)
+		}
+		t.Logf("the consumer's instance to the provider's %s: %v", addr, err)
+	})
+
+	t.Run("the backbone is encrypted", func(t *testing.T) {
+		for _, h := range cli.list() {
+			if h.BackboneMethod == "none" || h.BackboneMethod == "plain" {
+				t.Fatalf("host %s has backbone method %q, want an encrypted one", h.HostID, h.BackboneMethod)
+			}
+			t.Logf("host %s: backbone %s", h.HostID, h.BackboneMethod)
+		}
+		capture := dc.Capture(t)
+		b := make([]byte, 12)
+		rand.Read(b)
+		marker := "plaintext-marker-" + hex.EncodeToString(b)
+		testenv.Eventually(t, time.Minute, "lines with the marker through the endpoint", func() error { return viaEndpoint(marker) })
+		for range 20 {
+			if err := viaEndpoint(marker); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := ask(t, pa, fmt.Sprintf("%s:%d", lineBIP, servicePort), marker); err != nil || got != "b "+marker {
+				t.Fatalf("provider a to b: %q, %v", got, err)
+			}
+		}
+		capture.Stop()
+		a1, a2 := h1.machine.Addr, h2.machine.Addr
+		if udpBetween(capture, a1, a2) == 0 || udpBetween(capture, a2, a1) == 0 {
+			t.Fatalf("no UDP between the hosts on the underlay (%d frames captured): the capture saw no backbone traffic", capture.Frames())
+		}
+		if capture.Contains([]byte(marker)) {
+			t.Fatalf("a frame on the underlay carries the marker in plaintext")
+		}
+		t.Logf("%d frames captured, %d UDP from host 1 to host 2, none with the marker", capture.Frames(), udpBetween(capture, a1, a2))
+	})
+
+	t.Run("host 2 killed and back", func(t *testing.T) {
+		// Before: a connection through the endpoint, one inside host 1.
+		inside, err := testenv.DialFrom(t, pa, fmt.Sprintf("%s:%d", pa2IP, servicePort), 5*time.Second)
+		check(t, err)
+		defer inside.Close()
+		through, err := testenv.DialFrom(t, client, l.addr(), 5*time.Second)
+		check(t, err)
+		defer through.Close()
+		for _, c := range []struct {
+			conn net.Conn
+			want string
+		}{{inside, "a"}, {through, "b"}} {
+			if got, err := lineOn(c.conn, "before"); err != nil || got != c.want+" before" {
+				t.Fatalf("before the kill: %q, %v", got, err)
+			}
+		}
+
+		tag2 := netns.TagFor(h2.dir)
+		nsBefore, linksBefore := testenv.Namespaces(t, tag2), machineLinks(t, h2.machine)
+		h2.agent.Kill()
+		testenv.Eventually(t, time.Minute, "new connections through the endpoint to fail", func() error {
+			if err := viaEndpoint("after the kill"); err == nil {
+				return fmt.Errorf("a new connection through the endpoint still gets answers")
+			}
+			return nil
+		})
+		if got, err := lineOn(through, "after the kill"); err == nil {
+			t.Errorf("the connection through the endpoint still answers after host 2's agent was killed: %q", got)
+		}
+		if _, err := mysql(3, "SELECT 1"); err == nil {
+			t.Errorf("mysql through the endpoint works with host 2's agent killed")
+		}
+		if got, err := lineOn(inside, "after the kill"); err != nil || got != "a after the kill" {
+			t.Fatalf("the connection inside host 1 after host 2's agent was killed: %q, %v", got, err)
+		}
+		if got, err := ask(t, pa, fmt.Sprintf("%s:%d", pa2IP, servicePort), "new"); err != nil || got != "a new" {
+			t.Fatalf("a new connection inside host 1: %q, %v", got, err)
+		}
+
+		h2.start(env, "")
+		mysqlWorks("mysql through the endpoint after host 2's agent restarted")
+		testenv.Eventually(t, time.Minute, "lines through the endpoint after the restart", func() error { return viaEndpoint("back") })
+		// Re-adopted: the same namespaces and the same links on the host, nothing left over.
+		if after := testenv.Namespaces(t, tag2); !slices.Equal(after, nsBefore) {
+			t.Errorf("host 2's namespaces: %v before the kill, %v after the restart", nsBefore, after)
+		}
+		if after := machineLinks(t, h2.machine); !slices.Equal(after, linksBefore) {
+			t.Errorf("host 2's links: %v before the kill, %v after the restart", linksBefore, after)
+		}
+	})
+
+	t.Run("plain backbone shows the marker", func(t *testing.T) {
+		// The capture's positive control: with --backbone plain (trusted
+		// networks only) the same lines cross the underlay readable.
+		for _, h := range hosts {
+			h.agent.Stop()
+			h.start(env, "", "--backbone", "plain")
+		}
+		cli.waitHosts("both hosts ready with the plain backbone", 2, func(h nativeapi.Host) bool {
+			return h.State == "ready" && h.BackboneMethod == "plain"
+		})
+		capture := dc.Capture(t)
+		marker := "plaintext-marker-plain-" + dc.Netns
+		testenv.Eventually(t, time.Minute, "the marker on the underlay with the plain backbone", func() error {
+			if err := viaEndpoint(marker); err != nil {
+				return err
+			}
+			if !capture.Contains([]byte(marker)) {
+				return fmt.Errorf("not captured (%d frames)", capture.Frames())
+			}
+			return nil
+		})
+	})
+
+	t.Run("strait down on every machine", func(t *testing.T) {
+		for _, h := range hosts {
+			h.agent.Stop()
+		}
+		env.Stop()
+		for _, c := range []struct {
+			m   *testenv.Machine
+			dir string
+		}{{h1.machine, h1.dir}, {h2.machine, h2.dir}, {srv, env.DataDir}} {
+			out, err := c.m.Command(env.Proc.Bin, "down", "--data-dir", c.dir).CombinedOutput()
+			if err != nil || !bytes.Contains(out, []byte("removed ")) {
+				t.Fatalf("strait down --data-dir %s in %s: %v\n%s", c.dir, c.m.Netns, err, out)
+			}
+			tag := netns.TagFor(c.dir)
+			if left := testenv.Namespaces(t, tag); len(left) > 0 {
+				t.Errorf("after strait down --data-dir %s: %v left", c.dir, left)
+			}
+			if left, _ := filepath.Glob("/etc/netns/strait-" + tag + "-*"); len(left) > 0 {
+				t.Errorf("after strait down --data-dir %s: %v left", c.dir, left)
+			}
+			if links := machineLinks(t, c.m); c.m != srv && !slices.Equal(links, []string{"eth0", "lo"}) {
+				t.Errorf("after strait down --data-dir %s, %s has the links %v, want only eth0 and lo", c.dir, c.m.Netns, links)
+			}
+		}
+	})
+}
+
+// lineOn sends one line on an open connection and reads the answer.
+func lineOn(c net.Conn, line string) (string, error) {
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte(line + "\n")); err != nil {
+		return "", err
+	}
+	var got []byte
+	buf := make([]byte, 256)
+	for !bytes.HasSuffix(got, []byte("\n")) {
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			return strings.TrimSpace(string(got)), err
+		}
+	}
+	return strings.TrimSpace(string(got)), nil
+}
+
+// machineLinks is the sorted names of the links in a machine's namespace.
+func machineLinks(t *testing.T, m *testenv.Machine) []string {
+	t.Helper()
+	out, err := m.Command("ip", "-o", "link", "show").Output()
+	if err != nil {
+		t.Fatalf("ip link in %s: %v", m.Netns, err)
+	}
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if f := strings.Fields(line); len(f) > 1 {
+			names = append(names, strings.TrimSuffix(strings.Split(f[1], "@")[0], ":"))
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// instanceIP is an instance's private address.
+func instanceIP(t *testing.T, c *ec2.Client, id string) string {
+	t.Helper()
+	d, err := c.DescribeInstances(t.Context(), &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	check(t, err)
+	return *d.Reservations[0].Instances[0].PrivateIpAddress
+}
