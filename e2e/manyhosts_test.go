@@ -158,6 +158,22 @@ func TestGuide004AcrossHosts(t *testing.T) {
 			go lineServer(c, "a")
 		}
 	}()
+	// A subnet in us-east-1c, which no agent serves: the server's own data
+	// plane has it, and joins the backbone on its agent listener's address.
+	sc, err := l.pec2.CreateSubnet(l.ctx, &ec2.CreateSubnetInput{VpcId: aws.String(l.vpc), CidrBlock: aws.String("10.0.3.0/24"),
+		AvailabilityZone: aws.String("us-east-1c")})
+	check(t, err)
+	pc, pcIP := l.instance(l.pec2, *sc.Subnet.SubnetId)
+	lnC := testenv.ListenIn(t, pc, fmt.Sprintf(":%d", servicePort))
+	go func() {
+		for {
+			c, err := lnC.Accept()
+			if err != nil {
+				return
+			}
+			go lineServer(c, "c")
+		}
+	}()
 	client, _ := l.instance(l.cec2, l.csubnet)
 	l.connect()
 	d, err := l.cec2.DescribeVpcEndpoints(l.ctx, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{l.endpoint}})
@@ -170,6 +186,9 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		if name, err := netns.InstanceNamespace(id); err != nil || !strings.HasPrefix(name, "strait-"+netns.TagFor(h.dir)+"-") {
 			t.Fatalf("instance %s is in namespace %q (%v), want host %s's", id, name, err, h.machine.Netns)
 		}
+	}
+	if name, err := netns.InstanceNamespace(pc); err != nil || !strings.HasPrefix(name, "strait-"+netns.TagFor(env.DataDir)+"-") {
+		t.Fatalf("instance %s (us-east-1c) is in namespace %q (%v), want the server's", pc, name, err)
 	}
 
 	mysql := func(timeout int, sql string) (string, error) {
@@ -208,7 +227,7 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		}
 	})
 
-	t.Run("one VPC across hosts, VPCs apart", func(t *testing.T) {
+	t.Run("one VPC across hosts and the server, VPCs apart", func(t *testing.T) {
 		addr := fmt.Sprintf("%s:%d", lineBIP, servicePort)
 		testenv.Eventually(t, time.Minute, "provider a (host 1) to provider b (host 2)", func() error {
 			got, err := ask(t, pa, addr, "same vpc")
@@ -217,6 +236,17 @@ func TestGuide004AcrossHosts(t *testing.T) {
 			}
 			return err
 		})
+		// The server's zone and the hosts' zones of one VPC: c (the server) to
+		// b (host 2), a (host 1) to c.
+		for _, c := range []struct{ from, to, name string }{{pc, addr, "b"}, {pa, fmt.Sprintf("%s:%d", pcIP, servicePort), "c"}} {
+			testenv.Eventually(t, time.Minute, c.from+" to "+c.to, func() error {
+				got, err := ask(t, c.from, c.to, "server and host")
+				if err == nil && got != c.name+" server and host" {
+					err = fmt.Errorf("answer %q", got)
+				}
+				return err
+			})
+		}
 		got, err := ask(t, client, addr, "other vpc")
 		if err == nil {
 			t.Fatalf("the consumer's instance reached the provider's %s (same CIDR): %q", addr, got)
