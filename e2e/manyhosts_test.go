@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"strait/internal/agent/netns"
+	"strait/internal/model"
 	"strait/internal/nativeapi"
 	"strait/internal/testenv"
 )
@@ -44,6 +46,48 @@ func (h *fleetHost) start(env *testenv.Env, token string, extra ...string) {
 		args = append(args, "--token", token)
 	}
 	h.agent = env.Proc.StartAgentIn(h.t, h.machine.Netns, args...)
+}
+
+// readmeJoin is how the README's "Many hosts" joins a host: the arguments of
+// its `strait host token create` and of its `strait agent` less --server URL
+// (the test's server is elsewhere), TOKEN standing for the token. It checks
+// that the server command has an agent listener and the agent serves
+// us-east-1b, as host 2 does here.
+func readmeJoin(t *testing.T) (token, agent []string) {
+	t.Helper()
+	b, err := os.ReadFile("../README.md")
+	check(t, err)
+	_, sec, ok := strings.Cut(string(b), "\n## Many hosts\n")
+	if !ok {
+		t.Fatal("README has no section \"## Many hosts\"")
+	}
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	var server []string
+	for _, line := range strings.Split(sec, "\n") {
+		cmd, _, _ := strings.Cut(strings.TrimPrefix(line, "    "), "#")
+		f := strings.Fields(cmd)
+		if !strings.HasPrefix(line, "    ") || len(f) < 2 || f[0] != "strait" {
+			continue
+		}
+		switch {
+		case f[1] == "server" && server == nil:
+			server = f[2:]
+		case f[1] == "host" && len(f) > 3 && f[2] == "token" && f[3] == "create" && token == nil:
+			token = f[1:]
+		case f[1] == "agent" && agent == nil:
+			for i := 2; i < len(f); i++ {
+				if f[i] == "--server" {
+					i++
+					continue
+				}
+				agent = append(agent, f[i])
+			}
+		}
+	}
+	if !slices.Contains(server, "--agent-listen") || token == nil || !slices.Equal(agent, []string{"--token", "TOKEN", "--zones", "us-east-1b"}) {
+		t.Fatalf("README's Many hosts: server %q, token %q, agent %q; want --agent-listen, token create, --token TOKEN --zones us-east-1b", server, token, agent)
+	}
+	return token, agent
 }
 
 // waitHosts waits until the server lists n hosts and ok accepts each.
@@ -106,9 +150,16 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		{t: t, machine: dc.Machine(t, "h1"), zone: "us-east-1a", dir: filepath.Join(t.TempDir(), "h1")},
 		{t: t, machine: dc.Machine(t, "h2"), zone: "us-east-1b", dir: filepath.Join(t.TempDir(), "h2")},
 	}
-	for _, h := range hosts {
-		h.start(env, cli.run(false, "host", "token", "create", "--ttl", "30m"))
+	// Host 2 joins with the README's commands (its zone is the README's).
+	tokenArgs, agentArgs := readmeJoin(t)
+	hosts[0].start(env, cli.run(false, "host", "token", "create", "--ttl", "30m"))
+	token := cli.run(false, tokenArgs...)
+	for i, a := range agentArgs {
+		if a == "TOKEN" {
+			agentArgs[i] = token
+		}
 	}
+	hosts[1].agent = env.Proc.StartAgentIn(t, hosts[1].machine.Netns, append(agentArgs, "--data-dir", hosts[1].dir)...)
 	cli.waitHosts("both hosts ready on their underlay addresses", 2, func(h nativeapi.Host) bool {
 		return h.State == "ready" && slices.ContainsFunc(hosts, func(f *fleetHost) bool {
 			return slices.Equal(h.Zones, []string{f.zone}) && h.BackboneAddress == f.machine.Addr.String()
@@ -225,6 +276,28 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		if got := maria.Query("SELECT item FROM shop.orders WHERE id = 42"); got != "across hosts" {
 			t.Fatalf("row read directly on the server: %q", got)
 		}
+	})
+
+	t.Run("mysql through the relay to host 2", func(t *testing.T) {
+		relay := func(on string) {
+			_, err := l.elb.ModifyTargetGroupAttributes(l.ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: tg.TargetGroups[0].TargetGroupArn,
+				Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String(model.RelayAttribute), Value: aws.String(on)}}})
+			check(t, err)
+		}
+		relay("true")
+		defer relay("false")
+		// Host 1's relay listens on the endpoint's address, and dials the
+		// target on host 2 from the node's namespace.
+		ns := "strait-" + netns.TagFor(h1.dir) + "-" + l.cvpc
+		addr := fmt.Sprintf("%s:3306", l.endpointIP)
+		testenv.Eventually(t, 2*time.Minute, "the relay listening on "+addr, func() error {
+			out, err := exec.Command("ip", "netns", "exec", ns, "ss", "-Htln").CombinedOutput()
+			if err == nil && !strings.Contains(string(out), addr) {
+				err = fmt.Errorf("not in ss -tln: %s", out)
+			}
+			return err
+		})
+		mysqlWorks("mysql through the relay")
 	})
 
 	t.Run("one VPC across hosts and the server, VPCs apart", func(t *testing.T) {
