@@ -14,7 +14,9 @@ import (
 type Backbone interface {
 	SetPeers(peers []backbone.Peer) error
 	SetVPC(vpcID string, vni uint32, namespace string, remote map[netip.Prefix]string) error
-	RemoveVPC(vpcID string) error
+	// RemoveVPC removes the VPC's device from its namespace, also one an
+	// earlier run left.
+	RemoveVPC(vpcID, namespace string) error
 	// Close stops carrying traffic (Agent.Close calls it).
 	Close() error
 }
@@ -25,6 +27,9 @@ type backboneState struct {
 	peersOK bool                               // SetPeers(peers) succeeded
 	vpcs    map[string]map[netip.Prefix]string // VPC → remote subnets SetVPC took (nil: it failed)
 	skipped map[string]bool                    // "VPC subnet host" of remote subnets not routed, logged once
+	// swept holds the VPCs without remote subnets whose namespace was
+	// cleared of a device an earlier run may have left (once per VPC).
+	swept map[string]bool
 }
 
 // applyBackbone gives the backbone st's peers and, for every VPC namespace
@@ -40,7 +45,7 @@ func (a *Agent) applyBackbone(st State, ready map[string]bool) (failed map[strin
 		return failed, nil
 	}
 	if a.bbState.vpcs == nil {
-		a.bbState = backboneState{vpcs: map[string]map[netip.Prefix]string{}, skipped: map[string]bool{}}
+		a.bbState = backboneState{vpcs: map[string]map[netip.Prefix]string{}, skipped: map[string]bool{}, swept: map[string]bool{}}
 	}
 	var peerErr error
 	if !a.bbState.peersOK || !slices.Equal(a.bbState.peers, st.Peers) {
@@ -55,7 +60,7 @@ func (a *Agent) applyBackbone(st State, ready map[string]bool) (failed map[strin
 	for _, p := range st.Peers {
 		peers[p.HostID] = true
 	}
-	skipped := map[string]bool{}
+	skipped, swept := map[string]bool{}, map[string]bool{}
 	want := map[string]bool{}
 	for _, v := range st.VPCs {
 		if _, joined := a.bbState.vpcs[v.ID]; !ready[v.ID] {
@@ -71,11 +76,21 @@ func (a *Agent) applyBackbone(st State, ready map[string]bool) (failed map[strin
 			key := v.ID + " " + r.CIDR.String() + " " + r.Host
 			skipped[key] = true
 			if !a.bbState.skipped[key] {
-				a.log.Warn("not routing a remote subnet: its host is not a backbone peer (the server's own data plane does not join the backbone yet; or the host has no backbone key, address or the same method)",
+				a.log.Warn("not routing a remote subnet: its host is not a backbone peer (the server without a backbone address, or a host without a backbone key, address or the same method)",
 					"vpc", v.ID, "subnet", r.ID, "cidr", r.CIDR, "host", r.Host)
 			}
 		}
 		if len(remote) == 0 {
+			_, joined := a.bbState.vpcs[v.ID]
+			if !joined && !a.bbState.swept[v.ID] {
+				// The device an earlier run of this host's agent may have
+				// left (this run never linked the VPC).
+				if err := a.bb.RemoveVPC(v.ID, a.host.Namespace(v.ID)); err != nil {
+					errs = append(errs, fmt.Errorf("vpc %s: removing a backbone device left before: %w", v.ID, err))
+					continue
+				}
+			}
+			swept[v.ID] = true
 			continue
 		}
 		want[v.ID] = true
@@ -93,12 +108,12 @@ func (a *Agent) applyBackbone(st State, ready map[string]bool) (failed map[strin
 		}
 		a.bbState.vpcs[v.ID] = remote
 	}
-	a.bbState.skipped = skipped
+	a.bbState.skipped, a.bbState.swept = skipped, swept
 	for id := range a.bbState.vpcs {
 		if want[id] {
 			continue
 		}
-		if err := a.bb.RemoveVPC(id); err != nil {
+		if err := a.bb.RemoveVPC(id, a.host.Namespace(id)); err != nil {
 			errs = append(errs, fmt.Errorf("vpc %s leaving the backbone: %w", id, err))
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 
@@ -18,13 +19,14 @@ import (
 
 // fakeBackbone records what the agent gives it; SetVPC fails while fail is set.
 type fakeBackbone struct {
-	mu     sync.Mutex
-	calls  int // SetPeers and SetVPC
-	peers  []backbone.Peer
-	vpcs   map[string]map[netip.Prefix]string
-	ns     map[string]string
-	fail   error
-	closed bool
+	mu      sync.Mutex
+	calls   int // SetPeers and SetVPC
+	peers   []backbone.Peer
+	vpcs    map[string]map[netip.Prefix]string
+	ns      map[string]string
+	fail    error
+	closed  bool
+	removed []string // "VPC namespace" of each RemoveVPC
 }
 
 func (b *fakeBackbone) SetPeers(p []backbone.Peer) error {
@@ -46,10 +48,11 @@ func (b *fakeBackbone) SetVPC(id string, _ uint32, namespace string, remote map[
 	return nil
 }
 
-func (b *fakeBackbone) RemoveVPC(id string) error {
+func (b *fakeBackbone) RemoveVPC(id, namespace string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.vpcs, id)
+	b.removed = append(b.removed, id+" "+namespace)
 	return nil
 }
 
@@ -106,5 +109,29 @@ func TestApplyJoinsVPCsToTheBackbone(t *testing.T) {
 	a.Close()
 	if !bb.closed {
 		t.Error("Close left the backbone open")
+	}
+}
+
+// A restarted agent clears, once, the backbone device an earlier run may
+// have left in a VPC namespace that has no remote subnets now.
+func TestRestartedAgentClearsALeftBackboneDevice(t *testing.T) {
+	h := netnstest.NewHost(t)
+	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	bb := &fakeBackbone{vpcs: map[string]map[netip.Prefix]string{}, ns: map[string]string{}}
+	a, err := agent.New(h, &firewall.Fake{}, dataplane.New(dataplane.Options{Dial: h.StartDial, Logger: log}), log, agent.WithBackbone(bb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	v := netnstest.VPC("10.0.0.0/16", "10.0.1.0/24")
+	st := agent.State{VPCs: []agent.VPC{{VPC: v}}}
+	ctx := context.Background()
+	for range 2 {
+		if err := a.Apply(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{v.ID + " " + h.Namespace(v.ID)}; !slices.Equal(bb.removed, want) {
+		t.Fatalf("RemoveVPC calls %q, want %q (once)", bb.removed, want)
 	}
 }

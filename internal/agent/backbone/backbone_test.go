@@ -139,7 +139,7 @@ func testBackbone(t *testing.T, mode string) {
 
 	// VPC A leaves host 2: its probe finds nothing there, not VPC B's
 	// instance at the same address; VPC B still works.
-	if err := hosts[1].bb.RemoveVPC(vpcA); err != nil {
+	if err := hosts[1].bb.RemoveVPC(vpcA, hosts[1].nh.Namespace(vpcA)); err != nil {
 		t.Fatal(err)
 	}
 	netnstest.MustTimeOut(t, hosts[0].nh, inst[0][vpcA], "10.0.2.3:80")

@@ -119,17 +119,18 @@ func (b *Backbone) applyLink(namespace string, vni uint32, want linkState) error
 	})
 }
 
-// RemoveVPC removes the VPC's device (with its routes and entries). Removing
-// a VPC this backbone does not know, or whose namespace is gone, is not an
-// error.
-func (b *Backbone) RemoveVPC(vpcID string) error {
+// RemoveVPC removes the VPC's device (with its routes and entries) from
+// namespace, the VPC's namespace: whether this backbone linked the VPC or an
+// earlier run did (a restarted agent whose VPC no longer has remote subnets
+// finds the device the last run left). Removing a device that is not there,
+// or from a namespace that is gone, is not an error.
+func (b *Backbone) RemoveVPC(vpcID, namespace string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	v, ok := b.vpcs[vpcID]
-	if !ok {
-		return nil
+	if v, ok := b.vpcs[vpcID]; ok {
+		namespace = v.namespace
 	}
-	if err := removeBackboneLink(v.namespace); err != nil {
+	if err := removeBackboneLink(namespace); err != nil {
 		return fmt.Errorf("backbone: %s: %w", vpcID, err)
 	}
 	delete(b.vpcs, vpcID)
