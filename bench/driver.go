@@ -32,7 +32,7 @@ type config struct {
 	failoverReps   int // figure 6
 	scaleEndpoints int // figure 7
 	scaleReps      int
-	only           map[int]bool // figures to run; empty: all
+	only           map[int]bool // figures to run; empty: all (see wants)
 	hold           bool         // --hold: keep the topology up for manual runs, measure nothing
 	soak           bool         // --soak: run the soak instead of the figures
 	soakIdle       int
@@ -64,6 +64,7 @@ type driver struct {
 	paths   []path
 	servers map[string]*proc // peer servers by name ("b:7000", "c:7002", …)
 	res     *results
+	hosts   *hostsBench // figure 8's machines and agents
 }
 
 // path is one way from a client to the peer server on instance B (or loopback).
@@ -115,8 +116,8 @@ func runDriver(args []string) error {
 			continue
 		}
 		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 || n > 7 {
-			return fmt.Errorf("--only: %q is not a figure number 1–7", f)
+		if err != nil || n < 1 || n > 8 {
+			return fmt.Errorf("--only: %q is not a figure number 1–8", f)
 		}
 		cfg.only[n] = true
 	}
@@ -141,9 +142,28 @@ func runDriver(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	d := &driver{cfg: cfg, ctx: ctx, servers: map[string]*proc{}, res: newResults(cfg)}
-	runErr := d.run()
-	if cerr := d.cleanup(); cerr != nil {
+	var runErr error
+	if cfg.hold || cfg.soak || slices.ContainsFunc([]int{1, 2, 3, 4, 5, 6, 7}, cfg.wants) {
+		d := &driver{cfg: cfg, ctx: ctx, servers: map[string]*proc{}, res: newResults(cfg)}
+		runErr = d.finish("latest", d.run(), d.cleanup)
+	}
+	if runErr == nil && !cfg.hold && !cfg.soak && cfg.wants(8) {
+		// Figure 8 has a server, machines and results of its own: hosts.md.
+		d := &driver{cfg: cfg, ctx: ctx, servers: map[string]*proc{}, res: newResults(cfg)}
+		d.res.Title = "Strait benchmark results: across hosts (figure 8)"
+		d.logf("figure 8 (across hosts)")
+		runErr = d.finish("hosts", d.hostsFigure(), d.hostsCleanup)
+	}
+	return runErr
+}
+
+// wants reports whether the run measures figure fig.
+func (c config) wants(fig int) bool { return len(c.only) == 0 || c.only[fig] }
+
+// finish runs cleanup after a run that ended with runErr, notes both in the
+// results and writes them to BASE.md, BASE.json and the figures' SVGs.
+func (d *driver) finish(base string, runErr error, cleanup func() error) error {
+	if cerr := cleanup(); cerr != nil {
 		d.logf("cleanup: %v", cerr)
 		runErr = errors.Join(runErr, cerr)
 	}
@@ -156,10 +176,10 @@ func runDriver(args []string) error {
 		d.res.Notes = append(d.res.Notes, "run incomplete: "+runErr.Error())
 	}
 	if len(d.res.Samples) > 0 {
-		if err := writeReport(cfg.out, d.res); err != nil {
+		if err := writeReport(d.cfg.out, base, d.res); err != nil {
 			return errors.Join(runErr, err)
 		}
-		d.logf("wrote %s", filepath.Join(cfg.out, "latest.md"))
+		d.logf("wrote %s", filepath.Join(d.cfg.out, base+".md"))
 	}
 	return runErr
 }

@@ -11,13 +11,14 @@ import (
 	"time"
 )
 
-// writeReport writes latest.md, latest.json and one SVG per figure to dir.
-func writeReport(dir string, r *results) error {
+// writeReport writes BASE.md, BASE.json and one SVG per figure to dir (base
+// "latest" for figures 1–7, "hosts" for figure 8).
+func writeReport(dir, base string, r *results) error {
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "latest.json"), append(js, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, base+".json"), append(js, '\n'), 0o644); err != nil {
 		return err
 	}
 	for _, fig := range r.figures() {
@@ -25,7 +26,7 @@ func writeReport(dir string, r *results) error {
 			return err
 		}
 	}
-	return os.WriteFile(filepath.Join(dir, "latest.md"), []byte(markdown(r)), 0o644)
+	return os.WriteFile(filepath.Join(dir, base+".md"), []byte(markdown(r)), 0o644)
 }
 
 // figureTitles name the figures of issue 5.
@@ -37,6 +38,7 @@ var figureTitles = map[int]string{
 	5: "Control plane",
 	6: "Failover (two targets, one killed)",
 	7: "Scale: many endpoints to one service",
+	8: "Across hosts: the endpoint across the backbone vs direct",
 }
 
 // figures lists the figures that have samples, in order.
@@ -89,7 +91,11 @@ func markdown(r *results) string {
 	if r.Quick {
 		mode = "quick run (smoke test: few repetitions, small counts)"
 	}
-	fmt.Fprintf(&b, "# Strait benchmark results\n\n")
+	title := r.Title
+	if title == "" {
+		title = "Strait benchmark results"
+	}
+	fmt.Fprintf(&b, "# %s\n\n", title)
 	fmt.Fprintf(&b, "%s, %s, %s.\n\n", r.Started.UTC().Format("2006-01-02 15:04 UTC"), mode, r.Finished.Sub(r.Started).Round(time.Second))
 	m := r.Machine
 	fmt.Fprintf(&b, "Machine: %d CPUs (%s), kernel %s, open-file limit %s; %s; %s; Strait %s. Load average at start %s, at end %s.\n\n",
@@ -132,6 +138,10 @@ var pathDescriptions = map[string]string{
 	pRelay:   "the same on a target group with strait.relay.enabled=true: the Strait server's user-space relay accepts and dials",
 	pPPv2:    "the same through the relay with PROXY v2 on (the server strips the header)",
 	pHAProxy: "instance A → HAProxy (mode tcp, splice) in the provider VPC namespace → instance B",
+	pOneHost: "provider instance A → A2 in another subnet of the same VPC on the same host (h1), no proxy: for scale",
+	pAcross:  "provider instance A on host 1 → instance B in another subnet of the same VPC on host 2, across the backbone, no proxy",
+	pAcrossStrait: "consumer instance on host 1 → interface endpoint → NLB node (host 1, cross-zone) → across the backbone → instance B on host 2, " +
+		"translated in the kernel",
 }
 
 // num formats a value with about three significant digits, without exponents.

@@ -45,6 +45,7 @@ type machine struct {
 
 // results is everything a run measured, as written to latest.json.
 type results struct {
+	Title        string    `json:"title,omitempty"` // of the Markdown page ("": Strait benchmark results)
 	Started      time.Time `json:"started"`
 	Finished     time.Time `json:"finished"`
 	Quick        bool      `json:"quick"`

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,8 @@ type straitServer struct {
 	tag     string // the namespace tag of its data directory
 	proc    *proc
 	log     *os.File
+	prefix  []string // runs it in a namespace (nsenter --net …); figure 8's
+	extra   []string // more flags (figure 8's --agent-listen)
 }
 
 // startServer starts the server on a free loopback port and waits for /healthz.
@@ -37,7 +40,14 @@ func startServer(ctx context.Context, bin, dataDir, logPath string) (*straitServ
 	if err != nil {
 		return nil, err
 	}
-	s := &straitServer{bin: bin, dataDir: dataDir, listen: fmt.Sprintf("127.0.0.1:%d", port), tag: netns.TagFor(dataDir), log: logf}
+	return startServerIn(ctx, bin, dataDir, logf, nil, fmt.Sprintf("127.0.0.1:%d", port))
+}
+
+// startServerIn starts the server with the command line prefix (nsenter into a
+// machine of figure 8, or none), its API on listen and the extra flags, and
+// waits for /healthz; logf receives its log.
+func startServerIn(ctx context.Context, bin, dataDir string, logf *os.File, prefix []string, listen string, extra ...string) (*straitServer, error) {
+	s := &straitServer{bin: bin, dataDir: dataDir, listen: listen, tag: netns.TagFor(dataDir), log: logf, prefix: prefix, extra: extra}
 	s.url = "http://" + s.listen
 	return s, s.start(ctx)
 }
@@ -45,7 +55,8 @@ func startServer(ctx context.Context, bin, dataDir, logPath string) (*straitServ
 // start runs the server process and waits until /healthz answers 200.
 func (s *straitServer) start(ctx context.Context) error {
 	var err error
-	s.proc, err = startProc("strait server", []string{s.bin, "server", "--dev", "--data-dir", s.dataDir, "--listen", s.listen}, s.log)
+	argv := append(append(slices.Clone(s.prefix), s.bin, "server", "--dev", "--data-dir", s.dataDir, "--listen", s.listen), s.extra...)
+	s.proc, err = startProc("strait server", argv, s.log) // nsenter execs the server: one process
 	if err != nil {
 		return err
 	}
@@ -104,7 +115,8 @@ func (s *straitServer) shutdown() error {
 	if s.proc != nil {
 		s.proc.stop(30 * time.Second)
 	}
-	out, err := exec.Command(s.bin, "down", "--data-dir", s.dataDir).CombinedOutput()
+	down := append(slices.Clone(s.prefix), s.bin, "down", "--data-dir", s.dataDir)
+	out, err := exec.Command(down[0], down[1:]...).CombinedOutput()
 	if err != nil {
 		errs = append(errs, fmt.Sprintf("strait down: %v: %s", err, out))
 	}

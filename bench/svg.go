@@ -22,12 +22,15 @@ const (
 
 // pathColors give every path the same color in every plot.
 var pathColors = map[string]string{
-	pLoopback: "#9e9e9e",
-	pDirect:   "#1f77b4",
-	pStrait:   "#2ca02c",
-	pRelay:    "#98df8a",
-	pPPv2:     "#17becf",
-	pHAProxy:  "#ff7f0e",
+	pLoopback:     "#9e9e9e",
+	pDirect:       "#1f77b4",
+	pStrait:       "#2ca02c",
+	pRelay:        "#98df8a",
+	pPPv2:         "#17becf",
+	pHAProxy:      "#ff7f0e",
+	pOneHost:      "#aec7e8",
+	pAcross:       "#1f77b4",
+	pAcrossStrait: "#2ca02c",
 }
 
 // extraColors color paths without their own color.
