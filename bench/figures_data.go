@@ -155,11 +155,11 @@ func (d *driver) runTests(r *results, paths []path, tests []dataTest, label stri
 			for i := range paths {
 				p := paths[(i+rep)%len(paths)]
 				args := append(t.args(d.cfg), "--addr", p.Addr)
-				pid := 0
+				var pids []int
 				if t.recordCPU != nil {
-					pid = d.proxyPID(p.Name)
+					pids = d.cpuPIDs(p.Name)
 				}
-				before, cpuErr := processCPU(pid)
+				before, cpuErr := processesCPU(pids)
 				var raw rawJSON
 				if err := runJSON(d.ctx, t.name+" over "+p.Name, d.peerArgv(p.Client, args...), t.timeout(d.cfg), &raw); err != nil {
 					return err
@@ -167,10 +167,10 @@ func (d *driver) runTests(r *results, paths []path, tests []dataTest, label stri
 				if err := t.record(r, p.Name, rep, raw); err != nil {
 					return fmt.Errorf("%s over %s: %w", t.name, p.Name, err)
 				}
-				if pid == 0 {
+				if len(pids) == 0 {
 					continue
 				}
-				after, err := processCPU(pid)
+				after, err := processesCPU(pids)
 				if err = errors.Join(cpuErr, err); err != nil {
 					return fmt.Errorf("%s over %s: proxy CPU time: %w", t.name, p.Name, err)
 				}
@@ -192,18 +192,28 @@ func plural(n int) string {
 	return "s"
 }
 
-// proxyPID is the process that relays a path's connections: the Strait server
-// or HAProxy; 0 for the paths without a proxy. The kernel path has no proxy
-// process either, but the Strait server is measured there too, to show that it
-// does no work per connection or byte.
-func (d *driver) proxyPID(pathName string) int {
+// cpuPIDs are the processes whose CPU time a path's tests with recordCPU
+// measure: the Strait server or HAProxy, which relay connections (none for the
+// paths without a proxy; the kernel path has no proxy process either, but the
+// Strait server is measured there too, to show that it does no work per
+// connection or byte); on figure 8's paths across hosts, both agents, which
+// carry the backbone (wireguard-go runs in them).
+func (d *driver) cpuPIDs(pathName string) []int {
 	switch pathName {
 	case pStrait, pRelay, pPPv2:
-		return d.srv.pid()
+		return []int{d.srv.pid()}
 	case pHAProxy:
 		if d.hap != nil {
-			return d.hap.pid()
+			return []int{d.hap.pid()}
+		}
+	case pAcross, pAcrossStrait:
+		if d.hosts != nil {
+			var pids []int
+			for _, a := range d.hosts.agents {
+				pids = append(pids, a.p.cmd.Process.Pid)
+			}
+			return pids
 		}
 	}
-	return 0
+	return nil
 }

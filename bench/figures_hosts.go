@@ -165,7 +165,7 @@ func (d *driver) hostsFigure() error {
 		load0, t0 := loadAvg(), time.Now()
 		d.logf("figure 8, backbone %s (--backbone %s)", method, mode)
 		set := metricSet{r: d.res, fig: 8, suffix: ", backbone " + method, refs: hostsRefs}
-		tests := []dataTest{bulkTest(set, 1), rrTest(set), cpsTest(set, 1, "sequential")}
+		tests := []dataTest{agentsCPUPerMB(set, bulkTest(set, 1)), rrTest(set), cpsTest(set, 1, "sequential")}
 		if err := d.runTests(d.res, d.paths, tests, method+": "); err != nil {
 			return err
 		}
@@ -173,6 +173,25 @@ func (d *driver) hostsFigure() error {
 			method, mode, t0.UTC().Format("15:04:05"), time.Now().UTC().Format("15:04:05"), load0, loadAvg()))
 	}
 	return nil
+}
+
+// agentsCPUPerMB adds to a bulk test the CPU time both agents used per MB
+// (10^6 bytes) carried: wireguard-go encrypts and decrypts in them; the plain
+// backbone's VXLAN is the kernel's (work in softirq context may be charged to
+// whichever process runs).
+func agentsCPUPerMB(s metricSet, t dataTest) dataTest {
+	m := s.define("agents' CPU per MB carried, 1 stream", "ms", true, nil)
+	t.recordCPU = func(r *results, p string, rep int, out []byte, used time.Duration) error {
+		var b bulkResult
+		if err := decode(out, &b); err != nil {
+			return err
+		}
+		if b.Bytes > 0 {
+			r.add(m, p, rep, float64(used.Microseconds())/1e3/(float64(b.Bytes)/1e6), map[string]any{"cpu_ms": used.Milliseconds(), "bytes": b.Bytes})
+		}
+		return nil
+	}
+	return t
 }
 
 // startAgent runs `strait agent` in a's machine with the backbone mode
