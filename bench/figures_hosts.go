@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
@@ -338,11 +336,7 @@ func (d *driver) hostsCleanup() error {
 // buildHostsTopology creates figure 8's topology (see the top of this file);
 // the topology's c is A2, whose address is returned.
 func buildHostsTopology(ctx context.Context, url string, logf func(string, ...any)) (*topology, string, error) {
-	t := &topology{
-		pec2: ec2.NewFromConfig(sdkConfig(url, providerAcct)),
-		cec2: ec2.NewFromConfig(sdkConfig(url, consumerAcct)),
-		elb:  elbv2.NewFromConfig(sdkConfig(url, providerAcct)),
-	}
+	t := newTopology(url)
 	var err error
 	if t.vpc, err = createVPC(ctx, t.pec2); err != nil {
 		return t, "", err
@@ -356,13 +350,7 @@ func buildHostsTopology(ctx context.Context, url string, logf func(string, ...an
 			return t, "", err
 		}
 	}
-	sgs, err := t.pec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
-		{Name: aws.String("vpc-id"), Values: []string{t.vpc}}, {Name: aws.String("group-name"), Values: []string{"default"}}}})
-	if err != nil {
-		return t, "", err
-	}
-	if _, err = t.pec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sgs.SecurityGroups[0].GroupId,
-		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(portPlain), ToPort: aws.Int32(portPlain), CidrIp: aws.String("10.0.0.0/16")}); err != nil {
+	if err := t.openPorts(ctx, portPlain, portPlain); err != nil {
 		return t, "", err
 	}
 	logf("provider VPC %s, launching instances on both hosts", t.vpc)
@@ -391,14 +379,7 @@ func buildHostsTopology(ctx context.Context, url string, logf func(string, ...an
 	if t.tgPlain, err = t.targetGroup(ctx, "plain", portPlain, nil, t.b); err != nil {
 		return t, "", err
 	}
-	svc, err := t.pec2.CreateVpcEndpointServiceConfiguration(ctx, &ec2.CreateVpcEndpointServiceConfigurationInput{
-		NetworkLoadBalancerArns: []string{t.lb}, AcceptanceRequired: aws.Bool(false)})
-	if err != nil {
-		return t, "", err
-	}
-	t.svc, t.svcName = *svc.ServiceConfiguration.ServiceId, *svc.ServiceConfiguration.ServiceName
-	if _, err = t.pec2.ModifyVpcEndpointServicePermissions(ctx, &ec2.ModifyVpcEndpointServicePermissionsInput{ServiceId: aws.String(t.svc),
-		AddAllowedPrincipals: []string{"arn:aws:iam::" + consumerAcct + ":root"}}); err != nil {
+	if err := t.createService(ctx); err != nil {
 		return t, "", err
 	}
 	if t.cvpc, err = createVPC(ctx, t.cec2); err != nil {

@@ -12,7 +12,10 @@
 // peer …`) over each path — loopback, direct between two provider instances,
 // through the endpoint with and without PROXY v2, and through HAProxy in the
 // provider VPC namespace — and writes latest.md, latest.json and SVG plots to the
-// output directory. It removes everything it created, also on failure and Ctrl-C.
+// output directory. Figure 8 runs a server and two `strait agent` processes in
+// network namespaces standing in for machines and measures the endpoint path
+// across the backbone against direct traffic across the same hosts (hosts.md).
+// It removes everything it created, also on failure and Ctrl-C.
 //
 // "peer" is the traffic end: an echo/sink server, or one client measurement that
 // prints a single JSON line (see peer_server.go and peer_client.go).
@@ -51,7 +54,7 @@ func main() {
 // usage prints the command lines and exits 2.
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
-  strait-bench run [--quick] [--out DIR] [--only FIGS] [--hold] [--soak [--soak-idle N] [--soak-workers N] [--soak-duration D]] [--strait PATH]
+  strait-bench run [--quick] [--out DIR] [--only FIGS (1–8)] [--hold] [--soak [--soak-idle N] [--soak-workers N] [--soak-duration D]] [--strait PATH]
   strait-bench peer server --listen ADDR [--proxy-v2] [--id C]
   strait-bench peer bulk --addr ADDR --streams N --duration D
   strait-bench peer rr --addr ADDR --count N --size BYTES

@@ -106,11 +106,7 @@ func sdkConfig(url, acct string) aws.Config {
 
 // buildTopology creates the topology; logf reports progress.
 func buildTopology(ctx context.Context, url string, logf func(string, ...any)) (*topology, error) {
-	t := &topology{
-		pec2: ec2.NewFromConfig(sdkConfig(url, providerAcct)),
-		cec2: ec2.NewFromConfig(sdkConfig(url, consumerAcct)),
-		elb:  elbv2.NewFromConfig(sdkConfig(url, providerAcct)),
-	}
+	t := newTopology(url)
 	var err error
 	if t.vpc, err = createVPC(ctx, t.pec2); err != nil {
 		return t, err
@@ -124,13 +120,7 @@ func buildTopology(ctx context.Context, url string, logf func(string, ...any)) (
 	}
 	// Instances run in the VPC's default group, which admits its own members; let
 	// the load balancer's nodes and the VPC router (HAProxy) in on the test ports.
-	sgs, err := t.pec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
-		{Name: aws.String("vpc-id"), Values: []string{t.vpc}}, {Name: aws.String("group-name"), Values: []string{"default"}}}})
-	if err != nil {
-		return t, err
-	}
-	if _, err = t.pec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sgs.SecurityGroups[0].GroupId,
-		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(portPlain), ToPort: aws.Int32(portRelayFO), CidrIp: aws.String("10.0.0.0/16")}); err != nil {
+	if err := t.openPorts(ctx, portPlain, portRelayFO); err != nil {
 		return t, err
 	}
 	logf("provider VPC %s, launching instances", t.vpc)
@@ -168,14 +158,7 @@ func buildTopology(ctx context.Context, url string, logf func(string, ...any)) (
 			return t, err
 		}
 	}
-	svc, err := t.pec2.CreateVpcEndpointServiceConfiguration(ctx, &ec2.CreateVpcEndpointServiceConfigurationInput{
-		NetworkLoadBalancerArns: []string{t.lb}, AcceptanceRequired: aws.Bool(false)})
-	if err != nil {
-		return t, err
-	}
-	t.svc, t.svcName = *svc.ServiceConfiguration.ServiceId, *svc.ServiceConfiguration.ServiceName
-	if _, err = t.pec2.ModifyVpcEndpointServicePermissions(ctx, &ec2.ModifyVpcEndpointServicePermissionsInput{ServiceId: aws.String(t.svc),
-		AddAllowedPrincipals: []string{"arn:aws:iam::" + consumerAcct + ":root"}}); err != nil {
+	if err := t.createService(ctx); err != nil {
 		return t, err
 	}
 	logf("endpoint service %s; consumer VPC", t.svcName)
@@ -200,6 +183,46 @@ func buildTopology(ctx context.Context, url string, logf func(string, ...any)) (
 	}
 	logf("endpoint %s at %s", t.endpoint, t.endpointIP)
 	return t, nil
+}
+
+// newTopology is a topology with its API clients (the provider's EC2 and
+// ELBv2, the consumer's EC2) for the server at url, nothing created yet.
+func newTopology(url string) *topology {
+	t := &topology{
+		pec2: ec2.NewFromConfig(sdkConfig(url, providerAcct)),
+		cec2: ec2.NewFromConfig(sdkConfig(url, consumerAcct)),
+		elb:  elbv2.NewFromConfig(sdkConfig(url, providerAcct)),
+	}
+	return t
+}
+
+// openPorts lets the provider VPC's 10.0.0.0/16 (instances in other subnets,
+// the load balancer's nodes, the VPC router) into its default group on the TCP
+// ports from–to: the instances run in that group, which admits only its own
+// members.
+func (t *topology) openPorts(ctx context.Context, from, to int32) error {
+	sgs, err := t.pec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{t.vpc}}, {Name: aws.String("group-name"), Values: []string{"default"}}}})
+	if err != nil {
+		return err
+	}
+	_, err = t.pec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sgs.SecurityGroups[0].GroupId,
+		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(from), ToPort: aws.Int32(to), CidrIp: aws.String("10.0.0.0/16")})
+	return err
+}
+
+// createService creates the endpoint service of the load balancer (no
+// acceptance) and allows the consumer account.
+func (t *topology) createService(ctx context.Context) error {
+	svc, err := t.pec2.CreateVpcEndpointServiceConfiguration(ctx, &ec2.CreateVpcEndpointServiceConfigurationInput{
+		NetworkLoadBalancerArns: []string{t.lb}, AcceptanceRequired: aws.Bool(false)})
+	if err != nil {
+		return err
+	}
+	t.svc, t.svcName = *svc.ServiceConfiguration.ServiceId, *svc.ServiceConfiguration.ServiceName
+	_, err = t.pec2.ModifyVpcEndpointServicePermissions(ctx, &ec2.ModifyVpcEndpointServicePermissionsInput{ServiceId: aws.String(t.svc),
+		AddAllowedPrincipals: []string{"arn:aws:iam::" + consumerAcct + ":root"}})
+	return err
 }
 
 // createVPC creates a 10.0.0.0/16 VPC.
