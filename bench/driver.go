@@ -152,7 +152,11 @@ func runDriver(args []string) error {
 		d := &driver{cfg: cfg, ctx: ctx, servers: map[string]*proc{}, res: newResults(cfg)}
 		d.res.Title = "Strait benchmark results: across hosts (figure 8)"
 		d.logf("figure 8 (across hosts)")
-		runErr = d.finish("hosts", d.hostsFigure(), d.hostsCleanup)
+		err := d.hostsFigure()
+		if err != nil && ctx.Err() != nil {
+			err = errStopped
+		}
+		runErr = d.finish("hosts", err, d.hostsCleanup)
 	}
 	return runErr
 }
