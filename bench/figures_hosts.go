@@ -139,7 +139,7 @@ func (d *driver) hostsFigure() error {
 		kernelWG = "has"
 	}
 	d.res.Notes = append(d.res.Notes, "This kernel "+kernelWG+" WireGuard; Strait's encrypted backbone is wireguard-go (WireGuard in the agent's process on a TUN device) either way. "+
-		"Both hosts and the server are network namespaces of this one machine: the underlay is a bridge, and every byte across hosts is also carried by this machine's 2 CPUs.")
+		fmt.Sprintf("Both hosts and the server are network namespaces of this one machine: the underlay is a bridge, and every byte across hosts is also carried by this machine's %d CPUs.", d.res.Machine.CPUs))
 	for i, mode := range []string{backbone.ModeAuto, backbone.ModePlain} {
 		if d.ctx.Err() != nil {
 			return errStopped
