@@ -31,6 +31,23 @@ type State struct {
 	// keys of each pair (package fleet); nil on a host alone. Remote subnets of
 	// a host that is not a peer are not routed.
 	Peers []backbone.Peer
+	// RemoteLoadBalancers are the load balancers this host's endpoints use
+	// that have nodes on other hosts, with only those nodes (their ENIs and
+	// transit addresses, same order; RemoteNodes says where each is), for the
+	// kernel path to reach when the host has no node of its own (package
+	// placement). The proxy never sees them: it neither relays to nor
+	// health-checks their targets.
+	RemoteLoadBalancers []LoadBalancer
+	// RemoteTargetGroups are the target groups of RemoteLoadBalancers'
+	// listeners without their targets: what deciding between the kernel path
+	// and the relay needs.
+	RemoteTargetGroups []dataplane.TargetGroup
+	// HostTransit is this host's own transit address (in
+	// model.TransitFixed, model.Host.TransitIP): flows it sends to another
+	// host's nodes over the backbone leave from it, so that their replies
+	// come back to this host even where another host has the same VPC with
+	// the same transit address. Invalid on a host alone.
+	HostTransit netip.Addr
 }
 
 // VPC is a VPC's namespace (netns.VPC) with the names its resolver answers.

@@ -65,7 +65,8 @@ func (z zones) host(zone string) string {
 // without one; a target group is wherever a load balancer forwarding to it
 // is; a security group's members (Groups) are wherever a rule refers to the
 // group; RemoteNodes tells each host where the other hosts' nodes' transit
-// addresses are. Endpoints and load balancers without any ENI or node are
+// addresses are, and RemoteLoadBalancers (with RemoteTargetGroups, without
+// targets) which other hosts' nodes its endpoints' load balancers have. Endpoints and load balancers without any ENI or node are
 // wherever their VPC is, and a VPC with neither subnets nor objects, a target
 // group no load balancer uses and a group no rule refers to are on the local
 // host.
@@ -139,6 +140,7 @@ func Split(st agent.State, hosts []Host) map[string]agent.State {
 		}
 	}
 	placeTargetGroups(st, parts, z.local)
+	placeRemoteLoadBalancers(st, parts, z)
 	placeGroups(st, parts, z.local)
 	for id, p := range parts {
 		for t, h := range nodes {
@@ -279,6 +281,53 @@ func placeTargetGroups(st agent.State, parts map[string]*agent.State, local stri
 	}
 }
 
+// placeRemoteLoadBalancers gives each host a view of the load balancers its
+// endpoints (those with ENIs on it) use that have nodes on other hosts: the
+// load balancer with only those nodes, and the target groups of its listeners
+// without their targets.
+func placeRemoteLoadBalancers(st agent.State, parts map[string]*agent.State, z zones) {
+	for id, p := range parts {
+		used := map[string]bool{}
+		for _, ep := range p.Endpoints {
+			if len(ep.ENIs) == 0 {
+				continue
+			}
+			for _, arn := range ep.LoadBalancers {
+				used[arn] = true
+			}
+		}
+		groups := map[string]bool{}
+		for _, lb := range st.LoadBalancers {
+			if !used[lb.ARN] {
+				continue
+			}
+			var others []int
+			for i, n := range lb.Nodes {
+				if h := z.host(n.AZ); h != "" && h != id {
+					others = append(others, i)
+				}
+			}
+			if len(others) == 0 {
+				continue
+			}
+			out := lb
+			out.Nodes = pick(lb.Nodes, others)
+			out.ENIs = pick(lb.ENIs, others)
+			out.Transit = pick(lb.Transit, others)
+			p.RemoteLoadBalancers = append(p.RemoteLoadBalancers, out)
+			for _, l := range lb.Listeners {
+				groups[l.TargetGroup] = true
+			}
+		}
+		for _, tg := range st.TargetGroups {
+			if groups[tg.ARN] {
+				tg.Targets = nil
+				p.RemoteTargetGroups = append(p.RemoteTargetGroups, tg)
+			}
+		}
+	}
+}
+
 // placeGroups gives each host the member sets of the security groups its
 // objects' rules refer to; sets no rule refers to go to the local host.
 func placeGroups(st agent.State, parts map[string]*agent.State, local string) {
@@ -339,7 +388,7 @@ func referencedGroups(p agent.State) map[string]bool {
 	for _, ep := range p.Endpoints {
 		add(ep.Firewall)
 	}
-	for _, lb := range p.LoadBalancers {
+	for _, lb := range slices.Concat(p.LoadBalancers, p.RemoteLoadBalancers) {
 		if lb.Firewall != nil {
 			add(*lb.Firewall)
 		}

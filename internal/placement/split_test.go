@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"strait/internal/agent"
+	"strait/internal/dataplane"
 	"strait/internal/placement"
 )
 
@@ -41,7 +42,10 @@ func TestSplitAloneIsTheWholeState(t *testing.T) {
 // subnets with the other hosts' subnets as Remote; endpoints and load
 // balancers keep their local ENIs and nodes; target groups and member sets go
 // where they are used, the unused ones to the local host; RemoteNodes routes
-// every other host's node transit addresses.
+// every other host's node transit addresses; each host sees the other hosts'
+// nodes of its endpoints' load balancers (RemoteLoadBalancers) and their
+// target groups without targets (the local host's endpoints in zone c have no
+// node of their own).
 func TestSplitByZone(t *testing.T) {
 	st := region()
 	hosts := []placement.Host{{ID: "h2", Zones: []string{zoneB}}, {ID: "local", Local: true}, {ID: "h1", Zones: []string{zoneA}}}
@@ -53,7 +57,9 @@ func TestSplitByZone(t *testing.T) {
 			"group sg-app",
 			"instance i-app",
 			"lb arn:lb/db nodes=[10.0.1.5/eni-nlb-a/169.254.2.1]",
+			"remote-lb arn:lb/db nodes=[10.0.2.5/eni-nlb-b/169.254.2.2]",
 			"remote-node 169.254.2.2@h2",
+			"remote-tg arn:tg/db targets=0",
 			"tg arn:tg/db",
 			"vpc vpc-c local=[subnet-ca] remote=[subnet-cb@h2 subnet-cc@local]",
 			"vpc vpc-p local=[subnet-pa] remote=[subnet-pb@h2]",
@@ -66,7 +72,9 @@ func TestSplitByZone(t *testing.T) {
 			"instance i-db",
 			"lb arn:lb/db nodes=[10.0.2.5/eni-nlb-b/169.254.2.2]",
 			"lb arn:lb/web nodes=[10.0.2.6/eni-web-b/invalid IP]",
+			"remote-lb arn:lb/db nodes=[10.0.1.5/eni-nlb-a/169.254.2.1]",
 			"remote-node 169.254.2.1@h1",
+			"remote-tg arn:tg/db targets=0",
 			"tg arn:tg/db",
 			"tg arn:tg/web",
 			"vpc vpc-c local=[subnet-cb] remote=[subnet-ca@h1 subnet-cc@local]",
@@ -79,8 +87,12 @@ func TestSplitByZone(t *testing.T) {
 			"group sg-app",
 			"group sg-spare",
 			"instance i-app2",
+			"remote-lb arn:lb/db nodes=[10.0.1.5/eni-nlb-a/169.254.2.1 10.0.2.5/eni-nlb-b/169.254.2.2]",
+			"remote-lb arn:lb/web nodes=[10.0.2.6/eni-web-b/invalid IP]",
 			"remote-node 169.254.2.1@h1",
 			"remote-node 169.254.2.2@h2",
+			"remote-tg arn:tg/db targets=0",
+			"remote-tg arn:tg/web targets=0",
 			"tg arn:tg/spare",
 			"vpc vpc-c local=[subnet-cc] remote=[subnet-ca@h1 subnet-cb@h2]",
 			"vpc vpc-empty local=[] remote=[]",
@@ -106,7 +118,15 @@ func TestSplitByZone(t *testing.T) {
 				t.Errorf("%s: VPC %s has DNS %v CIDR %v transit %v, want %v %v %v", h, v.ID, v.DNS, v.CIDR, v.TransitIP, whole[v.ID].DNS, whole[v.ID].CIDR, whole[v.ID].TransitIP)
 			}
 		}
-		for _, lb := range p.LoadBalancers {
+		for _, tg := range p.RemoteTargetGroups {
+			i := slices.IndexFunc(st.TargetGroups, func(x dataplane.TargetGroup) bool { return x.ARN == tg.ARN })
+			o := st.TargetGroups[i]
+			o.Targets = nil
+			if !reflect.DeepEqual(tg, o) {
+				t.Errorf("%s: remote target group %+v, want %+v", h, tg, o)
+			}
+		}
+		for _, lb := range slices.Concat(p.LoadBalancers, p.RemoteLoadBalancers) {
 			i := slices.IndexFunc(st.LoadBalancers, func(x agent.LoadBalancer) bool { return x.ARN == lb.ARN })
 			o := st.LoadBalancers[i]
 			if !reflect.DeepEqual(lb.Listeners, o.Listeners) || lb.Firewall != o.Firewall || lb.CrossZone != o.CrossZone || lb.ServiceID != o.ServiceID || lb.EnforceOnPrivateLink != o.EnforceOnPrivateLink {
@@ -223,7 +243,9 @@ func TestSplitConflictsAndNoLocalHost(t *testing.T) {
 			"group sg-app",
 			"instance i-app",
 			"lb arn:lb/db nodes=[10.0.1.5/eni-nlb-a/169.254.2.1]",
+			"remote-lb arn:lb/db nodes=[10.0.2.5/eni-nlb-b/169.254.2.2]",
 			"remote-node 169.254.2.2@h9",
+			"remote-tg arn:tg/db targets=0",
 			"tg arn:tg/db",
 			"vpc vpc-c local=[subnet-ca] remote=[subnet-cb@h9]",
 			"vpc vpc-p local=[subnet-pa] remote=[subnet-pb@h9]",
@@ -236,7 +258,9 @@ func TestSplitConflictsAndNoLocalHost(t *testing.T) {
 			"instance i-db",
 			"lb arn:lb/db nodes=[10.0.2.5/eni-nlb-b/169.254.2.2]",
 			"lb arn:lb/web nodes=[10.0.2.6/eni-web-b/invalid IP]",
+			"remote-lb arn:lb/db nodes=[10.0.1.5/eni-nlb-a/169.254.2.1]",
 			"remote-node 169.254.2.1@h0",
+			"remote-tg arn:tg/db targets=0",
 			"tg arn:tg/db",
 			"tg arn:tg/web",
 			"vpc vpc-c local=[subnet-cb] remote=[subnet-ca@h0]",
@@ -277,21 +301,13 @@ func describe(p agent.State) []string {
 		out = append(out, fmt.Sprintf("endpoint %s enis=[%s]", ep.ID, strings.Join(enis, " ")))
 	}
 	for _, lb := range p.LoadBalancers {
-		var nodes []string
-		for i, n := range lb.Nodes {
-			eni, transit := "?", "?"
-			if i < len(lb.ENIs) {
-				eni = lb.ENIs[i].ID
-				if lb.ENIs[i].IP != n.IP {
-					eni += "(address " + lb.ENIs[i].IP.String() + ")"
-				}
-			}
-			if i < len(lb.Transit) {
-				transit = lb.Transit[i].String()
-			}
-			nodes = append(nodes, n.IP.String()+"/"+eni+"/"+transit)
-		}
-		out = append(out, fmt.Sprintf("lb %s nodes=[%s]", lb.ARN, strings.Join(nodes, " ")))
+		out = append(out, fmt.Sprintf("lb %s nodes=[%s]", lb.ARN, describeNodes(lb)))
+	}
+	for _, lb := range p.RemoteLoadBalancers {
+		out = append(out, fmt.Sprintf("remote-lb %s nodes=[%s]", lb.ARN, describeNodes(lb)))
+	}
+	for _, tg := range p.RemoteTargetGroups {
+		out = append(out, fmt.Sprintf("remote-tg %s targets=%d", tg.ARN, len(tg.Targets)))
 	}
 	for _, tg := range p.TargetGroups {
 		out = append(out, "tg "+tg.ARN)
@@ -304,6 +320,25 @@ func describe(p agent.State) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// describeNodes lists a load balancer's nodes: address/ENI/transit address.
+func describeNodes(lb agent.LoadBalancer) string {
+	var nodes []string
+	for i, n := range lb.Nodes {
+		eni, transit := "?", "?"
+		if i < len(lb.ENIs) {
+			eni = lb.ENIs[i].ID
+			if lb.ENIs[i].IP != n.IP {
+				eni += "(address " + lb.ENIs[i].IP.String() + ")"
+			}
+		}
+		if i < len(lb.Transit) {
+			transit = lb.Transit[i].String()
+		}
+		nodes = append(nodes, n.IP.String()+"/"+eni+"/"+transit)
+	}
+	return strings.Join(nodes, " ")
 }
 
 func describeAll(parts map[string]agent.State) []string {

@@ -34,6 +34,10 @@ type Peer struct {
 	HostID   string
 	Underlay netip.Addr
 	Keys     Keys // unused in plain mode
+	// Transit is the host's own transit address (model.Host.TransitIP), which
+	// its flows to this host's load balancer nodes come from; invalid when it
+	// has none. SetTransit routes it.
+	Transit netip.Addr
 }
 
 // Backbone is this host's side of the backbone. Its methods are safe for
