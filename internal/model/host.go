@@ -55,11 +55,15 @@ type Host struct {
 	BackboneMethod  string   `json:"backbone_method"`
 	// BackboneKey is the host's WireGuard public key (base64), "" when it
 	// reported none.
-	BackboneKey string    `json:"backbone_key,omitempty"`
-	Version     string    `json:"version"`
-	AgentState  string    `json:"agent_state,omitempty"`
-	Enrolled    time.Time `json:"enrolled"`
-	LastReport  time.Time `json:"last_report"`
+	BackboneKey string `json:"backbone_key,omitempty"`
+	// TransitIP is the host's own transit address (IsHostTransit), unique in
+	// the region: its flows to other hosts' load balancer nodes leave from
+	// it. Allocated at enrolment; "" in records written before.
+	TransitIP  string    `json:"transit_ip,omitempty"`
+	Version    string    `json:"version"`
+	AgentState string    `json:"agent_state,omitempty"`
+	Enrolled   time.Time `json:"enrolled"`
+	LastReport time.Time `json:"last_report"`
 	// CertSerial is the serial number (hex) of the one certificate the host may
 	// use; CertNotAfter is when it expires.
 	CertSerial   string    `json:"cert_serial"`

@@ -17,6 +17,23 @@ var TransitGateway = netip.MustParseAddr("169.254.0.1")
 // rest of the range.
 var TransitFixed = netip.MustParsePrefix("169.254.0.0/24")
 
+// TransitLocalHost is the transit address of the server's in-process data
+// plane (host "local"); hosts that run `strait agent` get theirs from the rest
+// of TransitFixed at enrolment (model.Host.TransitIP). A host's transit
+// address is where the flows it sends to another host's load balancer nodes
+// come from, so that their replies find their way back to it.
+var TransitLocalHost = netip.MustParseAddr("169.254.0.2")
+
+// IsHostTransit reports whether a can be a host's transit address: in
+// TransitFixed, neither its first nor its last address nor TransitGateway.
+func IsHostTransit(a netip.Addr) bool {
+	if !a.Is4() || !TransitFixed.Contains(a) || a == TransitGateway {
+		return false
+	}
+	b := a.As4()
+	return b[3] != 0 && b[3] != 255
+}
+
 // RelayAttribute is the Strait target-group attribute that sends a listener's
 // connections through the user-space relay (which retries another target when a
 // dial fails before the first byte) instead of translating them in the kernel.

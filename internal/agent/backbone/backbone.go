@@ -56,6 +56,8 @@ type Backbone struct {
 	peers   map[string]Peer
 	vpcs    map[string]vpcConfig // by VPC ID
 	transit *transitConfig       // nil when no transit namespace is joined
+	nat     netip.Addr           // the source the transit table translates to
+	natOK   bool                 // the transit table is as nat says
 	closed  bool
 }
 
@@ -213,8 +215,8 @@ func (b *Backbone) Down() error {
 		delete(b.vpcs, id)
 	}
 	if b.transit != nil {
-		errs = append(errs, removeBackboneLink(b.transit.namespace))
-		b.transit = nil
+		errs = append(errs, removeTransit(b.transit.namespace))
+		b.transit, b.natOK = nil, false
 	}
 	b.mu.Unlock()
 	errs = append(errs, b.Close(), Down(b.cfg.Tag))

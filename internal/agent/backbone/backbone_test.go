@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os/exec"
 	"slices"
 	"testing"
 	"time"
@@ -148,19 +149,36 @@ func testBackbone(t *testing.T, mode string) {
 		t.Errorf("RemoveVPC left %s in the VPC namespace", backbone.LinkName)
 	}
 
-	// Transit: VPC B's namespaces hold transit addresses on their hosts; each
-	// host routes the other's address across the backbone.
+	// Transit: host 1's VPC B and host 2's VPC A hold transit addresses; each
+	// host routes the other's node-like address and host address across the
+	// backbone, and translates what it sends there to its host address. Host
+	// 2's VPC B has the same transit address as host 1's (a VPC on both
+	// hosts): the reply still goes back to host 1, by its host address.
 	tr := [2]netip.Addr{netip.MustParseAddr("169.254.3.1"), netip.MustParseAddr("169.254.7.12")}
-	for i, h := range hosts {
-		if err := h.nh.LinkTransit(vpcB, tr[i]); err != nil {
-			t.Fatal(err)
+	src := [2]netip.Addr{netip.MustParseAddr("169.254.0.3"), netip.MustParseAddr("169.254.0.4")}
+	setTransit := func(i int) {
+		t.Helper()
+		routes := map[netip.Addr]string{src[1-i]: hosts[1-i].id}
+		if i == 0 {
+			routes[tr[1]] = hosts[1].id
 		}
-		if err := h.bb.SetTransit(h.nh.TransitNamespace(), map[netip.Addr]string{tr[1-i]: hosts[1-i].id}); err != nil {
+		if err := hosts[i].bb.SetTransit(hosts[i].nh.TransitNamespace(), src[i], routes); err != nil {
 			t.Fatal(err)
 		}
 	}
-	netnstest.Listen(t, hosts[1].nh, vpcB, netip.AddrPortFrom(tr[1], 8080).String(), "transit")
-	netnstest.MustAsk(t, hosts[0].nh, vpcB, tr[0].String(), netip.AddrPortFrom(tr[1], 8080).String(), "transit 169.254.3.1:*")
+	for _, link := range []struct {
+		host int
+		vpc  string
+		addr netip.Addr
+	}{{0, vpcB, tr[0]}, {1, vpcA, tr[1]}, {1, vpcB, tr[0]}} {
+		if err := hosts[link.host].nh.LinkTransit(link.vpc, link.addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setTransit(0)
+	setTransit(1)
+	netnstest.Listen(t, hosts[1].nh, vpcA, netip.AddrPortFrom(tr[1], 8080).String(), "transit")
+	netnstest.MustAsk(t, hosts[0].nh, vpcB, tr[0].String(), netip.AddrPortFrom(tr[1], 8080).String(), "transit 169.254.0.3:*")
 
 	// A restarted backbone adopts the devices it finds (same interface) and
 	// traffic flows again.
@@ -170,15 +188,13 @@ func testBackbone(t *testing.T, mode string) {
 	}
 	hosts[0].bb = d.newBackbone(t, 0, hosts[0].nh.Tag(), mode, keys[0])
 	apply(hosts[0], 0)
-	if err := hosts[0].bb.SetTransit(hosts[0].nh.TransitNamespace(), map[netip.Addr]string{tr[1]: hosts[1].id}); err != nil {
-		t.Fatal(err)
-	}
+	setTransit(0)
 	if after := linkIndex(t, hosts[0].nh.Namespace(vpcB)); after != before {
 		t.Errorf("the restarted backbone replaced VPC B's device (index %d, was %d)", after, before)
 	}
 	waitReach(t, hosts[0].nh, inst[0][vpcB], "10.0.2.3:80")
 	netnstest.MustAsk(t, hosts[0].nh, inst[0][vpcB], "", "10.0.2.3:80", "B-host-2-*")
-	netnstest.MustAsk(t, hosts[0].nh, vpcB, tr[0].String(), netip.AddrPortFrom(tr[1], 8080).String(), "transit 169.254.3.1:*")
+	netnstest.MustAsk(t, hosts[0].nh, vpcB, tr[0].String(), netip.AddrPortFrom(tr[1], 8080).String(), "transit 169.254.0.3:*")
 
 	// Down removes every device it made.
 	for i, h := range hosts {
@@ -189,6 +205,9 @@ func testBackbone(t *testing.T, mode string) {
 			if slices.Contains(linksIn(t, ns), backbone.LinkName) {
 				t.Errorf("Down left %s in %s", backbone.LinkName, ns)
 			}
+		}
+		if out, err := exec.Command("ip", "netns", "exec", h.nh.TransitNamespace(), "nft", "list", "table", "ip", backbone.TransitTable).CombinedOutput(); err == nil {
+			t.Errorf("Down left table %s in the transit namespace:\n%s", backbone.TransitTable, out)
 		}
 		if got := linksIn(t, d.hosts[i]); !slices.Equal(got, []string{"lo", "eth0"}) {
 			t.Errorf("host namespace after Down: links %v, want [lo eth0]", got)
