@@ -94,4 +94,3 @@ func oifBackbone() []expr.Any {
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: name},
 	}
 }
-
