@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -44,6 +45,7 @@ type Agent struct {
 	links     map[string]netip.Addr                                     // VPC → transit address linked
 	routes    map[netip.Addr]netip.Addr                                 // transit routes applied
 	last      *State                                                    // the state last applied
+	dropped   map[string]string                                         // endpoint listeners not carried, as last logged
 	closed    bool                                                      // Close was called
 
 	mu        sync.RWMutex // guards ready, known, endpoints and services
@@ -210,6 +212,14 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 	for id := range kfailed {
 		failed[id] = true
 	}
+	tfailed, terr := a.applyBackboneTransit(st, plan)
+	if terr != nil {
+		errs = append(errs, terr)
+	}
+	for id := range tfailed {
+		failed[id] = true
+	}
+	a.logDropped(plan.dropped)
 	a.last = &st
 	for _, lb := range st.LoadBalancers {
 		if addrOK[lb.VpcID] && !failed[lb.ARN] {
@@ -258,7 +268,10 @@ func vpcInterfaces(st State) (map[string][]netns.ENI, map[string]map[netip.Addr]
 		fws[vpc][ip] = fw
 	}
 	enforced := map[string][]firewall.Rule{} // LB ARN → ingress rules PrivateLink traffic must pass
-	for _, lb := range st.LoadBalancers {
+	for _, lb := range slices.Concat(st.LoadBalancers, st.RemoteLoadBalancers) {
+		if _, local := enforced[lb.ARN]; local {
+			continue
+		}
 		if lb.Firewall != nil && lb.EnforceOnPrivateLink {
 			enforced[lb.ARN] = append([]firewall.Rule{}, lb.Firewall.Ingress...)
 		}
@@ -317,6 +330,17 @@ func (a *Agent) removeUnknown(known map[string]bool) []error {
 		}
 	}
 	return errs
+}
+
+// logDropped logs, once each, the endpoint listeners that nothing carries
+// (kernelPlan.dropped).
+func (a *Agent) logDropped(dropped map[string]string) {
+	for k, why := range dropped {
+		if a.dropped[k] != why {
+			a.log.Warn("endpoint listener left closed: its load balancer has nodes on other hosts only, and the kernel path cannot carry it", "listener", k, "reason", why)
+		}
+	}
+	a.dropped = dropped
 }
 
 func (a *Agent) closeResolver(vpc string) {

@@ -9,7 +9,9 @@ import (
 // wantListeners returns the data-plane listeners st wants, with the endpoint
 // ID or load balancer ARN each belongs to: one on every node of every load
 // balancer for each of its listener ports, and one on every ENI of every open
-// endpoint for each listener port of its service's load balancers.
+// endpoint for each listener port of its service's load balancers (those
+// with nodes on other hosts only too: planKernel takes them out when the
+// kernel cannot carry them).
 func wantListeners(st State) (want map[listenKey]dataplane.Entry, owner map[listenKey]string) {
 	want = map[listenKey]dataplane.Entry{}
 	owner = map[listenKey]string{} // listener → endpoint ID or LB ARN
@@ -22,6 +24,11 @@ func wantListeners(st State) (want map[listenKey]dataplane.Entry, owner map[list
 				want[k] = dataplane.Entry{ServiceID: lb.ServiceID, AZ: lb.ENIs[i].AZ, LoadBalancer: lb.ARN, Port: l.Port}
 				owner[k] = lb.ARN
 			}
+		}
+	}
+	for _, lb := range st.RemoteLoadBalancers {
+		if _, local := lbByARN[lb.ARN]; !local {
+			lbByARN[lb.ARN] = lb // only the kernel path reaches it (planKernel)
 		}
 	}
 	for _, ep := range st.Endpoints {

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"strait/internal/agent/backbone"
+	"strait/internal/model"
 )
 
 // Backbone links this host's VPC namespaces to other hosts'
@@ -17,6 +18,7 @@ type Backbone interface {
 	// RemoveVPC removes the VPC's device from its namespace, also one an
 	// earlier run left.
 	RemoveVPC(vpcID, namespace string) error
+	SetTransit(namespace string, source netip.Addr, routes map[netip.Addr]string) error
 	// Close stops carrying traffic (Agent.Close calls it).
 	Close() error
 }
@@ -29,7 +31,59 @@ type backboneState struct {
 	skipped map[string]bool                    // "VPC subnet host" of remote subnets not routed, logged once
 	// swept holds the VPCs without remote subnets whose namespace was
 	// cleared of a device an earlier run may have left (once per VPC).
-	swept map[string]bool
+	swept   map[string]bool
+	transit transitState // what SetTransit last took
+}
+
+// transitState is what SetTransit was last given.
+type transitState struct {
+	namespace string
+	source    netip.Addr
+	routes    map[netip.Addr]string
+	ok        bool // it succeeded
+}
+
+// applyBackboneTransit joins the transit namespace to the peers' when this
+// host has linked VPCs and peers: it routes the peers' own transit addresses
+// and the other hosts' nodes (of peers) across the backbone, and translates
+// what leaves there to this host's transit address (backbone.SetTransit).
+// Otherwise the link goes. Only a change is given again; a failure fails the
+// endpoints whose entries reach other hosts' nodes (retried next Apply).
+func (a *Agent) applyBackboneTransit(st State, p kernelPlan) (failed map[string]bool, err error) {
+	if a.bb == nil {
+		return nil, nil
+	}
+	want := transitState{routes: map[netip.Addr]string{}}
+	if len(a.links) > 0 && len(st.Peers) > 0 {
+		want.namespace, want.source = a.host.TransitNamespace(), st.HostTransit
+		peers := map[string]bool{}
+		for _, pr := range st.Peers {
+			peers[pr.HostID] = true
+			if model.IsHostTransit(pr.Transit) {
+				want.routes[pr.Transit] = pr.HostID
+			}
+		}
+		for addr, h := range st.RemoteNodes {
+			if peers[h] {
+				want.routes[addr] = h
+			}
+		}
+	}
+	have := a.bbState.transit
+	if have.ok && have.namespace == want.namespace && have.source == want.source && maps.Equal(have.routes, want.routes) {
+		return nil, nil
+	}
+	err = a.bb.SetTransit(want.namespace, want.source, want.routes)
+	want.ok = err == nil
+	a.bbState.transit = want
+	if err == nil {
+		return nil, nil
+	}
+	failed = map[string]bool{}
+	for id := range p.remote {
+		failed[id] = true
+	}
+	return failed, fmt.Errorf("backbone transit link: %w", err)
 }
 
 // applyBackbone gives the backbone st's peers and, for every VPC namespace

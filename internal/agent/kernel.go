@@ -7,6 +7,7 @@ import (
 
 	"strait/internal/agent/translate"
 	"strait/internal/dataplane"
+	"strait/internal/model"
 )
 
 // The kernel path: endpoint listeners whose target group needs no relay are
@@ -26,6 +27,12 @@ type kernelPlan struct {
 	routes map[netip.Addr]netip.Addr
 	// links holds the transit address of each VPC that has one.
 	links map[string]netip.Addr
+	// remote maps the endpoints with entries to nodes on other hosts to
+	// those nodes' transit addresses; they need the backbone's transit link.
+	remote map[string][]netip.Addr
+	// dropped says, by "VPC ENI:port", why an endpoint listener to a load
+	// balancer with nodes on other hosts only is not carried at all.
+	dropped map[string]string
 }
 
 type endpointRef struct{ id, service string }
@@ -57,7 +64,8 @@ func (a *Agent) kernelListener(lb LoadBalancer, port uint16, groups map[string]d
 // removes them from want (the relay does not listen there) and builds the
 // translation of every VPC. The proxy must have st's configuration.
 func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelPlan {
-	p := kernelPlan{owners: map[string][]string{}, enis: map[string]map[netip.Addr]endpointRef{}, routes: map[netip.Addr]netip.Addr{}, links: map[string]netip.Addr{}}
+	p := kernelPlan{owners: map[string][]string{}, enis: map[string]map[netip.Addr]endpointRef{}, routes: map[netip.Addr]netip.Addr{}, links: map[string]netip.Addr{},
+		remote: map[string][]netip.Addr{}, dropped: map[string]string{}}
 	for _, v := range st.VPCs {
 		if v.TransitIP.IsValid() {
 			p.links[v.ID] = v.TransitIP
@@ -66,6 +74,15 @@ func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelP
 	groups := make(map[string]dataplane.TargetGroup, len(st.TargetGroups))
 	for _, g := range st.TargetGroups {
 		groups[g.ARN] = g
+	}
+	for _, g := range st.RemoteTargetGroups {
+		if _, ok := groups[g.ARN]; !ok {
+			groups[g.ARN] = g
+		}
+	}
+	remote := make(map[string]LoadBalancer, len(st.RemoteLoadBalancers))
+	for _, lb := range st.RemoteLoadBalancers {
+		remote[lb.ARN] = lb
 	}
 	lbs := make(map[string]LoadBalancer, len(st.LoadBalancers))
 	byVPC := map[string]*translate.Namespace{}
@@ -108,7 +125,14 @@ func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelP
 		if e.EndpointID == "" || !p.links[k.vpc].IsValid() {
 			continue
 		}
-		lb := lbs[e.LoadBalancer]
+		lb, local := lbs[e.LoadBalancer]
+		if !local {
+			if r, ok := remote[e.LoadBalancer]; ok {
+				a.planRemoteEntry(&p, st, k, e, r, groups, ns(k.vpc))
+				delete(want, k) // carried by the kernel or not at all: the proxy does not know r
+			}
+			continue
+		}
 		l, ok := a.kernelListener(lb, e.Port, groups, p.links)
 		if !ok || lb.VpcID == k.vpc {
 			// An endpoint in its service's own VPC stays on the relay: its
@@ -123,18 +147,7 @@ func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelP
 			continue
 		}
 		delete(want, k)
-		n := ns(k.vpc)
-		n.Entries = append(n.Entries, translate.Entry{ENI: k.addr, Node: netip.AddrPortFrom(lb.Transit[i], e.Port), Idle: l.Idle()})
-		if p.enis[k.vpc] == nil {
-			p.enis[k.vpc] = map[netip.Addr]endpointRef{}
-		}
-		if _, counted := p.enis[k.vpc][k.addr.Addr()]; !counted {
-			n.Counted = append(n.Counted, k.addr.Addr())
-			p.enis[k.vpc][k.addr.Addr()] = endpointRef{e.EndpointID, e.ServiceID}
-		}
-		if !slices.Contains(p.owners[k.vpc], e.EndpointID) {
-			p.owners[k.vpc] = append(p.owners[k.vpc], e.EndpointID)
-		}
+		p.addEntry(ns(k.vpc), k, e, translate.Entry{ENI: k.addr, Node: netip.AddrPortFrom(lb.Transit[i], e.Port), Idle: l.Idle()})
 	}
 	// What the relay carries now: flows translated before it took over
 	// finish where they are.
@@ -164,4 +177,72 @@ func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelP
 		p.nss = append(p.nss, *n)
 	}
 	return p
+}
+
+// addEntry adds an endpoint ENI's entry to its VPC's namespace n, counting
+// the ENI and making the endpoint one of the VPC's owners.
+func (p *kernelPlan) addEntry(n *translate.Namespace, k listenKey, e dataplane.Entry, entry translate.Entry) {
+	n.Entries = append(n.Entries, entry)
+	if p.enis[k.vpc] == nil {
+		p.enis[k.vpc] = map[netip.Addr]endpointRef{}
+	}
+	if _, counted := p.enis[k.vpc][k.addr.Addr()]; !counted {
+		n.Counted = append(n.Counted, k.addr.Addr())
+		p.enis[k.vpc][k.addr.Addr()] = endpointRef{e.EndpointID, e.ServiceID}
+	}
+	if !slices.Contains(p.owners[k.vpc], e.EndpointID) {
+		p.owners[k.vpc] = append(p.owners[k.vpc], e.EndpointID)
+	}
+}
+
+// planRemoteEntry plans the entry of endpoint listener k (entry e) to r, a
+// load balancer with nodes on other hosts only (State.RemoteLoadBalancers):
+// to its node in the ENI's zone, else its first, across the backbone's
+// transit link. What the kernel cannot carry (a target group that wants the
+// relay, no transit addresses, the endpoint in the service's own VPC) is not
+// carried at all and recorded in p.dropped: the relay does not know r.
+func (a *Agent) planRemoteEntry(p *kernelPlan, st State, k listenKey, e dataplane.Entry, r LoadBalancer, groups map[string]dataplane.TargetGroup, n *translate.Namespace) {
+	drop := func(why string) { p.dropped[k.vpc+" "+k.addr.String()] = why }
+	i := slices.IndexFunc(r.Listeners, func(l dataplane.Listener) bool { return l.Port == e.Port })
+	if i < 0 {
+		return
+	}
+	l := r.Listeners[i]
+	g, known := groups[l.TargetGroup]
+	node := remoteNode(r, e.AZ)
+	switch {
+	case a.forwarding != ForwardKernel:
+		drop("forwarding is relay, and the relay does not reach load balancer nodes on other hosts yet")
+	case !known || g.ProxyProtocolV2 || g.Relay:
+		drop("its target group wants the relay (PROXY v2 or " + model.RelayAttribute + "), which does not reach load balancer nodes on other hosts yet")
+	case r.VpcID == k.vpc:
+		drop("the endpoint is in the service's own VPC, which only the relay carries")
+	case !node.IsValid():
+		drop("the load balancer's nodes have no transit addresses yet")
+	case !st.HostTransit.IsValid():
+		drop("this host has no transit address of its own (model.Host.TransitIP)")
+	default:
+		p.addEntry(n, k, e, translate.Entry{ENI: k.addr, Node: netip.AddrPortFrom(node, e.Port), Idle: l.Idle()})
+		if !slices.Contains(p.remote[e.EndpointID], node) {
+			p.remote[e.EndpointID] = append(p.remote[e.EndpointID], node)
+		}
+	}
+}
+
+// remoteNode is the transit address of lb's node in zone az, else of its
+// first node that has one; invalid when none has.
+func remoteNode(lb LoadBalancer, az string) netip.Addr {
+	var first netip.Addr
+	for i, n := range lb.Nodes {
+		if i >= len(lb.Transit) || !lb.Transit[i].IsValid() {
+			continue
+		}
+		if n.AZ == az {
+			return lb.Transit[i]
+		}
+		if !first.IsValid() {
+			first = lb.Transit[i]
+		}
+	}
+	return first
 }

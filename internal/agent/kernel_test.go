@@ -128,3 +128,104 @@ func TestPlanKernelRelayCases(t *testing.T) {
 		})
 	}
 }
+
+// remoteFixture is planFixture as a host sees it whose endpoint ENIs are in
+// zones a and b while the load balancer's nodes are all on other hosts
+// (placement.Split's RemoteLoadBalancers: no targets, no local node).
+func remoteFixture() State {
+	st := planFixture()
+	st.RemoteLoadBalancers, st.LoadBalancers = st.LoadBalancers, nil
+	st.RemoteTargetGroups, st.TargetGroups = st.TargetGroups, nil
+	for i := range st.RemoteTargetGroups {
+		st.RemoteTargetGroups[i].Targets = nil
+	}
+	st.VPCs = st.VPCs[1:] // the provider VPC is not on this host
+	st.HostTransit = netip.MustParseAddr("169.254.0.3")
+	return st
+}
+
+// Entries to a load balancer with nodes on other hosts only go to the node
+// of the ENI's zone, else to the first node with a transit address; a
+// listener whose target group wants the relay is not carried at all (no relay
+// listener, the proxy does not know the load balancer).
+func TestPlanKernelRemoteNodes(t *testing.T) {
+	for name, tc := range map[string]struct {
+		change  func(*State)
+		entries map[string]string
+	}{
+		"same zone": {func(*State) {}, map[string]string{"10.0.1.100:3306": "169.254.9.1:3306", "10.0.2.100:3306": "169.254.9.2:3306"}},
+		"zone a has no node": {func(st *State) {
+			lb := &st.RemoteLoadBalancers[0]
+			lb.Nodes, lb.ENIs, lb.Transit = lb.Nodes[1:], lb.ENIs[1:], lb.Transit[1:]
+		}, map[string]string{"10.0.1.100:3306": "169.254.9.2:3306", "10.0.2.100:3306": "169.254.9.2:3306"}},
+		"zone b's node has no transit address": {func(st *State) {
+			st.RemoteLoadBalancers[0].Transit[1] = netip.Addr{}
+		}, map[string]string{"10.0.1.100:3306": "169.254.9.1:3306", "10.0.2.100:3306": "169.254.9.1:3306"}},
+		"no host transit address": {func(st *State) { st.HostTransit = netip.Addr{} }, nil},
+		"relay attribute":         {func(st *State) { st.RemoteTargetGroups[0].Relay = true }, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := remoteFixture()
+			tc.change(&st)
+			p, want := plan(t, st, ForwardKernel)
+			got := map[string]string{}
+			for _, n := range p.nss {
+				if len(n.Exits) > 0 {
+					t.Errorf("exits on a host without nodes: %+v", n.Exits)
+				}
+				for _, e := range n.Entries {
+					if n.VPC != "vpc-c" {
+						t.Errorf("entry in %s", n.VPC)
+					}
+					got[e.ENI.String()] = e.Node.String()
+				}
+			}
+			if len(got) != len(tc.entries) {
+				t.Errorf("entries %v, want %v", got, tc.entries)
+			}
+			for eni, node := range tc.entries {
+				if got[eni] != node {
+					t.Errorf("entry %s → %s, want %s", eni, got[eni], node)
+				}
+			}
+			if len(want) != 0 {
+				t.Errorf("relay listeners %v: the proxy knows no such load balancer", want)
+			}
+			// 5432 (PROXY v2) is never carried, 3306 when not translated.
+			if n := 2 + 2 - len(tc.entries); len(p.dropped) != n {
+				t.Errorf("dropped %v, want %d", p.dropped, n)
+			}
+			if len(tc.entries) > 0 && len(p.remote["vpce-1"]) == 0 {
+				t.Errorf("the endpoint's remote nodes are not recorded: %v", p.remote)
+			}
+		})
+	}
+}
+
+// A host that has a node of the load balancer uses it (same zone, else any
+// local node) before one on another host.
+func TestPlanKernelLocalNodeFirst(t *testing.T) {
+	st := planFixture()
+	lb := st.LoadBalancers[0]
+	local, remote := lb, lb
+	local.Nodes, local.ENIs, local.Transit = lb.Nodes[:1], lb.ENIs[:1], lb.Transit[:1]
+	remote.Nodes, remote.ENIs, remote.Transit = lb.Nodes[1:], lb.ENIs[1:], lb.Transit[1:]
+	st.LoadBalancers, st.RemoteLoadBalancers = []LoadBalancer{local}, []LoadBalancer{remote}
+	st.HostTransit = netip.MustParseAddr("169.254.0.3")
+	p, _ := plan(t, st, ForwardKernel)
+	entries := 0
+	for _, n := range p.nss {
+		for _, e := range n.Entries {
+			entries++
+			if e.Node.String() != "169.254.9.1:3306" {
+				t.Errorf("entry %s → %s, want the local node 169.254.9.1:3306", e.ENI, e.Node)
+			}
+		}
+	}
+	if entries != 2 {
+		t.Errorf("%d entries, want 2", entries)
+	}
+	if len(p.remote) != 0 || len(p.dropped) != 0 {
+		t.Errorf("remote %v, dropped %v: want none", p.remote, p.dropped)
+	}
+}
