@@ -45,6 +45,9 @@ type Remote struct {
 	BackboneAddress netip.Addr
 	BackboneMethod  string
 	BackboneKey     backbone.Key
+	// Transit is the host's own transit address (model.Host.TransitIP): its
+	// part's HostTransit, and its peers' backbone.Peer.Transit.
+	Transit netip.Addr
 }
 
 // Config is what a Fleet works with.
@@ -113,7 +116,7 @@ func localBackbone(r *Remote) *Remote {
 		return nil
 	}
 	l := *r
-	l.ID, l.Zones, l.Reachable = LocalID, nil, true
+	l.ID, l.Zones, l.Reachable, l.Transit = LocalID, nil, true, model.TransitLocalHost
 	return &l
 }
 
@@ -160,10 +163,14 @@ func (f *Fleet) Apply(ctx context.Context, st agent.State) error {
 	}
 	peers, perr := f.backbonePeers(ctx, members)
 	err = joinErr(err, perr)
+	transit := map[string]netip.Addr{}
+	for _, m := range members {
+		transit[m.ID] = m.Transit
+	}
 	for _, h := range hs {
 		if p := peers[h.ID]; p != nil {
 			part := parts[h.ID]
-			part.Peers = p
+			part.Peers, part.HostTransit = p, transit[h.ID]
 			parts[h.ID] = part
 		}
 	}

@@ -280,7 +280,8 @@ func TestPartsCarryBackbonePeers(t *testing.T) {
 }
 
 // With LocalBackbone the in-process agent is a backbone member: the remote
-// hosts' peer "local" and its part's peers are theirs, with the pair keys.
+// hosts' peer "local" and its part's peers are theirs, with the pair keys;
+// each part carries its host's transit address, and each peer its own.
 func TestTheLocalAgentJoinsTheBackbone(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -289,7 +290,7 @@ func TestTheLocalAgentJoinsTheBackbone(t *testing.T) {
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	hosts := &hostList{}
 	hosts.set(fleet.Remote{ID: "host-b", Zones: []string{"us-east-1b"}, Reachable: true, BackboneAddress: addr("192.0.2.2"),
-		BackboneMethod: string(backbone.MethodUserspace), BackboneKey: key(2)})
+		BackboneMethod: string(backbone.MethodUserspace), BackboneKey: key(2), Transit: addr("169.254.0.3")})
 	local := &fakeLocal{}
 	f := fleet.New(fleet.Config{Local: local, Hosts: hosts.list, PairSecret: func(context.Context) ([]byte, error) { return secret, nil },
 		LocalBackbone: &fleet.Remote{BackboneAddress: addr("192.0.2.1"), BackboneMethod: string(backbone.MethodUserspace), BackboneKey: key(1)}})
@@ -300,13 +301,13 @@ func TestTheLocalAgentJoinsTheBackbone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantLocal := []backbone.Peer{{HostID: "host-b", Underlay: addr("192.0.2.2"), Keys: backbone.Keys{Public: key(2), Preshared: psk}}}
-	wantB := []backbone.Peer{{HostID: fleet.LocalID, Underlay: addr("192.0.2.1"), Keys: backbone.Keys{Public: key(1), Preshared: psk}}}
-	if got := local.last().Peers; !reflect.DeepEqual(got, wantLocal) {
-		t.Errorf("the local part's peers: %+v, want %+v", got, wantLocal)
+	wantLocal := []backbone.Peer{{HostID: "host-b", Underlay: addr("192.0.2.2"), Keys: backbone.Keys{Public: key(2), Preshared: psk}, Transit: addr("169.254.0.3")}}
+	wantB := []backbone.Peer{{HostID: fleet.LocalID, Underlay: addr("192.0.2.1"), Keys: backbone.Keys{Public: key(1), Preshared: psk}, Transit: model.TransitLocalHost}}
+	if got := local.last(); !reflect.DeepEqual(got.Peers, wantLocal) || got.HostTransit != model.TransitLocalHost {
+		t.Errorf("the local part's peers: %+v from %s, want %+v from %s", got.Peers, got.HostTransit, wantLocal, model.TransitLocalHost)
 	}
-	if got := (<-f.Watch(ctx, "host-b", 0)).State.Peers; !reflect.DeepEqual(got, wantB) {
-		t.Errorf("host-b's peers: %+v, want %+v", got, wantB)
+	if got := (<-f.Watch(ctx, "host-b", 0)).State; !reflect.DeepEqual(got.Peers, wantB) || got.HostTransit != addr("169.254.0.3") {
+		t.Errorf("host-b's peers: %+v from %s, want %+v from 169.254.0.3", got.Peers, got.HostTransit, wantB)
 	}
 	// host-b's part routes its VPC's us-east-1a subnet to the local agent.
 	u := <-f.Watch(ctx, "host-b", 0)

@@ -76,8 +76,8 @@ func peers(remotes []Remote, pairSecret []byte) (out map[string][]backbone.Peer,
 			if err != nil {
 				return nil, nil, err
 			}
-			out[a.ID] = append(out[a.ID], backbone.Peer{HostID: b.ID, Underlay: b.BackboneAddress, Keys: backbone.Keys{Public: b.BackboneKey, Preshared: psk}})
-			out[b.ID] = append(out[b.ID], backbone.Peer{HostID: a.ID, Underlay: a.BackboneAddress, Keys: backbone.Keys{Public: a.BackboneKey, Preshared: psk}})
+			out[a.ID] = append(out[a.ID], backbone.Peer{HostID: b.ID, Underlay: b.BackboneAddress, Keys: backbone.Keys{Public: b.BackboneKey, Preshared: psk}, Transit: b.Transit})
+			out[b.ID] = append(out[b.ID], backbone.Peer{HostID: a.ID, Underlay: a.BackboneAddress, Keys: backbone.Keys{Public: a.BackboneKey, Preshared: psk}, Transit: a.Transit})
 		}
 	}
 	for id := range out {

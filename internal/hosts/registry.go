@@ -252,11 +252,14 @@ func (r *Registry) Enrol(ctx context.Context, in EnrolInput) (model.Host, []byte
 			} else if !ok {
 				return removed(id)
 			}
-			h.Enrolled = old.Enrolled
+			h.Enrolled, h.TransitIP = old.Enrolled, old.TransitIP
 		} else if err := checkToken(tok, t, now); err != nil {
 			return err
 		}
 		if err := zonesFree(tx, zones, id); err != nil {
+			return err
+		}
+		if h.TransitIP, err = txHostTransit(tx, id, h.TransitIP); err != nil {
 			return err
 		}
 		tok.UsedBy, tok.UsedAt, tok.UsedKey = id, now, keyID
@@ -351,6 +354,11 @@ func (r *Registry) Report(ctx context.Context, id string, rep Report) (model.Hos
 		h.BackboneAddress, h.Version, h.AgentState = rep.BackboneAddress, rep.Version, rep.State
 		h.BackboneMethod, h.BackboneKey = method, rep.BackboneKey
 		h.LastReport = r.cfg.Now().UTC()
+		if h.TransitIP == "" { // a host enrolled before hosts had transit addresses
+			if h.TransitIP, err = txHostTransit(tx, id, ""); err != nil {
+				return err
+			}
+		}
 		return tx.Put(hostKey(id), h)
 	})
 	return h, err

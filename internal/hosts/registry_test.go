@@ -301,7 +301,7 @@ func TestEnrolAgainWithTheSameKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the same token and key again: %v", err)
 	}
-	if again.ID != first.ID || again.CertSerial == first.CertSerial || !again.Enrolled.Equal(first.Enrolled) {
+	if again.ID != first.ID || again.CertSerial == first.CertSerial || !again.Enrolled.Equal(first.Enrolled) || again.TransitIP != first.TransitIP {
 		t.Fatalf("enrolled again as %+v, first %+v: want the same host, enrolled when it was, with a new certificate", again, first)
 	}
 	lost, _ := ParseCertificatePEM(firstPEM)
@@ -366,5 +366,43 @@ func TestBackboneMethodKeyAndPairSecret(t *testing.T) {
 	s2, err := newRegistry(t, st, c).PairSecret(ctx)
 	if err != nil || string(s1) != string(s2) {
 		t.Fatalf("another replica's pair secret differs (%v)", err)
+	}
+}
+
+// Each host gets a transit address of its own at enrolment, the lowest free
+// after the local host's (169.254.0.2); a removed host's is given out again;
+// a host recorded without one (enrolled by an earlier version) gets one with
+// its next report.
+func TestHostTransitAddresses(t *testing.T) {
+	st := openStore(t)
+	c := &clock{now: time.Now()}
+	r := newRegistry(t, st, c)
+	ctx := context.Background()
+	a, _ := enrol(t, r, "us-east-1a")
+	b, _ := enrol(t, r, "us-east-1b")
+	if a.TransitIP != "169.254.0.3" || b.TransitIP != "169.254.0.4" {
+		t.Fatalf("transit addresses %q and %q, want 169.254.0.3 and 169.254.0.4", a.TransitIP, b.TransitIP)
+	}
+	if err := r.Remove(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	cHost, _ := enrol(t, r, "us-east-1c")
+	if cHost.TransitIP != "169.254.0.3" {
+		t.Errorf("after a host left: %q, want its 169.254.0.3", cHost.TransitIP)
+	}
+	// An old record without an address, whose address another host got
+	// meanwhile: the report gives it a free one.
+	old := b
+	old.TransitIP = ""
+	if err := st.Update(ctx, func(tx *store.Tx) error { return tx.Put(hostKey(b.ID), old) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Report(ctx, b.ID, Report{Zones: []string{"us-east-1b"}, BackboneAddress: "192.0.2.1"})
+	if err != nil || got.TransitIP != "169.254.0.4" {
+		t.Errorf("report of a host without a transit address: %q, %v; want 169.254.0.4", got.TransitIP, err)
+	}
+	got, err = r.Report(ctx, b.ID, Report{Zones: []string{"us-east-1b"}, BackboneAddress: "192.0.2.1"})
+	if err != nil || got.TransitIP != "169.254.0.4" {
+		t.Errorf("next report: %q, %v; the host keeps 169.254.0.4", got.TransitIP, err)
 	}
 }

@@ -130,6 +130,7 @@ func remoteHosts(reg *hosts.Registry) func(ctx context.Context) ([]fleet.Remote,
 		for _, h := range list {
 			r := fleet.Remote{ID: h.ID, Zones: h.Zones, Reachable: h.State == hosts.StateReady, BackboneMethod: h.BackboneMethod}
 			r.BackboneAddress, _ = netip.ParseAddr(h.BackboneAddress) // checked by the registry
+			r.Transit, _ = netip.ParseAddr(h.TransitIP)               // allocated by the registry
 			if h.BackboneKey != "" {
 				r.BackboneKey, _ = backbone.ParseKey(h.BackboneKey) // checked by the registry
 			}
