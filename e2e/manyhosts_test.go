@@ -6,12 +6,15 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +135,11 @@ func udpBetween(c *testenv.Capture, from, to netip.Addr) int {
 //   - an instance in provider subnet a (host 1) reaches one in subnet b (host
 //     2), while the consumer's instance does not reach that address (same
 //     CIDR, VPCs apart across hosts);
+//   - moved to a second NLB whose only node is in us-east-1b (host 2), the
+//     endpoint (us-east-1a, host 1) reaches that node across the backbone's
+//     transit link: mysql and a line server answer, and the endpoint's
+//     counters (kept on host 1) grow in the server's metrics. From here on the
+//     endpoint's flows cross the backbone before the node;
 //   - a capture on the underlay sees UDP between the hosts while lines with a
 //     marker cross, and no frame with the marker;
 //   - kill -9 host 2's agent: connections through the endpoint (established
@@ -327,6 +335,53 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		t.Logf("the consumer's instance to the provider's %s: %v", addr, err)
 	})
 
+	t.Run("the endpoint's node on another host", func(t *testing.T) {
+		// The service moves to a second NLB whose only node is in us-east-1b
+		// (host 2): the endpoint's ENI in us-east-1a (host 1) has no node on
+		// its host and reaches node b across the backbone's transit link.
+		lbB, err := l.elb.CreateLoadBalancer(l.ctx, &elbv2.CreateLoadBalancerInput{Name: aws.String("e2e-b"), Scheme: elbtypes.LoadBalancerSchemeEnumInternal,
+			Type: elbtypes.LoadBalancerTypeEnumNetwork, Subnets: l.subnets[1:2]})
+		check(t, err)
+		arnB := *lbB.LoadBalancers[0].LoadBalancerArn
+		for _, f := range []struct {
+			name   string
+			port   int32
+			target string
+		}{{"mysql-b", 3306, dbIP}, {"line-b", servicePort, lineBIP}} {
+			g, err := l.elb.CreateTargetGroup(l.ctx, &elbv2.CreateTargetGroupInput{Name: aws.String(f.name), Protocol: elbtypes.ProtocolEnumTcp,
+				Port: aws.Int32(f.port), VpcId: aws.String(l.vpc), TargetType: elbtypes.TargetTypeEnumIp,
+				HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(2), HealthyThresholdCount: aws.Int32(2), UnhealthyThresholdCount: aws.Int32(2)})
+			check(t, err)
+			_, err = l.elb.RegisterTargets(l.ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: g.TargetGroups[0].TargetGroupArn,
+				Targets: []elbtypes.TargetDescription{{Id: aws.String(f.target)}}})
+			check(t, err)
+			_, err = l.elb.CreateListener(l.ctx, &elbv2.CreateListenerInput{LoadBalancerArn: aws.String(arnB), Protocol: elbtypes.ProtocolEnumTcp,
+				Port: aws.Int32(f.port), DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: g.TargetGroups[0].TargetGroupArn}}})
+			check(t, err)
+		}
+		_, err = l.pec2.ModifyVpcEndpointServiceConfiguration(l.ctx, &ec2.ModifyVpcEndpointServiceConfigurationInput{ServiceId: aws.String(l.svc),
+			AddNetworkLoadBalancerArns: []string{arnB}, RemoveNetworkLoadBalancerArns: []string{l.lb}})
+		check(t, err)
+		before := endpointMetrics(t, env, l.endpoint)
+		mysqlWorks("mysql through the endpoint to the NLB's only node, on host 2")
+		testenv.Eventually(t, time.Minute, "lines through the endpoint to node b", func() error { return viaEndpoint("node b") })
+		const conns = 5
+		for i := range conns {
+			if err := viaEndpoint(fmt.Sprintf("counted %d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The endpoint's traffic is counted on its ENI's host (host 1) and
+		// reaches the server's metrics.
+		testenv.Eventually(t, time.Minute, "the endpoint's counters", func() error {
+			now := endpointMetrics(t, env, l.endpoint)
+			if now.conns < before.conns+conns || now.in <= before.in || now.out <= before.out {
+				return fmt.Errorf("counters %+v, before %+v: want %d more connections and bytes both ways", now, before, conns)
+			}
+			return nil
+		})
+	})
+
 	t.Run("the backbone is encrypted", func(t *testing.T) {
 		for _, h := range cli.list() {
 			if h.BackboneMethod == "none" || h.BackboneMethod == "plain" {
@@ -457,6 +512,36 @@ func TestGuide004AcrossHosts(t *testing.T) {
 			}
 		}
 	})
+}
+
+// endpointCounters are an endpoint's traffic counters in the server's metrics.
+type endpointCounters struct{ conns, in, out float64 }
+
+// endpointMetrics reads an endpoint's counters from the server's /metrics
+// (zero where a counter is not there yet).
+func endpointMetrics(t *testing.T, env *testenv.Env, endpoint string) endpointCounters {
+	t.Helper()
+	resp, err := http.Get(env.URL() + "/metrics")
+	check(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	check(t, err)
+	var c endpointCounters
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, `vpc_endpoint_id="`+endpoint+`"`) {
+			continue
+		}
+		v, _ := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
+		switch {
+		case strings.HasPrefix(line, "strait_privatelink_endpoint_new_connections_total{"):
+			c.conns = v
+		case strings.HasPrefix(line, "strait_privatelink_endpoint_bytes_processed_total{") && strings.Contains(line, `direction="in"`):
+			c.in = v
+		case strings.HasPrefix(line, "strait_privatelink_endpoint_bytes_processed_total{") && strings.Contains(line, `direction="out"`):
+			c.out = v
+		}
+	}
+	return c
 }
 
 // lineOn sends one line on an open connection and reads the answer.
