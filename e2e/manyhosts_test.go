@@ -6,9 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -137,9 +135,9 @@ func udpBetween(c *testenv.Capture, from, to netip.Addr) int {
 //     CIDR, VPCs apart across hosts);
 //   - moved to a second NLB whose only node is in us-east-1b (host 2), the
 //     endpoint (us-east-1a, host 1) reaches that node across the backbone's
-//     transit link: mysql and a line server answer, and the endpoint's
-//     counters (kept on host 1) grow in the server's metrics. From here on the
-//     endpoint's flows cross the backbone before the node;
+//     transit link: mysql and a line server answer, and the kernel path's
+//     counters of the endpoint's ENI on host 1 count the flows. From here on
+//     the endpoint's flows cross the backbone before the node;
 //   - a capture on the underlay sees UDP between the hosts while lines with a
 //     marker cross, and no frame with the marker;
 //   - kill -9 host 2's agent: connections through the endpoint (established
@@ -362,24 +360,21 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		_, err = l.pec2.ModifyVpcEndpointServiceConfiguration(l.ctx, &ec2.ModifyVpcEndpointServiceConfigurationInput{ServiceId: aws.String(l.svc),
 			AddNetworkLoadBalancerArns: []string{arnB}, RemoveNetworkLoadBalancerArns: []string{l.lb}})
 		check(t, err)
-		before := endpointMetrics(t, env, l.endpoint)
 		mysqlWorks("mysql through the endpoint to the NLB's only node, on host 2")
 		testenv.Eventually(t, time.Minute, "lines through the endpoint to node b", func() error { return viaEndpoint("node b") })
+		// The endpoint's ENI on host 1 counts its flows (what host 1's agent
+		// reports as the endpoint's traffic).
+		before := kernelCounters(t, h1.dir, l.cvpc, l.endpointIP)
 		const conns = 5
 		for i := range conns {
 			if err := viaEndpoint(fmt.Sprintf("counted %d", i)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		// The endpoint's traffic is counted on its ENI's host (host 1) and
-		// reaches the server's metrics.
-		testenv.Eventually(t, time.Minute, "the endpoint's counters", func() error {
-			now := endpointMetrics(t, env, l.endpoint)
-			if now.conns < before.conns+conns || now.in <= before.in || now.out <= before.out {
-				return fmt.Errorf("counters %+v, before %+v: want %d more connections and bytes both ways", now, before, conns)
-			}
-			return nil
-		})
+		after := kernelCounters(t, h1.dir, l.cvpc, l.endpointIP)
+		if after.flows < before.flows+conns || after.in <= before.in || after.out <= before.out {
+			t.Errorf("host 1's counters of the endpoint's ENI: %+v, before %+v; want %d more flows and bytes both ways", after, before, conns)
+		}
 	})
 
 	t.Run("the backbone is encrypted", func(t *testing.T) {
@@ -514,33 +509,37 @@ func TestGuide004AcrossHosts(t *testing.T) {
 	})
 }
 
-// endpointCounters are an endpoint's traffic counters in the server's metrics.
-type endpointCounters struct{ conns, in, out float64 }
+// eniCounters are the kernel path's counters of an endpoint ENI in its
+// VPC's namespace (translate's named counters): new flows, bytes each way.
+type eniCounters struct{ flows, in, out uint64 }
 
-// endpointMetrics reads an endpoint's counters from the server's /metrics
-// (zero where a counter is not there yet).
-func endpointMetrics(t *testing.T, env *testenv.Env, endpoint string) endpointCounters {
+// kernelCounters reads the counters of endpoint ENI eni in the namespace of
+// VPC vpc on the host whose data directory is dir.
+func kernelCounters(t *testing.T, dir, vpc, eni string) eniCounters {
 	t.Helper()
-	resp, err := http.Get(env.URL() + "/metrics")
-	check(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	check(t, err)
-	var c endpointCounters
-	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.Contains(line, `vpc_endpoint_id="`+endpoint+`"`) {
-			continue
+	a := netip.MustParseAddr(eni).As4()
+	hexd := hex.EncodeToString(a[:])
+	ns := "strait-" + netns.TagFor(dir) + "-" + vpc
+	read := func(name string) (packets, bytes uint64) {
+		out, err := exec.Command("ip", "netns", "exec", ns, "nft", "list", "counter", "ip", "strait_transit", name).CombinedOutput()
+		if err != nil {
+			t.Fatalf("nft list counter %s in %s: %v\n%s", name, ns, err, out)
 		}
-		v, _ := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
-		switch {
-		case strings.HasPrefix(line, "strait_privatelink_endpoint_new_connections_total{"):
-			c.conns = v
-		case strings.HasPrefix(line, "strait_privatelink_endpoint_bytes_processed_total{") && strings.Contains(line, `direction="in"`):
-			c.in = v
-		case strings.HasPrefix(line, "strait_privatelink_endpoint_bytes_processed_total{") && strings.Contains(line, `direction="out"`):
-			c.out = v
+		f := strings.Fields(string(out))
+		for i := 0; i+1 < len(f); i++ {
+			switch f[i] {
+			case "packets":
+				packets, _ = strconv.ParseUint(f[i+1], 10, 64)
+			case "bytes":
+				bytes, _ = strconv.ParseUint(f[i+1], 10, 64)
+			}
 		}
+		return packets, bytes
 	}
+	var c eniCounters
+	c.flows, _ = read("flows_" + hexd)
+	_, c.in = read("in_" + hexd)
+	_, c.out = read("out_" + hexd)
 	return c
 }
 

@@ -198,6 +198,15 @@ func TestPlanKernelRemoteNodes(t *testing.T) {
 			if len(tc.entries) > 0 && len(p.remote["vpce-1"]) == 0 {
 				t.Errorf("the endpoint's remote nodes are not recorded: %v", p.remote)
 			}
+			// The ENIs with entries are counted, as the endpoint's.
+			if len(p.enis["vpc-c"]) != len(tc.entries) {
+				t.Errorf("counted ENIs %v, want the %d with entries", p.enis, len(tc.entries))
+			}
+			for _, ref := range p.enis["vpc-c"] {
+				if ref.id != "vpce-1" || ref.service != "svc" {
+					t.Errorf("counted as %+v", ref)
+				}
+			}
 		})
 	}
 }
