@@ -256,7 +256,7 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		}
 		return strings.TrimSpace(string(out)), nil
 	}
-	mysqlWorks := func(what string) {
+	mysqlWorks := func(t *testing.T, what string) {
 		t.Helper()
 		testenv.Eventually(t, 2*time.Minute, what, func() error {
 			got, err := mysql(5, "SELECT 1")
@@ -275,7 +275,7 @@ func TestGuide004AcrossHosts(t *testing.T) {
 	}
 
 	t.Run("mysql through the endpoint to host 2", func(t *testing.T) {
-		mysqlWorks("mysql through the endpoint's DNS name")
+		mysqlWorks(t, "mysql through the endpoint's DNS name")
 		if _, err := mysql(10, "INSERT INTO shop.orders VALUES (42, 'across hosts')"); err != nil {
 			t.Fatal(err)
 		}
@@ -360,7 +360,7 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		_, err = l.pec2.ModifyVpcEndpointServiceConfiguration(l.ctx, &ec2.ModifyVpcEndpointServiceConfigurationInput{ServiceId: aws.String(l.svc),
 			AddNetworkLoadBalancerArns: []string{arnB}, RemoveNetworkLoadBalancerArns: []string{l.lb}})
 		check(t, err)
-		mysqlWorks("mysql through the endpoint to the NLB's only node, on host 2")
+		mysqlWorks(t, "mysql through the endpoint to the NLB's only node, on host 2")
 		testenv.Eventually(t, time.Minute, "lines through the endpoint to node b", func() error { return viaEndpoint("node b") })
 		// The endpoint's ENI on host 1 counts its flows (what host 1's agent
 		// reports as the endpoint's traffic).
@@ -448,7 +448,7 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		}
 
 		h2.start(env, "")
-		mysqlWorks("mysql through the endpoint after host 2's agent restarted")
+		mysqlWorks(t, "mysql through the endpoint after host 2's agent restarted")
 		testenv.Eventually(t, time.Minute, "lines through the endpoint after the restart", func() error { return viaEndpoint("back") })
 		// Re-adopted: the same namespaces and the same links on the host, nothing left over.
 		if after := testenv.Namespaces(t, tag2); !slices.Equal(after, nsBefore) {
