@@ -337,6 +337,15 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		// The service moves to a second NLB whose only node is in us-east-1b
 		// (host 2): the endpoint's ENI in us-east-1a (host 1) has no node on
 		// its host and reaches node b across the backbone's transit link.
+		// Each host has a transit address of its own, which its flows to
+		// other hosts' nodes leave from.
+		seen := map[string]bool{}
+		for _, h := range cli.list() {
+			if a, err := netip.ParseAddr(h.TransitIP); err != nil || !netip.MustParsePrefix("169.254.0.0/24").Contains(a) || seen[h.TransitIP] {
+				t.Fatalf("host %s has transit address %q, want its own in 169.254.0.0/24", h.HostID, h.TransitIP)
+			}
+			seen[h.TransitIP] = true
+		}
 		lbB, err := l.elb.CreateLoadBalancer(l.ctx, &elbv2.CreateLoadBalancerInput{Name: aws.String("e2e-b"), Scheme: elbtypes.LoadBalancerSchemeEnumInternal,
 			Type: elbtypes.LoadBalancerTypeEnumNetwork, Subnets: l.subnets[1:2]})
 		check(t, err)

@@ -12,13 +12,16 @@ import (
 // or unreachable (since UnreachableSince) once it has not reported for three
 // heartbeat intervals. BackboneMethod is how its agent joins the backbone
 // (wireguard-go, plain; "none" for an agent that does not) and BackboneKey its
-// WireGuard public key (public: never a private key).
+// WireGuard public key (public: never a private key). TransitIP is the
+// host's own transit address: its flows to other hosts' load balancer nodes
+// leave from it (docs/hosts.md).
 type Host struct {
 	HostID           string     `json:"host_id"`
 	Zones            []string   `json:"zones"`
 	BackboneAddress  string     `json:"backbone_address"`
 	BackboneMethod   string     `json:"backbone_method"`
 	BackboneKey      string     `json:"backbone_key,omitempty"`
+	TransitIP        string     `json:"transit_ip,omitempty"`
 	State            string     `json:"state"`
 	UnreachableSince *time.Time `json:"unreachable_since,omitempty"`
 	LastReport       time.Time  `json:"last_report"`
@@ -51,7 +54,7 @@ const DefaultTokenTTL = time.Hour
 // HostView is a registry entry as the API shows it.
 func HostView(s hosts.Status) Host {
 	out := Host{HostID: s.ID, Zones: s.Zones, BackboneAddress: s.BackboneAddress, BackboneMethod: s.BackboneMethod, BackboneKey: s.BackboneKey,
-		State: s.State, LastReport: s.LastReport, Version: s.Version, Enrolled: s.Enrolled}
+		TransitIP: s.TransitIP, State: s.State, LastReport: s.LastReport, Version: s.Version, Enrolled: s.Enrolled}
 	if s.State == hosts.StateUnreachable {
 		t := s.UnreachableSince
 		out.UnreachableSince = &t
