@@ -303,7 +303,7 @@ func TestGuide004AcrossHosts(t *testing.T) {
 			}
 			return err
 		})
-		mysqlWorks("mysql through the relay")
+		mysqlWorks(t, "mysql through the relay")
 	})
 
 	t.Run("one VPC across hosts and the server, VPCs apart", func(t *testing.T) {
