@@ -19,6 +19,9 @@ type Backbone interface {
 	// earlier run left.
 	RemoveVPC(vpcID, namespace string) error
 	SetTransit(namespace string, source netip.Addr, routes map[netip.Addr]string) error
+	// RemoveTransit removes the transit link from the transit namespace, also
+	// one an earlier run left.
+	RemoveTransit(namespace string) error
 	// Close stops carrying traffic (Agent.Close calls it).
 	Close() error
 }
@@ -33,6 +36,9 @@ type backboneState struct {
 	// cleared of a device an earlier run may have left (once per VPC).
 	swept   map[string]bool
 	transit transitState // what SetTransit last took
+	// transitSwept tells that the transit namespace was cleared of a link an
+	// earlier run may have left (once, when this run has none to make).
+	transitSwept bool
 }
 
 // transitState is what SetTransit was last given.
@@ -70,6 +76,12 @@ func (a *Agent) applyBackboneTransit(st State, p kernelPlan) (failed map[string]
 		}
 	}
 	have := a.bbState.transit
+	if want.namespace == "" && have.namespace == "" && !a.bbState.transitSwept {
+		if err := a.bb.RemoveTransit(a.host.TransitNamespace()); err != nil {
+			return nil, fmt.Errorf("removing a backbone transit link left before: %w", err)
+		}
+		a.bbState.transitSwept = true
+	}
 	if have.ok && have.namespace == want.namespace && have.source == want.source && maps.Equal(have.routes, want.routes) {
 		return nil, nil
 	}

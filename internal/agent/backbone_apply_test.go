@@ -67,6 +67,13 @@ func (b *fakeBackbone) SetTransit(namespace string, source netip.Addr, routes ma
 	return nil
 }
 
+func (b *fakeBackbone) RemoveTransit(namespace string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.removed = append(b.removed, "transit "+namespace)
+	return nil
+}
+
 func (b *fakeBackbone) Close() error { b.closed = true; return nil }
 
 // Apply gives the backbone the peers and the VPC's remote subnets of peers
@@ -133,8 +140,9 @@ func TestApplyJoinsVPCsToTheBackbone(t *testing.T) {
 	}
 }
 
-// A restarted agent clears, once, the backbone device an earlier run may
-// have left in a VPC namespace that has no remote subnets now.
+// A restarted agent clears, once, the backbone devices an earlier run may
+// have left in a VPC namespace that has no remote subnets now and in the
+// transit namespace when it has no peers.
 func TestRestartedAgentClearsALeftBackboneDevice(t *testing.T) {
 	h := netnstest.NewHost(t)
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
@@ -152,7 +160,7 @@ func TestRestartedAgentClearsALeftBackboneDevice(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if want := []string{v.ID + " " + h.Namespace(v.ID)}; !slices.Equal(bb.removed, want) {
+	if want := []string{v.ID + " " + h.Namespace(v.ID), "transit " + h.TransitNamespace()}; !slices.Equal(bb.removed, want) {
 		t.Fatalf("RemoveVPC calls %q, want %q (once)", bb.removed, want)
 	}
 }

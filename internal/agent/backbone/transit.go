@@ -87,6 +87,22 @@ func (b *Backbone) applyTransit(t transitConfig) error {
 	return nil
 }
 
+// RemoveTransit removes the transit link's device and table from namespace,
+// the host's transit namespace: also those an earlier run left (a restarted
+// agent without peers finds them). Nothing there, or no namespace, is not an
+// error.
+func (b *Backbone) RemoveTransit(namespace string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.transit != nil && b.transit.namespace == namespace {
+		b.transit, b.natOK = nil, false
+	}
+	if err := removeTransit(namespace); err != nil {
+		return fmt.Errorf("backbone: transit: %w", err)
+	}
+	return nil
+}
+
 // removeTransit removes the transit namespace's device and table.
 func removeTransit(namespace string) error {
 	return errors.Join(removeBackboneLink(namespace), setTransitTable(namespace, netip.Addr{}))
