@@ -209,7 +209,11 @@ func (a *Agent) planRemoteEntry(p *kernelPlan, st State, k listenKey, e dataplan
 	}
 	l := r.Listeners[i]
 	g, known := groups[l.TargetGroup]
-	node := remoteNode(r, e.AZ)
+	peers := map[string]bool{}
+	for _, pr := range st.Peers {
+		peers[pr.HostID] = true
+	}
+	node := remoteNode(r, e.AZ, func(a netip.Addr) bool { return peers[st.RemoteNodes[a]] })
 	switch {
 	case a.forwarding != ForwardKernel:
 		drop("forwarding is relay, and the relay does not reach load balancer nodes on other hosts yet")
@@ -218,7 +222,7 @@ func (a *Agent) planRemoteEntry(p *kernelPlan, st State, k listenKey, e dataplan
 	case r.VpcID == k.vpc:
 		drop("the endpoint is in the service's own VPC, which only the relay carries")
 	case !node.IsValid():
-		drop("the load balancer's nodes have no transit addresses yet")
+		drop("none of the load balancer's nodes is on a backbone peer with a transit address (a host of another backbone method, without a key, or sharing this host's address is not a peer)")
 	case !st.HostTransit.IsValid():
 		drop("this host has no transit address of its own (model.Host.TransitIP)")
 	default:
@@ -230,11 +234,12 @@ func (a *Agent) planRemoteEntry(p *kernelPlan, st State, k listenKey, e dataplan
 }
 
 // remoteNode is the transit address of lb's node in zone az, else of its
-// first node that has one; invalid when none has.
-func remoteNode(lb LoadBalancer, az string) netip.Addr {
+// first node, among the nodes with a transit address that reachable accepts
+// (on a backbone peer); invalid when there is none.
+func remoteNode(lb LoadBalancer, az string, reachable func(netip.Addr) bool) netip.Addr {
 	var first netip.Addr
 	for i, n := range lb.Nodes {
-		if i >= len(lb.Transit) || !lb.Transit[i].IsValid() {
+		if i >= len(lb.Transit) || !lb.Transit[i].IsValid() || !reachable(lb.Transit[i]) {
 			continue
 		}
 		if n.AZ == az {

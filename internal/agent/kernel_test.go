@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"strait/internal/agent/backbone"
 	"strait/internal/agent/netns"
 	"strait/internal/dataplane"
 )
@@ -141,6 +142,9 @@ func remoteFixture() State {
 	}
 	st.VPCs = st.VPCs[1:] // the provider VPC is not on this host
 	st.HostTransit = netip.MustParseAddr("169.254.0.3")
+	// The nodes are on host-b, a backbone peer.
+	st.Peers = []backbone.Peer{{HostID: "host-b"}}
+	st.RemoteNodes = map[netip.Addr]string{netip.MustParseAddr("169.254.9.1"): "host-b", netip.MustParseAddr("169.254.9.2"): "host-b"}
 	return st
 }
 
@@ -162,7 +166,13 @@ func TestPlanKernelRemoteNodes(t *testing.T) {
 			st.RemoteLoadBalancers[0].Transit[1] = netip.Addr{}
 		}, map[string]string{"10.0.1.100:3306": "169.254.9.1:3306", "10.0.2.100:3306": "169.254.9.1:3306"}},
 		"no host transit address": {func(st *State) { st.HostTransit = netip.Addr{} }, nil},
-		"relay attribute":         {func(st *State) { st.RemoteTargetGroups[0].Relay = true }, nil},
+		// No route leads to a host that is not a peer (another backbone
+		// method, no key, a shared address): nothing is planned there.
+		"nodes on a host that is no peer": {func(st *State) { st.Peers = []backbone.Peer{{HostID: "host-c"}} }, nil},
+		"zone a's node on a host that is no peer": {func(st *State) {
+			st.RemoteNodes[netip.MustParseAddr("169.254.9.1")] = "host-c"
+		}, map[string]string{"10.0.1.100:3306": "169.254.9.2:3306", "10.0.2.100:3306": "169.254.9.2:3306"}},
+		"relay attribute": {func(st *State) { st.RemoteTargetGroups[0].Relay = true }, nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			st := remoteFixture()

@@ -131,25 +131,27 @@ func (f *Fleet) Apply(ctx context.Context, st agent.State) error {
 		remotes = f.remotes
 		err = fmt.Errorf("listing the region's hosts: %w", err)
 	}
-	gone := f.forgetGone(remotes)
-	var unreachable []string
+	f.forgetGone(remotes)
+	known, unreachable := []string{LocalID}, []string(nil)
 	for _, r := range remotes {
+		known = append(known, r.ID)
 		if !r.Reachable {
 			unreachable = append(unreachable, r.ID)
 		}
 	}
-	changed := func() []placement.TargetHealth {
-		var out []placement.TargetHealth
-		for _, id := range gone {
-			out = append(out, f.health.Forget(id)...)
+	// The hosts' health views: only the region's hosts, the reachable ones
+	// counting, and of the in-process agent's only the targets it still
+	// checks (it reports changes, never that it stopped checking).
+	changed := func(local agent.State) func() []placement.TargetHealth {
+		return func() []placement.TargetHealth {
+			return append(f.health.SetHosts(known, unreachable), f.health.Retain(LocalID, registeredIn(local))...)
 		}
-		return append(out, f.health.SetUnreachable(unreachable)...)
 	}
 	if len(remotes) == 0 {
 		f.remotes, f.parts = nil, nil
 		f.realized = placement.Realized{}
 		f.mu.Unlock()
-		f.updateHealth(changed)
+		f.updateHealth(changed(st))
 		return joinErr(err, f.local.Apply(ctx, st))
 	}
 	hs := []placement.Host{{ID: LocalID, Local: true}}
@@ -183,24 +185,36 @@ func (f *Fleet) Apply(ctx context.Context, st agent.State) error {
 	f.combine()
 	local := parts[LocalID]
 	f.mu.Unlock()
-	f.updateHealth(changed)
+	f.updateHealth(changed(local))
 	return joinErr(err, f.local.Apply(ctx, local))
 }
 
 // forgetGone drops the parts, reports and traffic of hosts no longer in the
-// registry (removed): their watches end. It returns their IDs, whose health
-// views the caller drops. The caller holds f.mu.
-func (f *Fleet) forgetGone(remotes []Remote) []string {
-	var gone []string
+// registry (removed): their watches end. The caller holds f.mu.
+func (f *Fleet) forgetGone(remotes []Remote) {
 	for _, old := range f.remotes {
 		if !slices.ContainsFunc(remotes, func(r Remote) bool { return r.ID == old.ID }) {
 			f.pub.Forget(old.ID)
 			f.traffic.Forget(old.ID)
 			delete(f.reports, old.ID)
-			gone = append(gone, old.ID)
 		}
 	}
-	return gone
+}
+
+// registeredIn tells whether a target is registered in one of st's target
+// groups.
+func registeredIn(st agent.State) func(group, target string, port int32) bool {
+	type key struct {
+		group, target string
+		port          int32
+	}
+	registered := map[key]bool{}
+	for _, g := range st.TargetGroups {
+		for _, t := range g.Targets {
+			registered[key{g.ARN, t.ID, int32(t.Addr.Port())}] = true
+		}
+	}
+	return func(group, target string, port int32) bool { return registered[key{group, target, port}] }
 }
 
 // combine rebuilds what the hosts realized from the parts and the latest
@@ -228,12 +242,16 @@ func (f *Fleet) Watch(ctx context.Context, host string, after uint64) <-chan pla
 // traffic counters, counted since its agent process started (epoch), and its
 // view of target health.
 func (f *Fleet) Report(host string, rep placement.Report, epoch string, traffic map[string]dataplane.Stats, health []placement.TargetHealth) {
-	f.traffic.Update(host, epoch, traffic)
 	f.mu.Lock()
-	f.reports[host] = rep
-	if f.remotes != nil {
-		f.combine()
+	if !slices.ContainsFunc(f.remotes, func(r Remote) bool { return r.ID == host }) {
+		// Not a host of the last Apply: removed since it was authenticated
+		// (or enrolled since, and reporting again in a moment).
+		f.mu.Unlock()
+		return
 	}
+	f.traffic.Update(host, epoch, traffic)
+	f.reports[host] = rep
+	f.combine()
 	f.mu.Unlock()
 	f.updateHealth(func() []placement.TargetHealth { return f.health.Replace(host, health) })
 }

@@ -187,10 +187,14 @@ func TestTargetHealthCombinesLocalAndRemoteViews(t *testing.T) {
 	hosts.set(fleet.Remote{ID: "host-b", Zones: []string{"us-east-1b"}, Reachable: true})
 	f := fleet.New(fleet.Config{Local: local, Hosts: hosts.list, RecordHealth: record})
 	ctx := context.Background()
-	if err := f.Apply(ctx, region()); err != nil {
+	target := dataplane.Target{ID: "i-b", Addr: netip.MustParseAddrPort("10.0.2.4:3306")}
+	// A target group of the local part (no load balancer uses it: it stays
+	// local), so the local agent still checks i-b.
+	checked := region()
+	checked.TargetGroups = []dataplane.TargetGroup{{ARN: "arn:tg", Targets: []dataplane.Target{target}}}
+	if err := f.Apply(ctx, checked); err != nil {
 		t.Fatal(err)
 	}
-	target := dataplane.Target{ID: "i-b", Addr: netip.MustParseAddrPort("10.0.2.4:3306")}
 	view := func(state string) []placement.TargetHealth {
 		return []placement.TargetHealth{{TargetGroup: "arn:tg", Target: "i-b", Port: 3306, Health: model.TargetHealth{State: state}}}
 	}
@@ -203,25 +207,38 @@ func TestTargetHealthCombinesLocalAndRemoteViews(t *testing.T) {
 		t.Fatalf("host-b sees it healthy: %q", got)
 	}
 	hosts.set(fleet.Remote{ID: "host-b", Zones: []string{"us-east-1b"}, Reachable: false})
-	if err := f.Apply(ctx, region()); err != nil {
+	if err := f.Apply(ctx, checked); err != nil {
 		t.Fatal(err)
 	}
 	if got := last("i-b"); got != model.TargetUnhealthy {
 		t.Fatalf("host-b unreachable: %q, want the local view, unhealthy", got)
 	}
 	hosts.set(fleet.Remote{ID: "host-b", Zones: []string{"us-east-1b"}, Reachable: true})
-	if err := f.Apply(ctx, region()); err != nil {
+	if err := f.Apply(ctx, checked); err != nil {
 		t.Fatal(err)
 	}
 	if got := last("i-b"); got != model.TargetHealthy {
 		t.Fatalf("host-b back: %q", got)
 	}
-	hosts.set()
+	// The local agent no longer checks i-b (its group left the local part):
+	// its stale view does not count; host-b's does.
+	f.LocalHealth("arn:tg", target, model.TargetHealth{State: model.TargetHealthy})
+	f.Report("host-b", placement.NewReport(1, nil, nil), "e1", nil, view(model.TargetUnhealthy))
 	if err := f.Apply(ctx, region()); err != nil {
 		t.Fatal(err)
 	}
 	if got := last("i-b"); got != model.TargetUnhealthy {
-		t.Fatalf("host-b removed: %q, want the local view", got)
+		t.Fatalf("the local agent stopped checking i-b: %q, want host-b's view, unhealthy", got)
+	}
+	// host-b removed: a report of it that comes in late is not taken.
+	f.LocalHealth("arn:tg", target, model.TargetHealth{State: model.TargetUnhealthy})
+	hosts.set()
+	if err := f.Apply(ctx, checked); err != nil {
+		t.Fatal(err)
+	}
+	f.Report("host-b", placement.NewReport(1, nil, nil), "e1", nil, view(model.TargetHealthy))
+	if got := last("i-b"); got != model.TargetUnhealthy {
+		t.Fatalf("a late report of the removed host-b: %q, want the local view, unhealthy", got)
 	}
 }
 

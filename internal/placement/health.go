@@ -36,10 +36,12 @@ func keyOf(t TargetHealth) targetKey { return targetKey{t.TargetGroup, t.Target,
 // another host's verdict), of the first such host by ID. An unreachable host's
 // view does not count: the targets it alone saw healthy go unhealthy by the
 // other hosts' checks. A target no reachable host sees keeps its last health.
-// Safe for concurrent use.
+// Once SetHosts has named the hosts, views of other hosts are not taken (a
+// report that comes in after its host was removed). Safe for concurrent use.
 type Health struct {
 	mu          sync.Mutex
 	views       map[string]map[targetKey]model.TargetHealth // host → its view
+	known       map[string]bool                             // nil until SetHosts
 	unreachable map[string]bool
 	combined    map[targetKey]model.TargetHealth // as last returned
 }
@@ -55,6 +57,9 @@ func NewHealth() *Health {
 func (h *Health) Set(host string, t TargetHealth) []TargetHealth {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.known != nil && !h.known[host] {
+		return nil
+	}
 	if h.views[host] == nil {
 		h.views[host] = map[targetKey]model.TargetHealth{}
 	}
@@ -67,6 +72,9 @@ func (h *Health) Set(host string, t TargetHealth) []TargetHealth {
 func (h *Health) Replace(host string, view []TargetHealth) []TargetHealth {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.known != nil && !h.known[host] {
+		return nil
+	}
 	next := make(map[targetKey]model.TargetHealth, len(view))
 	for _, t := range view {
 		next[keyOf(t)] = t.Health
@@ -81,33 +89,46 @@ func (h *Health) Replace(host string, view []TargetHealth) []TargetHealth {
 	return h.recombine(touched)
 }
 
-// SetUnreachable says which hosts do not report (the others do) and returns
-// the combined health that changed.
-func (h *Health) SetUnreachable(hosts []string) []TargetHealth {
+// SetHosts names the region's hosts and which of them do not report (the
+// others do); the views of hosts not named are dropped, and later ones not
+// taken. It returns the combined health that changed.
+func (h *Health) SetHosts(hosts, unreachable []string) []TargetHealth {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	next := map[string]bool{}
+	known := map[string]bool{}
 	for _, id := range hosts {
+		known[id] = true
+	}
+	next := map[string]bool{}
+	for _, id := range unreachable {
 		next[id] = true
 	}
 	var touched []targetKey
 	for id, view := range h.views {
-		if next[id] != h.unreachable[id] {
+		if !known[id] || next[id] != h.unreachable[id] {
 			touched = slices.AppendSeq(touched, maps.Keys(view))
 		}
+		if !known[id] {
+			delete(h.views, id)
+		}
 	}
-	h.unreachable = next
+	h.known, h.unreachable = known, next
 	return h.recombine(touched)
 }
 
-// Forget drops a host that left the region and returns the combined health
-// that changed.
-func (h *Health) Forget(host string) []TargetHealth {
+// Retain keeps of host's view only the targets keep accepts (those it still
+// checks: a host that reports changes one by one never says it stopped) and
+// returns the combined health that changed.
+func (h *Health) Retain(host string, keep func(group, target string, port int32) bool) []TargetHealth {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	touched := slices.Collect(maps.Keys(h.views[host]))
-	delete(h.views, host)
-	delete(h.unreachable, host)
+	var touched []targetKey
+	for k := range h.views[host] {
+		if !keep(k.group, k.target, k.port) {
+			delete(h.views[host], k)
+			touched = append(touched, k)
+		}
+	}
 	return h.recombine(touched)
 }
 

@@ -37,23 +37,24 @@ func TestHealthCombinesTheHostsViews(t *testing.T) {
 		t.Fatalf("an unchanged view: %+v, want no change", got)
 	}
 	// The host that saw it healthy stops reporting: the others' view stands.
-	if got := states(h.SetUnreachable([]string{"local"})); got["i-1"] != model.TargetUnhealthy {
+	both := []string{"local", "host-b"}
+	if got := states(h.SetHosts(both, []string{"local"})); got["i-1"] != model.TargetUnhealthy {
 		t.Fatalf("healthy host unreachable: %v, want unhealthy", got)
 	}
-	if got := states(h.SetUnreachable(nil)); got["i-1"] != model.TargetHealthy {
+	if got := states(h.SetHosts(both, nil)); got["i-1"] != model.TargetHealthy {
 		t.Fatalf("the host back: %v, want healthy", got)
 	}
 	// Every host that sees it unreachable: it keeps its last health.
-	if got := h.SetUnreachable([]string{"local", "host-b"}); len(got) != 0 {
+	if got := h.SetHosts(both, both); len(got) != 0 {
 		t.Fatalf("no reachable view: %+v, want no change", got)
 	}
-	h.SetUnreachable(nil)
+	h.SetHosts(both, nil)
 	// Hosts whose views no longer have it: forgotten, and a new view starts afresh.
 	h.Replace("host-b", nil)
-	if got := h.Forget("local"); len(got) != 0 {
+	if got := h.Retain("local", func(string, string, int32) bool { return false }); len(got) != 0 {
 		t.Fatalf("the last view gone: %+v, want no change recorded", got)
 	}
-	if len(h.combined) != 0 || len(h.views) != 1 || len(h.views["host-b"]) != 0 {
+	if len(h.combined) != 0 || len(h.views["local"]) != 0 || len(h.views["host-b"]) != 0 {
 		t.Fatalf("after every view dropped the target: combined %v, views %v", h.combined, h.views)
 	}
 	if got := states(h.Set("local", th(model.TargetHealthy, "local"))); got["i-1"] != model.TargetHealthy {
@@ -70,5 +71,20 @@ func TestHealthTieGoesToTheFirstHost(t *testing.T) {
 	got := h.Replace("host-b", []TargetHealth{th(model.TargetUnhealthy, "host-b")})
 	if len(got) != 0 || h.combined[keyOf(th("", ""))].Description != "host-a" {
 		t.Fatalf("changes %+v, combined %+v: want host-a's view, unchanged", got, h.combined)
+	}
+}
+
+// A host removed from the region loses its view, and a report of it that
+// comes in after the removal is not taken.
+func TestHealthForgetsRemovedHosts(t *testing.T) {
+	h := NewHealth()
+	h.SetHosts([]string{"local", "host-b"}, nil)
+	h.Set("local", th(model.TargetUnhealthy, "local"))
+	h.Replace("host-b", []TargetHealth{th(model.TargetHealthy, "host-b")})
+	if got := states(h.SetHosts([]string{"local"}, nil)); got["i-1"] != model.TargetUnhealthy {
+		t.Fatalf("host-b removed: %v, want the local view, unhealthy", got)
+	}
+	if got := h.Replace("host-b", []TargetHealth{th(model.TargetHealthy, "host-b")}); len(got) != 0 {
+		t.Fatalf("a late report of the removed host changed %+v", got)
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -49,6 +50,9 @@ func localBackbone(cfg Config) (*backbone.Config, *fleet.Remote, error) {
 		return nil, nil, err
 	}
 	if cfg.AgentListen == "" {
+		if cfg.BackboneAddress != "" {
+			return nil, nil, errors.New("--backbone-address needs --agent-listen: the backbone links this server's zones with those of the hosts that join it")
+		}
 		return nil, nil, nil
 	}
 	underlay, err := backboneAddress(cfg)

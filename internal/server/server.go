@@ -240,6 +240,13 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			return nil, err
 		}
 		ag, err := startDataplane(cfg, reg, dataFDs, forwarding, health.local, bb)
+		if err != nil && bb != nil && cfg.BackboneAddress == "" {
+			// Joined only because the agent listener has one address: the
+			// server runs without (no TUN device, the port taken, …).
+			cfg.Logger.Warn("the server's data plane cannot join the backbone: its zones stay off it (with --backbone-address this stops the server)", "err", err)
+			bb, member = nil, nil
+			ag, err = startDataplane(cfg, reg, dataFDs, forwarding, health.local, nil)
+		}
 		if err != nil {
 			return nil, err
 		}
