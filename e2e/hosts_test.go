@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -69,16 +68,7 @@ func (c hostCLI) list() []nativeapi.Host {
 // waitHost waits until the list has exactly one host and ok accepts it.
 func (c hostCLI) waitHost(what string, ok func(nativeapi.Host) bool) nativeapi.Host {
 	c.t.Helper()
-	var h nativeapi.Host
-	testenv.Eventually(c.t, 2*time.Minute, what, func() error {
-		l := c.list()
-		if len(l) != 1 || !ok(l[0]) {
-			return fmt.Errorf("hosts: %+v", l)
-		}
-		h = l[0]
-		return nil
-	})
-	return h
+	return c.waitHosts(what, 1, ok)[0]
 }
 
 // heartbeat posts a heartbeat to the agent listener with a client certificate

@@ -92,10 +92,11 @@ func readmeJoin(t *testing.T) (token, agent []string) {
 }
 
 // waitHosts waits until the server lists n hosts and ok accepts each.
-func (c hostCLI) waitHosts(what string, n int, ok func(nativeapi.Host) bool) {
+func (c hostCLI) waitHosts(what string, n int, ok func(nativeapi.Host) bool) []nativeapi.Host {
 	c.t.Helper()
+	var l []nativeapi.Host
 	testenv.Eventually(c.t, 2*time.Minute, what, func() error {
-		l := c.list()
+		l = c.list()
 		if len(l) != n {
 			return fmt.Errorf("hosts: %+v", l)
 		}
@@ -106,6 +107,7 @@ func (c hostCLI) waitHosts(what string, n int, ok func(nativeapi.Host) bool) {
 		}
 		return nil
 	})
+	return l
 }
 
 // udpBetween counts the captured IPv4 UDP frames from one address to another.
@@ -369,6 +371,16 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		_, err = l.pec2.ModifyVpcEndpointServiceConfiguration(l.ctx, &ec2.ModifyVpcEndpointServiceConfigurationInput{ServiceId: aws.String(l.svc),
 			AddNetworkLoadBalancerArns: []string{arnB}, RemoveNetworkLoadBalancerArns: []string{l.lb}})
 		check(t, err)
+		// The first NLB goes, so that only node b can answer (its node a on
+		// host 1 reached the same targets).
+		_, err = l.elb.DeleteLoadBalancer(l.ctx, &elbv2.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(l.lb)})
+		check(t, err)
+		testenv.Eventually(t, time.Minute, "the first NLB gone", func() error {
+			if _, err := l.elb.DescribeLoadBalancers(l.ctx, &elbv2.DescribeLoadBalancersInput{LoadBalancerArns: []string{l.lb}}); err == nil {
+				return fmt.Errorf("%s still described", l.lb)
+			}
+			return nil
+		})
 		mysqlWorks(t, "mysql through the endpoint to the NLB's only node, on host 2")
 		testenv.Eventually(t, time.Minute, "lines through the endpoint to node b", func() error { return viaEndpoint("node b") })
 		// The endpoint's ENI on host 1 counts its flows (what host 1's agent

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"strait/internal/agent/backbone"
 	"strait/internal/agent/netns"
 	"strait/internal/hostagent"
 )
@@ -34,13 +32,9 @@ remove what every Strait server on this host created. Stop the server first.`,
 				}
 				tag = netns.TagFor(dataDir)
 			}
+			// With the namespaces goes a host's backbone: its endpoint
+			// namespace is "strait-<tag>-backbone", its devices are in them.
 			removed, err := netns.Down(tag)
-			if tag != "" {
-				// An agent's backbone endpoint (namespace and TUN device) is
-				// "strait-<tag>-backbone", which netns.Down removes with the
-				// others; this takes whatever is left of it.
-				err = errors.Join(err, backbone.Down(tag))
-			}
 			for _, ns := range removed {
 				fmt.Fprintln(cmd.OutOrStdout(), "removed", ns)
 			}

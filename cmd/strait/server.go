@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"strait/internal/agent"
 	"strait/internal/server"
 	"strait/internal/store"
 )
@@ -43,9 +42,6 @@ prints a one-time join token for 'strait agent' on the new host, which then talk
 listener over mutual TLS only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := agent.ParseForwarding(cfg.Forwarding); err != nil {
-				return fmt.Errorf("--forwarding: %w", err)
-			}
 			level := slog.LevelInfo
 			if verbose {
 				level = slog.LevelDebug

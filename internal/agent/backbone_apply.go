@@ -62,9 +62,8 @@ func (a *Agent) applyBackboneTransit(st State, p kernelPlan) (failed map[string]
 	want := transitState{routes: map[netip.Addr]string{}}
 	if len(a.links) > 0 && len(st.Peers) > 0 {
 		want.namespace, want.source = a.host.TransitNamespace(), st.HostTransit
-		peers := map[string]bool{}
+		peers := peerIDs(st)
 		for _, pr := range st.Peers {
-			peers[pr.HostID] = true
 			if model.IsHostTransit(pr.Transit) {
 				want.routes[pr.Transit] = pr.HostID
 			}
@@ -122,10 +121,7 @@ func (a *Agent) applyBackbone(st State, ready map[string]bool) (failed map[strin
 			errs = append(errs, fmt.Errorf("backbone peers: %w", peerErr))
 		}
 	}
-	peers := map[string]bool{}
-	for _, p := range st.Peers {
-		peers[p.HostID] = true
-	}
+	peers := peerIDs(st)
 	skipped, swept := map[string]bool{}, map[string]bool{}
 	want := map[string]bool{}
 	for _, v := range st.VPCs {
@@ -186,4 +182,13 @@ func (a *Agent) applyBackbone(st State, ready map[string]bool) (failed map[strin
 		delete(a.bbState.vpcs, id)
 	}
 	return failed, errs
+}
+
+// peerIDs is the set of st's backbone peers' host IDs.
+func peerIDs(st State) map[string]bool {
+	out := make(map[string]bool, len(st.Peers))
+	for _, p := range st.Peers {
+		out[p.HostID] = true
+	}
+	return out
 }

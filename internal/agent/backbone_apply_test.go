@@ -20,7 +20,7 @@ import (
 // fakeBackbone records what the agent gives it; SetVPC fails while fail is set.
 type fakeBackbone struct {
 	mu      sync.Mutex
-	calls   int // SetPeers and SetVPC
+	calls   int // every call but Close
 	peers   []backbone.Peer
 	vpcs    map[string]map[netip.Prefix]string
 	ns      map[string]string
@@ -55,6 +55,7 @@ func (b *fakeBackbone) SetVPC(id string, _ uint32, namespace string, remote map[
 func (b *fakeBackbone) RemoveVPC(id, namespace string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.calls++
 	delete(b.vpcs, id)
 	b.removed = append(b.removed, id+" "+namespace)
 	return nil
@@ -63,6 +64,7 @@ func (b *fakeBackbone) RemoveVPC(id, namespace string) error {
 func (b *fakeBackbone) SetTransit(namespace string, source netip.Addr, routes map[netip.Addr]string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.calls++
 	b.transitNS, b.transitSource, b.transitRoutes = namespace, source, maps.Clone(routes)
 	return nil
 }
@@ -70,6 +72,7 @@ func (b *fakeBackbone) SetTransit(namespace string, source netip.Addr, routes ma
 func (b *fakeBackbone) RemoveTransit(namespace string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.calls++
 	b.removed = append(b.removed, "transit "+namespace)
 	return nil
 }

@@ -121,6 +121,8 @@ func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelP
 			}
 		}
 	}
+	peers := peerIDs(st)
+	onPeer := func(node netip.Addr) bool { return peers[st.RemoteNodes[node]] }
 	for k, e := range want {
 		if e.EndpointID == "" || !p.links[k.vpc].IsValid() {
 			continue
@@ -128,7 +130,7 @@ func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelP
 		lb, local := lbs[e.LoadBalancer]
 		if !local {
 			if r, ok := remote[e.LoadBalancer]; ok {
-				a.planRemoteEntry(&p, st, k, e, r, groups, ns(k.vpc))
+				a.planRemoteEntry(&p, st, k, e, r, groups, onPeer, ns(k.vpc))
 				delete(want, k) // carried by the kernel or not at all: the proxy does not know r
 			}
 			continue
@@ -201,7 +203,8 @@ func (p *kernelPlan) addEntry(n *translate.Namespace, k listenKey, e dataplane.E
 // transit link. What the kernel cannot carry (a target group that wants the
 // relay, no transit addresses, the endpoint in the service's own VPC) is not
 // carried at all and recorded in p.dropped: the relay does not know r.
-func (a *Agent) planRemoteEntry(p *kernelPlan, st State, k listenKey, e dataplane.Entry, r LoadBalancer, groups map[string]dataplane.TargetGroup, n *translate.Namespace) {
+// onPeer tells the nodes on backbone peers, the only ones routed.
+func (a *Agent) planRemoteEntry(p *kernelPlan, st State, k listenKey, e dataplane.Entry, r LoadBalancer, groups map[string]dataplane.TargetGroup, onPeer func(netip.Addr) bool, n *translate.Namespace) {
 	drop := func(why string) { p.dropped[k.vpc+" "+k.addr.String()] = why }
 	i := slices.IndexFunc(r.Listeners, func(l dataplane.Listener) bool { return l.Port == e.Port })
 	if i < 0 {
@@ -209,11 +212,7 @@ func (a *Agent) planRemoteEntry(p *kernelPlan, st State, k listenKey, e dataplan
 	}
 	l := r.Listeners[i]
 	g, known := groups[l.TargetGroup]
-	peers := map[string]bool{}
-	for _, pr := range st.Peers {
-		peers[pr.HostID] = true
-	}
-	node := remoteNode(r, e.AZ, func(a netip.Addr) bool { return peers[st.RemoteNodes[a]] })
+	node := remoteNode(r, e.AZ, onPeer)
 	switch {
 	case a.forwarding != ForwardKernel:
 		drop("forwarding is relay, and the relay does not reach load balancer nodes on other hosts yet")

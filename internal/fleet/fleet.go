@@ -63,8 +63,9 @@ type Config struct {
 	// (placement.Health); nil: not recorded.
 	RecordHealth func(placement.TargetHealth)
 	// PairSecret returns the region's backbone pair secret, from which each
-	// pair of hosts gets its preshared key (backbone.PairKey); read once. Nil:
-	// hosts get no backbone peers.
+	// pair of hosts gets its preshared key (backbone.PairKey); read at each
+	// Apply with peers (the registry keeps it in memory). Nil: hosts get no
+	// backbone peers.
 	PairSecret func(ctx context.Context) ([]byte, error)
 	// LocalBackbone is the in-process agent's place on the backbone (its
 	// address, method and public key; ID and Zones are not used): it is the
@@ -96,7 +97,6 @@ type Fleet struct {
 	parts    map[string]agent.State      // as of the last Apply with remotes
 	reports  map[string]placement.Report // host → its latest report
 	realized placement.Realized          // parts and reports combined
-	secret   []byte                      // the pair secret, once read
 	skipped  map[string]string           // hosts and pairs left off the backbone, as last logged
 }
 
@@ -144,7 +144,7 @@ func (f *Fleet) Apply(ctx context.Context, st agent.State) error {
 	// checks (it reports changes, never that it stopped checking).
 	changed := func(local agent.State) func() []placement.TargetHealth {
 		return func() []placement.TargetHealth {
-			return append(f.health.SetHosts(known, unreachable), f.health.Retain(LocalID, registeredIn(local))...)
+			return append(f.health.SetHosts(known, unreachable), f.health.Retain(LocalID, placement.Registered(local))...)
 		}
 	}
 	if len(remotes) == 0 {
@@ -165,15 +165,11 @@ func (f *Fleet) Apply(ctx context.Context, st agent.State) error {
 	}
 	peers, perr := f.backbonePeers(ctx, members)
 	err = joinErr(err, perr)
-	transit := map[string]netip.Addr{}
 	for _, m := range members {
-		transit[m.ID] = m.Transit
-	}
-	for _, h := range hs {
-		if p := peers[h.ID]; p != nil {
-			part := parts[h.ID]
-			part.Peers, part.HostTransit = p, transit[h.ID]
-			parts[h.ID] = part
+		if p := peers[m.ID]; p != nil {
+			part := parts[m.ID]
+			part.Peers, part.HostTransit = p, m.Transit
+			parts[m.ID] = part
 		}
 	}
 	for _, r := range remotes {
@@ -199,22 +195,6 @@ func (f *Fleet) forgetGone(remotes []Remote) {
 			delete(f.reports, old.ID)
 		}
 	}
-}
-
-// registeredIn tells whether a target is registered in one of st's target
-// groups.
-func registeredIn(st agent.State) func(group, target string, port int32) bool {
-	type key struct {
-		group, target string
-		port          int32
-	}
-	registered := map[key]bool{}
-	for _, g := range st.TargetGroups {
-		for _, t := range g.Targets {
-			registered[key{g.ARN, t.ID, int32(t.Addr.Port())}] = true
-		}
-	}
-	return func(group, target string, port int32) bool { return registered[key{group, target, port}] }
 }
 
 // combine rebuilds what the hosts realized from the parts and the latest
@@ -260,7 +240,7 @@ func (f *Fleet) Report(host string, rep placement.Report, epoch string, traffic 
 // proxy's dataplane.HealthReport).
 func (f *Fleet) LocalHealth(group string, t dataplane.Target, h model.TargetHealth) {
 	f.updateHealth(func() []placement.TargetHealth {
-		return f.health.Set(LocalID, placement.TargetHealth{TargetGroup: group, Target: t.ID, Port: int32(t.Addr.Port()), Health: h})
+		return f.health.Set(LocalID, placement.HealthOf(group, t, h))
 	})
 }
 

@@ -94,14 +94,11 @@ func (f *Fleet) backbonePeers(ctx context.Context, members []Remote) (map[string
 	if f.pairSecret == nil || len(members) < 2 {
 		return nil, nil
 	}
-	if f.secret == nil {
-		s, err := f.pairSecret(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("the backbone's pair secret: %w", err)
-		}
-		f.secret = s
+	secret, err := f.pairSecret(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the backbone's pair secret: %w", err)
 	}
-	out, skipped, err := peers(members, f.secret)
+	out, skipped, err := peers(members, secret)
 	if err != nil {
 		return nil, err
 	}

@@ -18,40 +18,30 @@ import (
 // Safe for concurrent use.
 type HealthView struct {
 	mu   sync.Mutex
-	seen map[healthKey]placement.TargetHealth
-}
-
-type healthKey struct {
-	group, target string
-	port          int32
+	seen map[placement.TargetKey]placement.TargetHealth
 }
 
 // NewHealthView returns an empty view.
 func NewHealthView() *HealthView {
-	return &HealthView{seen: map[healthKey]placement.TargetHealth{}}
+	return &HealthView{seen: map[placement.TargetKey]placement.TargetHealth{}}
 }
 
 // Record takes a change of a target's health.
 func (v *HealthView) Record(group string, t dataplane.Target, h model.TargetHealth) {
-	th := placement.TargetHealth{TargetGroup: group, Target: t.ID, Port: int32(t.Addr.Port()), Health: h}
+	th := placement.HealthOf(group, t, h)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.seen[healthKey{group, t.ID, th.Port}] = th
+	v.seen[th.Key()] = th
 }
 
 // Snapshot is the view of the targets registered in part's target groups,
 // sorted; what it holds of other targets (deregistered, or of groups the part
 // no longer has) is dropped.
 func (v *HealthView) Snapshot(part agent.State) []placement.TargetHealth {
-	registered := map[healthKey]bool{}
-	for _, g := range part.TargetGroups {
-		for _, t := range g.Targets {
-			registered[healthKey{g.ARN, t.ID, int32(t.Addr.Port())}] = true
-		}
-	}
+	registered := placement.Registered(part)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	maps.DeleteFunc(v.seen, func(k healthKey, _ placement.TargetHealth) bool { return !registered[k] })
+	maps.DeleteFunc(v.seen, func(k placement.TargetKey, _ placement.TargetHealth) bool { return !registered[k] })
 	out := slices.Collect(maps.Values(v.seen))
 	slices.SortFunc(out, func(a, b placement.TargetHealth) int {
 		return cmp.Or(cmp.Compare(a.TargetGroup, b.TargetGroup), cmp.Compare(a.Target, b.Target), cmp.Compare(a.Port, b.Port))

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 
+	"strait/internal/agent"
+	"strait/internal/dataplane"
 	"strait/internal/model"
 )
 
@@ -19,13 +21,32 @@ type TargetHealth struct {
 	Health      model.TargetHealth `json:"health"`
 }
 
-// targetKey names a registered target.
-type targetKey struct {
-	group, target string
-	port          int32
+// TargetKey names a registered target: its group, ID and port.
+type TargetKey struct {
+	Group, Target string
+	Port          int32
 }
 
-func keyOf(t TargetHealth) targetKey { return targetKey{t.TargetGroup, t.Target, t.Port} }
+// Key is the target t is about.
+func (t TargetHealth) Key() TargetKey { return TargetKey{t.TargetGroup, t.Target, t.Port} }
+
+// HealthOf is a host's view of one target as its proxy reports it
+// (dataplane.HealthReport).
+func HealthOf(group string, t dataplane.Target, h model.TargetHealth) TargetHealth {
+	return TargetHealth{TargetGroup: group, Target: t.ID, Port: int32(t.Addr.Port()), Health: h}
+}
+
+// Registered is the set of targets registered in st's target groups: those
+// a host with st checks.
+func Registered(st agent.State) map[TargetKey]bool {
+	out := map[TargetKey]bool{}
+	for _, g := range st.TargetGroups {
+		for _, t := range g.Targets {
+			out[TargetKey{g.ARN, t.ID, int32(t.Addr.Port())}] = true
+		}
+	}
+	return out
+}
 
 // Health combines the hosts' views of target health into the one health the
 // API shows for each target, and tells which targets' combined health
@@ -40,16 +61,16 @@ func keyOf(t TargetHealth) targetKey { return targetKey{t.TargetGroup, t.Target,
 // report that comes in after its host was removed). Safe for concurrent use.
 type Health struct {
 	mu          sync.Mutex
-	views       map[string]map[targetKey]model.TargetHealth // host → its view
+	views       map[string]map[TargetKey]model.TargetHealth // host → its view
 	known       map[string]bool                             // nil until SetHosts
 	unreachable map[string]bool
-	combined    map[targetKey]model.TargetHealth // as last returned
+	combined    map[TargetKey]model.TargetHealth // as last returned
 }
 
 // NewHealth returns a Health with no views.
 func NewHealth() *Health {
-	return &Health{views: map[string]map[targetKey]model.TargetHealth{}, unreachable: map[string]bool{},
-		combined: map[targetKey]model.TargetHealth{}}
+	return &Health{views: map[string]map[TargetKey]model.TargetHealth{}, unreachable: map[string]bool{},
+		combined: map[TargetKey]model.TargetHealth{}}
 }
 
 // Set takes one change of host's view (the in-process agent reports changes
@@ -61,10 +82,10 @@ func (h *Health) Set(host string, t TargetHealth) []TargetHealth {
 		return nil
 	}
 	if h.views[host] == nil {
-		h.views[host] = map[targetKey]model.TargetHealth{}
+		h.views[host] = map[TargetKey]model.TargetHealth{}
 	}
-	h.views[host][keyOf(t)] = t.Health
-	return h.recombine([]targetKey{keyOf(t)})
+	h.views[host][t.Key()] = t.Health
+	return h.recombine([]TargetKey{t.Key()})
 }
 
 // Replace takes the whole of host's view (a remote host reports it with each
@@ -75,9 +96,9 @@ func (h *Health) Replace(host string, view []TargetHealth) []TargetHealth {
 	if h.known != nil && !h.known[host] {
 		return nil
 	}
-	next := make(map[targetKey]model.TargetHealth, len(view))
+	next := make(map[TargetKey]model.TargetHealth, len(view))
 	for _, t := range view {
-		next[keyOf(t)] = t.Health
+		next[t.Key()] = t.Health
 	}
 	touched := slices.Collect(maps.Keys(next))
 	for k := range h.views[host] {
@@ -103,7 +124,7 @@ func (h *Health) SetHosts(hosts, unreachable []string) []TargetHealth {
 	for _, id := range unreachable {
 		next[id] = true
 	}
-	var touched []targetKey
+	var touched []TargetKey
 	for id, view := range h.views {
 		if !known[id] || next[id] != h.unreachable[id] {
 			touched = slices.AppendSeq(touched, maps.Keys(view))
@@ -116,15 +137,15 @@ func (h *Health) SetHosts(hosts, unreachable []string) []TargetHealth {
 	return h.recombine(touched)
 }
 
-// Retain keeps of host's view only the targets keep accepts (those it still
+// Retain keeps of host's view only the targets in keep (those it still
 // checks: a host that reports changes one by one never says it stopped) and
 // returns the combined health that changed.
-func (h *Health) Retain(host string, keep func(group, target string, port int32) bool) []TargetHealth {
+func (h *Health) Retain(host string, keep map[TargetKey]bool) []TargetHealth {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var touched []targetKey
+	var touched []TargetKey
 	for k := range h.views[host] {
-		if !keep(k.group, k.target, k.port) {
+		if !keep[k] {
 			delete(h.views[host], k)
 			touched = append(touched, k)
 		}
@@ -135,9 +156,9 @@ func (h *Health) Retain(host string, keep func(group, target string, port int32)
 // recombine works out the combined health of keys; the caller holds h.mu.
 // Targets no host sees any longer are forgotten (deregistered, or their
 // groups no longer used), so the maps grow only with the registered targets.
-func (h *Health) recombine(keys []targetKey) []TargetHealth {
-	slices.SortFunc(keys, func(a, b targetKey) int {
-		return cmp.Or(cmp.Compare(a.group, b.group), cmp.Compare(a.target, b.target), cmp.Compare(a.port, b.port))
+func (h *Health) recombine(keys []TargetKey) []TargetHealth {
+	slices.SortFunc(keys, func(a, b TargetKey) int {
+		return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Target, b.Target), cmp.Compare(a.Port, b.Port))
 	})
 	keys = slices.Compact(keys)
 	hosts := slices.Sorted(maps.Keys(h.views))
@@ -169,7 +190,7 @@ func (h *Health) recombine(keys []targetKey) []TargetHealth {
 			continue
 		}
 		h.combined[k] = best
-		changed = append(changed, TargetHealth{TargetGroup: k.group, Target: k.target, Port: k.port, Health: best})
+		changed = append(changed, TargetHealth{TargetGroup: k.Group, Target: k.Target, Port: k.Port, Health: best})
 	}
 	return changed
 }

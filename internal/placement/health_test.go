@@ -51,7 +51,7 @@ func TestHealthCombinesTheHostsViews(t *testing.T) {
 	h.SetHosts(both, nil)
 	// Hosts whose views no longer have it: forgotten, and a new view starts afresh.
 	h.Replace("host-b", nil)
-	if got := h.Retain("local", func(string, string, int32) bool { return false }); len(got) != 0 {
+	if got := h.Retain("local", nil); len(got) != 0 {
 		t.Fatalf("the last view gone: %+v, want no change recorded", got)
 	}
 	if len(h.combined) != 0 || len(h.views["local"]) != 0 || len(h.views["host-b"]) != 0 {
@@ -69,7 +69,7 @@ func TestHealthTieGoesToTheFirstHost(t *testing.T) {
 	h.Replace("host-b", []TargetHealth{th(model.TargetUnhealthy, "host-b")})
 	h.Replace("host-a", []TargetHealth{th(model.TargetUnhealthy, "host-a")})
 	got := h.Replace("host-b", []TargetHealth{th(model.TargetUnhealthy, "host-b")})
-	if len(got) != 0 || h.combined[keyOf(th("", ""))].Description != "host-a" {
+	if len(got) != 0 || h.combined[th("", "").Key()].Description != "host-a" {
 		t.Fatalf("changes %+v, combined %+v: want host-a's view, unchanged", got, h.combined)
 	}
 }

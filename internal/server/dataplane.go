@@ -113,7 +113,7 @@ func (r *healthRecorder) local(tg string, t dataplane.Target, h model.TargetHeal
 		f.LocalHealth(tg, t, h)
 		return
 	}
-	r.record(placement.TargetHealth{TargetGroup: tg, Target: t.ID, Port: int32(t.Addr.Port()), Health: h})
+	r.record(placement.HealthOf(tg, t, h))
 }
 
 // record writes one target's health.

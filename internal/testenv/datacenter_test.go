@@ -68,9 +68,6 @@ func TestDatacenter(t *testing.T) {
 			return nil
 		})
 		capture.Stop()
-		if capture.Contains([]byte("never-sent-" + dc.Netns)) {
-			t.Fatal("the capture contains what nobody sent")
-		}
 
 		// The test process reaches m1 through its root link.
 		root := m1.LinkRoot(t)

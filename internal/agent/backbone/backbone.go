@@ -219,14 +219,9 @@ func (b *Backbone) Down() error {
 		b.transit, b.natOK = nil, false
 	}
 	b.mu.Unlock()
-	errs = append(errs, b.Close(), Down(b.cfg.Tag))
+	errs = append(errs, b.Close(), removeEndpointNS(b.cfg.Tag))
 	return errors.Join(errs...)
 }
-
-// Down removes a tag's endpoint namespace (with its TUN device). The VXLAN
-// devices go with the VPC and transit namespaces (netns.Down, which removes
-// the endpoint namespace too).
-func Down(tag string) error { return removeEndpointNS(tag) }
 
 // removeBackboneLink deletes the "backbone" device of a namespace, if both exist.
 func removeBackboneLink(namespace string) error {

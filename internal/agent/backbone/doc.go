@@ -34,7 +34,8 @@
 // Every call applies a whole desired state and changes only what differs, so
 // a restarted agent adopts what it finds. Close stops the encryption (traffic
 // stops with the process, as wireguard-go lives in it) and leaves the VXLAN
-// devices; (*Backbone).Down removes everything it made; Down(namespace, tag)
-// is for `strait down` (the VXLAN devices go with the namespaces netns.Down
-// removes).
+// devices; (*Backbone).Down removes everything it made. `strait down` needs
+// nothing from here: netns.Down removes the endpoint namespace
+// ("strait-<tag>-backbone") with the others, and the VXLAN devices go with
+// their namespaces.
 package backbone

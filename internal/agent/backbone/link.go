@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strait/internal/agent/netns"
 
 	"github.com/vishvananda/netlink"
 	vnetns "github.com/vishvananda/netns"
@@ -63,7 +64,7 @@ func ensureVXLAN(hostNH *netlink.Handle, ns vnetns.NsHandle, nh *netlink.Handle,
 	case err != nil:
 		return nil, err
 	case matches(l, spec):
-		return l, ensureUp(nh, l)
+		return l, netns.EnsureUp(nh, l)
 	default:
 		if err := nh.LinkDel(l); err != nil {
 			return nil, fmt.Errorf("replacing %s: %w", linkName, err)
@@ -85,7 +86,7 @@ func ensureVXLAN(hostNH *netlink.Handle, ns vnetns.NsHandle, nh *netlink.Handle,
 	if l, err = nh.LinkByName(linkName); err != nil {
 		return nil, err
 	}
-	return l, ensureUp(nh, l)
+	return l, netns.EnsureUp(nh, l)
 }
 
 // matches reports whether an existing link is the VXLAN spec describes.
@@ -97,16 +98,6 @@ func matches(l netlink.Link, spec vxlanSpec) bool {
 	local, _ := netip.AddrFromSlice(vx.SrcAddr)
 	return uint32(vx.VxlanId) == spec.vni && local.Unmap() == spec.local && vx.Port == vxlanPort && !vx.Learning &&
 		bytes.Equal(vx.Attrs().HardwareAddr, spec.mac) && vx.Attrs().MTU == spec.mtu
-}
-
-func ensureUp(nh *netlink.Handle, l netlink.Link) error {
-	if l.Attrs().Flags&net.FlagUp != 0 {
-		return nil
-	}
-	if err := nh.LinkSetUp(l); err != nil {
-		return fmt.Errorf("bringing %s up: %w", l.Attrs().Name, err)
-	}
-	return nil
 }
 
 // syncLink makes the link's IPv4 routes (main table), IPv4 neighbour entries

@@ -123,10 +123,10 @@ func (h *Host) LinkTransit(vpcID string, addr netip.Addr) error {
 			if err != nil {
 				return err
 			}
-			if err := ensureUp(th, outer); err != nil {
+			if err := EnsureUp(th, outer); err != nil {
 				return err
 			}
-			if err := ensureUp(vh, inner); err != nil {
+			if err := EnsureUp(vh, inner); err != nil {
 				return err
 			}
 			if err := ensureOnlyAddr(vh, inner, netip.PrefixFrom(addr, 32)); err != nil {
@@ -231,8 +231,8 @@ func setSysctlIfPresent(name, key, value string) (present bool, err error) {
 	return present, err
 }
 
-// ensureUp brings a link up unless it is.
-func ensureUp(nh *netlink.Handle, l netlink.Link) error {
+// EnsureUp brings a link up unless it is (package backbone uses it too).
+func EnsureUp(nh *netlink.Handle, l netlink.Link) error {
 	if l.Attrs().Flags&net.FlagUp != 0 {
 		return nil
 	}
