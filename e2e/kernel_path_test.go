@@ -315,18 +315,29 @@ func TestRelayAttributeMovesNewConnections(t *testing.T) {
 	}
 }
 
-// TestKernelFlowsSurviveServerCrash (issue 18): 100 connections established
-// through an endpoint on the kernel path outlive a kill -9 of the server
-// process, a restart, a SIGTERM and another restart, and still echo; new
-// connections work after each restart.
-func TestKernelFlowsSurviveServerCrash(t *testing.T) {
+// TestFlowsSurviveServerCrash (issue 18): 100 connections established through
+// an endpoint, on the kernel path and through the relay process, echo after
+// kill -9 of the server, after its restart, after SIGTERM and after a second
+// restart; new connections work while the server is down and after each
+// restart. With the relay, killing the relay process itself ends its
+// connections, and the server starts a new one that carries new connections.
+func TestFlowsSurviveServerCrash(t *testing.T) {
+	for _, forwarding := range []string{"kernel", "relay"} {
+		t.Run(forwarding, func(t *testing.T) { flowsSurviveServerCrash(t, forwarding) })
+	}
+}
+
+func flowsSurviveServerCrash(t *testing.T, forwarding string) {
 	dir := t.TempDir()
 	start := func() *testenv.Env {
-		return testenv.StartProcess(t, testenv.ProcessConfig{Dataplane: "netns", Forwarding: "kernel", DataDir: dir})
+		return testenv.StartProcess(t, testenv.ProcessConfig{Dataplane: "netns", Forwarding: forwarding, DataDir: dir})
 	}
 	env := start()
 	l := newLink(t, env)
 	_, client := l.dbAndClient()
+	if relayed := listensOn(t, env, l.cvpc, l.addr()); relayed != (forwarding == "relay") {
+		t.Fatalf("--forwarding %s: a socket listens on the endpoint: %v", forwarding, relayed)
+	}
 	const n = 100
 	talks := make([]func(string) (string, error), n)
 	for i := range talks {
@@ -343,6 +354,12 @@ func TestKernelFlowsSurviveServerCrash(t *testing.T) {
 			}
 		}
 	}
+	askNew := func(when string) {
+		t.Helper()
+		if got, err := ask(t, client, l.addr(), "new "+when); err != nil || got != "db new "+when {
+			t.Fatalf("a new connection %s: %q, %v", when, got, err)
+		}
+	}
 	echoAll("before")
 
 	check(t, syscall.Kill(env.Proc.PID(), syscall.SIGKILL))
@@ -353,13 +370,44 @@ func TestKernelFlowsSurviveServerCrash(t *testing.T) {
 		return nil
 	})
 	echoAll("after kill -9")
+	askNew("while the killed server is down")
 	env = start()
 	echoAll("after the restart")
-	if got, err := ask(t, client, l.addr(), "new"); err != nil || got != "db new" {
-		t.Fatalf("a new connection after the restart: %q, %v", got, err)
-	}
+	askNew("after the restart")
 	env.Stop() // SIGTERM
 	echoAll("after SIGTERM")
-	start()
+	askNew("while the server is stopped")
+	env = start()
 	echoAll("after the second restart")
+	askNew("after the second restart")
+	if forwarding == "relay" {
+		relayDies(t, env, l, client)
+	}
+}
+
+// relayDies kills the relay process: the server starts another, which opens
+// the endpoint's listener again and carries new connections.
+func relayDies(t *testing.T, env *testenv.Env, l *link, client string) {
+	t.Helper()
+	pid := relayPID(t, env.DataDir)
+	check(t, syscall.Kill(pid, syscall.SIGKILL))
+	testenv.Eventually(t, 2*time.Minute, "a new relay process carrying new connections", func() error {
+		if p := relayPID(t, env.DataDir); p == pid || p == 0 {
+			return fmt.Errorf("relay process %d", p)
+		}
+		got, err := ask(t, client, l.addr(), "new relay")
+		if err == nil && got != "db new relay" {
+			err = fmt.Errorf("answer %q", got)
+		}
+		return err
+	})
+}
+
+// relayPID is the pid of the relay process of dataDir (0: none), from its
+// command line.
+func relayPID(t *testing.T, dataDir string) int {
+	t.Helper()
+	out, _ := exec.Command("pgrep", "-f", "relay --data-dir "+dataDir).Output()
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	return pid
 }

@@ -104,7 +104,7 @@ server combines the hosts' views (a target is healthy when a reachable host sees
 				// hosts' views combine.
 				health := hostagent.NewHealthView()
 				bb := &backbone.Config{HostID: c.HostID(), Underlay: underlay, Mode: backboneMode, PrivateKey: key}
-				dp, err := hostagent.NewDataplane(hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: forward, Report: health.Record,
+				dp, err := hostagent.NewDataplane(ctx, hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: forward, Report: health.Record,
 					Backbone: bb, Logger: log})
 				if err != nil {
 					return err

@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"strait/internal/agent/netns"
 	"strait/internal/hostagent"
+	"strait/internal/relay"
 )
 
 func downCommand() *cobra.Command {
@@ -19,7 +23,7 @@ func downCommand() *cobra.Command {
 		Use:   "down",
 		Short: "Remove every namespace, interface, address and rule the server created on this host",
 		Long: `Remove everything the netns data plane of the server (or ` + "`strait agent`" + `) with --data-dir
-created on this host: instance namespaces (their processes are stopped first), VPC namespaces with their
+created on this host: its relay process (relayed connections end), instance namespaces (their processes are stopped first), VPC namespaces with their
 interfaces, addresses and nftables rules, an agent's backbone endpoint, and /etc/netns entries. The state in the data
 directory stays: a server started again rebuilds the data plane from it. With --all,
 remove what every Strait server on this host created. Stop the server first.`,
@@ -31,6 +35,10 @@ remove what every Strait server on this host created. Stop the server first.`,
 					return fmt.Errorf("a server or agent is running with data directory %s: stop it first (it would rebuild what down removes)", dataDir)
 				}
 				tag = netns.TagFor(dataDir)
+			}
+			// The relay process first: its listeners are in the namespaces.
+			if err := stopRelays(cmd, dataDir, all); err != nil {
+				return err
 			}
 			// With the namespaces goes a host's backbone: its endpoint
 			// namespace is "strait-<tag>-backbone", its devices are in them.
@@ -60,4 +68,49 @@ func serverRunning(dataDir string) bool {
 	}
 	c.Close()
 	return true
+}
+
+// stopRelays stops the relay process of dataDir, or with all every relay
+// process on this host (found by their command lines: strait relay
+// --data-dir DIR).
+func stopRelays(cmd *cobra.Command, dataDir string, all bool) error {
+	dirs := []string{dataDir}
+	if all {
+		dirs = relayDataDirs()
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+	defer cancel()
+	for _, dir := range dirs {
+		stopped, err := relay.Stop(ctx, dir)
+		if err != nil {
+			return err
+		}
+		if stopped {
+			fmt.Fprintln(cmd.OutOrStdout(), "stopped the relay process of", dir)
+		}
+	}
+	return nil
+}
+
+// relayDataDirs are the data directories of the relay processes running on
+// this host.
+func relayDataDirs() []string {
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var dirs []string
+	for _, p := range cmdlines {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(args) < 4 || !strings.HasPrefix(filepath.Base(args[0]), "strait") || args[1] != "relay" {
+			continue
+		}
+		for i := 2; i+1 < len(args); i++ {
+			if args[i] == "--data-dir" {
+				dirs = append(dirs, args[i+1])
+			}
+		}
+	}
+	return dirs
 }

@@ -14,7 +14,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serverCommand(), execCommand(), downCommand(), accountCommand(), loginCommand(), serviceCommand(), privateLinkCommand(), hostCommand(), agentCommand())
+	root.AddCommand(serverCommand(), execCommand(), downCommand(), accountCommand(), loginCommand(), serviceCommand(), privateLinkCommand(), hostCommand(), agentCommand(), relayCommand())
 	return root
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -19,6 +20,7 @@ func serverCommand() *cobra.Command {
 	var cfg server.Config
 	var etcd string
 	var verbose, withConsole bool
+	var relayMode string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the Strait server (AWS EC2 + ELBv2 Query APIs, state in etcd)",
@@ -41,7 +43,7 @@ With --agent-listen (e.g. :8788) other hosts join the region: 'strait host token
 prints a one-time join token for 'strait agent' on the new host, which then talks to this
 listener over mutual TLS only.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			level := slog.LevelInfo
 			if verbose {
 				level = slog.LevelDebug
@@ -53,6 +55,11 @@ listener over mutual TLS only.`,
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			cfg.DisableConsole = !withConsole
+			if cfg.Dataplane == "netns" {
+				if cfg.RelayCommand, err = relayCommandLine(relayMode, cfg.DataDir, verbose); err != nil {
+					return err
+				}
+			}
 			s, err := server.Start(ctx, cfg)
 			if err != nil {
 				return err
@@ -74,6 +81,7 @@ listener over mutual TLS only.`,
 	f.BoolVar(&cfg.Dev, "dev", false, "accept any secret; a 12-digit access key ID is that account")
 	f.StringVar(&cfg.Dataplane, "dataplane", "netns", "data plane: netns (VPCs and instances as network namespaces on this host, real traffic; needs root) or none (API and state machine only)")
 	f.StringVar(&cfg.Forwarding, "forwarding", "kernel", "how endpoint traffic is carried: kernel (listeners whose target group needs no relay are translated in the kernel) or relay (every listener through the user-space relay)")
+	f.StringVar(&relayMode, "relay", "process", "where the user-space relay runs: process (its own process, started once per data directory: relayed connections outlive a restart of the server) or inprocess (in the server: they end with it)")
 	f.StringVar(&etcd, "etcd-endpoints", "", "comma-separated URLs of an external etcd cluster (default: embedded etcd in --data-dir)")
 	f.StringVar(&cfg.Region, "region", "us-east-1", "the AWS region this server answers for")
 	f.StringVar(&cfg.Resolver, "verification-resolver", "", "DNS server (host:port) used to verify private DNS names (default: the system resolver)")
@@ -94,4 +102,29 @@ func fatalLevelName(_ []string, a slog.Attr) slog.Attr {
 		a.Value = slog.StringValue("FATAL")
 	}
 	return a
+}
+
+// relayCommandLine is the command that starts the relay process for --relay
+// mode (nil: the relay runs in the server).
+func relayCommandLine(mode, dataDir string, verbose bool) ([]string, error) {
+	switch mode {
+	case "inprocess":
+		return nil, nil
+	case "process":
+	default:
+		return nil, fmt.Errorf("--relay %q: want process or inprocess", mode)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding this program to start the relay process: %w", err)
+	}
+	dir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	argv := []string{exe, "relay", "--data-dir", dir}
+	if verbose {
+		argv = append(argv, "--verbose")
+	}
+	return argv, nil
 }

@@ -24,7 +24,7 @@ import (
 type Agent struct {
 	host  *netns.Host
 	fw    Firewall
-	proxy *dataplane.Proxy
+	proxy Relay
 	log   *slog.Logger
 
 	forwarding Forwarding
@@ -38,7 +38,6 @@ type Agent struct {
 	addrs     map[string]map[netip.Addr]netns.ENI                       // VPC → ENI addresses applied
 	vpcFW     map[string]appliedFirewall[map[netip.Addr]firewall.Rules] // VPC → firewall applied
 	instFW    map[string]appliedFirewall[firewall.Rules]                // instance → firewall applied
-	listeners map[listenKey]*listener                                   // open data-plane listeners
 	resolvers map[string]*resolver                                      // VPC → its DNS resolver
 	proxyCfg  *dataplane.Config                                         // the routing last given to the proxy
 	ph        *phases                                                   // the running Apply's step timings
@@ -69,11 +68,6 @@ type listenKey struct {
 	addr netip.AddrPort
 }
 
-type listener struct {
-	ln    *dataplane.ListenSocket
-	entry dataplane.Entry
-}
-
 type resolver struct {
 	srv   *dns.Server
 	udp   *net.UDPConn
@@ -83,15 +77,16 @@ type resolver struct {
 
 // New returns an agent that realizes states on host, with fw loading the
 // security groups' rules and proxy carrying the traffic. It adopts the
-// namespaces a previous run left: the first Apply keeps those still wanted and
-// removes the rest.
-func New(host *netns.Host, fw Firewall, proxy *dataplane.Proxy, log *slog.Logger, opts ...Option) (*Agent, error) {
+// namespaces a previous run left, and the listeners the relay still has
+// (Relay.Listening): the first Apply keeps those still wanted and removes the
+// rest.
+func New(host *netns.Host, fw Firewall, proxy Relay, log *slog.Logger, opts ...Option) (*Agent, error) {
 	a := &Agent{
 		host: host, fw: fw, proxy: proxy, log: log,
 		vpcs: map[string]netns.VPC{}, instances: map[string]netns.Instance{}, addrs: map[string]map[netip.Addr]netns.ENI{},
 		vpcFW: map[string]appliedFirewall[map[netip.Addr]firewall.Rules]{}, instFW: map[string]appliedFirewall[firewall.Rules]{},
-		listeners: map[listenKey]*listener{}, resolvers: map[string]*resolver{},
-		ready: map[string]bool{}, known: map[string]bool{},
+		resolvers: map[string]*resolver{},
+		ready:     map[string]bool{}, known: map[string]bool{},
 		links: map[string]netip.Addr{}, kactive: map[string]int64{},
 	}
 	for _, o := range opts {
@@ -318,6 +313,7 @@ func (a *Agent) removeUnknown(known map[string]bool) []error {
 	for id := range a.vpcs {
 		if !known[id] {
 			a.closeResolver(id)
+			a.proxy.ForgetVPC(id) // its listeners and sockets keep the namespace
 			a.fw.Forget(id)
 			if err := a.host.RemoveVPC(id); err != nil {
 				errs = append(errs, fmt.Errorf("removing vpc %s: %w", id, err))
@@ -350,24 +346,16 @@ func (a *Agent) closeResolver(vpc string) {
 		r.tcp.Close()
 		delete(a.resolvers, vpc)
 	}
-	for k, l := range a.listeners {
-		if k.vpc == vpc {
-			l.ln.Close()
-			delete(a.listeners, k)
-		}
-	}
 }
 
-// Close stops every listener, resolver and relayed connection, and closes the
-// host's spare sockets. The namespaces, addresses and rules stay for the next
-// run to adopt (`strait down` removes them).
+// Close stops every resolver and closes the host's spare sockets, and the
+// relay's part in this process (Relay.Close: with an in-process relay, every
+// listener and relayed connection). The namespaces, addresses and rules stay
+// for the next run to adopt (`strait down` removes them), as does a relay
+// process.
 func (a *Agent) Close() {
 	a.applyMu.Lock()
 	a.closed = true
-	for k, l := range a.listeners {
-		l.ln.Close()
-		delete(a.listeners, k)
-	}
 	for id := range a.resolvers {
 		a.closeResolver(id)
 	}

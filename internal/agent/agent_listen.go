@@ -51,22 +51,27 @@ func wantListeners(st State) (want map[listenKey]dataplane.Entry, owner map[list
 	return want, owner
 }
 
-// applyListeners makes the open data-plane listeners those of want (see
-// wantListeners, less what the kernel path carries). Listeners whose entry is
-// unchanged stay open; new ones are opened with one entry into each VPC's
-// namespace. failed holds the endpoints and load balancers (IDs, ARNs) some
-// listener of which could not be opened.
+// applyListeners makes the relay's listeners (Relay.Listening: also those a
+// previous agent, or a relay process that replaced a dead one, left) those of
+// want (see wantListeners, less what the kernel path carries). Listeners
+// whose entry is unchanged stay open; new ones are opened with one call per
+// VPC. failed holds
+// the endpoints and load balancers (IDs, ARNs) some listener of which could
+// not be opened.
 func (a *Agent) applyListeners(want map[listenKey]dataplane.Entry, owner map[listenKey]string, addrOK map[string]bool) (failed map[string]bool, errs []error) {
 	failed = map[string]bool{}
-	for k, l := range a.listeners {
-		if e, ok := want[k]; !ok || e != l.entry {
-			l.ln.Close()
-			delete(a.listeners, k)
+	open := map[listenKey]bool{}
+	for _, l := range a.proxy.Listening() {
+		k := listenKey{l.VPC, l.Addr}
+		if w, ok := want[k]; !ok || w != l.Entry {
+			a.proxy.Unlisten(k.vpc, k.addr)
+			continue
 		}
+		open[k] = true
 	}
 	missing := map[string][]listenKey{} // VPC → listeners to open
 	for k := range want {
-		if _, ok := a.listeners[k]; ok {
+		if open[k] {
 			continue
 		}
 		if !addrOK[k.vpc] {
@@ -77,10 +82,11 @@ func (a *Agent) applyListeners(want map[listenKey]dataplane.Entry, owner map[lis
 	}
 	for vpc, keys := range missing {
 		addrs := make([]netip.AddrPort, len(keys))
+		entries := make([]dataplane.Entry, len(keys))
 		for i, k := range keys {
-			addrs[i] = k.addr
+			addrs[i], entries[i] = k.addr, want[k]
 		}
-		lns, lerrs, err := a.host.ListenAll(vpc, addrs)
+		lerrs, err := a.proxy.Listen(vpc, addrs, entries)
 		if err != nil {
 			errs = append(errs, err)
 			for _, k := range keys {
@@ -92,20 +98,8 @@ func (a *Agent) applyListeners(want map[listenKey]dataplane.Entry, owner map[lis
 			if lerrs[i] != nil {
 				errs = append(errs, lerrs[i])
 				failed[owner[k]] = true
-				continue
 			}
-			a.serve(k, lns[i], want[k])
 		}
 	}
 	return failed, errs
-}
-
-// serve records an open listener and hands it to the proxy.
-func (a *Agent) serve(k listenKey, ln *dataplane.ListenSocket, e dataplane.Entry) {
-	a.listeners[k] = &listener{ln: ln, entry: e}
-	go func() {
-		if err := a.proxy.Serve(ln, e); err != nil {
-			a.log.Warn("data-plane listener stopped", "addr", k.addr, "vpc", k.vpc, "err", err)
-		}
-	}()
 }

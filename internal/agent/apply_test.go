@@ -16,6 +16,7 @@ import (
 	"strait/internal/agent/netns"
 	"strait/internal/agent/netns/netnstest"
 	"strait/internal/dataplane"
+	"strait/internal/relay"
 )
 
 // newAgent returns an agent over h with fw as its firewall; it is closed when
@@ -24,7 +25,7 @@ func newAgent(t *testing.T, h *netns.Host, fw agent.Firewall) *agent.Agent {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	proxy := dataplane.New(dataplane.Options{Dial: h.StartDial, Logger: log})
-	a, err := agent.New(h, fw, proxy, log)
+	a, err := agent.New(h, fw, relay.NewLocal(proxy, h, log), log)
 	if err != nil {
 		t.Fatal(err)
 	}

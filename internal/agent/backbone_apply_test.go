@@ -15,6 +15,7 @@ import (
 	"strait/internal/agent/firewall"
 	"strait/internal/agent/netns/netnstest"
 	"strait/internal/dataplane"
+	"strait/internal/relay"
 )
 
 // fakeBackbone records what the agent gives it; SetVPC fails while fail is set.
@@ -89,7 +90,7 @@ func TestApplyJoinsVPCsToTheBackbone(t *testing.T) {
 	h := netnstest.NewHost(t)
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	bb := &fakeBackbone{vpcs: map[string]map[netip.Prefix]string{}, ns: map[string]string{}}
-	a, err := agent.New(h, &firewall.Fake{}, dataplane.New(dataplane.Options{Dial: h.StartDial, Logger: log}), log, agent.WithBackbone(bb))
+	a, err := agent.New(h, &firewall.Fake{}, relay.NewLocal(dataplane.New(dataplane.Options{Dial: h.StartDial, Logger: log}), h, log), log, agent.WithBackbone(bb))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestRestartedAgentClearsALeftBackboneDevice(t *testing.T) {
 	h := netnstest.NewHost(t)
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	bb := &fakeBackbone{vpcs: map[string]map[netip.Prefix]string{}, ns: map[string]string{}}
-	a, err := agent.New(h, &firewall.Fake{}, dataplane.New(dataplane.Options{Dial: h.StartDial, Logger: log}), log, agent.WithBackbone(bb))
+	a, err := agent.New(h, &firewall.Fake{}, relay.NewLocal(dataplane.New(dataplane.Options{Dial: h.StartDial, Logger: log}), h, log), log, agent.WithBackbone(bb))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,17 @@ func planFixture() State {
 	}
 }
 
+// routingOnly is a Relay of a proxy's routing, without listeners: what
+// planKernel asks of it.
+type routingOnly struct{ *dataplane.Proxy }
+
+func (routingOnly) Listen(string, []netip.AddrPort, []dataplane.Entry) ([]error, error) {
+	panic("planKernel opens no listener")
+}
+func (routingOnly) Unlisten(string, netip.AddrPort) {}
+func (routingOnly) ForgetVPC(string)                {}
+func (routingOnly) Listening() []Listening          { return nil }
+
 func plan(t *testing.T, st State, f Forwarding) (kernelPlan, map[listenKey]dataplane.Entry) {
 	t.Helper()
 	proxy := dataplane.New(dataplane.Options{Dial: func(string, netip.Addr, netip.AddrPort) (int, bool, error) { return -1, false, nil }})
@@ -45,7 +56,7 @@ func plan(t *testing.T, st State, f Forwarding) (kernelPlan, map[listenKey]datap
 		cfg.LoadBalancers = append(cfg.LoadBalancers, lb.LoadBalancer)
 	}
 	proxy.Configure(cfg)
-	a := &Agent{proxy: proxy, forwarding: f, log: slog.New(slog.DiscardHandler)}
+	a := &Agent{proxy: routingOnly{proxy}, forwarding: f, log: slog.New(slog.DiscardHandler)}
 	want, _ := wantListeners(st)
 	return a.planKernel(st, want), want
 }

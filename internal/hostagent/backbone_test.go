@@ -96,7 +96,7 @@ func TestInstancesOfAVPCReachEachOtherAcrossHosts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dps[i], err = hostagent.NewDataplane(hostagent.DataplaneConfig{Tag: nss[i].Tag(), Logger: log.With("host", ids[i]),
+		dps[i], err = hostagent.NewDataplane(context.Background(), hostagent.DataplaneConfig{Tag: nss[i].Tag(), Logger: log.With("host", ids[i]),
 			Backbone: &backbone.Config{HostID: ids[i], Namespace: hostNS[i], Underlay: addrs[i], Mode: backbone.ModeAuto, PrivateKey: key}})
 		if err != nil {
 			t.Fatal(err)

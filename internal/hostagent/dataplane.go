@@ -1,6 +1,7 @@
 package hostagent
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,6 +11,7 @@ import (
 	"strait/internal/agent/firewall"
 	"strait/internal/agent/netns"
 	"strait/internal/dataplane"
+	"strait/internal/relay"
 )
 
 // DataplaneConfig is what a host's data plane is built with.
@@ -30,14 +32,18 @@ type DataplaneConfig struct {
 	// subnets over it; Close on the agent stops it. Nil: no backbone (the
 	// server's in-process data plane, in this increment).
 	Backbone *backbone.Config
-	Logger   *slog.Logger
+	// RelayProcess, when set, runs the relay in the data directory's relay
+	// process (relay.Attach; Report, Descriptors and Logger filled in from
+	// here), whose connections outlive this process. Nil: in this process.
+	RelayProcess *relay.ProcessConfig
+	Logger       *slog.Logger
 }
 
 // NewDataplane sets up the netns data plane of a host: its namespaces
 // (adopting those a previous run with the same tag left), their firewalls, the
-// proxy that carries traffic, the backbone when asked for, and the agent that
+// relay that carries traffic, the backbone when asked for, and the agent that
 // applies desired states.
-func NewDataplane(cfg DataplaneConfig) (*agent.Agent, error) {
+func NewDataplane(ctx context.Context, cfg DataplaneConfig) (*agent.Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -49,22 +55,50 @@ func NewDataplane(cfg DataplaneConfig) (*agent.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	proxy := dataplane.New(dataplane.Options{Dial: host.StartDial, Report: cfg.Report, Logger: cfg.Logger,
-		Registerer: cfg.Registerer, Descriptors: cfg.Descriptors})
+	rl, err := newRelay(ctx, cfg, host)
+	if err != nil {
+		return nil, err
+	}
 	opts := []agent.Option{agent.WithForwarding(cfg.Forwarding)}
 	var bb *backbone.Backbone
 	if cfg.Backbone != nil {
 		bc := *cfg.Backbone
 		bc.Tag, bc.Log = cfg.Tag, cfg.Logger
 		if bb, err = backbone.New(bc); err != nil {
-			proxy.Close()
+			rl.Close()
 			return nil, err
 		}
 		opts = append(opts, agent.WithBackbone(bb))
 	}
-	a, err := agent.New(host, fw, proxy, cfg.Logger, opts...)
-	if err != nil && bb != nil {
-		bb.Close()
+	a, err := agent.New(host, fw, rl, cfg.Logger, opts...)
+	if err != nil {
+		rl.Close()
+		if bb != nil {
+			bb.Close()
+		}
+		return nil, err
 	}
-	return a, err
+	if c, ok := rl.(*relay.Client); ok && cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(c.Collector()); err != nil {
+			cfg.Logger.Warn("relay metrics not registered", "err", err)
+		}
+	}
+	return a, nil
+}
+
+// newRelay is the relay cfg asks for: the relay process's client, or a proxy
+// in this process.
+func newRelay(ctx context.Context, cfg DataplaneConfig, host *netns.Host) (agent.Relay, error) {
+	if cfg.RelayProcess == nil {
+		proxy := dataplane.New(dataplane.Options{Dial: host.StartDial, Report: cfg.Report, Logger: cfg.Logger,
+			Registerer: cfg.Registerer, Descriptors: cfg.Descriptors})
+		return relay.NewLocal(proxy, host, cfg.Logger), nil
+	}
+	pc := *cfg.RelayProcess
+	pc.Report, pc.Descriptors, pc.Logger = cfg.Report, cfg.Descriptors, cfg.Logger
+	c, err := relay.Attach(ctx, pc)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }

@@ -38,7 +38,9 @@ var allowed = map[string][]string{
 	// hosts' parts (placement).
 	"fleet": {"placement", "agent", "dataplane", "model"},
 	// A host's agent process: its data plane, served from the agent API.
-	"hostagent": {"agentapi", "placement", "agent", "dataplane", "model"},
+	"hostagent": {"agentapi", "placement", "agent", "relay", "dataplane", "model"},
+	// The relay in this process or in its own (agent.Relay).
+	"relay":     {"agent", "dataplane", "fdbudget", "model"},
 	"agent":     {"agent", "dataplane", "dns", "model"},
 	"dataplane": {"dataplane", "model"},
 	"dns":       {"model"},

@@ -24,15 +24,22 @@ import (
 	"strait/internal/model"
 	"strait/internal/placement"
 	"strait/internal/reconcile/status"
+	"strait/internal/relay"
 )
 
 // startDataplane sets up the netns data plane: the host's namespaces (adopting
-// those a previous run left), their firewalls, the proxy that carries traffic
-// (with the data plane's share of descriptors) and reports target health to
-// health, and the agent that applies the desired state, forwarding as f says.
-func startDataplane(cfg Config, reg prometheus.Registerer, fds *fdbudget.Pool, f agent.Forwarding, health dataplane.HealthReport, bb *backbone.Config) (*agent.Agent, error) {
-	return hostagent.NewDataplane(hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: f, Report: health,
-		Backbone: bb, Registerer: reg, Descriptors: fds, Logger: cfg.Logger})
+// those a previous run left), their firewalls, the relay that carries traffic
+// (in this process with the data plane's share of descriptors, or the data
+// directory's relay process with cfg.RelayCommand) and reports target health
+// to health, and the agent that applies the desired state, forwarding as f
+// says.
+func startDataplane(ctx context.Context, cfg Config, reg prometheus.Registerer, fds *fdbudget.Pool, f agent.Forwarding, health dataplane.HealthReport, bb *backbone.Config) (*agent.Agent, error) {
+	dc := hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: f, Report: health,
+		Backbone: bb, Registerer: reg, Descriptors: fds, Logger: cfg.Logger}
+	if cfg.RelayCommand != nil {
+		dc.RelayProcess = &relay.ProcessConfig{DataDir: cfg.DataDir, Command: cfg.RelayCommand}
+	}
+	return hostagent.NewDataplane(ctx, dc)
 }
 
 // localBackbone is how the server's data plane joins the backbone, and what

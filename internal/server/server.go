@@ -62,7 +62,12 @@ type Config struct {
 	// the mode, backbone.ModeAuto (the default) or ModePlain.
 	BackboneAddress string
 	Backbone        string
-	Logger          *slog.Logger
+	// RelayCommand starts the data plane's relay process (`strait relay
+	// --data-dir DIR`) when none runs for the data directory, so that relayed
+	// connections outlive this process (package relay). Nil: the relay runs
+	// in this process, and its connections end with it.
+	RelayCommand []string
+	Logger       *slog.Logger
 }
 
 // Server is a running Strait server.
@@ -239,13 +244,13 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		if err != nil {
 			return nil, err
 		}
-		ag, err := startDataplane(cfg, reg, dataFDs, forwarding, health.local, bb)
+		ag, err := startDataplane(ctx, cfg, reg, dataFDs, forwarding, health.local, bb)
 		if err != nil && bb != nil && cfg.BackboneAddress == "" {
 			// Joined only because the agent listener has one address: the
 			// server runs without (no TUN device, the port taken, …).
 			cfg.Logger.Warn("the server's data plane cannot join the backbone: its zones stay off it (with --backbone-address this stops the server)", "err", err)
 			bb, member = nil, nil
-			ag, err = startDataplane(cfg, reg, dataFDs, forwarding, health.local, nil)
+			ag, err = startDataplane(ctx, cfg, reg, dataFDs, forwarding, health.local, nil)
 		}
 		if err != nil {
 			return nil, err

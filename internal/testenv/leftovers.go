@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,10 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"strait/internal/agent/netns"
+	"strait/internal/relay"
 )
 
 // leftoverDir holds a registration for every data plane a test process has
@@ -114,6 +117,11 @@ func sweep(path string) string {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return ""
 	}
+	// A relay process of its data directories first: its listeners are in
+	// the namespaces.
+	for _, d := range reg.Dirs {
+		stopRelay(d)
+	}
 	var removed []string
 	if reg.Tag != "" { // "" would be every server's namespaces
 		if removed, err = netns.Down(reg.Tag); err != nil {
@@ -135,4 +143,12 @@ func sweep(path string) string {
 	}
 	os.Remove(path)
 	return fmt.Sprintf("removed the leftovers of a killed test run (tag %s): namespaces %v, directories %v", reg.Tag, removed, reg.Dirs)
+}
+
+// stopRelay stops the relay process of a data directory, if one runs.
+func stopRelay(dataDir string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := relay.Stop(ctx, dataDir)
+	return err
 }

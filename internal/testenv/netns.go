@@ -39,6 +39,9 @@ func downAtCleanup(t testing.TB, dataDir string) {
 	tag := netns.TagFor(dataDir)
 	RegisterDataplane(t, tag, dataDir)
 	t.Cleanup(func() {
+		if err := stopRelay(dataDir); err != nil {
+			t.Errorf("stopping the relay process: %v", err)
+		}
 		if _, err := netns.Down(tag); err != nil {
 			t.Errorf("strait down: %v", err)
 		}

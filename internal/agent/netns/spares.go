@@ -183,3 +183,8 @@ func rawSetns(ns int) error {
 func rawClose(fd int) {
 	unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
 }
+
+// DropSpares closes the spare sockets of a VPC's namespace, which keep it
+// alive: a relay process, which does not remove namespaces itself, drops them
+// when the agent is about to remove one.
+func (h *Host) DropSpares(id string) { h.spares.drop(h.Namespace(id)) }

@@ -1,0 +1,285 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/rpc"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"strait/internal/agent"
+	"strait/internal/dataplane"
+)
+
+// ProcessConfig says how to find, or start, the relay process of a data
+// directory.
+type ProcessConfig struct {
+	DataDir string
+	// Command starts the relay process when none answers: its argv, e.g.
+	// strait relay --data-dir DataDir.
+	Command []string
+	// Report receives target health as the relay process's checks see it:
+	// every target's last state when the client attaches, then changes.
+	Report dataplane.HealthReport
+	// Descriptors is this process's data-plane share, which LimitListener's
+	// connections take (nil: no limit).
+	Descriptors dataplane.Descriptors
+	Logger      *slog.Logger
+}
+
+// callTimeout bounds each call to the relay process; healthWait is how long
+// a Health call waits for a change (less than callTimeout).
+const (
+	callTimeout = 30 * time.Second
+	healthWait  = 20 * time.Second
+)
+
+var errRelayDown = errors.New("relay: the relay process does not answer")
+
+// Client drives a relay process (agent.Relay). It keeps what it gave the
+// relay — the routing and the listeners — and gives it again to a relay
+// process that replaces one that died; it keeps the last answers the kernel
+// path needs (Eligible, Node) and the traffic counters, which it answers
+// while no relay process does.
+type Client struct {
+	cfg    ProcessConfig
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	health    atomic.Pointer[func()]
+	onCollect atomic.Pointer[func()]
+
+	mu        sync.Mutex
+	rc        *rpc.Client // nil while no relay process answers
+	hello     Hello
+	routing   *dataplane.Config             // the last Configure
+	listening map[listenKey]dataplane.Entry // the listeners opened
+	eligible  map[NodeArgs][]netip.AddrPort // Eligible's last answers
+	nodes     map[NodeArgs]NodeReply        // Node's last answers
+	stats     map[string]dataplane.Stats    // EndpointStats' last answers
+}
+
+var _ agent.Relay = (*Client)(nil)
+
+// Attach connects to the relay process of cfg.DataDir, starting one with
+// cfg.Command when none answers, and adopts its listeners. Close lets go of
+// it; the relay process carries on.
+func Attach(ctx context.Context, cfg ProcessConfig) (*Client, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	rc, hello, err := dial(cfg.DataDir)
+	if err != nil {
+		rc, hello, err = spawn(ctx, cfg.DataDir, cfg.Command)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Logger.Info("relay process started", "pid", hello.PID)
+	} else {
+		cfg.Logger.Info("relay process adopted: its listeners and connections carry on", "pid", hello.PID, "version", hello.Version)
+	}
+	var ls []agent.Listening
+	if err := callWithin(rc, "Listening", false, &ls, callTimeout); err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("relay: listing its listeners: %w", err)
+	}
+	c := &Client{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), rc: rc, hello: hello,
+		listening: map[listenKey]dataplane.Entry{}, eligible: map[NodeArgs][]netip.AddrPort{},
+		nodes: map[NodeArgs]NodeReply{}, stats: map[string]dataplane.Stats{}}
+	for _, l := range ls {
+		c.listening[listenKey{l.VPC, l.Addr}] = l.Entry
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	go c.watch()
+	return c, nil
+}
+
+// PID is the relay process's.
+func (c *Client) PID() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hello.PID
+}
+
+// call calls method on the relay process.
+func (c *Client) call(method string, args, reply any) error {
+	c.mu.Lock()
+	rc := c.rc
+	c.mu.Unlock()
+	if rc == nil {
+		return errRelayDown
+	}
+	return callWithin(rc, method, args, reply, callTimeout)
+}
+
+// Configure implements agent.Relay.
+func (c *Client) Configure(cfg dataplane.Config) {
+	c.mu.Lock()
+	c.routing = &cfg
+	c.mu.Unlock()
+	if err := c.call("Configure", &cfg, new(bool)); err != nil {
+		c.log.Warn("relay: configuring", "err", err)
+	}
+}
+
+// Listen implements agent.Relay.
+func (c *Client) Listen(vpc string, addrs []netip.AddrPort, entries []dataplane.Entry) ([]error, error) {
+	var r ListenReply
+	if err := c.call("Listen", &ListenArgs{VPC: vpc, Addrs: addrs, Entries: entries}, &r); err != nil {
+		return nil, fmt.Errorf("listening in %s: %w", vpc, err)
+	}
+	if len(r.Errs) != len(addrs) {
+		return nil, fmt.Errorf("listening in %s: the relay answered %d results for %d addresses", vpc, len(r.Errs), len(addrs))
+	}
+	errs := make([]error, len(addrs))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, e := range r.Errs {
+		if e != "" {
+			errs[i] = errors.New(e)
+			continue
+		}
+		c.listening[listenKey{vpc, addrs[i]}] = entries[i]
+	}
+	return errs, nil
+}
+
+// Unlisten implements agent.Relay.
+func (c *Client) Unlisten(vpc string, addr netip.AddrPort) {
+	c.mu.Lock()
+	delete(c.listening, listenKey{vpc, addr})
+	c.mu.Unlock()
+	if err := c.call("Unlisten", &AddrArgs{VPC: vpc, Addr: addr}, new(bool)); err != nil {
+		c.log.Warn("relay: closing a listener", "vpc", vpc, "addr", addr, "err", err)
+	}
+}
+
+// ForgetVPC implements agent.Relay.
+func (c *Client) ForgetVPC(vpc string) {
+	c.mu.Lock()
+	for k := range c.listening {
+		if k.vpc == vpc {
+			delete(c.listening, k)
+		}
+	}
+	c.mu.Unlock()
+	if err := c.call("ForgetVPC", &vpc, new(bool)); err != nil {
+		c.log.Warn("relay: forgetting a VPC", "vpc", vpc, "err", err)
+	}
+}
+
+// Listening implements agent.Relay.
+func (c *Client) Listening() []agent.Listening {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]agent.Listening, 0, len(c.listening))
+	for k, e := range c.listening {
+		out = append(out, agent.Listening{VPC: k.vpc, Addr: k.addr, Entry: e})
+	}
+	return out
+}
+
+// Eligible implements agent.Relay; while no relay process answers, its last
+// answer.
+func (c *Client) Eligible(lb, nodeAZ string, port uint16) []netip.AddrPort {
+	a := NodeArgs{LB: lb, AZ: nodeAZ, Port: port}
+	var r []netip.AddrPort
+	err := c.call("Eligible", &a, &r)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		return c.eligible[a]
+	}
+	c.eligible[a] = r
+	return r
+}
+
+// Node implements agent.Relay; while no relay process answers, its last
+// answer.
+func (c *Client) Node(lb, az string) (dataplane.Node, bool) {
+	a := NodeArgs{LB: lb, AZ: az}
+	var r NodeReply
+	err := c.call("Node", &a, &r)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		r = c.nodes[a]
+	} else {
+		c.nodes[a] = r
+	}
+	return r.Node, r.OK
+}
+
+// OnHealthChange implements agent.Relay: fn runs after each batch of health
+// reports.
+func (c *Client) OnHealthChange(fn func()) { c.health.Store(&fn) }
+
+// OnCollect implements agent.Relay: fn runs before the relay's metrics are
+// scraped (Collector).
+func (c *Client) OnCollect(fn func()) { c.onCollect.Store(&fn) }
+
+// EndpointStats implements agent.Relay; while no relay process answers, its
+// last answer.
+func (c *Client) EndpointStats(id string) dataplane.Stats {
+	var r dataplane.Stats
+	err := c.call("EndpointStats", &id, &r)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		return c.stats[id]
+	}
+	c.stats[id] = r
+	return r
+}
+
+// SetTranslated implements agent.Relay.
+func (c *Client) SetTranslated(id, serviceID string, s dataplane.Stats) {
+	if err := c.call("SetTranslated", &TranslatedArgs{ID: id, ServiceID: serviceID, Stats: s}, new(bool)); err != nil {
+		c.log.Debug("relay: kernel path counters", "err", err)
+	}
+}
+
+// ForgetEndpoint implements agent.Relay.
+func (c *Client) ForgetEndpoint(id string) {
+	c.mu.Lock()
+	delete(c.stats, id)
+	c.mu.Unlock()
+	if err := c.call("ForgetEndpoint", &id, new(bool)); err != nil {
+		c.log.Debug("relay: forgetting an endpoint's counters", "err", err)
+	}
+}
+
+// ForgetService implements agent.Relay.
+func (c *Client) ForgetService(id string) {
+	if err := c.call("ForgetService", &id, new(bool)); err != nil {
+		c.log.Debug("relay: forgetting a service's counters", "err", err)
+	}
+}
+
+// LimitListener implements agent.Relay with this process's share.
+func (c *Client) LimitListener(ln net.Listener) net.Listener {
+	return dataplane.LimitListener(ln, c.cfg.Descriptors, func(client netip.AddrPort) {
+		c.log.Warn("resolver connection refused: the data plane's share of descriptors is spent", "client", client)
+	})
+}
+
+// Close lets go of the relay process, which carries on with its listeners
+// and connections.
+func (c *Client) Close() {
+	c.cancel()
+	c.mu.Lock()
+	rc := c.rc
+	c.rc = nil
+	c.mu.Unlock()
+	if rc != nil {
+		rc.Close()
+	}
+	<-c.done
+}
