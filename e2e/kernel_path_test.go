@@ -319,8 +319,10 @@ func TestRelayAttributeMovesNewConnections(t *testing.T) {
 // an endpoint, on the kernel path and through the relay process, echo after
 // kill -9 of the server, after its restart, after SIGTERM and after a second
 // restart; new connections work while the server is down and after each
-// restart. With the relay, killing the relay process itself ends its
-// connections, and the server starts a new one that carries new connections.
+// restart, and the endpoint's name resolves meanwhile (the resolvers run in
+// the relay process). With the relay, killing the relay process itself ends
+// its connections, and the server starts a new one that carries new
+// connections.
 func TestFlowsSurviveServerCrash(t *testing.T) {
 	for _, forwarding := range []string{"kernel", "relay"} {
 		t.Run(forwarding, func(t *testing.T) { flowsSurviveServerCrash(t, forwarding) })
@@ -354,8 +356,16 @@ func flowsSurviveServerCrash(t *testing.T, forwarding string) {
 			}
 		}
 	}
+	out, err := l.cec2.DescribeVpcEndpoints(l.ctx, &ec2.DescribeVpcEndpointsInput{VpcEndpointIds: []string{l.endpoint}})
+	check(t, err)
+	name := *out.VpcEndpoints[0].DnsEntries[0].DnsName
+	// A new connection by the endpoint's name: the consumer VPC's resolver
+	// answers too.
 	askNew := func(when string) {
 		t.Helper()
+		if got, _, code := testenv.Exec(t, client, "getent", "hosts", name); code != 0 || !strings.HasPrefix(got, l.endpointIP+" ") {
+			t.Fatalf("resolving %s %s: exit %d, %q", name, when, code, got)
+		}
 		if got, err := ask(t, client, l.addr(), "new "+when); err != nil || got != "db new "+when {
 			t.Fatalf("a new connection %s: %q, %v", when, got, err)
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"strait/internal/agent/netns"
 	"strait/internal/agent/translate"
 	"strait/internal/dataplane"
-	"strait/internal/dns"
 )
 
 // Agent applies desired states to the host and remembers what it realized, which
@@ -38,7 +36,7 @@ type Agent struct {
 	addrs     map[string]map[netip.Addr]netns.ENI                       // VPC → ENI addresses applied
 	vpcFW     map[string]appliedFirewall[map[netip.Addr]firewall.Rules] // VPC → firewall applied
 	instFW    map[string]appliedFirewall[firewall.Rules]                // instance → firewall applied
-	resolvers map[string]*resolver                                      // VPC → its DNS resolver
+	resolvers map[string]map[string][]netip.Addr                        // VPC → the names last given to its resolver
 	proxyCfg  *dataplane.Config                                         // the routing last given to the proxy
 	ph        *phases                                                   // the running Apply's step timings
 	links     map[string]netip.Addr                                     // VPC → transit address linked
@@ -68,13 +66,6 @@ type listenKey struct {
 	addr netip.AddrPort
 }
 
-type resolver struct {
-	srv   *dns.Server
-	udp   *net.UDPConn
-	tcp   *net.TCPListener
-	names map[string][]netip.Addr // the records last given to srv
-}
-
 // New returns an agent that realizes states on host, with fw loading the
 // security groups' rules and proxy carrying the traffic. It adopts the
 // namespaces a previous run left, and the listeners the relay still has
@@ -85,7 +76,7 @@ func New(host *netns.Host, fw Firewall, proxy Relay, log *slog.Logger, opts ...O
 		host: host, fw: fw, proxy: proxy, log: log,
 		vpcs: map[string]netns.VPC{}, instances: map[string]netns.Instance{}, addrs: map[string]map[netip.Addr]netns.ENI{},
 		vpcFW: map[string]appliedFirewall[map[netip.Addr]firewall.Rules]{}, instFW: map[string]appliedFirewall[firewall.Rules]{},
-		resolvers: map[string]*resolver{},
+		resolvers: map[string]map[string][]netip.Addr{},
 		ready:     map[string]bool{}, known: map[string]bool{},
 		links: map[string]netip.Addr{}, kactive: map[string]int64{},
 	}
@@ -312,8 +303,8 @@ func (a *Agent) removeUnknown(known map[string]bool) []error {
 	}
 	for id := range a.vpcs {
 		if !known[id] {
-			a.closeResolver(id)
-			a.proxy.ForgetVPC(id) // its listeners and sockets keep the namespace
+			delete(a.resolvers, id)
+			a.proxy.ForgetVPC(id) // its listeners, resolver and sockets keep the namespace
 			a.fw.Forget(id)
 			if err := a.host.RemoveVPC(id); err != nil {
 				errs = append(errs, fmt.Errorf("removing vpc %s: %w", id, err))
@@ -339,26 +330,15 @@ func (a *Agent) logDropped(dropped map[string]string) {
 	a.dropped = dropped
 }
 
-func (a *Agent) closeResolver(vpc string) {
-	if r, ok := a.resolvers[vpc]; ok {
-		r.srv.Close()
-		r.udp.Close()
-		r.tcp.Close()
-		delete(a.resolvers, vpc)
-	}
-}
-
-// Close stops every resolver and closes the host's spare sockets, and the
-// relay's part in this process (Relay.Close: with an in-process relay, every
-// listener and relayed connection). The namespaces, addresses and rules stay
+// Close closes the host's spare sockets and the relay's part in this process
+// (Relay.Close: with an in-process relay, every listener, relayed connection
+// and resolver). The namespaces, addresses and rules stay
 // for the next run to adopt (`strait down` removes them), as does a relay
 // process.
 func (a *Agent) Close() {
 	a.applyMu.Lock()
 	a.closed = true
-	for id := range a.resolvers {
-		a.closeResolver(id)
-	}
+	clear(a.resolvers)
 	// The proxy's last health reports call refreshKernel, which takes applyMu.
 	a.applyMu.Unlock()
 	a.proxy.Close()

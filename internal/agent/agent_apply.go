@@ -8,7 +8,6 @@ import (
 
 	"strait/internal/agent/firewall"
 	"strait/internal/agent/netns"
-	"strait/internal/dns"
 )
 
 // applyVPC creates or rewires a VPC namespace when its specification changed
@@ -87,33 +86,16 @@ func (a *Agent) applyAddresses(v VPC, enis []netns.ENI, fw map[netip.Addr]firewa
 	return a.applyVPCFirewall(v.ID, fw, groups)
 }
 
-// applyResolver starts the VPC's resolver at base + 2 if needed and gives it the
-// VPC's names when they changed.
+// applyResolver has the relay run the VPC's resolver at base + 2 with the
+// VPC's names, when they changed.
 func (a *Agent) applyResolver(v VPC) error {
-	r, ok := a.resolvers[v.ID]
-	if !ok {
-		addr := netip.AddrPortFrom(v.CIDR.Masked().Addr().Next().Next(), 53)
-		udp, err := a.host.ListenUDP(v.ID, addr)
-		if err != nil {
-			return err
-		}
-		tcp, err := a.host.Listen(v.ID, addr)
-		if err != nil {
-			udp.Close()
-			return err
-		}
-		r = &resolver{srv: dns.New(a.log), udp: udp, tcp: tcp}
-		a.resolvers[v.ID] = r
-		go func() {
-			if err := r.srv.Serve(udp, a.proxy.LimitListener(tcp)); err != nil {
-				a.log.Warn("resolver stopped", "vpc", v.ID, "err", err)
-			}
-		}()
-	}
-	if r.names != nil && maps.EqualFunc(r.names, v.DNS, slices.Equal) {
+	if names, ok := a.resolvers[v.ID]; ok && maps.EqualFunc(names, v.DNS, slices.Equal) {
 		return nil
 	}
-	r.srv.SetRecords(v.DNS)
-	r.names = v.DNS
+	addr := netip.AddrPortFrom(v.CIDR.Masked().Addr().Next().Next(), 53)
+	if err := a.proxy.SetResolver(v.ID, addr, v.DNS); err != nil {
+		return err
+	}
+	a.resolvers[v.ID] = v.DNS
 	return nil
 }

@@ -45,7 +45,10 @@ func (routingOnly) Listen(string, []netip.AddrPort, []dataplane.Entry) ([]error,
 }
 func (routingOnly) Unlisten(string, netip.AddrPort) {}
 func (routingOnly) ForgetVPC(string)                {}
-func (routingOnly) Listening() []Listening          { return nil }
+func (routingOnly) SetResolver(string, netip.AddrPort, map[string][]netip.Addr) error {
+	panic("planKernel starts no resolver")
+}
+func (routingOnly) Listening() []Listening { return nil }
 
 func plan(t *testing.T, st State, f Forwarding) (kernelPlan, map[listenKey]dataplane.Entry) {
 	t.Helper()

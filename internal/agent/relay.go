@@ -1,17 +1,17 @@
 package agent
 
 import (
-	"net"
 	"net/netip"
 
 	"strait/internal/dataplane"
 )
 
 // Relay is the data plane's user-space side as the agent drives it: a
-// dataplane.Proxy with the listeners it accepts from. It runs in this process
-// (relay.Local) or in a relay process of its own (relay.Client), which a
-// restart of this one does not end: its listeners and relayed connections
-// outlive the agent, and a new agent adopts them (Listening).
+// dataplane.Proxy with the listeners it accepts from, and the VPC resolvers.
+// It runs in this process (relay.Local) or in a relay process of its own
+// (relay.Client), which a restart of this one does not end: its listeners,
+// relayed connections and resolvers outlive the agent, and a new agent adopts
+// them (Listening; SetResolver on a running resolver only sets its names).
 type Relay interface {
 	// Configure replaces the routing (dataplane.Proxy.Configure).
 	Configure(dataplane.Config)
@@ -22,8 +22,8 @@ type Relay interface {
 	// Unlisten closes the listener on addr in vpc (if open); its established
 	// connections carry on.
 	Unlisten(vpc string, addr netip.AddrPort)
-	// ForgetVPC closes the listeners in vpc and the sockets the relay keeps
-	// in its namespace, which is about to be removed.
+	// ForgetVPC closes the listeners and the resolver in vpc and the sockets
+	// the relay keeps in its namespace, which is about to be removed.
 	ForgetVPC(vpc string)
 	// Listening is every open listener: those a previous agent left in a
 	// relay process too.
@@ -38,12 +38,13 @@ type Relay interface {
 	SetTranslated(id, serviceID string, s dataplane.Stats)
 	ForgetEndpoint(id string)
 	ForgetService(id string)
-	// LimitListener makes each connection ln accepts take a descriptor of
-	// the data plane's share in this process (the VPC resolvers').
-	LimitListener(ln net.Listener) net.Listener
+	// SetResolver runs the DNS resolver of VPC vpc on addr (UDP and TCP,
+	// opened inside its namespace the first time) and makes records its
+	// names.
+	SetResolver(vpc string, addr netip.AddrPort, records map[string][]netip.Addr) error
 	// Close ends what this process holds of the relay: with relay.Local
-	// every listener and connection, with relay.Client only the link to the
-	// relay process, which carries on.
+	// every listener, connection and resolver, with relay.Client only the
+	// link to the relay process, which carries on.
 	Close()
 }
 

@@ -25,7 +25,8 @@ type DataplaneConfig struct {
 	Report dataplane.HealthReport
 	// Registerer gets the proxy's metrics (nil: none).
 	Registerer prometheus.Registerer
-	// Descriptors is the data plane's share of descriptors (nil: no limit).
+	// Descriptors is the in-process relay's share of descriptors (nil: no
+	// limit); a relay process has its own.
 	Descriptors dataplane.Descriptors
 	// Backbone, when set, joins the host to the backbone (backbone.New with
 	// Tag and Log filled in from here), and the agent links its VPCs' remote
@@ -33,7 +34,7 @@ type DataplaneConfig struct {
 	// server's in-process data plane, in this increment).
 	Backbone *backbone.Config
 	// RelayProcess, when set, runs the relay in the data directory's relay
-	// process (relay.Attach; Report, Descriptors and Logger filled in from
+	// process (relay.Attach; Report and Logger filled in from
 	// here), whose connections outlive this process. Nil: in this process.
 	RelayProcess *relay.ProcessConfig
 	Logger       *slog.Logger
@@ -95,7 +96,7 @@ func newRelay(ctx context.Context, cfg DataplaneConfig, host *netns.Host) (agent
 		return relay.NewLocal(proxy, host, cfg.Logger), nil
 	}
 	pc := *cfg.RelayProcess
-	pc.Report, pc.Descriptors, pc.Logger = cfg.Report, cfg.Descriptors, cfg.Logger
+	pc.Report, pc.Logger = cfg.Report, cfg.Logger
 	c, err := relay.Attach(ctx, pc)
 	if err != nil {
 		return nil, err

@@ -40,8 +40,8 @@ var allowed = map[string][]string{
 	// A host's agent process: its data plane, served from the agent API.
 	"hostagent": {"agentapi", "placement", "agent", "relay", "dataplane", "model"},
 	// The relay in this process or in its own (agent.Relay).
-	"relay":     {"agent", "dataplane", "fdbudget", "model"},
-	"agent":     {"agent", "dataplane", "dns", "model"},
+	"relay":     {"agent", "dataplane", "dns", "fdbudget", "model"},
+	"agent":     {"agent", "dataplane", "model"},
 	"dataplane": {"dataplane", "model"},
 	"dns":       {"model"},
 	"layering":  {},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"net/rpc"
 	"sync"
@@ -26,10 +25,7 @@ type ProcessConfig struct {
 	// Report receives target health as the relay process's checks see it:
 	// every target's last state when the client attaches, then changes.
 	Report dataplane.HealthReport
-	// Descriptors is this process's data-plane share, which LimitListener's
-	// connections take (nil: no limit).
-	Descriptors dataplane.Descriptors
-	Logger      *slog.Logger
+	Logger *slog.Logger
 }
 
 // callTimeout bounds each call to the relay process; healthWait is how long
@@ -42,7 +38,7 @@ const (
 var errRelayDown = errors.New("relay: the relay process does not answer")
 
 // Client drives a relay process (agent.Relay). It keeps what it gave the
-// relay — the routing and the listeners — and gives it again to a relay
+// relay — the routing, the listeners and the resolvers — and gives it again to a relay
 // process that replaces one that died; it keeps the last answers the kernel
 // path needs (Eligible, Node) and the traffic counters, which it answers
 // while no relay process does.
@@ -61,6 +57,7 @@ type Client struct {
 	hello     Hello
 	routing   *dataplane.Config             // the last Configure
 	listening map[listenKey]dataplane.Entry // the listeners opened
+	resolvers map[string]ResolverArgs       // VPC → its resolver, as last set
 	eligible  map[NodeArgs][]netip.AddrPort // Eligible's last answers
 	nodes     map[NodeArgs]NodeReply        // Node's last answers
 	stats     map[string]dataplane.Stats    // EndpointStats' last answers
@@ -91,7 +88,7 @@ func Attach(ctx context.Context, cfg ProcessConfig) (*Client, error) {
 		return nil, fmt.Errorf("relay: listing its listeners: %w", err)
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), rc: rc, hello: hello,
-		listening: map[listenKey]dataplane.Entry{}, eligible: map[NodeArgs][]netip.AddrPort{},
+		listening: map[listenKey]dataplane.Entry{}, resolvers: map[string]ResolverArgs{}, eligible: map[NodeArgs][]netip.AddrPort{},
 		nodes: map[NodeArgs]NodeReply{}, stats: map[string]dataplane.Stats{}}
 	for _, l := range ls {
 		c.listening[listenKey{l.VPC, l.Addr}] = l.Entry
@@ -169,6 +166,7 @@ func (c *Client) ForgetVPC(vpc string) {
 			delete(c.listening, k)
 		}
 	}
+	delete(c.resolvers, vpc)
 	c.mu.Unlock()
 	if err := c.call("ForgetVPC", &vpc, new(bool)); err != nil {
 		c.log.Warn("relay: forgetting a VPC", "vpc", vpc, "err", err)
@@ -263,11 +261,16 @@ func (c *Client) ForgetService(id string) {
 	}
 }
 
-// LimitListener implements agent.Relay with this process's share.
-func (c *Client) LimitListener(ln net.Listener) net.Listener {
-	return dataplane.LimitListener(ln, c.cfg.Descriptors, func(client netip.AddrPort) {
-		c.log.Warn("resolver connection refused: the data plane's share of descriptors is spent", "client", client)
-	})
+// SetResolver implements agent.Relay.
+func (c *Client) SetResolver(vpc string, addr netip.AddrPort, records map[string][]netip.Addr) error {
+	a := ResolverArgs{VPC: vpc, Addr: addr, Records: records}
+	if err := c.call("SetResolver", &a, new(bool)); err != nil {
+		return fmt.Errorf("the resolver of %s: %w", vpc, err)
+	}
+	c.mu.Lock()
+	c.resolvers[vpc] = a
+	c.mu.Unlock()
+	return nil
 }
 
 // Close lets go of the relay process, which carries on with its listeners

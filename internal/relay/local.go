@@ -11,14 +11,15 @@ import (
 )
 
 // Local is a relay in this process: a dataplane.Proxy serving listeners opened
-// in the host's VPC namespaces.
+// in the host's VPC namespaces, and the VPCs' resolvers.
 type Local struct {
 	*dataplane.Proxy
 	host *netns.Host
 	log  *slog.Logger
 
-	mu   sync.Mutex
-	open map[listenKey]*openListener
+	mu        sync.Mutex
+	open      map[listenKey]*openListener
+	resolvers map[string]*resolver // VPC → its resolver
 }
 
 type listenKey struct {
@@ -39,7 +40,8 @@ func NewLocal(proxy *dataplane.Proxy, host *netns.Host, log *slog.Logger) *Local
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Local{Proxy: proxy, host: host, log: log, open: map[listenKey]*openListener{}}
+	return &Local{Proxy: proxy, host: host, log: log, open: map[listenKey]*openListener{},
+		resolvers: map[string]*resolver{}}
 }
 
 // Listen implements agent.Relay: one trip into the VPC's namespace opens
@@ -91,6 +93,7 @@ func (l *Local) ForgetVPC(vpc string) {
 			delete(l.open, k)
 		}
 	}
+	l.closeResolver(vpc)
 	l.mu.Unlock()
 	l.host.DropSpares(vpc)
 }
@@ -107,8 +110,13 @@ func (l *Local) Listening() []agent.Listening {
 }
 
 // Close implements agent.Relay: the proxy closes every listener and
-// connection.
+// connection, and the resolvers stop.
 func (l *Local) Close() {
+	l.mu.Lock()
+	for vpc := range l.resolvers {
+		l.closeResolver(vpc)
+	}
+	l.mu.Unlock()
 	l.Proxy.Close()
 	l.mu.Lock()
 	clear(l.open)

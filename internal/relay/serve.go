@@ -76,9 +76,12 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "strait_relay"}))
+	// The Go runtime's, named apart from the server's own go_*.
+	prometheus.WrapRegistererWithPrefix("strait_relay_", reg).MustRegister(collectors.NewGoCollector())
 	health := newHealthLog()
+	share := budget.Pool(0)
 	proxy := dataplane.New(dataplane.Options{Dial: host.StartDial, Report: health.add, Logger: log,
-		Registerer: reg, Descriptors: budget.Pool(0)})
+		Registerer: reg, Descriptors: share})
 	local := NewLocal(proxy, host, log)
 	defer host.CloseSpares()
 	defer local.Close()
@@ -101,7 +104,8 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 		ln.Close()
 		return err
 	}
-	log.Info("relay ready", "socket", sock, "open_file_limit", limit, "reserve", budget.Reserve())
+	log.Info("relay ready", "socket", sock, "open_file_limit", limit, "reserve", budget.Reserve(),
+		"relayed_connections", share.Capacity()/2)
 
 	var conns sync.WaitGroup
 	var mu sync.Mutex

@@ -37,6 +37,13 @@ type ListenArgs struct {
 // ListenReply says, per address, why it was not opened ("" when it was).
 type ListenReply struct{ Errs []string }
 
+// ResolverArgs are SetResolver's arguments.
+type ResolverArgs struct {
+	VPC     string
+	Addr    netip.AddrPort
+	Records map[string][]netip.Addr
+}
+
 // AddrArgs name a listener.
 type AddrArgs struct {
 	VPC  string
@@ -115,6 +122,10 @@ func (s *service) Listen(a *ListenArgs, r *ListenReply) error {
 func (s *service) Unlisten(a *AddrArgs, _ *bool) error {
 	s.local.Unlisten(a.VPC, a.Addr)
 	return nil
+}
+
+func (s *service) SetResolver(a *ResolverArgs, _ *bool) error {
+	return s.local.SetResolver(a.VPC, a.Addr, a.Records)
 }
 
 func (s *service) ForgetVPC(vpc *string, _ *bool) error {

@@ -81,12 +81,16 @@ func (c *Client) reattach() (fresh bool) {
 	return false
 }
 
-// replay gives a new relay process the routing and the listeners the client
-// gave the one before; a listener that cannot be opened again is dropped,
-// for the agent to open again at its next pass.
+// replay gives a new relay process the routing, the listeners and the
+// resolvers the client gave the one before; a listener that cannot be opened
+// again is dropped, for the agent to open again at its next pass.
 func (c *Client) replay() {
 	c.mu.Lock()
 	routing := c.routing
+	resolvers := make([]ResolverArgs, 0, len(c.resolvers))
+	for _, r := range c.resolvers {
+		resolvers = append(resolvers, r)
+	}
 	byVPC := map[string][]listenKey{}
 	entries := map[listenKey]dataplane.Entry{}
 	for k, e := range c.listening {
@@ -96,6 +100,14 @@ func (c *Client) replay() {
 	c.mu.Unlock()
 	if routing != nil {
 		c.Configure(*routing)
+	}
+	for _, r := range resolvers {
+		if err := c.SetResolver(r.VPC, r.Addr, r.Records); err != nil {
+			c.mu.Lock()
+			delete(c.resolvers, r.VPC)
+			c.mu.Unlock()
+			c.log.Warn("relay: starting a resolver again", "err", err)
+		}
 	}
 	for vpc, keys := range byVPC {
 		addrs := make([]netip.AddrPort, len(keys))

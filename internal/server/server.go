@@ -293,8 +293,13 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		case <-runCtx.Done():
 		}
 	}()
-	s.log.Info("descriptor budget", "open_file_limit", fds.Limit(), "reserve", fds.Reserve(), "api_connections", apiLn.Cap(),
-		"relayed_connections", dataFDs.Capacity()/2, "open_now", fds.Open())
+	if cfg.Dataplane == "netns" && cfg.RelayCommand != nil {
+		s.log.Info("descriptor budget (relayed connections and resolvers: the relay process's own, in relay.log)", "open_file_limit", fds.Limit(),
+			"reserve", fds.Reserve(), "api_connections", apiLn.Cap(), "open_now", fds.Open())
+	} else {
+		s.log.Info("descriptor budget", "open_file_limit", fds.Limit(), "reserve", fds.Reserve(), "api_connections", apiLn.Cap(),
+			"relayed_connections", dataFDs.Capacity()/2, "open_now", fds.Open())
+	}
 	return s, nil
 }
 
