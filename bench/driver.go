@@ -32,11 +32,15 @@ type config struct {
 	failoverReps   int // figure 6
 	scaleEndpoints int // figure 7
 	scaleReps      int
+	restartReps    int          // figure 9: repetitions of each mode over each path
+	restartWorkers int          // figure 9's client workers
+	restartHeld    int          // figure 9's established connections per path
 	only           map[int]bool // figures to run; empty: all (see wants)
 	hold           bool         // --hold: keep the topology up for manual runs, measure nothing
 	soak           bool         // --soak: run the soak instead of the figures
 	soakIdle       int
 	soakWorkers    int
+	soakPath       string // "kernel" or "relay"
 	soakDur        time.Duration
 	soakEvery      time.Duration
 }
@@ -44,13 +48,15 @@ type config struct {
 // fullConfig is the full run (about 15 minutes on 2 CPUs).
 func fullConfig() config {
 	return config{reps: 5, dur: 3 * time.Second, rrCount: 20000, idleConns: 9000, idleReps: 3, cpEndpoints: 50,
-		describeDur: 3 * time.Second, failoverReps: 3, scaleEndpoints: 1000, scaleReps: 3}
+		describeDur: 3 * time.Second, failoverReps: 3, scaleEndpoints: 1000, scaleReps: 3,
+		restartReps: 3, restartWorkers: 4, restartHeld: 20}
 }
 
 // quickConfig is the smoke run (about 2 minutes).
 func quickConfig() config {
 	return config{quick: true, reps: 2, dur: time.Second, rrCount: 3000, idleConns: 500, idleReps: 1, cpEndpoints: 5,
-		describeDur: time.Second, failoverReps: 1, scaleEndpoints: 20, scaleReps: 1}
+		describeDur: time.Second, failoverReps: 1, scaleEndpoints: 20, scaleReps: 1,
+		restartReps: 1, restartWorkers: 4, restartHeld: 20}
 }
 
 // driver holds one run's processes and results.
@@ -96,6 +102,7 @@ func runDriver(args []string) error {
 	soakIdle := fs.Int("soak-idle", 9000, "soak: idle connections held")
 	soakWorkers := fs.Int("soak-workers", 4, "soak: workers opening short connections, one at a time each")
 	soakDur := fs.Duration("soak-duration", 10*time.Minute, "soak: how long the short connections run")
+	soakPath := fs.String("soak-path", "kernel", "soak: the path, kernel or relay")
 	soakEvery := fs.Duration("soak-every", 5*time.Second, "soak: sampling interval")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -109,15 +116,15 @@ func runDriver(args []string) error {
 	}
 	cfg.out = *out
 	cfg.hold = *hold
-	cfg.soak, cfg.soakIdle, cfg.soakWorkers, cfg.soakDur, cfg.soakEvery = *soak, *soakIdle, *soakWorkers, *soakDur, *soakEvery
+	cfg.soak, cfg.soakIdle, cfg.soakWorkers, cfg.soakDur, cfg.soakEvery, cfg.soakPath = *soak, *soakIdle, *soakWorkers, *soakDur, *soakEvery, *soakPath
 	cfg.only = map[int]bool{}
 	for _, f := range strings.Split(*only, ",") {
 		if f = strings.TrimSpace(f); f == "" {
 			continue
 		}
 		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 || n > 8 {
-			return fmt.Errorf("--only: %q is not a figure number 1–8", f)
+		if err != nil || n < 1 || n > 9 {
+			return fmt.Errorf("--only: %q is not a figure number 1–9", f)
 		}
 		cfg.only[n] = true
 	}
@@ -143,7 +150,7 @@ func runDriver(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var runErr error
-	if cfg.hold || cfg.soak || slices.ContainsFunc([]int{1, 2, 3, 4, 5, 6, 7}, cfg.wants) {
+	if cfg.hold || cfg.soak || slices.ContainsFunc([]int{1, 2, 3, 4, 5, 6, 7, 9}, cfg.wants) {
 		d := &driver{cfg: cfg, ctx: ctx, servers: map[string]*proc{}, res: newResults(cfg)}
 		runErr = d.finish("latest", d.run(), d.cleanup)
 	}
@@ -226,6 +233,7 @@ func (d *driver) run() error {
 		{[]int{5}, "figure 5 (control plane)", d.controlFigure},
 		{[]int{6}, "figure 6 (failover)", d.failoverFigure},
 		{[]int{7}, "figure 7 (scale)", d.scaleFigure},
+		{[]int{9}, "figure 9 (restart of the server)", d.restartFigure},
 	}
 	for _, s := range steps {
 		if len(d.cfg.only) > 0 && !slices.ContainsFunc(s.figs, func(f int) bool { return d.cfg.only[f] }) {

@@ -78,15 +78,10 @@ func (d *driver) freshProxy(p path) (int, error) {
 		}
 		pid = d.hap.pid()
 	}
-	err := poll(d.ctx, time.Minute, 100*time.Millisecond, func() (bool, error) {
-		var r cpsResult
-		err := runJSON(d.ctx, "check "+p.Name, d.peerArgv(p.Client, "cps", "--addr", p.Addr, "--conc", "1", "--duration", "100ms"), 30*time.Second, &r)
-		return err == nil && r.OK > 0 && r.Failed == 0, nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("%s after a restart: %w", p.Name, err)
+	// waitPath waits a second more: start-up work (health checks, GC) settles.
+	if err := d.waitPath(p); err != nil {
+		return 0, fmt.Errorf("after a restart: %w", err)
 	}
-	time.Sleep(time.Second) // let start-up work (health checks, GC) settle
 	return pid, nil
 }
 

@@ -15,6 +15,8 @@
 // output directory. Figure 8 runs a server and two `strait agent` processes in
 // network namespaces standing in for machines and measures the endpoint path
 // across the backbone against direct traffic across the same hosts (hosts.md).
+// Figure 9 restarts the server (SIGTERM; kill -9) with clients on the kernel
+// path and the relay, which keep their connections across it.
 // It removes everything it created, also on failure and Ctrl-C.
 //
 // "peer" is the traffic end: an echo/sink server, or one client measurement that
@@ -54,11 +56,12 @@ func main() {
 // usage prints the command lines and exits 2.
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
-  strait-bench run [--quick] [--out DIR] [--only FIGS (1–8)] [--hold] [--soak [--soak-idle N] [--soak-workers N] [--soak-duration D]] [--strait PATH]
+  strait-bench run [--quick] [--out DIR] [--only FIGS (1–9)] [--hold] [--soak [--soak-idle N] [--soak-workers N] [--soak-duration D] [--soak-path kernel|relay]] [--strait PATH]
   strait-bench peer server --listen ADDR [--proxy-v2] [--id C]
   strait-bench peer bulk --addr ADDR --streams N --duration D
   strait-bench peer rr --addr ADDR --count N --size BYTES
   strait-bench peer cps --addr ADDR --conc N --duration D (0: until stdin closes)
-  strait-bench peer hold --addr ADDR --count N [--reopen] (holds until stdin closes)`)
+  strait-bench peer hold --addr ADDR --count N [--reopen] (holds until stdin closes)
+  strait-bench peer echoes --addr ADDR --count N (each stdin line checks that they echo)`)
 	os.Exit(2)
 }

@@ -56,6 +56,12 @@ type cpsResult struct {
 	Marks         []int64 `json:"marks_unix_us,omitempty"`
 	OKByPhase     []int64 `json:"ok_by_phase,omitempty"`
 	FailedByPhase []int64 `json:"failed_by_phase,omitempty"`
+	// With marks, the longest interval in which no test completed
+	// successfully, from the client's start to its end (so a client that
+	// never succeeds again after some time sees that time as a gap), and
+	// when it began (Unix µs).
+	MaxGapMs   float64 `json:"max_gap_ms,omitempty"`
+	MaxGapFrom int64   `json:"max_gap_from_unix_us,omitempty"`
 }
 
 // holdResult is what `peer hold` prints once its connections are open; with
@@ -242,6 +248,7 @@ func peerCPS(args []string) error {
 	var errs errorList
 	var failedStarts []int64
 	var okAt, failedAt []int64 // start times of every test, with marks only
+	var okEnd []int64          // end times of the successful tests, with marks only
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range *conc {
@@ -249,7 +256,7 @@ func peerCPS(args []string) error {
 		go func() {
 			defer wg.Done()
 			local := map[string]int{}
-			var localOK, localFailed []int64
+			var localOK, localFailed, localEnd []int64
 			for {
 				select {
 				case <-stop:
@@ -257,7 +264,7 @@ func peerCPS(args []string) error {
 					for k, v := range local {
 						by[k] += v
 					}
-					okAt, failedAt = append(okAt, localOK...), append(failedAt, localFailed...)
+					okAt, failedAt, okEnd = append(okAt, localOK...), append(failedAt, localFailed...), append(okEnd, localEnd...)
 					mu.Unlock()
 					return
 				default:
@@ -283,13 +290,14 @@ func peerCPS(args []string) error {
 				ok.Add(1)
 				local[string(id)]++
 				if *dur == 0 {
-					localOK = append(localOK, t0.UnixMicro())
+					localOK, localEnd = append(localOK, t0.UnixMicro()), append(localEnd, time.Now().UnixMicro())
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	secs := time.Since(start).Seconds()
+	end := time.Now()
+	secs := end.Sub(start).Seconds()
 	res := cpsResult{Conc: *conc, OK: ok.Load(), Failed: failed.Load(), Seconds: secs, PerSec: float64(ok.Load()) / secs,
 		MaxMs: float64(maxNs.Load()) / 1e6, By: by, Errors: errs.msgs, FailedStarts: failedStarts}
 	if markErr != nil {
@@ -297,6 +305,8 @@ func peerCPS(args []string) error {
 	}
 	if len(marks) > 0 {
 		res.Marks, res.OKByPhase, res.FailedByPhase = marks, byPhase(okAt, marks), byPhase(failedAt, marks)
+		gap, from := longestGap(okEnd, start.UnixMicro(), end.UnixMicro())
+		res.MaxGapMs, res.MaxGapFrom = float64(gap)/1e3, from
 	}
 	return printJSON(res)
 }
@@ -328,6 +338,21 @@ func byPhase(times, marks []int64) []int64 {
 		n[i]++
 	}
 	return n
+}
+
+// longestGap is the longest interval (µs) between consecutive times in
+// [from, to], from and to included as bounds, and where it starts; times need
+// not be sorted and are sorted in place.
+func longestGap(times []int64, from, to int64) (gap, at int64) {
+	slices.Sort(times)
+	prev := from
+	for _, t := range append(times, to) {
+		if t-prev > gap {
+			gap, at = t-prev, prev
+		}
+		prev = max(prev, t)
+	}
+	return gap, at
 }
 
 // connectTest makes one connection, sends 'C', reads the server's id byte and

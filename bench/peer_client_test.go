@@ -24,3 +24,23 @@ func TestMarksByPhase(t *testing.T) {
 		t.Error("a mark that is not a number was accepted")
 	}
 }
+
+// TestLongestGap checks the restart client's gap: between successes, and from
+// the client's start and to its end when no success is there.
+func TestLongestGap(t *testing.T) {
+	for _, c := range []struct {
+		times    []int64
+		gap, at  int64
+		from, to int64
+	}{
+		{[]int64{30, 10, 20, 90, 95}, 60, 30, 0, 100}, // unsorted; the gap between two successes
+		{[]int64{10, 20}, 80, 20, 0, 100},             // none after 20: the gap runs to the end
+		{[]int64{70, 80}, 70, 0, 0, 100},              // none before 70: from the start
+		{nil, 100, 0, 0, 100},                         // never
+	} {
+		gap, at := longestGap(slices.Clone(c.times), c.from, c.to)
+		if gap != c.gap || at != c.at {
+			t.Errorf("longestGap(%v, %d, %d) = %d at %d, want %d at %d", c.times, c.from, c.to, gap, at, c.gap, c.at)
+		}
+	}
+}

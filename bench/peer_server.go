@@ -46,6 +46,8 @@ func runPeer(role string, args []string) error {
 		return peerCPS(args)
 	case "hold":
 		return peerHold(args)
+	case "echoes":
+		return peerEchoes(args)
 	}
 	return fmt.Errorf("unknown peer role %q", role)
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // writeReport writes BASE.md, BASE.json and one SVG per figure to dir (base
-// "latest" for figures 1–7, "hosts" for figure 8).
+// "latest" for figures 1–7 and 9, "hosts" for figure 8).
 func writeReport(dir, base string, r *results) error {
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
@@ -39,6 +39,7 @@ var figureTitles = map[int]string{
 	6: "Failover (two targets, one killed)",
 	7: "Scale: many endpoints to one service",
 	8: "Across hosts: the endpoint across the backbone vs direct",
+	9: "Restart of the server: new and established connections",
 }
 
 // figures lists the figures that have samples, in order.

@@ -78,7 +78,7 @@ func (s *straitServer) start(ctx context.Context) error {
 			return fmt.Errorf("strait server exited (%v); see %s", s.proc.err, s.log.Name())
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(10 * time.Millisecond): // figure 9 times the restart by it
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("strait server not healthy after 60 s; see %s", s.log.Name())
@@ -95,6 +95,35 @@ func (s *straitServer) restart(ctx context.Context) error {
 
 // pid is the server process's ID (the binary runs directly, not through a shell).
 func (s *straitServer) pid() int { return s.proc.cmd.Process.Pid }
+
+// relayPID is the ID of the data directory's relay process (`strait relay
+// --data-dir DIR`, started by the server in a session of its own; it carries
+// the relayed connections and outlives the server), 0 if none runs. It is found
+// by its command line, so a relay the server replaced is found too.
+func (s *straitServer) relayPID() int {
+	dir, err := filepath.Abs(s.dataDir)
+	if err != nil {
+		return 0
+	}
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range cmdlines {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(args) < 4 || args[1] != "relay" || filepath.Base(args[0]) != filepath.Base(s.bin) {
+			continue
+		}
+		for i := 2; i+1 < len(args); i++ {
+			if args[i] == "--data-dir" && args[i+1] == dir {
+				pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+				return pid
+			}
+		}
+	}
+	return 0
+}
 
 // namespace is the name of the namespace of a VPC or instance of this server.
 func (s *straitServer) namespace(id string) string { return "strait-" + s.tag + "-" + id }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,9 +17,11 @@ import (
 // The soak (issue 18): idle connections held through the endpoint for the whole
 // run (opened again when Strait's 350 s idle timeout closes them) and a
 // bounded loop of short connections (a few workers, one connection at a time
-// each), while the server's RSS, descriptors, goroutines, relayed
-// connections and refusals are sampled. It is a measurement, not a test: it
-// reports the curve.
+// each), over the kernel path or the relay (--soak-path), while the server's
+// RSS, descriptors, goroutines, relayed connections and refusals are sampled,
+// and the relay process's RSS and descriptors (it holds the relayed
+// connections' descriptors since issue 18). It is a measurement, not a test:
+// it reports the curve.
 
 // soakSample is one sample of the server.
 type soakSample struct {
@@ -29,6 +32,32 @@ type soakSample struct {
 	Active     float64 `json:"active_connections"` // relayed now (the endpoint's gauge)
 	Refused    float64 `json:"refused_total"`      // strait_dataplane_refused_connections_total
 	APIOpen    float64 `json:"api_open_connections"`
+	// Relay is the relay process (`strait relay`), read from /proc; its PID
+	// is 0 when none runs.
+	Relay processSample `json:"relay"`
+}
+
+// processSample is a process's resident memory and open descriptors.
+type processSample struct {
+	PID    int     `json:"pid"`
+	RSSMiB float64 `json:"rss_mib"`
+	FDs    int     `json:"fds"`
+}
+
+// sampleProcess reads a process's RSS and descriptors from /proc (nothing for
+// pid 0).
+func sampleProcess(pid int) (processSample, error) {
+	s := processSample{PID: pid}
+	if pid == 0 {
+		return s, nil
+	}
+	kib, err := procStatusKiB(pid, "VmRSS")
+	if err != nil {
+		return s, err
+	}
+	s.RSSMiB = kib / 1024
+	s.FDs, err = fdCount(pid)
+	return s, err
 }
 
 // soakResult is what soak.json holds.
@@ -37,6 +66,7 @@ type soakResult struct {
 	Machine  machine      `json:"machine"`
 	Idle     int          `json:"idle_connections"`
 	Workers  int          `json:"short_connection_workers"`
+	Path     string       `json:"path"`
 	Duration float64      `json:"duration_seconds"`
 	Every    float64      `json:"sample_every_seconds"`
 	Hold     holdResult   `json:"hold"`    // when the idle connections were open
@@ -47,18 +77,20 @@ type soakResult struct {
 	Notes    []string     `json:"notes,omitempty"`
 }
 
-// soak runs the soak over the strait path and writes soak.json, soak.md and
-// soak.svg to the output directory.
+// soak runs the soak over the kernel path or the relay (cfg.soakPath) and
+// writes soak.json, soak.md and soak.svg to the output directory.
 func (d *driver) soak() error {
-	p := d.paths[2] // strait
-	if p.Name != pStrait {
-		return fmt.Errorf("path 2 is %s, not %s", p.Name, pStrait)
-	}
 	cfg := d.cfg
-	res := soakResult{Started: time.Now(), Machine: d.res.Machine, Idle: cfg.soakIdle, Workers: cfg.soakWorkers,
+	name := map[string]string{"kernel": pStrait, "relay": pRelay}[cfg.soakPath]
+	i := slices.IndexFunc(d.paths, func(p path) bool { return p.Name == name })
+	if i < 0 {
+		return fmt.Errorf("--soak-path %q: want kernel or relay", cfg.soakPath)
+	}
+	p := d.paths[i]
+	res := soakResult{Started: time.Now(), Machine: d.res.Machine, Idle: cfg.soakIdle, Workers: cfg.soakWorkers, Path: p.Name,
 		Duration: cfg.soakDur.Seconds(), Every: cfg.soakEvery.Seconds()}
 	d.logf("soak: opening %d idle connections through %s", cfg.soakIdle, p.Addr)
-	h, err := startProc("hold over strait", d.peerArgv(p.Client, "hold", "--addr", p.Addr, "--count", strconv.Itoa(cfg.soakIdle), "--reopen"), nil)
+	h, err := startProc("hold over "+p.Name, d.peerArgv(p.Client, "hold", "--addr", p.Addr, "--count", strconv.Itoa(cfg.soakIdle), "--reopen"), nil)
 	if err != nil {
 		return err
 	}
@@ -115,18 +147,18 @@ loop:
 	return writeSoak(cfg.out, res)
 }
 
-// sampleServer reads the server's RSS and descriptors from /proc and the rest
-// from /metrics.
+// sampleServer reads the server's and the relay process's RSS and
+// descriptors from /proc and the rest from the server's /metrics (which
+// carries the relay process's data-plane metrics too).
 func (d *driver) sampleServer() (soakSample, error) {
 	var s soakSample
-	pid := d.srv.pid()
-	kib, err := procStatusKiB(pid, "VmRSS")
+	srv, err := sampleProcess(d.srv.pid())
 	if err != nil {
 		return s, err
 	}
-	s.RSSMiB = kib / 1024
-	if s.FDs, err = fdCount(pid); err != nil {
-		return s, err
+	s.RSSMiB, s.FDs = srv.RSSMiB, srv.FDs
+	if s.Relay, err = sampleProcess(d.srv.relayPID()); err != nil {
+		return s, fmt.Errorf("relay process: %w", err)
 	}
 	c := &http.Client{Timeout: 30 * time.Second}
 	resp, err := c.Get(d.srv.url + "/metrics")
@@ -178,7 +210,7 @@ func writeSoak(dir string, r soakResult) error {
 // soakMarkdown is the soak's table: a row per minute and the last sample.
 func soakMarkdown(r soakResult) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Soak: %d idle connections + short connections from %d workers, %s\n\n", r.Idle, r.Workers, time.Duration(r.Duration*float64(time.Second)))
+	fmt.Fprintf(&b, "# Soak: %d idle connections + short connections from %d workers, %s, over %s\n\n", r.Idle, r.Workers, time.Duration(r.Duration*float64(time.Second)), r.Path)
 	fmt.Fprintf(&b, "Started %s on %d CPUs (%s), load %s at start, %s at end; Strait %s. ", r.Started.UTC().Format("2006-01-02 15:04 UTC"),
 		r.Machine.CPUs, r.Machine.CPUModel, r.Machine.LoadAvgRun, r.LoadEnd, r.Machine.Commit)
 	fmt.Fprintf(&b, "Idle connections: %d open (%d failed) in %.1f s; the proxy's idle timeout closed %d during the run and the holder opened them again (%d failed attempts). ",
@@ -187,14 +219,16 @@ func soakMarkdown(r soakResult) string {
 	if len(r.Loop.Errors) > 0 || len(r.Reopen.Errors) > 0 {
 		fmt.Fprintf(&b, "Errors seen: %s\n\n", strings.Join(append(append([]string{}, r.Loop.Errors...), r.Reopen.Errors...), "; "))
 	}
-	b.WriteString("| time | RSS MiB | descriptors | goroutines | relayed connections | refused (total) | API connections |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("Server: the `strait server` process; relay: its relay process (`strait relay`), which holds the relayed connections.\n\n")
+	b.WriteString("| time | server RSS MiB | server descriptors | server goroutines | relay RSS MiB | relay descriptors | relayed connections | refused (total) | API connections |\n|---|---|---|---|---|---|---|---|---|\n")
 	next := 0.0
 	for i, s := range r.Samples {
 		if s.Seconds+0.5 < next && i != len(r.Samples)-1 {
 			continue
 		}
 		next = math.Floor(s.Seconds/60+1) * 60
-		fmt.Fprintf(&b, "| %s | %.1f | %d | %.0f | %.0f | %.0f | %.0f |\n", (time.Duration(s.Seconds) * time.Second).String(), s.RSSMiB, s.FDs, s.Goroutines, s.Active, s.Refused, s.APIOpen)
+		fmt.Fprintf(&b, "| %s | %.1f | %d | %.0f | %.1f | %d | %.0f | %.0f | %.0f |\n", (time.Duration(s.Seconds) * time.Second).String(), s.RSSMiB, s.FDs, s.Goroutines,
+			s.Relay.RSSMiB, s.Relay.FDs, s.Active, s.Refused, s.APIOpen)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "\nNote: %s\n", n)
@@ -202,24 +236,27 @@ func soakMarkdown(r soakResult) string {
 	return b.String()
 }
 
-// soakSVG draws the curves: RSS, descriptors, goroutines and relayed
-// connections against time, one panel each.
+// soakSVG draws the curves: the server's RSS, descriptors and goroutines, the
+// relay process's RSS and descriptors, and relayed connections against time,
+// one panel each.
 func soakSVG(r soakResult) string {
 	panels := []struct {
 		name string
 		v    func(soakSample) float64
 	}{
-		{"RSS (MiB)", func(s soakSample) float64 { return s.RSSMiB }},
-		{"descriptors", func(s soakSample) float64 { return float64(s.FDs) }},
-		{"goroutines", func(s soakSample) float64 { return s.Goroutines }},
+		{"server RSS (MiB)", func(s soakSample) float64 { return s.RSSMiB }},
+		{"server descriptors", func(s soakSample) float64 { return float64(s.FDs) }},
+		{"server goroutines", func(s soakSample) float64 { return s.Goroutines }},
+		{"relay RSS (MiB)", func(s soakSample) float64 { return s.Relay.RSSMiB }},
+		{"relay descriptors", func(s soakSample) float64 { return float64(s.Relay.FDs) }},
 		{"relayed connections", func(s soakSample) float64 { return s.Active }},
 	}
 	const pw, ph, left, top, bottom = 380, 240, 60, 40, 200
-	w, h := 2*pw, 30+2*ph
+	w, h := 2*pw, 30+3*ph
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif">`+"\n", w, h, w, h)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", w, h)
-	fmt.Fprintf(&b, `<text x="10" y="20" font-size="15" font-weight="bold">Soak: %d idle + short connections, server samples every %.0f s</text>`+"\n", r.Idle, r.Every)
+	fmt.Fprintf(&b, `<text x="10" y="20" font-size="15" font-weight="bold">Soak over %s: %d idle + short connections, samples every %.0f s</text>`+"\n", esc(r.Path), r.Idle, r.Every)
 	maxT := 1.0
 	for _, s := range r.Samples {
 		maxT = math.Max(maxT, s.Seconds)
@@ -247,7 +284,7 @@ func soakSVG(r soakResult) string {
 		for _, s := range r.Samples {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(s.Seconds), y(p.v(s))))
 		}
-		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"/>`+"\n", pathColors[pStrait], strings.Join(pts, " "))
+		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"/>`+"\n", color(r.Path, 0), strings.Join(pts, " "))
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
