@@ -193,14 +193,20 @@ func plural(n int) string {
 }
 
 // cpuPIDs are the processes whose CPU time a path's tests with recordCPU
-// measure: the Strait server or HAProxy, which relay connections (none for the
-// paths without a proxy; the kernel path has no proxy process either, but the
-// Strait server is measured there too, to show that it does no work per
-// connection or byte); on figure 8's paths across hosts, both agents, which
-// carry the backbone (wireguard-go runs in them).
+// measure: the Strait server and its relay process (which relays the
+// connections since issue 18), or HAProxy (none for the paths without a
+// proxy; the kernel path has no proxy process either, but the Strait server is
+// measured there too, to show that it does no work per connection or byte);
+// on figure 8's paths across hosts, both agents, which carry the backbone
+// (wireguard-go runs in them).
 func (d *driver) cpuPIDs(pathName string) []int {
 	switch pathName {
-	case pStrait, pRelay, pPPv2:
+	case pStrait:
+		return []int{d.srv.pid()}
+	case pRelay, pPPv2:
+		if relay := d.srv.relayPID(); relay != 0 {
+			return []int{d.srv.pid(), relay}
+		}
 		return []int{d.srv.pid()}
 	case pHAProxy:
 		if d.hap != nil {

@@ -72,6 +72,11 @@ func (d *driver) freshProxy(p path) (int, error) {
 			return 0, err
 		}
 		pid = d.srv.pid()
+		// The relay process holds the relayed connections; it outlives the
+		// server's restart, so its heap is not fresh.
+		if relay := d.srv.relayPID(); p.Name == pRelay && relay != 0 {
+			pid = relay
+		}
 	case pHAProxy:
 		if err := d.hap.restart(); err != nil {
 			return 0, err

@@ -15,15 +15,14 @@ import (
 // restartMode is one way the server goes away: a planned restart (SIGTERM,
 // then started again) or a crash (kill -9, then started again).
 type restartMode struct {
-	name   string // in the metric names
-	signal syscall.Signal
 	label  string // the signal, in the metric names
+	signal syscall.Signal
 }
 
 // restartModes are figure 9's two ways of restarting.
 var restartModes = []restartMode{
-	{"planned restart", syscall.SIGTERM, "SIGTERM"},
-	{"kill -9 + restart", syscall.SIGKILL, "kill -9"},
+	{"SIGTERM", syscall.SIGTERM},
+	{"kill -9", syscall.SIGKILL},
 }
 
 // restartLead and restartTail are how long the client runs before the signal
@@ -107,16 +106,17 @@ func (d *driver) restartFigure() error {
 	r := d.res
 	for rep := range d.cfg.restartReps {
 		for _, m := range restartModes {
-			failed := r.define(metric{Figure: 9, Name: "new connections failed, " + m.name, Unit: "connections", Lower: true})
-			gap := r.define(metric{Figure: 9, Name: "longest gap without a new connection, " + m.name, Unit: "ms", Lower: true})
+			// Short names: each is a panel's title in fig9.svg.
+			failed := r.define(metric{Figure: 9, Name: "new connections failed, " + m.label + " + start", Unit: "connections", Lower: true})
+			gap := r.define(metric{Figure: 9, Name: "longest gap without new connections, " + m.label, Unit: "ms", Lower: true})
 			healthy := r.define(metric{Figure: 9, Name: m.label + " → new server's /healthz 200", Unit: "s", Lower: true})
-			held := r.define(metric{Figure: 9, Name: fmt.Sprintf("established connections echoing after a %s (of %d)", m.name, d.cfg.restartHeld), Unit: "connections"})
+			held := r.define(metric{Figure: 9, Name: fmt.Sprintf("held connections echoing after %s (of %d)", m.label, d.cfg.restartHeld), Unit: "connections"})
 			for i := range cases {
 				c := cases[(i+rep)%len(cases)]
-				d.logf("figure 9: %s, %s, repetition %d", m.name, c.Name, rep)
+				d.logf("figure 9: %s + start, %s, repetition %d", m.label, c.Name, rep)
 				raw, err := d.restartOnce(m, c, sets)
 				if err != nil {
-					return fmt.Errorf("%s over %s: %w", m.name, c.Name, err)
+					return fmt.Errorf("%s + start over %s: %w", m.label, c.Name, err)
 				}
 				r.add(failed, c.Name, rep, float64(raw.Client.Failed), raw)
 				r.add(gap, c.Name, rep, raw.Client.MaxGapMs, raw)
@@ -135,7 +135,7 @@ func (d *driver) restartFigure() error {
 // restartOnce restarts the server once, as m says, with a client on path c,
 // and checks the held connections afterwards.
 func (d *driver) restartOnce(m restartMode, c path, sets []establishedSet) (restartRaw, error) {
-	raw := restartRaw{Mode: m.name, Established: map[string]echoesResult{}}
+	raw := restartRaw{Mode: m.label + " + start", Established: map[string]echoesResult{}}
 	if err := d.waitPath(c); err != nil {
 		return raw, err
 	}

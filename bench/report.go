@@ -136,7 +136,7 @@ var pathDescriptions = map[string]string{
 	pDirect:   "provider instance A → instance B in another subnet of the same VPC, no proxy",
 	pStrait: "consumer instance → interface endpoint → NLB → instance B, PROXY v2 off, translated in the kernel " +
 		"(nftables DNAT/SNAT through the transit namespace; no proxy process: its proxy CPU, RSS and descriptor rows are the Strait server's, which does no work per connection)",
-	pRelay:   "the same on a target group with strait.relay.enabled=true: the Strait server's user-space relay accepts and dials",
+	pRelay:   "the same on a target group with strait.relay.enabled=true: the user-space relay accepts and dials, in the relay process the Strait server starts (`strait relay`)",
 	pPPv2:    "the same through the relay with PROXY v2 on (the server strips the header)",
 	pHAProxy: "instance A → HAProxy (mode tcp, splice) in the provider VPC namespace → instance B",
 	pOneHost: "provider instance A → A2 in another subnet of the same VPC on the same host (h1), no proxy: for scale",
