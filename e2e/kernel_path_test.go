@@ -361,16 +361,32 @@ func flowsSurviveServerCrash(t *testing.T, forwarding string) {
 	name := *out.VpcEndpoints[0].DnsEntries[0].DnsName
 	// A new connection by the endpoint's name: the consumer VPC's resolver
 	// answers too.
-	askNew := func(when string) {
-		t.Helper()
+	probe := func(when string) error {
 		if got, _, code := testenv.Exec(t, client, "getent", "hosts", name); code != 0 || !strings.HasPrefix(got, l.endpointIP+" ") {
-			t.Fatalf("resolving %s %s: exit %d, %q", name, when, code, got)
+			return fmt.Errorf("resolving %s %s: exit %d, %q", name, when, code, got)
 		}
 		if got, err := ask(t, client, l.addr(), "new "+when); err != nil || got != "db new "+when {
-			t.Fatalf("a new connection %s: %q, %v", when, got, err)
+			return fmt.Errorf("a new connection %s: %q, %v", when, got, err)
+		}
+		return nil
+	}
+	askNew := func(when string) {
+		t.Helper()
+		if err := probe(when); err != nil {
+			t.Fatal(err)
 		}
 	}
 	echoAll("before")
+	relay := relayPID(t, dir)
+	if relay == 0 {
+		t.Fatal("no relay process")
+	}
+	sameRelay := func(when string) {
+		t.Helper()
+		if p := relayPID(t, dir); p != relay {
+			t.Fatalf("%s: relay process %d, want %d adopted", when, p, relay)
+		}
+	}
 
 	check(t, syscall.Kill(env.Proc.PID(), syscall.SIGKILL))
 	testenv.Eventually(t, time.Minute, "the killed server gone", func() error {
@@ -390,26 +406,23 @@ func flowsSurviveServerCrash(t *testing.T, forwarding string) {
 	env = start()
 	echoAll("after the second restart")
 	askNew("after the second restart")
+	sameRelay("after the second restart")
 	if forwarding == "relay" {
-		relayDies(t, env, l, client)
+		relayDies(t, env, relay, probe)
 	}
 }
 
-// relayDies kills the relay process: the server starts another, which opens
-// the endpoint's listener again and carries new connections.
-func relayDies(t *testing.T, env *testenv.Env, l *link, client string) {
+// relayDies kills the relay process (pid): the server starts another, which
+// opens the endpoint's listener and the resolvers again and carries new
+// connections (probe).
+func relayDies(t *testing.T, env *testenv.Env, pid int, probe func(string) error) {
 	t.Helper()
-	pid := relayPID(t, env.DataDir)
 	check(t, syscall.Kill(pid, syscall.SIGKILL))
-	testenv.Eventually(t, 2*time.Minute, "a new relay process carrying new connections", func() error {
+	testenv.Eventually(t, 2*time.Minute, "a new relay process resolving and carrying new connections", func() error {
 		if p := relayPID(t, env.DataDir); p == pid || p == 0 {
 			return fmt.Errorf("relay process %d", p)
 		}
-		got, err := ask(t, client, l.addr(), "new relay")
-		if err == nil && got != "db new relay" {
-			err = fmt.Errorf("answer %q", got)
-		}
-		return err
+		return probe("after the relay process was replaced")
 	})
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,20 +17,16 @@ func relayCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "relay",
 		Short: "Run the user-space relay of a server's data plane (the server starts it)",
-		Long: `Run the relay process of the server (or agent) with --data-dir: the listeners of the endpoints and
-load balancer nodes the kernel path does not carry (PROXY v2 target groups, strait.relay.enabled,
---forwarding relay), their relayed connections and the target groups' health checks. 'strait server'
-starts it once and finds it again when it restarts, so that a restart, an upgrade or a crash of the
-server does not end the relayed connections; it answers the server on relay.sock in the data
-directory and logs to relay.log there. 'strait down' stops it; SIGTERM stops it too (its
-connections end).`,
+		Long: `Run the relay process of the server with --data-dir: the listeners of the endpoints and load
+balancer nodes the kernel path does not carry (PROXY v2 target groups, strait.relay.enabled,
+--forwarding relay), their relayed connections, the target groups' health checks and the VPC
+resolvers. 'strait server' starts it once and finds it again when it restarts, so that a restart, an
+upgrade or a crash of the server does not end the relayed connections; it answers the server on
+relay.sock in the data directory and logs to relay.log there. 'strait down' stops it; SIGTERM
+stops it too (its connections end), and the running server then starts another.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			level := slog.LevelInfo
-			if verbose {
-				level = slog.LevelDebug
-			}
-			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: fatalLevelName}))
+			log := newLogger(verbose)
 			// A session of its own (the server starts it so): SIGHUP of a
 			// terminal does not reach it; SIGTERM and SIGINT stop it.
 			signal.Ignore(syscall.SIGHUP)
@@ -40,7 +35,7 @@ connections end).`,
 			return relay.Serve(ctx, relay.ServeConfig{DataDir: dataDir, Version: version(), Logger: log})
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "data directory of the server (or agent) whose relay this is")
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "data directory of the server whose relay this is")
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "log at debug level")
 	return cmd
 }

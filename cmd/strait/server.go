@@ -44,11 +44,7 @@ prints a one-time join token for 'strait agent' on the new host, which then talk
 listener over mutual TLS only.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
-			level := slog.LevelInfo
-			if verbose {
-				level = slog.LevelDebug
-			}
-			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: fatalLevelName}))
+			cfg.Logger = newLogger(verbose)
 			if etcd != "" {
 				cfg.EtcdEndpoints = strings.Split(etcd, ",")
 			}
@@ -93,6 +89,15 @@ listener over mutual TLS only.`,
 	f.StringVar(&cfg.Backbone, "backbone", "auto", "how the backbone to other hosts is carried: auto (WireGuard) or plain (unencrypted, for trusted networks only; every host must run plain)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
 	return cmd
+}
+
+// newLogger logs text to stderr, debug messages too when verbose.
+func newLogger(verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: fatalLevelName}))
 }
 
 // fatalLevelName names the level of messages that precede the process's exit

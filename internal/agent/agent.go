@@ -22,7 +22,7 @@ import (
 type Agent struct {
 	host  *netns.Host
 	fw    Firewall
-	proxy Relay
+	relay Relay
 	log   *slog.Logger
 
 	forwarding Forwarding
@@ -37,7 +37,8 @@ type Agent struct {
 	vpcFW     map[string]appliedFirewall[map[netip.Addr]firewall.Rules] // VPC → firewall applied
 	instFW    map[string]appliedFirewall[firewall.Rules]                // instance → firewall applied
 	resolvers map[string]map[string][]netip.Addr                        // VPC → the names last given to its resolver
-	proxyCfg  *dataplane.Config                                         // the routing last given to the proxy
+	relayCfg  *dataplane.Config                                         // the routing last given to the relay
+	relayGen  string                                                    // the relay's Generation at the last Apply
 	ph        *phases                                                   // the running Apply's step timings
 	links     map[string]netip.Addr                                     // VPC → transit address linked
 	routes    map[netip.Addr]netip.Addr                                 // transit routes applied
@@ -67,13 +68,13 @@ type listenKey struct {
 }
 
 // New returns an agent that realizes states on host, with fw loading the
-// security groups' rules and proxy carrying the traffic. It adopts the
+// security groups' rules and relay carrying the traffic. It adopts the
 // namespaces a previous run left, and the listeners the relay still has
 // (Relay.Listening): the first Apply keeps those still wanted and removes the
 // rest.
-func New(host *netns.Host, fw Firewall, proxy Relay, log *slog.Logger, opts ...Option) (*Agent, error) {
+func New(host *netns.Host, fw Firewall, relay Relay, log *slog.Logger, opts ...Option) (*Agent, error) {
 	a := &Agent{
-		host: host, fw: fw, proxy: proxy, log: log,
+		host: host, fw: fw, relay: relay, log: log,
 		vpcs: map[string]netns.VPC{}, instances: map[string]netns.Instance{}, addrs: map[string]map[netip.Addr]netns.ENI{},
 		vpcFW: map[string]appliedFirewall[map[netip.Addr]firewall.Rules]{}, instFW: map[string]appliedFirewall[firewall.Rules]{},
 		resolvers: map[string]map[string][]netip.Addr{},
@@ -97,8 +98,8 @@ func New(host *netns.Host, fw Firewall, proxy Relay, log *slog.Logger, opts ...O
 		a.instances[id] = netns.Instance{ID: id}
 		a.known[id] = true
 	}
-	proxy.OnHealthChange(a.refreshKernel)
-	proxy.OnCollect(a.collectTraffic)
+	relay.OnHealthChange(a.refreshKernel)
+	relay.OnCollect(a.collectTraffic)
 	return a, nil
 }
 
@@ -127,6 +128,11 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 	defer a.applyMu.Unlock()
 	a.ph = newPhases()
 	defer func() { a.log.Debug("agent apply", a.ph.attrs()...) }()
+	if g := a.relay.Generation(); g != a.relayGen {
+		// Another relay process: what the last one was given may be missing.
+		a.relayGen, a.relayCfg = g, nil
+		clear(a.resolvers)
+	}
 	var errs []error
 	ready := map[string]bool{}
 	known := map[string]bool{}
@@ -183,9 +189,9 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 	for _, lb := range st.LoadBalancers {
 		cfg.LoadBalancers = append(cfg.LoadBalancers, lb.LoadBalancer)
 	}
-	if a.proxyCfg == nil || !reflect.DeepEqual(*a.proxyCfg, cfg) {
-		a.proxy.Configure(cfg)
-		a.proxyCfg = &cfg
+	if a.relayCfg == nil || !reflect.DeepEqual(*a.relayCfg, cfg) {
+		a.relay.Configure(cfg)
+		a.relayCfg = &cfg
 	}
 	step("proxy")
 
@@ -304,7 +310,7 @@ func (a *Agent) removeUnknown(known map[string]bool) []error {
 	for id := range a.vpcs {
 		if !known[id] {
 			delete(a.resolvers, id)
-			a.proxy.ForgetVPC(id) // its listeners, resolver and sockets keep the namespace
+			a.relay.ForgetVPC(id) // its listeners, resolver and sockets keep the namespace
 			a.fw.Forget(id)
 			if err := a.host.RemoveVPC(id); err != nil {
 				errs = append(errs, fmt.Errorf("removing vpc %s: %w", id, err))
@@ -341,7 +347,7 @@ func (a *Agent) Close() {
 	clear(a.resolvers)
 	// The proxy's last health reports call refreshKernel, which takes applyMu.
 	a.applyMu.Unlock()
-	a.proxy.Close()
+	a.relay.Close()
 	a.host.CloseSpares()
 	if a.bb != nil {
 		if err := a.bb.Close(); err != nil {

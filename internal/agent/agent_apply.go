@@ -93,7 +93,7 @@ func (a *Agent) applyResolver(v VPC) error {
 		return nil
 	}
 	addr := netip.AddrPortFrom(v.CIDR.Masked().Addr().Next().Next(), 53)
-	if err := a.proxy.SetResolver(v.ID, addr, v.DNS); err != nil {
+	if err := a.relay.SetResolver(v.ID, addr, v.DNS); err != nil {
 		return err
 	}
 	a.resolvers[v.ID] = v.DNS

@@ -61,10 +61,10 @@ func wantListeners(st State) (want map[listenKey]dataplane.Entry, owner map[list
 func (a *Agent) applyListeners(want map[listenKey]dataplane.Entry, owner map[listenKey]string, addrOK map[string]bool) (failed map[string]bool, errs []error) {
 	failed = map[string]bool{}
 	open := map[listenKey]bool{}
-	for _, l := range a.proxy.Listening() {
+	for _, l := range a.relay.Listening() {
 		k := listenKey{l.VPC, l.Addr}
 		if w, ok := want[k]; !ok || w != l.Entry {
-			a.proxy.Unlisten(k.vpc, k.addr)
+			a.relay.Unlisten(k.vpc, k.addr)
 			continue
 		}
 		open[k] = true
@@ -86,7 +86,7 @@ func (a *Agent) applyListeners(want map[listenKey]dataplane.Entry, owner map[lis
 		for i, k := range keys {
 			addrs[i], entries[i] = k.addr, want[k]
 		}
-		lerrs, err := a.proxy.Listen(vpc, addrs, entries)
+		lerrs, err := a.relay.Listen(vpc, addrs, entries)
 		if err != nil {
 			errs = append(errs, err)
 			for _, k := range keys {

@@ -114,7 +114,7 @@ func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelP
 				ns(lb.VpcID).Exits = append(ns(lb.VpcID).Exits, translate.Exit{
 					Node:       netip.AddrPortFrom(lb.Transit[i], l.Port),
 					Source:     n.IP,
-					Targets:    a.proxy.Eligible(lb.ARN, n.AZ, l.Port),
+					Targets:    a.relay.Eligible(lb.ARN, n.AZ, l.Port),
 					Registered: registered,
 					Idle:       l.Idle(),
 				})
@@ -143,7 +143,7 @@ func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelP
 			// consumer's half of the flow.
 			continue
 		}
-		node, ok := a.proxy.Node(lb.ARN, e.AZ)
+		node, ok := a.relay.Node(lb.ARN, e.AZ)
 		i := slices.IndexFunc(lb.Nodes, func(n dataplane.Node) bool { return n == node })
 		if !ok || i < 0 {
 			continue

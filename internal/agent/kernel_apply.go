@@ -167,6 +167,6 @@ func (a *Agent) kernelTraffic() {
 		}
 	}
 	for id, s := range per {
-		a.proxy.SetTranslated(id, svc[id], s)
+		a.relay.SetTranslated(id, svc[id], s)
 	}
 }

@@ -45,6 +45,7 @@ func (routingOnly) Listen(string, []netip.AddrPort, []dataplane.Entry) ([]error,
 }
 func (routingOnly) Unlisten(string, netip.AddrPort) {}
 func (routingOnly) ForgetVPC(string)                {}
+func (routingOnly) Generation() string              { return "" }
 func (routingOnly) SetResolver(string, netip.AddrPort, map[string][]netip.Addr) error {
 	panic("planKernel starts no resolver")
 }
@@ -59,7 +60,7 @@ func plan(t *testing.T, st State, f Forwarding) (kernelPlan, map[listenKey]datap
 		cfg.LoadBalancers = append(cfg.LoadBalancers, lb.LoadBalancer)
 	}
 	proxy.Configure(cfg)
-	a := &Agent{proxy: routingOnly{proxy}, forwarding: f, log: slog.New(slog.DiscardHandler)}
+	a := &Agent{relay: routingOnly{proxy}, forwarding: f, log: slog.New(slog.DiscardHandler)}
 	want, _ := wantListeners(st)
 	return a.planKernel(st, want), want
 }

@@ -42,6 +42,11 @@ type Relay interface {
 	// opened inside its namespace the first time) and makes records its
 	// names.
 	SetResolver(vpc string, addr netip.AddrPort, records map[string][]netip.Addr) error
+	// Generation names the relay process (relay.Client) that carries the
+	// relay now; it changes when another replaced one that died, and the
+	// agent then gives the new one its resolvers and routing again (the
+	// client gives it its listeners). Constant for relay.Local.
+	Generation() string
 	// Close ends what this process holds of the relay: with relay.Local
 	// every listener, connection and resolver, with relay.Client only the
 	// link to the relay process, which carries on.

@@ -10,7 +10,7 @@ func (a *Agent) Traffic() map[string]dataplane.Stats {
 	a.kernelTraffic()
 	out := make(map[string]dataplane.Stats, len(a.endpoints))
 	for id := range a.endpoints {
-		out[id] = a.proxy.EndpointStats(id)
+		out[id] = a.relay.EndpointStats(id)
 	}
 	return out
 }
@@ -39,12 +39,12 @@ func (a *Agent) forgetCounters(st State) {
 	}
 	for id := range a.endpoints {
 		if !endpoints[id] {
-			a.proxy.ForgetEndpoint(id)
+			a.relay.ForgetEndpoint(id)
 		}
 	}
 	for id := range a.services {
 		if !services[id] {
-			a.proxy.ForgetService(id)
+			a.relay.ForgetService(id)
 		}
 	}
 	a.endpoints, a.services = endpoints, services

@@ -101,20 +101,12 @@ func (r *refusals) log(log *slog.Logger, client netip.AddrPort, e Entry) {
 // VPC reach the resolver as they reach endpoints, and must not spend the
 // descriptors the store needs either.
 func (p *Proxy) LimitListener(ln net.Listener) net.Listener {
-	return LimitListener(ln, p.opts.Descriptors, func(client netip.AddrPort) { p.refused.add(p.log, client, Entry{}) })
-}
-
-// LimitListener returns ln with each accepted connection taking a descriptor
-// from d (given back when it is closed; nil: no limit) and reset at once,
-// after a call of refused, when d has none left.
-func LimitListener(ln net.Listener, d Descriptors, refused func(client netip.AddrPort)) net.Listener {
-	return &limitListener{Listener: ln, d: d, refused: refused}
+	return &limitListener{Listener: ln, p: p}
 }
 
 type limitListener struct {
 	net.Listener
-	d       Descriptors
-	refused func(netip.AddrPort)
+	p *Proxy
 }
 
 // Accept returns the next connection the share covers.
@@ -124,14 +116,11 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.d == nil {
-			return c, nil
-		}
-		if l.d.Take(1) {
-			return &limitConn{Conn: c, d: l.d}, nil
+		if l.p.takeFDs(1) {
+			return &limitConn{Conn: c, p: l.p}, nil
 		}
 		client, _ := netip.ParseAddrPort(c.RemoteAddr().String())
-		l.refused(client)
+		l.p.refused.add(l.p.log, client, Entry{})
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.SetLinger(0)
 		}
@@ -142,12 +131,12 @@ func (l *limitListener) Accept() (net.Conn, error) {
 // limitConn gives its descriptor back once closed.
 type limitConn struct {
 	net.Conn
-	d    Descriptors
+	p    *Proxy
 	once sync.Once
 }
 
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { c.d.Give(1) })
+	c.once.Do(func() { c.p.giveFDs(1) })
 	return err
 }

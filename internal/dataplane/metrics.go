@@ -248,3 +248,16 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descUnhealthyHosts, gauge, float64(unhealthy), g.arn)
 	}
 }
+
+// RelayedStats returns every counted endpoint's relayed traffic, without what
+// SetTranslated added: what a new client of a relay process that outlived the
+// old one must not count again.
+func (p *Proxy) RelayedStats() map[string]Stats {
+	p.stats.mu.RLock()
+	defer p.stats.mu.RUnlock()
+	out := make(map[string]Stats, len(p.stats.endpoints))
+	for id, c := range p.stats.endpoints {
+		out[id] = c.stats()
+	}
+	return out
+}

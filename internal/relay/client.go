@@ -28,20 +28,23 @@ type ProcessConfig struct {
 	Logger *slog.Logger
 }
 
-// callTimeout bounds each call to the relay process; healthWait is how long
-// a Health call waits for a change (less than callTimeout).
+// callTimeout bounds each call that changes the relay process; queryTimeout
+// each that only asks (answered from the client's last answers when it
+// fails); healthWait is how long a Health call waits for a change.
 const (
-	callTimeout = 30 * time.Second
-	healthWait  = 20 * time.Second
+	callTimeout  = 30 * time.Second
+	queryTimeout = 10 * time.Second
+	healthWait   = 20 * time.Second
 )
 
 var errRelayDown = errors.New("relay: the relay process does not answer")
 
 // Client drives a relay process (agent.Relay). It keeps what it gave the
-// relay — the routing, the listeners and the resolvers — and gives it again to a relay
-// process that replaces one that died; it keeps the last answers the kernel
-// path needs (Eligible, Node) and the traffic counters, which it answers
-// while no relay process does.
+// relay — the routing, the listeners and the resolvers — and gives it again
+// to a relay process that replaces one that died, before any other call
+// reaches the new one; it keeps the last answers the kernel path needs
+// (Eligible, Node) and the traffic counters, which it answers while no relay
+// process does.
 type Client struct {
 	cfg    ProcessConfig
 	log    *slog.Logger
@@ -52,6 +55,10 @@ type Client struct {
 	health    atomic.Pointer[func()]
 	onCollect atomic.Pointer[func()]
 
+	// opMu serializes the calls that change the relay process, and a replay
+	// to a new one with them. Taken before mu, never held by mu's holders.
+	opMu sync.Mutex
+
 	mu        sync.Mutex
 	rc        *rpc.Client // nil while no relay process answers
 	hello     Hello
@@ -61,75 +68,100 @@ type Client struct {
 	eligible  map[NodeArgs][]netip.AddrPort // Eligible's last answers
 	nodes     map[NodeArgs]NodeReply        // Node's last answers
 	stats     map[string]dataplane.Stats    // EndpointStats' last answers
+	// base is the relayed traffic the relay process had counted when this
+	// client attached: an earlier server reported it.
+	base map[string]dataplane.Stats
 }
 
 var _ agent.Relay = (*Client)(nil)
 
 // Attach connects to the relay process of cfg.DataDir, starting one with
-// cfg.Command when none answers, and adopts its listeners. Close lets go of
-// it; the relay process carries on.
+// cfg.Command when none answers (or the one that does speaks another
+// Protocol, or hangs), and adopts its listeners. Close lets go of it; the
+// relay process carries on.
 func Attach(ctx context.Context, cfg ProcessConfig) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	rc, hello, err := dial(cfg.DataDir)
+	rc, hello, started, err := connect(ctx, cfg.DataDir, cfg.Command, cfg.Logger)
 	if err != nil {
-		rc, hello, err = spawn(ctx, cfg.DataDir, cfg.Command)
-		if err != nil {
-			return nil, err
-		}
+		return nil, err
+	}
+	if started {
 		cfg.Logger.Info("relay process started", "pid", hello.PID)
 	} else {
-		cfg.Logger.Info("relay process adopted: its listeners and connections carry on", "pid", hello.PID, "version", hello.Version)
+		cfg.Logger.Info("relay process adopted: its listeners, resolvers and connections carry on", "pid", hello.PID, "version", hello.Version)
 	}
 	var ls []agent.Listening
-	if err := callWithin(rc, "Listening", false, &ls, callTimeout); err != nil {
+	base := map[string]dataplane.Stats{}
+	err = callWithin(rc, "Listening", false, &ls, callTimeout)
+	if err == nil {
+		err = callWithin(rc, "RelayedStats", false, &base, callTimeout)
+	}
+	if err != nil {
 		rc.Close()
-		return nil, fmt.Errorf("relay: listing its listeners: %w", err)
+		return nil, fmt.Errorf("relay: adopting its listeners and counters: %w", err)
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), rc: rc, hello: hello,
-		listening: map[listenKey]dataplane.Entry{}, resolvers: map[string]ResolverArgs{}, eligible: map[NodeArgs][]netip.AddrPort{},
-		nodes: map[NodeArgs]NodeReply{}, stats: map[string]dataplane.Stats{}}
-	for _, l := range ls {
-		c.listening[listenKey{l.VPC, l.Addr}] = l.Entry
-	}
+		listening: map[listenKey]dataplane.Entry{}, resolvers: map[string]ResolverArgs{},
+		eligible: map[NodeArgs][]netip.AddrPort{}, nodes: map[NodeArgs]NodeReply{},
+		stats: map[string]dataplane.Stats{}, base: base}
+	c.setListening(ls)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	go c.watch()
 	return c, nil
 }
 
-// PID is the relay process's.
-func (c *Client) PID() int {
+// setListening makes ls the listeners the client knows. The caller does not
+// hold c.mu.
+func (c *Client) setListening(ls []agent.Listening) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.hello.PID
+	clear(c.listening)
+	for _, l := range ls {
+		c.listening[listenKey{l.VPC, l.Addr}] = l.Entry
+	}
 }
 
-// call calls method on the relay process.
-func (c *Client) call(method string, args, reply any) error {
+// call calls method on the relay process, waiting up to d.
+func (c *Client) call(method string, args, reply any, d time.Duration) error {
 	c.mu.Lock()
 	rc := c.rc
 	c.mu.Unlock()
 	if rc == nil {
 		return errRelayDown
 	}
-	return callWithin(rc, method, args, reply, callTimeout)
+	return callWithin(rc, method, args, reply, d)
+}
+
+// Generation implements agent.Relay: the relay process's ID, new when another
+// process replaced it.
+func (c *Client) Generation() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hello.ID
 }
 
 // Configure implements agent.Relay.
 func (c *Client) Configure(cfg dataplane.Config) {
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
 	c.mu.Lock()
 	c.routing = &cfg
+	clear(c.eligible) // answers of the routing before
+	clear(c.nodes)
 	c.mu.Unlock()
-	if err := c.call("Configure", &cfg, new(bool)); err != nil {
+	if err := c.call("Configure", &cfg, new(bool), callTimeout); err != nil {
 		c.log.Warn("relay: configuring", "err", err)
 	}
 }
 
 // Listen implements agent.Relay.
 func (c *Client) Listen(vpc string, addrs []netip.AddrPort, entries []dataplane.Entry) ([]error, error) {
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
 	var r ListenReply
-	if err := c.call("Listen", &ListenArgs{VPC: vpc, Addrs: addrs, Entries: entries}, &r); err != nil {
+	if err := c.call("Listen", &ListenArgs{VPC: vpc, Addrs: addrs, Entries: entries}, &r, callTimeout); err != nil {
 		return nil, fmt.Errorf("listening in %s: %w", vpc, err)
 	}
 	if len(r.Errs) != len(addrs) {
@@ -148,18 +180,24 @@ func (c *Client) Listen(vpc string, addrs []netip.AddrPort, entries []dataplane.
 	return errs, nil
 }
 
-// Unlisten implements agent.Relay.
+// Unlisten implements agent.Relay. A listener the relay process did not
+// close (it did not answer) is still in its Listening, and is closed again
+// at the agent's next pass.
 func (c *Client) Unlisten(vpc string, addr netip.AddrPort) {
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
 	c.mu.Lock()
 	delete(c.listening, listenKey{vpc, addr})
 	c.mu.Unlock()
-	if err := c.call("Unlisten", &AddrArgs{VPC: vpc, Addr: addr}, new(bool)); err != nil {
+	if err := c.call("Unlisten", &AddrArgs{VPC: vpc, Addr: addr}, new(bool), callTimeout); err != nil {
 		c.log.Warn("relay: closing a listener", "vpc", vpc, "addr", addr, "err", err)
 	}
 }
 
 // ForgetVPC implements agent.Relay.
 func (c *Client) ForgetVPC(vpc string) {
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
 	c.mu.Lock()
 	for k := range c.listening {
 		if k.vpc == vpc {
@@ -168,13 +206,33 @@ func (c *Client) ForgetVPC(vpc string) {
 	}
 	delete(c.resolvers, vpc)
 	c.mu.Unlock()
-	if err := c.call("ForgetVPC", &vpc, new(bool)); err != nil {
+	if err := c.call("ForgetVPC", &vpc, new(bool), callTimeout); err != nil {
 		c.log.Warn("relay: forgetting a VPC", "vpc", vpc, "err", err)
 	}
 }
 
-// Listening implements agent.Relay.
+// SetResolver implements agent.Relay.
+func (c *Client) SetResolver(vpc string, addr netip.AddrPort, records map[string][]netip.Addr) error {
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	a := ResolverArgs{VPC: vpc, Addr: addr, Records: records}
+	if err := c.call("SetResolver", &a, new(bool), callTimeout); err != nil {
+		return fmt.Errorf("the resolver of %s: %w", vpc, err)
+	}
+	c.mu.Lock()
+	c.resolvers[vpc] = a
+	c.mu.Unlock()
+	return nil
+}
+
+// Listening implements agent.Relay: the relay process's listeners (which the
+// client then knows), or while it does not answer the ones the client knows.
 func (c *Client) Listening() []agent.Listening {
+	var ls []agent.Listening
+	if err := c.call("Listening", false, &ls, queryTimeout); err == nil {
+		c.setListening(ls)
+		return ls
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]agent.Listening, 0, len(c.listening))
@@ -189,7 +247,7 @@ func (c *Client) Listening() []agent.Listening {
 func (c *Client) Eligible(lb, nodeAZ string, port uint16) []netip.AddrPort {
 	a := NodeArgs{LB: lb, AZ: nodeAZ, Port: port}
 	var r []netip.AddrPort
-	err := c.call("Eligible", &a, &r)
+	err := c.call("Eligible", &a, &r, queryTimeout)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
@@ -204,7 +262,7 @@ func (c *Client) Eligible(lb, nodeAZ string, port uint16) []netip.AddrPort {
 func (c *Client) Node(lb, az string) (dataplane.Node, bool) {
 	a := NodeArgs{LB: lb, AZ: az}
 	var r NodeReply
-	err := c.call("Node", &a, &r)
+	err := c.call("Node", &a, &r, queryTimeout)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
@@ -223,23 +281,29 @@ func (c *Client) OnHealthChange(fn func()) { c.health.Store(&fn) }
 // scraped (Collector).
 func (c *Client) OnCollect(fn func()) { c.onCollect.Store(&fn) }
 
-// EndpointStats implements agent.Relay; while no relay process answers, its
-// last answer.
+// EndpointStats implements agent.Relay: the endpoint's traffic less what the
+// relay process had relayed when the client attached (an earlier server
+// counted that); while no relay process answers, the last answer.
 func (c *Client) EndpointStats(id string) dataplane.Stats {
 	var r dataplane.Stats
-	err := c.call("EndpointStats", &id, &r)
+	err := c.call("EndpointStats", &id, &r, queryTimeout)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
 		return c.stats[id]
 	}
+	b := c.base[id]
+	r.NewConnections -= min(b.NewConnections, r.NewConnections)
+	r.BytesIn -= min(b.BytesIn, r.BytesIn)
+	r.BytesOut -= min(b.BytesOut, r.BytesOut)
+	r.Rejected -= min(b.Rejected, r.Rejected)
 	c.stats[id] = r
 	return r
 }
 
 // SetTranslated implements agent.Relay.
 func (c *Client) SetTranslated(id, serviceID string, s dataplane.Stats) {
-	if err := c.call("SetTranslated", &TranslatedArgs{ID: id, ServiceID: serviceID, Stats: s}, new(bool)); err != nil {
+	if err := c.call("SetTranslated", &TranslatedArgs{ID: id, ServiceID: serviceID, Stats: s}, new(bool), queryTimeout); err != nil {
 		c.log.Debug("relay: kernel path counters", "err", err)
 	}
 }
@@ -248,33 +312,22 @@ func (c *Client) SetTranslated(id, serviceID string, s dataplane.Stats) {
 func (c *Client) ForgetEndpoint(id string) {
 	c.mu.Lock()
 	delete(c.stats, id)
+	delete(c.base, id)
 	c.mu.Unlock()
-	if err := c.call("ForgetEndpoint", &id, new(bool)); err != nil {
+	if err := c.call("ForgetEndpoint", &id, new(bool), queryTimeout); err != nil {
 		c.log.Debug("relay: forgetting an endpoint's counters", "err", err)
 	}
 }
 
 // ForgetService implements agent.Relay.
 func (c *Client) ForgetService(id string) {
-	if err := c.call("ForgetService", &id, new(bool)); err != nil {
+	if err := c.call("ForgetService", &id, new(bool), queryTimeout); err != nil {
 		c.log.Debug("relay: forgetting a service's counters", "err", err)
 	}
 }
 
-// SetResolver implements agent.Relay.
-func (c *Client) SetResolver(vpc string, addr netip.AddrPort, records map[string][]netip.Addr) error {
-	a := ResolverArgs{VPC: vpc, Addr: addr, Records: records}
-	if err := c.call("SetResolver", &a, new(bool)); err != nil {
-		return fmt.Errorf("the resolver of %s: %w", vpc, err)
-	}
-	c.mu.Lock()
-	c.resolvers[vpc] = a
-	c.mu.Unlock()
-	return nil
-}
-
-// Close lets go of the relay process, which carries on with its listeners
-// and connections.
+// Close lets go of the relay process, which carries on with its listeners,
+// resolvers and connections.
 func (c *Client) Close() {
 	c.cancel()
 	c.mu.Lock()

@@ -44,25 +44,49 @@ func NewLocal(proxy *dataplane.Proxy, host *netns.Host, log *slog.Logger) *Local
 		resolvers: map[string]*resolver{}}
 }
 
+// Generation implements agent.Relay: an in-process relay is never replaced.
+func (l *Local) Generation() string { return "local" }
+
 // Listen implements agent.Relay: one trip into the VPC's namespace opens
-// every listener, and the proxy serves each.
+// every listener, and the proxy serves each. A listener already open on an
+// address stays open with the same entry, and is opened again with another.
 func (l *Local) Listen(vpc string, addrs []netip.AddrPort, entries []dataplane.Entry) ([]error, error) {
-	lns, errs, err := l.host.ListenAll(vpc, addrs)
+	errs := make([]error, len(addrs))
+	var open []int // indexes of addrs to open
+	l.mu.Lock()
+	for i, a := range addrs {
+		k := listenKey{vpc, a}
+		if o := l.open[k]; o != nil {
+			if o.entry == entries[i] {
+				continue
+			}
+			o.ln.Close()
+			delete(l.open, k)
+		}
+		open = append(open, i)
+	}
+	l.mu.Unlock()
+	if len(open) == 0 {
+		return errs, nil
+	}
+	want := make([]netip.AddrPort, len(open))
+	for j, i := range open {
+		want[j] = addrs[i]
+	}
+	lns, lerrs, err := l.host.ListenAll(vpc, want)
 	if err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for i, ln := range lns {
-		if ln == nil {
+	for j, i := range open {
+		if lns[j] == nil {
+			errs[i] = lerrs[j]
 			continue
 		}
 		k := listenKey{vpc, addrs[i]}
-		if old := l.open[k]; old != nil {
-			old.ln.Close() // cannot happen: the address was in use
-		}
-		l.open[k] = &openListener{ln: ln, entry: entries[i]}
-		go l.serve(k, ln, entries[i])
+		l.open[k] = &openListener{ln: lns[j], entry: entries[i]}
+		go l.serve(k, lns[j], entries[i])
 	}
 	return errs, nil
 }

@@ -26,7 +26,7 @@ func (m collector) Collect(ch chan<- prometheus.Metric) {
 		(*h)()
 	}
 	var b []byte
-	if err := m.c.call("Metrics", false, &b); err != nil {
+	if err := m.c.call("Metrics", false, &b, queryTimeout); err != nil {
 		m.c.log.Debug("relay: metrics", "err", err)
 		return
 	}

@@ -78,43 +78,102 @@ func (h *healthSeen) get(id string) (model.TargetHealth, bool) {
 	return th, ok
 }
 
-// A relay process keeps its listeners, routing and target health when its
-// client goes: the next client adopts the listeners and learns every
-// target's health; the relay's metrics are scraped through the client.
-func TestRelayOutlivesItsClient(t *testing.T) {
-	testenv.RequireRoot(t)
-	dir := t.TempDir()
-	tag := netns.TagFor(dir)
-	testenv.RegisterDataplane(t, tag)
-	t.Cleanup(func() { netns.Down(tag) })
-	host, err := netns.NewHost(tag, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := netnstest.VPC("10.0.0.0/16", "10.0.1.0/24")
-	netnstest.EnsureVPC(t, host, v)
-	eni := netns.ENI{ID: "eni-1", SubnetID: v.Subnets[0].ID, AZ: v.Subnets[0].AZ, IP: netip.MustParseAddr("10.0.1.10")}
-	if err := host.SetAddresses(v.ID, []netns.ENI{eni}, v); err != nil {
-		t.Fatal(err)
-	}
-	relayProcess(t, dir)
+// fixture is a data directory whose namespaces (tag) hold a VPC with two
+// subnets: a load balancer node's address in each (nodes[0], nodes[1]) and
+// a target answering "db <client>" on 10.0.1.20:80.
+type fixture struct {
+	dir, tag string
+	host     *netns.Host
+	v        netns.VPC
+	nodes    []netns.ENI
+	cfg      dataplane.Config // the load balancer "lb" on port 80 to the target group "tg"
+}
 
-	var first healthSeen
-	a := attach(t, dir, first.record)
-	// A target nobody answers for: the checks report it, first as initial.
-	cfg := dataplane.Config{
-		LoadBalancers: []dataplane.LoadBalancer{{ARN: "lb", VpcID: v.ID, Nodes: []dataplane.Node{{AZ: eni.AZ, IP: eni.IP}},
-			Listeners: []dataplane.Listener{{Port: 80, TargetGroup: "tg"}}}},
-		TargetGroups: []dataplane.TargetGroup{{ARN: "tg", VpcID: v.ID,
-			Targets:     []dataplane.Target{{ID: "10.0.1.20", Addr: netip.MustParseAddrPort("10.0.1.20:80"), AZ: eni.AZ}},
-			HealthCheck: dataplane.HealthCheck{Enabled: true, Protocol: "TCP", Interval: time.Hour, Timeout: time.Second, HealthyThreshold: 2, UnhealthyThreshold: 2}}},
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	testenv.RequireRoot(t)
+	f := &fixture{dir: t.TempDir()}
+	f.tag = netns.TagFor(f.dir)
+	testenv.RegisterDataplane(t, f.tag)
+	t.Cleanup(func() { netns.Down(f.tag) })
+	var err error
+	if f.host, err = netns.NewHost(f.tag, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
 	}
-	a.Configure(cfg)
-	addr := netip.AddrPortFrom(eni.IP, 80)
-	entry := dataplane.Entry{AZ: eni.AZ, LoadBalancer: "lb", Port: 80}
-	errs, err := a.Listen(v.ID, []netip.AddrPort{addr}, []dataplane.Entry{entry})
-	if err != nil || errs[0] != nil {
+	f.v = netnstest.VPC("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24")
+	netnstest.EnsureVPC(t, f.host, f.v)
+	eni := func(i int, ip string) netns.ENI {
+		return netns.ENI{ID: fmt.Sprintf("eni-%d", i), SubnetID: f.v.Subnets[i%2].ID, AZ: f.v.Subnets[i%2].AZ, IP: netip.MustParseAddr(ip)}
+	}
+	f.nodes = []netns.ENI{eni(0, "10.0.1.10"), eni(1, "10.0.2.10")}
+	if err := f.host.SetAddresses(f.v.ID, append([]netns.ENI{eni(2, "10.0.1.20")}, f.nodes...), f.v); err != nil {
+		t.Fatal(err)
+	}
+	netnstest.Listen(t, f.host, f.v.ID, "10.0.1.20:80", "db")
+	f.cfg = dataplane.Config{
+		LoadBalancers: []dataplane.LoadBalancer{{ARN: "lb", VpcID: f.v.ID, ServiceID: "vpce-svc-1",
+			Nodes:     []dataplane.Node{{AZ: f.nodes[0].AZ, IP: f.nodes[0].IP}, {AZ: f.nodes[1].AZ, IP: f.nodes[1].IP}},
+			Listeners: []dataplane.Listener{{Port: 80, TargetGroup: "tg"}}}},
+		TargetGroups: []dataplane.TargetGroup{{ARN: "tg", VpcID: f.v.ID,
+			Targets:     []dataplane.Target{{ID: "10.0.1.20", Addr: netip.MustParseAddrPort("10.0.1.20:80"), AZ: f.nodes[0].AZ}},
+			HealthCheck: dataplane.HealthCheck{Enabled: true, Protocol: "TCP", Interval: time.Second, Timeout: time.Second, HealthyThreshold: 2, UnhealthyThreshold: 2}}},
+	}
+	return f
+}
+
+// entry is the listener entry of endpoint vpce-1 on node 0's address.
+func (f *fixture) entry() (netip.AddrPort, dataplane.Entry) {
+	return netip.AddrPortFrom(f.nodes[0].IP, 80), dataplane.Entry{EndpointID: "vpce-1", ServiceID: "vpce-svc-1", AZ: f.nodes[0].AZ, LoadBalancer: "lb", Port: 80}
+}
+
+// resolver is the VPC's resolver address.
+func (f *fixture) resolver() netip.AddrPort { return netip.MustParseAddrPort("10.0.0.2:53") }
+
+// ask connects through the relay's listener and checks the target's answer.
+func (f *fixture) ask(t *testing.T) {
+	t.Helper()
+	addr, _ := f.entry()
+	netnstest.MustAsk(t, f.host, f.v.ID, "", addr.String(), "db 10.0.1.10:*")
+}
+
+// listening reports whether a socket listens on addr in the VPC's namespace
+// (proto "t": TCP, "u": UDP).
+func (f *fixture) listening(t *testing.T, proto string, addr netip.AddrPort) bool {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", f.host.Namespace(f.v.ID), "ss", "-Hln"+proto).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ss: %v: %s", err, out)
+	}
+	return strings.Contains(string(out), addr.String())
+}
+
+// setUp gives c the fixture's routing, the endpoint's listener and the
+// resolver.
+func (f *fixture) setUp(t *testing.T, c *relay.Client) {
+	t.Helper()
+	c.Configure(f.cfg)
+	addr, e := f.entry()
+	if errs, err := c.Listen(f.v.ID, []netip.AddrPort{addr}, []dataplane.Entry{e}); err != nil || errs[0] != nil {
 		t.Fatalf("Listen: %v %v", errs, err)
+	}
+	if err := c.SetResolver(f.v.ID, f.resolver(), map[string][]netip.Addr{"db.example.test": {netip.MustParseAddr("10.0.1.20")}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A relay process keeps its listeners, resolvers, routing, counters and
+// target health when its client goes: the next client adopts the listeners,
+// learns every target's health, and counts only the traffic after it
+// attached; the relay's metrics are scraped through the client.
+func TestRelayOutlivesItsClient(t *testing.T) {
+	f := newFixture(t)
+	relayProcess(t, f.dir)
+	var first healthSeen
+	a := attach(t, f.dir, first.record)
+	f.setUp(t, a)
+	f.ask(t)
+	if s := a.EndpointStats("vpce-1"); s.NewConnections != 1 {
+		t.Fatalf("the first client's count: %+v", s)
 	}
 	testenv.Eventually(t, time.Minute, "the target's first health report", func() error {
 		if _, ok := first.get("10.0.1.20"); !ok {
@@ -125,24 +184,35 @@ func TestRelayOutlivesItsClient(t *testing.T) {
 	a.Close()
 
 	var second healthSeen
-	b := attach(t, dir, second.record)
-	if ls := b.Listening(); len(ls) != 1 || ls[0].Addr != addr || ls[0].Entry != entry || ls[0].VPC != v.ID {
+	b := attach(t, f.dir, second.record)
+	addr, e := f.entry()
+	if ls := b.Listening(); len(ls) != 1 || ls[0].Addr != addr || ls[0].Entry != e || ls[0].VPC != f.v.ID {
 		t.Fatalf("the second client's listeners: %+v", ls)
 	}
-	if !listening(t, tag, v.ID, addr) {
-		t.Fatal("the listener is gone with the first client")
+	if !f.listening(t, "t", addr) || !f.listening(t, "u", f.resolver()) {
+		t.Fatal("the listener or the resolver is gone with the first client")
 	}
-	if n, ok := b.Node("lb", eni.AZ); !ok || n.IP != eni.IP {
+	if n, ok := b.Node("lb", f.nodes[1].AZ); !ok || n.IP != f.nodes[1].IP {
 		t.Fatalf("the routing is gone with the first client: node %v %v", n, ok)
 	}
 	testenv.Eventually(t, time.Minute, "the target's health, told to the second client", func() error {
 		th, ok := second.get("10.0.1.20")
-		want, _ := first.get("10.0.1.20")
-		if !ok || th.State != want.State {
+		if !ok {
+			return errors.New("not told")
+		}
+		// Told at attach, or changed since: the relay's checks go on.
+		if want, _ := first.get("10.0.1.20"); th.State != want.State && th.State != "healthy" {
 			return fmt.Errorf("%+v, want %+v", th, want)
 		}
 		return nil
 	})
+	if s := b.EndpointStats("vpce-1"); s.NewConnections != 0 {
+		t.Fatalf("the second client counts the first one's connection again: %+v", s)
+	}
+	f.ask(t)
+	if s := b.EndpointStats("vpce-1"); s.NewConnections != 1 {
+		t.Fatalf("the second client's count: %+v", s)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(b.Collector())
 	names := gathered(t, reg)
@@ -151,62 +221,59 @@ func TestRelayOutlivesItsClient(t *testing.T) {
 			t.Errorf("metric %s not scraped through the client (got %v)", want, names)
 		}
 	}
-	b.Unlisten(v.ID, addr)
-	if listening(t, tag, v.ID, addr) {
+	// The same listener again is no error and changes nothing; another
+	// entry reopens it.
+	if errs, err := b.Listen(f.v.ID, []netip.AddrPort{addr}, []dataplane.Entry{e}); err != nil || errs[0] != nil {
+		t.Fatalf("the same listener again: %v %v", errs, err)
+	}
+	e2 := e
+	e2.EndpointID = "vpce-2"
+	if errs, err := b.Listen(f.v.ID, []netip.AddrPort{addr}, []dataplane.Entry{e2}); err != nil || errs[0] != nil {
+		t.Fatalf("the listener with another entry: %v %v", errs, err)
+	}
+	if ls := b.Listening(); len(ls) != 1 || ls[0].Entry != e2 {
+		t.Fatalf("after another entry: %+v", ls)
+	}
+	b.Unlisten(f.v.ID, addr)
+	if f.listening(t, "t", addr) {
 		t.Fatal("Unlisten left the listener open")
+	}
+	b.ForgetVPC(f.v.ID)
+	if f.listening(t, "u", f.resolver()) {
+		t.Fatal("ForgetVPC left the resolver running")
 	}
 }
 
 // A relay process that is replaced (it died, another started) gets the
-// routing and listeners its predecessor had from the client.
+// routing, listeners and resolvers its predecessor had from the client, and
+// the client's Generation changes.
 func TestClientReplaysToANewRelay(t *testing.T) {
-	testenv.RequireRoot(t)
-	dir := t.TempDir()
-	tag := netns.TagFor(dir)
-	testenv.RegisterDataplane(t, tag)
-	t.Cleanup(func() { netns.Down(tag) })
-	host, err := netns.NewHost(tag, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := netnstest.VPC("10.0.0.0/16", "10.0.1.0/24", "10.0.2.0/24")
-	netnstest.EnsureVPC(t, host, v)
-	enis := []netns.ENI{
-		{ID: "eni-1", SubnetID: v.Subnets[0].ID, AZ: v.Subnets[0].AZ, IP: netip.MustParseAddr("10.0.1.10")},
-		{ID: "eni-2", SubnetID: v.Subnets[1].ID, AZ: v.Subnets[1].AZ, IP: netip.MustParseAddr("10.0.2.10")},
-	}
-	if err := host.SetAddresses(v.ID, enis, v); err != nil {
-		t.Fatal(err)
-	}
-	wait := relayProcess(t, dir)
-	c := attach(t, dir, nil)
-	c.Configure(dataplane.Config{LoadBalancers: []dataplane.LoadBalancer{{ARN: "lb", VpcID: v.ID,
-		Nodes: []dataplane.Node{{AZ: enis[0].AZ, IP: enis[0].IP}, {AZ: enis[1].AZ, IP: enis[1].IP}}}}})
-	addr := netip.AddrPortFrom(enis[0].IP, 80)
-	if errs, err := c.Listen(v.ID, []netip.AddrPort{addr}, []dataplane.Entry{{AZ: enis[0].AZ, LoadBalancer: "lb", Port: 80}}); err != nil || errs[0] != nil {
-		t.Fatalf("Listen: %v %v", errs, err)
-	}
-	if _, err := relay.Stop(context.Background(), dir); err != nil {
+	f := newFixture(t)
+	wait := relayProcess(t, f.dir)
+	c := attach(t, f.dir, nil)
+	f.setUp(t, c)
+	gen := c.Generation()
+	if _, err := relay.Stop(context.Background(), f.dir); err != nil {
 		t.Fatal(err)
 	}
 	if err := wait(); err != nil {
 		t.Fatalf("the first relay: %v", err)
 	}
-	if listening(t, tag, v.ID, addr) {
-		t.Fatal("the stopped relay's listener is still open")
+	addr, _ := f.entry()
+	if f.listening(t, "t", addr) || f.listening(t, "u", f.resolver()) {
+		t.Fatal("the stopped relay's listener or resolver is still open")
 	}
-	relayProcess(t, dir)
-	// Node of the second zone was never asked of the first relay: only the
-	// new one's routing answers it.
-	testenv.Eventually(t, time.Minute, "the new relay routing and listening", func() error {
-		if n, ok := c.Node("lb", enis[1].AZ); !ok || n.IP != enis[1].IP {
-			return fmt.Errorf("node %v %v", n, ok)
+	relayProcess(t, f.dir)
+	testenv.Eventually(t, time.Minute, "the new relay routing, listening and resolving", func() error {
+		if c.Generation() == gen {
+			return errors.New("still the first relay's generation")
 		}
-		if !listening(t, tag, v.ID, addr) {
+		if !f.listening(t, "t", addr) || !f.listening(t, "u", f.resolver()) {
 			return errors.New("not listening")
 		}
 		return nil
 	})
+	f.ask(t)
 }
 
 // A second relay process for a data directory refuses to start.
@@ -226,16 +293,6 @@ func TestOneRelayPerDataDirectory(t *testing.T) {
 	if stopped, err := relay.Stop(context.Background(), dir); stopped || err != nil {
 		t.Fatalf("Stop again: %v %v", stopped, err)
 	}
-}
-
-// listening reports whether a socket listens on addr in the VPC's namespace.
-func listening(t *testing.T, tag, vpc string, addr netip.AddrPort) bool {
-	t.Helper()
-	out, err := exec.Command("ip", "netns", "exec", "strait-"+tag+"-"+vpc, "ss", "-Htln").CombinedOutput()
-	if err != nil {
-		t.Fatalf("ss: %v: %s", err, out)
-	}
-	return strings.Contains(string(out), addr.String())
 }
 
 func gathered(t *testing.T, g prometheus.Gatherer) map[string]bool {

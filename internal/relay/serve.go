@@ -10,7 +10,9 @@ import (
 	"net/rpc"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -87,17 +89,19 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 	defer local.Close()
 
 	sock := filepath.Join(cfg.DataDir, SocketName)
+	if len(sock) >= len(unix.RawSockaddrUnix{}.Path) {
+		return fmt.Errorf("the relay socket's path %s is longer than a Unix socket's %d bytes: use a shorter --data-dir", sock, len(unix.RawSockaddrUnix{}.Path)-1)
+	}
 	os.Remove(sock) // a dead relay's: the lock says no other relay runs
+	// Only root (the owner) may talk to the relay, from the socket's birth.
+	old := unix.Umask(0o077)
 	ln, err := net.Listen("unix", sock)
+	unix.Umask(old)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(sock)
-	if err := os.Chmod(sock, 0o600); err != nil {
-		ln.Close()
-		return err
-	}
-	svc := &service{ctx: ctx, hello: Hello{ID: rand.Text(), PID: os.Getpid(), Version: cfg.Version},
+	svc := &service{ctx: ctx, hello: Hello{ID: rand.Text(), PID: os.Getpid(), Version: cfg.Version, Protocol: Protocol},
 		local: local, health: health, gatherer: reg, shutdown: cancel}
 	srv := rpc.NewServer()
 	if err := srv.RegisterName("Relay", svc); err != nil {
@@ -149,17 +153,34 @@ func Serve(ctx context.Context, cfg ServeConfig) error {
 }
 
 // lockDir takes the data directory's relay lock, which the kernel drops with
-// the process.
+// the process, and writes the process's pid into it (holder, Stop).
 func lockDir(dir string) (unlock func(), err error) {
 	f, err := os.OpenFile(filepath.Join(dir, LockName), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
+	// A moment's retry: holder takes the lock shared for an instant to see
+	// whether a relay holds it.
+	for try := 0; ; try++ {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, err
+		}
+		if try == 50 {
+			f.Close()
 			return nil, fmt.Errorf("a relay already runs for data directory %s", dir)
 		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := f.Truncate(0); err == nil {
+		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	if err != nil {
+		f.Close()
 		return nil, err
 	}
 	return func() { f.Close() }, nil

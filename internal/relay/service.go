@@ -20,11 +20,17 @@ import (
 // maxHealthWait bounds how long a Health call waits for a change.
 const maxHealthWait = 30 * time.Second
 
+// Protocol is the version of the calls below: a server attaches only to a
+// relay process of its own protocol (it stops one of another, whose
+// connections end). Bump it with every change to the calls or their types.
+const Protocol = 1
+
 // Hello says which relay process answers: ID is new with every process.
 type Hello struct {
-	ID      string
-	PID     int
-	Version string
+	ID       string
+	PID      int
+	Version  string
+	Protocol int
 }
 
 // ListenArgs are Listen's arguments (agent.Relay.Listen).
@@ -130,6 +136,11 @@ func (s *service) SetResolver(a *ResolverArgs, _ *bool) error {
 
 func (s *service) ForgetVPC(vpc *string, _ *bool) error {
 	s.local.ForgetVPC(*vpc)
+	return nil
+}
+
+func (s *service) RelayedStats(_ bool, r *map[string]dataplane.Stats) error {
+	*r = s.local.RelayedStats()
 	return nil
 }
 

@@ -38,6 +38,12 @@ func startDataplane(ctx context.Context, cfg Config, reg prometheus.Registerer, 
 		Backbone: bb, Registerer: reg, Descriptors: fds, Logger: cfg.Logger}
 	if cfg.RelayCommand != nil {
 		dc.RelayProcess = &relay.ProcessConfig{DataDir: cfg.DataDir, Command: cfg.RelayCommand}
+	} else if stopped, err := relay.Stop(ctx, cfg.DataDir); err != nil {
+		return nil, err
+	} else if stopped {
+		// An earlier run's relay process holds the addresses this one's
+		// in-process relay and resolvers need.
+		cfg.Logger.Warn("stopped the relay process an earlier run left (its relayed connections ended): the relay runs in this process now")
 	}
 	return hostagent.NewDataplane(ctx, dc)
 }
