@@ -23,10 +23,11 @@ func downCommand() *cobra.Command {
 		Use:   "down",
 		Short: "Remove every namespace, interface, address and rule the server created on this host",
 		Long: `Remove everything the netns data plane of the server (or ` + "`strait agent`" + `) with --data-dir
-created on this host: its relay process (relayed connections end), instance namespaces (their processes are stopped first), VPC namespaces with their
-interfaces, addresses and nftables rules, an agent's backbone endpoint, and /etc/netns entries. The state in the data
-directory stays: a server started again rebuilds the data plane from it. With --all,
-remove what every Strait server on this host created. Stop the server first.`,
+created on this host: the server's relay process (its relayed connections end), instance namespaces (their
+processes are stopped first), VPC namespaces with their interfaces, addresses and nftables rules, an agent's
+backbone endpoint, and /etc/netns entries. The state in the data directory stays: a server started again
+rebuilds the data plane from it. With --all, remove what every Strait server on this host created, and stop
+every relay process. Stop the server first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tag := ""
@@ -37,7 +38,8 @@ remove what every Strait server on this host created. Stop the server first.`,
 				tag = netns.TagFor(dataDir)
 			}
 			// The relay process first: its listeners are in the namespaces.
-			if err := stopRelays(cmd, dataDir, all); err != nil {
+			stopped, err := stopRelays(cmd, dataDir, all)
+			if err != nil {
 				return err
 			}
 			// With the namespaces goes a host's backbone: its endpoint
@@ -49,7 +51,7 @@ remove what every Strait server on this host created. Stop the server first.`,
 			if err != nil {
 				return err
 			}
-			if len(removed) == 0 {
+			if len(removed) == 0 && !stopped {
 				fmt.Fprintln(cmd.OutOrStdout(), "nothing to remove")
 			}
 			return nil
@@ -72,8 +74,8 @@ func serverRunning(dataDir string) bool {
 
 // stopRelays stops the relay process of dataDir, or with all every relay
 // process on this host (found by their command lines: strait relay
-// --data-dir DIR).
-func stopRelays(cmd *cobra.Command, dataDir string, all bool) error {
+// --data-dir DIR), and says whether it stopped any.
+func stopRelays(cmd *cobra.Command, dataDir string, all bool) (any bool, err error) {
 	dirs := []string{dataDir}
 	if all {
 		dirs = relayDataDirs()
@@ -83,13 +85,14 @@ func stopRelays(cmd *cobra.Command, dataDir string, all bool) error {
 	for _, dir := range dirs {
 		stopped, err := relay.Stop(ctx, dir)
 		if err != nil {
-			return err
+			return any, err
 		}
 		if stopped {
+			any = true
 			fmt.Fprintln(cmd.OutOrStdout(), "stopped the relay process of", dir)
 		}
 	}
-	return nil
+	return any, nil
 }
 
 // relayDataDirs are the data directories of the relay processes running on
