@@ -448,6 +448,10 @@ func TestGuide004AcrossHosts(t *testing.T) {
 
 		tag2 := netns.TagFor(h2.dir)
 		nsBefore, linksBefore := testenv.Namespaces(t, tag2), machineLinks(t, h2.machine)
+		relay := relayPID(t, h2.dir)
+		if relay == 0 {
+			t.Fatal("host 2 runs no relay process")
+		}
 		h2.agent.Kill()
 		testenv.Eventually(t, time.Minute, "new connections through the endpoint to fail", func() error {
 			if err := viaEndpoint("after the kill"); err == nil {
@@ -477,6 +481,9 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		}
 		if after := machineLinks(t, h2.machine); !slices.Equal(after, linksBefore) {
 			t.Errorf("host 2's links: %v before the kill, %v after the restart", linksBefore, after)
+		}
+		if after := relayPID(t, h2.dir); after != relay {
+			t.Errorf("host 2's relay process: %d before the kill, %d after the restart (want it adopted)", relay, after)
 		}
 	})
 

@@ -20,12 +20,13 @@ import (
 	"strait/internal/agent/netns"
 	"strait/internal/agentapi"
 	"strait/internal/hostagent"
+	"strait/internal/relay"
 )
 
 func agentCommand() *cobra.Command {
 	var cfg agentapi.AgentConfig
 	var verbose bool
-	var forwarding, backboneMode string
+	var forwarding, backboneMode, relayMode string
 	cmd := &cobra.Command{
 		Use:   "agent --server URL --token TOKEN --zones ZONE[,ZONE…]",
 		Short: "Join this host to a Strait region and serve availability zones (in progress)",
@@ -42,6 +43,10 @@ The agent then serves its zones: it watches the host's part of the region's desi
 network namespaces named after --data-dir (like the server's) and reports what it realized,
 so that instances in its zones become running once it has them. It needs root. Stopped, it
 leaves the namespaces for the next start to adopt; ` + "`strait down --data-dir DIR`" + ` removes them.
+As the server's, its user-space relay and VPC resolvers run in a relay process of their own
+(--relay process, the default), which the agent starts once and adopts when it restarts, so
+relayed connections on this host outlive the agent (those that cross the backbone stop with
+it in auto mode: WireGuard runs in the agent).
 
 Hosts carry their VPCs' traffic to each other over the backbone: with --backbone auto (the
 default) WireGuard in this process on a TUN device (wireguard-go; the kernel's WireGuard is
@@ -50,11 +55,12 @@ private key in --data-dir (backbone.key, 0600) and reports only the public key; 
 hands each host its peers' public keys and a preshared key per pair. --backbone plain sends
 VXLAN unencrypted, for trusted networks only, and links only with hosts that run plain too.
 Hosts reach each other on their backbone addresses over UDP port 51820 (WireGuard) or 4789
-(plain). Backbone traffic stops with the agent. Instances of one VPC on different agents' hosts reach
-each other; the server's own data plane (zones no agent serves) does not join the backbone
-yet, so its subnets are not reached from agents' hosts, and endpoint traffic does not cross
-hosts yet. Each host reports the health of the targets its load balancer nodes check; the
-server combines the hosts' views (a target is healthy when a reachable host sees it healthy).`,
+(plain). Backbone traffic stops with the agent in auto mode. Instances of one VPC on different
+hosts reach each other, the server's own data plane (the zones no agent serves) included when it
+joins the backbone (strait server --agent-listen on an IPv4 address, or --backbone-address), and
+endpoint traffic crosses hosts. Each host reports the health of the targets its load balancer
+nodes check; the server combines the hosts' views (a target is healthy when a reachable host
+sees it healthy).`,
 		Example: `  strait agent --server https://10.0.0.1:8788 --token abc123.… --zones us-east-1b`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -71,6 +77,10 @@ server combines the hosts' views (a target is healthy when a reachable host sees
 			forward, err := agent.ParseForwarding(forwarding)
 			if err != nil {
 				return fmt.Errorf("--forwarding: %w", err)
+			}
+			relayCmd, err := relayCommandLine(relayMode, cfg.DataDir, verbose)
+			if err != nil {
+				return err
 			}
 			method, err := backbone.MethodFor(backboneMode)
 			if err != nil {
@@ -104,8 +114,16 @@ server combines the hosts' views (a target is healthy when a reachable host sees
 				// hosts' views combine.
 				health := hostagent.NewHealthView()
 				bb := &backbone.Config{HostID: c.HostID(), Underlay: underlay, Mode: backboneMode, PrivateKey: key}
-				dp, err := hostagent.NewDataplane(ctx, hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: forward, Report: health.Record,
-					Backbone: bb, Logger: log})
+				dc := hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: forward, Report: health.Record,
+					Backbone: bb, Logger: log}
+				if relayCmd != nil {
+					dc.RelayProcess = &relay.ProcessConfig{DataDir: cfg.DataDir, Command: relayCmd}
+				} else if stopped, err := relay.Stop(ctx, cfg.DataDir); err != nil {
+					return err
+				} else if stopped {
+					log.Warn("stopped the relay process an earlier run left (its relayed connections ended): the relay runs in this process now")
+				}
+				dp, err := hostagent.NewDataplane(ctx, dc)
 				if err != nil {
 					return err
 				}
@@ -126,6 +144,7 @@ server combines the hosts' views (a target is healthy when a reachable host sees
 	f.StringVar(&cfg.BackboneAddress, "backbone-address", "", "the IP address other hosts reach this one on (default: the address the server sees this host's connections come from)")
 	f.StringVar(&backboneMode, "backbone", backbone.ModeAuto, "how the backbone to other hosts is carried: auto (WireGuard) or plain (unencrypted, for trusted networks only; every host must run plain)")
 	f.StringVar(&forwarding, "forwarding", agent.ForwardKernel.String(), "how endpoint traffic is carried: kernel or relay (as strait server --forwarding)")
+	f.StringVar(&relayMode, "relay", "process", "where the user-space relay and the VPC resolvers run: process (a relay process of their own, adopted across restarts) or inprocess (as strait server --relay)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages (each heartbeat)")
 	_ = cmd.MarkFlagRequired("zones")
 	return cmd

@@ -17,10 +17,10 @@ func relayCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "relay",
 		Short: "Run the user-space relay of a server's data plane (the server starts it)",
-		Long: `Run the relay process of the server with --data-dir: the listeners of the endpoints and load
+		Long: `Run the relay process of the server (or agent) with --data-dir: the listeners of the endpoints and load
 balancer nodes the kernel path does not carry (PROXY v2 target groups, strait.relay.enabled,
 --forwarding relay), their relayed connections, the target groups' health checks and the VPC
-resolvers. 'strait server' starts it once and finds it again when it restarts, so that a restart, an
+resolvers. 'strait server' (and 'strait agent') starts it once and finds it again when it restarts, so that a restart, an
 upgrade or a crash of the server does not end the relayed connections; it answers the server on
 relay.sock in the data directory and logs to relay.log there. 'strait down' stops it; SIGTERM
 stops it too (its connections end), and the running server then starts another.`,
@@ -35,7 +35,7 @@ stops it too (its connections end), and the running server then starts another.`
 			return relay.Serve(ctx, relay.ServeConfig{DataDir: dataDir, Version: version(), Logger: log})
 		},
 	}
-	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "data directory of the server whose relay this is")
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "data directory of the server (or agent) whose relay this is")
 	cmd.Flags().BoolVar(&verbose, "verbose", false, "log at debug level")
 	return cmd
 }
