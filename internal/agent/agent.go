@@ -98,6 +98,8 @@ func New(host *netns.Host, fw Firewall, relay Relay, log *slog.Logger, opts ...O
 		a.instances[id] = netns.Instance{ID: id}
 		a.known[id] = true
 	}
+	eps, svcs := relay.Counted()
+	a.endpoints, a.services = setOf(eps), setOf(svcs)
 	relay.OnHealthChange(a.refreshKernel)
 	relay.OnCollect(a.collectTraffic)
 	return a, nil

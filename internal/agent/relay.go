@@ -38,6 +38,10 @@ type Relay interface {
 	SetTranslated(id, serviceID string, s dataplane.Stats)
 	ForgetEndpoint(id string)
 	ForgetService(id string)
+	// Counted is the endpoints and services the relay counts traffic of,
+	// those a previous agent left in a relay process too (the first Apply
+	// forgets the ones its state does not have).
+	Counted() (endpoints, services []string)
 	// SetResolver runs the DNS resolver of VPC vpc on addr (UDP and TCP,
 	// opened inside its namespace the first time) and makes records its
 	// names.

@@ -49,3 +49,12 @@ func (a *Agent) forgetCounters(st State) {
 	}
 	a.endpoints, a.services = endpoints, services
 }
+
+// setOf is the set of ids.
+func setOf(ids []string) map[string]bool {
+	set := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
+	}
+	return set
+}

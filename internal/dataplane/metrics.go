@@ -261,3 +261,16 @@ func (p *Proxy) RelayedStats() map[string]Stats {
 	}
 	return out
 }
+
+// Counted returns the endpoints and services the proxy keeps counters of.
+func (p *Proxy) Counted() (endpoints, services []string) {
+	p.stats.mu.RLock()
+	defer p.stats.mu.RUnlock()
+	for id := range p.stats.endpoints {
+		endpoints = append(endpoints, id)
+	}
+	for id := range p.stats.services {
+		services = append(services, id)
+	}
+	return endpoints, services
+}

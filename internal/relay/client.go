@@ -319,6 +319,15 @@ func (c *Client) ForgetEndpoint(id string) {
 	}
 }
 
+// Counted implements agent.Relay (nothing while no relay process answers).
+func (c *Client) Counted() (endpoints, services []string) {
+	var r CountedReply
+	if err := c.call("Counted", false, &r, queryTimeout); err != nil {
+		c.log.Warn("relay: the endpoints it counts", "err", err)
+	}
+	return r.Endpoints, r.Services
+}
+
 // ForgetService implements agent.Relay.
 func (c *Client) ForgetService(id string) {
 	if err := c.call("ForgetService", &id, new(bool), queryTimeout); err != nil {

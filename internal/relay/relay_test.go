@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -206,6 +207,9 @@ func TestRelayOutlivesItsClient(t *testing.T) {
 		}
 		return nil
 	})
+	if eps, svcs := b.Counted(); !slices.Contains(eps, "vpce-1") || !slices.Contains(svcs, "vpce-svc-1") {
+		t.Fatalf("the second client is not told what the relay counts (for its agent to forget what its state lacks): %v %v", eps, svcs)
+	}
 	if s := b.EndpointStats("vpce-1"); s.NewConnections != 0 {
 		t.Fatalf("the second client counts the first one's connection again: %+v", s)
 	}

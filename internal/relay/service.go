@@ -139,6 +139,14 @@ func (s *service) ForgetVPC(vpc *string, _ *bool) error {
 	return nil
 }
 
+// CountedReply is Counted's answer.
+type CountedReply struct{ Endpoints, Services []string }
+
+func (s *service) Counted(_ bool, r *CountedReply) error {
+	r.Endpoints, r.Services = s.local.Counted()
+	return nil
+}
+
 func (s *service) RelayedStats(_ bool, r *map[string]dataplane.Stats) error {
 	*r = s.local.RelayedStats()
 	return nil
