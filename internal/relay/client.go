@@ -62,12 +62,15 @@ type Client struct {
 	mu        sync.Mutex
 	rc        *rpc.Client // nil while no relay process answers
 	hello     Hello
-	routing   *dataplane.Config             // the last Configure
-	listening map[listenKey]dataplane.Entry // the listeners opened
-	resolvers map[string]ResolverArgs       // VPC → its resolver, as last set
-	eligible  map[NodeArgs][]netip.AddrPort // Eligible's last answers
-	nodes     map[NodeArgs]NodeReply        // Node's last answers
-	stats     map[string]dataplane.Stats    // EndpointStats' last answers
+	routing   *dataplane.Config                       // the last Configure
+	listening map[listenKey]dataplane.Entry           // the listeners opened
+	resolvers map[string]ResolverArgs                 // VPC → its resolver, as last set
+	eligible  map[NodeArgs]answered[[]netip.AddrPort] // Eligible's last answers
+	nodes     map[NodeArgs]answered[NodeReply]        // Node's last answers
+	// answersGen counts the changes of routing and target health: answers
+	// of an older generation are out of date.
+	answersGen uint64
+	stats      map[string]dataplane.Stats // EndpointStats' last answers
 	// base is the relayed traffic the relay process had counted when this
 	// client attached: an earlier server reported it.
 	base map[string]dataplane.Stats
@@ -104,7 +107,7 @@ func Attach(ctx context.Context, cfg ProcessConfig) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), rc: rc, hello: hello,
 		listening: map[listenKey]dataplane.Entry{}, resolvers: map[string]ResolverArgs{},
-		eligible: map[NodeArgs][]netip.AddrPort{}, nodes: map[NodeArgs]NodeReply{},
+		eligible: map[NodeArgs]answered[[]netip.AddrPort]{}, nodes: map[NodeArgs]answered[NodeReply]{},
 		stats: map[string]dataplane.Stats{}, base: base}
 	c.setListening(ls)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -150,6 +153,7 @@ func (c *Client) Configure(cfg dataplane.Config) {
 	c.routing = &cfg
 	clear(c.eligible) // answers of the routing before
 	clear(c.nodes)
+	c.staleAnswers()
 	c.mu.Unlock()
 	if err := c.call("Configure", &cfg, new(bool), callTimeout); err != nil {
 		c.log.Warn("relay: configuring", "err", err)
@@ -242,34 +246,48 @@ func (c *Client) Listening() []agent.Listening {
 	return out
 }
 
-// Eligible implements agent.Relay; while no relay process answers, its last
-// answer.
-func (c *Client) Eligible(lb, nodeAZ string, port uint16) []netip.AddrPort {
-	a := NodeArgs{LB: lb, AZ: nodeAZ, Port: port}
-	var r []netip.AddrPort
-	err := c.call("Eligible", &a, &r, queryTimeout)
+// answered is an answer of the relay process and the answers' generation it
+// belongs to.
+type answered[T any] struct {
+	v   T
+	gen uint64
+}
+
+// ask answers a query from the client's last answers while they are current
+// (nothing changed the routing or target health since: the agent asks the
+// same on every pass), else from the relay process, else, while it does not
+// answer, from the last answer.
+func ask[T any](c *Client, cache map[NodeArgs]answered[T], method string, a NodeArgs) T {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err != nil {
-		return c.eligible[a]
+	last, ok := cache[a]
+	gen := c.answersGen
+	c.mu.Unlock()
+	if ok && last.gen == gen {
+		return last.v
 	}
-	c.eligible[a] = r
+	var r T
+	if err := c.call(method, &a, &r, queryTimeout); err != nil {
+		return last.v
+	}
+	c.mu.Lock()
+	if c.answersGen == gen {
+		cache[a] = answered[T]{r, gen}
+	}
+	c.mu.Unlock()
 	return r
 }
 
-// Node implements agent.Relay; while no relay process answers, its last
-// answer.
+// staleAnswers makes the last answers out of date. The caller holds c.mu.
+func (c *Client) staleAnswers() { c.answersGen++ }
+
+// Eligible implements agent.Relay (see ask).
+func (c *Client) Eligible(lb, nodeAZ string, port uint16) []netip.AddrPort {
+	return ask(c, c.eligible, "Eligible", NodeArgs{LB: lb, AZ: nodeAZ, Port: port})
+}
+
+// Node implements agent.Relay (see ask).
 func (c *Client) Node(lb, az string) (dataplane.Node, bool) {
-	a := NodeArgs{LB: lb, AZ: az}
-	var r NodeReply
-	err := c.call("Node", &a, &r, queryTimeout)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err != nil {
-		r = c.nodes[a]
-	} else {
-		c.nodes[a] = r
-	}
+	r := ask(c, c.nodes, "Node", NodeArgs{LB: lb, AZ: az})
 	return r.Node, r.OK
 }
 

@@ -248,6 +248,64 @@ func TestRelayOutlivesItsClient(t *testing.T) {
 	}
 }
 
+// The client's answers of which targets are eligible follow target health
+// (the agent asks them on every pass; the client asks the relay again only
+// after a change).
+func TestEligibleFollowsHealth(t *testing.T) {
+	f := newFixture(t)
+	// A second target, which stops answering.
+	if err := f.host.SetAddresses(f.v.ID, []netns.ENI{
+		{ID: "eni-t2", SubnetID: f.v.Subnets[0].ID, AZ: f.v.Subnets[0].AZ, IP: netip.MustParseAddr("10.0.1.21")},
+		{ID: "eni-t", SubnetID: f.v.Subnets[0].ID, AZ: f.v.Subnets[0].AZ, IP: netip.MustParseAddr("10.0.1.20")},
+		f.nodes[0], f.nodes[1]}, f.v); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := f.host.Listen(f.v.ID, netip.MustParseAddrPort("10.0.1.21:80"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	cfg := f.cfg
+	tg := cfg.TargetGroups[0]
+	tg.Targets = append(slices.Clone(tg.Targets), dataplane.Target{ID: "10.0.1.21", Addr: netip.MustParseAddrPort("10.0.1.21:80"), AZ: f.nodes[0].AZ})
+	cfg.TargetGroups = []dataplane.TargetGroup{tg}
+	relayProcess(t, f.dir)
+	var seen healthSeen
+	c := attach(t, f.dir, seen.record)
+	c.Configure(cfg)
+	both := func() error {
+		if got := c.Eligible("lb", f.nodes[0].AZ, 80); len(got) != 2 {
+			return fmt.Errorf("eligible %v", got)
+		}
+		return nil
+	}
+	testenv.Eventually(t, time.Minute, "both targets healthy and eligible", func() error {
+		for _, id := range []string{"10.0.1.20", "10.0.1.21"} {
+			if th, _ := seen.get(id); th.State != "healthy" {
+				return fmt.Errorf("%s %+v", id, th)
+			}
+		}
+		return both()
+	})
+	ln.Close()
+	testenv.Eventually(t, time.Minute, "the silent target no longer eligible", func() error {
+		got := c.Eligible("lb", f.nodes[0].AZ, 80)
+		if len(got) != 1 || got[0] != netip.MustParseAddrPort("10.0.1.20:80") {
+			return fmt.Errorf("eligible %v", got)
+		}
+		return nil
+	})
+}
+
 // A relay process that is replaced (it died, another started) gets the
 // routing, listeners and resolvers its predecessor had from the client, and
 // the client's Generation changes.

@@ -40,6 +40,11 @@ func (c *Client) watch() {
 		}
 		failures = 0
 		since = r.Next
+		if len(r.Reports) > 0 {
+			c.mu.Lock()
+			c.staleAnswers() // which targets are eligible may have changed
+			c.mu.Unlock()
+		}
 		if c.cfg.Report != nil {
 			for _, rep := range r.Reports {
 				c.cfg.Report(rep.Group, rep.Target, rep.Health)
@@ -105,6 +110,7 @@ func (c *Client) reattach() (fresh bool) {
 		c.rc, c.hello = rc, hello
 		if fresh {
 			clear(c.base) // the new process counts from zero
+			c.staleAnswers()
 		}
 		c.mu.Unlock()
 		c.opMu.Unlock()
