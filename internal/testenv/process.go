@@ -75,10 +75,7 @@ func StartProcess(t testing.TB, cfg ProcessConfig) *Env {
 		RequireRoot(t)
 		downAtCleanup(t, cfg.DataDir)
 	}
-	bin := filepath.Join(t.TempDir(), "strait")
-	if out, err := exec.Command("go", "build", "-o", bin, "strait/cmd/strait").CombinedOutput(); err != nil {
-		t.Fatalf("building strait: %v\n%s", err, out)
-	}
+	bin := StraitBinary(t)
 	if cfg.Netns != "" && (cfg.Listen == "" || cfg.AgentListener && cfg.AgentListen == "") {
 		t.Fatal("a server in a network namespace needs ProcessConfig.Listen (and AgentListen): the loopback ports free here say nothing there")
 	}
@@ -206,4 +203,15 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "…" + s[strings.IndexByte(s[len(s)-n:], '\n')+len(s)-n+1:]
+}
+
+// StraitBinary builds the strait binary from this tree into a directory of
+// the test and returns its path.
+func StraitBinary(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "strait")
+	if out, err := exec.Command("go", "build", "-o", bin, "strait/cmd/strait").CombinedOutput(); err != nil {
+		t.Fatalf("building strait: %v\n%s", err, out)
+	}
+	return bin
 }

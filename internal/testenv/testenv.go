@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -72,6 +73,16 @@ func StartConfig(t testing.TB, cfg server.Config) *Env {
 	}
 	if cfg.Forwarding == "" {
 		cfg.Forwarding = Forwarding(t)
+	}
+	if cfg.Dataplane == "netns" && cfg.RelayCommand == nil && os.Getenv("STRAIT_TEST_RELAY") != "inprocess" {
+		// As `strait server` does: the relay and resolvers in a relay
+		// process (stopped by the cleanup of StartNetns), run from a binary
+		// built from this tree.
+		abs, err := filepath.Abs(cfg.DataDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.RelayCommand = []string{StraitBinary(t), "relay", "--data-dir", abs}
 	}
 	dir := cfg.DataDir
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
