@@ -166,7 +166,11 @@ func (a *Agent) kernelTraffic() {
 			per[ep.id], svc[ep.id] = s, ep.service
 		}
 	}
+	translated := make(map[string]Translated, len(per))
 	for id, s := range per {
-		a.relay.SetTranslated(id, svc[id], s)
+		translated[id] = Translated{ServiceID: svc[id], Stats: s}
+	}
+	if len(translated) > 0 {
+		a.relay.SetTranslated(translated)
 	}
 }

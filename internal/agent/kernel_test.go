@@ -46,6 +46,10 @@ func (routingOnly) Listen(string, []netip.AddrPort, []dataplane.Entry) ([]error,
 func (routingOnly) Unlisten(string, netip.AddrPort) {}
 func (routingOnly) ForgetVPC(string)                {}
 func (routingOnly) Generation() string              { return "" }
+func (routingOnly) EndpointStats([]string) map[string]dataplane.Stats {
+	panic("planKernel reads no counters")
+}
+func (routingOnly) SetTranslated(map[string]Translated) { panic("planKernel counts nothing") }
 func (routingOnly) SetResolver(string, netip.AddrPort, map[string][]netip.Addr) error {
 	panic("planKernel starts no resolver")
 }

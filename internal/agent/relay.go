@@ -28,14 +28,15 @@ type Relay interface {
 	// Listening is every open listener: those a previous agent left in a
 	// relay process too.
 	Listening() []Listening
-	// Eligible, Node, OnHealthChange, OnCollect, EndpointStats, SetTranslated,
-	// ForgetEndpoint and ForgetService are dataplane.Proxy's.
+	// Eligible, Node, OnHealthChange, OnCollect, ForgetEndpoint and
+	// ForgetService are dataplane.Proxy's; EndpointStats and SetTranslated
+	// are its methods of the same names for many endpoints in one call.
 	Eligible(lb, nodeAZ string, port uint16) []netip.AddrPort
 	Node(lb, az string) (dataplane.Node, bool)
 	OnHealthChange(func())
 	OnCollect(func())
-	EndpointStats(id string) dataplane.Stats
-	SetTranslated(id, serviceID string, s dataplane.Stats)
+	EndpointStats(ids []string) map[string]dataplane.Stats
+	SetTranslated(per map[string]Translated)
 	ForgetEndpoint(id string)
 	ForgetService(id string)
 	// Counted is the endpoints and services the relay counts traffic of,
@@ -55,6 +56,12 @@ type Relay interface {
 	// every listener, connection and resolver, with relay.Client only the
 	// link to the relay process, which carries on.
 	Close()
+}
+
+// Translated is an endpoint's traffic on the kernel path (Relay.SetTranslated).
+type Translated struct {
+	ServiceID string
+	Stats     dataplane.Stats
 }
 
 // Listening is an open listener of a Relay: an address in a VPC and where its

@@ -8,11 +8,11 @@ func (a *Agent) Traffic() map[string]dataplane.Stats {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	a.kernelTraffic()
-	out := make(map[string]dataplane.Stats, len(a.endpoints))
+	ids := make([]string, 0, len(a.endpoints))
 	for id := range a.endpoints {
-		out[id] = a.relay.EndpointStats(id)
+		ids = append(ids, id)
 	}
-	return out
+	return a.relay.EndpointStats(ids)
 }
 
 // collectTraffic brings the kernel path's counters in the proxy up to date

@@ -299,29 +299,33 @@ func (c *Client) OnHealthChange(fn func()) { c.health.Store(&fn) }
 // scraped (Collector).
 func (c *Client) OnCollect(fn func()) { c.onCollect.Store(&fn) }
 
-// EndpointStats implements agent.Relay: the endpoint's traffic less what the
-// relay process had relayed when the client attached (an earlier server
-// counted that); while no relay process answers, the last answer.
-func (c *Client) EndpointStats(id string) dataplane.Stats {
-	var r dataplane.Stats
-	err := c.call("EndpointStats", &id, &r, queryTimeout)
+// EndpointStats implements agent.Relay: each endpoint's traffic less what
+// the relay process had relayed when the client attached (an earlier server
+// counted that); while no relay process answers, the last answers.
+func (c *Client) EndpointStats(ids []string) map[string]dataplane.Stats {
+	var r map[string]dataplane.Stats
+	err := c.call("EndpointStats", &ids, &r, queryTimeout)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err != nil {
-		return c.stats[id]
+	out := make(map[string]dataplane.Stats, len(ids))
+	for _, id := range ids {
+		if err != nil {
+			out[id] = c.stats[id]
+			continue
+		}
+		s, b := r[id], c.base[id]
+		s.NewConnections -= min(b.NewConnections, s.NewConnections)
+		s.BytesIn -= min(b.BytesIn, s.BytesIn)
+		s.BytesOut -= min(b.BytesOut, s.BytesOut)
+		s.Rejected -= min(b.Rejected, s.Rejected)
+		c.stats[id], out[id] = s, s
 	}
-	b := c.base[id]
-	r.NewConnections -= min(b.NewConnections, r.NewConnections)
-	r.BytesIn -= min(b.BytesIn, r.BytesIn)
-	r.BytesOut -= min(b.BytesOut, r.BytesOut)
-	r.Rejected -= min(b.Rejected, r.Rejected)
-	c.stats[id] = r
-	return r
+	return out
 }
 
 // SetTranslated implements agent.Relay.
-func (c *Client) SetTranslated(id, serviceID string, s dataplane.Stats) {
-	if err := c.call("SetTranslated", &TranslatedArgs{ID: id, ServiceID: serviceID, Stats: s}, new(bool), queryTimeout); err != nil {
+func (c *Client) SetTranslated(per map[string]agent.Translated) {
+	if err := c.call("SetTranslated", &per, new(bool), queryTimeout); err != nil {
 		c.log.Debug("relay: kernel path counters", "err", err)
 	}
 }

@@ -122,6 +122,22 @@ func (l *Local) ForgetVPC(vpc string) {
 	l.host.DropSpares(vpc)
 }
 
+// EndpointStats implements agent.Relay.
+func (l *Local) EndpointStats(ids []string) map[string]dataplane.Stats {
+	out := make(map[string]dataplane.Stats, len(ids))
+	for _, id := range ids {
+		out[id] = l.Proxy.EndpointStats(id)
+	}
+	return out
+}
+
+// SetTranslated implements agent.Relay.
+func (l *Local) SetTranslated(per map[string]agent.Translated) {
+	for id, t := range per {
+		l.Proxy.SetTranslated(id, t.ServiceID, t.Stats)
+	}
+}
+
 // Listening implements agent.Relay.
 func (l *Local) Listening() []agent.Listening {
 	l.mu.Lock()

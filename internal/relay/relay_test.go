@@ -173,7 +173,7 @@ func TestRelayOutlivesItsClient(t *testing.T) {
 	a := attach(t, f.dir, first.record)
 	f.setUp(t, a)
 	f.ask(t)
-	if s := a.EndpointStats("vpce-1"); s.NewConnections != 1 {
+	if s := a.EndpointStats([]string{"vpce-1"})["vpce-1"]; s.NewConnections != 1 {
 		t.Fatalf("the first client's count: %+v", s)
 	}
 	testenv.Eventually(t, time.Minute, "the target's first health report", func() error {
@@ -210,11 +210,11 @@ func TestRelayOutlivesItsClient(t *testing.T) {
 	if eps, svcs := b.Counted(); !slices.Contains(eps, "vpce-1") || !slices.Contains(svcs, "vpce-svc-1") {
 		t.Fatalf("the second client is not told what the relay counts (for its agent to forget what its state lacks): %v %v", eps, svcs)
 	}
-	if s := b.EndpointStats("vpce-1"); s.NewConnections != 0 {
+	if s := b.EndpointStats([]string{"vpce-1"})["vpce-1"]; s.NewConnections != 0 {
 		t.Fatalf("the second client counts the first one's connection again: %+v", s)
 	}
 	f.ask(t)
-	if s := b.EndpointStats("vpce-1"); s.NewConnections != 1 {
+	if s := b.EndpointStats([]string{"vpce-1"})["vpce-1"]; s.NewConnections != 1 {
 		t.Fatalf("the second client's count: %+v", s)
 	}
 	reg := prometheus.NewRegistry()

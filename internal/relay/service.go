@@ -23,7 +23,7 @@ const maxHealthWait = 30 * time.Second
 // Protocol is the version of the calls below: a server attaches only to a
 // relay process of its own protocol (it stops one of another, whose
 // connections end). Bump it with every change to the calls or their types.
-const Protocol = 1
+const Protocol = 2
 
 // Hello says which relay process answers: ID is new with every process.
 type Hello struct {
@@ -67,12 +67,6 @@ type NodeArgs struct {
 type NodeReply struct {
 	Node dataplane.Node
 	OK   bool
-}
-
-// TranslatedArgs are SetTranslated's arguments.
-type TranslatedArgs struct {
-	ID, ServiceID string
-	Stats         dataplane.Stats
 }
 
 // HealthArgs ask for the reports after Since, waiting up to Wait for one.
@@ -167,13 +161,13 @@ func (s *service) Node(a *NodeArgs, r *NodeReply) error {
 	return nil
 }
 
-func (s *service) EndpointStats(id *string, r *dataplane.Stats) error {
-	*r = s.local.EndpointStats(*id)
+func (s *service) EndpointStats(ids *[]string, r *map[string]dataplane.Stats) error {
+	*r = s.local.EndpointStats(*ids)
 	return nil
 }
 
-func (s *service) SetTranslated(a *TranslatedArgs, _ *bool) error {
-	s.local.SetTranslated(a.ID, a.ServiceID, a.Stats)
+func (s *service) SetTranslated(per *map[string]agent.Translated, _ *bool) error {
+	s.local.SetTranslated(*per)
 	return nil
 }
 
