@@ -20,7 +20,6 @@ import (
 	"strait/internal/agent/netns"
 	"strait/internal/agentapi"
 	"strait/internal/hostagent"
-	"strait/internal/relay"
 )
 
 func agentCommand() *cobra.Command {
@@ -114,16 +113,8 @@ sees it healthy).`,
 				// hosts' views combine.
 				health := hostagent.NewHealthView()
 				bb := &backbone.Config{HostID: c.HostID(), Underlay: underlay, Mode: backboneMode, PrivateKey: key}
-				dc := hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: forward, Report: health.Record,
-					Backbone: bb, Logger: log}
-				if relayCmd != nil {
-					dc.RelayProcess = &relay.ProcessConfig{DataDir: cfg.DataDir, Command: relayCmd}
-				} else if stopped, err := relay.Stop(ctx, cfg.DataDir); err != nil {
-					return err
-				} else if stopped {
-					log.Warn("stopped the relay process an earlier run left (its relayed connections ended): the relay runs in this process now")
-				}
-				dp, err := hostagent.NewDataplane(ctx, dc)
+				dp, err := hostagent.NewDataplane(ctx, hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: forward, Report: health.Record,
+					Backbone: bb, DataDir: cfg.DataDir, RelayCommand: relayCmd, Logger: log})
 				if err != nil {
 					return err
 				}

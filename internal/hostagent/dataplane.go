@@ -33,10 +33,14 @@ type DataplaneConfig struct {
 	// subnets over it; Close on the agent stops it. Nil: no backbone (the
 	// server's in-process data plane, in this increment).
 	Backbone *backbone.Config
-	// RelayProcess, when set, runs the relay in the data directory's relay
-	// process (relay.Attach; Report and Logger filled in from
-	// here), whose connections outlive this process. Nil: in this process.
-	RelayProcess *relay.ProcessConfig
+	// DataDir is the data directory, where a relay process answers.
+	// RelayCommand, when set, starts that relay process if none answers
+	// (relay.Attach): the relay then runs there and its connections outlive
+	// this process. Nil: the relay runs in this process, after a relay
+	// process an earlier run left in DataDir is stopped (it holds the
+	// addresses this one needs).
+	DataDir      string
+	RelayCommand []string
 	Logger       *slog.Logger
 }
 
@@ -90,14 +94,19 @@ func NewDataplane(ctx context.Context, cfg DataplaneConfig) (*agent.Agent, error
 // newRelay is the relay cfg asks for: the relay process's client, or a proxy
 // in this process.
 func newRelay(ctx context.Context, cfg DataplaneConfig, host *netns.Host) (agent.Relay, error) {
-	if cfg.RelayProcess == nil {
+	if cfg.RelayCommand == nil {
+		if cfg.DataDir != "" {
+			if stopped, err := relay.Stop(ctx, cfg.DataDir); err != nil {
+				return nil, err
+			} else if stopped {
+				cfg.Logger.Warn("stopped the relay process an earlier run left (its relayed connections ended): the relay runs in this process now")
+			}
+		}
 		proxy := dataplane.New(dataplane.Options{Dial: host.StartDial, Report: cfg.Report, Logger: cfg.Logger,
 			Registerer: cfg.Registerer, Descriptors: cfg.Descriptors})
 		return relay.NewLocal(proxy, host, cfg.Logger), nil
 	}
-	pc := *cfg.RelayProcess
-	pc.Report, pc.Logger = cfg.Report, cfg.Logger
-	c, err := relay.Attach(ctx, pc)
+	c, err := relay.Attach(ctx, relay.ProcessConfig{DataDir: cfg.DataDir, Command: cfg.RelayCommand, Report: cfg.Report, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/rpc"
@@ -190,7 +191,7 @@ func holder(dataDir string) (pid int, held bool) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err == nil {
 		return 0, false
 	}
-	b, _ := os.ReadFile(f.Name())
+	b, _ := io.ReadAll(f)
 	pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
 	return pid, true
 }

@@ -6,7 +6,6 @@ import (
 	"net/rpc"
 	"time"
 
-	"strait/internal/agent"
 	"strait/internal/dataplane"
 )
 
@@ -94,11 +93,6 @@ func (c *Client) reattach() (fresh bool) {
 		if fresh {
 			c.log.Info("relay process replaced", "pid", hello.PID)
 			c.replay(rc)
-		} else {
-			var ls []agent.Listening
-			if err := callWithin(rc, "Listening", false, &ls, callTimeout); err == nil {
-				c.setListening(ls)
-			}
 		}
 		c.mu.Lock()
 		if c.ctx.Err() != nil {

@@ -24,7 +24,6 @@ import (
 	"strait/internal/model"
 	"strait/internal/placement"
 	"strait/internal/reconcile/status"
-	"strait/internal/relay"
 )
 
 // startDataplane sets up the netns data plane: the host's namespaces (adopting
@@ -34,18 +33,8 @@ import (
 // to health, and the agent that applies the desired state, forwarding as f
 // says.
 func startDataplane(ctx context.Context, cfg Config, reg prometheus.Registerer, fds *fdbudget.Pool, f agent.Forwarding, health dataplane.HealthReport, bb *backbone.Config) (*agent.Agent, error) {
-	dc := hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: f, Report: health,
-		Backbone: bb, Registerer: reg, Descriptors: fds, Logger: cfg.Logger}
-	if cfg.RelayCommand != nil {
-		dc.RelayProcess = &relay.ProcessConfig{DataDir: cfg.DataDir, Command: cfg.RelayCommand}
-	} else if stopped, err := relay.Stop(ctx, cfg.DataDir); err != nil {
-		return nil, err
-	} else if stopped {
-		// An earlier run's relay process holds the addresses this one's
-		// in-process relay and resolvers need.
-		cfg.Logger.Warn("stopped the relay process an earlier run left (its relayed connections ended): the relay runs in this process now")
-	}
-	return hostagent.NewDataplane(ctx, dc)
+	return hostagent.NewDataplane(ctx, hostagent.DataplaneConfig{Tag: netns.TagFor(cfg.DataDir), Forwarding: f, Report: health,
+		Backbone: bb, Registerer: reg, Descriptors: fds, DataDir: cfg.DataDir, RelayCommand: cfg.RelayCommand, Logger: cfg.Logger})
 }
 
 // localBackbone is how the server's data plane joins the backbone, and what
