@@ -111,7 +111,7 @@ func TestMutualTLS(t *testing.T) {
 	if err != nil || !ok || loaded.HostID != id.HostID {
 		t.Fatalf("the credentials read back: %+v %v %v", loaded, ok, err)
 	}
-	c := NewClient(loaded)
+	c := NewClient(loaded, "")
 	defer c.Close()
 	if _, err := c.Heartbeat(ctx, Report{Zones: []string{"us-east-1a"}, Version: "test", State: "running"}); err != nil {
 		t.Fatalf("heartbeat with the host's certificate: %v", err)
@@ -178,7 +178,7 @@ func TestEnrolAgainAfterACutOff(t *testing.T) {
 	if err != nil || again.HostID != first.HostID {
 		t.Fatalf("enrolling again with the same token: %+v, %v; want host %s", again, err, first.HostID)
 	}
-	c := NewClient(again)
+	c := NewClient(again, "")
 	defer c.Close()
 	if _, err := c.Heartbeat(ctx, Report{Zones: []string{"us-east-1a"}, State: "running"}); err != nil {
 		t.Fatalf("heartbeat with the new certificate: %v", err)

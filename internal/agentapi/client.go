@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"strait/internal/hosts"
@@ -176,18 +177,46 @@ func fetchCA(ctx context.Context, serverURL string) ([]byte, error) {
 	return b, nil
 }
 
-// Client calls the agent API as an enrolled host (mutual TLS).
+// Client calls the agent API as an enrolled host (mutual TLS). Renew swaps
+// in a new certificate: calls after it present that one.
 type Client struct {
-	id   Identity
-	http *http.Client
-	poll *http.Client // for long polls: a longer time limit
+	id      Identity
+	dataDir string // where Renew stores the new certificate ("": nowhere)
+	mu      sync.Mutex
+	conns   *clients // under mu
 }
 
-// NewClient is a client with the host's credentials.
-func NewClient(id Identity) *Client {
+// clients are the HTTP clients of one certificate.
+type clients struct {
+	http *http.Client
+	poll *http.Client // for long polls: a longer time limit
+	tr   *http.Transport
+	leaf *x509.Certificate
+}
+
+// NewClient is a client with the host's credentials; dataDir is where they
+// are kept (Renew replaces the certificate there).
+func NewClient(id Identity, dataDir string) *Client {
+	c := &Client{id: id, dataDir: dataDir}
+	c.conns = newClients(id)
+	return c
+}
+
+func newClients(id Identity) *clients {
 	tr := &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: id.ca, Certificates: []tls.Certificate{id.cert}}}
-	return &Client{id: id, http: &http.Client{Timeout: callLimit, Transport: tr},
-		poll: &http.Client{Timeout: DefaultPollWait + callLimit, Transport: tr}}
+	leaf := id.cert.Leaf
+	if leaf == nil && len(id.cert.Certificate) > 0 {
+		leaf, _ = x509.ParseCertificate(id.cert.Certificate[0])
+	}
+	return &clients{http: &http.Client{Timeout: callLimit, Transport: tr},
+		poll: &http.Client{Timeout: DefaultPollWait + callLimit, Transport: tr}, tr: tr, leaf: leaf}
+}
+
+// current is the HTTP clients of the newest certificate.
+func (c *Client) current() *clients {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conns
 }
 
 // HostID is the host the client calls as.
@@ -196,12 +225,12 @@ func (c *Client) HostID() string { return c.id.HostID }
 // Heartbeat sends a report.
 func (c *Client) Heartbeat(ctx context.Context, rep Report) (ReportResponse, error) {
 	var out ReportResponse
-	err := call(ctx, c.http, c.id.Server+PathHeartbeat, rep, &out)
+	err := call(ctx, c.current().http, c.id.Server+PathHeartbeat, rep, &out)
 	return out, err
 }
 
 // Close releases the client's idle connections.
-func (c *Client) Close() { c.http.CloseIdleConnections() }
+func (c *Client) Close() { c.current().tr.CloseIdleConnections() }
 
 // call posts in as JSON and decodes the answer into out, or the error body
 // into an *Error.

@@ -69,7 +69,7 @@ func (c *Client) State(ctx context.Context, after uint64) (StateResponse, bool, 
 	if err != nil {
 		return out, false, err
 	}
-	resp, err := c.poll.Do(req)
+	resp, err := c.current().poll.Do(req)
 	if err != nil {
 		return out, false, err
 	}
@@ -86,5 +86,5 @@ func (c *Client) State(ctx context.Context, after uint64) (StateResponse, bool, 
 
 // Report sends what the host realized of a revision.
 func (c *Client) Report(ctx context.Context, rep StateReport) error {
-	return call(ctx, c.http, c.id.Server+PathReport, rep, &struct{}{})
+	return call(ctx, c.current().http, c.id.Server+PathReport, rep, &struct{}{})
 }

@@ -64,7 +64,7 @@ func TestStateAndReportAreTheCertificatesHost(t *testing.T) {
 	revA, _ := stub.pub.Set(idA.HostID, part("i-a"))
 	stub.pub.Set(idB.HostID, part("i-b"))
 
-	a, b := NewClient(idA), NewClient(idB)
+	a, b := NewClient(idA, ""), NewClient(idB, "")
 	defer a.Close()
 	defer b.Close()
 	got, ok, err := a.State(ctx, 0)
@@ -126,7 +126,7 @@ func TestStateAndReportAreTheCertificatesHost(t *testing.T) {
 // NewClientNoCert is a client that trusts the CA but presents no certificate.
 func NewClientNoCert(t *testing.T, url string, id Identity) *Client {
 	id.cert = tls.Certificate{}
-	c := NewClient(id)
+	c := NewClient(id, "")
 	t.Cleanup(c.Close)
 	return c
 }

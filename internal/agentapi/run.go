@@ -29,6 +29,9 @@ type AgentConfig struct {
 	BackboneMethod string
 	BackboneKey    backbone.Key
 	Version        string
+	// RenewBefore is how long before its certificate expires the host renews
+	// it (0: in the last third of its lifetime).
+	RenewBefore time.Duration
 	// Serve runs the host's data plane with the enrolled client, alongside the
 	// heartbeats, until ctx is done (nil: heartbeats only). Its error ends Run.
 	Serve  func(ctx context.Context, c *Client) error
@@ -37,7 +40,8 @@ type AgentConfig struct {
 
 // Run enrols the host unless its data directory already holds its
 // credentials, then reports to the server at the interval the server asks for
-// until ctx is done. Losing the server is logged and retried; an answer that
+// until ctx is done, renewing the host's certificate when it is due
+// (RenewDue). Losing the server is logged and retried; an answer that
 // refuses the host (removed, zones taken) ends Run with that error.
 func Run(ctx context.Context, cfg AgentConfig) error {
 	log := cfg.Logger
@@ -77,7 +81,7 @@ func Run(ctx context.Context, cfg AgentConfig) error {
 		wait = interval
 		log.Info("enrolled", "host", id.HostID, "server", serverURL, "zones", cfg.Zones, "data_dir", cfg.DataDir)
 	}
-	c := NewClient(id)
+	c := NewClient(id, cfg.DataDir)
 	defer c.Close()
 	served := make(chan error, 1)
 	if cfg.Serve != nil {
@@ -98,6 +102,13 @@ func Run(ctx context.Context, cfg AgentConfig) error {
 		case <-time.After(wait):
 		}
 		wait = interval
+		if notBefore, notAfter := c.NotAfter(); RenewDue(notBefore, notAfter, time.Now(), cfg.RenewBefore) {
+			if until, err := c.Renew(ctx); err != nil {
+				log.Warn("cannot renew the host's certificate; retrying with the next report", "expires", notAfter, "err", err)
+			} else {
+				log.Info("renewed the host's certificate", "host", id.HostID, "expires", until)
+			}
+		}
 		resp, err := c.Heartbeat(ctx, rep)
 		var apiErr *Error
 		switch {

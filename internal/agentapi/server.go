@@ -69,8 +69,8 @@ func Start(ctx context.Context, reg *hosts.Registry, cfg ServerConfig) (*Server,
 	if err != nil {
 		return nil, err
 	}
-	cert, err := ca.ServingCert(names, ips, time.Now())
-	if err != nil {
+	serving := &servingCert{ca: ca, names: names, ips: ips, now: time.Now}
+	if _, err := serving.get(nil); err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -90,12 +90,14 @@ func Start(ctx context.Context, reg *hosts.Registry, cfg ServerConfig) (*Server,
 	mux.HandleFunc("POST "+PathHeartbeat, s.serve(s.authenticated(s.heartbeat)))
 	mux.HandleFunc("GET "+PathState, s.serveLimit(0, s.authenticated(s.state)))
 	mux.HandleFunc("POST "+PathReport, s.serveLimit(maxReport, s.authenticated(s.report)))
+	mux.HandleFunc("POST "+PathRenew, s.serve(s.authenticated(s.renew)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusNotFound, ErrorDetail: ErrorDetail{Code: "UnknownOperation", Message: r.Method + " " + r.URL.Path + " is not an agent API route"}})
 	})
 	tlsCfg := &tls.Config{
-		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{cert},
+		MinVersion: tls.VersionTLS13,
+		// Issued again in the last third of its lifetime.
+		GetCertificate: serving.get,
 		// Enrolment comes without a certificate; every other call needs one, and
 		// a certificate that is given must chain to the CA.
 		ClientAuth: tls.VerifyClientCertIfGiven,

@@ -11,6 +11,8 @@
 //	                          newer than REV (long poll: 204 when none came within PollWait)
 //	POST /agent/v1/report     (mutual TLS) what the host realized of a revision, its traffic
 //	                          and its view of target health
+//	POST /agent/v1/renew      (mutual TLS) a CSR for the host's key → a new certificate; the
+//	                          agent renews in the last third of its certificate's lifetime
 //
 // The host of a call is the one its verified client certificate names, never
 // anything in the request.
@@ -32,6 +34,7 @@ const (
 	PathHeartbeat = "/agent/v1/heartbeat"
 	PathState     = "/agent/v1/state"
 	PathReport    = "/agent/v1/report"
+	PathRenew     = "/agent/v1/renew"
 )
 
 // Fleet is where the agent listener finds each host's part of the desired

@@ -296,7 +296,8 @@ func csrKeyID(csrPEM []byte) (string, error) {
 }
 
 // Authenticate finds the host a verified client certificate belongs to: the
-// host must be in the registry and the certificate the one it was issued.
+// host must be in the registry and the certificate its newest one, or the one
+// it renewed that with (model.Host.PrevCertSerial).
 func (r *Registry) Authenticate(ctx context.Context, cert *x509.Certificate) (model.Host, error) {
 	id := cert.Subject.CommonName
 	var h model.Host
@@ -306,10 +307,45 @@ func (r *Registry) Authenticate(ctx context.Context, cert *x509.Certificate) (mo
 		}
 		return model.Host{}, err
 	}
-	if h.CertSerial != Serial(cert) {
+	if serial := Serial(cert); serial != h.CertSerial && (h.PrevCertSerial == "" || serial != h.PrevCertSerial) {
 		return model.Host{}, removed(id)
 	}
 	return h, nil
+}
+
+// Renew issues host id a new certificate for a certificate request (PEM); the
+// host authenticated the call with presented, one of its accepted
+// certificates (Authenticate). The new certificate becomes the host's newest
+// and presented stays accepted beside it, so neither calls still in flight
+// nor an agent whose answer was lost (it renews again with presented) is
+// locked out; any older certificate is no longer accepted.
+func (r *Registry) Renew(ctx context.Context, id string, presented *x509.Certificate, csrPEM []byte) (model.Host, []byte, error) {
+	ca, err := r.CA(ctx)
+	if err != nil {
+		return model.Host{}, nil, err
+	}
+	cert, certPEM, err := ca.SignHost(csrPEM, id, r.cfg.Now().UTC())
+	if err != nil {
+		return model.Host{}, nil, err
+	}
+	var h model.Host
+	err = r.st.Update(ctx, func(tx *store.Tx) error {
+		ok, err := tx.Get(hostKey(id), &h)
+		if err != nil {
+			return err
+		}
+		serial := Serial(presented)
+		if !ok || (serial != h.CertSerial && serial != h.PrevCertSerial) {
+			return removed(id)
+		}
+		h.PrevCertSerial, h.CertSerial, h.CertNotAfter = serial, Serial(cert), cert.NotAfter.UTC()
+		return tx.Put(hostKey(id), h)
+	})
+	if err != nil {
+		return model.Host{}, nil, err
+	}
+	r.cfg.Logger.Info("host certificate renewed", "host", id, "serial", h.CertSerial, "not_after", h.CertNotAfter, "renewed_from", h.PrevCertSerial)
+	return h, certPEM, nil
 }
 
 // Report is what an agent reports with each heartbeat.

@@ -64,10 +64,13 @@ type Host struct {
 	AgentState string    `json:"agent_state,omitempty"`
 	Enrolled   time.Time `json:"enrolled"`
 	LastReport time.Time `json:"last_report"`
-	// CertSerial is the serial number (hex) of the one certificate the host may
-	// use; CertNotAfter is when it expires.
-	CertSerial   string    `json:"cert_serial"`
-	CertNotAfter time.Time `json:"cert_not_after"`
+	// CertSerial is the serial number (hex) of the host's newest certificate;
+	// CertNotAfter is when it expires. PrevCertSerial is the certificate the
+	// host renewed it with, still accepted until it expires or the host renews
+	// again (its calls in flight, or an answer to the renewal that was lost).
+	CertSerial     string    `json:"cert_serial"`
+	CertNotAfter   time.Time `json:"cert_not_after"`
+	PrevCertSerial string    `json:"prev_cert_serial,omitempty"`
 	// Token is the ID of the join token the host enrolled with.
 	Token string `json:"token"`
 }
