@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,8 +56,16 @@ func (c hostCLI) run(viaAPI bool, args ...string) string {
 	return strings.TrimSpace(out)
 }
 
-// list is `strait host list -o json` through the native API.
+// list is `strait host list -o json` through the native API, the enrolled
+// hosts only.
 func (c hostCLI) list() []nativeapi.Host {
+	c.t.Helper()
+	return slices.DeleteFunc(c.listAll(), func(h nativeapi.Host) bool { return h.Server })
+}
+
+// listAll is `strait host list -o json` through the native API: the enrolled
+// hosts and the server's own data plane.
+func (c hostCLI) listAll() []nativeapi.Host {
 	c.t.Helper()
 	var l nativeapi.HostList
 	if err := json.Unmarshal([]byte(c.run(true, "host", "list", "-o", "json")), &l); err != nil {

@@ -174,6 +174,16 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		})
 	})
 	h1, h2 := hosts[0], hosts[1]
+	// The server's own data plane is the list's last row: the zones no host
+	// serves, on the backbone at its agent listener's address.
+	all := cli.listAll()
+	if srvRow := all[len(all)-1]; !srvRow.Server || srvRow.HostID != "local" || srvRow.State != "ready" || srvRow.BackboneAddress != srv.Addr.String() ||
+		!slices.Contains(srvRow.Zones, "us-east-1c") || slices.Contains(srvRow.Zones, h1.zone) || slices.Contains(srvRow.Zones, h2.zone) {
+		t.Fatalf("the server's row in `strait host list`: %+v", all)
+	}
+	if table := cli.run(false, "host", "list"); !strings.Contains(table, "\nlocal ") {
+		t.Fatalf("`strait host list` has no row for the server's data plane:\n%s", table)
+	}
 
 	// Guide 004: the provider's service (newLink: VPC 10.0.0.0/16 in a and b,
 	// an NLB with nodes in both, the endpoint service; the consumer's VPC

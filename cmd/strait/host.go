@@ -78,7 +78,9 @@ func hostListCommand(f *hostFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the hosts: zones, backbone, state, last report, version",
-		Long: `List the hosts that joined the region. STATE is ready, or unreachable since the time it
+		Long: `List the hosts that joined the region, and last the server's own data plane (HOST_ID
+local, -o json "server": true), which serves every zone no other host serves; its
+LAST_REPORT is now and it cannot be removed. STATE is ready, or unreachable since the time it
 missed its third heartbeat. METHOD is how the host's agent carries the backbone to other
 hosts: wireguard-go (WireGuard in the agent's process), plain (unencrypted, asked for with
 --backbone plain), or none (an agent that does not join it). KEY says whether the host

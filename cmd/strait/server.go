@@ -51,6 +51,7 @@ listener over mutual TLS only.`,
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			cfg.DisableConsole = !withConsole
+			cfg.Version = version()
 			if cfg.Dataplane == "netns" {
 				if cfg.RelayCommand, err = relayCommandLine(relayMode, cfg.DataDir, verbose); err != nil {
 					return err

@@ -67,8 +67,9 @@ type Registry struct {
 	cfg Config
 
 	mu         sync.Mutex
-	ca         *CA    // loaded once: the CA never changes
-	pairSecret []byte // loaded once: the backbone pair secret never changes
+	ca         *CA         // loaded once: the CA never changes
+	pairSecret []byte      // loaded once: the backbone pair secret never changes
+	server     *ServerHost // the server's own data plane (SetServer); nil: none
 }
 
 // New returns the registry over st.
@@ -406,6 +407,8 @@ type Status struct {
 	model.Host
 	State            string
 	UnreachableSince time.Time
+	// Server marks the server's own data plane (HostsWithServer).
+	Server bool
 }
 
 // Hosts lists the hosts with their states, in ID order.
@@ -430,6 +433,12 @@ func (r *Registry) Hosts(ctx context.Context) ([]Status, error) {
 // Remove removes a host from the region: its certificate is no longer
 // accepted and its zones are free for another host.
 func (r *Registry) Remove(ctx context.Context, id string) error {
+	r.mu.Lock()
+	srv := r.server
+	r.mu.Unlock()
+	if srv != nil && id == srv.ID {
+		return model.InvalidKind(model.KindHost, id, "%s is the server's own data plane: it serves the zones no other host serves and cannot be removed", id)
+	}
 	if !validHostID(id) {
 		return model.InvalidKind(model.KindHost, id, "A host ID is host- and 16 hex digits (see `strait host list`), not %q", id)
 	}

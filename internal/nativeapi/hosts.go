@@ -27,6 +27,9 @@ type Host struct {
 	LastReport       time.Time  `json:"last_report"`
 	Version          string     `json:"version"`
 	Enrolled         time.Time  `json:"enrolled"`
+	// Server marks the server's own data plane (HOST_ID local): it serves the
+	// zones no enrolled host serves; Enrolled is when the server started.
+	Server bool `json:"server,omitempty"`
 }
 
 // HostList is the body of GET /strait/v1/hosts.
@@ -54,7 +57,7 @@ const DefaultTokenTTL = time.Hour
 // HostView is a registry entry as the API shows it.
 func HostView(s hosts.Status) Host {
 	out := Host{HostID: s.ID, Zones: s.Zones, BackboneAddress: s.BackboneAddress, BackboneMethod: s.BackboneMethod, BackboneKey: s.BackboneKey,
-		TransitIP: s.TransitIP, State: s.State, LastReport: s.LastReport, Version: s.Version, Enrolled: s.Enrolled}
+		TransitIP: s.TransitIP, State: s.State, LastReport: s.LastReport, Version: s.Version, Enrolled: s.Enrolled, Server: s.Server}
 	if s.State == hosts.StateUnreachable {
 		t := s.UnreachableSince
 		out.UnreachableSince = &t
@@ -105,7 +108,7 @@ func (a *API) listHosts(ctx context.Context, acct string, _ *http.Request, _ []b
 	if err := a.operator(acct); err != nil {
 		return 0, nil, err
 	}
-	list, err := a.cfg.Hosts.Hosts(ctx)
+	list, err := a.cfg.Hosts.HostsWithServer(ctx)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -63,7 +63,7 @@ func startAdmin(path string, ctl *control.Control, reg *hosts.Registry, log *slo
 		answer(w, out, err)
 	})
 	mux.HandleFunc("GET /hosts", func(w http.ResponseWriter, r *http.Request) {
-		list, err := reg.Hosts(r.Context())
+		list, err := reg.HostsWithServer(r.Context())
 		answer(w, nativeapi.HostsView(list), err)
 	})
 	mux.HandleFunc("DELETE /hosts/{id}", func(w http.ResponseWriter, r *http.Request) {

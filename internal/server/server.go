@@ -29,6 +29,7 @@ import (
 	"strait/internal/fdbudget"
 	"strait/internal/fleet"
 	"strait/internal/hosts"
+	"strait/internal/model"
 	"strait/internal/nativeapi"
 	"strait/internal/reconcile"
 	"strait/internal/reconcile/status"
@@ -67,7 +68,9 @@ type Config struct {
 	// connections outlive this process (package relay). Nil: the relay runs
 	// in this process, and its connections end with it.
 	RelayCommand []string
-	Logger       *slog.Logger
+	// Version names this build in `strait host list` (the server's own row).
+	Version string
+	Logger  *slog.Logger
 }
 
 // Server is a running Strait server.
@@ -258,6 +261,14 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		undo = append(undo, ag.Close)
 		s.agent = ag
 		recCfg.Dataplane = ag
+		row := hosts.ServerHost{ID: fleet.LocalID, Version: cfg.Version, Started: time.Now()}
+		if member != nil {
+			row.BackboneAddress, row.BackboneMethod, row.BackboneKey = member.BackboneAddress.String(), member.BackboneMethod, member.BackboneKey.String()
+		}
+		if cfg.AgentListen != "" {
+			row.TransitIP = model.TransitLocalHost.String()
+		}
+		hostReg.SetServer(row)
 		if cfg.AgentListen != "" {
 			fl = fleet.New(fleet.Config{Local: ag, Hosts: remoteHosts(hostReg), PairSecret: hostReg.PairSecret, RevisionBase: revisionBase(),
 				RecordHealth: health.record, LocalBackbone: member, Logger: cfg.Logger})
