@@ -128,7 +128,7 @@ sees it healthy).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Server, "server", "", "the server's agent listener, https://HOST[:PORT] (port 8788 when omitted)")
+	f.StringVar(&cfg.Server, "server", "", "the server's agent listener, https://HOST[:PORT] (port 8788 when omitted); server replicas' listeners comma-separated (the agent also learns them from the servers and calls the next when one is gone)")
 	f.StringVar(&cfg.Token, "token", "", "the one-time join token (needed only to enrol)")
 	f.StringSliceVar(&cfg.Zones, "zones", nil, "the availability zones this host serves, comma-separated (e.g. us-east-1b)")
 	f.StringVar(&cfg.DataDir, "data-dir", defaultAgentDataDir(), "directory for the host's key, certificate and the region's CA")

@@ -46,14 +46,14 @@ func BackboneKey(dir string) (backbone.Key, error) {
 }
 
 // LocalAddress is the address this host's kernel picks to reach the server at
-// serverURL (a --server value): the source address the server sees, and so
+// serverURL (a --server value; of several, the first): the source address the server sees, and so
 // the host's backbone address when none is given. Nothing is sent.
 func LocalAddress(serverURL string) (netip.Addr, error) {
-	s, err := ServerURL(serverURL)
+	all, err := ServerURLs(serverURL)
 	if err != nil {
 		return netip.Addr{}, err
 	}
-	u, err := url.Parse(s)
+	u, err := url.Parse(all[0]) // replicas: the first one's
 	if err != nil {
 		return netip.Addr{}, err
 	}

@@ -39,7 +39,10 @@ const (
 // Identity is an enrolled host's credentials, as kept in its data directory.
 type Identity struct {
 	HostID string `json:"host_id"`
-	Server string `json:"server"`
+	// Server is the agent listener the host called last; Servers every one
+	// it knows (server replicas).
+	Server  string   `json:"server"`
+	Servers []string `json:"servers,omitempty"`
 	cert   tls.Certificate
 	ca     *x509.CertPool
 }
@@ -184,6 +187,8 @@ type Client struct {
 	dataDir string // where Renew stores the new certificate ("": nowhere)
 	mu      sync.Mutex
 	conns   *clients // under mu
+	servers []string // the agent listeners known (failover.go), under mu
+	at      int      // the index in servers of the one called now
 }
 
 // clients are the HTTP clients of one certificate.
@@ -197,8 +202,9 @@ type clients struct {
 // NewClient is a client with the host's credentials; dataDir is where they
 // are kept (Renew replaces the certificate there).
 func NewClient(id Identity, dataDir string) *Client {
-	c := &Client{id: id, dataDir: dataDir}
+	c := &Client{id: id, dataDir: dataDir, servers: []string{id.Server}}
 	c.conns = newClients(id)
+	c.learn(id.Servers)
 	return c
 }
 
@@ -225,7 +231,7 @@ func (c *Client) HostID() string { return c.id.HostID }
 // Heartbeat sends a report.
 func (c *Client) Heartbeat(ctx context.Context, rep Report) (ReportResponse, error) {
 	var out ReportResponse
-	err := call(ctx, c.current().http, c.id.Server+PathHeartbeat, rep, &out)
+	err := c.each(ctx, func(server string) error { return call(ctx, c.current().http, server+PathHeartbeat, rep, &out) })
 	return out, err
 }
 

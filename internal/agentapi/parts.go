@@ -15,6 +15,9 @@ import (
 // state answers the host's part newer than ?after=REV, waiting up to PollWait
 // for one (nil, written as 204, when none came).
 func (s *Server) state(r *http.Request, host model.Host, _ []byte) (any, error) {
+	if err := s.leading(); err != nil {
+		return nil, err
+	}
 	if s.fleet == nil {
 		return nil, noDataplane()
 	}
@@ -36,6 +39,9 @@ func (s *Server) state(r *http.Request, host model.Host, _ []byte) (any, error) 
 
 // report takes what the host realized of a revision, and its traffic.
 func (s *Server) report(_ *http.Request, host model.Host, body []byte) (any, error) {
+	if err := s.leading(); err != nil {
+		return nil, err
+	}
 	if s.fleet == nil {
 		return nil, noDataplane()
 	}
@@ -65,26 +71,31 @@ const maxState = 256 << 20
 // came within the server's poll wait.
 func (c *Client) State(ctx context.Context, after uint64) (StateResponse, bool, error) {
 	var out StateResponse
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.id.Server+PathState+"?after="+strconv.FormatUint(after, 10), nil)
-	if err != nil {
-		return out, false, err
-	}
-	resp, err := c.current().poll.Do(req)
-	if err != nil {
-		return out, false, err
-	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusNoContent:
-		return out, false, nil
-	case http.StatusOK:
-		err := json.NewDecoder(io.LimitReader(resp.Body, maxState)).Decode(&out)
-		return out, err == nil, err
-	}
-	return out, false, responseError(resp, PathState)
+	var ok bool
+	err := c.each(ctx, func(server string) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, server+PathState+"?after="+strconv.FormatUint(after, 10), nil)
+		if err != nil {
+			return err
+		}
+		resp, err := c.current().poll.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusNoContent:
+			return nil
+		case http.StatusOK:
+			err := json.NewDecoder(io.LimitReader(resp.Body, maxState)).Decode(&out)
+			ok = err == nil
+			return err
+		}
+		return responseError(resp, PathState)
+	})
+	return out, ok, err
 }
 
 // Report sends what the host realized of a revision.
 func (c *Client) Report(ctx context.Context, rep StateReport) error {
-	return call(ctx, c.current().http, c.id.Server+PathReport, rep, &struct{}{})
+	return c.each(ctx, func(server string) error { return call(ctx, c.current().http, server+PathReport, rep, &struct{}{}) })
 }

@@ -71,7 +71,7 @@ func (c *Client) Renew(ctx context.Context) (time.Time, error) {
 	}
 	var resp RenewResponse
 	req := RenewRequest{CSR: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}))}
-	if err := call(ctx, cur.http, c.id.Server+PathRenew, req, &resp); err != nil {
+	if err := c.each(ctx, func(server string) error { return call(ctx, cur.http, server+PathRenew, req, &resp) }); err != nil {
 		return time.Time{}, err
 	}
 	block, _ := pem.Decode([]byte(resp.Certificate))

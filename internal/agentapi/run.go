@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"strait/internal/agent/backbone"
@@ -13,7 +15,8 @@ import (
 
 // AgentConfig is what `strait agent` takes.
 type AgentConfig struct {
-	// Server is the server's agent listener (see ServerURL).
+	// Server is the server's agent listener (see ServerURL), or several
+	// replicas' listeners, comma-separated (ServerURLs).
 	Server string
 	// Token is the join token; needed only until the host is enrolled.
 	Token string
@@ -48,7 +51,7 @@ func Run(ctx context.Context, cfg AgentConfig) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	serverURL, err := ServerURL(cfg.Server)
+	servers, err := ServerURLs(cfg.Server)
 	if err != nil {
 		return err
 	}
@@ -64,22 +67,32 @@ func Run(ctx context.Context, cfg AgentConfig) error {
 		if cfg.Token != "" {
 			log.Info("already enrolled: the join token is not used", "host", id.HostID, "data_dir", cfg.DataDir)
 		}
-		if id.Server != serverURL {
-			log.Info("reaching the server at a new address", "enrolled_with", id.Server, "server", serverURL)
-			id.Server = serverURL
+		if !slices.Contains(servers, id.Server) {
+			log.Info("reaching the server at a new address", "enrolled_with", id.Server, "server", servers)
 		}
+		// The servers given first, then those the host learnt before.
+		id.Servers = slices.DeleteFunc(append(slices.Clone(servers), id.Servers...), func(s string) bool { return s == "" })
+		id.Server = servers[0]
 	case cfg.Token == "":
 		return fmt.Errorf("this host is not enrolled (%s holds no credentials): give a join token, --token (from `strait host token create` on the server)", cfg.DataDir)
 	default:
 		var resp EnrolResponse
-		id, resp, err = Enrol(ctx, cfg.DataDir, serverURL, cfg.Token, EnrolRequest{Zones: cfg.Zones, BackboneAddress: cfg.BackboneAddress,
-			BackboneMethod: cfg.BackboneMethod, BackboneKey: keyText(cfg.BackboneKey), Version: cfg.Version})
-		if err != nil {
-			return fmt.Errorf("enrolling with %s: %w", serverURL, err)
+		for i, serverURL := range servers {
+			id, resp, err = Enrol(ctx, cfg.DataDir, serverURL, cfg.Token, EnrolRequest{Zones: cfg.Zones, BackboneAddress: cfg.BackboneAddress,
+				BackboneMethod: cfg.BackboneMethod, BackboneKey: keyText(cfg.BackboneKey), Version: cfg.Version})
+			var apiErr *Error
+			if err == nil || errors.As(err, &apiErr) || ctx.Err() != nil || i == len(servers)-1 {
+				break
+			}
+			log.Warn("cannot enrol with this server; trying the next", "server", serverURL, "err", err)
 		}
+		if err != nil {
+			return fmt.Errorf("enrolling with %s: %w", strings.Join(servers, ", "), err)
+		}
+		id.Servers = servers
 		interval = seconds(resp.HeartbeatIntervalSeconds)
 		wait = interval
-		log.Info("enrolled", "host", id.HostID, "server", serverURL, "zones", cfg.Zones, "data_dir", cfg.DataDir)
+		log.Info("enrolled", "host", id.HostID, "server", id.Server, "zones", cfg.Zones, "data_dir", cfg.DataDir)
 	}
 	c := NewClient(id, cfg.DataDir)
 	defer c.Close()
@@ -119,12 +132,18 @@ func Run(ctx context.Context, cfg AgentConfig) error {
 				return nil
 			}
 			if reachable {
-				log.Warn("cannot report to the server; retrying", "server", serverURL, "err", err)
+				log.Warn("cannot report to the server; retrying", "servers", c.Servers(), "err", err)
 			}
 			reachable = false
 		default:
 			if !reachable || first {
-				log.Info("reporting to the server", "host", id.HostID, "server", serverURL)
+				log.Info("reporting to the server", "host", id.HostID, "server", c.server())
+			}
+			if c.learn(resp.Servers) {
+				log.Info("server replicas", "servers", c.Servers())
+				if err := c.saveServers(); err != nil {
+					log.Warn("cannot keep the server replicas in the data directory", "err", err)
+				}
 			}
 			first = false
 			reachable = true

@@ -32,6 +32,13 @@ type ServerConfig struct {
 	// PollWait is how long a state request waits for a newer part before it
 	// answers 204 (DefaultPollWait).
 	PollWait time.Duration
+	// Leader says whether this replica leads the region and, if not, the
+	// leader's agent listener ("" when unknown). Only the leader serves
+	// parts and takes reports; the others answer NotLeader. Nil: it leads.
+	Leader func() (leading bool, leaderURL string)
+	// Replicas lists the agent listeners of the region's server replicas,
+	// sent to agents with every heartbeat answer. Nil: none are sent.
+	Replicas func(ctx context.Context) []string
 	Logger   *slog.Logger
 }
 
@@ -47,6 +54,8 @@ type Server struct {
 	reg      *hosts.Registry
 	fleet    Fleet
 	pollWait time.Duration
+	leader   func() (bool, string)
+	replicas func(ctx context.Context) []string
 	log      *slog.Logger
 	ln       net.Listener
 	http     *http.Server
@@ -80,7 +89,7 @@ func Start(ctx context.Context, reg *hosts.Registry, cfg ServerConfig) (*Server,
 	if cfg.PollWait <= 0 {
 		cfg.PollWait = DefaultPollWait
 	}
-	s := &Server{reg: reg, fleet: cfg.Fleet, pollWait: cfg.PollWait, log: cfg.Logger}
+	s := &Server{reg: reg, fleet: cfg.Fleet, pollWait: cfg.PollWait, leader: cfg.Leader, replicas: cfg.Replicas, log: cfg.Logger}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+PathCA, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/x-pem-file")
@@ -253,7 +262,23 @@ func (s *Server) heartbeat(r *http.Request, host model.Host, body []byte) (any, 
 	if err != nil {
 		return nil, err
 	}
-	return ReportResponse{HostID: h.ID, HeartbeatIntervalSeconds: s.reg.HeartbeatInterval().Seconds()}, nil
+	out := ReportResponse{HostID: h.ID, HeartbeatIntervalSeconds: s.reg.HeartbeatInterval().Seconds()}
+	if s.replicas != nil {
+		out.Servers = s.replicas(r.Context())
+	}
+	return out, nil
+}
+
+// leading is nil when this replica leads the region, else a NotLeader
+// answer naming the leader.
+func (s *Server) leading() error {
+	if s.leader == nil {
+		return nil
+	}
+	if ok, url := s.leader(); !ok {
+		return notLeader(url)
+	}
+	return nil
 }
 
 func remoteIP(r *http.Request) string {

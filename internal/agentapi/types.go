@@ -110,6 +110,9 @@ type Report struct {
 type ReportResponse struct {
 	HostID                   string  `json:"host_id"`
 	HeartbeatIntervalSeconds float64 `json:"heartbeat_interval_seconds"`
+	// Servers are the agent listeners of the region's server replicas, for
+	// the agent to call when its server is gone.
+	Servers []string `json:"servers,omitempty"`
 }
 
 // ErrorBody is the JSON of an error response.
@@ -121,6 +124,9 @@ type ErrorBody struct {
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Leader is the leading replica's agent listener, with CodeNotLeader
+	// when it is known.
+	Leader string `json:"leader,omitempty"`
 }
 
 // Error is an error response, as the agent sees it.
@@ -139,4 +145,5 @@ const (
 	CodeInvalidZone       = "InvalidZone"
 	CodeNoCertificate     = "MissingClientCertificate"
 	CodeNoDataplane       = "NoDataplane"
+	CodeNotLeader         = "NotLeader"
 )
