@@ -43,8 +43,8 @@ type Identity struct {
 	// it knows (server replicas).
 	Server  string   `json:"server"`
 	Servers []string `json:"servers,omitempty"`
-	cert   tls.Certificate
-	ca     *x509.CertPool
+	cert    tls.Certificate
+	ca      *x509.CertPool
 }
 
 // ServerURL checks a --server value: https://HOST[:PORT] or HOST[:PORT]
