@@ -19,6 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"strait/internal/agent/netns"
 	"strait/internal/agentapi"
 	"strait/internal/hosts"
 	"strait/internal/nativeapi"
@@ -137,6 +142,28 @@ func TestHostsJoinWithATokenAndMutualTLS(t *testing.T) {
 	if table := cli.run(false, "host", "list"); !strings.Contains(table, h.HostID) || !strings.Contains(table, "ready") {
 		t.Fatalf("strait host list:\n%s", table)
 	}
+
+	// A server without a data plane of its own is the control plane of its
+	// hosts: an instance in the host's zone runs there, one in a zone no
+	// host serves stays pending (nothing realizes it).
+	const acct = "111122223333"
+	_, subnets := env.Network(acct, "us-east-1a", "us-east-1b")
+	c := env.EC2(acct)
+	orphan, err := c.RunInstances(testenv.Ctx(t), &ec2.RunInstancesInput{ImageId: aws.String(testenv.ImageID), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		SubnetId: aws.String(subnets[0])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served, _ := env.RunInstance(acct, subnets[1])
+	if ns, err := netns.InstanceNamespace(served); err != nil || !strings.HasPrefix(ns, "strait-"+netns.TagFor(agentDir)+"-") {
+		t.Fatalf("instance %s in us-east-1b is in namespace %q (%v), want the host's", served, ns, err)
+	}
+	d, err := c.DescribeInstances(testenv.Ctx(t), &ec2.DescribeInstancesInput{InstanceIds: []string{*orphan.Instances[0].InstanceId}})
+	if err != nil || d.Reservations[0].Instances[0].State.Name != ec2types.InstanceStateNamePending {
+		t.Fatalf("an instance in a zone no host serves: %+v %v, want pending", d, err)
+	}
+	_, err = c.TerminateInstances(testenv.Ctx(t), &ec2.TerminateInstancesInput{InstanceIds: []string{served, *orphan.Instances[0].InstanceId}})
+	check(t, err)
 
 	// Refused enrolments: the agent exits with the reason, and nothing is enrolled.
 	refused := func(what, want string, args ...string) {

@@ -37,7 +37,8 @@ accounts and keys with 'strait account create'.
 With --dataplane=netns (the default) every VPC is a network namespace on this host, every
 instance a namespace wired into its subnet, and endpoints and load balancers carry real
 traffic; this needs root. 'strait down' removes what it created. --dataplane=none runs
-the API and state machine alone.
+the API and state machine alone; with --agent-listen it is then the control plane of the
+hosts that join (they serve their zones; a zone no host serves realizes nothing).
 
 With --agent-listen (e.g. :8788) other hosts join the region: 'strait host token create'
 prints a one-time join token for 'strait agent' on the new host, which then talks to this

@@ -276,6 +276,15 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			recCfg.Dataplane = fl
 		}
 	}
+	if cfg.Dataplane != "netns" && cfg.AgentListen != "" {
+		// A control plane without a data plane of its own: the hosts that
+		// join serve their zones; the zones no host serves realize nothing.
+		health := &healthRecorder{ctx: runCtx, st: status.New(ctl), log: cfg.Logger}
+		fl = fleet.New(fleet.Config{Local: fleet.NoLocal{}, Hosts: remoteHosts(hostReg), PairSecret: hostReg.PairSecret, RevisionBase: revisionBase(),
+			RecordHealth: health.record, Logger: cfg.Logger})
+		health.fleet.Store(fl)
+		recCfg.Dataplane = fl
+	}
 	if cfg.AgentListen != "" {
 		acfg := agentapi.ServerConfig{Listen: cfg.AgentListen, Advertise: cfg.AgentAdvertise, Logger: cfg.Logger}
 		if fl != nil {
