@@ -118,7 +118,7 @@ sees it healthy).`,
 				if err != nil {
 					return err
 				}
-				defer dp.Close() // with the backbone: its traffic stops
+				defer dp.Close() // with the backbone: wireguard-go stops with it (the kernel's WireGuard goes on until a restart adopts it)
 				log.Info("serving the host's zones", "host", c.HostID(), "zones", cfg.Zones, "namespaces", "strait-"+netns.TagFor(cfg.DataDir)+"-…")
 				return hostagent.Serve(ctx, c, dp, health, log)
 			}
@@ -133,7 +133,7 @@ sees it healthy).`,
 	f.StringSliceVar(&cfg.Zones, "zones", nil, "the availability zones this host serves, comma-separated (e.g. us-east-1b)")
 	f.StringVar(&cfg.DataDir, "data-dir", defaultAgentDataDir(), "directory for the host's key, certificate and the region's CA")
 	f.StringVar(&cfg.BackboneAddress, "backbone-address", "", "the IP address other hosts reach this one on (default: the address the server sees this host's connections come from)")
-	f.StringVar(&backboneMode, "backbone", backbone.ModeAuto, "how the backbone to other hosts is carried: auto (WireGuard) or plain (unencrypted, for trusted networks only; every host must run plain)")
+	f.StringVar(&backboneMode, "backbone", backbone.ModeAuto, "how the backbone to other hosts is carried: auto (WireGuard: the kernel's where it has it, else wireguard-go), wireguard-go (WireGuard in this process even so) or plain (unencrypted, for trusted networks only; every host must run plain)")
 	f.StringVar(&forwarding, "forwarding", agent.ForwardKernel.String(), "how endpoint traffic is carried: kernel or relay (as strait server --forwarding)")
 	f.StringVar(&relayMode, "relay", "process", "where the user-space relay and the VPC resolvers run: process (a relay process of their own, adopted across restarts) or inprocess (as strait server --relay)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages (each heartbeat)")

@@ -9,7 +9,11 @@ import (
 // --backbone names a mode; --backbone-address must be IPv4 and defaults to
 // the address the kernel picks towards the server.
 func TestAgentBackboneFlags(t *testing.T) {
-	for mode, want := range map[string]backbone.Method{"auto": backbone.MethodUserspace, "plain": backbone.MethodPlain} {
+	auto := backbone.MethodUserspace
+	if backbone.KernelWireGuard() {
+		auto = backbone.MethodWireGuard
+	}
+	for mode, want := range map[string]backbone.Method{"auto": auto, "wireguard-go": backbone.MethodUserspace, "plain": backbone.MethodPlain} {
 		if got, err := backbone.MethodFor(mode); err != nil || got != want {
 			t.Errorf("--backbone %s: %q, %v; want %q", mode, got, err, want)
 		}

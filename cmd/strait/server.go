@@ -88,7 +88,7 @@ listener over mutual TLS only.`,
 	f.StringVar(&cfg.AgentListen, "agent-listen", "", "address of the agent listener where other hosts' agents enrol and report, mutual TLS (e.g. :8788; default: none, this host only)")
 	f.StringSliceVar(&cfg.AgentAdvertise, "agent-advertise", nil, "further DNS names or IP addresses agents reach the agent listener by, for its certificate (comma-separated)")
 	f.StringVar(&cfg.BackboneAddress, "backbone-address", "", "the server's IPv4 address on the network between hosts, where its data plane joins the backbone (default: the --agent-listen address when it is one IPv4 address)")
-	f.StringVar(&cfg.Backbone, "backbone", "auto", "how the backbone to other hosts is carried: auto (WireGuard) or plain (unencrypted, for trusted networks only; every host must run plain)")
+	f.StringVar(&cfg.Backbone, "backbone", "auto", "how the backbone to other hosts is carried: auto (WireGuard: the kernel's where it has it, else wireguard-go), wireguard-go (WireGuard in this process even so) or plain (unencrypted, for trusted networks only; every host must run plain)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
 	return cmd
 }

@@ -60,7 +60,7 @@ type Config struct {
 	// BackboneAddress is the server's address on the network between hosts,
 	// for its data plane to join the backbone (default: the agent listener's
 	// address when it is one IPv4 address other than loopback). Backbone is
-	// the mode, backbone.ModeAuto (the default) or ModePlain.
+	// the mode, backbone.ModeAuto (the default), ModeUserspace or ModePlain.
 	BackboneAddress string
 	Backbone        string
 	// RelayCommand starts the data plane's relay process (`strait relay

@@ -52,7 +52,7 @@ type Backbone struct {
 	mtu    int             // of the VXLAN devices
 
 	mu      sync.Mutex
-	wg      *userspace // nil in plain mode
+	wg      *wireGuard // nil in plain mode
 	peers   map[string]Peer
 	vpcs    map[string]vpcConfig // by VPC ID
 	transit *transitConfig       // nil when no transit namespace is joined
@@ -61,9 +61,10 @@ type Backbone struct {
 	closed  bool
 }
 
-// New joins this host to the backbone with no peers yet: in ModeAuto it starts
-// WireGuard (MethodUserspace) on the TUN device "bbwg<tag>" in the host
-// namespace.
+// New joins this host to the backbone: in ModeAuto and ModeUserspace it
+// starts WireGuard as MethodFor says on the device "bbwg<tag>" in the
+// endpoint namespace (adopting the kernel's device a previous run left, with
+// its peers until SetPeers); in ModePlain it has nothing to start.
 func New(cfg Config) (*Backbone, error) {
 	if !validTag(cfg.Tag) {
 		return nil, fmt.Errorf("backbone: invalid tag %q: want 1 to 11 lower-case letters or digits", cfg.Tag)
@@ -93,21 +94,22 @@ func New(cfg Config) (*Backbone, error) {
 	case ModePlain:
 		b.method, b.local, b.mtu = MethodPlain, cfg.Underlay, cfg.UnderlayMTU-vxlanOverhead4
 		b.vxNS = ns
-	case ModeAuto, "":
+	case ModeAuto, ModeUserspace, "":
 		if cfg.PrivateKey.IsZero() {
 			ns.Close()
 			return nil, errors.New("backbone: no private key")
 		}
-		if KernelWireGuard() {
-			b.log.Info("the kernel has WireGuard; using wireguard-go all the same (the kernel method is not implemented yet)")
+		if b.method, err = MethodFor(cfg.Mode); err != nil {
+			ns.Close()
+			return nil, fmt.Errorf("backbone: %w", err)
 		}
-		tunMTU := cfg.UnderlayMTU - wireGuardOverhead
-		b.method, b.local, b.mtu = MethodUserspace, InnerAddr(cfg.Underlay), tunMTU-vxlanOverhead6
+		wgMTU := cfg.UnderlayMTU - wireGuardOverhead
+		b.local, b.mtu = InnerAddr(cfg.Underlay), wgMTU-vxlanOverhead6
 		if b.vxNS, err = ensureEndpointNS(cfg.Tag); err != nil {
 			ns.Close()
 			return nil, fmt.Errorf("backbone: %w", err)
 		}
-		b.wg, err = startUserspace(ns, b.vxNS, cfg.Tag, cfg.PrivateKey, b.local, cfg.ListenPort, tunMTU, b.log)
+		b.wg, err = startWireGuard(b.method, ns, b.vxNS, cfg.Tag, cfg.PrivateKey, b.local, cfg.ListenPort, wgMTU, b.log)
 		if err != nil {
 			b.vxNS.Close()
 			ns.Close()
@@ -115,13 +117,13 @@ func New(cfg Config) (*Backbone, error) {
 		}
 	default:
 		ns.Close()
-		return nil, fmt.Errorf("backbone: unknown mode %q: want %q or %q", cfg.Mode, ModeAuto, ModePlain)
+		return nil, fmt.Errorf("backbone: unknown mode %q: want %q, %q or %q", cfg.Mode, ModeAuto, ModeUserspace, ModePlain)
 	}
 	b.log.Info("backbone up", "method", b.method, "underlay", cfg.Underlay, "endpoint", b.local)
 	return b, nil
 }
 
-// validTag reports whether a tag fits the TUN device's name (15 characters).
+// validTag reports whether a tag fits the WireGuard device's name (15 characters).
 func validTag(tag string) bool {
 	if tag == "" || len(tag) > 11 {
 		return false
@@ -189,8 +191,9 @@ func (b *Backbone) endpoint(p Peer) netip.Addr {
 	return p.Underlay
 }
 
-// Close stops the encryption (traffic across the backbone stops) and leaves
-// the VXLAN devices for a restarted agent to adopt.
+// Close stops wireguard-go (traffic across the backbone stops with it) or
+// leaves the kernel's WireGuard device carrying traffic with the peers it has,
+// and leaves the VXLAN devices: a restarted agent adopts them all.
 func (b *Backbone) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -206,7 +209,8 @@ func (b *Backbone) Close() error {
 }
 
 // Down removes everything this backbone made (VXLAN devices of the VPCs and
-// the transit namespace it knows, the TUN device) and closes it.
+// the transit namespace it knows, the WireGuard device, the endpoint
+// namespace) and closes it.
 func (b *Backbone) Down() error {
 	b.mu.Lock()
 	var errs []error
@@ -219,7 +223,13 @@ func (b *Backbone) Down() error {
 		b.transit, b.natOK = nil, false
 	}
 	b.mu.Unlock()
-	errs = append(errs, b.Close(), removeEndpointNS(b.cfg.Tag))
+	errs = append(errs, b.Close())
+	if b.wg != nil {
+		// The kernel's device would go with its namespace, but only once
+		// nothing holds that: remove it now (wireguard-go's went with Close).
+		errs = append(errs, removeDevice(b.cfg.Tag))
+	}
+	errs = append(errs, removeEndpointNS(b.cfg.Tag))
 	return errors.Join(errs...)
 }
 
@@ -227,6 +237,18 @@ func (b *Backbone) Down() error {
 func removeBackboneLink(namespace string) error {
 	err := withLinks(namespace, func(_ vnetns.NsHandle, nh *netlink.Handle) error {
 		return removeLink(nh, linkName)
+	})
+	if errors.Is(err, errNoNamespace) {
+		return nil
+	}
+	return err
+}
+
+// removeDevice deletes the WireGuard device of the tag's endpoint namespace,
+// if both exist.
+func removeDevice(tag string) error {
+	err := withLinks(endpointNSName(tag), func(_ vnetns.NsHandle, nh *netlink.Handle) error {
+		return removeLink(nh, deviceName(tag))
 	})
 	if errors.Is(err, errNoNamespace) {
 		return nil

@@ -21,7 +21,18 @@ import (
 // the same CIDR stay apart, transit addresses route across hosts, the
 // underlay carries only WireGuard (no payload in clear), a restarted backbone
 // adopts its devices, and Down leaves nothing.
+// In ModeAuto that is the kernel's WireGuard where the kernel has it, else
+// wireguard-go.
 func TestBackboneEncrypted(t *testing.T) { testBackbone(t, backbone.ModeAuto) }
+
+// wireguard-go where the kernel has WireGuard (elsewhere TestBackboneEncrypted
+// runs it).
+func TestBackboneUserspace(t *testing.T) {
+	if !backbone.KernelWireGuard() {
+		t.Skip("this kernel has no WireGuard: TestBackboneEncrypted runs wireguard-go")
+	}
+	testBackbone(t, backbone.ModeUserspace)
+}
 
 // Plain: the same, but the payload is visible on the underlay (so the capture
 // of the encrypted test can see a leak).
@@ -74,8 +85,8 @@ func testBackbone(t *testing.T, mode string) {
 			netnstest.Listen(t, h.nh, in.ID, netip.AddrPortFrom(in.IP, 80).String(), fmt.Sprintf("%s-%s-%s", who, h.id, marker))
 		}
 	}
-	if got := hosts[0].bb.Method(); got != map[string]backbone.Method{backbone.ModeAuto: backbone.MethodUserspace, backbone.ModePlain: backbone.MethodPlain}[mode] {
-		t.Fatalf("method %q in mode %s", got, mode)
+	if want, _ := backbone.MethodFor(mode); hosts[0].bb.Method() != want {
+		t.Fatalf("method %q in mode %s, want %q", hosts[0].bb.Method(), mode, want)
 	}
 	vni := map[string]uint32{vpcA: backbone.DefaultVNI(vpcA), vpcB: backbone.DefaultVNI(vpcB)}
 	apply := func(h hostSide, i int) {
@@ -117,15 +128,16 @@ func testBackbone(t *testing.T, mode string) {
 	cap.flush(t, d)
 	matched, wgFrames := cap.counts(backbone.DefaultListenPort)
 	_, vxFrames := cap.counts(backbone.VXLANPort)
-	switch mode {
-	case backbone.ModeAuto:
+	encrypted := mode != backbone.ModePlain
+	switch {
+	case encrypted:
 		if matched != 0 || vxFrames != 0 {
 			t.Errorf("encrypted backbone: %d frames on the underlay hold the payload, %d are VXLAN in clear", matched, vxFrames)
 		}
 		if wgFrames == 0 {
 			t.Errorf("encrypted backbone: no WireGuard frames on the underlay")
 		}
-	case backbone.ModePlain:
+	default:
 		if matched == 0 || vxFrames == 0 {
 			t.Errorf("plain backbone: %d frames hold the payload, %d are VXLAN: the capture sees nothing", matched, vxFrames)
 		}
@@ -134,7 +146,7 @@ func testBackbone(t *testing.T, mode string) {
 	// Nothing on the underlay side can inject VXLAN when encrypted: the host
 	// namespace has no VXLAN socket (its port is free), only WireGuard's.
 	free := vxlanPortFree(t, d.hosts[0])
-	if want := mode == backbone.ModeAuto; free != want {
+	if want := encrypted; free != want {
 		t.Errorf("VXLAN port free in the host namespace: %v, want %v", free, want)
 	}
 
@@ -182,15 +194,28 @@ func testBackbone(t *testing.T, mode string) {
 
 	// A restarted backbone adopts the devices it finds (same interface) and
 	// traffic flows again.
-	before := linkIndex(t, hosts[0].nh.Namespace(vpcB))
+	// The kernel's WireGuard device is adopted too (wireguard-go's TUN device
+	// goes with the process).
+	kernelWG := hosts[0].bb.Method() == backbone.MethodWireGuard
+	endpointNS, wgDev := backbone.EndpointNSName(hosts[0].nh.Tag()), backbone.DeviceName(hosts[0].nh.Tag())
+	before := linkIndex(t, hosts[0].nh.Namespace(vpcB), backbone.LinkName)
+	var wgBefore int
+	if kernelWG {
+		wgBefore = linkIndex(t, endpointNS, wgDev)
+	}
 	if err := hosts[0].bb.Close(); err != nil {
 		t.Fatal(err)
 	}
 	hosts[0].bb = d.newBackbone(t, 0, hosts[0].nh.Tag(), mode, keys[0])
 	apply(hosts[0], 0)
 	setTransit(0)
-	if after := linkIndex(t, hosts[0].nh.Namespace(vpcB)); after != before {
+	if after := linkIndex(t, hosts[0].nh.Namespace(vpcB), backbone.LinkName); after != before {
 		t.Errorf("the restarted backbone replaced VPC B's device (index %d, was %d)", after, before)
+	}
+	if kernelWG {
+		if after := linkIndex(t, endpointNS, wgDev); after != wgBefore {
+			t.Errorf("the restarted backbone replaced the kernel's WireGuard device (index %d, was %d)", after, wgBefore)
+		}
 	}
 	waitReach(t, hosts[0].nh, inst[0][vpcB], "10.0.2.3:80")
 	netnstest.MustAsk(t, hosts[0].nh, inst[0][vpcB], "", "10.0.2.3:80", "B-host-2-*")
@@ -218,12 +243,12 @@ func testBackbone(t *testing.T, mode string) {
 	}
 }
 
-// linkIndex is the index of the backbone device in a namespace.
-func linkIndex(t *testing.T, ns string) int {
+// linkIndex is the index of a device in a namespace.
+func linkIndex(t *testing.T, ns, name string) int {
 	t.Helper()
 	var idx int
 	err := backbone.WithLinks(ns, func(_ vnetns.NsHandle, nh *netlink.Handle) error {
-		l, err := nh.LinkByName(backbone.LinkName)
+		l, err := nh.LinkByName(name)
 		if err == nil {
 			idx = l.Attrs().Index
 		}

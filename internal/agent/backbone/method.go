@@ -11,8 +11,8 @@ import (
 type Method string
 
 const (
-	// MethodWireGuard is the kernel's WireGuard (not implemented yet: a kernel
-	// that has it is detected and reported, and MethodUserspace is used).
+	// MethodWireGuard is the kernel's WireGuard: a device that the kernel runs
+	// and that outlives this process.
 	MethodWireGuard Method = "wireguard"
 	// MethodUserspace is WireGuard in this process (wireguard-go) on a TUN device.
 	MethodUserspace Method = "wireguard-go"
@@ -23,8 +23,9 @@ const (
 
 // Modes a backbone can be asked for.
 const (
-	ModeAuto  = "auto"  // encrypted: the best WireGuard available
-	ModePlain = "plain" // MethodPlain
+	ModeAuto      = "auto"         // encrypted: the kernel's WireGuard where it has it, else wireguard-go
+	ModeUserspace = "wireguard-go" // encrypted: wireguard-go even where the kernel has WireGuard
+	ModePlain     = "plain"        // MethodPlain
 )
 
 // KernelWireGuard reports whether the kernel has WireGuard (its generic
@@ -34,14 +35,24 @@ func KernelWireGuard() bool {
 	return err == nil
 }
 
-// MethodFor is the method New uses for a mode: MethodUserspace for ModeAuto
-// (the kernel's WireGuard is not used yet), MethodPlain for ModePlain.
-func MethodFor(mode string) (Method, error) {
+// MethodFor is the method New uses for a mode on this machine: for ModeAuto
+// MethodWireGuard when the kernel has WireGuard (KernelWireGuard), else
+// MethodUserspace.
+func MethodFor(mode string) (Method, error) { return methodFor(mode, KernelWireGuard) }
+
+// methodFor is MethodFor with the kernel's WireGuard detected by kernelHas,
+// which is asked only in ModeAuto.
+func methodFor(mode string, kernelHas func() bool) (Method, error) {
 	switch mode {
-	case ModeAuto:
+	case ModeAuto, "":
+		if kernelHas() {
+			return MethodWireGuard, nil
+		}
+		return MethodUserspace, nil
+	case ModeUserspace:
 		return MethodUserspace, nil
 	case ModePlain:
 		return MethodPlain, nil
 	}
-	return "", fmt.Errorf("--backbone %q: want %s or %s", mode, ModeAuto, ModePlain)
+	return "", fmt.Errorf("--backbone %q: want %s, %s or %s", mode, ModeAuto, ModeUserspace, ModePlain)
 }

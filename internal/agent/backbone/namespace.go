@@ -126,3 +126,28 @@ func removeEndpointNS(tag string) error {
 	}
 	return nil
 }
+
+// withHandleIn runs fn with a netlink handle in namespace ns.
+func withHandleIn(ns vnetns.NsHandle, fn func(*netlink.Handle) error) error {
+	nh, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return err
+	}
+	defer nh.Close()
+	return fn(nh)
+}
+
+// removeLink deletes the named link of a namespace if it is there.
+func removeLink(nh *netlink.Handle, name string) error {
+	l, err := nh.LinkByName(name)
+	if errors.As(err, new(netlink.LinkNotFoundError)) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := nh.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("removing %s: %w", name, err)
+	}
+	return nil
+}
