@@ -134,11 +134,11 @@ func (d *driver) hostsFigure() error {
 		{pAcrossStrait, t.client, fmt.Sprintf("%s:%d", t.endpointIP, portPlain)},
 	}
 	d.res.Paths = d.paths
-	kernelWG := "does not have"
+	kernelWG := "does not have WireGuard, so Strait's encrypted backbone (auto) is wireguard-go (WireGuard in the agent's process on a TUN device). "
 	if backbone.KernelWireGuard() {
-		kernelWG = "has"
+		kernelWG = "has WireGuard, so Strait's encrypted backbone (auto) is the kernel's WireGuard. "
 	}
-	d.res.Notes = append(d.res.Notes, "This kernel "+kernelWG+" WireGuard; Strait's encrypted backbone is wireguard-go (WireGuard in the agent's process on a TUN device) either way. "+
+	d.res.Notes = append(d.res.Notes, "This kernel "+kernelWG+
 		fmt.Sprintf("Both hosts and the server are network namespaces of this one machine: the underlay is a bridge, and every byte across hosts is also carried by this machine's %d CPUs.", d.res.Machine.CPUs))
 	for i, mode := range []string{backbone.ModeAuto, backbone.ModePlain} {
 		if d.ctx.Err() != nil {

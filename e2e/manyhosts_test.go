@@ -23,6 +23,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
+	"strait/internal/agent/backbone"
 	"strait/internal/agent/netns"
 	"strait/internal/model"
 	"strait/internal/nativeapi"
@@ -143,7 +144,8 @@ func udpBetween(c *testenv.Capture, from, to netip.Addr) int {
 //   - a capture on the underlay sees UDP between the hosts while lines with a
 //     marker cross, and no frame with the marker;
 //   - kill -9 host 2's agent: connections through the endpoint (established
-//     and new) fail, while a connection between two instances on host 1 goes
+//     and new) fail (with wireguard-go; the kernel's WireGuard, which outlives
+//     the agent, carries them on), while a connection between two instances on host 1 goes
 //     on; restarted, traffic through the endpoint returns, and host 2 has the
 //     same namespaces and links as before the kill;
 //   - with `--backbone plain` the marker does show on the underlay (the
@@ -463,17 +465,27 @@ func TestGuide004AcrossHosts(t *testing.T) {
 			t.Fatal("host 2 runs no relay process")
 		}
 		h2.agent.Kill()
-		testenv.Eventually(t, time.Minute, "new connections through the endpoint to fail", func() error {
-			if err := viaEndpoint("after the kill"); err == nil {
-				return fmt.Errorf("a new connection through the endpoint still gets answers")
+		if backbone.KernelWireGuard() {
+			// --backbone auto is the kernel's WireGuard, which outlives the
+			// agent as the kernel path and the relay process do: traffic
+			// through the endpoint goes on. (Not run yet: the kernels this
+			// runs on have no WireGuard.)
+			if got, err := lineOn(through, "after the kill"); err != nil || got != "b after the kill" {
+				t.Errorf("the connection through the endpoint after host 2's agent was killed, with the kernel's WireGuard: %q, %v", got, err)
 			}
-			return nil
-		})
-		if got, err := lineOn(through, "after the kill"); err == nil {
-			t.Errorf("the connection through the endpoint still answers after host 2's agent was killed: %q", got)
-		}
-		if _, err := mysql(3, "SELECT 1"); err == nil {
-			t.Errorf("mysql through the endpoint works with host 2's agent killed")
+		} else {
+			testenv.Eventually(t, time.Minute, "new connections through the endpoint to fail", func() error {
+				if err := viaEndpoint("after the kill"); err == nil {
+					return fmt.Errorf("a new connection through the endpoint still gets answers")
+				}
+				return nil
+			})
+			if got, err := lineOn(through, "after the kill"); err == nil {
+				t.Errorf("the connection through the endpoint still answers after host 2's agent was killed: %q", got)
+			}
+			if _, err := mysql(3, "SELECT 1"); err == nil {
+				t.Errorf("mysql through the endpoint works with host 2's agent killed")
+			}
 		}
 		if got, err := lineOn(inside, "after the kill"); err != nil || got != "a after the kill" {
 			t.Fatalf("the connection inside host 1 after host 2's agent was killed: %q, %v", got, err)

@@ -73,14 +73,10 @@ func uapiPath(name string) string { return filepath.Join(uapiDir, name+".sock") 
 // process's umask meanwhile, which would race with the files other goroutines
 // of a server create.)
 func listenUAPI(name string) (*net.UnixListener, error) {
+	if err := removeStaleUAPI(name); err != nil {
+		return nil, err
+	}
 	path := uapiPath(name)
-	if c, err := net.Dial("unix", path); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("%s is in use: another process serves a WireGuard device %s", path, name)
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("removing the stale %s: %w", path, err)
-	}
 	listen := func() (*net.UnixListener, error) {
 		if err := os.MkdirAll(uapiDir, 0o755); err != nil {
 			return nil, err
@@ -99,6 +95,20 @@ func listenUAPI(name string) (*net.UnixListener, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// removeStaleUAPI removes the configuration socket of device name if nobody
+// answers on it (a crashed wireguard-go's); one that answers is an error.
+func removeStaleUAPI(name string) error {
+	path := uapiPath(name)
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return fmt.Errorf("%s is in use: another process serves a WireGuard device %s", path, name)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing the stale %s: %w", path, err)
+	}
+	return nil
 }
 
 // serve answers configuration requests (wgctrl's, wg(8)'s) until the socket

@@ -74,7 +74,11 @@ func startWireGuard(method Method, hostNS, endpointNS vnetns.NsHandle, tag strin
 	}
 	switch method {
 	case MethodWireGuard:
-		err = ensureKernelDevice(hostNS, endpointNS, w.name, mtu)
+		// A crashed wireguard-go of an earlier run in ModeUserspace may have
+		// left its socket.
+		if err = removeStaleUAPI(w.name); err == nil {
+			err = ensureKernelDevice(hostNS, endpointNS, w.name, mtu)
+		}
 	case MethodUserspace:
 		w.user, err = startUserspace(hostNS, endpointNS, w.name, mtu, log)
 	default:
