@@ -45,11 +45,12 @@ leaves the namespaces for the next start to adopt; ` + "`strait down --data-dir 
 As the server's, its user-space relay and VPC resolvers run in a relay process of their own
 (--relay process, the default), which the agent starts once and adopts when it restarts, so
 relayed connections on this host outlive the agent (those that cross the backbone stop with
-it in auto mode: WireGuard runs in the agent).
+it when WireGuard runs in the agent, wireguard-go; the kernel's WireGuard carries them on).
 
 Hosts carry their VPCs' traffic to each other over the backbone: with --backbone auto (the
-default) WireGuard in this process on a TUN device (wireguard-go; the kernel's WireGuard is
-not used yet), keyed by the server: the agent makes its key pair on the first start, keeps the
+default) the kernel's WireGuard where the kernel has it (wireguard), else WireGuard in this
+process on a TUN device (wireguard-go, also asked for with --backbone wireguard-go), keyed by
+the server: the agent makes its key pair on the first start, keeps the
 private key in --data-dir (backbone.key, 0600) and reports only the public key; the server
 hands each host its peers' public keys and a preshared key per pair. --backbone plain sends
 VXLAN unencrypted, for trusted networks only, and links only with hosts that run plain too.

@@ -82,8 +82,8 @@ func hostListCommand(f *hostFlags) *cobra.Command {
 local, -o json "server": true), which serves every zone no other host serves; its
 LAST_REPORT is now and it cannot be removed. STATE is ready, or unreachable since the time it
 missed its third heartbeat. METHOD is how the host's agent carries the backbone to other
-hosts: wireguard-go (WireGuard in the agent's process), plain (unencrypted, asked for with
---backbone plain), or none (an agent that does not join it). KEY says whether the host
+hosts: wireguard (the kernel's WireGuard), wireguard-go (WireGuard in the agent's process),
+plain (unencrypted, asked for with --backbone plain), or none (an agent that does not join it). KEY says whether the host
 reported its WireGuard public key (-o json shows it; private keys never leave the hosts).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -11,7 +11,7 @@ import (
 // Host is a host that joined the region with `strait agent`. State is ready,
 // or unreachable (since UnreachableSince) once it has not reported for three
 // heartbeat intervals. BackboneMethod is how its agent joins the backbone
-// (wireguard-go, plain; "none" for an agent that does not) and BackboneKey its
+// (wireguard, wireguard-go, plain; "none" for an agent that does not) and BackboneKey its
 // WireGuard public key (public: never a private key). TransitIP is the
 // host's own transit address: its flows to other hosts' load balancer nodes
 // leave from it (docs/hosts.md).
