@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"strait/internal/agent/backbone"
 	"strait/internal/agent/netns"
 	"strait/internal/hostagent"
 	"strait/internal/relay"
@@ -25,7 +27,7 @@ func downCommand() *cobra.Command {
 		Long: `Remove everything the netns data plane of the server (or ` + "`strait agent`" + `) with --data-dir
 created on this host: the server's relay process (its relayed connections end), instance namespaces (their
 processes are stopped first), VPC namespaces with their interfaces, addresses and nftables rules, an agent's
-backbone endpoint, and /etc/netns entries. The state in the data directory stays: a server started again
+backbone endpoint (its namespace, and wireguard-go's configuration socket when the agent was killed), and /etc/netns entries. The state in the data directory stays: a server started again
 rebuilds the data plane from it. With --all, remove what every Strait server on this host created, and stop
 every relay process. Stop the server first.`,
 		Args: cobra.NoArgs,
@@ -45,13 +47,16 @@ every relay process. Stop the server first.`,
 			// With the namespaces goes a host's backbone: its endpoint
 			// namespace is "strait-<tag>-backbone", its devices are in them.
 			removed, err := netns.Down(tag)
-			for _, ns := range removed {
-				fmt.Fprintln(cmd.OutOrStdout(), "removed", ns)
+			// And wireguard-go's configuration socket, left when the agent
+			// was killed.
+			socks, sockErr := backbone.RemoveStaleSockets(tag)
+			for _, name := range append(removed, socks...) {
+				fmt.Fprintln(cmd.OutOrStdout(), "removed", name)
 			}
-			if err != nil {
+			if err = errors.Join(err, sockErr); err != nil {
 				return err
 			}
-			if len(removed) == 0 && !stopped {
+			if len(removed) == 0 && len(socks) == 0 && !stopped {
 				fmt.Fprintln(cmd.OutOrStdout(), "nothing to remove")
 			}
 			return nil

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"strait/internal/agent/backbone"
 	"strait/internal/agent/netns"
 	"strait/internal/relay"
 )
@@ -127,6 +128,8 @@ func sweep(path string) string {
 		if removed, err = netns.Down(reg.Tag); err != nil {
 			return fmt.Sprintf("leftovers of a killed test run (tag %s): removing namespaces: %v", reg.Tag, err)
 		}
+		socks, _ := backbone.RemoveStaleSockets(reg.Tag) // wireguard-go's, of a killed agent
+		removed = append(removed, socks...)
 	}
 	for _, name := range reg.Namespaces {
 		if err := deleteNetns(name); err != nil {

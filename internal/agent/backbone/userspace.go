@@ -161,3 +161,33 @@ func wgLogger(log *slog.Logger) *device.Logger {
 		Errorf:   func(format string, args ...any) { log.Warn("wireguard-go: " + fmt.Sprintf(format, args...)) },
 	}
 }
+
+// RemoveStaleSockets removes the configuration sockets that wireguard-go
+// left for the tag's backbone (every tag's for ""), when its process was
+// killed: those nobody answers on. It returns the paths it removed, and
+// removes their directory when that is left empty (`strait down`).
+func RemoveStaleSockets(tag string) ([]string, error) {
+	name := deviceName(tag)
+	if tag == "" {
+		name = deviceName("*")
+	}
+	paths, err := filepath.Glob(uapiPath(name))
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, p := range paths {
+		if c, err := net.Dial("unix", p); err == nil {
+			c.Close()
+			continue // a live wireguard-go's
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, p)
+	}
+	os.Remove(uapiDir) // only if empty
+	return removed, errors.Join(errs...)
+}

@@ -1,6 +1,8 @@
 package backbone_test
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"net"
@@ -14,6 +16,7 @@ import (
 
 	"strait/internal/agent/backbone"
 	"strait/internal/agent/netns/netnstest"
+	"strait/internal/testenv"
 )
 
 // What SetPeers configures, read back from the device with wgctrl (the
@@ -112,6 +115,13 @@ func TestWireGuardConfiguration(t *testing.T) {
 	check(c)       // a and b removed
 	check()
 
+	if method == backbone.MethodUserspace {
+		// strait down leaves a live wireguard-go's socket alone.
+		if removed, err := backbone.RemoveStaleSockets(tag); err != nil || len(removed) != 0 {
+			t.Errorf("RemoveStaleSockets with wireguard-go running: removed %v, %v", removed, err)
+		}
+		readDevice(t, tag)
+	}
 	if err := bb.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +129,24 @@ func TestWireGuardConfiguration(t *testing.T) {
 		if _, err := os.Lstat(sock); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("Close left %s (%v)", sock, err)
 		}
+	}
+}
+
+// strait down removes the socket a killed wireguard-go left (one nobody
+// answers on).
+func TestRemoveStaleSockets(t *testing.T) {
+	testenv.RequireRoot(t)
+	b := make([]byte, 4)
+	rand.Read(b)
+	tag := "st" + hex.EncodeToString(b)
+	sock := backbone.UAPIPath(backbone.DeviceName(tag))
+	staleSocket(t, sock)
+	removed, err := backbone.RemoveStaleSockets(tag)
+	if err != nil || len(removed) != 1 || removed[0] != sock {
+		t.Fatalf("RemoveStaleSockets: %v, %v; want [%s]", removed, err, sock)
+	}
+	if _, err := os.Lstat(sock); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s is still there (%v)", sock, err)
 	}
 }
 
