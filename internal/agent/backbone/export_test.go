@@ -6,12 +6,15 @@ import "golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 // package: they build hosts with netnstest, whose testenv links the server,
 // which links this package (an import cycle).
 var (
-	DeviceName     = deviceName
-	EndpointNSName = endpointNSName
-	OpenNS         = openNS
-	RunIn          = runIn
-	UAPIPath       = uapiPath
-	WithLinks      = withLinks
+	DeviceName         = deviceName
+	EndpointNSName     = endpointNSName
+	EnsureEndpointNS   = ensureEndpointNS
+	EnsureKernelDevice = ensureKernelDevice
+	RemoveEndpointNS   = removeEndpointNS
+	OpenNS             = openNS
+	RunIn              = runIn
+	UAPIPath           = uapiPath
+	WithLinks          = withLinks
 )
 
 // Names the tests look for.

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -147,6 +149,46 @@ func TestRemoveStaleSockets(t *testing.T) {
 	}
 	if _, err := os.Lstat(sock); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("%s is still there (%v)", sock, err)
+	}
+}
+
+// The kernel's device replaces a device of its name of another kind (here a
+// bridge). Where the kernel has WireGuard the result is a WireGuard device;
+// elsewhere its creation fails and says how to use wireguard-go instead. (The
+// rest of the kernel's device, its configuration aside, cannot run here.)
+func TestKernelDeviceReplacesAnotherKind(t *testing.T) {
+	d := newDatacenter(t)
+	tag := netnstest.NewHost(t).Tag()
+	name := backbone.DeviceName(tag)
+	endpoint, err := backbone.EnsureEndpointNS(tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		endpoint.Close()
+		backbone.RemoveEndpointNS(tag)
+	})
+	host, err := backbone.OpenNS(d.hosts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	netnstest.Run(t, "ip", "-n", backbone.EndpointNSName(tag), "link", "add", name, "type", "bridge")
+	err = backbone.EnsureKernelDevice(host, endpoint, name, 1420)
+	links := linksIn(t, backbone.EndpointNSName(tag))
+	switch {
+	case backbone.KernelWireGuard():
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := netnstest.Run(t, "ip", "-n", backbone.EndpointNSName(tag), "-d", "link", "show", name)
+		if !strings.Contains(out, "wireguard") {
+			t.Errorf("%s is not a WireGuard device:\n%s", name, out)
+		}
+	case err == nil || !strings.Contains(err.Error(), "--backbone "+backbone.ModeUserspace):
+		t.Errorf("without the kernel's WireGuard: %v; want an error that names --backbone %s", err, backbone.ModeUserspace)
+	case slices.Contains(links, name):
+		t.Errorf("the bridge %s is still there: %v", name, links)
 	}
 }
 
