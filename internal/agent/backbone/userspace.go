@@ -28,10 +28,16 @@ type userspace struct {
 
 // startUserspace creates the TUN device name in the endpoint namespace (with
 // mtu, down, unconfigured) and starts wireguard-go on it, its UDP sockets in
-// the host namespace, and its configuration socket.
+// the host namespace, and its configuration socket. The socket comes first:
+// another live wireguard-go of the name stops it before it touches that
+// one's device.
 func startUserspace(hostNS, endpointNS vnetns.NsHandle, name string, mtu int, log *slog.Logger) (*userspace, error) {
+	l, err := listenUAPI(name)
+	if err != nil {
+		return nil, fmt.Errorf("wireguard-go's configuration socket: %w", err)
+	}
 	var dev *device.Device
-	err := runIn(endpointNS, func() error {
+	err = runIn(endpointNS, func() error {
 		// A device of the name left by a crash (or a kernel WireGuard device
 		// of an earlier run) would make TUNSETIFF attach to it or fail.
 		if l, err := netlink.LinkByName(name); err == nil {
@@ -47,12 +53,8 @@ func startUserspace(hostNS, endpointNS vnetns.NsHandle, name string, mtu int, lo
 		return nil
 	})
 	if err != nil {
+		l.Close()
 		return nil, err
-	}
-	l, err := listenUAPI(name)
-	if err != nil {
-		dev.Close()
-		return nil, fmt.Errorf("wireguard-go's configuration socket: %w", err)
 	}
 	u := &userspace{dev: dev, uapi: l, served: make(chan struct{})}
 	go u.serve(log)

@@ -63,6 +63,19 @@ func TestWireGuardConfiguration(t *testing.T) {
 		if fi.Mode()&fs.ModeSocket == 0 || fi.Mode().Perm() != 0o700 || fi.Sys().(*syscall.Stat_t).Uid != 0 {
 			t.Errorf("%s: mode %v, owner %d; want a socket, 0700, root's", sock, fi.Mode(), fi.Sys().(*syscall.Stat_t).Uid)
 		}
+		// A second wireguard-go of the name stops at the live socket,
+		// before it touches the first one's device.
+		second, err := backbone.New(backbone.Config{Tag: tag, HostID: "host-2", Namespace: d.hosts[1], Underlay: d.addrs[1], Mode: backbone.ModeUserspace, PrivateKey: newKey(t), ListenPort: port})
+		if err == nil {
+			second.Close()
+			t.Fatal("a second wireguard-go of the same device started")
+		}
+		if !strings.Contains(err.Error(), "in use") {
+			t.Errorf("the second wireguard-go: %v; want the socket in use", err)
+		}
+		if links := linksIn(t, backbone.EndpointNSName(tag)); !slices.Contains(links, name) {
+			t.Errorf("the second wireguard-go removed the first one's device: %v", links)
+		}
 	}
 
 	peer := func(id, underlay string) backbone.Peer {
