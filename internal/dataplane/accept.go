@@ -43,7 +43,14 @@ type ListenSocket struct {
 // (an IPv4 socket for IPv4 addresses, IPv6-only for IPv6 ones), with
 // SO_REUSEADDR and TCP_NODELAY as Go's listeners and connections have them.
 // Its errors are the failed system call's; they do not name addr.
-func Listen(addr netip.AddrPort) (*ListenSocket, error) {
+func Listen(addr netip.AddrPort) (*ListenSocket, error) { return ListenDevice(addr, "") }
+
+// ListenDevice is Listen with the socket bound to network device device
+// (SO_BINDTODEVICE; "" for none): the kernel hands it only connections that
+// arrived on that device, so no other interface's sender reaches it whatever
+// address it claims. Its accept queue takes only connections whose first
+// bytes have arrived (TCP_DEFER_ACCEPT), such as a PROXY v2 header.
+func ListenDevice(addr netip.AddrPort, device string) (*ListenSocket, error) {
 	family := unix.AF_INET
 	if addr.Addr().Is6() && !addr.Addr().Is4In6() {
 		family = unix.AF_INET6
@@ -51,6 +58,16 @@ func Listen(addr netip.AddrPort) (*ListenSocket, error) {
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
+	}
+	if device != "" {
+		if err := unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, device); err != nil {
+			unix.Close(fd)
+			return nil, os.NewSyscallError("setsockopt SO_BINDTODEVICE", err)
+		}
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 5); err != nil {
+			unix.Close(fd)
+			return nil, os.NewSyscallError("setsockopt TCP_DEFER_ACCEPT", err)
+		}
 	}
 	if err := listenOn(fd, family, addr); err != nil {
 		unix.Close(fd)

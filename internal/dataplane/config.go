@@ -108,7 +108,34 @@ type Entry struct {
 	AZ           string // the zone of the ENI or node that accepted the connection
 	LoadBalancer string // ARN
 	Port         uint16 // the listener port
+	// Remote, when set, sends an endpoint ENI's connections to its load
+	// balancer's node on another host instead of a node of this proxy's
+	// configuration (which does not have the load balancer): see Remote.
+	Remote Remote
+	// Transit marks a load balancer node's listener on its transit address,
+	// which only connections from the transit link reach (the relay of
+	// another host, see Remote): each opens with that relay's PROXY v2
+	// header, which says the consumer's client, the endpoint ENI and the
+	// endpoint ID, and the connection is routed as if it had arrived at that
+	// ENI. A connection without a valid header is closed. Such connections
+	// count no traffic here: the endpoint's host counts them.
+	Transit bool
 }
+
+// Remote is where the relay sends an endpoint ENI's connections when its
+// load balancer has no node on this host: the node's transit address on
+// another host, reached from the consumer VPC's namespace across the transit
+// link and the backbone. Each connection opens with a PROXY v2 header of the
+// relay's own (the client, the ENI, the endpoint ID), which the node's relay
+// reads (Entry.Transit) and routes by, as this host would have.
+type Remote struct {
+	VPC  string         // the consumer VPC, whose namespace dials
+	Node netip.AddrPort // the node's transit address, the listener port
+	Idle time.Duration  // the listener's idle timeout
+}
+
+// IsSet reports whether r names a node.
+func (r Remote) IsSet() bool { return r.Node.IsValid() }
 
 // Dialer starts a TCP connection to a target from a load balancer node's
 // address, inside the network of VPC vpcID, without waiting for the handshake

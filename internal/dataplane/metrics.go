@@ -176,6 +176,7 @@ var (
 	descTargetHealth     = prometheus.NewDesc("strait_target_health", "1 for the current health state of a target (initial, healthy, unhealthy, unavailable, unused, draining).", []string{"target_group", "target", "state"}, nil)
 	descHealthyHosts     = prometheus.NewDesc("strait_target_group_healthy_host_count", "Targets of the group that receive new connections as healthy (HealthyHostCount).", []string{"target_group"}, nil)
 	descRefused          = prometheus.NewDesc("strait_dataplane_refused_connections_total", "Connections reset right after accept because the data plane's share of the process's descriptors was spent (they also count as rejected for their endpoint and service).", nil, nil)
+	descBadHeaders       = prometheus.NewDesc("strait_dataplane_transit_rejected_connections_total", "Connections from the transit link closed because they did not open with a valid PROXY v2 header of another host's relay.", nil, nil)
 	descUnhealthyHosts   = prometheus.NewDesc("strait_target_group_unhealthy_host_count", "Targets of the group that failed their health checks (UnHealthyHostCount).", []string{"target_group"}, nil)
 )
 
@@ -188,7 +189,7 @@ type collector struct{ p *Proxy }
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descEndpointActive, descEndpointNew, descEndpointBytes, descEndpointRejected,
 		descServiceActive, descServiceNew, descServiceBytes, descServiceRejected,
-		descTargetHealth, descHealthyHosts, descUnhealthyHosts, descRefused} {
+		descTargetHealth, descHealthyHosts, descUnhealthyHosts, descRefused, descBadHeaders} {
 		ch <- d
 	}
 }
@@ -200,6 +201,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		(*fn)()
 	}
 	ch <- prometheus.MustNewConstMetric(descRefused, counter, float64(c.p.refused.total.Load()))
+	ch <- prometheus.MustNewConstMetric(descBadHeaders, counter, float64(c.p.badHeaders.total.Load()))
 	st := &c.p.stats
 	st.mu.RLock()
 	for id, ec := range st.endpoints {

@@ -89,7 +89,8 @@ type Proxy struct {
 
 	relays *relays // reactors, session registry, idle scan
 
-	refused refusals // connections refused for want of descriptors
+	refused    refusals   // connections refused for want of descriptors
+	badHeaders badHeaders // connections from the transit link without a valid header
 }
 
 // stateKey identifies a target's persistent state: group ARN and target.
@@ -313,9 +314,25 @@ func (p *Proxy) Close() {
 // (connectLater). It ends the connection's turn in p.wg.
 func (p *Proxy) handle(cfd int, client, local netip.AddrPort, e Entry) {
 	t := p.table.Load()
-	lb := t.lbs[e.LoadBalancer]
 	c := &incoming{p: p, cfd: cfd, client: client, e: e}
-	c.ep, c.svc = p.counters(e, lb)
+	c.ep, c.svc = p.counters(e, t.lbs[e.LoadBalancer])
+	switch {
+	case e.Remote.IsSet():
+		c.toRemote(local)
+	case e.Transit:
+		c.fromTransit()
+	default:
+		c.toNode(t, local, e.EndpointID)
+	}
+}
+
+// toNode routes the connection by table t to its load balancer's node in
+// its zone and that node's target for the flow from c.client to local (the
+// endpoint ENI or node address it arrived at, for endpoint endpointID), with
+// the target's PROXY v2 header when its group asks for one.
+func (c *incoming) toNode(t *table, local netip.AddrPort, endpointID string) {
+	p, e, client := c.p, c.e, c.client
+	lb := t.lbs[e.LoadBalancer]
 	if lb == nil {
 		c.reject("no such load balancer")
 		return
@@ -333,7 +350,7 @@ func (p *Proxy) handle(cfd int, client, local netip.AddrPort, e Entry) {
 	c.lis = lis
 	c.route = route{lb: lb, node: node, cands: lis.byZone[node.AZ], flow: flowHash(client, local)}
 	if lis.group.proxyV2 {
-		h, err := AppendProxyHeaderV2(make([]byte, 0, MaxProxyHeaderV2Len(len(e.EndpointID))), client, local, e.EndpointID)
+		h, err := AppendProxyHeaderV2(make([]byte, 0, MaxProxyHeaderV2Len(len(endpointID))), client, local, endpointID)
 		if err != nil {
 			c.reject("PROXY v2 header", "error", err)
 			return
@@ -368,6 +385,7 @@ type incoming struct {
 	ep     *endpointCounters
 	svc    *counters
 	lis    *listenerRoute
+	remote bool // to a node on another host (Entry.Remote): no other target to retry
 	route
 }
 
@@ -404,6 +422,17 @@ func (c *incoming) reject(msg string, args ...any) {
 	c.countRejected()
 	e := c.e
 	c.p.log.Warn("connection rejected: "+msg, append(args, "client", c.client.String(), "endpoint", e.EndpointID, "load_balancer", e.LoadBalancer, "port", e.Port)...)
+}
+
+// close closes the client connection quietly, counting nothing, gives its
+// descriptors back and ends its turn in p.wg (the caller counted and logged).
+func (c *incoming) close() {
+	defer c.p.wg.Done()
+	defer c.p.giveFDs(2)
+	if c.cfd >= 0 {
+		unix.Close(c.cfd)
+		c.cfd = -1
+	}
 }
 
 // countRejected counts the connection as rejected for its endpoint and service.
@@ -443,7 +472,10 @@ func (c *incoming) connectLater(fd int, ref *targetRef) {
 // which it owns, and ends the connection's turn in p.wg.
 func (c *incoming) start(tfd int, ref *targetRef) {
 	p := c.p
-	s := &session{p: p, lis: c.lis, ep: c.ep, svc: c.svc, idle: int64(c.lis.idle), retry: &c.route}
+	s := &session{p: p, lis: c.lis, ep: c.ep, svc: c.svc, idle: int64(c.lis.idle), retry: &c.route, remote: c.remote}
+	if c.remote {
+		s.retry = nil
+	}
 	s.ref.Store(ref)
 	cfd := c.cfd
 	c.cfd = -1
@@ -539,6 +571,9 @@ func sendHeader(fd int, header []byte, hold bool) error {
 // counters returns the counters a connection of entry e counts into: its
 // endpoint's (if any) and its service's (the entry's, else the load balancer's).
 func (p *Proxy) counters(e Entry, lb *lbRoute) (*endpointCounters, *counters) {
+	if e.Transit {
+		return nil, nil // the endpoint's host counts relayed connections
+	}
 	serviceID := e.ServiceID
 	if serviceID == "" && lb != nil {
 		serviceID = lb.serviceID

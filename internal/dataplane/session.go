@@ -18,6 +18,9 @@ type session struct {
 	ep     *endpointCounters
 	svc    *counters
 	idle   int64 // idle timeout, ns
+	// remote: to a load balancer node on another host (Entry.Remote), which
+	// this proxy's configuration does not have; only its ends close it.
+	remote bool
 
 	// The fallback's target connection (nil when splicing), replaced only before
 	// the first byte (retarget).
@@ -56,6 +59,9 @@ func (s *session) idleTimeout(t *table) int64 {
 
 // routed reports whether table t still routes the session's connection.
 func (s *session) routed(t *table) bool {
+	if s.remote {
+		return true
+	}
 	return t.has(s.lis.lb.arn, s.lis.port, s.lis.group.arn, s.ref.Load().key)
 }
 
