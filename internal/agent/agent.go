@@ -41,6 +41,7 @@ type Agent struct {
 	relayGen  string                                                    // the relay's Generation at the last Apply
 	ph        *phases                                                   // the running Apply's step timings
 	links     map[string]netip.Addr                                     // VPC → transit address linked
+	listenAt  map[string][]netip.Addr                                   // VPC → the nodes' transit addresses its namespace holds
 	routes    map[netip.Addr]netip.Addr                                 // transit routes applied
 	last      *State                                                    // the state last applied
 	dropped   map[string]string                                         // endpoint listeners not carried, as last logged
@@ -79,7 +80,7 @@ func New(host *netns.Host, fw Firewall, relay Relay, log *slog.Logger, opts ...O
 		vpcFW: map[string]appliedFirewall[map[netip.Addr]firewall.Rules]{}, instFW: map[string]appliedFirewall[firewall.Rules]{},
 		resolvers: map[string]map[string][]netip.Addr{},
 		ready:     map[string]bool{}, known: map[string]bool{},
-		links: map[string]netip.Addr{}, kactive: map[string]int64{},
+		links: map[string]netip.Addr{}, listenAt: map[string][]netip.Addr{}, kactive: map[string]int64{},
 	}
 	for _, o := range opts {
 		o(a)
@@ -199,6 +200,10 @@ func (a *Agent) Apply(ctx context.Context, st State) error {
 
 	want, owner := wantListeners(st)
 	plan := a.planKernel(st, want)
+	for k, arn := range plan.transit {
+		owner[k] = arn
+	}
+	errs = append(errs, a.applyTransitListeners(plan, addrOK, !st.HostTransit.IsValid())...)
 	failed, lerrs := a.applyListeners(want, owner, addrOK)
 	errs = append(errs, lerrs...)
 	kfailed, kerrs := a.applyKernel(plan, addrOK)

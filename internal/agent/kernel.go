@@ -7,7 +7,6 @@ import (
 
 	"strait/internal/agent/translate"
 	"strait/internal/dataplane"
-	"strait/internal/model"
 )
 
 // The kernel path: endpoint listeners whose target group needs no relay are
@@ -33,6 +32,12 @@ type kernelPlan struct {
 	// dropped says, by "VPC ENI:port", why an endpoint listener to a load
 	// balancer with nodes on other hosts only is not carried at all.
 	dropped map[string]string
+	// transit maps the relay's listeners on this host's nodes' transit
+	// addresses (dataplane.Entry.Transit, added to want) to their load
+	// balancers; listenAt holds those addresses per VPC, which its
+	// namespace must hold as its own (netns.Host.SetTransitListeners).
+	transit  map[listenKey]string
+	listenAt map[string][]netip.Addr
 }
 
 type endpointRef struct{ id, service string }
@@ -65,7 +70,7 @@ func (a *Agent) kernelListener(lb LoadBalancer, port uint16, groups map[string]d
 // translation of every VPC. The proxy must have st's configuration.
 func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelPlan {
 	p := kernelPlan{owners: map[string][]string{}, enis: map[string]map[netip.Addr]endpointRef{}, routes: map[netip.Addr]netip.Addr{}, links: map[string]netip.Addr{},
-		remote: map[string][]netip.Addr{}, dropped: map[string]string{}}
+		remote: map[string][]netip.Addr{}, dropped: map[string]string{}, transit: map[listenKey]string{}, listenAt: map[string][]netip.Addr{}}
 	for _, v := range st.VPCs {
 		if v.TransitIP.IsValid() {
 			p.links[v.ID] = v.TransitIP
@@ -121,18 +126,27 @@ func (a *Agent) planKernel(st State, want map[listenKey]dataplane.Entry) kernelP
 			}
 		}
 	}
+	p.planTransitListeners(a, st, want, groups)
 	peers := peerIDs(st)
 	onPeer := func(node netip.Addr) bool { return peers[st.RemoteNodes[node]] }
 	for k, e := range want {
-		if e.EndpointID == "" || !p.links[k.vpc].IsValid() {
+		if e.EndpointID == "" {
 			continue
 		}
 		lb, local := lbs[e.LoadBalancer]
 		if !local {
 			if r, ok := remote[e.LoadBalancer]; ok {
-				a.planRemoteEntry(&p, st, k, e, r, groups, onPeer, ns(k.vpc))
-				delete(want, k) // carried by the kernel or not at all: the proxy does not know r
+				// Carried by the kernel, by the relay to the node's transit
+				// address (a new entry), or not at all.
+				if relayed, ok := a.planRemoteEntry(&p, st, k, e, r, groups, onPeer, ns); ok {
+					want[k] = relayed
+				} else {
+					delete(want, k)
+				}
 			}
+			continue
+		}
+		if !p.links[k.vpc].IsValid() {
 			continue
 		}
 		l, ok := a.kernelListener(lb, e.Port, groups, p.links)
@@ -197,38 +211,86 @@ func (p *kernelPlan) addEntry(n *translate.Namespace, k listenKey, e dataplane.E
 	}
 }
 
-// planRemoteEntry plans the entry of endpoint listener k (entry e) to r, a
-// load balancer with nodes on other hosts only (State.RemoteLoadBalancers):
-// to its node in the ENI's zone, else its first, across the backbone's
-// transit link. What the kernel cannot carry (a target group that wants the
-// relay, no transit addresses, the endpoint in the service's own VPC) is not
-// carried at all and recorded in p.dropped: the relay does not know r.
-// onPeer tells the nodes on backbone peers, the only ones routed.
-func (a *Agent) planRemoteEntry(p *kernelPlan, st State, k listenKey, e dataplane.Entry, r LoadBalancer, groups map[string]dataplane.TargetGroup, onPeer func(netip.Addr) bool, n *translate.Namespace) {
+// planRemoteEntry plans endpoint listener k (entry e) to r, a load balancer
+// with nodes on other hosts only (State.RemoteLoadBalancers), to its node in
+// the ENI's zone, else its first, across the backbone's transit link:
+//   - by the kernel (an entry of namespace ns(k.vpc)) when forwarding is
+//     kernel, the listener's target group wants no relay and the endpoint is
+//     not in the service's own VPC;
+//   - otherwise by the relay: it returns e with Remote set (the relay dials
+//     the node's transit address, where the node's host listens for it,
+//     planTransitListeners) and ok;
+//   - not at all when the node is not reachable, recorded in p.dropped.
+//
+// onPeer tells the nodes on backbone peers, the only ones routed. The node's
+// host decides kernel or relay the same way: hosts of a region run the same
+// --forwarding.
+func (a *Agent) planRemoteEntry(p *kernelPlan, st State, k listenKey, e dataplane.Entry, r LoadBalancer, groups map[string]dataplane.TargetGroup, onPeer func(netip.Addr) bool, ns func(string) *translate.Namespace) (relayed dataplane.Entry, ok bool) {
 	drop := func(why string) { p.dropped[k.vpc+" "+k.addr.String()] = why }
 	i := slices.IndexFunc(r.Listeners, func(l dataplane.Listener) bool { return l.Port == e.Port })
 	if i < 0 {
-		return
+		return dataplane.Entry{}, false
 	}
 	l := r.Listeners[i]
 	g, known := groups[l.TargetGroup]
 	node := remoteNode(r, e.AZ, onPeer)
+	kernel := a.forwarding == ForwardKernel && !g.ProxyProtocolV2 && !g.Relay
 	switch {
-	case a.forwarding != ForwardKernel:
-		drop("forwarding is relay, and the relay does not reach load balancer nodes on other hosts yet")
-	case !known || g.ProxyProtocolV2 || g.Relay:
-		drop("its target group wants the relay (PROXY v2 or " + model.RelayAttribute + "), which does not reach load balancer nodes on other hosts yet")
-	case r.VpcID == k.vpc:
-		drop("the endpoint is in the service's own VPC, which only the relay carries")
+	case !p.links[k.vpc].IsValid():
+		drop("the endpoint's VPC has no transit address yet")
 	case !node.IsValid():
 		drop("none of the load balancer's nodes is on a backbone peer with a transit address (a host of another backbone method, without a key, or sharing this host's address is not a peer)")
 	case !st.HostTransit.IsValid():
 		drop("this host has no transit address of its own (model.Host.TransitIP)")
+	case !known:
+		drop("its target group is not known here yet")
+	case kernel && r.VpcID == k.vpc:
+		drop("the endpoint is in the service's own VPC, which the kernel path does not carry, and its target group wants no relay (the node's host translates its port in the kernel)")
+	case kernel:
+		p.addEntry(ns(k.vpc), k, e, translate.Entry{ENI: k.addr, Node: netip.AddrPortFrom(node, e.Port), Idle: l.Idle()})
 	default:
-		p.addEntry(n, k, e, translate.Entry{ENI: k.addr, Node: netip.AddrPortFrom(node, e.Port), Idle: l.Idle()})
-		if !slices.Contains(p.remote[e.EndpointID], node) {
-			p.remote[e.EndpointID] = append(p.remote[e.EndpointID], node)
+		e.Remote = dataplane.Remote{VPC: k.vpc, Node: netip.AddrPortFrom(node, e.Port), Idle: l.Idle()}
+		relayed, ok = e, true
+	}
+	if p.dropped[k.vpc+" "+k.addr.String()] == "" && !slices.Contains(p.remote[e.EndpointID], node) {
+		p.remote[e.EndpointID] = append(p.remote[e.EndpointID], node)
+	}
+	return relayed, ok
+}
+
+// planTransitListeners adds to want the relay's listeners on the transit
+// addresses of this host's load balancer nodes, for each listener port the
+// kernel does not translate (kernelListener): other hosts' relays reach the
+// node there (dataplane.Entry.Transit). Only hosts of a backbone (with a
+// transit address of their own) have them, and only nodes whose VPC and
+// node have transit addresses.
+func (p *kernelPlan) planTransitListeners(a *Agent, st State, want map[listenKey]dataplane.Entry, groups map[string]dataplane.TargetGroup) {
+	if !st.HostTransit.IsValid() {
+		return
+	}
+	for _, lb := range st.LoadBalancers {
+		if !p.links[lb.VpcID].IsValid() {
+			continue
 		}
+		for _, l := range lb.Listeners {
+			if _, kernel := a.kernelListener(lb, l.Port, groups, p.links); kernel {
+				continue
+			}
+			for i, n := range lb.Nodes {
+				if i >= len(lb.Transit) || !lb.Transit[i].IsValid() {
+					continue
+				}
+				k := listenKey{lb.VpcID, netip.AddrPortFrom(lb.Transit[i], l.Port)}
+				want[k] = dataplane.Entry{ServiceID: lb.ServiceID, AZ: n.AZ, LoadBalancer: lb.ARN, Port: l.Port, Transit: true}
+				p.transit[k] = lb.ARN
+				if !slices.Contains(p.listenAt[lb.VpcID], lb.Transit[i]) {
+					p.listenAt[lb.VpcID] = append(p.listenAt[lb.VpcID], lb.Transit[i])
+				}
+			}
+		}
+	}
+	for _, addrs := range p.listenAt {
+		slices.SortFunc(addrs, netip.Addr.Compare)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"slices"
 	"time"
 
 	"strait/internal/agent/translate"
@@ -15,21 +16,7 @@ import (
 // whose entries could not be applied.
 func (a *Agent) applyKernel(p kernelPlan, ready map[string]bool) (failed map[string]bool, errs []error) {
 	failed = map[string]bool{}
-	for vpc, addr := range p.links {
-		if !ready[vpc] || a.links[vpc] == addr {
-			continue
-		}
-		if err := a.host.LinkTransit(vpc, addr); err != nil {
-			errs = append(errs, fmt.Errorf("vpc %s transit link: %w", vpc, err))
-			continue
-		}
-		a.links[vpc] = addr
-	}
-	for vpc := range a.links {
-		if _, ok := p.links[vpc]; !ok {
-			delete(a.links, vpc) // the VPC went (its link with it) or lost its address
-		}
-	}
+	errs = a.linkTransit(p, ready)
 	vpcOf := make(map[netip.Addr]string, len(p.links)) // transit address → its VPC
 	for vpc, addr := range p.links {
 		vpcOf[addr] = vpc
@@ -71,6 +58,58 @@ func (a *Agent) applyKernel(p kernelPlan, ready map[string]bool) (failed map[str
 	a.kernelENIs = p.enis
 	a.mu.Unlock()
 	return failed, errs
+}
+
+// linkTransit links the ready VPCs with a transit address to the transit
+// namespace (those linked already are left alone).
+func (a *Agent) linkTransit(p kernelPlan, ready map[string]bool) (errs []error) {
+	for vpc, addr := range p.links {
+		if !ready[vpc] || a.links[vpc] == addr {
+			continue
+		}
+		if err := a.host.LinkTransit(vpc, addr); err != nil {
+			errs = append(errs, fmt.Errorf("vpc %s transit link: %w", vpc, err))
+			continue
+		}
+		a.links[vpc] = addr
+	}
+	for vpc := range a.links {
+		if _, ok := p.links[vpc]; !ok {
+			delete(a.links, vpc) // the VPC went (its link with it) or lost its address
+		}
+	}
+	return errs
+}
+
+// applyTransitListeners gives the namespace of each ready VPC the transit
+// addresses of its nodes that the relay listens on for other hosts' relays
+// (kernelPlan.listenAt), with its transit link, which those listeners are
+// bound to, before the listeners open. Each VPC's addresses are set once
+// per process (what a previous agent left goes), then on change; a host
+// alone (no transit address of its own) has none to set.
+func (a *Agent) applyTransitListeners(p kernelPlan, ready map[string]bool, alone bool) (errs []error) {
+	errs = a.linkTransit(p, ready)
+	for vpc := range a.listenAt {
+		if !ready[vpc] {
+			delete(a.listenAt, vpc) // gone, or set again when it is back
+		}
+	}
+	if alone && len(a.listenAt) == 0 {
+		return errs
+	}
+	for _, vpc := range slices.Sorted(maps.Keys(ready)) {
+		want := p.listenAt[vpc]
+		if have, set := a.listenAt[vpc]; set && slices.Equal(have, want) {
+			continue
+		}
+		if err := a.host.SetTransitListeners(vpc, want); err != nil {
+			errs = append(errs, fmt.Errorf("vpc %s transit listener addresses: %w", vpc, err))
+			delete(a.listenAt, vpc)
+			continue
+		}
+		a.listenAt[vpc] = append([]netip.Addr{}, want...)
+	}
+	return errs
 }
 
 // setBaselines records where each counted ENI's counters start for this

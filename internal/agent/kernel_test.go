@@ -3,6 +3,7 @@ package agent
 import (
 	"log/slog"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"strait/internal/agent/backbone"
@@ -168,35 +169,48 @@ func remoteFixture() State {
 }
 
 // Entries to a load balancer with nodes on other hosts only go to the node
-// of the ENI's zone, else to the first node with a transit address; a
-// listener whose target group wants the relay is not carried at all (no relay
-// listener, the proxy does not know the load balancer).
+// of the ENI's zone, else to the first node with a transit address: in the
+// kernel when the listener's target group wants no relay, by the relay to
+// the node's transit address (dataplane.Entry.Remote) when it does or
+// forwarding is relay; not at all when no node is reachable.
 func TestPlanKernelRemoteNodes(t *testing.T) {
+	same := map[string]string{"10.0.1.100:5432": "169.254.9.1:5432", "10.0.2.100:5432": "169.254.9.2:5432"}
 	for name, tc := range map[string]struct {
-		change  func(*State)
-		entries map[string]string
+		change           func(*State)
+		f                Forwarding
+		entries, relayed map[string]string // ENI:port → node transit address:port
 	}{
-		"same zone": {func(*State) {}, map[string]string{"10.0.1.100:3306": "169.254.9.1:3306", "10.0.2.100:3306": "169.254.9.2:3306"}},
+		"same zone": {func(*State) {}, ForwardKernel, map[string]string{"10.0.1.100:3306": "169.254.9.1:3306", "10.0.2.100:3306": "169.254.9.2:3306"}, same},
 		"zone a has no node": {func(st *State) {
 			lb := &st.RemoteLoadBalancers[0]
 			lb.Nodes, lb.ENIs, lb.Transit = lb.Nodes[1:], lb.ENIs[1:], lb.Transit[1:]
-		}, map[string]string{"10.0.1.100:3306": "169.254.9.2:3306", "10.0.2.100:3306": "169.254.9.2:3306"}},
+		}, ForwardKernel, map[string]string{"10.0.1.100:3306": "169.254.9.2:3306", "10.0.2.100:3306": "169.254.9.2:3306"},
+			map[string]string{"10.0.1.100:5432": "169.254.9.2:5432", "10.0.2.100:5432": "169.254.9.2:5432"}},
 		"zone b's node has no transit address": {func(st *State) {
 			st.RemoteLoadBalancers[0].Transit[1] = netip.Addr{}
-		}, map[string]string{"10.0.1.100:3306": "169.254.9.1:3306", "10.0.2.100:3306": "169.254.9.1:3306"}},
-		"no host transit address": {func(st *State) { st.HostTransit = netip.Addr{} }, nil},
+		}, ForwardKernel, map[string]string{"10.0.1.100:3306": "169.254.9.1:3306", "10.0.2.100:3306": "169.254.9.1:3306"},
+			map[string]string{"10.0.1.100:5432": "169.254.9.1:5432", "10.0.2.100:5432": "169.254.9.1:5432"}},
+		"no host transit address": {func(st *State) { st.HostTransit = netip.Addr{} }, ForwardKernel, nil, nil},
+		"no VPC transit address":  {func(st *State) { st.VPCs[0].TransitIP = netip.Addr{} }, ForwardKernel, nil, nil},
 		// No route leads to a host that is not a peer (another backbone
 		// method, no key, a shared address): nothing is planned there.
-		"nodes on a host that is no peer": {func(st *State) { st.Peers = []backbone.Peer{{HostID: "host-c"}} }, nil},
+		"nodes on a host that is no peer": {func(st *State) { st.Peers = []backbone.Peer{{HostID: "host-c"}} }, ForwardKernel, nil, nil},
 		"zone a's node on a host that is no peer": {func(st *State) {
 			st.RemoteNodes[netip.MustParseAddr("169.254.9.1")] = "host-c"
-		}, map[string]string{"10.0.1.100:3306": "169.254.9.2:3306", "10.0.2.100:3306": "169.254.9.2:3306"}},
-		"relay attribute": {func(st *State) { st.RemoteTargetGroups[0].Relay = true }, nil},
+		}, ForwardKernel, map[string]string{"10.0.1.100:3306": "169.254.9.2:3306", "10.0.2.100:3306": "169.254.9.2:3306"},
+			map[string]string{"10.0.1.100:5432": "169.254.9.2:5432", "10.0.2.100:5432": "169.254.9.2:5432"}},
+		"relay attribute": {func(st *State) { st.RemoteTargetGroups[0].Relay = true }, ForwardKernel, nil,
+			map[string]string{"10.0.1.100:3306": "169.254.9.1:3306", "10.0.2.100:3306": "169.254.9.2:3306", "10.0.1.100:5432": "169.254.9.1:5432", "10.0.2.100:5432": "169.254.9.2:5432"}},
+		"forwarding relay": {func(*State) {}, ForwardRelay, nil,
+			map[string]string{"10.0.1.100:3306": "169.254.9.1:3306", "10.0.2.100:3306": "169.254.9.2:3306", "10.0.1.100:5432": "169.254.9.1:5432", "10.0.2.100:5432": "169.254.9.2:5432"}},
+		// In the service's own VPC: the relay carries 5432; 3306, which the
+		// node's host translates, is not carried.
+		"endpoint in the service's VPC": {func(st *State) { st.RemoteLoadBalancers[0].VpcID = "vpc-c" }, ForwardKernel, nil, same},
 	} {
 		t.Run(name, func(t *testing.T) {
 			st := remoteFixture()
 			tc.change(&st)
-			p, want := plan(t, st, ForwardKernel)
+			p, want := plan(t, st, tc.f)
 			got := map[string]string{}
 			for _, n := range p.nss {
 				if len(n.Exits) > 0 {
@@ -217,17 +231,29 @@ func TestPlanKernelRemoteNodes(t *testing.T) {
 					t.Errorf("entry %s → %s, want %s", eni, got[eni], node)
 				}
 			}
-			if len(want) != 0 {
-				t.Errorf("relay listeners %v: the proxy knows no such load balancer", want)
+			relayed := map[string]string{}
+			for k, e := range want {
+				if k.vpc != "vpc-c" || e.Remote.VPC != "vpc-c" || e.Remote.Idle != dataplane.DefaultIdleTimeout || e.EndpointID != "vpce-1" || e.Transit {
+					t.Errorf("relay listener %v: %+v, want one to a node on another host from vpc-c", k, e)
+				}
+				relayed[k.addr.String()] = e.Remote.Node.String()
 			}
-			// 5432 (PROXY v2) is never carried, 3306 when not translated.
-			if n := 2 + 2 - len(tc.entries); len(p.dropped) != n {
+			if len(relayed) != len(tc.relayed) {
+				t.Errorf("relayed %v, want %v", relayed, tc.relayed)
+			}
+			for eni, node := range tc.relayed {
+				if relayed[eni] != node {
+					t.Errorf("relayed %s → %s, want %s", eni, relayed[eni], node)
+				}
+			}
+			if n := 2 + 2 - len(tc.entries) - len(tc.relayed); len(p.dropped) != n {
 				t.Errorf("dropped %v, want %d", p.dropped, n)
 			}
-			if len(tc.entries) > 0 && len(p.remote["vpce-1"]) == 0 {
+			if len(tc.entries)+len(tc.relayed) > 0 && len(p.remote["vpce-1"]) == 0 {
 				t.Errorf("the endpoint's remote nodes are not recorded: %v", p.remote)
 			}
-			// The ENIs with entries are counted, as the endpoint's.
+			// The ENIs with entries are counted by the kernel, as the
+			// endpoint's (relayed ones by the relay).
 			if len(p.enis["vpc-c"]) != len(tc.entries) {
 				t.Errorf("counted ENIs %v, want the %d with entries", p.enis, len(tc.entries))
 			}
@@ -235,6 +261,50 @@ func TestPlanKernelRemoteNodes(t *testing.T) {
 				if ref.id != "vpce-1" || ref.service != "svc" {
 					t.Errorf("counted as %+v", ref)
 				}
+			}
+			if len(p.transit) != 0 {
+				t.Errorf("transit listeners %v on a host without nodes", p.transit)
+			}
+		})
+	}
+}
+
+// A host of a backbone with load balancer nodes listens on their transit
+// addresses for the ports the kernel does not translate, for other hosts'
+// relays; a host alone does not.
+func TestPlanTransitListeners(t *testing.T) {
+	for name, tc := range map[string]struct {
+		f     Forwarding
+		alone bool
+		ports []uint16
+	}{
+		"kernel":     {ForwardKernel, false, []uint16{5432}},
+		"relay":      {ForwardRelay, false, []uint16{3306, 5432}},
+		"host alone": {ForwardKernel, true, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := planFixture()
+			if !tc.alone {
+				st.HostTransit = netip.MustParseAddr("169.254.0.3")
+			}
+			p, want := plan(t, st, tc.f)
+			got := 0
+			for k, e := range want {
+				if !e.Transit {
+					continue
+				}
+				got++
+				i := slices.Index(st.LoadBalancers[0].Transit, k.addr.Addr())
+				if k.vpc != "vpc-p" || i < 0 || !slices.Contains(tc.ports, k.addr.Port()) || p.transit[k] != "lb" ||
+					e != (dataplane.Entry{ServiceID: "svc", AZ: st.LoadBalancers[0].Nodes[i].AZ, LoadBalancer: "lb", Port: k.addr.Port(), Transit: true}) {
+					t.Errorf("transit listener %v: %+v", k, e)
+				}
+			}
+			if got != 2*len(tc.ports) || len(p.transit) != got {
+				t.Errorf("%d transit listeners (%v), want %d", got, p.transit, 2*len(tc.ports))
+			}
+			if wantAt := st.LoadBalancers[0].Transit; len(tc.ports) > 0 && !slices.Equal(p.listenAt["vpc-p"], wantAt) {
+				t.Errorf("listen at %v, want %v", p.listenAt, wantAt)
 			}
 		})
 	}

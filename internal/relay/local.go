@@ -69,24 +69,36 @@ func (l *Local) Listen(vpc string, addrs []netip.AddrPort, entries []dataplane.E
 	if len(open) == 0 {
 		return errs, nil
 	}
-	want := make([]netip.AddrPort, len(open))
-	for j, i := range open {
-		want[j] = addrs[i]
-	}
-	lns, lerrs, err := l.host.ListenAll(vpc, want)
-	if err != nil {
-		return nil, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for j, i := range open {
-		if lns[j] == nil {
-			errs[i] = lerrs[j]
-			continue
+	// Transit listeners (dataplane.Entry.Transit) take connections from the
+	// transit link only: those of other hosts' relays.
+	byDevice := map[string][]int{}
+	for _, i := range open {
+		d := ""
+		if entries[i].Transit {
+			d = netns.TransitDevice
 		}
-		k := listenKey{vpc, addrs[i]}
-		l.open[k] = &openListener{ln: lns[j], entry: entries[i]}
-		go l.serve(k, lns[j], entries[i])
+		byDevice[d] = append(byDevice[d], i)
+	}
+	for device, open := range byDevice {
+		want := make([]netip.AddrPort, len(open))
+		for j, i := range open {
+			want[j] = addrs[i]
+		}
+		lns, lerrs, err := l.host.ListenAll(vpc, want, device)
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		for j, i := range open {
+			if lns[j] == nil {
+				errs[i] = lerrs[j]
+				continue
+			}
+			k := listenKey{vpc, addrs[i]}
+			l.open[k] = &openListener{ln: lns[j], entry: entries[i]}
+			go l.serve(k, lns[j], entries[i])
+		}
+		l.mu.Unlock()
 	}
 	return errs, nil
 }

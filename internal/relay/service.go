@@ -23,7 +23,7 @@ const maxHealthWait = 30 * time.Second
 // Protocol is the version of the calls below: a server attaches only to a
 // relay process of its own protocol (it stops one of another, whose
 // connections end). Bump it with every change to the calls or their types.
-const Protocol = 2
+const Protocol = 3
 
 // Hello says which relay process answers: ID is new with every process.
 type Hello struct {

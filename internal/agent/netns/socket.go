@@ -35,17 +35,18 @@ func (h *Host) Listen(vpcID string, addr netip.AddrPort) (*net.TCPListener, erro
 }
 
 // ListenAll opens data-plane listening sockets on addrs inside the namespace of a
-// VPC, entering it once: lns[i] is the socket of addrs[i], nil when errs[i] says
+// VPC, entering it once, bound to its network device device when that is not
+// "" (dataplane.ListenDevice): lns[i] is the socket of addrs[i], nil when errs[i] says
 // why not. err is set when the namespace could not be entered at all. The
 // sockets keep the namespace; the proxy accepts from them without Go's poller
 // (dataplane.Listen), with the backlog Go's listeners have, and no keep-alive
 // probes (the data plane has its own idle timeout).
-func (h *Host) ListenAll(vpcID string, addrs []netip.AddrPort) (lns []*dataplane.ListenSocket, errs []error, err error) {
+func (h *Host) ListenAll(vpcID string, addrs []netip.AddrPort, device string) (lns []*dataplane.ListenSocket, errs []error, err error) {
 	lns = make([]*dataplane.ListenSocket, len(addrs))
 	errs = make([]error, len(addrs))
 	err = h.Do(vpcID, func() error {
 		for i, addr := range addrs {
-			l, err := dataplane.Listen(addr)
+			l, err := dataplane.ListenDevice(addr, device)
 			if err != nil {
 				errs[i] = fmt.Errorf("listening on %s in %s: %w", addr, vpcID, err)
 				continue
