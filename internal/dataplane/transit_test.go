@@ -235,4 +235,3 @@ func FuzzRelayedHeader(f *testing.F) {
 		}
 	})
 }
-
