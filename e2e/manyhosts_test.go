@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
@@ -22,9 +23,12 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	proxyproto "github.com/pires/go-proxyproto"
+	"github.com/pires/go-proxyproto/tlvparse"
 
 	"strait/internal/agent/backbone"
 	"strait/internal/agent/netns"
+	"strait/internal/dataplane"
 	"strait/internal/model"
 	"strait/internal/nativeapi"
 	"strait/internal/testenv"
@@ -141,6 +145,13 @@ func udpBetween(c *testenv.Capture, from, to netip.Addr) int {
 //     transit link: mysql and a line server answer, and the kernel path's
 //     counters of the endpoint's ENI on host 1 count the flows. From here on
 //     the endpoint's flows cross the backbone before the node;
+//   - a listener of that NLB to a target group with proxy_protocol_v2.enabled
+//     (target on host 2) is carried by the relays of both hosts: the
+//     target's PROXY v2 header says the consumer's instance, the endpoint's
+//     ENI and port and the endpoint ID; an instance of the provider's VPC on
+//     host 2 that connects to the node's transit address with a header of
+//     its own is refused (host 2's relay listens there for the transit link
+//     only);
 //   - a capture on the underlay sees UDP between the hosts while lines with a
 //     marker cross, and no frame with the marker;
 //   - kill -9 host 2's agent: connections through the endpoint (established
@@ -347,6 +358,7 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		t.Logf("the consumer's instance to the provider's %s: %v", addr, err)
 	})
 
+	var arnB string // the second NLB, whose only node is on host 2
 	t.Run("the endpoint's node on another host", func(t *testing.T) {
 		// The service moves to a second NLB whose only node is in us-east-1b
 		// (host 2): the endpoint's ENI in us-east-1a (host 1) has no node on
@@ -363,7 +375,7 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		lbB, err := l.elb.CreateLoadBalancer(l.ctx, &elbv2.CreateLoadBalancerInput{Name: aws.String("e2e-b"), Scheme: elbtypes.LoadBalancerSchemeEnumInternal,
 			Type: elbtypes.LoadBalancerTypeEnumNetwork, Subnets: l.subnets[1:2]})
 		check(t, err)
-		arnB := *lbB.LoadBalancers[0].LoadBalancerArn
+		arnB = *lbB.LoadBalancers[0].LoadBalancerArn
 		for _, f := range []struct {
 			name   string
 			port   int32
@@ -407,6 +419,106 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		after := kernelCounters(t, h1.dir, l.cvpc, l.endpointIP)
 		if after.flows < before.flows+conns || after.in <= before.in || after.out <= before.out {
 			t.Errorf("host 1's counters of the endpoint's ENI: %+v, before %+v; want %d more flows and bytes both ways", after, before, conns)
+		}
+	})
+
+	t.Run("PROXY v2 through the relay to the node on host 2", func(t *testing.T) {
+		// A target group with proxy_protocol_v2.enabled behind a listener of
+		// the NLB whose only node is on host 2: host 1's relay accepts at the
+		// endpoint's ENI and carries the connection to the node's transit
+		// address with a PROXY v2 header of its own; host 2's relay reads it
+		// there and writes the target's header from it, as on one host.
+		if arnB == "" {
+			t.Fatal("the second NLB was not created")
+		}
+		const ppPort = 7001
+		pp, _ := l.target(l.subnets[1], "pp", func(c net.Conn) {
+			defer c.Close()
+			r := bufio.NewReader(c)
+			h, err := proxyproto.Read(r)
+			if err != nil {
+				return // a health check connects and closes without a byte
+			}
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			tlvs, _ := h.TLVs()
+			fmt.Fprintf(c, "pp %s %s %s %s", h.SourceAddr, h.DestinationAddr, tlvparse.FindAWSVPCEndpointID(tlvs), line)
+		})
+		g, err := l.elb.CreateTargetGroup(l.ctx, &elbv2.CreateTargetGroupInput{Name: aws.String("pp-b"), Protocol: elbtypes.ProtocolEnumTcp,
+			Port: aws.Int32(servicePort), VpcId: aws.String(l.vpc), TargetType: elbtypes.TargetTypeEnumIp,
+			HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(2), HealthyThresholdCount: aws.Int32(2), UnhealthyThresholdCount: aws.Int32(2)})
+		check(t, err)
+		tgPP := g.TargetGroups[0].TargetGroupArn
+		_, err = l.elb.ModifyTargetGroupAttributes(l.ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: tgPP,
+			Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("proxy_protocol_v2.enabled"), Value: aws.String("true")}}})
+		check(t, err)
+		_, err = l.elb.RegisterTargets(l.ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: tgPP,
+			Targets: []elbtypes.TargetDescription{{Id: aws.String(instanceIP(t, l.pec2, pp))}}})
+		check(t, err)
+		_, err = l.elb.CreateListener(l.ctx, &elbv2.CreateListenerInput{LoadBalancerArn: aws.String(arnB), Protocol: elbtypes.ProtocolEnumTcp,
+			Port: aws.Int32(ppPort), DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: tgPP}}})
+		check(t, err)
+
+		clientIP := instanceIP(t, l.cec2, client)
+		eni := fmt.Sprintf("%s:%d", l.endpointIP, ppPort)
+		var got string
+		testenv.Eventually(t, 2*time.Minute, "a line through the endpoint to the PROXY v2 target on host 2", func() error {
+			got, err = ask(t, client, eni, "relayed")
+			return err
+		})
+		t.Logf("the target answered %q", got)
+		// "pp <client>:<port> <ENI>:7001 <endpoint ID> relayed"
+		f := strings.Fields(got)
+		if len(f) != 5 || f[0] != "pp" || !strings.HasPrefix(f[1], clientIP+":") || f[2] != eni || f[3] != l.endpoint || f[4] != "relayed" {
+			t.Fatalf("the target answered %q; want its PROXY v2 header to say the consumer %s, the endpoint %s and the endpoint ID %s", got, clientIP, eni, l.endpoint)
+		}
+
+		// A header forged from inside the provider VPC: an instance on host 2
+		// connects to the node's transit address and port itself. Host 2's
+		// relay listens there for the transit link only, so the connection is
+		// refused (or, were it taken, the target would have to see the
+		// instance, not the forged client).
+		provider := "strait-" + netns.TagFor(h2.dir) + "-" + l.vpc
+		var node netip.Addr
+		testenv.Eventually(t, time.Minute, "host 2's relay listening on node b's transit address", func() error {
+			out, err := exec.Command("ip", "-n", provider, "-4", "-o", "addr", "show", "dev", "lo").CombinedOutput()
+			if err != nil {
+				return fmt.Errorf("%v: %s", err, out)
+			}
+			node = netip.Addr{}
+			for _, w := range strings.Fields(string(out)) {
+				if p, err := netip.ParsePrefix(w); err == nil && model.TransitRange.Contains(p.Addr()) && !model.TransitFixed.Contains(p.Addr()) {
+					node = p.Addr()
+				}
+			}
+			if !node.IsValid() {
+				return fmt.Errorf("no node transit address on lo in %s: %s", provider, out)
+			}
+			ss, _ := exec.Command("ip", "netns", "exec", provider, "ss", "-Htln").CombinedOutput()
+			if !strings.Contains(string(ss), fmt.Sprintf("%s%%transit:%d", node, ppPort)) {
+				return fmt.Errorf("no listener on %s%%transit:%d: %s", node, ppPort, ss)
+			}
+			return nil
+		})
+		forged := netip.MustParseAddrPort("10.9.9.9:4242")
+		header, err := dataplane.AppendProxyHeaderV2(nil, forged, netip.MustParseAddrPort(eni), "vpce-forged")
+		check(t, err)
+		c, err := testenv.DialFrom(t, lineB, netip.AddrPortFrom(node, ppPort).String(), 5*time.Second)
+		if err != nil {
+			t.Logf("a provider instance on host 2 to node b's transit address %s:%d: %v (refused, as it should be)", node, ppPort, err)
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.Write(append(header, "forged\n"...))
+		answer, _ := bufio.NewReader(c).ReadString('\n')
+		if strings.Contains(answer, forged.Addr().String()) || strings.Contains(answer, "vpce-forged") {
+			t.Fatalf("the target trusted a PROXY v2 header forged from inside the provider VPC: %q", answer)
+		}
+		if answer != "" {
+			t.Fatalf("a provider instance reached the target through node b's transit listener: %q", answer)
 		}
 	})
 
