@@ -148,7 +148,8 @@ func udpBetween(c *testenv.Capture, from, to netip.Addr) int {
 //   - a listener of that NLB to a target group with proxy_protocol_v2.enabled
 //     (target on host 2) is carried by the relays of both hosts: the
 //     target's PROXY v2 header says the consumer's instance, the endpoint's
-//     ENI and port and the endpoint ID; an instance of the provider's VPC on
+//     ENI and port and the endpoint ID; mysql works through both relays
+//     (strait.relay.enabled on its group); an instance of the provider's VPC on
 //     host 2 that connects to the node's transit address with a header of
 //     its own is refused (host 2's relay listens there for the transit link
 //     only);
@@ -358,7 +359,7 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		t.Logf("the consumer's instance to the provider's %s: %v", addr, err)
 	})
 
-	var arnB string // the second NLB, whose only node is on host 2
+	var arnB, mysqlB string // the second NLB, whose only node is on host 2, and its MariaDB group
 	t.Run("the endpoint's node on another host", func(t *testing.T) {
 		// The service moves to a second NLB whose only node is in us-east-1b
 		// (host 2): the endpoint's ENI in us-east-1a (host 1) has no node on
@@ -385,6 +386,9 @@ func TestGuide004AcrossHosts(t *testing.T) {
 				Port: aws.Int32(f.port), VpcId: aws.String(l.vpc), TargetType: elbtypes.TargetTypeEnumIp,
 				HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(2), HealthyThresholdCount: aws.Int32(2), UnhealthyThresholdCount: aws.Int32(2)})
 			check(t, err)
+			if f.name == "mysql-b" {
+				mysqlB = *g.TargetGroups[0].TargetGroupArn
+			}
 			_, err = l.elb.RegisterTargets(l.ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: g.TargetGroups[0].TargetGroupArn,
 				Targets: []elbtypes.TargetDescription{{Id: aws.String(f.target)}}})
 			check(t, err)
@@ -474,6 +478,34 @@ func TestGuide004AcrossHosts(t *testing.T) {
 		if len(f) != 5 || f[0] != "pp" || !strings.HasPrefix(f[1], clientIP+":") || f[2] != eni || f[3] != l.endpoint || f[4] != "relayed" {
 			t.Fatalf("the target answered %q; want its PROXY v2 header to say the consumer %s, the endpoint %s and the endpoint ID %s", got, clientIP, eni, l.endpoint)
 		}
+
+		// MariaDB, which speaks first, through both relays: its group asks
+		// for the relay (no header to the target).
+		relay := func(on string) {
+			_, err := l.elb.ModifyTargetGroupAttributes(l.ctx, &elbv2.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(mysqlB),
+				Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String(model.RelayAttribute), Value: aws.String(on)}}})
+			check(t, err)
+		}
+		relay("true")
+		ss := func() string {
+			out, _ := exec.Command("ip", "netns", "exec", "strait-"+netns.TagFor(h1.dir)+"-"+l.cvpc, "ss", "-Htln").CombinedOutput()
+			return string(out)
+		}
+		eni3306 := fmt.Sprintf("%s:3306", l.endpointIP)
+		testenv.Eventually(t, time.Minute, "host 1's relay listening on "+eni3306, func() error {
+			if out := ss(); !strings.Contains(out, eni3306) {
+				return fmt.Errorf("not in ss -tln: %s", out)
+			}
+			return nil
+		})
+		mysqlWorks(t, "mysql through the relays of both hosts")
+		relay("false")
+		testenv.Eventually(t, time.Minute, "host 1's relay no longer listening on "+eni3306, func() error {
+			if out := ss(); strings.Contains(out, eni3306) {
+				return fmt.Errorf("still in ss -tln: %s", out)
+			}
+			return nil
+		})
 
 		// A header forged from inside the provider VPC: an instance on host 2
 		// connects to the node's transit address and port itself. Host 2's

@@ -135,7 +135,7 @@ sees it healthy).`,
 	f.StringVar(&cfg.DataDir, "data-dir", defaultAgentDataDir(), "directory for the host's key, certificate and the region's CA")
 	f.StringVar(&cfg.BackboneAddress, "backbone-address", "", "the IP address other hosts reach this one on (default: the address the server sees this host's connections come from)")
 	f.StringVar(&backboneMode, "backbone", backbone.ModeAuto, "how the backbone to other hosts is carried: auto (WireGuard: the kernel's where it has it, else wireguard-go), wireguard-go (WireGuard in this process even so) or plain (unencrypted, for trusted networks only; every host must run plain)")
-	f.StringVar(&forwarding, "forwarding", agent.ForwardKernel.String(), "how endpoint traffic is carried: kernel or relay (as strait server --forwarding)")
+	f.StringVar(&forwarding, "forwarding", agent.ForwardKernel.String(), "how endpoint traffic is carried: kernel or relay (as strait server --forwarding; the same on every host of a region)")
 	f.StringVar(&relayMode, "relay", "process", "where the user-space relay and the VPC resolvers run: process (a relay process of their own, adopted across restarts) or inprocess (as strait server --relay)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages (each heartbeat)")
 	_ = cmd.MarkFlagRequired("zones")
