@@ -197,7 +197,8 @@ func newRigClock(t *testing.T, clock func() time.Duration) *rig {
 	if os.Getenv("STRAIT_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	r.p = New(Options{Dial: r.net.dial, Report: r.reports.report, Logger: logger, Registerer: r.reg, Clock: clock})
+	r.p = New(Options{Dial: r.net.dial, Report: r.reports.report, Logger: logger, Registerer: r.reg, Clock: clock,
+		TransitPeers: netip.MustParsePrefix("127.0.0.0/8")})
 	t.Cleanup(r.p.Close)
 	return r
 }

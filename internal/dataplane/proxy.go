@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
+
+	"strait/internal/model"
 )
 
 // DefaultDialTimeout bounds each dial to a target.
@@ -48,6 +50,14 @@ type Options struct {
 	// right after accept, counted and logged once per interval, and the
 	// connections already relayed carry on.
 	Descriptors Descriptors
+	// TransitPeers holds the addresses connections to transit listeners
+	// (Entry.Transit) may come from: other hosts' own transit addresses,
+	// which their transit namespaces translate relayed connections to and
+	// which no VPC of this host can send from (the zero Prefix:
+	// model.TransitFixed). A connection from elsewhere (a flow translated on
+	// this host, caught at the transit address while the kernel path gives
+	// the port over to the relay) is closed like one without a header.
+	TransitPeers netip.Prefix
 }
 
 // Descriptors hands out descriptors (fdbudget.Pool).
@@ -124,6 +134,9 @@ func New(opts Options) *Proxy {
 	}
 	if p.dialTimeout <= 0 {
 		p.dialTimeout = DefaultDialTimeout
+	}
+	if !p.opts.TransitPeers.IsValid() {
+		p.opts.TransitPeers = model.TransitFixed
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.reports = newReporter(opts.Report)

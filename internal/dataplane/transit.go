@@ -28,7 +28,8 @@ import (
 // as if it had arrived at the ENI: same node zone choice, same target
 // choice by the client's flow, and the target's own header (when its group
 // asks for PROXY v2) says what the consumer's side saw. The header is
-// trusted only because nothing but the transit link reaches that listener.
+// trusted only because nothing but the transit link reaches that listener,
+// and only from other hosts' transit addresses (Options.TransitPeers).
 
 // relayedHeaderMax bounds the header a relayed connection opens with: the
 // fixed part, two IPv6 addresses with ports and an AWS TLV of an endpoint ID
@@ -147,6 +148,10 @@ func (r *headerReader) await(ctx context.Context, fd int) error {
 // its way is waited for on a new goroutine, at most the dial timeout.
 func (c *incoming) fromTransit() {
 	r := &headerReader{}
+	if !c.p.opts.TransitPeers.Contains(c.client.Addr().Unmap()) {
+		c.relayed(r, fmt.Errorf("%w: from %s, not another host's transit address (%s)", errNotRelayed, c.client.Addr(), c.p.opts.TransitPeers))
+		return
+	}
 	done, err := r.read(c.cfd)
 	if err != nil || done {
 		c.relayed(r, err)

@@ -140,7 +140,25 @@ func TestTransitRejectsBadHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := dialFrom(t, "127.0.0.88", a.transit)
+	// A valid header from an address that is not another host's transit
+	// address (TransitPeers) is not trusted either.
+	strict := newRig(t)
+	strict.p.opts.TransitPeers = netip.MustParsePrefix("127.0.0.1/32")
+	strict.p.Configure(oneLB(map[string]string{"us-east-1b": "127.0.0.81"}, false, TargetGroup{Targets: []Target{pp.asTarget("us-east-1b")}, ProxyProtocolV2: true}))
+	ln, err := ListenDevice(netip.MustParseAddrPort("127.0.0.89:0"), "lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dialFrom(t, "127.0.0.88", strict.serveOn(t, ln, Entry{AZ: "us-east-1b", LoadBalancer: testLB, Port: 80, Transit: true}))
+	c.Write(append(good, "hi\n"...))
+	c.SetReadDeadline(time.Now().Add(waitLong))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil || isTimeout(err) {
+		t.Fatalf("a valid header from 127.0.0.88, outside the transit peers: read %d bytes, %v; want the connection closed", n, err)
+	}
+	if pp.accepted.Load() != 0 || strict.p.badHeaders.total.Load() != 1 {
+		t.Fatalf("target accepted %d, %d bad headers counted; want none and 1", pp.accepted.Load(), strict.p.badHeaders.total.Load())
+	}
+	c = dialFrom(t, "127.0.0.88", a.transit)
 	c.Write(good[:7])
 	time.Sleep(20 * time.Millisecond) // not a measure: only likely to make the header arrive in two pieces
 	c.Write(good[7:])
