@@ -17,6 +17,7 @@ import (
 // Tunables of the embedded etcd server.
 const (
 	readyTimeout      = 60 * time.Second
+	clusterWaitLog    = 10 * time.Second
 	quotaBackendBytes = 2 << 30 // 2 GiB
 	compactionPeriod  = "1h"
 	maxTxnOps         = 1024 // etcd default is 128; bounds the keys one Update may touch
@@ -29,9 +30,9 @@ const (
 	raftCatchUpEntries = 100
 )
 
-// openEmbedded starts a single-node etcd in dataDir/etcd and connects an
-// in-process client to it.
-func (s *Store) openEmbedded(ctx context.Context, dataDir string, purgeInterval time.Duration) (err error) {
+// openEmbedded starts the embedded etcd in dataDir/etcd — a single member, or
+// member m of a cluster — and connects an in-process client to it.
+func (s *Store) openEmbedded(ctx context.Context, dataDir string, m Member, purgeInterval time.Duration) (err error) {
 	if dataDir == "" {
 		return errors.New("store: Config.DataDir is required when no Endpoints are given")
 	}
@@ -50,23 +51,17 @@ func (s *Store) openEmbedded(ctx context.Context, dataDir string, purgeInterval 
 
 	start := time.Now()
 	lg := newEtcdLogger(s.log, &s.closing)
-	e, err := embed.StartEtcd(embedConfig(dir, lg))
+	cfg := embedConfig(dir, lg)
+	if !m.IsZero() {
+		if err := applyMember(ctx, cfg, m, dir); err != nil {
+			return err
+		}
+	}
+	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return fmt.Errorf("store: start embedded etcd in %s: %w", dir, err)
 	}
-	select {
-	case <-e.Server.ReadyNotify():
-	case err = <-e.Err():
-		if err == nil {
-			err = errors.New("server exited")
-		}
-	case <-e.Server.StopNotify():
-		err = errors.New("server stopped")
-	case <-time.After(readyTimeout):
-		err = fmt.Errorf("not ready after %v", readyTimeout)
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
+	err = s.waitReady(ctx, e, !m.IsZero())
 	if err != nil {
 		s.closing.Store(true)
 		e.Close()
@@ -83,14 +78,49 @@ func (s *Store) openEmbedded(ctx context.Context, dataDir string, purgeInterval 
 		defer close(s.purgeDone)
 		s.purgeFiles(lg, e.Server.Cfg.WALDir(), e.Server.Cfg.SnapDir(), purgeInterval, s.stopPurge)
 	}()
-	s.log.Info("store: embedded etcd ready", "dir", dir, "took", time.Since(start).Round(time.Millisecond))
+	s.log.Info("store: embedded etcd ready", "dir", dir, "took", time.Since(start).Round(time.Millisecond), "member", cfg.Name, "members", len(e.Server.Cluster().Members()))
 	return nil
 }
 
-// embedConfig returns the configuration of the embedded server, logging
+// waitReady waits until the embedded etcd e serves. A single member is ready
+// at once (within readyTimeout); a cluster member only once a quorum of
+// members runs, so it waits as long as ctx allows, saying every
+// clusterWaitLog what it waits for.
+func (s *Store) waitReady(ctx context.Context, e *embed.Etcd, cluster bool) error {
+	timeout := time.After(readyTimeout)
+	var tick <-chan time.Time
+	if cluster {
+		timeout = nil
+		t := time.NewTicker(clusterWaitLog)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-e.Server.ReadyNotify():
+			return nil
+		case err := <-e.Err():
+			if err == nil {
+				err = errors.New("server exited")
+			}
+			return err
+		case <-e.Server.StopNotify():
+			return errors.New("server stopped")
+		case <-timeout:
+			return fmt.Errorf("not ready after %v", readyTimeout)
+		case <-tick:
+			s.log.Warn("store: waiting for a quorum of the etcd cluster", "reachable", reachableMembers(e.Server))
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// embedConfig returns the configuration of the embedded single member, logging
 // through lg. Strait talks to the server in-process, so it serves no client
 // port at all; the peer listener that etcd requires is bound to loopback with
-// a kernel-chosen port, so concurrent instances never collide.
+// a kernel-chosen port, so concurrent instances never collide. applyMember
+// turns it into a cluster member's.
 func embedConfig(dir string, lg *zap.Logger) *embed.Config {
 	cfg := embed.NewConfig()
 	cfg.Name = "strait"

@@ -31,7 +31,7 @@ func (s *Store) openExternal(ctx context.Context, endpoints []string) error {
 		cli.Close()
 		return fmt.Errorf("store: etcd %s unreachable: %w", strings.Join(endpoints, ","), err)
 	}
-	s.cli = cli
+	s.cli, s.eps = cli, endpoints
 	s.log.Info("store: connected to etcd", "endpoints", endpoints, "revision", resp.Header.Revision)
 	return nil
 }

@@ -178,11 +178,10 @@ func (m *Mirror) setErr(err error) {
 // not current (loading, or its watch broke) or does not catch up in time; the
 // caller then reads the store instead.
 func (m *Mirror) Sync(ctx context.Context) error {
-	resp, err := m.s.cli.Get(ctx, m.s.prefix, clientv3.WithCountOnly())
+	target, err := m.s.Rev(ctx)
 	if err != nil {
 		return fmt.Errorf("store: mirror sync: %w", err)
 	}
-	target := resp.Header.Revision
 	timeout := time.NewTimer(mirrorSyncTimeout)
 	defer timeout.Stop()
 	for {

@@ -49,6 +49,14 @@ type Config struct {
 	// Endpoints, if non-empty, selects an external etcd cluster instead of the
 	// embedded server.
 	Endpoints []string
+	// Member makes the embedded etcd a member of a cluster of embedded members
+	// (zero: a single member, reached in-process only). Not with Endpoints.
+	Member Member
+	// RequestTimeout bounds each Get, List, Update and Rev (0:
+	// DefaultRequestTimeout): when etcd cannot answer in time (no quorum, no
+	// leader, members unreachable) the call fails with an error wrapping
+	// ErrUnavailable.
+	RequestTimeout time.Duration
 	// Prefix is prepended to every key; DefaultPrefix if empty.
 	Prefix string
 	// Logger receives store log messages; nil discards them.
@@ -61,9 +69,11 @@ type Config struct {
 // Store is a handle on Strait's etcd-backed state. It is safe for concurrent
 // use.
 type Store struct {
-	cli    *clientv3.Client
-	prefix string
-	log    *slog.Logger
+	cli     *clientv3.Client
+	prefix  string
+	log     *slog.Logger
+	timeout time.Duration // bounds each call (RequestTimeout)
+	eps     []string      // external mode: the endpoints
 
 	etcd    *embed.Etcd // nil in external mode
 	lock    *dirLock    // nil in external mode
@@ -87,11 +97,21 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.timeout = cfg.RequestTimeout
+	if s.timeout <= 0 {
+		s.timeout = DefaultRequestTimeout
+	}
+	if err := cfg.Member.Validate(); err != nil {
+		return nil, err
+	}
 	var err error
 	if len(cfg.Endpoints) > 0 {
+		if !cfg.Member.IsZero() {
+			return nil, errors.New("--etcd-endpoints (an external etcd cluster) excludes the embedded cluster member flags (--etcd-name, --etcd-initial-cluster, --etcd-join, --etcd-peer-listen, --etcd-client-listen)")
+		}
 		err = s.openExternal(ctx, cfg.Endpoints)
 	} else {
-		err = s.openEmbedded(ctx, cfg.DataDir, cfg.PurgeInterval)
+		err = s.openEmbedded(ctx, cfg.DataDir, cfg.Member, cfg.PurgeInterval)
 	}
 	if err != nil {
 		return nil, err
@@ -131,9 +151,15 @@ func (s *Store) Prefix() string { return s.prefix }
 // Get decodes the JSON value at key into v. It returns an error wrapping
 // ErrNotFound if the key is absent.
 func (s *Store) Get(ctx context.Context, key string, v any) error {
-	resp, err := s.cli.Get(ctx, s.prefix+key)
+	bctx, cancel := s.bound(ctx)
+	defer cancel()
+	var resp *clientv3.GetResponse
+	err := attempt(bctx, isTransient, func() (err error) {
+		resp, err = s.cli.Get(bctx, s.prefix+key)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("store: get %q: %w", key, err)
+		return s.failed(ctx, fmt.Sprintf("get %q", key), err, false)
 	}
 	if len(resp.Kvs) == 0 {
 		return fmt.Errorf("%w: %q", ErrNotFound, key)
@@ -168,9 +194,9 @@ func (s *Store) listAt(ctx context.Context, prefix string, fn func(kv *mvccpb.Ke
 		if rev != 0 {
 			opts = append(opts, clientv3.WithRev(rev))
 		}
-		resp, err := s.cli.Get(ctx, from, opts...)
+		resp, err := s.page(ctx, from, opts)
 		if err != nil {
-			return 0, fmt.Errorf("store: list %q: %w", prefix, err)
+			return 0, s.failed(ctx, fmt.Sprintf("list %q", prefix), err, false)
 		}
 		if rev == 0 {
 			rev = resp.Header.Revision
@@ -187,40 +213,80 @@ func (s *Store) listAt(ctx context.Context, prefix string, fn func(kv *mvccpb.Ke
 	}
 }
 
+// page reads one page of a range, bounded by the request timeout.
+func (s *Store) page(ctx context.Context, from string, opts []clientv3.OpOption) (resp *clientv3.GetResponse, err error) {
+	bctx, cancel := s.bound(ctx)
+	defer cancel()
+	err = attempt(bctx, isTransient, func() (err error) {
+		resp, err = s.cli.Get(bctx, from, opts...)
+		return err
+	})
+	return resp, err
+}
+
 // Update runs fn in a serializable software transaction (see Tx: reads at one
 // snapshot, conflicts detected at commit) and commits its writes atomically. fn
 // is re-run when a conflicting write is detected, so it must not have side
 // effects outside tx. If fn returns an error nothing is written and that error
 // is returned unchanged; if one of tx's reads failed, the update fails with
 // that read's error instead.
+//
+// The whole update is bounded by the request timeout: when etcd cannot answer,
+// it fails with an error wrapping ErrUnavailable. If ctx carries a Fence
+// (WithFence), the commit also requires the fence to hold, and the update
+// fails with an error wrapping ErrFenced, writing nothing, when it does not.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	bctx, cancel := s.bound(ctx)
+	defer cancel()
+	fence, fenced := FenceFrom(ctx)
 	for {
-		tx := newTx(ctx, s.cli, s.prefix)
+		tx := newTx(bctx, s.cli, s.prefix)
+		if fenced {
+			tx.fence = &fence
+		}
 		fnErr := fn(tx)
 		switch {
+		case tx.err != nil && isTransient(tx.err) && bctx.Err() == nil:
+			time.Sleep(retryPause) // fn has no effects outside tx: run it again
+			continue
+		case tx.err != nil && isUnavailable(tx.err) && ctx.Err() == nil:
+			return s.failed(ctx, "update", tx.err, false)
 		case tx.err != nil:
 			return tx.err
 		case fnErr != nil:
 			return fnErr
 		}
-		done, err := tx.commit()
-		if err != nil {
+		var done bool
+		err := attempt(bctx, notApplied, func() (err error) {
+			done, err = tx.commit()
 			return err
+		})
+		if err != nil {
+			if errors.Is(err, ErrTooManyOps) || errors.Is(err, ErrFenced) {
+				return err
+			}
+			return s.failed(ctx, "update", err, true)
 		}
 		if done {
 			return nil
 		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("store: update: %w", err)
+		if err := bctx.Err(); err != nil {
+			return s.failed(ctx, "update", err, false)
 		}
 	}
 }
 
 // Rev returns the current etcd revision.
 func (s *Store) Rev(ctx context.Context) (int64, error) {
-	resp, err := s.cli.Get(ctx, s.prefix, clientv3.WithCountOnly())
+	bctx, cancel := s.bound(ctx)
+	defer cancel()
+	var resp *clientv3.GetResponse
+	err := attempt(bctx, isTransient, func() (err error) {
+		resp, err = s.cli.Get(bctx, s.prefix, clientv3.WithCountOnly())
+		return err
+	})
 	if err != nil {
-		return 0, fmt.Errorf("store: rev: %w", err)
+		return 0, s.failed(ctx, "rev", err, false)
 	}
 	return resp.Header.Revision, nil
 }

@@ -31,6 +31,7 @@ type Tx struct {
 	scans  []scanned          // ranges scanned, as far as they were looked at
 	writes map[string]*string // full key → value to put; nil deletes the key
 	err    error              // the first failed read: the update fails with it
+	fence  *Fence             // nil, or what the commit requires besides (WithFence)
 }
 
 // readKey is a key read at the snapshot: its value ("" if absent) and the
@@ -261,12 +262,33 @@ func (tx *Tx) commit() (bool, error) {
 	for _, s := range tx.scans {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.from), "<", tx.rev+1).WithRange(s.end))
 	}
+	if tx.fence != nil {
+		return tx.commitFenced(cmps, ops)
+	}
 	resp, err := tx.cli.Txn(tx.ctx).If(cmps...).Then(ops...).Commit()
 	if errors.Is(err, rpctypes.ErrTooManyOps) {
 		return false, fmt.Errorf("%w (%d comparisons, %d operations)", ErrTooManyOps, len(cmps), len(ops))
 	}
 	if err != nil {
-		return false, fmt.Errorf("store: update: %w", err)
+		return false, err
 	}
 	return resp.Succeeded, nil
+}
+
+// commitFenced is commit under a fence: the transaction's own comparisons and
+// writes are nested in one that first compares the fence, so that a failed
+// fence (ErrFenced) is told apart from a conflict.
+func (tx *Tx) commitFenced(cmps []clientv3.Cmp, ops []clientv3.Op) (bool, error) {
+	inner := clientv3.OpTxn(cmps, ops, nil)
+	resp, err := tx.cli.Txn(tx.ctx).If(tx.fence.Cmp()).Then(inner).Commit()
+	if errors.Is(err, rpctypes.ErrTooManyOps) {
+		return false, fmt.Errorf("%w (%d comparisons, %d operations)", ErrTooManyOps, len(cmps)+1, len(ops)+1)
+	}
+	if err != nil {
+		return false, err
+	}
+	if !resp.Succeeded {
+		return false, fmt.Errorf("%w (fence %s)", ErrFenced, tx.fence)
+	}
+	return resp.Responses[0].GetResponseTxn().Succeeded, nil
 }
