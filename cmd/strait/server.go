@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -21,6 +22,7 @@ func serverCommand() *cobra.Command {
 	var etcd string
 	var verbose, withConsole bool
 	var relayMode string
+	var member etcdMemberFlags
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the Strait server (AWS EC2 + ELBv2 Query APIs, state in etcd)",
@@ -30,7 +32,10 @@ GET /metrics serves Prometheus metrics. The web console is at /console/ on the s
 listener (--console-path moves it, --console=false turns it off).
 
 State lives in an embedded etcd in --data-dir, or in an external etcd cluster given by
---etcd-endpoints. With --dev any secret is accepted and a 12-digit access key ID is
+--etcd-endpoints. Several servers share one region on an etcd cluster: an external one
+(--etcd-endpoints), or their embedded etcds as its members (--etcd-name, --etcd-peer-listen,
+and --etcd-initial-cluster to start a new cluster or --etcd-join to join a running one;
+plain HTTP between members: for trusted networks only). With --dev any secret is accepted and a 12-digit access key ID is
 taken as the account ID (any other key ID is account 000000000000); without it, create
 accounts and keys with 'strait account create'.
 
@@ -48,6 +53,9 @@ listener over mutual TLS only.`,
 			cfg.Logger = newLogger(verbose)
 			if etcd != "" {
 				cfg.EtcdEndpoints = strings.Split(etcd, ",")
+			}
+			if cfg.EtcdMember, err = member.member(etcd != ""); err != nil {
+				return err
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -81,6 +89,11 @@ listener over mutual TLS only.`,
 	f.StringVar(&cfg.Forwarding, "forwarding", "kernel", "how endpoint traffic is carried: kernel (listeners whose target group needs no relay are translated in the kernel) or relay (every listener through the user-space relay)")
 	f.StringVar(&relayMode, "relay", "process", "where the user-space relay runs: process (its own process, started once per data directory: relayed connections outlive a restart of the server) or inprocess (in the server: they end with it)")
 	f.StringVar(&etcd, "etcd-endpoints", "", "comma-separated URLs of an external etcd cluster (default: embedded etcd in --data-dir)")
+	f.StringVar(&member.name, "etcd-name", "", "this server's name as a member of an embedded etcd cluster (with --etcd-peer-listen and --etcd-initial-cluster or --etcd-join)")
+	f.StringVar(&member.peer, "etcd-peer-listen", "", "URL the other etcd members reach this one by, listened on and advertised (http://IP:PORT, e.g. http://10.0.0.1:2380)")
+	f.StringVar(&member.client, "etcd-client-listen", "", "URL etcd clients reach this member by: other members' --etcd-join, etcdctl (http://IP:PORT; default: this process only)")
+	f.StringVar(&member.initial, "etcd-initial-cluster", "", "start a new embedded etcd cluster of these members, this one included: name=peerURL,... (all start together; ignored once --data-dir holds etcd data)")
+	f.StringVar(&member.join, "etcd-join", "", "join the running etcd cluster at these client URLs (comma-separated) as a new member (ignored once --data-dir holds etcd data)")
 	f.StringVar(&cfg.Region, "region", "us-east-1", "the AWS region this server answers for")
 	f.StringVar(&cfg.Resolver, "verification-resolver", "", "DNS server (host:port) used to verify private DNS names (default: the system resolver)")
 	f.BoolVar(&withConsole, "console", true, "serve the web console on the API listener (--console=false turns it off)")
@@ -134,4 +147,25 @@ func relayCommandLine(mode, dataDir string, verbose bool) ([]string, error) {
 		argv = append(argv, "--verbose")
 	}
 	return argv, nil
+}
+
+// etcdMemberFlags are the flags that make the embedded etcd a cluster member.
+type etcdMemberFlags struct {
+	name, peer, client, initial, join string
+}
+
+// member returns the member the flags describe (zero when none is set), or
+// what is wrong with them. external says whether --etcd-endpoints is set.
+func (f etcdMemberFlags) member(external bool) (store.Member, error) {
+	m := store.Member{Name: f.name, PeerURL: f.peer, ClientURL: f.client, InitialCluster: f.initial}
+	if f.join != "" {
+		m.Join = strings.Split(f.join, ",")
+	}
+	if m.IsZero() {
+		return m, nil
+	}
+	if external {
+		return m, errors.New("--etcd-endpoints (an external etcd cluster) excludes --etcd-name, --etcd-peer-listen, --etcd-client-listen, --etcd-initial-cluster and --etcd-join (this server as a member of an embedded etcd cluster)")
+	}
+	return m, m.Validate()
 }

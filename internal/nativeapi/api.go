@@ -22,6 +22,7 @@ import (
 	"strait/internal/hosts"
 	"strait/internal/model"
 	"strait/internal/sigv4"
+	"strait/internal/store"
 )
 
 // SigningName is the SigV4 service name of the native API.
@@ -147,7 +148,9 @@ func (a *API) serve(h handler) http.HandlerFunc {
 		ae := translate(err)
 		if ae.Status >= 500 {
 			a.log.Error("native API request failed", "method", r.Method, "path", r.URL.Path, "request_id", reqID, "err", err)
-			ae = internalError(reqID)
+			if ae.Code == "InternalError" {
+				ae = internalError(reqID)
+			}
 		}
 		writeError(w, ae)
 	}
@@ -247,6 +250,10 @@ func translate(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae
+	}
+	var ue *store.UnavailableError
+	if errors.As(err, &ue) {
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: ue.ClientMessage()}
 	}
 	var de *model.Error
 	if !errors.As(err, &de) {

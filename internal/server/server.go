@@ -68,6 +68,9 @@ type Config struct {
 	// connections outlive this process (package relay). Nil: the relay runs
 	// in this process, and its connections end with it.
 	RelayCommand []string
+	// EtcdMember makes the embedded etcd a member of a cluster of the
+	// replicas' embedded etcds (zero: a single member; see store.Member).
+	EtcdMember store.Member
 	// Version names this build in `strait host list` (the server's own row).
 	Version string
 	Logger  *slog.Logger
@@ -154,7 +157,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 		undo = append(undo, func() { lock.Close() })
 	}
-	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, Endpoints: cfg.EtcdEndpoints, Logger: cfg.Logger})
+	st, err := store.Open(ctx, store.Config{DataDir: cfg.DataDir, Endpoints: cfg.EtcdEndpoints, Member: cfg.EtcdMember, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,5 +109,48 @@ func TestExternalTooManyOps(t *testing.T) {
 	}
 	if err := put(limit); err != nil {
 		t.Fatalf("Update of %d keys: %v", limit, err)
+	}
+}
+
+// With its external etcd gone, a store call ends after the request timeout
+// with ErrUnavailable saying that no endpoint answers.
+func TestExternalUnavailable(t *testing.T) {
+	t.Parallel()
+	cfg := embedConfig(t.TempDir(), zap.NewNop())
+	cfg.ListenClientUrls = []url.URL{{Scheme: "http", Host: "127.0.0.1:0"}}
+	cfg.AdvertiseClientUrls = cfg.ListenClientUrls
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := sync.OnceFunc(e.Close)
+	t.Cleanup(stop)
+	<-e.Server.ReadyNotify()
+	ctx := context.Background()
+	s, err := Open(ctx, Config{Endpoints: []string{"http://" + e.Clients[0].Addr().String()}, RequestTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.Put("a", "x") }); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	start := time.Now()
+	var v string
+	err = s.Get(ctx, "a", &v)
+	t.Logf("after %v: %v", time.Since(start), err)
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "0 of 1 endpoints answer") {
+		t.Fatalf("get with etcd gone: %v; want ErrUnavailable saying no endpoint answers", err)
+	}
+	err = s.Update(ctx, func(tx *Tx) error { return tx.Put("b", "y") })
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("update with etcd gone: %v; want ErrUnavailable", err)
+	}
+	// A caller that gives up first gets its own error, not ErrUnavailable.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.Get(cctx, "a", &v); errors.Is(err, ErrUnavailable) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("get with a cancelled context: %v", err)
 	}
 }

@@ -17,13 +17,48 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// ErrUnavailable is wrapped by the error of a store call that etcd could not
+// ErrUnavailable is wrapped (by an *UnavailableError) by the error of a store call that etcd could not
 // answer within the request timeout: the cluster has no quorum or no leader,
 // or its members cannot be reached. The message says how many members were
 // reachable. The call may be retried later; a write that failed so either was
 // applied whole or not at all (etcd's transactions are atomic), and the
 // message says when it is not known which.
 var ErrUnavailable = errors.New("store: etcd unavailable")
+
+// UnavailableError is the error of a store call that etcd could not answer in
+// time. It wraps ErrUnavailable and the cause.
+type UnavailableError struct {
+	// Op is the call: get "KEY", list "PREFIX", update, rev.
+	Op string
+	// Reason says what the store could see of the cluster, e.g. "etcd has no
+	// quorum: 1 of 3 members reachable, 2 needed".
+	Reason string
+	// OutcomeUnknown is set for a write that may or may not have been applied
+	// (all of it or nothing: etcd transactions are atomic).
+	OutcomeUnknown bool
+	// Err is what etcd or the client said.
+	Err error
+}
+
+func (e *UnavailableError) Error() string {
+	msg := fmt.Sprintf("%v: %s: %s", ErrUnavailable, e.Op, e.Reason)
+	if e.OutcomeUnknown {
+		msg += "; the write may or may not have been applied (all of it or nothing): read before retrying"
+	}
+	return msg + " (" + e.Err.Error() + ")"
+}
+
+// ClientMessage says it to an API client: the state store is unavailable and
+// why, and whether the change may have been made.
+func (e *UnavailableError) ClientMessage() string {
+	msg := "The request has failed due to a temporary failure of the server: its state store is unavailable (" + e.Reason + "). Try again later."
+	if e.OutcomeUnknown {
+		msg += " The change may or may not have been made: look before making it again."
+	}
+	return msg
+}
+
+func (e *UnavailableError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 
 // DefaultRequestTimeout bounds a store call when Config.RequestTimeout is 0.
 // It is longer than the embedded etcd's own request timeout (5 s plus two
@@ -103,11 +138,7 @@ func (s *Store) failed(ctx context.Context, op string, err error, write bool) er
 	if ctx.Err() != nil || !isUnavailable(err) || errors.Is(err, ErrUnavailable) {
 		return fmt.Errorf("store: %s: %w", op, err)
 	}
-	outcome := ""
-	if write && !notApplied(err) {
-		outcome = "; the write may or may not have been applied (all of it or nothing): read before retrying"
-	}
-	return fmt.Errorf("%w: %s: %s%s (%v)", ErrUnavailable, op, s.diagnose(), outcome, err)
+	return &UnavailableError{Op: op, Reason: s.diagnose(), OutcomeUnknown: write && !notApplied(err), Err: err}
 }
 
 // diagnose says what this store can see of the etcd cluster: how many members
@@ -176,6 +207,9 @@ func (s *Store) reachableEndpoints() string {
 		})
 	}
 	wg.Wait()
+	if answered.Load() == 0 {
+		return fmt.Sprintf("etcd is unreachable: 0 of %d endpoints answer", len(s.eps))
+	}
 	if led.Load() == 0 {
 		return fmt.Sprintf("etcd has no leader: %d of %d endpoints answer, none knows a leader", answered.Load(), len(s.eps))
 	}
