@@ -173,29 +173,42 @@ func TestCluster(t *testing.T) {
 	}
 }
 
-// A member joins a running cluster through a member's client URL; it is then
-// a full member (its writes are read by the others, and the cluster keeps its
-// quorum without one of the first two), and it restarts from its data without
-// being added again.
+// A single member's data (the default, no cluster flags) becomes the first
+// member of a cluster: restarted with cluster flags, it advertises its new
+// peer URL, and two members join it one by one through its client URL. The
+// joined members are full members (their writes are read by the others, and
+// the cluster keeps its quorum without the first), and a joined member
+// restarts from its data without being added again.
 func TestClusterJoin(t *testing.T) {
 	t.Parallel()
-	ms := newMembers(t, 2)
-	open(t, ms...)
-	put(t, ms[0].st, "a", "one")
+	first := &testMember{dir: t.TempDir()}
+	open(t, first)
+	put(t, first.st, "a", "one")
+	first.stop(t)
 
-	j := &testMember{dir: t.TempDir(), m: Member{Name: "m2", PeerURL: loopbackURL(t), Join: []string{ms[0].m.ClientURL}}}
-	open(t, j)
-	wantValue(t, j.st, "a", "one")
-	put(t, j.st, "b", "two")
-	wantValue(t, ms[1].st, "b", "two")
-	if n := len(j.st.etcd.Server.Cluster().Members()); n != 3 {
-		t.Fatalf("%d members after the join, want 3", n)
+	first.m = Member{Name: "m0", PeerURL: loopbackURL(t), ClientURL: loopbackURL(t)}
+	first.m.InitialCluster = first.m.Name + "=" + first.m.PeerURL
+	open(t, first)
+	wantValue(t, first.st, "a", "one")
+
+	var joined []*testMember
+	for _, name := range []string{"m1", "m2"} {
+		j := &testMember{dir: t.TempDir(), m: Member{Name: name, PeerURL: loopbackURL(t), Join: []string{first.m.ClientURL}}}
+		open(t, j)
+		wantValue(t, j.st, "a", "one")
+		put(t, j.st, name, "joined")
+		wantValue(t, first.st, name, "joined")
+		joined = append(joined, j)
+	}
+	if n := len(first.st.etcd.Server.Cluster().Members()); n != 3 {
+		t.Fatalf("%d members after the joins, want 3", n)
 	}
 
-	ms[0].stop(t)
-	put(t, ms[1].st, "c", "three")
-	wantValue(t, j.st, "c", "three")
+	first.stop(t)
+	put(t, joined[0].st, "c", "three")
+	wantValue(t, joined[1].st, "c", "three")
 
+	j := joined[1]
 	j.stop(t)
 	open(t, j) // from its data: Join is not used again
 	wantValue(t, j.st, "c", "three")

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -69,6 +71,14 @@ func (s *Store) openEmbedded(ctx context.Context, dataDir string, m Member, purg
 	}
 	s.etcd = e
 	s.cli = v3client.New(e.Server)
+	if !m.IsZero() {
+		if err := s.advertisePeerURL(ctx, m.PeerURL); err != nil {
+			s.cli.Close()
+			s.closing.Store(true)
+			e.Close()
+			return err
+		}
+	}
 	if purgeInterval <= 0 {
 		purgeInterval = defaultPurgeInterval
 	}
@@ -148,4 +158,23 @@ func embedConfig(dir string, lg *zap.Logger) *embed.Config {
 	cfg.LogLevel = "error"
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(lg)
 	return cfg
+}
+
+// advertisePeerURL makes peer this member's peer URL in the cluster's
+// membership if it is not yet: a member restarted with another
+// --etcd-peer-listen, or a single member's data (whose peer port was chosen by
+// the kernel) that now starts a cluster.
+func (s *Store) advertisePeerURL(ctx context.Context, peer string) error {
+	srv := s.etcd.Server
+	self := srv.Cluster().Member(srv.MemberID())
+	if self == nil || slices.Equal(self.PeerURLs, []string{peer}) {
+		return nil
+	}
+	uctx, cancel := s.bound(ctx)
+	defer cancel()
+	if _, err := s.cli.MemberUpdate(uctx, uint64(self.ID), []string{peer}); err != nil {
+		return fmt.Errorf("store: advertise peer URL %s instead of %s: %w", peer, strings.Join(self.PeerURLs, ","), err)
+	}
+	s.log.Info("store: this etcd member's peer URL changed", "from", self.PeerURLs, "to", peer)
+	return nil
 }
