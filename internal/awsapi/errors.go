@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"strait/internal/model"
-	"strait/internal/store"
 )
 
 // apiError is an error as a client sees it: an AWS code, a message and a status.
@@ -171,15 +170,14 @@ func (a *API) translate(m *apiModel, err error) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	var ue *store.UnavailableError
-	if errors.As(err, &ue) {
-		// EC2's and ELBv2's code for a temporary failure of the server; the
-		// SDKs retry it.
-		return &apiError{Code: "ServiceUnavailable", Message: ue.ClientMessage(), Status: http.StatusServiceUnavailable}
-	}
 	var de *model.Error
 	if !errors.As(err, &de) {
 		return internalError()
+	}
+	if errors.Is(de, model.ErrUnavailable) {
+		// EC2's and ELBv2's code for a temporary failure of the server; the
+		// SDKs retry it.
+		return &apiError{Code: "ServiceUnavailable", Message: de.Msg, Status: http.StatusServiceUnavailable}
 	}
 	if m.ec2() {
 		return &apiError{Code: ec2Code(de), Message: de.Msg, Status: http.StatusBadRequest}

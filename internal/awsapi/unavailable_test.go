@@ -2,17 +2,19 @@ package awsapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	"strait/internal/model"
 	"strait/internal/store"
 )
 
 // A store call that etcd could not answer is ServiceUnavailable (HTTP 503,
-// which the SDKs retry) in both APIs, saying why and, for a write, that it may
-// have been made; any other failure stays an opaque InternalError.
+// which the SDKs retry) in EC2 and ELBv2, saying why and, for a write, that it
+// may have been made; any other failure stays an opaque InternalError.
 func TestTranslateUnavailable(t *testing.T) {
 	ms, err := models()
 	if err != nil {
@@ -20,6 +22,9 @@ func TestTranslateUnavailable(t *testing.T) {
 	}
 	a := &API{}
 	cause := &store.UnavailableError{Op: "update", Reason: "etcd has no quorum: 1 of 3 members reachable, 2 needed", OutcomeUnknown: true, Err: context.DeadlineExceeded}
+	if !errors.Is(cause, model.ErrUnavailable) || !errors.Is(cause, store.ErrUnavailable) {
+		t.Fatalf("%v is not model.ErrUnavailable and store.ErrUnavailable", cause)
+	}
 	for _, m := range ms {
 		ae := a.translate(m, fmt.Errorf("create endpoint: %w", cause))
 		if ae.Code != "ServiceUnavailable" || ae.Status != http.StatusServiceUnavailable ||

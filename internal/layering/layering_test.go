@@ -45,6 +45,8 @@ var allowed = map[string][]string{
 	"dataplane": {"dataplane", "model"},
 	"dns":       {"model"},
 	"layering":  {},
+	// One leader among the server replicas, fencing its writes in the store.
+	"leader": {"store", "model"},
 	// Wiring and test support may import any layer.
 	"server":  nil,
 	"testenv": nil,

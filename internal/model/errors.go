@@ -18,6 +18,10 @@ var (
 	ErrLimit          = errors.New("limit exceeded")
 	ErrUnsupported    = errors.New("unsupported")
 	ErrConflict       = errors.New("conflict")
+	// ErrUnavailable is a temporary failure of the server, not of the
+	// request: its state store could not answer in time (no quorum). The
+	// APIs answer it with HTTP 503.
+	ErrUnavailable = errors.New("service unavailable")
 )
 
 // Error is a domain error: a sentinel (Err), the kind of resource it concerns (Kind,

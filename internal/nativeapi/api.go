@@ -22,7 +22,6 @@ import (
 	"strait/internal/hosts"
 	"strait/internal/model"
 	"strait/internal/sigv4"
-	"strait/internal/store"
 )
 
 // SigningName is the SigV4 service name of the native API.
@@ -242,6 +241,7 @@ var statusOf = []struct {
 	{model.ErrUnauthorized, http.StatusForbidden, "UnauthorizedOperation"},
 	{model.ErrLimit, http.StatusBadRequest, "LimitExceeded"},
 	{model.ErrUnsupported, http.StatusBadRequest, "Unsupported"},
+	{model.ErrUnavailable, http.StatusServiceUnavailable, "ServiceUnavailable"},
 }
 
 // translate turns an error into what the client sees; an error that is not a
@@ -250,10 +250,6 @@ func translate(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae
-	}
-	var ue *store.UnavailableError
-	if errors.As(err, &ue) {
-		return &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: ue.ClientMessage()}
 	}
 	var de *model.Error
 	if !errors.As(err, &de) {

@@ -15,6 +15,8 @@ import (
 	"go.etcd.io/etcd/server/v3/etcdserver"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"strait/internal/model"
 )
 
 // ErrUnavailable is wrapped (by an *UnavailableError) by the error of a store call that etcd could not
@@ -58,7 +60,11 @@ func (e *UnavailableError) ClientMessage() string {
 	return msg
 }
 
-func (e *UnavailableError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
+// Unwrap gives ErrUnavailable, the domain error the APIs answer
+// (model.ErrUnavailable, with ClientMessage), and the cause.
+func (e *UnavailableError) Unwrap() []error {
+	return []error{ErrUnavailable, &model.Error{Err: model.ErrUnavailable, Msg: e.ClientMessage()}, e.Err}
+}
 
 // DefaultRequestTimeout bounds a store call when Config.RequestTimeout is 0.
 // It is longer than the embedded etcd's own request timeout (5 s plus two
