@@ -2,8 +2,15 @@
 //
 // State is kept as JSON values in etcd under a common key prefix. By default
 // the store runs an embedded single-node etcd server whose data lives in
-// DataDir/etcd and is reached through an in-process client (no network); if
-// Config.Endpoints is set it connects to an external etcd cluster instead.
+// DataDir/etcd and is reached through an in-process client (no network);
+// Config.Member makes that embedded server one member of a cluster of several
+// replicas' embedded servers (cluster.go); if Config.Endpoints is set the
+// store connects to an external etcd cluster instead.
+//
+// Every call is bounded by Config.RequestTimeout: when etcd cannot answer
+// (no quorum, no leader) it fails with an *UnavailableError (ErrUnavailable)
+// instead of waiting for ever. Update commits under a Fence carried by its
+// context (WithFence), for a leader's writes (package leader).
 //
 // Callers always use relative keys such as "vpc/vpc-0123"; the store adds and
 // strips Config.Prefix. Multi-key read-modify-write operations go through
