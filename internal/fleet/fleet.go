@@ -72,7 +72,11 @@ type Config struct {
 	// remote hosts' peer LocalID and gets them as its peers. Nil: it does not
 	// join the backbone.
 	LocalBackbone *Remote
-	Logger        *slog.Logger
+	// TrafficFromBaselines takes each host's first traffic counters as a
+	// baseline (placement.NewTrafficFromBaselines): for a replica that takes
+	// over from another leader, which recorded the traffic up to then.
+	TrafficFromBaselines bool
+	Logger               *slog.Logger
 }
 
 // Fleet applies desired states across the local agent and the remote hosts.
@@ -105,8 +109,12 @@ func New(cfg Config) *Fleet {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	traffic := placement.NewTraffic()
+	if cfg.TrafficFromBaselines {
+		traffic = placement.NewTrafficFromBaselines()
+	}
 	return &Fleet{local: cfg.Local, hosts: cfg.Hosts, pub: placement.NewPublisher(cfg.RevisionBase),
-		traffic: placement.NewTraffic(), health: placement.NewHealth(), record: cfg.RecordHealth, log: cfg.Logger,
+		traffic: traffic, health: placement.NewHealth(), record: cfg.RecordHealth, log: cfg.Logger,
 		reports: map[string]placement.Report{}, pairSecret: cfg.PairSecret, localBB: localBackbone(cfg.LocalBackbone)}
 }
 

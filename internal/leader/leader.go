@@ -250,3 +250,20 @@ func Current(ctx context.Context, cli *clientv3.Client, key string) (string, err
 	}
 	return string(resp.Kvs[0].Value), nil
 }
+
+// Candidates returns the names every replica campaigning in the election at
+// key (Config.Key) campaigned with, the leader first: the replicas alive now
+// (a dead one's key goes with its lease).
+func Candidates(ctx context.Context, cli *clientv3.Client, key string) ([]string, error) {
+	gctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	resp, err := cli.Get(gctx, key+"/", clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend))
+	if err != nil {
+		return nil, fmt.Errorf("leader: the candidates: %w", err)
+	}
+	out := make([]string, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		out = append(out, string(kv.Value))
+	}
+	return out, nil
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -177,6 +178,11 @@ func TestElection(t *testing.T) {
 	first.cli.Close() // dies: no resignation, the lease expires
 	second := waitLeader(t, l, cs, obs, first.name)
 	t.Logf("%s took over from %s (killed) after %v (TTL %v)", second.name, first.name, time.Since(start), testTTL)
+	// The candidates are the live replicas, the leader first.
+	waitFor(t, "the dead candidate gone from the candidates", func() bool {
+		names, err := Candidates(context.Background(), obs, electionKey)
+		return err == nil && len(names) == 2 && names[0] == second.name && !slices.Contains(names, first.name)
+	})
 	if first.el.Leading() {
 		t.Fatalf("%s still thinks it leads", first.name)
 	}

@@ -15,9 +15,10 @@ import (
 // what it reported before. ActiveConnections is the sum of the hosts' latest.
 // Safe for concurrent use.
 type Traffic struct {
-	mu    sync.Mutex
-	hosts map[string]hostCounters
-	total map[string]dataplane.Stats // endpoint → running totals
+	mu       sync.Mutex
+	hosts    map[string]hostCounters
+	total    map[string]dataplane.Stats // endpoint → running totals
+	baseline bool                       // a host's first counters are a baseline (NewTrafficFromBaselines)
 }
 
 type hostCounters struct {
@@ -30,12 +31,24 @@ func NewTraffic() *Traffic {
 	return &Traffic{hosts: map[string]hostCounters{}, total: map[string]dataplane.Stats{}}
 }
 
+// NewTrafficFromBaselines returns totals that start at zero and take each
+// host's first counters as its baseline, not as growth: for a server replica
+// that takes over from another, which recorded the hosts' traffic up to then.
+func NewTrafficFromBaselines() *Traffic {
+	t := NewTraffic()
+	t.baseline = true
+	return t
+}
+
 // Update takes a host's counters per endpoint, counted by its agent process
 // epoch (e.g. the process's start time) since it started.
 func (t *Traffic) Update(host, epoch string, counters map[string]dataplane.Stats) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	prev := t.hosts[host]
+	prev, seen := t.hosts[host]
+	if !seen && t.baseline {
+		prev = hostCounters{epoch: epoch, counters: counters}
+	}
 	if prev.epoch != epoch {
 		prev.counters = nil
 	}

@@ -69,3 +69,22 @@ func TestTrafficConcurrent(t *testing.T) {
 		t.Errorf("4 hosts × 200 connections counted as %d", got)
 	}
 }
+
+// A replica taking over counts only what grows after each host's first
+// report: what came before, the leader before it recorded.
+func TestTrafficFromBaselines(t *testing.T) {
+	tr := placement.NewTrafficFromBaselines()
+	s := func(active int64, conns, in uint64) dataplane.Stats {
+		return dataplane.Stats{ActiveConnections: active, NewConnections: conns, BytesIn: in}
+	}
+	tr.Update("h1", "boot-1", map[string]dataplane.Stats{"vpce-1": s(2, 10, 1000)})
+	if got, want := fmt.Sprint(tr.Traffic()), fmt.Sprint(map[string]dataplane.Stats{"vpce-1": s(2, 0, 0)}); got != want {
+		t.Fatalf("after the first report: %s, want %s (the baseline, its active connections)", got, want)
+	}
+	tr.Update("h1", "boot-1", map[string]dataplane.Stats{"vpce-1": s(1, 13, 1300)})
+	tr.Update("h2", "boot-7", map[string]dataplane.Stats{"vpce-1": s(0, 5, 500)}) // h2's first: a baseline too
+	tr.Update("h2", "boot-8", map[string]dataplane.Stats{"vpce-1": s(0, 1, 100)}) // h2 restarted: all of it is new
+	if got, want := fmt.Sprint(tr.Traffic()), fmt.Sprint(map[string]dataplane.Stats{"vpce-1": s(1, 4, 400)}); got != want {
+		t.Fatalf("growth since the baselines: %s, want %s", got, want)
+	}
+}

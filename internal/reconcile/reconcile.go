@@ -27,7 +27,11 @@ type Config struct {
 	Dataplane Dataplane
 	// NotificationDir receives connection notifications ("" = not delivered).
 	NotificationDir string
-	Logger          *slog.Logger
+	// TrafficFromBaseline makes the data plane's first traffic counters a
+	// baseline, not growth: for a leadership term after an earlier one of
+	// this process, which recorded them up to its end.
+	TrafficFromBaseline bool
+	Logger              *slog.Logger
 }
 
 // Reconciler settles resource states.
@@ -48,7 +52,8 @@ func New(ctl *control.Control, cfg Config) *Reconciler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Reconciler{ctl: ctl, status: status.New(ctl), cfg: cfg, log: cfg.Logger, last: map[string]string{}, first: newFirstRealization()}
+	return &Reconciler{ctl: ctl, status: status.New(ctl), cfg: cfg, log: cfg.Logger, last: map[string]string{}, first: newFirstRealization(),
+		traffic: trafficReporter{baseline: cfg.TrafficFromBaseline}}
 }
 
 // Run reconciles after every change until ctx is done. It also runs once a second,

@@ -23,6 +23,8 @@ type TrafficCounter interface {
 type trafficReporter struct {
 	last map[string]dataplane.Stats // counters as of the last successful report
 	at   time.Time
+	// baseline: the first counters are taken as last, not reported.
+	baseline bool
 }
 
 // report writes what changed since the last report, at most every trafficEvery.
@@ -31,6 +33,10 @@ func (t *trafficReporter) report(ctx context.Context, st *status.Status, tc Traf
 		return nil
 	}
 	cur := tc.Traffic()
+	if t.baseline {
+		t.baseline, t.last, t.at = false, cur, now
+		return nil
+	}
 	reports := map[string]status.TrafficReport{}
 	for id, s := range cur {
 		prev := t.last[id]

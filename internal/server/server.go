@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -88,7 +89,8 @@ type Server struct {
 	hosts  *hosts.Registry
 	agents *agentapi.Server // nil without an agent listener
 	agent  *agent.Agent     // nil with --dataplane=none
-	lock   *os.File         // the data directory's lock, held while serving
+	lead   *leadership
+	lock   *os.File // the data directory's lock, held while serving
 	cancel context.CancelFunc
 	done   chan struct{}
 	// ready is closed once the reconciler has realized the stored state: the
@@ -240,13 +242,16 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.cancel = cancel
 	undo = append(undo, cancel)
 	go fds.Run(runCtx)
-	recCfg := reconcile.Config{Logger: cfg.Logger, NotificationDir: filepath.Join(cfg.DataDir, "notifications")}
-	// With an agent listener the reconciler applies through the fleet: the
-	// hosts that joined serve their zones, the in-process agent the others.
-	var fl *fleet.Fleet
+	// The reconciler runs a term at a time (leadership.go): with an agent
+	// listener each term applies through a fleet, where the hosts that joined
+	// serve their zones and the in-process agent (or nothing, with
+	// --dataplane none) the others.
+	health := &healthRecorder{ctx: runCtx, st: status.New(ctl), log: cfg.Logger}
+	t := &terms{ctl: ctl, recCfg: reconcile.Config{Logger: cfg.Logger, NotificationDir: filepath.Join(cfg.DataDir, "notifications")},
+		health: health, log: cfg.Logger, ready: make(chan struct{}), shared: sharedStore(cfg)}
+	var member *fleet.Remote
 	if cfg.Dataplane == "netns" {
-		health := &healthRecorder{ctx: runCtx, st: status.New(ctl), log: cfg.Logger}
-		bb, member, err := localBackbone(cfg)
+		bb, mem, err := localBackbone(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -255,15 +260,14 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			// Joined only because the agent listener has one address: the
 			// server runs without (no TUN device, the port taken, …).
 			cfg.Logger.Warn("the server's data plane cannot join the backbone: its zones stay off it (with --backbone-address this stops the server)", "err", err)
-			bb, member = nil, nil
+			bb, mem = nil, nil
 			ag, err = startDataplane(ctx, cfg, reg, dataFDs, forwarding, health.local, nil)
 		}
 		if err != nil {
 			return nil, err
 		}
 		undo = append(undo, ag.Close)
-		s.agent = ag
-		recCfg.Dataplane = ag
+		s.agent, t.local, member = ag, ag, mem
 		row := hosts.ServerHost{ID: fleet.LocalID, Version: cfg.Version, Started: time.Now()}
 		if member != nil {
 			row.BackboneAddress, row.BackboneMethod, row.BackboneKey = member.BackboneAddress.String(), member.BackboneMethod, member.BackboneKey.String()
@@ -272,38 +276,68 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 			row.TransitIP = model.TransitLocalHost.String()
 		}
 		hostReg.SetServer(row)
-		if cfg.AgentListen != "" {
-			fl = fleet.New(fleet.Config{Local: ag, Hosts: remoteHosts(hostReg), PairSecret: hostReg.PairSecret, RevisionBase: revisionBase(),
-				RecordHealth: health.record, LocalBackbone: member, Logger: cfg.Logger})
-			health.fleet.Store(fl)
-			recCfg.Dataplane = fl
-		}
-	}
-	if cfg.Dataplane != "netns" && cfg.AgentListen != "" {
-		// A control plane without a data plane of its own: the hosts that
-		// join serve their zones; the zones no host serves realize nothing.
-		health := &healthRecorder{ctx: runCtx, st: status.New(ctl), log: cfg.Logger}
-		fl = fleet.New(fleet.Config{Local: fleet.NoLocal{}, Hosts: remoteHosts(hostReg), PairSecret: hostReg.PairSecret, RevisionBase: revisionBase(),
-			RecordHealth: health.record, Logger: cfg.Logger})
-		health.fleet.Store(fl)
-		recCfg.Dataplane = fl
 	}
 	if cfg.AgentListen != "" {
-		acfg := agentapi.ServerConfig{Listen: cfg.AgentListen, Advertise: cfg.AgentAdvertise, Logger: cfg.Logger}
-		if fl != nil {
-			acfg.Fleet = fl
+		// Without a data plane of its own the server is the control plane of
+		// the hosts that join; the zones no host serves realize nothing.
+		var local fleet.Local = fleet.NoLocal{}
+		if t.local != nil {
+			local = t.local
+		}
+		t.fleetCfg = &fleet.Config{Local: local, Hosts: remoteHosts(hostReg), PairSecret: hostReg.PairSecret,
+			RecordHealth: health.record, LocalBackbone: member, Logger: cfg.Logger}
+	}
+	self := replica{Name: replicaName(cfg, ln.Addr().String())}
+	if cfg.AgentListen != "" {
+		acfg := agentapi.ServerConfig{Listen: cfg.AgentListen, Advertise: cfg.AgentAdvertise, Fleet: t, Logger: cfg.Logger}
+		// The leadership needs the listener's address; until it is there,
+		// this replica does not lead.
+		var lead atomic.Pointer[leadership]
+		acfg.Leader = func() (bool, string) {
+			if l := lead.Load(); l != nil {
+				return l.leading()
+			}
+			return false, ""
+		}
+		acfg.Replicas = func(ctx context.Context) []string {
+			if l := lead.Load(); l != nil {
+				return l.replicas(ctx)
+			}
+			return nil
 		}
 		if s.agents, err = agentapi.Start(ctx, hostReg, acfg); err != nil {
 			return nil, err
 		}
 		undo = append(undo, s.agents.Close)
+		self.Agent = agentURL(cfg, s.agents.Addr())
+		s.lead = newLeadership(st, sharedStore(cfg), self, cfg.Logger)
+		lead.Store(s.lead)
+	} else {
+		s.lead = newLeadership(st, sharedStore(cfg), self, cfg.Logger)
 	}
-	rec := reconcile.New(ctl, recCfg)
-	s.ready = rec.Realized()
+	s.ready = t.ready
 	go func() {
 		defer close(s.done)
-		rec.Run(runCtx)
+		s.lead.run(runCtx, t.run)
 	}()
+	if s.lead.el != nil {
+		// A replica that does not lead is ready once it knows another does.
+		go func() {
+			for {
+				if s.lead.other(runCtx) {
+					t.once.Do(func() { close(t.ready) })
+					return
+				}
+				select {
+				case <-t.ready:
+					return
+				case <-runCtx.Done():
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		}()
+	}
 	go func() {
 		if err := s.http.Serve(apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
@@ -312,7 +346,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	go func() {
 		select {
 		case <-s.ready:
-			s.log.Info("strait server ready", "listen", ln.Addr().String(), "data_dir", cfg.DataDir, "region", ctl.Region(), "dev", cfg.Dev, "dataplane", cfg.Dataplane, "forwarding", cfg.Forwarding)
+			s.log.Info("strait server ready", "listen", ln.Addr().String(), "data_dir", cfg.DataDir, "region", ctl.Region(), "dev", cfg.Dev, "dataplane", cfg.Dataplane, "forwarding", cfg.Forwarding,
+				"replica", s.lead.state(runCtx))
 		case <-runCtx.Done():
 		}
 	}()

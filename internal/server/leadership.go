@@ -1,0 +1,246 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"strait/internal/control"
+	"strait/internal/dataplane"
+	"strait/internal/fleet"
+	"strait/internal/leader"
+	"strait/internal/placement"
+	"strait/internal/reconcile"
+	"strait/internal/store"
+)
+
+// Leadership. The reconciler (and with it notification delivery and the
+// fleet that serves agents their parts) runs on one replica at a time: on a
+// server whose store is its own embedded single member, always on this one;
+// with an external etcd or an embedded member of a cluster, on the replica
+// that leads the etcd election (package leader). Each term builds a fresh
+// fleet (its revisions start at the term's start, above every earlier
+// term's) and reconciler, whose store writes are fenced by the term.
+
+// replica is what a replica campaigns with (leader.Config.Name): its name
+// and its agent listener, which agents learn from heartbeat answers and
+// are sent to when this replica leads.
+type replica struct {
+	Name  string `json:"name"`
+	Agent string `json:"agent,omitempty"`
+}
+
+func (r replica) String() string {
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+// parseReplica reads a candidate's name; ok is false for a name that is not
+// a replica's JSON.
+func parseReplica(s string) (replica, bool) {
+	var r replica
+	if json.Unmarshal([]byte(s), &r) != nil || r.Name == "" {
+		return replica{}, false
+	}
+	return r, true
+}
+
+// sharedStore reports whether other replicas may share this server's store:
+// an external etcd, or an embedded member of a cluster.
+func sharedStore(cfg Config) bool { return len(cfg.EtcdEndpoints) > 0 || !cfg.EtcdMember.IsZero() }
+
+// replicaName names this replica: its etcd member name, else host name and
+// API address.
+func replicaName(cfg Config, apiAddr string) string {
+	if cfg.EtcdMember.Name != "" {
+		return cfg.EtcdMember.Name
+	}
+	h, _ := os.Hostname()
+	return h + "/" + apiAddr
+}
+
+// agentURL is the URL other hosts reach the agent listener at addr by: the
+// listen host when it is one address, else the first --agent-advertise, else
+// the host name.
+func agentURL(cfg Config, addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	if a, err := netip.ParseAddr(host); err == nil && !a.IsUnspecified() {
+		return "https://" + net.JoinHostPort(host, port)
+	}
+	if len(cfg.AgentAdvertise) > 0 {
+		return "https://" + net.JoinHostPort(cfg.AgentAdvertise[0], port)
+	}
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	return "https://" + net.JoinHostPort(h, port)
+}
+
+// terms runs the reconciler a term at a time.
+type terms struct {
+	ctl    *control.Control
+	recCfg reconcile.Config // without Dataplane
+	// local is the in-process agent (nil with --dataplane none); fleetCfg,
+	// when the server has an agent listener, makes each term's fleet over it
+	// (RevisionBase set per term).
+	local    fleet.Local
+	fleetCfg *fleet.Config
+	health   *healthRecorder
+	log      *slog.Logger
+
+	// shared: other replicas may lead between this one's terms.
+	shared bool
+	runs   int // terms run so far
+
+	current atomic.Pointer[fleet.Fleet] // the term's, while this replica leads
+	once    sync.Once
+	ready   chan struct{} // closed when the first term realized the stored state
+}
+
+// run is one term, until ctx ends.
+func (t *terms) run(ctx context.Context) {
+	cfg := t.recCfg
+	if t.local != nil {
+		cfg.Dataplane = t.local
+	}
+	// Traffic an earlier term of this process or another replica recorded
+	// is not counted again (what grew in the last seconds before a leader
+	// died is lost instead).
+	cfg.TrafficFromBaseline = t.runs > 0
+	t.runs++
+	var fl *fleet.Fleet
+	if t.fleetCfg != nil {
+		fc := *t.fleetCfg
+		fc.RevisionBase = revisionBase()
+		fc.TrafficFromBaselines = t.shared
+		fl = fleet.New(fc)
+		t.health.fleet.Store(fl)
+		t.current.Store(fl)
+		cfg.Dataplane = fl
+		defer t.current.Store(nil)
+	}
+	rec := reconcile.New(t.ctl, cfg)
+	go func() {
+		select {
+		case <-rec.Realized():
+			t.once.Do(func() { close(t.ready) })
+		case <-ctx.Done():
+		}
+	}()
+	rec.Run(ctx)
+}
+
+// Watch and Report make terms the agent listener's Fleet: the current term's
+// fleet, none (nothing to watch, reports dropped) between terms.
+func (t *terms) Watch(ctx context.Context, host string, after uint64) <-chan placement.Update {
+	if fl := t.current.Load(); fl != nil {
+		return fl.Watch(ctx, host, after)
+	}
+	ch := make(chan placement.Update)
+	close(ch)
+	return ch
+}
+
+func (t *terms) Report(host string, rep placement.Report, epoch string, traffic map[string]dataplane.Stats, health []placement.TargetHealth) {
+	if fl := t.current.Load(); fl != nil {
+		fl.Report(host, rep, epoch, traffic, health)
+	}
+}
+
+// leadership runs the terms: without a shared store, one term until ctx
+// ends; with one, a term whenever this replica leads the election.
+type leadership struct {
+	st   *store.Store
+	self replica
+	el   *leader.Elector // nil: no election (the store is this server's own)
+	key  string
+}
+
+func newLeadership(st *store.Store, shared bool, self replica, log *slog.Logger) *leadership {
+	l := &leadership{st: st, self: self, key: st.Prefix() + "leader"}
+	if shared {
+		l.el = leader.New(leader.Config{Client: st.Client(), Key: l.key, Name: self.String(), Logger: log})
+	}
+	return l
+}
+
+// run runs work's terms until ctx ends.
+func (l *leadership) run(ctx context.Context, work func(context.Context)) {
+	if l.el == nil {
+		work(ctx)
+		return
+	}
+	l.el.Run(ctx, work)
+}
+
+// leading reports whether this replica leads and, if not, the leader's agent
+// listener ("" when unknown): agentapi.ServerConfig.Leader.
+func (l *leadership) leading() (bool, string) {
+	if l.el == nil || l.el.Leading() {
+		return true, ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	name, err := leader.Current(ctx, l.st.Client(), l.key)
+	if err != nil {
+		return false, ""
+	}
+	r, _ := parseReplica(name)
+	return false, r.Agent
+}
+
+// other reports whether another replica leads now.
+func (l *leadership) other(ctx context.Context) bool {
+	if l.el == nil || l.el.Leading() {
+		return false
+	}
+	name, err := leader.Current(ctx, l.st.Client(), l.key)
+	r, ok := parseReplica(name)
+	return err == nil && ok && r.Name != l.self.Name
+}
+
+// replicas lists the agent listeners of the replicas alive now, the leader's
+// first: agentapi.ServerConfig.Replicas.
+func (l *leadership) replicas(ctx context.Context) []string {
+	if l.el == nil {
+		return nil
+	}
+	names, err := leader.Candidates(ctx, l.st.Client(), l.key)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, n := range names {
+		if r, ok := parseReplica(n); ok && r.Agent != "" {
+			out = append(out, r.Agent)
+		}
+	}
+	return out
+}
+
+// state names this replica's part for logs and healthz: "leader" or
+// "follower of NAME".
+func (l *leadership) state(ctx context.Context) string {
+	if l.el == nil || l.el.Leading() {
+		return "leader"
+	}
+	name, err := leader.Current(ctx, l.st.Client(), l.key)
+	if err != nil {
+		return "follower (the leader is not known: " + err.Error() + ")"
+	}
+	if r, ok := parseReplica(name); ok {
+		return "follower of " + r.Name
+	}
+	return "follower of " + strconv.Quote(name)
+}
