@@ -46,8 +46,16 @@ const servicePort = 7000
 
 func newLink(t *testing.T, env *testenv.Env) *link {
 	t.Helper()
-	l := &link{t: t, env: env, ctx: context.Background(), pec2: env.EC2(providerAcct), cec2: env.EC2(consumerAcct), elb: env.ELB(providerAcct)}
-	l.vpc, l.subnets = l.network(l.pec2, "a", "b")
+	return newLinkWith(t, env, env.Config, "a", "b")
+}
+
+// newLinkWith is newLink with the accounts' SDK configurations from config and
+// the provider's subnets in zones (letters of us-east-1).
+func newLinkWith(t *testing.T, env *testenv.Env, config func(acct string) aws.Config, zones ...string) *link {
+	t.Helper()
+	l := &link{t: t, env: env, ctx: context.Background(), pec2: ec2.NewFromConfig(config(providerAcct)), cec2: ec2.NewFromConfig(config(consumerAcct)),
+		elb: elbv2.NewFromConfig(config(providerAcct))}
+	l.vpc, l.subnets = l.network(l.pec2, zones...)
 	// Targets run in the VPC's default group: let the load balancer's nodes in, as
 	// on AWS (the group admits only its own members by default).
 	sgs, err := l.pec2.DescribeSecurityGroups(l.ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{

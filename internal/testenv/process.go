@@ -41,6 +41,12 @@ type ProcessConfig struct {
 	// AgentListen is the agent listener's address (empty: a free loopback
 	// port).
 	AgentListen string
+	// Args are further `strait server` flags (e.g. an etcd cluster's).
+	Args []string
+	// NoWait returns once the process started, without waiting for /healthz
+	// (replicas of a new etcd cluster answer only once a quorum runs): call
+	// Env.WaitHealthy.
+	NoWait bool
 }
 
 // Process is a `strait server --dev` running as a child process: the binary
@@ -95,6 +101,7 @@ func StartProcess(t testing.TB, cfg ProcessConfig) *Env {
 		}
 		argv = append(argv, "--agent-listen", agentAddr)
 	}
+	argv = append(argv, cfg.Args...)
 	if cfg.NoFile > 0 {
 		prlimit, err := exec.LookPath("prlimit")
 		if err != nil {
@@ -125,11 +132,22 @@ func StartProcess(t testing.TB, cfg ProcessConfig) *Env {
 			t.Logf("strait server log (last 4 KB):\n%s", tail(p.Log(), 4096))
 		}
 	})
+	if !cfg.NoWait {
+		e.WaitHealthy()
+	}
+	return e
+}
+
+// WaitHealthy waits until the server process's /healthz answers 200; the
+// test fails if it exits or takes more than 2 minutes.
+func (e *Env) WaitHealthy() {
+	t, p := e.T, e.Proc
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	for {
 		if p.Healthy() {
-			return e
+			return
 		}
 		select {
 		case <-p.done:
@@ -150,6 +168,16 @@ func (p *Process) Healthy() bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
+}
+
+// Kill kills the server with SIGKILL and waits for it (kill -9: nothing is
+// cleaned up).
+func (p *Process) Kill() {
+	if exited, _ := p.Exited(); exited {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
 }
 
 // PID is the server's process ID.
