@@ -33,6 +33,10 @@ type NotificationEvent struct {
 	// Deliveries are the messages to write, one per matching notification,
 	// resolved when the event happened.
 	Deliveries []NotificationDelivery `json:"deliveries"`
+	// DeliveringBy names the leadership term (store.Fence) that began writing
+	// the messages, when replicas share the store: no other term writes them
+	// again.
+	DeliveringBy string `json:"deliveringBy,omitempty"`
 }
 
 // NotificationDelivery is one message of a NotificationEvent: the notification

@@ -32,7 +32,9 @@ var deliverMu sync.Mutex
 // created 0700 and files 0600. A record leaves the outbox only after its lines
 // are written and synced; a message already at the end of its file (written
 // before a crash) is not written again, and a line cut short by a crash is
-// removed before appending. It stops at the first failure, keeping the order,
+// removed before appending. Under a leadership term's fence (replicas sharing
+// the store) a record is first claimed by the term, so that no other term
+// writes its messages again (claimEvent). It stops at the first failure, keeping the order,
 // and the next call resumes there. The reconciler calls it after each pass.
 func (s *Status) DeliverNotifications(ctx context.Context, dir string) error {
 	deliverMu.Lock()
@@ -41,9 +43,19 @@ func (s *Status) DeliverNotifications(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
+	fence, fenced := store.FenceFrom(ctx)
 	for _, ev := range events {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if fenced {
+			deliver, err := s.claimEvent(ctx, ev, fence.String())
+			if err != nil {
+				return err
+			}
+			if !deliver {
+				continue
+			}
 		}
 		if err := s.deliverEvent(dir, ev); err != nil {
 			return fmt.Errorf("delivering connection notification event %s: %w", ev.ID, err)
@@ -56,6 +68,38 @@ func (s *Status) DeliverNotifications(ctx context.Context, dir string) error {
 		}
 	}
 	return nil
+}
+
+// claimEvent makes term the one that delivers ev, with replicas sharing the
+// store (the leader's term fences the write): a record another term began to
+// deliver is not written again — that leader died or was deposed between
+// writing the messages to its own directory and recording it — and leaves
+// the outbox with a warning. It reports whether this term delivers ev.
+func (s *Status) claimEvent(ctx context.Context, ev model.NotificationEvent, term string) (bool, error) {
+	if ev.DeliveringBy == term {
+		return true, nil
+	}
+	key := core.Key(model.KindNotificationEvent, ev.ID)
+	if ev.DeliveringBy != "" {
+		s.Log().Warn("connection notification: another leader began delivering this event and stopped before recording it; it is not delivered again (its messages may be in that server's notifications directory)",
+			"event", ev.ID, "endpoint", ev.EndpointID, "event_type", ev.Event, "delivering_by", ev.DeliveringBy)
+		return false, s.Store().Update(ctx, func(tx *store.Tx) error {
+			tx.Delete(key)
+			return nil
+		})
+	}
+	found := false
+	err := s.Store().Update(ctx, func(tx *store.Tx) error {
+		var cur model.NotificationEvent
+		ok, err := tx.Get(key, &cur)
+		if err != nil || !ok {
+			return err
+		}
+		found = true
+		cur.DeliveringBy = term
+		return tx.Put(key, cur)
+	})
+	return found && err == nil, err
 }
 
 // deliverEvent writes and syncs the lines of one outbox record.
