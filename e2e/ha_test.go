@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -99,6 +101,7 @@ func (r *haReplica) leads() bool {
 // everything is still there after all three restart.
 func TestHighAvailability(t *testing.T) {
 	testenv.RequireRoot(t)
+	serverFlags, agentFlags := readmeHA(t)
 	const n = 3
 	replicas := make([]*haReplica, n)
 	var cluster []string
@@ -107,10 +110,18 @@ func TestHighAvailability(t *testing.T) {
 		peer := "http://" + freePort(t)
 		cluster = append(cluster, name+"="+peer)
 		replicas[i] = &haReplica{name: name, cfg: testenv.ProcessConfig{AgentListener: true, Listen: freePort(t), AgentListen: freePort(t),
-			DataDir: filepath.Join(t.TempDir(), name), NoWait: true, Args: []string{"--etcd-name", name, "--etcd-peer-listen", peer}}}
+			DataDir: filepath.Join(t.TempDir(), name), NoWait: true}}
 	}
 	for _, r := range replicas {
-		r.cfg.Args = append(r.cfg.Args, "--etcd-initial-cluster", strings.Join(cluster, ","))
+		// The README's flags, with this machine's addresses (--dataplane
+		// and --agent-listen are StartProcess's own).
+		values := map[string]string{"--etcd-name": r.name, "--etcd-peer-listen": strings.TrimPrefix(cluster[slices.Index(replicas, r)], r.name+"="),
+			"--etcd-initial-cluster": strings.Join(cluster, ",")}
+		for _, f := range serverFlags {
+			if v, ok := values[f]; ok {
+				r.cfg.Args = append(r.cfg.Args, f, v)
+			}
+		}
 		r.start(t)
 	}
 	for _, r := range replicas {
@@ -162,7 +173,12 @@ func TestHighAvailability(t *testing.T) {
 	cli := hostCLI{t: t, env: replicas[1].env}
 	token := cli.run(false, "host", "token", "create", "--ttl", "30m") // through a replica that may not lead
 	agentDir := filepath.Join(t.TempDir(), "agent")
-	agent := replicas[0].env.Proc.StartAgent(t, "--server", strings.Join(agentURLs, ","), "--token", token, "--zones", "us-east-1a", "--data-dir", agentDir)
+	values := map[string]string{"--server": strings.Join(agentURLs, ","), "--token": token, "--zones": "us-east-1a"}
+	var agentArgs []string
+	for _, f := range agentFlags {
+		agentArgs = append(agentArgs, f, values[f])
+	}
+	agent := replicas[0].env.Proc.StartAgent(t, append(agentArgs, "--data-dir", agentDir)...)
 	cli.waitHost("the host to be ready", func(h nativeapi.Host) bool { return h.State == "ready" })
 
 	l := newLinkWith(t, replicas[0].env, config, "a")
@@ -313,4 +329,68 @@ func freePort(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// readmeHA is the flags of the README's three-server region ("High
+// availability"): those of its `strait server` command, which must be a
+// control plane on an embedded cluster with an agent listener, and of its
+// `strait agent` command, which must name the three replicas. The test runs
+// them with its own addresses.
+func readmeHA(t *testing.T) (server, agent []string) {
+	t.Helper()
+	b, err := os.ReadFile("../README.md")
+	check(t, err)
+	_, sec, ok := strings.Cut(string(b), "\n## High availability\n")
+	if !ok {
+		t.Fatal("README has no section \"## High availability\"")
+	}
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	// Indented commands, continuation lines joined.
+	var cmds []string
+	cur := ""
+	for _, line := range strings.Split(sec, "\n") {
+		if !strings.HasPrefix(line, "    ") {
+			cur = ""
+			continue
+		}
+		cur += " " + strings.TrimSuffix(strings.TrimSpace(line), "\\")
+		if !strings.HasSuffix(line, "\\") {
+			cmds = append(cmds, strings.TrimSpace(cur))
+			cur = ""
+		}
+	}
+	flags := func(cmd string) (map[string]string, []string) {
+		f := strings.Fields(cmd)
+		vals, order := map[string]string{}, []string(nil)
+		for i := 2; i+1 < len(f); i += 2 {
+			vals[f[i]] = f[i+1]
+			order = append(order, f[i])
+		}
+		return vals, order
+	}
+	for _, c := range cmds {
+		switch {
+		case strings.HasPrefix(c, "strait server ") && strings.Contains(c, "--agent-listen"):
+			vals, order := flags(c)
+			for _, want := range []string{"--dataplane", "--agent-listen", "--etcd-name", "--etcd-peer-listen", "--etcd-initial-cluster"} {
+				if _, ok := vals[want]; !ok {
+					t.Fatalf("the README's three-server region: %q has no %s", c, want)
+				}
+			}
+			if vals["--dataplane"] != "none" || strings.Count(vals["--etcd-initial-cluster"], "=") != 3 {
+				t.Fatalf("the README's three-server region: %q is not a control plane on a three-member cluster", c)
+			}
+			server = order
+		case strings.HasPrefix(c, "strait agent "):
+			vals, order := flags(c)
+			if strings.Count(vals["--server"], ",") != 2 || vals["--token"] == "" || vals["--zones"] == "" {
+				t.Fatalf("the README's agent of a three-server region: %q does not name the three replicas, a token and zones", c)
+			}
+			agent = order
+		}
+	}
+	if server == nil || agent == nil {
+		t.Fatalf("the README's High availability has no three-server region (commands: %q)", cmds)
+	}
+	return server, agent
 }
