@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -107,9 +106,9 @@ func TestHighAvailability(t *testing.T) {
 	var cluster []string
 	for i := range replicas {
 		name := fmt.Sprintf("s%d", i+1)
-		peer := "http://" + freePort(t)
+		peer := "http://" + testenv.FreeLoopbackPort(t)
 		cluster = append(cluster, name+"="+peer)
-		replicas[i] = &haReplica{name: name, cfg: testenv.ProcessConfig{AgentListener: true, Listen: freePort(t), AgentListen: freePort(t),
+		replicas[i] = &haReplica{name: name, cfg: testenv.ProcessConfig{AgentListener: true, Listen: testenv.FreeLoopbackPort(t), AgentListen: testenv.FreeLoopbackPort(t),
 			DataDir: filepath.Join(t.TempDir(), name), NoWait: true}}
 	}
 	for _, r := range replicas {
@@ -318,17 +317,6 @@ func TestHighAvailability(t *testing.T) {
 		t.Fatalf("through the endpoint after the restarts: %q, %v", got, err)
 	}
 	agent.Stop()
-}
-
-// freePort is a loopback address with a port free right now.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // readmeHA is the flags of the README's three-server region ("High

@@ -83,23 +83,8 @@ func DialWait(ctx context.Context, d Dialer, vpcID string, from netip.Addr, to n
 // StartConnect) ended, and returns its error, or until ctx ends. The poller
 // holds a duplicate, so fd itself never joins it.
 func AwaitConnect(ctx context.Context, fd int) error {
-	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return os.NewSyscallError("fcntl", err)
-	}
-	f := os.NewFile(uintptr(dup), "tcp") // non-blocking: it joins the poller
-	defer f.Close()
-	raw, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	if d, ok := ctx.Deadline(); ok {
-		f.SetWriteDeadline(d)
-	}
-	stop := context.AfterFunc(ctx, func() { f.SetWriteDeadline(time.Unix(1, 0)) })
-	defer stop()
 	var cerr error
-	err = raw.Write(func(uintptr) bool {
+	err := awaitFD(ctx, fd, true, func() bool {
 		var done bool
 		done, cerr = handshakeOver(fd)
 		return done
@@ -114,6 +99,36 @@ func AwaitConnect(ctx context.Context, fd int) error {
 		return err
 	}
 	return cerr
+}
+
+// awaitFD waits in Go's poller, on a duplicate of fd (so fd itself never
+// joins it), until fd is writable (write) or readable and ready says it is
+// done, or until ctx ends (os.ErrDeadlineExceeded).
+func awaitFD(ctx context.Context, fd int, write bool, ready func() bool) error {
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("fcntl", err)
+	}
+	f := os.NewFile(uintptr(dup), "tcp") // non-blocking: it joins the poller
+	defer f.Close()
+	raw, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	deadline := f.SetReadDeadline
+	if write {
+		deadline = f.SetWriteDeadline
+	}
+	if d, ok := ctx.Deadline(); ok {
+		deadline(d)
+	}
+	stop := context.AfterFunc(ctx, func() { deadline(time.Unix(1, 0)) })
+	defer stop()
+	wait := raw.Read
+	if write {
+		wait = raw.Write
+	}
+	return wait(func(uintptr) bool { return ready() })
 }
 
 // handshakeOver reports whether the handshake on fd ended, and how.

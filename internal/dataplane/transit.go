@@ -116,23 +116,8 @@ func (r *headerReader) read(fd int) (done bool, err error) {
 // await reads the header from fd, waiting in Go's poller (on a duplicate,
 // as AwaitConnect does) until it is whole, fails, or ctx ends.
 func (r *headerReader) await(ctx context.Context, fd int) error {
-	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return os.NewSyscallError("fcntl", err)
-	}
-	f := os.NewFile(uintptr(dup), "tcp") // non-blocking: it joins the poller
-	defer f.Close()
-	raw, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	if d, ok := ctx.Deadline(); ok {
-		f.SetReadDeadline(d)
-	}
-	stop := context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
 	var rerr error
-	err = raw.Read(func(uintptr) bool {
+	err := awaitFD(ctx, fd, false, func() bool {
 		var done bool
 		done, rerr = r.read(fd)
 		return done || rerr != nil

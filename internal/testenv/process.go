@@ -87,7 +87,7 @@ func StartProcess(t testing.TB, cfg ProcessConfig) *Env {
 	}
 	addr := cfg.Listen
 	if addr == "" {
-		addr = freeLoopbackPort(t)
+		addr = FreeLoopbackPort(t)
 	}
 	if cfg.Forwarding == "" {
 		cfg.Forwarding = Forwarding(t)
@@ -97,7 +97,7 @@ func StartProcess(t testing.TB, cfg ProcessConfig) *Env {
 	if cfg.AgentListener {
 		agentAddr = cfg.AgentListen
 		if agentAddr == "" {
-			agentAddr = freeLoopbackPort(t)
+			agentAddr = FreeLoopbackPort(t)
 		}
 		argv = append(argv, "--agent-listen", agentAddr)
 	}
@@ -214,8 +214,8 @@ func (p *Process) Stop() {
 	}
 }
 
-// freeLoopbackPort returns an address on 127.0.0.1 with a port free right now.
-func freeLoopbackPort(t testing.TB) string {
+// FreeLoopbackPort returns an address on 127.0.0.1 with a port free right now.
+func FreeLoopbackPort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
