@@ -267,3 +267,25 @@ func Candidates(ctx context.Context, cli *clientv3.Client, key string) ([]string
 	}
 	return out, nil
 }
+
+// Depose ends the leadership of the replica that campaigned with name, if it
+// still leads the election at key: its lease is revoked, so its key goes and
+// the next candidate leads at once instead of when the lease expires. For a
+// leader known to be dead (its process refuses connections); a live one that
+// is deposed notices, and its fenced writes fail meanwhile. It reports
+// whether it deposed anyone.
+func Depose(ctx context.Context, cli *clientv3.Client, key, name string) (bool, error) {
+	gctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	resp, err := cli.Get(gctx, key+"/", clientv3.WithFirstCreate()...)
+	if err != nil {
+		return false, fmt.Errorf("leader: who leads: %w", err)
+	}
+	if len(resp.Kvs) == 0 || string(resp.Kvs[0].Value) != name || resp.Kvs[0].Lease == 0 {
+		return false, nil
+	}
+	if _, err := cli.Revoke(gctx, clientv3.LeaseID(resp.Kvs[0].Lease)); err != nil {
+		return false, fmt.Errorf("leader: revoking the lease of %s: %w", name, err)
+	}
+	return true, nil
+}

@@ -187,16 +187,29 @@ func TestElection(t *testing.T) {
 		t.Fatalf("%s still thinks it leads", first.name)
 	}
 
-	_, fence := l.leader()
+	// Deposed (as a dead leader's process is): the third leads at once.
+	if ok, err := Depose(context.Background(), obs, electionKey, "nobody"); err != nil || ok {
+		t.Fatalf("deposing a replica that does not lead: %v, %v", ok, err)
+	}
 	start = time.Now()
-	second.stop()
-	<-second.done
-	resp, err := obs.Get(context.Background(), fence.Key)
-	if err != nil || len(resp.Kvs) != 0 {
-		t.Fatalf("after resigning, %s's election key: %v, %v; want it deleted", second.name, resp, err)
+	if ok, err := Depose(context.Background(), obs, electionKey, second.name); err != nil || !ok {
+		t.Fatalf("deposing %s: %v, %v", second.name, ok, err)
 	}
 	third := waitLeader(t, l, cs, obs, first.name, second.name)
-	t.Logf("%s took over from %s (resigned) after %v", third.name, second.name, time.Since(start))
+	t.Logf("%s took over from %s (deposed) after %v", third.name, second.name, time.Since(start))
+	waitFor(t, second.name+" notices it was deposed", func() bool { return !second.el.Leading() })
+
+	// second campaigns again; third resigns: second leads at once.
+	_, fence := l.leader()
+	start = time.Now()
+	third.stop()
+	<-third.done
+	resp, err := obs.Get(context.Background(), fence.Key)
+	if err != nil || len(resp.Kvs) != 0 {
+		t.Fatalf("after resigning, %s's election key: %v, %v; want it deleted", third.name, resp, err)
+	}
+	fourth := waitLeader(t, l, cs, obs, first.name, third.name)
+	t.Logf("%s took over from %s (resigned) after %v", fourth.name, third.name, time.Since(start))
 }
 
 // Two candidates, and a leader deposed behind its back (its lease revoked,

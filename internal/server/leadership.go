@@ -3,13 +3,16 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"strait/internal/control"
@@ -243,4 +246,78 @@ func (l *leadership) state(ctx context.Context) string {
 		return "follower of " + r.Name
 	}
 	return "follower of " + strconv.Quote(name)
+}
+
+// Probing the leader. A leader that dies is replaced when its lease expires
+// (leader.DefaultTTL, longer when etcd elects a leader of its own first). A
+// replica that does not lead probes the leader's agent listener, and when
+// its machine refuses the connection (nothing listens: the process is gone)
+// probeRefusals times in a row, deposes it (leader.Depose), so that the next
+// replica leads at once. A probe that times out or fails otherwise (a
+// partition, a slow machine) deposes no one.
+const (
+	probeEvery    = 250 * time.Millisecond
+	probeRefusals = 3
+)
+
+// watchLeader probes the leader while this replica does not lead, until ctx
+// ends.
+func (l *leadership) watchLeader(ctx context.Context, log *slog.Logger) {
+	if l.el == nil {
+		return
+	}
+	refused, last, warned := 0, "", false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(probeEvery):
+		}
+		if l.el.Leading() {
+			refused = 0
+			continue
+		}
+		name, err := leader.Current(ctx, l.st.Client(), l.key)
+		r, ok := parseReplica(name)
+		if err != nil || !ok || r.Agent == "" || r.Name == l.self.Name {
+			refused = 0
+			continue
+		}
+		if name != last {
+			refused, last, warned = 0, name, false
+		}
+		if !processGone(ctx, r.Agent) {
+			refused = 0
+			continue
+		}
+		if refused++; refused < probeRefusals {
+			continue
+		}
+		refused = 0
+		if ok, err := leader.Depose(ctx, l.st.Client(), l.key, name); err != nil {
+			if ctx.Err() == nil && !warned {
+				log.Warn("leader: cannot depose the leader whose agent listener refuses connections (its lease expires instead)", "leader", r.Name, "err", err)
+			}
+			warned = true
+		} else if ok {
+			warned = false
+			log.Warn("leader: deposed the leader: its agent listener refuses connections (its process is gone)", "leader", r.Name, "agent", r.Agent)
+		}
+	}
+}
+
+// processGone reports whether the machine at agentURL refuses a TCP
+// connection to its port: nothing listens there.
+func processGone(ctx context.Context, agentURL string) bool {
+	u, err := url.Parse(agentURL)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	d := net.Dialer{Timeout: time.Second}
+	c, err := d.DialContext(ctx, "tcp", u.Host)
+	if err == nil {
+		c.Close()
+		return false
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
 }

@@ -320,6 +320,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		defer close(s.done)
 		s.lead.run(runCtx, t.run)
 	}()
+	go s.lead.watchLeader(runCtx, cfg.Logger)
 	if s.lead.el != nil {
 		// A replica that does not lead is ready once it knows another does.
 		go func() {
