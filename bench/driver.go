@@ -35,6 +35,10 @@ type config struct {
 	restartReps    int          // figure 9: repetitions of each mode over each path
 	restartWorkers int          // figure 9's client workers
 	restartHeld    int          // figure 9's established connections per path
+	haEndpoints    int          // figure 10: endpoints timed on each control plane
+	haDescribeReps int          // figure 10's repetitions of the Describe* rates
+	haKills        int          // figure 10: kills of the leader that also leads etcd
+	haKillsLease   int          // figure 10: kills of the leader while another replica leads etcd
 	only           map[int]bool // figures to run; empty: all (see wants)
 	hold           bool         // --hold: keep the topology up for manual runs, measure nothing
 	soak           bool         // --soak: run the soak instead of the figures
@@ -49,14 +53,14 @@ type config struct {
 func fullConfig() config {
 	return config{reps: 5, dur: 3 * time.Second, rrCount: 20000, idleConns: 9000, idleReps: 3, cpEndpoints: 50,
 		describeDur: 3 * time.Second, failoverReps: 3, scaleEndpoints: 1000, scaleReps: 3,
-		restartReps: 3, restartWorkers: 4, restartHeld: 20}
+		restartReps: 3, restartWorkers: 4, restartHeld: 20, haEndpoints: 30, haDescribeReps: 3, haKills: 5, haKillsLease: 3}
 }
 
 // quickConfig is the smoke run (about 2 minutes).
 func quickConfig() config {
 	return config{quick: true, reps: 2, dur: time.Second, rrCount: 3000, idleConns: 500, idleReps: 1, cpEndpoints: 5,
 		describeDur: time.Second, failoverReps: 1, scaleEndpoints: 20, scaleReps: 1,
-		restartReps: 1, restartWorkers: 4, restartHeld: 20}
+		restartReps: 1, restartWorkers: 4, restartHeld: 20, haEndpoints: 5, haDescribeReps: 1, haKills: 1, haKillsLease: 1}
 }
 
 // driver holds one run's processes and results.
@@ -70,7 +74,8 @@ type driver struct {
 	paths   []path
 	servers map[string]*proc // peer servers by name ("b:7000", "c:7002", …)
 	res     *results
-	hosts   *hostsBench // figure 8's machines and agents
+	hosts   *hostsBench     // figure 8's machines and agents
+	planes  []*controlPlane // figure 10's control planes
 }
 
 // path is one way from a client to the peer server on instance B (or loopback).
@@ -123,8 +128,8 @@ func runDriver(args []string) error {
 			continue
 		}
 		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 || n > 9 {
-			return fmt.Errorf("--only: %q is not a figure number 1–9", f)
+		if err != nil || n < 1 || n > 10 {
+			return fmt.Errorf("--only: %q is not a figure number 1–10", f)
 		}
 		cfg.only[n] = true
 	}
@@ -164,6 +169,17 @@ func runDriver(args []string) error {
 			err = errStopped
 		}
 		runErr = d.finish("hosts", err, d.hostsCleanup)
+	}
+	if runErr == nil && !cfg.hold && !cfg.soak && cfg.wants(10) {
+		// Figure 10 has server replicas, an agent host and results of its own: ha.md.
+		d := &driver{cfg: cfg, ctx: ctx, servers: map[string]*proc{}, res: newResults(cfg)}
+		d.res.Title = "Strait benchmark results: the control plane across server replicas (figure 10)"
+		d.logf("figure 10 (server replicas)")
+		err := d.haFigure()
+		if err != nil && ctx.Err() != nil {
+			err = errStopped
+		}
+		runErr = d.finish("ha", err, d.haCleanup)
 	}
 	return runErr
 }

@@ -56,7 +56,7 @@ func main() {
 // usage prints the command lines and exits 2.
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
-  strait-bench run [--quick] [--out DIR] [--only FIGS (1–9)] [--hold] [--soak [--soak-idle N] [--soak-workers N] [--soak-duration D] [--soak-path kernel|relay]] [--strait PATH]
+  strait-bench run [--quick] [--out DIR] [--only FIGS (1–10)] [--hold] [--soak [--soak-idle N] [--soak-workers N] [--soak-duration D] [--soak-path kernel|relay]] [--strait PATH]
   strait-bench peer server --listen ADDR [--proxy-v2] [--id C]
   strait-bench peer bulk --addr ADDR --streams N --duration D
   strait-bench peer rr --addr ADDR --count N --size BYTES

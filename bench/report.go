@@ -12,7 +12,7 @@ import (
 )
 
 // writeReport writes BASE.md, BASE.json and one SVG per figure to dir (base
-// "latest" for figures 1–7 and 9, "hosts" for figure 8).
+// "latest" for figures 1–7 and 9, "hosts" for figure 8, "ha" for figure 10).
 func writeReport(dir, base string, r *results) error {
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
@@ -31,15 +31,16 @@ func writeReport(dir, base string, r *results) error {
 
 // figureTitles name the figures of issue 5.
 var figureTitles = map[int]string{
-	1: "Bulk throughput",
-	2: "Request/response round trip, 64-byte messages, one connection",
-	3: "New connections per second (connect, 1-byte echo, close)",
-	4: "Idle proxied connections",
-	5: "Control plane",
-	6: "Failover (two targets, one killed)",
-	7: "Scale: many endpoints to one service",
-	8: "Across hosts: the endpoint across the backbone vs direct",
-	9: "Restart of the server: new and established connections",
+	1:  "Bulk throughput",
+	2:  "Request/response round trip, 64-byte messages, one connection",
+	3:  "New connections per second (connect, 1-byte echo, close)",
+	4:  "Idle proxied connections",
+	5:  "Control plane",
+	6:  "Failover (two targets, one killed)",
+	7:  "Scale: many endpoints to one service",
+	8:  "Across hosts: the endpoint across the backbone vs direct",
+	9:  "Restart of the server: new and established connections",
+	10: "High availability: the control plane across server replicas",
 }
 
 // figures lists the figures that have samples, in order.
@@ -136,11 +137,17 @@ var pathDescriptions = map[string]string{
 	pDirect:   "provider instance A → instance B in another subnet of the same VPC, no proxy",
 	pStrait: "consumer instance → interface endpoint → NLB → instance B, PROXY v2 off, translated in the kernel " +
 		"(nftables DNAT/SNAT through the transit namespace; no proxy process: its proxy CPU, RSS and descriptor rows are the Strait server's, which does no work per connection)",
-	pRelay:   "the same on a target group with strait.relay.enabled=true: the user-space relay accepts and dials, in the relay process the Strait server starts (`strait relay`)",
-	pPPv2:    "the same through the relay with PROXY v2 on (the server strips the header)",
-	pHAProxy: "instance A → HAProxy (mode tcp, splice) in the provider VPC namespace → instance B",
-	pOneHost: "provider instance A → A2 in another subnet of the same VPC on the same host (h1), no proxy: for scale",
-	pAcross:  "provider instance A on host 1 → instance B in another subnet of the same VPC on host 2, across the backbone, no proxy",
+	pRelay:      "the same on a target group with strait.relay.enabled=true: the user-space relay accepts and dials, in the relay process the Strait server starts (`strait relay`)",
+	pPPv2:       "the same through the relay with PROXY v2 on (the server strips the header)",
+	pHAProxy:    "instance A → HAProxy (mode tcp, splice) in the provider VPC namespace → instance B",
+	pOneHost:    "provider instance A → A2 in another subnet of the same VPC on the same host (h1), no proxy: for scale",
+	pAcross:     "provider instance A on host 1 → instance B in another subnet of the same VPC on host 2, across the backbone, no proxy",
+	pSingle:     "one `strait server --dataplane none --agent-listen` on its own embedded store, one `strait agent` host",
+	pReplicas:   "three `strait server --dataplane none --agent-listen` replicas on a three-member embedded etcd cluster (processes on loopback), one `strait agent` host that knows all three",
+	pOneReplica: "the three replicas, every call to one that does not lead",
+	pSpread:     "the three replicas, calls spread round-robin over them",
+	pKillBoth:   "the three replicas, the leader killed while its embedded etcd member also leads the etcd cluster (moved there first if it did not)",
+	pKillLease:  "the three replicas, the leader killed while another replica's etcd member leads the etcd cluster (moved there first)",
 	pAcrossStrait: "consumer instance on host 1 → interface endpoint → NLB node (host 1, cross-zone) → across the backbone → instance B on host 2, " +
 		"translated in the kernel",
 }

@@ -67,7 +67,8 @@ func newResults(cfg config) *results {
 		Config: map[string]any{"repetitions": cfg.reps, "measure_seconds": cfg.dur.Seconds(), "rr_count": cfg.rrCount, "rr_size": rrSize,
 			"idle_connections": cfg.idleConns, "idle_repetitions": cfg.idleReps, "control_endpoints": cfg.cpEndpoints,
 			"describe_seconds": cfg.describeDur.Seconds(), "failover_repetitions": cfg.failoverReps, "scale_endpoints": cfg.scaleEndpoints,
-			"restart_repetitions": cfg.restartReps, "restart_workers": cfg.restartWorkers, "restart_held_connections": cfg.restartHeld},
+			"restart_repetitions": cfg.restartReps, "restart_workers": cfg.restartWorkers, "restart_held_connections": cfg.restartHeld,
+			"ha_endpoints": cfg.haEndpoints, "ha_describe_repetitions": cfg.haDescribeReps, "ha_describe_clients": haDescribeClients, "ha_kills": cfg.haKills, "ha_kills_etcd_leader_elsewhere": cfg.haKillsLease},
 		Machine: machineInfo(),
 		Notes: []string{"Shared, noisy 2-CPU machine: another engineer's tests may have run at the same time. " +
 			"Absolute numbers vary between runs; compare ratios measured in the same run."},

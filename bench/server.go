@@ -54,6 +54,15 @@ func startServerIn(ctx context.Context, bin, dataDir string, logf *os.File, pref
 
 // start runs the server process and waits until /healthz answers 200.
 func (s *straitServer) start(ctx context.Context) error {
+	if err := s.launch(); err != nil {
+		return err
+	}
+	return s.waitHealthy(ctx)
+}
+
+// launch runs the server process without waiting for it (replicas of a new
+// etcd cluster answer only once a quorum of them runs).
+func (s *straitServer) launch() error {
 	var err error
 	argv := append(append(slices.Clone(s.prefix), s.bin, "server", "--dev", "--data-dir", s.dataDir, "--listen", s.listen), s.extra...)
 	s.proc, err = startProc("strait server", argv, s.log) // nsenter execs the server: one process
@@ -64,6 +73,12 @@ func (s *straitServer) start(ctx context.Context) error {
 		for range s.proc.lines { // drain stdout; logs go to stderr
 		}
 	}()
+	return nil
+}
+
+// waitHealthy waits until the launched server's /healthz answers 200 (60 s
+// at most).
+func (s *straitServer) waitHealthy(ctx context.Context) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(s.url + "/healthz")
