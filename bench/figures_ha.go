@@ -701,9 +701,7 @@ func (d *driver) haNotes() {
 		d.res.Notes = append(d.res.Notes, fmt.Sprintf("Recovery from the leader's death (kill -9), %s, %d times (another replica leads / an endpoint created right after the kill available, s): %s; medians %.2f s and %.2f s: %s the issue's 5 s for reconcile to resume.",
 			p, len(avail), strings.Join(each, ", "), sl.Median, sa.Median, map[bool]string{true: "within", false: "over"}[sa.Median <= 5]))
 	}
-	d.res.Notes = append(d.res.Notes, "Why: another replica can win the election only once the dead leader's session lease (internal/leader, TTL 3 s) has expired; "+
-		"when the killed process was also etcd's leader, etcd first elects a new leader (election timeout), and a new etcd leader renews every lease as it takes over, so the 3 s start then. "+
-		"After that the new leader starts a reconciler term and the agent host, turned away by the replica it reported to (NotLeader), reconnects to it.")
+	d.res.Notes = append(d.res.Notes, "Why: a replica that does not lead probes the leader's agent listener every 250 ms and, after three refused connections in a row, revokes the dead leader's session lease (leader.Depose), so the next candidate leads without waiting out the lease's TTL (3 s). When the killed process was also etcd's leader, etcd first has to elect a new leader (its election timeout) before the lease can be revoked or anything written (the JSON's create_call_s: how long the CreateVpcEndpoint made right after the kill took). From leading to the endpoint available takes about a second more: the new leader's reconciler starts a term, the agent host, turned away by the replica it reported to (NotLeader), reconnects to it, and the reconciler wakes on changes made through its own process or once a second (internal/reconcile Run), so an endpoint created through another replica waits for that tick (CreateVpcEndpoint → available: about 1 s through the single server or the leader, 2 s through another replica; the JSON's replica_led).")
 }
 
 // stopControlPlane stops the agent host (and removes its data plane: strait
