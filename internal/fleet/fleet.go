@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sync"
 
@@ -102,6 +103,8 @@ type Fleet struct {
 	reports  map[string]placement.Report // host → its latest report
 	realized placement.Realized          // parts and reports combined
 	skipped  map[string]string           // hosts and pairs left off the backbone, as last logged
+
+	reported chan struct{} // a value after a host's report changed what it realized (Reported)
 }
 
 // New returns a fleet over cfg.Local and the hosts cfg.Hosts lists.
@@ -115,7 +118,8 @@ func New(cfg Config) *Fleet {
 	}
 	return &Fleet{local: cfg.Local, hosts: cfg.Hosts, pub: placement.NewPublisher(cfg.RevisionBase),
 		traffic: traffic, health: placement.NewHealth(), record: cfg.RecordHealth, log: cfg.Logger,
-		reports: map[string]placement.Report{}, pairSecret: cfg.PairSecret, localBB: localBackbone(cfg.LocalBackbone)}
+		reports: map[string]placement.Report{}, pairSecret: cfg.PairSecret, localBB: localBackbone(cfg.LocalBackbone),
+		reported: make(chan struct{}, 1)}
 }
 
 // localBackbone is the in-process agent as a backbone member (nil: none).
@@ -238,11 +242,23 @@ func (f *Fleet) Report(host string, rep placement.Report, epoch string, traffic 
 		return
 	}
 	f.traffic.Update(host, epoch, traffic)
+	changed := !reflect.DeepEqual(f.reports[host], rep)
 	f.reports[host] = rep
 	f.combine()
 	f.mu.Unlock()
+	if changed {
+		select {
+		case f.reported <- struct{}{}:
+		default:
+		}
+	}
 	f.updateHealth(func() []placement.TargetHealth { return f.health.Replace(host, health) })
 }
+
+// Reported delivers a value after a host's report changed what it realized
+// (coalesced), so that the reconciler settles states without waiting for its
+// next tick.
+func (f *Fleet) Reported() <-chan struct{} { return f.reported }
 
 // LocalHealth takes a change of target health the in-process agent saw (its
 // proxy's dataplane.HealthReport).

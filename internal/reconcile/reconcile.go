@@ -31,7 +31,10 @@ type Config struct {
 	// baseline, not growth: for a leadership term after an earlier one of
 	// this process, which recorded them up to its end.
 	TrafficFromBaseline bool
-	Logger              *slog.Logger
+	// Wake, when set, delivers a value when the data plane realized more
+	// (a host's report): a pass then runs without waiting for the tick.
+	Wake   <-chan struct{}
+	Logger *slog.Logger
 }
 
 // Reconciler settles resource states.
@@ -71,6 +74,7 @@ func (r *Reconciler) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-r.ctl.Changed():
+		case <-r.cfg.Wake:
 		case <-tick.C:
 		}
 	}

@@ -130,7 +130,7 @@ func (t *terms) run(ctx context.Context) {
 		fl = fleet.New(fc)
 		t.health.fleet.Store(fl)
 		t.current.Store(fl)
-		cfg.Dataplane = fl
+		cfg.Dataplane, cfg.Wake = fl, fl.Reported()
 		defer t.current.Store(nil)
 	}
 	rec := reconcile.New(t.ctl, cfg)

@@ -28,6 +28,7 @@ type Mirror struct {
 	rev    int64                       // every write up to this revision is in kv
 	err    error                       // why the copy is not current (loading, or the watch failed)
 	wake   chan struct{}               // closed (and replaced) whenever rev advances or err changes
+	events chan struct{}               // a value after writes the watch delivered (coalesced; Changed)
 	asked  bool                        // a progress notification has been requested for the current wait
 	closed bool
 }
@@ -47,10 +48,14 @@ var errLoading = errors.New("store: mirror is loading")
 // Mirror starts a mirror of the store; it runs until ctx is done or Close.
 func (s *Store) Mirror(ctx context.Context) *Mirror {
 	ctx, cancel := context.WithCancel(ctx)
-	m := &Mirror{s: s, cancel: cancel, done: make(chan struct{}), err: errLoading, wake: make(chan struct{})}
+	m := &Mirror{s: s, cancel: cancel, done: make(chan struct{}), err: errLoading, wake: make(chan struct{}), events: make(chan struct{}, 1)}
 	go m.run(ctx)
 	return m
 }
+
+// Changed delivers a value after the watch brought writes to the copy
+// (coalesced): writes of any process, other server replicas' too.
+func (m *Mirror) Changed() <-chan struct{} { return m.events }
 
 // Close stops the mirror.
 func (m *Mirror) Close() {
@@ -125,6 +130,12 @@ func (m *Mirror) follow(ctx context.Context) error {
 			m.advance(resp.Header.Revision)
 		}
 		m.mu.Unlock()
+		if len(resp.Events) > 0 {
+			select {
+			case m.events <- struct{}{}:
+			default:
+			}
+		}
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -36,7 +36,8 @@ type decoded struct {
 
 // StartCache serves Snapshot, Settle and the endpoint listings from an
 // in-memory mirror of the store until stop is called (or ctx is done; stop must
-// still be called). Each read still waits until the mirror holds every write
+// still be called), and makes Changed deliver after writes of other processes
+// (server replicas) too. Each read still waits until the mirror holds every write
 // committed before it (a linearizable read of the store's revision), so readers
 // see what they would read from the store; when the mirror cannot say so in time
 // they read the store.
@@ -45,7 +46,20 @@ func (c *Base) StartCache(ctx context.Context) (stop func()) {
 	c.cacheMu.Lock()
 	c.cache = rc
 	c.cacheMu.Unlock()
+	// Writes of other processes (server replicas) wake Changed's waiters too.
+	fwd, stopFwd := context.WithCancel(ctx)
+	go func() {
+		for {
+			select {
+			case <-fwd.Done():
+				return
+			case <-rc.m.Changed():
+				c.notify()
+			}
+		}
+	}()
 	return func() {
+		stopFwd()
 		c.cacheMu.Lock()
 		if c.cache == rc {
 			c.cache = nil
