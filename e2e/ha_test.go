@@ -201,6 +201,7 @@ func TestHighAvailability(t *testing.T) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	t.Cleanup(func() { stop(); wg.Wait() }) // also when the test fails on the way
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -313,6 +314,11 @@ func TestHighAvailability(t *testing.T) {
 	}
 	leader()
 	waitAvailable("both endpoints after all replicas restarted", l.endpoint, newEndpoint)
+	// The new leader serves the host its part: a third endpoint becomes available.
+	out, err = l.cec2.CreateVpcEndpoint(l.ctx, &ec2.CreateVpcEndpointInput{VpcEndpointType: ec2types.VpcEndpointTypeInterface,
+		VpcId: aws.String(l.cvpc), SubnetIds: []string{l.csubnet}, ServiceName: aws.String("com.amazonaws.vpce.us-east-1." + l.svc)})
+	check(t, err)
+	waitAvailable("an endpoint created after all replicas restarted", *out.VpcEndpoint.VpcEndpointId)
 	if got, err := ask(t, client, l.addr(), "after"); err != nil || got != "a after" {
 		t.Fatalf("through the endpoint after the restarts: %q, %v", got, err)
 	}

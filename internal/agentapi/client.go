@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -209,7 +210,10 @@ func NewClient(id Identity, dataDir string) *Client {
 }
 
 func newClients(id Identity) *clients {
-	tr := &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: id.ca, Certificates: []tls.Certificate{id.cert}}}
+	// Bounded dials and handshakes: a replica whose machine is gone (its
+	// packets dropped) costs a few seconds, not a call's whole time limit.
+	tr := &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: id.ca, Certificates: []tls.Certificate{id.cert}},
+		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext, TLSHandshakeTimeout: 5 * time.Second, IdleConnTimeout: time.Minute}
 	leaf := id.cert.Leaf
 	if leaf == nil && len(id.cert.Certificate) > 0 {
 		leaf, _ = x509.ParseCertificate(id.cert.Certificate[0])
@@ -304,6 +308,10 @@ func writeFile(dir, name string, data []byte, mode os.FileMode) error {
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil { // a power cut must not leave an empty file behind the rename
 		tmp.Close()
 		return err
 	}

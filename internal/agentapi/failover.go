@@ -73,55 +73,58 @@ func (c *Client) learn(servers []string) bool {
 }
 
 // failover moves the client off from, which failed with err, and reports
-// whether another server is worth a try: err is a transport error or a
-// NotLeader answer (which may name the leader), and from is still the one it
-// calls (a concurrent call may have moved it already).
-func (c *Client) failover(from string, err error) bool {
+// whether another server is worth a try: err is a transport error, a
+// NotLeader answer (which may name the leader) or another 503 (a replica
+// cut off from etcd's quorum), and a server not tried yet in this call
+// remains. A named leader is tried next unless it was tried already (an
+// address this host cannot use must not send it back and forth).
+func (c *Client) failover(from string, err error, tried map[string]bool) bool {
 	var apiErr *Error
 	leader := ""
 	if errors.As(err, &apiErr) {
-		if apiErr.Status != http.StatusServiceUnavailable || apiErr.Code != CodeNotLeader {
+		if apiErr.Status != http.StatusServiceUnavailable {
 			return false
 		}
-		leader = apiErr.Leader
+		if apiErr.Code == CodeNotLeader {
+			leader = apiErr.Leader
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.servers) < 2 {
-		return false
-	}
-	if c.servers[c.at] != from {
-		return true
-	}
-	if u, err := ServerURL(leader); leader != "" && err == nil {
+	if u, err := ServerURL(leader); leader != "" && err == nil && !tried[u] {
 		if i := slices.Index(c.servers, u); i >= 0 {
 			c.at = i
 		} else {
 			c.servers = append(c.servers, u)
 			c.at = len(c.servers) - 1
 		}
-		if c.servers[c.at] != from {
+		return true
+	}
+	if c.servers[c.at] != from && !tried[c.servers[c.at]] {
+		return true // a concurrent call moved it already
+	}
+	for k := 1; k <= len(c.servers); k++ {
+		next := (c.at + k) % len(c.servers)
+		if !tried[c.servers[next]] {
+			c.at = next
 			return true
 		}
 	}
-	c.at = (c.at + 1) % len(c.servers)
-	return true
+	return false
 }
 
 // each runs fn against the server the client calls now and, while fn fails
-// in a way failover accepts, against each other server once.
+// in a way failover accepts, against each other server at most once.
 func (c *Client) each(ctx context.Context, fn func(server string) error) error {
-	c.mu.Lock()
-	n := len(c.servers)
-	c.mu.Unlock()
-	var err error
-	for range n + 1 { // +1: a NotLeader answer may name a server not tried yet
+	tried := map[string]bool{}
+	for {
 		from := c.server()
-		if err = fn(from); err == nil || ctx.Err() != nil || !c.failover(from, err) {
+		tried[from] = true
+		err := fn(from)
+		if err == nil || ctx.Err() != nil || !c.failover(from, err, tried) {
 			return err
 		}
 	}
-	return err
 }
 
 // notLeader answers a call that only the leader serves.

@@ -2,6 +2,7 @@ package agentapi
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"slices"
 	"sync/atomic"
@@ -78,7 +79,7 @@ func TestAgentFollowsTheLeaderAcrossReplicas(t *testing.T) {
 	// A goes away and B stays the leader: heartbeats and parts go on with B,
 	// also when the agent starts over with A first.
 	a.Close()
-	c.failover(urls[1], errTransport) // as if B had failed once: A is next, and gone
+	c.failover(urls[1], errTransport, map[string]bool{urls[1]: true}) // as if B had failed once: A is next, and gone
 	if c.server() != urls[0] {
 		t.Fatalf("calling %s, want A", c.server())
 	}
@@ -88,6 +89,52 @@ func TestAgentFollowsTheLeaderAcrossReplicas(t *testing.T) {
 	if _, _, err := c.State(ctx, rev); err != nil {
 		t.Fatalf("part from B: %v", err)
 	}
+}
+
+// A replica that names a leader this host cannot reach does not keep the
+// agent from the leader it knows.
+func TestAgentIgnoresAnUnusableLeaderURL(t *testing.T) {
+	f := start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stub := &fleetStub{pub: placement.NewPublisher(0), reports: map[string]placement.Report{}}
+	gone := "https://" + testFreePort(t) // nothing listens
+	a, err := Start(ctx, f.reg, ServerConfig{Listen: "127.0.0.1:0", Fleet: stub, PollWait: 100 * time.Millisecond,
+		Leader: func() (bool, string) { return false, gone }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	b, err := Start(ctx, f.reg, ServerConfig{Listen: "127.0.0.1:0", Fleet: stub, PollWait: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	id, _, err := Enrol(ctx, t.TempDir(), "https://"+a.Addr(), f.token(t).String(), EnrolRequest{Zones: []string{"us-east-1a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id.Servers = []string{"https://" + b.Addr()}
+	c := NewClient(id, "")
+	defer c.Close()
+	for range 3 { // each time from A: NotLeader naming gone, gone refused, then B
+		c.mu.Lock()
+		c.at = 0
+		c.mu.Unlock()
+		if err := c.Report(ctx, StateReport{Revision: 1, Epoch: "e"}); err != nil || c.server() != "https://"+b.Addr() {
+			t.Fatalf("report: %v (calling %s, want B)", err, c.server())
+		}
+	}
+}
+
+func testFreePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // errTransport stands for a server that could not be reached.

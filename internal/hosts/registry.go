@@ -321,6 +321,13 @@ func (r *Registry) Authenticate(ctx context.Context, cert *x509.Certificate) (mo
 // nor an agent whose answer was lost (it renews again with presented) is
 // locked out; any older certificate is no longer accepted.
 func (r *Registry) Renew(ctx context.Context, id string, presented *x509.Certificate, csrPEM []byte) (model.Host, []byte, error) {
+	keyID, err := csrKeyID(csrPEM)
+	if err != nil {
+		return model.Host{}, nil, err
+	}
+	if sum := sha256.Sum256(presented.RawSubjectPublicKeyInfo); hex.EncodeToString(sum[:]) != keyID {
+		return model.Host{}, nil, model.Invalid("A renewal is for the host's own key: the certificate request's key is not the one of the certificate the host called with")
+	}
 	ca, err := r.CA(ctx)
 	if err != nil {
 		return model.Host{}, nil, err

@@ -48,3 +48,17 @@ func TestHostsWithServer(t *testing.T) {
 		t.Fatalf("a server off the backbone shows method %q, want %s", l[1].BackboneMethod, model.BackboneNone)
 	}
 }
+
+// A renewal is for the host's own key: a request for another key is refused,
+// and the certificate it called with stays the host's.
+func TestRenewKeepsTheKey(t *testing.T) {
+	c := &clock{now: time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)}
+	r := newRegistry(t, openStore(t), c)
+	h, cert := enrol(t, r, "us-east-1a")
+	if _, _, err := r.Renew(context.Background(), h.ID, cert, csrPEM(t, p256(t))); !errors.Is(err, model.ErrInvalid) {
+		t.Fatalf("renewing for another key: %v, want invalid", err)
+	}
+	if got, err := r.Authenticate(context.Background(), cert); err != nil || got.CertSerial != Serial(cert) {
+		t.Fatalf("after a refused renewal: %+v %v", got, err)
+	}
+}

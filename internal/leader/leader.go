@@ -268,24 +268,50 @@ func Candidates(ctx context.Context, cli *clientv3.Client, key string) ([]string
 	return out, nil
 }
 
-// Depose ends the leadership of the replica that campaigned with name, if it
-// still leads the election at key: its lease is revoked, so its key goes and
-// the next candidate leads at once instead of when the lease expires. For a
-// leader known to be dead (its process refuses connections); a live one that
-// is deposed notices, and its fenced writes fail meanwhile. It reports
-// whether it deposed anyone.
-func Depose(ctx context.Context, cli *clientv3.Client, key, name string) (bool, error) {
+// Leader is the candidate that leads an election: the name it campaigned
+// with and the lease its key is bound to.
+type Leader struct {
+	Name  string
+	Lease clientv3.LeaseID
+}
+
+// CurrentLeader returns who leads the election at key (Config.Key); ok is
+// false when no replica leads.
+func CurrentLeader(ctx context.Context, cli *clientv3.Client, key string) (l Leader, ok bool, err error) {
 	gctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	resp, err := cli.Get(gctx, key+"/", clientv3.WithFirstCreate()...)
 	if err != nil {
-		return false, fmt.Errorf("leader: who leads: %w", err)
+		return Leader{}, false, fmt.Errorf("leader: who leads: %w", err)
 	}
-	if len(resp.Kvs) == 0 || string(resp.Kvs[0].Value) != name || resp.Kvs[0].Lease == 0 {
+	if len(resp.Kvs) == 0 {
+		return Leader{}, false, nil
+	}
+	return Leader{Name: string(resp.Kvs[0].Value), Lease: clientv3.LeaseID(resp.Kvs[0].Lease)}, true, nil
+}
+
+// Depose ends l's leadership if its lease has not been kept alive for a
+// while (at most a second of its TTL left: a live leader renews it every
+// third of its TTL): the lease is revoked, so its key goes and the next
+// candidate leads at once instead of when the lease expires. For a leader
+// that looks dead (its process refuses connections); the lease check keeps a
+// live one that merely refuses probes from being deposed. It reports whether
+// it deposed l.
+func Depose(ctx context.Context, cli *clientv3.Client, l Leader) (bool, error) {
+	if l.Lease == 0 {
 		return false, nil
 	}
-	if _, err := cli.Revoke(gctx, clientv3.LeaseID(resp.Kvs[0].Lease)); err != nil {
-		return false, fmt.Errorf("leader: revoking the lease of %s: %w", name, err)
+	gctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	ttl, err := cli.TimeToLive(gctx, l.Lease)
+	if err != nil {
+		return false, fmt.Errorf("leader: the lease of %s: %w", l.Name, err)
+	}
+	if ttl.TTL <= 0 || ttl.TTL > 1 {
+		return false, nil // gone already, or kept alive
+	}
+	if _, err := cli.Revoke(gctx, l.Lease); err != nil {
+		return false, fmt.Errorf("leader: revoking the lease of %s: %w", l.Name, err)
 	}
 	return true, nil
 }

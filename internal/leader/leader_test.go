@@ -107,11 +107,16 @@ func (l *leaders) leader() (string, store.Fence) {
 
 // startCandidates starts n candidates on etcd at ep.
 func startCandidates(t *testing.T, ep string, l *leaders, n int) map[string]*candidate {
+	return startCandidatesTTL(t, ep, l, n, testTTL)
+}
+
+// startCandidatesTTL is startCandidates with a session TTL of its own.
+func startCandidatesTTL(t *testing.T, ep string, l *leaders, n int, ttl time.Duration) map[string]*candidate {
 	cs := map[string]*candidate{}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	for i := range n {
 		c := &candidate{name: fmt.Sprintf("replica-%d", i), cli: newClient(t, ep), done: make(chan struct{})}
-		c.el = New(Config{Client: c.cli, Key: electionKey, Name: c.name, TTL: testTTL, Logger: log})
+		c.el = New(Config{Client: c.cli, Key: electionKey, Name: c.name, TTL: ttl, Logger: log})
 		ctx, stop := context.WithCancel(context.Background())
 		c.stop = stop
 		go func() {
@@ -187,29 +192,50 @@ func TestElection(t *testing.T) {
 		t.Fatalf("%s still thinks it leads", first.name)
 	}
 
-	// Deposed (as a dead leader's process is): the third leads at once.
-	if ok, err := Depose(context.Background(), obs, electionKey, "nobody"); err != nil || ok {
-		t.Fatalf("deposing a replica that does not lead: %v, %v", ok, err)
-	}
-	start = time.Now()
-	if ok, err := Depose(context.Background(), obs, electionKey, second.name); err != nil || !ok {
-		t.Fatalf("deposing %s: %v, %v", second.name, ok, err)
-	}
-	third := waitLeader(t, l, cs, obs, first.name, second.name)
-	t.Logf("%s took over from %s (deposed) after %v", third.name, second.name, time.Since(start))
-	waitFor(t, second.name+" notices it was deposed", func() bool { return !second.el.Leading() })
-
-	// second campaigns again; third resigns: second leads at once.
+	// The second resigns: the third leads at once.
 	_, fence := l.leader()
 	start = time.Now()
-	third.stop()
-	<-third.done
+	second.stop()
+	<-second.done
 	resp, err := obs.Get(context.Background(), fence.Key)
 	if err != nil || len(resp.Kvs) != 0 {
-		t.Fatalf("after resigning, %s's election key: %v, %v; want it deleted", third.name, resp, err)
+		t.Fatalf("after resigning, %s's election key: %v, %v; want it deleted", second.name, resp, err)
 	}
-	fourth := waitLeader(t, l, cs, obs, first.name, third.name)
-	t.Logf("%s took over from %s (resigned) after %v", fourth.name, third.name, time.Since(start))
+	third := waitLeader(t, l, cs, obs, first.name, second.name)
+	t.Logf("%s took over from %s (resigned) after %v", third.name, second.name, time.Since(start))
+}
+
+// Depose leaves a live leader alone (it keeps its lease alive) and ends a
+// dead one's leadership before its lease expires.
+func TestDepose(t *testing.T) {
+	t.Parallel()
+	ep := startEtcd(t)
+	obs := newClient(t, ep)
+	l := &leaders{t: t, running: map[string]store.Fence{}}
+	cs := startCandidatesTTL(t, ep, l, 2, 3*time.Second)
+	second := waitLeader(t, l, cs, obs)
+	// A live leader keeps its lease alive: it is not deposed.
+	cur, ok, err := CurrentLeader(context.Background(), obs, electionKey)
+	if err != nil || !ok || cur.Name != second.name {
+		t.Fatalf("the current leader: %+v %v %v, want %s", cur, ok, err, second.name)
+	}
+	if ok, err := Depose(context.Background(), obs, cur); err != nil || ok {
+		t.Fatalf("deposing a live leader: %v, %v; want it left alone", ok, err)
+	}
+	// Its process stopped (its keepalives stop with its client): deposed once
+	// its lease has a second left, before it expires; the third leads.
+	second.cli.Close()
+	start := time.Now()
+	waitFor(t, "the dead leader deposed", func() bool {
+		ok, err := Depose(context.Background(), obs, cur)
+		return err == nil && ok
+	})
+	third := waitLeader(t, l, cs, obs, second.name)
+	t.Logf("%s took over from %s (deposed) after %v", third.name, second.name, time.Since(start))
+	if second.el.Leading() {
+		t.Fatalf("%s still thinks it leads", second.name)
+	}
+
 }
 
 // Two candidates, and a leader deposed behind its back (its lease revoked,

@@ -70,18 +70,18 @@ func replicaName(cfg Config, apiAddr string) string {
 }
 
 // agentURL is the URL other hosts reach the agent listener at addr by: the
-// listen host when it is one address, else the first --agent-advertise, else
+// first --agent-advertise, else the listen host when it is one address, else
 // the host name.
 func agentURL(cfg Config, addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return ""
 	}
-	if a, err := netip.ParseAddr(host); err == nil && !a.IsUnspecified() {
-		return "https://" + net.JoinHostPort(host, port)
-	}
 	if len(cfg.AgentAdvertise) > 0 {
 		return "https://" + net.JoinHostPort(cfg.AgentAdvertise[0], port)
+	}
+	if a, err := netip.ParseAddr(host); err == nil && !a.IsUnspecified() {
+		return "https://" + net.JoinHostPort(host, port)
 	}
 	h, err := os.Hostname()
 	if err != nil {
@@ -106,9 +106,15 @@ type terms struct {
 	shared bool
 	runs   int // terms run so far
 
-	current atomic.Pointer[fleet.Fleet] // the term's, while this replica leads
+	current atomic.Pointer[term] // while this replica leads
 	once    sync.Once
 	ready   chan struct{} // closed when the first term realized the stored state
+}
+
+// term is the fleet of a running term and the term's context.
+type term struct {
+	fleet *fleet.Fleet
+	ctx   context.Context
 }
 
 // run is one term, until ctx ends.
@@ -129,9 +135,12 @@ func (t *terms) run(ctx context.Context) {
 		fc.TrafficFromBaselines = t.shared
 		fl = fleet.New(fc)
 		t.health.fleet.Store(fl)
-		t.current.Store(fl)
+		t.current.Store(&term{fleet: fl, ctx: ctx})
 		cfg.Dataplane, cfg.Wake = fl, fl.Reported()
-		defer t.current.Store(nil)
+		defer func() {
+			t.current.Store(nil)
+			t.health.fleet.Store(nil)
+		}()
 	}
 	rec := reconcile.New(t.ctl, cfg)
 	go func() {
@@ -145,10 +154,28 @@ func (t *terms) run(ctx context.Context) {
 }
 
 // Watch and Report make terms the agent listener's Fleet: the current term's
-// fleet, none (nothing to watch, reports dropped) between terms.
+// fleet. A watch ends with its term (the agent then hears NotLeader and
+// moves on); between terms there is nothing to watch and reports are
+// dropped (Leading says so first).
 func (t *terms) Watch(ctx context.Context, host string, after uint64) <-chan placement.Update {
-	if fl := t.current.Load(); fl != nil {
-		return fl.Watch(ctx, host, after)
+	if cur := t.current.Load(); cur != nil {
+		wctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(cur.ctx, cancel)
+		in := cur.fleet.Watch(wctx, host, after)
+		out := make(chan placement.Update)
+		go func() {
+			defer close(out)
+			defer cancel()
+			defer stop()
+			for u := range in {
+				select {
+				case out <- u:
+				case <-wctx.Done():
+					return
+				}
+			}
+		}()
+		return out
 	}
 	ch := make(chan placement.Update)
 	close(ch)
@@ -156,10 +183,13 @@ func (t *terms) Watch(ctx context.Context, host string, after uint64) <-chan pla
 }
 
 func (t *terms) Report(host string, rep placement.Report, epoch string, traffic map[string]dataplane.Stats, health []placement.TargetHealth) {
-	if fl := t.current.Load(); fl != nil {
-		fl.Report(host, rep, epoch, traffic, health)
+	if cur := t.current.Load(); cur != nil {
+		cur.fleet.Report(host, rep, epoch, traffic, health)
 	}
 }
+
+// serving reports whether a term runs with a fleet to serve agents from.
+func (t *terms) serving() bool { return t.current.Load() != nil }
 
 // leadership runs the terms: without a shared store, one term until ctx
 // ends; with one, a term whenever this replica leads the election.
@@ -252,9 +282,10 @@ func (l *leadership) state(ctx context.Context) string {
 // (leader.DefaultTTL, longer when etcd elects a leader of its own first). A
 // replica that does not lead probes the leader's agent listener, and when
 // its machine refuses the connection (nothing listens: the process is gone)
-// probeRefusals times in a row, deposes it (leader.Depose), so that the next
-// replica leads at once. A probe that times out or fails otherwise (a
-// partition, a slow machine) deposes no one.
+// probeRefusals times in a row, deposes it (leader.Depose) — only once its
+// lease has not been kept alive for a while, so that a live leader whose
+// listener refuses probes (a firewall's REJECT) keeps leading. A probe that
+// times out or fails otherwise deposes no one.
 const (
 	probeEvery    = 250 * time.Millisecond
 	probeRefusals = 3
@@ -266,7 +297,8 @@ func (l *leadership) watchLeader(ctx context.Context, log *slog.Logger) {
 	if l.el == nil {
 		return
 	}
-	refused, last, warned := 0, "", false
+	refused, warned := 0, false
+	var last leader.Leader
 	for {
 		select {
 		case <-ctx.Done():
@@ -277,14 +309,14 @@ func (l *leadership) watchLeader(ctx context.Context, log *slog.Logger) {
 			refused = 0
 			continue
 		}
-		name, err := leader.Current(ctx, l.st.Client(), l.key)
-		r, ok := parseReplica(name)
-		if err != nil || !ok || r.Agent == "" || r.Name == l.self.Name {
+		cur, ok, err := leader.CurrentLeader(ctx, l.st.Client(), l.key)
+		r, isReplica := parseReplica(cur.Name)
+		if err != nil || !ok || !isReplica || r.Agent == "" || r.Name == l.self.Name {
 			refused = 0
 			continue
 		}
-		if name != last {
-			refused, last, warned = 0, name, false
+		if cur.Lease != last.Lease {
+			refused, last, warned = 0, cur, false
 		}
 		if !processGone(ctx, r.Agent) {
 			refused = 0
@@ -293,15 +325,14 @@ func (l *leadership) watchLeader(ctx context.Context, log *slog.Logger) {
 		if refused++; refused < probeRefusals {
 			continue
 		}
-		refused = 0
-		if ok, err := leader.Depose(ctx, l.st.Client(), l.key, name); err != nil {
+		if ok, err := leader.Depose(ctx, l.st.Client(), cur); err != nil {
 			if ctx.Err() == nil && !warned {
 				log.Warn("leader: cannot depose the leader whose agent listener refuses connections (its lease expires instead)", "leader", r.Name, "err", err)
 			}
 			warned = true
 		} else if ok {
-			warned = false
-			log.Warn("leader: deposed the leader: its agent listener refuses connections (its process is gone)", "leader", r.Name, "agent", r.Agent)
+			refused = 0
+			log.Warn("leader: deposed the leader: its agent listener refuses connections and its lease is not kept alive (its process is gone)", "leader", r.Name, "agent", r.Agent)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -90,7 +91,8 @@ type Server struct {
 	agents *agentapi.Server // nil without an agent listener
 	agent  *agent.Agent     // nil with --dataplane=none
 	lead   *leadership
-	lock   *os.File // the data directory's lock, held while serving
+	bg     sync.WaitGroup // goroutines that end with the run context
+	lock   *os.File       // the data directory's lock, held while serving
 	cancel context.CancelFunc
 	done   chan struct{}
 	// ready is closed once the reconciler has realized the stored state: the
@@ -294,10 +296,13 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		// this replica does not lead.
 		var lead atomic.Pointer[leadership]
 		acfg.Leader = func() (bool, string) {
-			if l := lead.Load(); l != nil {
-				return l.leading()
+			l := lead.Load()
+			if l == nil {
+				return false, ""
 			}
-			return false, ""
+			ok, url := l.leading()
+			// Leading, but its term's fleet not there yet (or gone): not yet.
+			return ok && t.serving(), url
 		}
 		acfg.Replicas = func(ctx context.Context) []string {
 			if l := lead.Load(); l != nil {
@@ -320,10 +325,19 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		defer close(s.done)
 		s.lead.run(runCtx, t.run)
 	}()
-	go s.lead.watchLeader(runCtx, cfg.Logger)
+	if s.lead.el != nil && cfg.Dataplane == "netns" {
+		cfg.Logger.Warn("this replica runs a data plane of its own on a shared store: the zones no host serves move with the leadership (run replicas with --dataplane none and `strait agent` for the zones; see the README's High availability)")
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.lead.watchLeader(runCtx, cfg.Logger)
+	}()
 	if s.lead.el != nil {
 		// A replica that does not lead is ready once it knows another does.
+		s.bg.Add(1)
 		go func() {
+			defer s.bg.Done()
 			for {
 				if s.lead.other(runCtx) {
 					t.once.Do(func() { close(t.ready) })
@@ -421,11 +435,14 @@ func (s *Server) Close() error {
 		_ = s.http.Close()
 	}
 	s.admin.close()
+	// Stop leading (resign) before the agent listener closes: the other
+	// replicas take a refusing listener for a dead leader.
+	s.cancel()
+	<-s.done
+	s.bg.Wait()
 	if s.agents != nil {
 		s.agents.Close()
 	}
-	s.cancel()
-	<-s.done
 	if s.agent != nil {
 		s.agent.Close()
 	}

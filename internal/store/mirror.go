@@ -29,6 +29,7 @@ type Mirror struct {
 	err    error                       // why the copy is not current (loading, or the watch failed)
 	wake   chan struct{}               // closed (and replaced) whenever rev advances or err changes
 	events chan struct{}               // a value after writes the watch delivered (coalesced; Changed)
+	quiet  map[string]bool             // kinds whose writes do not signal Changed (Quiet)
 	asked  bool                        // a progress notification has been requested for the current wait
 	closed bool
 }
@@ -56,6 +57,19 @@ func (s *Store) Mirror(ctx context.Context) *Mirror {
 // Changed delivers a value after the watch brought writes to the copy
 // (coalesced): writes of any process, other server replicas' too.
 func (m *Mirror) Changed() <-chan struct{} { return m.events }
+
+// Quiet makes writes of the given kinds (the key up to its first '/') not
+// signal Changed: records written often that their reader does not scan.
+func (m *Mirror) Quiet(kinds ...string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.quiet == nil {
+		m.quiet = map[string]bool{}
+	}
+	for _, k := range kinds {
+		m.quiet[k] = true
+	}
+}
 
 // Close stops the mirror.
 func (m *Mirror) Close() {
@@ -112,9 +126,11 @@ func (m *Mirror) follow(ctx context.Context) error {
 			return err
 		}
 		m.mu.Lock()
+		signal := false
 		for _, ev := range resp.Events {
 			key := string(ev.Kv.Key[len(m.s.prefix):])
 			k := kind(key)
+			signal = signal || !m.quiet[k]
 			if ev.Type == clientv3.EventTypeDelete {
 				delete(m.kv[k], key)
 			} else {
@@ -130,7 +146,7 @@ func (m *Mirror) follow(ctx context.Context) error {
 			m.advance(resp.Header.Revision)
 		}
 		m.mu.Unlock()
-		if len(resp.Events) > 0 {
+		if signal {
 			select {
 			case m.events <- struct{}{}:
 			default:

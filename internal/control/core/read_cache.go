@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"strait/internal/model"
 	"strait/internal/store"
 )
 
@@ -46,7 +47,9 @@ func (c *Base) StartCache(ctx context.Context) (stop func()) {
 	c.cacheMu.Lock()
 	c.cache = rc
 	c.cacheMu.Unlock()
-	// Writes of other processes (server replicas) wake Changed's waiters too.
+	// Writes of other processes (server replicas) wake Changed's waiters too;
+	// not the hosts' heartbeats (every 3 s a host) nor the leader election.
+	rc.m.Quiet(model.KindHost, "leader")
 	fwd, stopFwd := context.WithCancel(ctx)
 	go func() {
 		for {

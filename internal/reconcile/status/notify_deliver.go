@@ -15,6 +15,7 @@ import (
 	"strait/internal/control/endpoints"
 	"strait/internal/model"
 	"strait/internal/store"
+	"strings"
 	"sync"
 )
 
@@ -49,7 +50,7 @@ func (s *Status) DeliverNotifications(ctx context.Context, dir string) error {
 			return err
 		}
 		if fenced {
-			deliver, err := s.claimEvent(ctx, ev, fence.String())
+			deliver, err := s.claimEvent(ctx, ev, claimName(dir, fence))
 			if err != nil {
 				return err
 			}
@@ -80,7 +81,10 @@ func (s *Status) claimEvent(ctx context.Context, ev model.NotificationEvent, ter
 		return true, nil
 	}
 	key := core.Key(model.KindNotificationEvent, ev.ID)
-	if ev.DeliveringBy != "" {
+	// An earlier term of this replica (the same directory) writes again:
+	// what it wrote is at the end of its files and is not written twice.
+	mine := ev.DeliveringBy != "" && claimReplica(ev.DeliveringBy) == claimReplica(term)
+	if ev.DeliveringBy != "" && !mine {
 		s.Log().Warn("connection notification: another leader began delivering this event and stopped before recording it; it is not delivered again (its messages may be in that server's notifications directory)",
 			"event", ev.ID, "endpoint", ev.EndpointID, "event_type", ev.Event, "delivering_by", ev.DeliveringBy)
 		return false, s.Store().Update(ctx, func(tx *store.Tx) error {
@@ -95,11 +99,27 @@ func (s *Status) claimEvent(ctx context.Context, ev model.NotificationEvent, ter
 		if err != nil || !ok {
 			return err
 		}
+		if cur.DeliveringBy != ev.DeliveringBy {
+			return nil // claimed since it was listed: the next pass sees by whom
+		}
 		found = true
 		cur.DeliveringBy = term
 		return tx.Put(key, cur)
 	})
 	return found && err == nil, err
+}
+
+// claimName names a term's claim: the replica (host name and notification
+// directory) and the term's fence.
+func claimName(dir string, f store.Fence) string {
+	host, _ := os.Hostname()
+	return host + ":" + dir + " " + f.String()
+}
+
+// claimReplica is the replica part of a claim's name.
+func claimReplica(claim string) string {
+	r, _, _ := strings.Cut(claim, " ")
+	return r
 }
 
 // deliverEvent writes and syncs the lines of one outbox record.

@@ -61,13 +61,25 @@ func TestDeliverNotificationsUnderFences(t *testing.T) {
 	// An event term a claimed and never recorded: term b does not write it
 	// again, and it leaves the outbox.
 	claimed := testEvent()
-	claimed.DeliveringBy = a.String()
+	claimed.DeliveringBy = "other-replica:/var/lib/strait/notifications " + a.String()
 	put(claimed)
 	if err := s.DeliverNotifications(store.WithFence(ctx, b), dirB); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(file(dirB)); !errors.Is(err, os.ErrNotExist) || outbox() != 0 {
 		t.Fatalf("term b wrote an event term a claimed (%v), or left it in the outbox (%d)", err, outbox())
+	}
+
+	// An event an earlier term of this replica claimed is written by the
+	// next one (into the same directory, once).
+	mine := testEvent()
+	mine.DeliveringBy = claimName(dirB, a)
+	put(mine)
+	if err := s.DeliverNotifications(store.WithFence(ctx, b), dirB); err != nil {
+		t.Fatal(err)
+	}
+	if got := lines(t, file(dirB)); len(got) != 2 || outbox() != 0 {
+		t.Fatalf("this replica's next term delivered %d lines of its earlier term's claim, %d events left", len(got), outbox())
 	}
 
 	// A deposed term (its election key gone) claims nothing and writes nothing.
@@ -83,7 +95,7 @@ func TestDeliverNotificationsUnderFences(t *testing.T) {
 	if err := s.DeliverNotifications(store.WithFence(ctx, b), dirB); err != nil {
 		t.Fatal(err)
 	}
-	if got := lines(t, file(dirB)); len(got) != 2 || outbox() != 0 {
+	if got := lines(t, file(dirB)); len(got) != 4 || outbox() != 0 {
 		t.Fatalf("term b delivered %d lines, %d events left", len(got), outbox())
 	}
 }
