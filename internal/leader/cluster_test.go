@@ -62,15 +62,7 @@ func TestElectionOnEmbeddedCluster(t *testing.T) {
 	l := &leaders{t: t, running: map[string]store.Fence{}}
 	cs := map[string]*candidate{}
 	for i, st := range stores {
-		c := &candidate{name: members[i].Name, cli: st.Client(), done: make(chan struct{})}
-		c.el = New(Config{Client: st.Client(), Key: st.Prefix() + "leader", Name: c.name, TTL: testTTL})
-		ctx, stop := context.WithCancel(context.Background())
-		c.stop = stop
-		go func() {
-			defer close(c.done)
-			c.el.Run(ctx, l.work(c.name))
-		}()
-		t.Cleanup(func() { stop(); <-c.done })
+		c := startCandidate(t, l, members[i].Name, st.Client(), st.Prefix()+"leader", testTTL, nil)
 		cs[c.name] = c
 	}
 	obs := stores[0].Client()

@@ -137,15 +137,7 @@ func TestKilledLeader(t *testing.T) {
 	l := &leaders{t: t, running: map[string]store.Fence{}}
 	cs := map[string]*candidate{}
 	for i, st := range stores {
-		c := &candidate{name: names[i+1], cli: st.Client(), done: make(chan struct{})}
-		c.el = New(Config{Client: st.Client(), Key: st.Prefix() + "leader", Name: c.name, TTL: testTTL})
-		rctx, stop := context.WithCancel(context.Background())
-		c.stop = stop
-		go func() {
-			defer close(c.done)
-			c.el.Run(rctx, l.work(c.name))
-		}()
-		t.Cleanup(func() { stop(); <-c.done })
+		c := startCandidate(t, l, names[i+1], st.Client(), st.Prefix()+"leader", testTTL, nil)
 		cs[c.name] = c
 	}
 	if cur, err := Current(ctx, stores[0].Client(), stores[0].Prefix()+"leader"); err != nil || cur != "child" {

@@ -115,18 +115,25 @@ func startCandidatesTTL(t *testing.T, ep string, l *leaders, n int, ttl time.Dur
 	cs := map[string]*candidate{}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	for i := range n {
-		c := &candidate{name: fmt.Sprintf("replica-%d", i), cli: newClient(t, ep), done: make(chan struct{})}
-		c.el = New(Config{Client: c.cli, Key: electionKey, Name: c.name, TTL: ttl, Logger: log})
-		ctx, stop := context.WithCancel(context.Background())
-		c.stop = stop
-		go func() {
-			defer close(c.done)
-			c.el.Run(ctx, l.work(c.name))
-		}()
-		t.Cleanup(func() { stop(); <-c.done })
+		c := startCandidate(t, l, fmt.Sprintf("replica-%d", i), newClient(t, ep), electionKey, ttl, log)
 		cs[c.name] = c
 	}
 	return cs
+}
+
+// startCandidate runs an Elector named name on cli in the election at key,
+// its work recorded in l, until the test ends.
+func startCandidate(t *testing.T, l *leaders, name string, cli *clientv3.Client, key string, ttl time.Duration, log *slog.Logger) *candidate {
+	c := &candidate{name: name, cli: cli, done: make(chan struct{})}
+	c.el = New(Config{Client: cli, Key: key, Name: name, TTL: ttl, Logger: log})
+	ctx, stop := context.WithCancel(context.Background())
+	c.stop = stop
+	go func() {
+		defer close(c.done)
+		c.el.Run(ctx, l.work(name))
+	}()
+	t.Cleanup(func() { stop(); <-c.done })
+	return c
 }
 
 // waitFor waits until cond holds, polling.

@@ -100,7 +100,6 @@ type terms struct {
 	local    fleet.Local
 	fleetCfg *fleet.Config
 	health   *healthRecorder
-	log      *slog.Logger
 
 	// shared: other replicas may lead between this one's terms.
 	shared bool

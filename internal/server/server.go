@@ -250,7 +250,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	// --dataplane none) the others.
 	health := &healthRecorder{ctx: runCtx, st: status.New(ctl), log: cfg.Logger}
 	t := &terms{ctl: ctl, recCfg: reconcile.Config{Logger: cfg.Logger, NotificationDir: filepath.Join(cfg.DataDir, "notifications")},
-		health: health, log: cfg.Logger, ready: make(chan struct{}), shared: sharedStore(cfg)}
+		health: health, ready: make(chan struct{}), shared: sharedStore(cfg)}
 	var member *fleet.Remote
 	if cfg.Dataplane == "netns" {
 		bb, mem, err := localBackbone(cfg)
